@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+"""Test plans for the generated SQE conformance test.
+
+For each op the plan picks sample argument values that are distinct (so a
+value landing in the wrong field shows), valid for the checked API (real
+strings, real structs, owned buffers wrapping the sample memory), and
+consistent between the two APIs (a buffer of capacity 256 stands for
+`buf, 256` in the raw call).  The C test then compares
+  - sr_prep_NAME against liburing's helper (when the installed 2.3 has it),
+  - sr_prep_NAME against the oracle row (tests/oracle/*.tsv),
+  - the checked builder's submitted SQE against the same reference, after
+    replacing pointers into op storage with the originals (their contents
+    are compared first).
+"""
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+BUF_CAP = 256
+BUF_LEN = 128
+
+
+@dataclass
+class Fixup:
+    """A field of the checked SQE that must differ from the raw one in a known way."""
+    field: object
+    check: Optional[str]      # C boolean over `p` (the pointer found in the field), or None
+    value: str                # C expression for what the reference holds there
+    what: str
+
+
+@dataclass
+class Plan:
+    op: object
+    decls: List[str] = field(default_factory=list)        # raw sample values
+    checked_setup: List[str] = field(default_factory=list)
+    checked_ctor: Optional[str] = None
+    checked_setters: List[str] = field(default_factory=list)
+    fixups: List[Fixup] = field(default_factory=list)
+    overrides: List[str] = field(default_factory=list)    # C statements applied to the checked reference
+    cleanup: List[str] = field(default_factory=list)
+    needs_group: bool = False
+    needs_target: bool = False
+
+    def call_args(self, args):
+        return ", ".join(f"v_{a.name}" for a in args)
+
+
+def _int_sample(a, k):
+    t = a.ctype
+    if a.encode == "file_index" or a.encode == "plus1":
+        return str(3 + k)
+    if t.size == 2:
+        return str(0x30 + k)
+    if t.size == 8:
+        return f"0x11223344{0x10 + k:02x}ULL" if not t.signed else f"0x3300{0x10 + k:02x}LL"
+    if t.c == "mode_t":
+        return "0644"
+    if a.truncate:
+        return str(0x200 + k)
+    return str(0x100 + k) if not t.signed else str(0x10 + k)
+
+
+def plan(op, spec):
+    p = Plan(op)
+    by = {a.name: a for a in op.all_args}
+    sizes = {}     # args whose sample value another argument's sample decides
+    for a in op.all_args:
+        m = a.mem
+        if not m:
+            continue
+        if m.kind == "buffer":
+            n = f"{BUF_CAP if m.dir == 'out' else BUF_LEN}"
+            if m.len:
+                sizes[m.len.name] = f"({n} / sizeof({m.unit}))" if m.unit else n
+            if m.fixed:
+                sizes[m.fixed.name] = "3"
+        elif m.kind == "bufvec":
+            sizes[m.count.name] = "2"
+            if m.fixed:
+                sizes[m.fixed.name] = "3"
+        elif m.kind == "copy" and m.size and m.size.kind == "arg":
+            sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if a.ctype.pointee_c != "char" else f"sizeof(s_{a.name}) - 1"
+        elif m.kind == "copy" and m.size and m.size.kind == "array":
+            sizes[m.size.arg.name] = "3"
+    k = 0
+    for a in op.args:
+        k += 1
+        m = a.mem
+        t = a.ctype
+        if a.name in sizes:
+            p.decls.append(f"{t.c} v_{a.name} = ({t.c}){sizes[a.name]};")
+            continue
+        if not t.is_ptr:
+            p.decls.append(f"{t.c} v_{a.name} = ({t.c}){_int_sample(a, k)};")
+            continue
+        kind = m.kind if m else None
+        if kind == "copy" and m.size.kind == "string":
+            p.decls.append(f'static const char s_{a.name}[] = "sample/{op.name}/{a.name}";')
+            p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
+        elif kind == "copy" and t.pointee_c == "char":
+            p.decls.append(f'static const char s_{a.name}[] = "sample-{a.name}-value";')
+            p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
+        elif kind == "copy" and m.size.kind == "array":
+            p.decls.append(f"static {t.pointee_c} o_{a.name}[3];")
+            p.decls.append(f"memset(o_{a.name}, 0x5a, sizeof(o_{a.name}));")
+            p.decls.append(f"{t.c}v_{a.name} = ({t.c})o_{a.name};")
+        elif kind == "copy":
+            p.decls.append(f"static {t.pointee_c} o_{a.name};")
+            p.decls.append(f"memset(&o_{a.name}, 0x5a, sizeof(o_{a.name}));")
+            p.decls.append(f"{t.c}v_{a.name} = ({t.c})&o_{a.name};")
+        elif kind == "bufvec":
+            p.decls.append(f"struct iovec iov_{a.name}[2] = {{ {{ SMEM({k}), {_io_len(m)} }}, {{ SMEM({k + 1}), {_io_len(m)} }} }};")
+            p.decls.append(f"{t.c}v_{a.name} = iov_{a.name};")
+            k += 1
+        elif kind == "msghdr":
+            p.decls.append(f"static struct iovec miov_{a.name}[1];")
+            p.decls.append(f"static struct msghdr m_{a.name};")
+            p.decls.append(f"{t.c}v_{a.name} = &m_{a.name};")
+        else:
+            p.decls.append(f"{t.c}v_{a.name} = ({t.c})SMEM({k});")
+    if not op.checked:
+        # Raw-pointer ops: the checked builder takes the same values.
+        p.checked_ctor = f"sr_{op.name}({', '.join('v_' + a.name for a in op.ctor_args)})"
+        p.checked_setters = [f"sr_{op.name}_set_{a.name}(&op, v_{a.name});" for a in op.setter_args if a in op.args]
+        return p
+    # Checked API: owned objects standing for the raw samples.
+    ctor = []
+    for a in op.ctor_args:
+        m = a.mem
+        kind = m.kind if m else None
+        if kind == "buffer":
+            fixed = ""
+            p.checked_setup.append(f"struct sr_buf *b_{a.name} = sr_buf_wrap((void *)v_{a.name}, {BUF_CAP}, {BUF_LEN});")
+            if m.fixed:
+                p.checked_setup.append(f"fake_register(b_{a.name}, ring, 3);")
+            p.cleanup.append(f"unfake_register(b_{a.name}); CU_ASSERT_EQUAL(sr_buf_free(b_{a.name}), 0);")
+            ctor.append(f"b_{a.name}")
+        elif kind == "bufvec":
+            p.checked_setup.append(f"struct sr_buf *bv_{a.name}[2];")
+            p.checked_setup.append(f"for (int i = 0; i < 2; i++) bv_{a.name}[i] = sr_buf_wrap(iov_{a.name}[i].iov_base, {BUF_CAP}, {BUF_LEN});")
+            if m.fixed:
+                p.checked_setup.append(f"for (int i = 0; i < 2; i++) fake_register(bv_{a.name}[i], ring, 3);")
+            p.cleanup.append(f"for (int i = 0; i < 2; i++) {{ unfake_register(bv_{a.name}[i]); CU_ASSERT_EQUAL(sr_buf_free(bv_{a.name}[i]), 0); }}")
+            ctor.append(f"bv_{a.name}")
+            p.fixups.append(Fixup(a.field, f"memcmp(p, iov_{a.name}, sizeof(iov_{a.name})) == 0",
+                                  f"(__u64)(uintptr_t)v_{a.name}", "iovec array"))
+        elif kind == "copy":
+            if m.size.kind == "string":
+                sz = f"strlen(v_{a.name}) + 1"
+            elif m.size.kind == "sizeof":
+                sz = f"sizeof(*v_{a.name})"
+            elif m.size.kind == "array":
+                sz = f"(size_t)v_{m.size.arg.name} * sizeof(*v_{a.name})"
+            else:
+                sz = f"(size_t)v_{m.size.arg.name}"
+            p.fixups.append(Fixup(a.field, f"p != (const void *)v_{a.name} && memcmp(p, v_{a.name}, {sz}) == 0",
+                                  f"(__u64)(uintptr_t)v_{a.name}", "copy in op storage"))
+            ctor.append(f"v_{a.name}")
+        elif kind == "msghdr":
+            p.checked_setup.append(f"struct sr_buf *mb_{a.name} = sr_buf_wrap(SMEM(20), {BUF_CAP}, {BUF_LEN});")
+            p.checked_setup.append(f"struct sr_msg sm_{a.name};")
+            p.checked_setup.append(f"memset(&sm_{a.name}, 0, sizeof(sm_{a.name}));")
+            p.checked_setup.append(f"sm_{a.name}.iov[0] = mb_{a.name};")
+            p.checked_setup.append(f"sm_{a.name}.iovlen = 1;")
+            p.cleanup.append(f"CU_ASSERT_EQUAL(sr_buf_free(mb_{a.name}), 0);")
+            p.fixups.append(Fixup(a.field, "((const struct msghdr *)p)->msg_iovlen == 1",
+                                  f"(__u64)(uintptr_t)v_{a.name}", "msghdr in op storage"))
+            ctor.append(f"&sm_{a.name}")
+        elif kind == "provided":
+            p.needs_group = True
+            ctor.append("group")
+            p.overrides.append(f"sr__sqe_put16(&want, {a.field.macro}, (__u16)sr__group_id(group));")
+            p.overrides.append("want.flags |= SR_IOSQE_BUFFER_SELECT;")
+        elif kind == "target":
+            p.needs_target = True
+            ctor.append("target")
+        else:
+            ctor.append(f"v_{a.name}")
+    p.checked_ctor = f"sr_{op.name}({', '.join(ctor)})"
+    for a in op.setter_args:
+        if a in op.args:
+            p.checked_setters.append(f"sr_{op.name}_set_{a.name}(&op, v_{a.name});")
+    for a in op.args:
+        if a.checked_value is not None:
+            f = a.field
+            p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, (__u{f.bits})({a.checked_value}));")
+        if a.mem and a.mem.kind == "result":
+            chk = f"*(const {a.mem.ctype} *)p == {a.mem.init}" if a.mem.init else None
+            p.fixups.append(Fixup(a.field, chk, f"(__u64)(uintptr_t)v_{a.name}", "result in op storage"))
+        if a.mem and a.mem.kind == "target":
+            pass
+    # Targets: the reference was built with the sample; the checked op names a live op.
+    for a in op.targets:
+        f = a.field
+        p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, target_ud);")
+    # or-sets on a field a checked value overwrote must be re-applied.
+    for s in op.sets:
+        if s.is_or and any(a.checked_value is not None and a.field.span == s.field.span for a in op.args):
+            p.overrides.append(f"sr__sqe_or{s.field.bits}(&want, {s.field.macro}, (__u{s.field.bits})({s.value}));")
+    return p
+
+
+def _io_len(m):
+    return BUF_CAP if m.dir == "out" else BUF_LEN

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+"""Load YAML keeping every node's position.
+
+yaml.safe_load() throws line numbers away, so we compose the node graph
+and convert it into Node objects that keep a Loc for themselves and for
+each mapping key.  Duplicate keys, which YAML silently accepts, are errors.
+"""
+import yaml
+
+from .errors import Loc, SpecError
+
+
+class Node:
+    """A YAML node: kind is 'map', 'seq' or 'scalar'."""
+
+    __slots__ = ("kind", "value", "loc", "key_locs")
+
+    def __init__(self, kind, value, loc, key_locs=None):
+        self.kind = kind
+        self.value = value
+        self.loc = loc
+        self.key_locs = key_locs or {}
+
+    # Convenience accessors for the model builder.
+    def get(self, key, default=None):
+        assert self.kind == "map"
+        return self.value.get(key, default)
+
+    def __contains__(self, key):
+        return self.kind == "map" and key in self.value
+
+    def __getitem__(self, key):
+        return self.value[key]
+
+    def plain(self):
+        """The node as plain Python data (no positions)."""
+        if self.kind == "map":
+            return {k: v.plain() for k, v in self.value.items()}
+        if self.kind == "seq":
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false.
+
+    YAML 1.1 reads on/off/yes/no as booleans, and `field: off` (the SQE
+    field) would silently become False.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:bool"]
+    for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              __import__("re").compile(r"^(?:true|false)$"), list("tf"))
+
+
+def _loc(path, mark):
+    return Loc(path, mark.line + 1, mark.column + 1)
+
+
+class _Converter(yaml.constructor.SafeConstructor):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def convert(self, node):
+        loc = _loc(self.path, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            out, key_locs = {}, {}
+            for knode, vnode in node.value:
+                if not isinstance(knode, yaml.ScalarNode):
+                    raise SpecError(_loc(self.path, knode.start_mark),
+                                    "mapping keys must be plain words")
+                key = self.construct_object(knode)
+                if not isinstance(key, str):
+                    raise SpecError(_loc(self.path, knode.start_mark),
+                                    f"mapping key {key!r} must be a word")
+                if key in out:
+                    raise SpecError(_loc(self.path, knode.start_mark),
+                                    f"duplicate key '{key}'",
+                                    f"first given at {key_locs[key]}")
+                key_locs[key] = _loc(self.path, knode.start_mark)
+                out[key] = self.convert(vnode)
+            return Node("map", out, loc, key_locs)
+        if isinstance(node, yaml.SequenceNode):
+            return Node("seq", [self.convert(n) for n in node.value], loc)
+        return Node("scalar", self.construct_object(node), loc)
+
+
+def load(path, display=None):
+    """Parse one YAML file into a Node tree; errors carry file:line:col."""
+    name = display or path
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise SpecError(Loc(name, 1, 1), f"cannot read: {e.strerror}")
+    if not text.startswith("# SPDX-License-Identifier:"):
+        raise SpecError(Loc(name, 1, 1),
+                        "the first line must be an SPDX-License-Identifier comment")
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise SpecError(_loc(name, mark) if mark else Loc(name, 1, 1),
+                        f"YAML syntax: {e.problem or e.context}")
+    if root is None:
+        raise SpecError(Loc(name, 1, 1), "file is empty")
+    return _Converter(name).convert(root)

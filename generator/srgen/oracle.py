@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: MIT
+"""The independent oracle for SQE layouts: tests/oracle/*.tsv.
+
+opcodes.tsv (from ../shared/reference, written from liburing's helpers and
+checked byte for byte there) lists the fields each opcode's primary helper
+writes; variants.tsv covers helpers newer than the installed liburing.  The
+conformance test builds the expected SQE from these rows, so a mistake in
+the spec's argument-to-field mapping cannot hide behind itself.
+"""
+import csv
+import os
+import re
+
+from .errors import Loc, SpecError
+
+_ASSIGN = re.compile(r"^([A-Za-z_0-9/]+)(\|?=)(.+)$")
+
+
+class Oracle:
+    def __init__(self, by_helper, by_opcode, paths):
+        self.by_helper = by_helper      # helper or op name -> (fields_set, Loc)
+        self.by_opcode = by_opcode      # opcode number -> (helper, fields_set, Loc)
+        self.paths = paths
+
+    def row_for(self, op, helper_name):
+        """The fields row describing helper_name (or, with no helper, op)."""
+        if helper_name and helper_name in self.by_helper:
+            return self.by_helper[helper_name]
+        if helper_name is None and op.name in self.by_helper:
+            return self.by_helper[op.name]
+        row = self.by_opcode.get(op.opcode.number)
+        if row and row[0] == helper_name and (helper_name or op.parent is None):
+            return row[1], row[2]
+        return None
+
+    def expected(self, op, args, helper_name, spec):
+        """[(SqeField, c_expr, is_or)] for the helper, or None if no row."""
+        row = self.row_for(op, helper_name)
+        if row is None:
+            return None
+        text, loc = row
+        fields = {f.name: f for f in spec.sqe_fields}
+        consts = {c.name: c for c in spec.constants}
+        consts.update({f.name: f for f in spec.sqe_flags + spec.cqe_flags + spec.setup_flags})
+        by_arg = {a.name: a for a in args}
+        out = []
+        for part in text.split(";"):
+            m = _ASSIGN.match(part.strip())
+            if not m:
+                raise SpecError(loc, f"oracle: cannot read assignment '{part}'")
+            fname = m.group(1).split("/")[0]
+            value = m.group(3)
+            f = fields.get(fname)
+            if f is None:
+                if value == "0":
+                    continue    # padding such as __pad1, zero in every SQE
+                raise SpecError(loc, f"oracle: unknown SQE field '{fname}' for {helper_name or op.name}")
+            out.append((f, _expr(value, by_arg, consts, loc, helper_name or op.name), m.group(2) == "|="))
+        return out
+
+
+def _expr(value, by_arg, consts, loc, who):
+    terms = []
+    for term in value.split("|"):
+        plus = 0
+        if term.endswith("+1"):
+            term, plus = term[:-2], 1
+        if re.fullmatch(r"-?\d+", term):
+            c = f"(__u64)({term}LL)"
+        elif term in by_arg:
+            a = by_arg[term]
+            c = f"(__u64)(uintptr_t)v_{term}" if a.ctype.is_ptr else f"(__u64)v_{term}"
+        elif term in consts:
+            c = f"(__u64)SR_{term}"
+        else:
+            raise SpecError(loc, f"oracle: '{term}' in {who} is neither an argument, a number nor a known constant")
+        if plus:
+            c = f"({c} + 1)"
+        terms.append(c)
+    return " | ".join(terms)
+
+
+def load(opcodes_tsv, variants_tsv=None):
+    by_helper, by_opcode, paths = {}, {}, []
+    if opcodes_tsv and os.path.exists(opcodes_tsv):
+        paths.append(opcodes_tsv)
+        with open(opcodes_tsv, encoding="utf-8") as f:
+            for i, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
+                helper = row["liburing_helper"].split(",")[0].split("@")[0]
+                key = None if helper == "none" else helper
+                by_opcode[int(row["number"])] = (key, row["fields_set"], Loc(opcodes_tsv, i, 1))
+    if variants_tsv is None and opcodes_tsv:
+        variants_tsv = os.path.join(os.path.dirname(opcodes_tsv), "variants.tsv")
+    if variants_tsv and os.path.exists(variants_tsv):
+        paths.append(variants_tsv)
+        with open(variants_tsv, encoding="utf-8") as f:
+            lines = [l for l in f.read().split("\n")]
+        for i, line in enumerate(lines, start=1):
+            if not line or line.startswith("#") or line.startswith("helper\t"):
+                continue
+            helper, fields = line.split("\t")
+            by_helper[helper] = (fields, Loc(variants_tsv, i, 1))
+    # An opcode whose primary helper is absent has its row keyed by op name
+    # (callers pass helper_name None); row_for() handles both.
+    return Oracle(by_helper, by_opcode, paths)

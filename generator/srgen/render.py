@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+"""Render the model through one Jinja template per output file, then write
+every file atomically, and only if the whole run succeeded."""
+import os
+import tempfile
+
+import jinja2
+
+from . import GEN_ABI, conformance, naming, oracle
+
+# Output file (relative to the output directory) -> template.
+OUTPUTS = [
+    ("include/safer-ring/ops.h", "ops.h.j2"),
+    ("include/safer-ring/prep.h", "prep.h.j2"),
+    ("include/safer-ring/api.h", "api.h.j2"),
+    ("src/op_table.c", "op_table.c.j2"),
+    ("docs/ops.md", "ops.md.j2"),
+    ("tests/conformance_sqe.c", "conformance_sqe.c.j2"),
+    ("tests/conformance_live.c", "conformance_live.c.j2"),
+]
+
+
+class TemplateError(Exception):
+    pass
+
+
+def environment(template_dir):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.globals.update(put=naming.put, put_or=naming.put_or, field_type=naming.field_type,
+                       gen_abi=GEN_ABI)
+    env.filters["cstr"] = naming.c_string
+    env.filters["ident"] = naming.c_ident
+    return env
+
+
+def render_all(spec, template_dir, oracle_path=None, only=()):
+    env = environment(template_dir)
+    ref = oracle.load(oracle_path)
+    outputs = {}
+    for rel, tname in OUTPUTS:
+        if only and rel not in only and os.path.basename(rel) not in only:
+            continue
+        try:
+            tmpl = env.get_template(tname)
+            text = tmpl.render(spec=spec, output=rel, template=tname, oracle=ref,
+                               plan=lambda op: conformance.plan(op, spec),
+                               expected=lambda op, args, helper: ref.expected(op, args, helper, spec))
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateError(f"{os.path.join(template_dir, e.filename or tname)}:{e.lineno}:1: error: {e.message}")
+        except jinja2.UndefinedError as e:
+            raise TemplateError(f"{_template_pos(e, template_dir, tname)}: error: {e.message}")
+        outputs[rel] = text
+    return outputs
+
+
+def _template_pos(exc, template_dir, tname):
+    """Find the template line in the traceback of a render-time error."""
+    tb = exc.__traceback__
+    pos = f"{os.path.join(template_dir, tname)}:1:1"
+    while tb:
+        fn = tb.tb_frame.f_code.co_filename
+        if fn.endswith(".j2"):
+            pos = f"{fn}:{tb.tb_lineno}:1"
+        tb = tb.tb_next
+    return pos
+
+
+def write_all(outputs, out_dir):
+    """Write each output through a temporary file; skip unchanged ones."""
+    changed = []
+    for rel, text in sorted(outputs.items()):
+        path = os.path.join(out_dir, rel)
+        try:
+            with open(path, encoding="utf-8") as f:
+                if f.read() == text:
+                    continue
+        except FileNotFoundError:
+            pass
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".gen-", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        changed.append(rel)
+    return changed

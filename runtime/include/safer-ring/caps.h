@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the running system offers: kernel version, opcode probe, features,
+ * the setup flags the kernel accepts, and the reasons io_uring may be
+ * unavailable (seccomp, kernel.io_uring_disabled, RLIMIT_MEMLOCK).
+ * Detected once per process; SR_KERNEL, SR_DISABLE and SR_BACKEND in the
+ * environment override it so every path can be tested on one kernel.
+ */
+#ifndef SAFER_RING_CAPS_H
+#define SAFER_RING_CAPS_H
+
+#include "ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sr_kver {
+	unsigned major, minor, patch;
+};
+
+/* Parse the leading "X.Y[.Z]" of a release string ("5.15.0-105-generic");
+ * -EINVAL (and a message) for anything else. */
+int sr_kernel_parse(const char *release, struct sr_kver *out);
+
+static inline uint32_t sr_kver_code(struct sr_kver v)
+{
+	return (v.major << 16) | (v.minor << 8) | (v.patch > 255 ? 255 : v.patch);
+}
+
+struct sr_caps {
+	char release[65];		/* uname -r */
+	struct sr_kver running;		/* parsed from release */
+	struct sr_kver kernel;		/* what ops are checked against (SR_KERNEL may lower it) */
+	bool simulated;			/* kernel comes from SR_KERNEL */
+	bool force_fallback;		/* SR_BACKEND=fallback */
+	int io_uring_disabled;		/* /proc/sys/kernel/io_uring_disabled, or -1 */
+	int seccomp;			/* Seccomp: of /proc/self/status, or -1 */
+	uint64_t memlock_cur;		/* RLIMIT_MEMLOCK, UINT64_MAX for unlimited */
+	uint64_t memlock_max;
+	int setup_errno;		/* 0, or the io_uring_setup failure */
+	char setup_why[200];		/* what that failure means here */
+	unsigned features;		/* IORING_FEAT_* */
+	unsigned setup_flags;		/* the ladder rung the kernel accepted */
+	unsigned ladder_tried;		/* rungs tried before it */
+	bool have_probe;
+	unsigned last_op;		/* the probe's last opcode */
+	uint8_t opcode_ok[256];		/* per opcode: the probe says supported */
+	char disable[256];		/* SR_DISABLE */
+	char env_error[200];		/* a bad SR_* variable, reported once */
+};
+
+/* The process-wide capabilities (detected on first use). */
+const struct sr_caps *sr_caps_get(void);
+
+/* Why an op cannot run natively on this ring ("needs Linux 6.19; running 6.18.44"),
+ * or NULL when it can. */
+const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

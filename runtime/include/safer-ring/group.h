@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provided-buffer groups: buffers the kernel picks for recv, read and
+ * their multishot forms (IOSQE_BUFFER_SELECT).  A group owns its buffers;
+ * a completion hands one to the caller (struct sr_buf *) until the caller
+ * recycles it, and while the kernel holds a buffer it counts as lent.
+ */
+#ifndef SAFER_RING_GROUP_H
+#define SAFER_RING_GROUP_H
+
+#include "buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct io_uring_buf_ring;
+
+struct sr_bufgroup {
+	struct sr_ring *_ring;
+	struct io_uring_buf_ring *_br;	/* kernel-shared ring of buffer addresses */
+	struct sr_buf *_bufs;		/* one struct sr_buf per buffer */
+	void *_mem;			/* the buffers, one region */
+	size_t _size;			/* bytes per buffer */
+	unsigned _nbufs;
+	unsigned _out;			/* handed to the caller, not yet recycled */
+	uint16_t _bgid;
+	uint32_t _magic;
+	struct sr_bufgroup *_next;	/* the ring's list of groups */
+};
+
+#define SR__GROUP_MAGIC 0x47727570u
+
+/* nbufs (a power of two, at most 32768) buffers of size bytes each. */
+struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size);
+/* -EBUSY while buffers are out with the caller or an op can still pick one. */
+int sr_bufgroup_destroy(struct sr_bufgroup *g);
+/* Give a buffer the group handed out back to the kernel. */
+int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b);
+unsigned sr_bufgroup_id(const struct sr_bufgroup *g);
+unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
+
+/* --- private ---------------------------------------------------------------- */
+
+int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
+struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);
+
+static inline unsigned sr__group_id(const struct sr_bufgroup *g)
+{
+	return g->_bgid;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Capability detection and ring setup.  Everything per-op comes from the
+ * generated op table (kernel versions, required setup flags); this file
+ * only gathers facts about the running system and compares.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include "internal.h"
+#include "fallback.h"
+
+static struct sr_caps caps;
+static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
+
+int sr_kernel_parse(const char *s, struct sr_kver *out)
+{
+	unsigned long v[3] = { 0, 0, 0 };
+	const char *p = s;
+	int i;
+
+	if (!s)
+		return sr__fail(-EINVAL, "kernel version: none given");
+	for (i = 0; i < 3; i++) {
+		char *end;
+
+		if (!isdigit((unsigned char)*p))
+			break;
+		v[i] = strtoul(p, &end, 10);
+		if (v[i] > 65535)
+			return sr__fail(-EINVAL, "kernel version '%s': component %lu is out of range", s, v[i]);
+		p = end;
+		if (*p != '.')
+			{ i++; break; }
+		p++;
+	}
+	/* Need at least major.minor, and after that only a suffix that does
+	 * not start with a digit or a dot ("-arch1-1", "+", "-generic"). */
+	if (i < 2 || (*p && (isdigit((unsigned char)*p) || *p == '.')) || p[-1] == '.')
+		return sr__fail(-EINVAL, "kernel version '%s' is not of the form X.Y[.Z][suffix]", s);
+	out->major = (unsigned)v[0];
+	out->minor = (unsigned)v[1];
+	out->patch = (unsigned)v[2];
+	return 0;
+}
+
+static int read_int_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int read_seccomp(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Seccomp: %d", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void classify(struct sr_caps *c, int err)
+{
+	c->setup_errno = err;
+	switch (-err) {
+	case ENOSYS:
+		if (c->seccomp == 2)
+			snprintf(c->setup_why, sizeof(c->setup_why),
+				 "io_uring_setup is blocked by a seccomp filter (Seccomp: 2), as in Docker's default profile");
+		else
+			snprintf(c->setup_why, sizeof(c->setup_why),
+				 "io_uring_setup does not exist: the kernel has no io_uring (CONFIG_IO_URING=n or older than 5.1)");
+		break;
+	case EPERM:
+	case EACCES:
+		if (c->io_uring_disabled == 2)
+			snprintf(c->setup_why, sizeof(c->setup_why), "kernel.io_uring_disabled=2 turns io_uring off for everyone");
+		else if (c->io_uring_disabled == 1)
+			snprintf(c->setup_why, sizeof(c->setup_why),
+				 "kernel.io_uring_disabled=1 limits io_uring to CAP_SYS_ADMIN and the io_uring_group");
+		else
+			snprintf(c->setup_why, sizeof(c->setup_why),
+				 "io_uring_setup was refused (EPERM) by a security policy (LSM or seccomp errno rule)");
+		break;
+	case ENOMEM:
+		snprintf(c->setup_why, sizeof(c->setup_why),
+			 "no memory for the rings; before 5.12 they count against RLIMIT_MEMLOCK (%llu bytes here)",
+			 (unsigned long long)c->memlock_cur);
+		break;
+	case EINVAL:
+		snprintf(c->setup_why, sizeof(c->setup_why), "every setup-flag rung was refused (EINVAL)");
+		break;
+	default:
+		snprintf(c->setup_why, sizeof(c->setup_why), "io_uring_setup failed: %s", strerror(-err));
+	}
+}
+
+/* May this rung be tried on the (possibly simulated) kernel? */
+static bool rung_allowed(const struct sr_caps *c, uint32_t flags)
+{
+	for (unsigned i = 0; i < sr_setup_flag_count; i++)
+		if ((flags & (1U << sr_setup_flag_table[i].bit)) &&
+		    sr_setup_flag_table[i].kernel > sr_kver_code(c->kernel))
+			return false;
+	return true;
+}
+
+/* Walk the spec's setup ladder; EINVAL drops to the next rung. */
+static int ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, unsigned cq_entries,
+		       bool ladder, unsigned *accepted, unsigned *tried, const struct sr_caps *c)
+{
+	int ret = -EINVAL;
+
+	*tried = 0;
+	for (unsigned i = ladder ? 0 : sr_setup_ladder_len - 1; i < sr_setup_ladder_len; i++) {
+		struct io_uring_params p;
+		uint32_t flags = sr_setup_ladder[i] | extra;
+
+		if (!rung_allowed(c, sr_setup_ladder[i]))
+			continue;
+		(*tried)++;
+		memset(&p, 0, sizeof(p));
+		p.flags = flags;
+		if (cq_entries) {
+			p.flags |= IORING_SETUP_CQSIZE;
+			p.cq_entries = cq_entries;
+		}
+		ret = io_uring_queue_init_params(entries, ring, &p);
+		if (ret == 0) {
+			*accepted = p.flags;
+			return (int)p.features;
+		}
+		if (ret != -EINVAL)
+			return ret;
+	}
+	return ret;
+}
+
+static void detect(void)
+{
+	struct sr_caps *c = &caps;
+	struct utsname u;
+	struct rlimit rl;
+	struct io_uring ring;
+	const char *env;
+	int ret;
+
+	uname(&u);
+	snprintf(c->release, sizeof(c->release), "%s", u.release);
+	if (sr_kernel_parse(c->release, &c->running) < 0)
+		memset(&c->running, 0, sizeof(c->running));
+	c->kernel = c->running;
+	env = getenv("SR_KERNEL");
+	if (env && *env) {
+		struct sr_kver k;
+
+		if (sr_kernel_parse(env, &k) < 0)
+			snprintf(c->env_error, sizeof(c->env_error), "SR_KERNEL=%.40s is not a kernel version; ignored", env);
+		else if (sr_kver_code(k) > sr_kver_code(c->running))
+			snprintf(c->env_error, sizeof(c->env_error),
+				 "SR_KERNEL=%.20s is newer than the running %.40s; a newer kernel cannot be simulated; "
+				 "ignored", env, c->release);
+		else {
+			c->kernel = k;
+			c->simulated = true;
+		}
+	}
+	env = getenv("SR_DISABLE");
+	if (env)
+		snprintf(c->disable, sizeof(c->disable), "%s", env);
+	env = getenv("SR_BACKEND");
+	if (env && *env) {
+		if (!strcmp(env, "fallback"))
+			c->force_fallback = true;
+		else if (strcmp(env, "uring"))
+			snprintf(c->env_error, sizeof(c->env_error), "SR_BACKEND=%.40s: use uring or fallback; ignored", env);
+	}
+	c->io_uring_disabled = read_int_file("/proc/sys/kernel/io_uring_disabled");
+	c->seccomp = read_seccomp();
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
+		c->memlock_cur = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
+		c->memlock_max = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : rl.rlim_max;
+	}
+	ret = ladder_init(&ring, 8, 0, 0, true, &c->setup_flags, &c->ladder_tried, c);
+	if (ret < 0) {
+		classify(c, ret);
+		return;
+	}
+	c->features = (unsigned)ret;
+	struct io_uring_probe *p = io_uring_get_probe_ring(&ring);
+	if (p) {
+		c->have_probe = true;
+		c->last_op = p->last_op;
+		for (unsigned i = 0; i < 256 && i <= p->last_op && i < p->ops_len; i++)
+			c->opcode_ok[i] = !!(p->ops[i].flags & IO_URING_OP_SUPPORTED);
+		io_uring_free_probe(p);
+	}
+	io_uring_queue_exit(&ring);
+	if (c->env_error[0])
+		fprintf(stderr, "safer-ring: %s\n", c->env_error);
+}
+
+const struct sr_caps *sr_caps_get(void)
+{
+	pthread_once(&caps_once, detect);
+	return &caps;
+}
+
+static bool disabled(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+static void kver_text(const struct sr_caps *c, char *buf, size_t len)
+{
+	if (c->simulated)
+		snprintf(buf, len, "%u.%u (simulated by SR_KERNEL; really %s)", c->kernel.major, c->kernel.minor,
+			 c->release);
+	else
+		snprintf(buf, len, "%s", c->release);
+}
+
+const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	const struct sr_caps *c = sr_caps_get();
+	const struct sr_op_info *o;
+	char kv[120];
+
+	if (op >= sr_op_count) {
+		snprintf(buf, len, "op %u does not exist", op);
+		return buf;
+	}
+	o = &sr_op_table[op];
+	kver_text(c, kv, sizeof(kv));
+	if (!r || !r->_uring_up) {
+		if (c->force_fallback)
+			snprintf(buf, len, "%s: SR_BACKEND=fallback runs the ring without io_uring", o->name);
+		else if (c->setup_errno)
+			snprintf(buf, len, "%s: io_uring is unavailable: %s", o->name, c->setup_why);
+		else
+			snprintf(buf, len, "%s: the ring runs without io_uring", o->name);
+		return buf;
+	}
+	if (o->kernel > sr_kver_code(c->kernel)) {
+		snprintf(buf, len, "%s needs Linux %u.%u; running %s", o->name, o->kernel >> 16,
+			 (o->kernel >> 8) & 0xff, kv);
+		return buf;
+	}
+	if (c->have_probe && !c->opcode_ok[o->opcode]) {
+		snprintf(buf, len, "%s: the kernel's opcode probe lacks opcode %u (running %s)", o->name,
+			 o->opcode, kv);
+		return buf;
+	}
+	if (o->setup_any && !(r->_setup_flags & o->setup_any)) {
+		char names[160] = "";
+
+		for (unsigned i = 0; i < sr_setup_flag_count; i++)
+			if (o->setup_any & (1U << sr_setup_flag_table[i].bit)) {
+				if (names[0])
+					strncat(names, " or ", sizeof(names) - strlen(names) - 1);
+				strncat(names, sr_setup_flag_table[i].name, sizeof(names) - strlen(names) - 1);
+			}
+		snprintf(buf, len, "%s needs a ring set up with %s", o->name, names);
+		return buf;
+	}
+	if (disabled(c->disable, o->name) || (r->_ext && disabled(r->_ext->disable, o->name))) {
+		snprintf(buf, len, "%s is disabled (SR_DISABLE or the ring's disable list)", o->name);
+		return buf;
+	}
+	return NULL;
+}
+
+const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	const char *why = sr_op_unavailable(r, op, buf, len);
+
+	if (!why)
+		snprintf(buf, len, "%s is not available on this ring", sr_op_table[op].name);
+	return buf;
+}
+
+void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
+{
+	char buf[200];
+
+	memset(r->_native, 0, sizeof(r->_native));
+	if (disable)
+		snprintf(r->_ext->disable, sizeof(r->_ext->disable), "%s", disable);
+	for (unsigned op = 0; op < sr_op_count; op++)
+		if (all || !sr_op_unavailable(r, op, buf, sizeof(buf)))
+			r->_native[op >> 6] |= 1ULL << (op & 63);
+}
+
+int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p)
+{
+	const struct sr_caps *c = sr_caps_get();
+	unsigned extra = 0, tried;
+	int ret;
+
+	snprintf(r->_ext->kernel_text, sizeof(r->_ext->kernel_text), "%s", c->release);
+	if (p->flags & SR_RING_R_DISABLED)
+		extra |= IORING_SETUP_R_DISABLED;
+	if (p->flags & SR_RING_SQE128)
+		extra |= IORING_SETUP_SQE128;
+	if (p->flags & SR_RING_CQE32)
+		extra |= IORING_SETUP_CQE32;
+	if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
+		if (p->flags & SR_RING_CAPTURE)
+			return sr__fail(-EINVAL, "sr_ring_create: a capture ring needs io_uring");
+		return sr__fb_create(r, p);
+	}
+	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER),
+			  &r->_setup_flags, &tried, c);
+	if (ret < 0) {
+		struct sr_caps tmp = *c;
+
+		classify(&tmp, ret);
+		return sr__fail(ret, "sr_ring_create: %s", tmp.setup_why);
+	}
+	r->_features = (unsigned)ret;
+	r->_uring_up = true;
+	sr__caps_native(r, p->disable, p->flags & SR_RING_CAPTURE);
+	return 0;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* Provided-buffer groups over a kernel buffer ring (IORING_REGISTER_PBUF_RING, 5.19). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size)
+{
+	struct sr__ring_ext *x = r->_ext;
+	struct io_uring_buf_reg reg;
+	struct sr_bufgroup *g;
+	size_t ring_bytes;
+	int ret;
+
+	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > UINT32_MAX) {
+		sr__fail(-EINVAL, "sr_bufgroup_create: %u buffers of %zu bytes: the count must be a power of two "
+			 "up to 32768 and the size 1..4 GiB", nbufs, size);
+		return NULL;
+	}
+	if (!r->_uring_up) {
+		sr__fail(-EOPNOTSUPP, "sr_bufgroup_create: the ring runs without io_uring");
+		return NULL;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory");
+		return NULL;
+	}
+	g->_bufs = calloc(nbufs, sizeof(*g->_bufs));
+	ring_bytes = nbufs * sizeof(struct io_uring_buf);
+	g->_br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (posix_memalign(&g->_mem, (size_t)sysconf(_SC_PAGESIZE), nbufs * size))
+		g->_mem = NULL;
+	if (!g->_bufs || g->_br == MAP_FAILED || !g->_mem) {
+		sr__fail(-ENOMEM, "sr_bufgroup_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
+		goto fail;
+	}
+	g->_ring = r;
+	g->_size = size;
+	g->_nbufs = nbufs;
+	g->_bgid = x->next_bgid++;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)g->_br;
+	reg.ring_entries = nbufs;
+	reg.bgid = g->_bgid;
+	ret = io_uring_register_buf_ring(&r->_uring, &reg, 0);
+	if (ret) {
+		sr__fail(ret, "sr_bufgroup_create: registering buffer ring %u failed", g->_bgid);
+		goto fail;
+	}
+	io_uring_buf_ring_init(g->_br);
+	for (unsigned i = 0; i < nbufs; i++) {
+		struct sr_buf *b = &g->_bufs[i];
+
+		b->_data = (char *)g->_mem + (size_t)i * size;
+		b->_cap = size;
+		b->_magic = SR__BUF_MAGIC;
+		b->_flags = SR__BUF_GROUP;
+		sr__buf_lend(r, b, SR_OP_RECV_MULTISHOT);
+		io_uring_buf_ring_add(g->_br, b->_data, (unsigned)size, (unsigned short)i,
+				      io_uring_buf_ring_mask(nbufs), (int)i);
+	}
+	io_uring_buf_ring_advance(g->_br, (int)nbufs);
+	g->_magic = SR__GROUP_MAGIC;
+	g->_next = x->groups;
+	x->groups = g;
+	return g;
+fail:
+	if (g->_br != MAP_FAILED && g->_br)
+		munmap(g->_br, ring_bytes);
+	free(g->_mem);
+	free(g->_bufs);
+	free(g);
+	return NULL;
+}
+
+static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
+{
+	for (unsigned i = 0; i < r->_nslots; i++)
+		if (r->_slots[i]._state == SR__SLOT_INFLIGHT && r->_slots[i]._aux == g)
+			return true;
+	return false;
+}
+
+static void group_free(struct sr_ring *r, struct sr_bufgroup *g)
+{
+	if (r->_uring_up)
+		io_uring_unregister_buf_ring(&r->_uring, g->_bgid);
+	for (unsigned i = 0; i < g->_nbufs; i++) {
+		sr__buf_unpoison(&g->_bufs[i]);
+		g->_bufs[i]._magic = 0;
+	}
+	munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));
+	free(g->_mem);
+	free(g->_bufs);
+	g->_magic = 0;
+	free(g);
+}
+
+int sr_bufgroup_destroy(struct sr_bufgroup *g)
+{
+	struct sr_ring *r;
+	struct sr_bufgroup **pp;
+
+	if (!g || g->_magic != SR__GROUP_MAGIC)
+		return sr__fail(-EINVAL, "sr_bufgroup_destroy: not a live buffer group");
+	r = g->_ring;
+	if (g->_out)
+		return sr__fail(-EBUSY, "sr_bufgroup_destroy: %u buffer(s) are still out; recycle them first", g->_out);
+	if (group_in_use(r, g))
+		return sr__fail(-EBUSY, "sr_bufgroup_destroy: an op in flight can still pick from this group; "
+				"wait for it or cancel it first");
+	for (pp = &r->_ext->groups; *pp; pp = &(*pp)->_next)
+		if (*pp == g) {
+			*pp = g->_next;
+			break;
+		}
+	group_free(r, g);
+	return 0;
+}
+
+/* Ring teardown: every op is done, so the kernel no longer uses any group. */
+void sr__groups_destroy(struct sr_ring *r)
+{
+	while (r->_ext->groups) {
+		struct sr_bufgroup *g = r->_ext->groups;
+
+		r->_ext->groups = g->_next;
+		group_free(r, g);
+	}
+}
+
+int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
+{
+	unsigned bid;
+
+	if (!g || g->_magic != SR__GROUP_MAGIC)
+		return sr__fail(-EINVAL, "sr_bufgroup_recycle: not a live buffer group");
+	if (!b || b < g->_bufs || b >= g->_bufs + g->_nbufs)
+		return sr__fail(-EINVAL, "sr_bufgroup_recycle: the buffer is not from group %u", g->_bgid);
+	if (b->_flags & SR__BUF_LENT)
+		return sr__fail(-EALREADY, "sr_bufgroup_recycle: the buffer is already back with the kernel");
+	bid = (unsigned)(b - g->_bufs);
+	b->_len = 0;
+	sr__buf_lend(g->_ring, b, SR_OP_RECV_MULTISHOT);
+	io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
+			      io_uring_buf_ring_mask(g->_nbufs), 0);
+	io_uring_buf_ring_advance(g->_br, 1);
+	g->_out--;
+	return 0;
+}
+
+unsigned sr_bufgroup_id(const struct sr_bufgroup *g)
+{
+	return g->_bgid;
+}
+
+unsigned sr_bufgroup_available(const struct sr_bufgroup *g)
+{
+	return g->_nbufs - g->_out;
+}
+
+int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg)
+{
+	if (!g || g->_magic != SR__GROUP_MAGIC)
+		return sr__fail(-EINVAL, "%s: %s: not a live buffer group (sr_bufgroup_create)", fn, arg);
+	if (g->_ring != r)
+		return sr__fail(-EINVAL, "%s: %s: the buffer group belongs to another ring", fn, arg);
+	return 0;
+}
+
+struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags)
+{
+	struct sr_buf *b;
+	unsigned bid;
+
+	if (!(cflags & IORING_CQE_F_BUFFER))
+		return NULL;
+	bid = cflags >> IORING_CQE_BUFFER_SHIFT;
+	if (bid >= g->_nbufs)
+		return NULL;
+	b = &g->_bufs[bid];
+	sr__buf_unpoison(b);
+	b->_flags &= ~SR__BUF_LENT;
+	b->_lent_ring = NULL;
+	b->_len = res > 0 ? (size_t)res : 0;
+	g->_out++;
+	return b;
+}

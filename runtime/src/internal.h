@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Runtime-internal declarations shared by the runtime's .c files. */
+#ifndef SAFER_RING_INTERNAL_H
+#define SAFER_RING_INTERNAL_H
+
+#include <safer-ring.h>
+
+/* A queued completion: multishot items waiting for sr_NAME_wait, and
+ * callback deliveries waiting for the reap loop to finish. */
+struct sr__item {
+	int32_t res;
+	uint32_t cflags;
+	uint32_t slot;
+	uint32_t next;
+};
+
+/* Ring-private state that the inline paths never touch. */
+struct sr__ring_ext {
+	struct sr__item *items;		/* pool of queued completions */
+	uint32_t nitems, free_item;
+	uint32_t dq_head, dq_tail;	/* callback deliveries (item indexes) */
+	unsigned max_inflight;
+	unsigned cbs;			/* slots delivering to callbacks */
+	unsigned delivering;		/* nesting depth of the delivery loop */
+	unsigned long stale_cqes;	/* CQEs for slots no longer tracked (a bug if not 0) */
+	struct sr_bufgroup *groups;
+	uint16_t next_bgid;
+	struct sr_buf **regbufs;	/* registered buffers, by index */
+	unsigned nregbufs;
+	unsigned nfiles;		/* registered file table size */
+	bool capture;			/* tests: build SQEs, never submit */
+	char kernel_text[65];
+	char disable[256];		/* ops the ring treats as missing */
+};
+
+struct sr__ring_ext *sr__ext(struct sr_ring *r);
+
+/* caps.c */
+void sr__caps_native(struct sr_ring *r, const char *disable, bool all);
+int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p);
+const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size_t len);
+
+/* ring.c */
+uint32_t sr__item_alloc(struct sr_ring *r);
+void sr__item_free(struct sr_ring *r, uint32_t i);
+void sr__deliver_pending(struct sr_ring *r);
+
+/* buf.c / group.c / files.c teardown */
+void sr__groups_destroy(struct sr_ring *r);
+void sr__files_destroy(struct sr_ring *r);
+
+#endif

@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ring lifecycle, op slots, and the completion paths that are too rare
+ * or too large to inline: multishot queues, two-phase (zero-copy) ops,
+ * callbacks, cancellation, and teardown with ops in flight.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "fallback.h"
+
+/* --- errors ------------------------------------------------------------------ */
+
+static __thread char sr__errbuf[512];
+
+int sr__fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sr__errbuf, sizeof(sr__errbuf), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(sr__errbuf) - 24 && err < 0)
+		snprintf(sr__errbuf + n, sizeof(sr__errbuf) - (size_t)n, " (%s)", strerrorname_np(-err) ?: "?");
+	if (getenv("SR_DEBUG"))
+		fprintf(stderr, "safer-ring: %s\n", sr__errbuf);
+	return err;
+}
+
+const char *sr_last_error(void)
+{
+	return sr__errbuf[0] ? sr__errbuf : "no error";
+}
+
+struct sr__ring_ext *sr__ext(struct sr_ring *r)
+{
+	return r->_ext;
+}
+
+static const char *op_name(unsigned op)
+{
+	return op < sr_op_count ? sr_op_table[op].name : "?";
+}
+
+/* --- slots -------------------------------------------------------------------- */
+
+static int slots_init(struct sr_ring *r, unsigned n)
+{
+	r->_slots = calloc(n, sizeof(*r->_slots));
+	if (!r->_slots)
+		return -ENOMEM;
+	r->_nslots = n;
+	for (unsigned i = 0; i < n; i++)
+		r->_slots[i]._next = i + 1 < n ? i + 1 : SR__NONE;
+	r->_free = 0;
+	return 0;
+}
+
+struct sr_slot *sr__slot_grow(struct sr_ring *r)
+{
+	unsigned old = r->_nslots, n = old * 2;
+	struct sr_slot *s;
+
+	if (r->_ext->max_inflight && n > r->_ext->max_inflight)
+		n = r->_ext->max_inflight;
+	if (n <= old) {
+		sr__fail(-EBUSY, "ring: %u ops in flight, the max_inflight limit; wait for some to complete",
+			 old);
+		return NULL;
+	}
+	s = realloc(r->_slots, n * sizeof(*s));
+	if (!s) {
+		sr__fail(-ENOMEM, "ring: cannot grow the op table to %u slots", n);
+		return NULL;
+	}
+	memset(s + old, 0, (n - old) * sizeof(*s));
+	for (unsigned i = old; i < n; i++)
+		s[i]._next = i + 1 < n ? i + 1 : SR__NONE;
+	r->_slots = s;
+	r->_nslots = n;
+	r->_free = old;
+	return &s[old];
+}
+
+void *sr__store(struct sr_ring *r, struct sr_slot *s, size_t size)
+{
+	size_t cap;
+	void *p;
+
+	(void)r;
+	if (size <= s->_store_cap)
+		return s->_store;
+	cap = size < 256 ? 256 : (size + 63) & ~(size_t)63;
+	if (cap > UINT32_MAX)
+		return NULL;
+	/* The slot is free while this runs: nothing in the kernel points here. */
+	p = malloc(cap);
+	if (!p)
+		return NULL;
+	free(s->_store);
+	s->_store = p;
+	s->_store_cap = (uint32_t)cap;
+	return p;
+}
+
+int sr__abort(struct sr_ring *r, struct sr_slot *s, struct io_uring_sqe *sqe, int err, const char *fn)
+{
+	if (s->_flags & SR__SF_FALLBACK)
+		sr__fb_abort(r, s);
+	else if (sqe)
+		r->_uring.sq.sqe_tail--;	/* the SQE we just took is the last one */
+	sr__free_slot(r, s);
+	if (err == -ENOMEM)
+		return sr__fail(err, "%s: no memory for the op's storage", fn);
+	return err;
+}
+
+/* --- items: queued completions ------------------------------------------------ */
+
+uint32_t sr__item_alloc(struct sr_ring *r)
+{
+	struct sr__ring_ext *x = r->_ext;
+	uint32_t i;
+
+	if (x->free_item == SR__NONE) {
+		uint32_t old = x->nitems, n = old ? old * 2 : 256;
+		struct sr__item *it = realloc(x->items, n * sizeof(*it));
+
+		if (!it)
+			return SR__NONE;
+		for (uint32_t k = old; k < n; k++)
+			it[k].next = k + 1 < n ? k + 1 : SR__NONE;
+		x->items = it;
+		x->nitems = n;
+		x->free_item = old;
+	}
+	i = x->free_item;
+	x->free_item = x->items[i].next;
+	x->items[i].next = SR__NONE;
+	return i;
+}
+
+void sr__item_free(struct sr_ring *r, uint32_t i)
+{
+	struct sr__ring_ext *x = r->_ext;
+
+	x->items[i].next = x->free_item;
+	x->free_item = i;
+}
+
+/* Append a completion to a FIFO of items (head/tail indexes). */
+static bool fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_t slot,
+		      int32_t res, uint32_t cflags)
+{
+	uint32_t i = sr__item_alloc(r);
+	struct sr__item *it;
+
+	if (i == SR__NONE)
+		return false;
+	it = &r->_ext->items[i];
+	it->res = res;
+	it->cflags = cflags;
+	it->slot = slot;
+	if (*tail == SR__NONE)
+		*head = i;
+	else
+		r->_ext->items[*tail].next = i;
+	*tail = i;
+	return true;
+}
+
+static bool fifo_pop(struct sr_ring *r, uint32_t *head, uint32_t *tail, struct sr__item *out)
+{
+	uint32_t i = *head;
+
+	if (i == SR__NONE)
+		return false;
+	*out = r->_ext->items[i];
+	*head = out->next;
+	if (*head == SR__NONE)
+		*tail = SR__NONE;
+	sr__item_free(r, i);
+	return true;
+}
+
+/* --- completion paths ------------------------------------------------------------ */
+
+void sr__cb_added(struct sr_ring *r)
+{
+	r->_ext->cbs++;
+}
+
+/* A completion the slot's callback must see, once the CQ is advanced. */
+static void queue_delivery(struct sr_ring *r, uint32_t slot, int32_t res, uint32_t cflags)
+{
+	struct sr__ring_ext *x = r->_ext;
+
+	while (!fifo_push(r, &x->dq_head, &x->dq_tail, slot, res, cflags)) {
+		/* Out of memory for the queue: there is no way to keep the
+		 * completion, so stop here rather than lose it silently. */
+		fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
+			op_name(r->_slots[slot]._op));
+		abort();
+	}
+}
+
+void sr__deliver_pending(struct sr_ring *r)
+{
+	struct sr__ring_ext *x = r->_ext;
+	struct sr__item it;
+
+	if (x->delivering)
+		return;		/* the outer loop delivers; keep order */
+	x->delivering++;
+	while (fifo_pop(r, &x->dq_head, &x->dq_tail, &it)) {
+		struct sr_slot *s = &r->_slots[it.slot];
+		bool final;
+
+		if (!(s->_flags & SR__SF_MULTI)) {
+			final = true;
+		} else {
+			s->_res = it.res;
+			s->_cflags = it.cflags;
+			final = !(it.cflags & IORING_CQE_F_MORE);
+		}
+		s->_deliver(r, s);
+		s = &r->_slots[it.slot];	/* the callback may have grown the table */
+		if (final) {
+			x->cbs--;
+			sr__free_slot(r, s);
+		}
+	}
+	x->delivering--;
+}
+
+void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_cqe *cqe)
+{
+	uint32_t idx = (uint32_t)(s - r->_slots);
+	uint8_t flags = s->_flags;
+	int32_t res = cqe->res;
+	uint32_t cf = cqe->flags;
+	bool final;
+
+	if (s->_ud != cqe->user_data || s->_state != SR__SLOT_INFLIGHT) {
+		r->_ext->stale_cqes++;
+		return;
+	}
+	if (flags & SR__SF_NOTIF) {
+		if (cf & IORING_CQE_F_NOTIF) {
+			final = true;
+		} else {
+			s->_res0 = res;
+			s->_cflags0 = cf;
+			s->_flags |= SR__SF_GOTRES;
+			final = !(cf & IORING_CQE_F_MORE);
+			if (final) {
+				res = 0;	/* no notification will follow */
+				cf = 0;
+			}
+		}
+	} else if (flags & SR__SF_MULTI) {
+		final = !(cf & IORING_CQE_F_MORE);
+	} else {
+		final = true;
+	}
+	if (flags & SR__SF_FINISH)
+		sr_op_table[s->_op].finish(r, s, res, cf, final);
+	if (flags & SR__SF_MULTI) {
+		if (flags & SR__SF_CB) {
+			queue_delivery(r, idx, res, cf);
+		} else if (!fifo_push(r, &s->_qhead, &s->_qtail, idx, res, cf)) {
+			fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
+				op_name(s->_op));
+			abort();
+		}
+		if (final)
+			s->_state = SR__SLOT_DONE;
+		return;
+	}
+	if (!final)
+		return;
+	s->_res = res;
+	s->_cflags = cf;
+	s->_state = SR__SLOT_DONE;
+	if (flags & SR__SF_CB)
+		queue_delivery(r, idx, res, cf);
+}
+
+/* CQEs without the tracked bit: the runtime's own requests, or raw ops. */
+void sr__reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe)
+{
+	if (cqe->user_data == SR__UD_INTERNAL)
+		return;
+	if (r->_rawq_tail - r->_rawq_head == r->_rawq_cap) {
+		unsigned n = r->_rawq_cap ? r->_rawq_cap * 2 : 64;
+		struct io_uring_cqe *q = malloc(n * sizeof(*q));
+
+		if (!q) {
+			fprintf(stderr, "safer-ring: out of memory keeping a raw completion\n");
+			abort();
+		}
+		for (unsigned i = 0; i < r->_rawq_tail - r->_rawq_head; i++)
+			q[i] = r->_rawq[(r->_rawq_head + i) % r->_rawq_cap];
+		free(r->_rawq);
+		r->_rawq = q;
+		r->_rawq_tail -= r->_rawq_head;
+		r->_rawq_head = 0;
+		r->_rawq_cap = n;
+	}
+	r->_rawq[r->_rawq_tail++ % r->_rawq_cap] = *cqe;
+}
+
+unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
+{
+	unsigned n = 0;
+
+	/* Pull everything ready into the queue first, then hand out in order. */
+	if (r->_uring_up)
+		sr__reap_ready(r);
+	if (r->_fb)
+		sr__fb_reap(r, false);
+	while (n < max && r->_rawq_head != r->_rawq_tail)
+		out[n++] = r->_rawq[r->_rawq_head++ % r->_rawq_cap];
+	sr__deliver_pending(r);
+	return n;
+}
+
+int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
+{
+	for (;;) {
+		unsigned n = sr_raw_reap(r, out, max);
+		int ret;
+
+		if (n) {
+			sr__deliver_pending(r);
+			return (int)n;
+		}
+		if (r->_uring_up)
+			ret = io_uring_submit_and_wait(&r->_uring, 1);
+		else
+			ret = sr__wait_some(r, true);
+		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -ETIME)
+			return ret == -EINTR ? ret : sr__fail(ret, "sr_raw_wait: io_uring_enter failed");
+	}
+}
+
+/*
+ * Submit what is queued and reap what is ready; with block, wait for at
+ * least one completion first.  Returns the number of completions
+ * processed, or a negative error (-EINTR when a signal interrupted).
+ */
+int sr__wait_some(struct sr_ring *r, bool block)
+{
+	unsigned n;
+	int ret;
+
+	if (sr__unlikely(r->_ext->capture))
+		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
+	n = r->_uring_up ? sr__reap_ready(r) : 0;
+	if (r->_fb)
+		n += sr__fb_reap(r, block && !n && !io_uring_sq_ready(&r->_uring));
+	if (n) {
+		if (r->_uring_up && io_uring_sq_ready(&r->_uring))
+			io_uring_submit(&r->_uring);
+		sr__deliver_pending(r);
+		return (int)n;
+	}
+	if (r->_uring_up) {
+		if (block)
+			ret = io_uring_submit_and_wait(&r->_uring, 1);
+		else if (io_uring_sq_ready(&r->_uring))
+			ret = io_uring_submit(&r->_uring);
+		else
+			ret = io_uring_get_events(&r->_uring);
+		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -ETIME) {
+			if (ret == -EINTR)
+				return ret;
+			return sr__fail(ret, "ring: io_uring_enter failed");
+		}
+		n = sr__reap_ready(r);
+	}
+	sr__deliver_pending(r);
+	return (int)n;
+}
+
+struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
+{
+	struct io_uring_sqe *sqe;
+
+	/* The SQ is full: hand it to the kernel and take the freed entry. */
+	for (int i = 0; i < 64; i++) {
+		int ret;
+
+		if (r->_ext->capture) {
+			sr__fail(-EBUSY, "ring: capture ring SQ is full; call sr_ring_discard");
+			return NULL;
+		}
+		ret = io_uring_submit(&r->_uring);
+		if (ret == -EBUSY || ret == -EAGAIN)
+			sr__reap_ready(r);	/* CQ backlog: make room, then retry */
+		else if (ret < 0 && ret != -EINTR) {
+			sr__fail(ret, "ring: submitting a full SQ failed");
+			return NULL;
+		}
+		sqe = io_uring_get_sqe(&r->_uring);
+		if (sqe)
+			return sqe;
+	}
+	sr__fail(-EBUSY, "ring: the SQ stays full");
+	return NULL;
+}
+
+/* --- handles ------------------------------------------------------------------- */
+
+int sr__op_state_error(const struct sr_op *op, const char *fn)
+{
+	if (op->_state == SR__OP_SPENT)
+		return sr__fail(-EALREADY, "%s: this %s op was already submitted; build a new one with sr_%s()",
+				fn, op_name(op->_op), op_name(op->_op));
+	return sr__fail(-EINVAL, "%s: not an op built by sr_%s() (uninitialized or corrupted)",
+			fn, op_name(op->_op));
+}
+
+int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn)
+{
+	struct sr_slot *s;
+
+	if (h->slot >= r->_nslots)
+		return sr__fail(-EINVAL, "%s: not a handle from sr_%s_submit (slot %u of %u)",
+				fn, op_name(op), h->slot, r->_nslots);
+	s = &r->_slots[h->slot];
+	if (s->_state == SR__SLOT_FREE || s->_gen != h->gen)
+		return sr__fail(-ESTALE, "%s: stale handle: that %s op was already completed and consumed; "
+				"each submitted op is waited (or polled to completion) once", fn, op_name(op));
+	if (s->_op != op)
+		return sr__fail(-EINVAL, "%s: the handle is for a %s op, not %s", fn, op_name(s->_op), op_name(op));
+	if (s->_flags & SR__SF_CB)
+		return sr__fail(-EINVAL, "%s: this %s op delivers to its callback; run the ring "
+				"(sr_ring_run/_poll) instead of waiting on it", fn, op_name(op));
+	return sr__fail(-EINVAL, "%s: bad handle", fn);
+}
+
+int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, const char *arg, uint64_t *ud)
+{
+	struct sr_slot *s;
+
+	if (h->slot >= r->_nslots || (s = &r->_slots[h->slot])->_gen != h->gen ||
+	    s->_state == SR__SLOT_FREE)
+		return sr__fail(-ENOENT, "%s: %s: the target op is not in flight on this ring "
+				"(completed, consumed, or from another ring)", fn, arg);
+	*ud = s->_ud;
+	return 0;
+}
+
+int sr__set_sqe_flags(struct sr_op *op, unsigned flags, const char *fn)
+{
+	if (flags & ~SR_IOSQE_USER_MASK)
+		return sr__fail(-EINVAL, "%s: flags 0x%x: only IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN and "
+				"_ASYNC are set by hand; fixed files, buffer groups and skipped CQEs have typed "
+				"setters", fn, flags & ~SR_IOSQE_USER_MASK);
+	op->_sqe.flags = (uint8_t)((op->_sqe.flags & ~SR_IOSQE_USER_MASK) | flags);
+	return 0;
+}
+
+int sr__raw_unavailable(struct sr_ring *r, unsigned op)
+{
+	char why[160];
+
+	return sr__fail(-EOPNOTSUPP, "sr_%s_raw: %s; the checked sr_%s() can take its fallback",
+			op_name(op), sr__op_missing(r, op, why, sizeof(why)), op_name(op));
+}
+
+/* --- submit (slow path) ----------------------------------------------------------------- */
+
+static int check_fixed_file(struct sr_ring *r, struct sr_op *op, unsigned opid)
+{
+	unsigned idx = (unsigned)op->_sqe.fd;
+
+	if (!r->_ext->nfiles)
+		return sr__fail(-EBADF, "sr_%s_submit: a fixed file was set but the ring has no registered "
+				"file table; call sr_ring_register_files first", op_name(opid));
+	if (idx >= r->_ext->nfiles)
+		return sr__fail(-EBADF, "sr_%s_submit: fixed file %u is outside the registered table (%u slots)",
+				op_name(opid), idx, r->_ext->nfiles);
+	return 0;
+}
+
+int sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, struct io_uring_sqe **sqep,
+		   struct sr_slot **slotp)
+{
+	struct io_uring_sqe *sqe;
+	struct sr_slot *s;
+	uint32_t idx;
+	int ret;
+
+	if (r->_state != SR__RING_LIVE)
+		return sr__fail(-ESHUTDOWN, "sr_%s_submit: the ring is being destroyed", op_name(opid));
+	if (op->_fixed) {
+		ret = check_fixed_file(r, op, opid);
+		if (ret)
+			return ret;
+	}
+	if (!sr__native(r, opid))
+		return sr__fb_begin(r, op, opid, sqep, slotp);
+	idx = r->_free;
+	if (idx == SR__NONE) {
+		s = sr__slot_grow(r);
+		if (!s)
+			return -EBUSY;
+		idx = (uint32_t)(s - r->_slots);
+	}
+	sqe = io_uring_get_sqe(&r->_uring);
+	if (!sqe && !(sqe = sr__sqe_slow(r)))
+		return -EBUSY;
+	s = &r->_slots[idx];
+	r->_free = s->_next;
+	r->_inflight++;
+	s->_op = (uint16_t)opid;
+	s->_state = SR__SLOT_INFLIGHT;
+	s->_flags = 0;
+	s->_deliver = NULL;
+	memcpy(sqe, &op->_sqe, sizeof(*sqe));
+	*sqep = sqe;
+	*slotp = s;
+	return 0;
+}
+
+/* --- multishot streams ---------------------------------------------------------- */
+
+int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+	     struct sr_slot **sp)
+{
+	struct sr_slot *s = sr__slot_of(r, h, op);
+	struct sr__item it;
+	int ret;
+
+	if (!s || (s->_flags & SR__SF_CB))
+		return sr__handle_error(r, h, op, fn);
+	while (s->_qhead == SR__NONE) {
+		if (s->_state == SR__SLOT_DONE)
+			return sr__fail(-EINVAL, "%s: internal: finished stream without items", fn);
+		ret = sr__wait_some(r, block);
+		if (ret < 0)
+			return ret;
+		s = &r->_slots[h->slot];
+		if (!block && s->_qhead == SR__NONE)
+			return -EAGAIN;
+	}
+	fifo_pop(r, &s->_qhead, &s->_qtail, &it);
+	s->_res = it.res;
+	s->_cflags = it.cflags;
+	*sp = s;
+	return 0;
+}
+
+void sr__next_done(struct sr_ring *r, struct sr_slot *s)
+{
+	if (!(s->_cflags & IORING_CQE_F_MORE) && s->_qhead == SR__NONE && s->_state == SR__SLOT_DONE)
+		sr__free_slot(r, s);
+}
+
+/* --- cancellation ------------------------------------------------------------------- */
+
+static int push_cancel(struct sr_ring *r, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->_uring);
+
+	if (!sqe && !(sqe = sr__sqe_slow(r)))
+		return -EBUSY;
+	io_uring_prep_cancel64(sqe, ud, 0);
+	sqe->user_data = SR__UD_INTERNAL;
+	return 0;
+}
+
+int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn)
+{
+	struct sr_slot *s = sr__slot_of(r, h, op);
+
+	if (!s)
+		return sr__handle_error(r, h, op, fn);
+	if (s->_state != SR__SLOT_INFLIGHT)
+		return 0;	/* already completed: nothing to cancel */
+	s->_flags |= SR__SF_CANCEL;
+	if (s->_flags & SR__SF_FALLBACK)
+		return sr__fb_cancel(r, s);
+	if (push_cancel(r, s->_ud))
+		return sr__fail(-EBUSY, "%s: no room to queue the cancel request", fn);
+	return 0;
+}
+
+/* Complete queued-but-unsubmitted ops with -ECANCELED and drop their SQEs. */
+int sr_ring_discard(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	int n = 0;
+
+	if (!r->_uring_up)
+		return 0;
+	for (unsigned i = sq->sqe_head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+		struct io_uring_cqe fake;
+
+		if (!(sqe->user_data & SR__UD_TRACKED))
+			continue;
+		memset(&fake, 0, sizeof(fake));
+		fake.user_data = sqe->user_data;
+		fake.res = -ECANCELED;
+		sr__reap_one(r, &fake);
+		n++;
+	}
+	sq->sqe_tail = sq->sqe_head;
+	sr__deliver_pending(r);
+	return n;
+}
+
+/* --- public ring API -------------------------------------------------------------- */
+
+int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
+{
+	static const struct sr_ring_params defaults;
+	struct sr_ring *r;
+	unsigned entries;
+	int ret;
+
+	*ringp = NULL;
+	if (sr_op_table_abi != SR_GEN_ABI)
+		return sr__fail(-EINVAL, "sr_ring_create: the op table was generated for ABI %u, the runtime "
+				"is ABI %u; regenerate with make generate", sr_op_table_abi, SR_GEN_ABI);
+	if (!p)
+		p = &defaults;
+	entries = p->entries ? p->entries : 256;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
+	r->_ext = calloc(1, sizeof(*r->_ext));
+	if (!r->_ext) {
+		free(r);
+		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
+	}
+	r->_ext->free_item = SR__NONE;
+	r->_ext->dq_head = r->_ext->dq_tail = SR__NONE;
+	r->_ext->max_inflight = p->max_inflight;
+	r->_ext->next_bgid = 1;
+	r->_ext->capture = p->flags & SR_RING_CAPTURE;
+	r->_policy = p->policy;
+	r->_flags = p->flags;
+	r->_eventfd = -1;
+	ret = sr__setup(r, entries, p);
+	if (ret < 0)
+		goto fail;
+	ret = slots_init(r, entries * 2 < 64 ? 64 : entries * 2);
+	if (ret < 0)
+		goto fail;
+	if (p->flags & SR_RING_EVENTFD) {
+		ret = sr_ring_eventfd(r);
+		if (ret < 0)
+			goto fail;
+	}
+	r->_state = SR__RING_LIVE;
+	*ringp = r;
+	return 0;
+fail:
+	if (r->_uring_up)
+		io_uring_queue_exit(&r->_uring);
+	sr__fb_destroy(r);
+	free(r->_slots);
+	free(r->_ext);
+	free(r);
+	return ret;
+}
+
+int sr_ring_submit(struct sr_ring *r)
+{
+	int ret;
+
+	if (r->_ext->capture)
+		return 0;
+	if (r->_fb)
+		sr__fb_kick(r);
+	if (!r->_uring_up)
+		return 0;
+	ret = io_uring_submit(&r->_uring);
+	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
+		return sr__fail(ret, "sr_ring_submit: io_uring_enter failed");
+	return ret < 0 ? 0 : ret;
+}
+
+int sr_ring_poll(struct sr_ring *r)
+{
+	return sr__wait_some(r, false);
+}
+
+int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (timeout_ms < 0)
+		return sr__wait_some(r, true);
+	ret = sr__wait_some(r, false);
+	if (ret != 0 || timeout_ms == 0)
+		return ret;
+	if (r->_fb && !r->_uring_up) {
+		ret = sr__fb_wait(r, timeout_ms);
+		if (ret < 0)
+			return ret;
+		return sr__wait_some(r, false);
+	}
+	ts.tv_sec = timeout_ms / 1000;
+	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+	ret = io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
+	if (ret < 0 && ret != -ETIME && ret != -EINTR)
+		return sr__fail(ret, "sr_ring_run_once: waiting failed");
+	if (ret == -EINTR)
+		return ret;
+	return sr__wait_some(r, false);
+}
+
+int sr_ring_run(struct sr_ring *r)
+{
+	r->_stop = false;
+	while (!r->_stop && r->_ext->cbs) {
+		int ret = sr__wait_some(r, true);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void sr_ring_stop(struct sr_ring *r)
+{
+	r->_stop = true;
+}
+
+int sr_ring_fd(const struct sr_ring *r)
+{
+	if (r->_uring_up)
+		return r->_uring.ring_fd;
+	return r->_fb ? sr__fb_fd(r) : -1;
+}
+
+int sr_ring_eventfd(struct sr_ring *r)
+{
+	int fd, ret;
+
+	if (r->_eventfd >= 0)
+		return r->_eventfd;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return sr__fail(-errno, "sr_ring_eventfd: eventfd failed");
+	if (r->_uring_up) {
+		ret = io_uring_register_eventfd(&r->_uring, fd);
+		if (ret < 0) {
+			close(fd);
+			return sr__fail(ret, "sr_ring_eventfd: registering the eventfd failed");
+		}
+	}
+	r->_eventfd = fd;
+	if (r->_fb)
+		sr__fb_set_eventfd(r, fd);
+	return fd;
+}
+
+unsigned sr_ring_inflight(const struct sr_ring *r)
+{
+	return r->_inflight;
+}
+
+struct io_uring *sr_ring_uring(struct sr_ring *r)
+{
+	return r->_uring_up ? &r->_uring : NULL;
+}
+
+bool sr_ring_native(const struct sr_ring *r, unsigned op)
+{
+	return op < sr_op_count && sr__native(r, op);
+}
+
+const char *sr_ring_backend(const struct sr_ring *r)
+{
+	return r->_uring_up ? "io_uring" : "fallback";
+}
+
+/* --- teardown ------------------------------------------------------------------------ */
+
+static unsigned count_busy(struct sr_ring *r)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->_nslots; i++)
+		n += r->_slots[i]._state == SR__SLOT_INFLIGHT;
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Cancel everything in flight and wait until the kernel has posted every
+ * CQE: only then is no request left that could write into memory the
+ * caller frees after we return.  Ops that ignore cancellation are waited
+ * for, with a note on stderr every few seconds saying which.
+ */
+static void drain(struct sr_ring *r)
+{
+	double start = now_s(), last_cancel = -1, last_note = start;
+
+	sr_ring_discard(r);
+	while (count_busy(r)) {
+		double t = now_s();
+
+		if (t - last_cancel >= 1.0) {
+			for (unsigned i = 0; i < r->_nslots; i++) {
+				struct sr_slot *s = &r->_slots[i];
+
+				if (s->_state != SR__SLOT_INFLIGHT)
+					continue;
+				if (s->_flags & SR__SF_FALLBACK)
+					sr__fb_cancel(r, s);
+				else
+					push_cancel(r, s->_ud);
+			}
+			last_cancel = t;
+		}
+		if (t - last_note >= 5.0) {
+			fprintf(stderr, "safer-ring: sr_ring_destroy is still waiting for %u op(s) to complete:",
+				count_busy(r));
+			for (unsigned i = 0; i < r->_nslots; i++)
+				if (r->_slots[i]._state == SR__SLOT_INFLIGHT)
+					fprintf(stderr, " %s", op_name(r->_slots[i]._op));
+			fprintf(stderr, "\n");
+			last_note = t;
+		}
+		if (sr_ring_run_once(r, 100) < 0 && errno != EINTR)
+			(void)0;
+	}
+	(void)start;
+}
+
+int sr_ring_destroy(struct sr_ring *r)
+{
+	struct sr__ring_ext *x;
+
+	if (!r)
+		return 0;
+	x = r->_ext;
+	if (r->_state == SR__RING_CLOSING)
+		return sr__fail(-EALREADY, "sr_ring_destroy: already being destroyed (called from a callback?)");
+	r->_state = SR__RING_CLOSING;
+	/* Every submit now takes the slow path, which refuses a closing ring. */
+	memset(r->_native, 0, sizeof(r->_native));
+	if (!x->capture)
+		drain(r);
+	else
+		sr_ring_discard(r);
+	sr__groups_destroy(r);
+	sr__files_destroy(r);
+	if (r->_uring_up)
+		io_uring_queue_exit(&r->_uring);
+	sr__fb_destroy(r);
+	if (r->_eventfd >= 0)
+		close(r->_eventfd);
+	for (unsigned i = 0; i < r->_nslots; i++)
+		free(r->_slots[i]._store);
+	free(r->_slots);
+	free(x->items);
+	free(r->_rawq);
+	free(x);
+	free(r);
+	return 0;
+}
