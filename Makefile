@@ -92,3 +92,20 @@ all: lib
 
 .PHONY: all lib generate check-gen
 .DEFAULT_GOAL := all
+
+# --- tests --------------------------------------------------------------------------
+
+TEST_CFLAGS := -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes
+TEST_CPPFLAGS := $(CPPFLAGS) -Itests/conformance
+CONF_SRC := tests/conformance/conf.c $(wildcard tests/live/*.c) \
+	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
+
+$(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(LIB_A)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(CONF_SRC) $(LIB_A) -lcunit $(LDLIBS)
+
+# CONF_ONLY=op,op limits the run to those ops.
+conformance: $(BUILD)/conformance
+	$(Q)$(BUILD)/conformance
+
+.PHONY: conformance

@@ -1266,8 +1266,8 @@ const struct sr_op_info sr_op_table[] = {
 		.has_syscall = 0,
 		.finish = NULL,
 	},
-	[SR_OP_CANCEL] = {
-		.name = "cancel",
+	[SR_OP_ASYNC_CANCEL] = {
+		.name = "async_cancel",
 		.opcode = 14,
 		.shape = SR_SHAPE_SINGLE,
 		.fd_kind = SR_FD_NONE,
@@ -1284,8 +1284,8 @@ const struct sr_op_info sr_op_table[] = {
 		.has_syscall = 0,
 		.finish = NULL,
 	},
-	[SR_OP_CANCEL_FD] = {
-		.name = "cancel_fd",
+	[SR_OP_ASYNC_CANCEL_FD] = {
+		.name = "async_cancel_fd",
 		.opcode = 14,
 		.shape = SR_SHAPE_SINGLE,
 		.fd_kind = SR_FD_ANY,

@@ -78,6 +78,7 @@ sqe_readv(void)
 	const struct iovec *v_iovecs = iov_iovecs;
 	unsigned v_nr_vecs = (unsigned)2;
 	__u64 v_offset = (__u64)0x1122334415ULL;
+	int f0_flags = (int)22;
 
 	(void)sqe;
 	(void)ring;
@@ -105,10 +106,10 @@ sqe_readv(void)
 #if SR__LIBURING_AT_LEAST(2, 2)
 	/* sr_prep_readv2 vs liburing's io_uring_prep_readv2 */
 	sqe = conf_lib_sqe();
-	io_uring_prep_readv2(sqe, v_fd, v_iovecs, v_nr_vecs, v_offset, v_flags);
+	io_uring_prep_readv2(sqe, v_fd, v_iovecs, v_nr_vecs, v_offset, f0_flags);
 	conf_lib_take(&want, sqe);
 	memset(&got, 0xaa, sizeof(got));
-	sr_prep_readv2(&got, v_fd, v_iovecs, v_nr_vecs, v_offset, v_flags);
+	sr_prep_readv2(&got, v_fd, v_iovecs, v_nr_vecs, v_offset, f0_flags);
 	fails += conf_compare("readv", "sr_prep_readv2 vs io_uring_prep_readv2", &got, &want);
 	helper_checked++;
 #endif
@@ -157,6 +158,7 @@ sqe_writev(void)
 	const struct iovec *v_iovecs = iov_iovecs;
 	unsigned v_nr_vecs = (unsigned)2;
 	__u64 v_offset = (__u64)0x1122334415ULL;
+	int f0_flags = (int)22;
 
 	(void)sqe;
 	(void)ring;
@@ -184,10 +186,10 @@ sqe_writev(void)
 #if SR__LIBURING_AT_LEAST(2, 2)
 	/* sr_prep_writev2 vs liburing's io_uring_prep_writev2 */
 	sqe = conf_lib_sqe();
-	io_uring_prep_writev2(sqe, v_fd, v_iovecs, v_nr_vecs, v_offset, v_flags);
+	io_uring_prep_writev2(sqe, v_fd, v_iovecs, v_nr_vecs, v_offset, f0_flags);
 	conf_lib_take(&want, sqe);
 	memset(&got, 0xaa, sizeof(got));
-	sr_prep_writev2(&got, v_fd, v_iovecs, v_nr_vecs, v_offset, v_flags);
+	sr_prep_writev2(&got, v_fd, v_iovecs, v_nr_vecs, v_offset, f0_flags);
 	fails += conf_compare("writev", "sr_prep_writev2 vs io_uring_prep_writev2", &got, &want);
 	helper_checked++;
 #endif
@@ -714,7 +716,6 @@ sqe_sendmsg(void)
 	struct io_uring_sqe *sqe;
 	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
 	int v_fd = (int)17;
-	static struct iovec miov_msg[1];
 	static struct msghdr m_msg;
 	const struct msghdr *v_msg = &m_msg;
 	unsigned v_flags = (unsigned)259;
@@ -788,7 +789,6 @@ sqe_recvmsg(void)
 	struct io_uring_sqe *sqe;
 	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
 	int v_fd = (int)17;
-	static struct iovec miov_msg[1];
 	static struct msghdr m_msg;
 	struct msghdr *v_msg = &m_msg;
 	unsigned v_flags = (unsigned)259;
@@ -1400,7 +1400,7 @@ sqe_multishot_accept_direct(void)
 }
 
 static void
-sqe_cancel(void)
+sqe_async_cancel(void)
 {
 	struct sr_ring *ring = conf_ring();
 	struct io_uring_sqe got, want, ref;
@@ -1408,74 +1408,76 @@ sqe_cancel(void)
 	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
 	__u64 v_user_data = (__u64)0x1122334411ULL;
 	int v_flags = (int)18;
+	void *f0_user_data = (void *)SMEM(3);
+	int f0_flags = (int)20;
 
 	(void)sqe;
 	(void)ring;
 #if SR__LIBURING_AT_LEAST(2, 2)
-	/* sr_prep_cancel vs liburing's io_uring_prep_cancel64 */
+	/* sr_prep_async_cancel vs liburing's io_uring_prep_cancel64 */
 	sqe = conf_lib_sqe();
 	io_uring_prep_cancel64(sqe, v_user_data, v_flags);
 	conf_lib_take(&want, sqe);
 	memset(&got, 0xaa, sizeof(got));
-	sr_prep_cancel(&got, v_user_data, v_flags);
-	fails += conf_compare("cancel", "sr_prep_cancel vs io_uring_prep_cancel64", &got, &want);
+	sr_prep_async_cancel(&got, v_user_data, v_flags);
+	fails += conf_compare("async_cancel", "sr_prep_async_cancel vs io_uring_prep_cancel64", &got, &want);
 	helper_checked++;
 #endif
-#if SR__LIBURING_AT_LEAST(0, 3)
-	/* sr_prep_cancel_ptr vs liburing's io_uring_prep_cancel */
-	sqe = conf_lib_sqe();
-	io_uring_prep_cancel(sqe, v_user_data, v_flags);
-	conf_lib_take(&want, sqe);
-	memset(&got, 0xaa, sizeof(got));
-	sr_prep_cancel_ptr(&got, v_user_data, v_flags);
-	fails += conf_compare("cancel", "sr_prep_cancel_ptr vs io_uring_prep_cancel", &got, &want);
-	helper_checked++;
-#endif
-	/* sr_prep_cancel_ptr: oracle row */
+	/* async_cancel: oracle row */
 	memset(&want, 0, sizeof(want));
 	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(14LL)));
 	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)(-1LL)));
-	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(uintptr_t)v_user_data));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)v_user_data));
 	sr__sqe_put64(&want, SR_SQE_OFF, (__u64)((__u64)(0LL)));
 	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
 	sr__sqe_put32(&want, SR_SQE_CANCEL_FLAGS, (__u32)((__u64)v_flags));
 	memset(&got, 0xaa, sizeof(got));
-	sr_prep_cancel_ptr(&got, v_user_data, v_flags);
-	fails += conf_compare("cancel", "sr_prep_cancel_ptr vs oracle", &got, &want);
+	sr_prep_async_cancel(&got, v_user_data, v_flags);
+	fails += conf_compare("async_cancel", "sr_prep_async_cancel vs oracle", &got, &want);
 	oracle_checked++;
+#if SR__LIBURING_AT_LEAST(0, 3)
+	/* sr_prep_cancel vs liburing's io_uring_prep_cancel */
+	sqe = conf_lib_sqe();
+	io_uring_prep_cancel(sqe, f0_user_data, f0_flags);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cancel(&got, f0_user_data, f0_flags);
+	fails += conf_compare("async_cancel", "sr_prep_cancel vs io_uring_prep_cancel", &got, &want);
+	helper_checked++;
+#endif
 	if (!helper_checked && !oracle_checked)
-		fails += conf_fail("cancel", "no independent reference (liburing helper or oracle row)");
+		fails += conf_fail("async_cancel", "no independent reference (liburing helper or oracle row)");
 
-	/* The reference for the checked builder: sr_prep_cancel, now known to be right. */
+	/* The reference for the checked builder: sr_prep_async_cancel, now known to be right. */
 	memset(&ref, 0, sizeof(ref));
-	sr_prep_cancel(&ref, v_user_data, v_flags);
+	sr_prep_async_cancel(&ref, v_user_data, v_flags);
 	{
 		uint64_t target_ud;
 		struct sr_handle target = conf_target(&target_ud);
-		struct sr_cancel_op op = sr_cancel(target);
-		struct sr_cancel_submitted sub;
+		struct sr_async_cancel_op op = sr_async_cancel(target);
+		struct sr_async_cancel_submitted sub;
 		const void *p;
 		int ret;
 
-		sr_cancel_set_flags(&op, v_flags);
-		ret = sr_cancel_submit(ring, &op, &sub);
+		sr_async_cancel_set_flags(&op, v_flags);
+		ret = sr_async_cancel_submit(ring, &op, &sub);
 		if (ret) {
-			fails += conf_fail("cancel", sr_last_error());
+			fails += conf_fail("async_cancel", sr_last_error());
 		} else {
 			got = *conf_last_sqe(ring);
 			want = ref;
 			sr__sqe_put64(&want, SR_SQE_ADDR, target_ud);
 			(void)p;
-			fails += conf_compare("cancel", "checked builder vs reference", &got, &want);
+			fails += conf_compare("async_cancel", "checked builder vs reference", &got, &want);
 			sr_ring_discard(ring);
 		}
 		conf_target_done();
 	}
-	conf_record_sqe(SR_OP_CANCEL, fails);
+	conf_record_sqe(SR_OP_ASYNC_CANCEL, fails);
 }
 
 static void
-sqe_cancel_fd(void)
+sqe_async_cancel_fd(void)
 {
 	struct sr_ring *ring = conf_ring();
 	struct io_uring_sqe got, want, ref;
@@ -1487,40 +1489,40 @@ sqe_cancel_fd(void)
 	(void)sqe;
 	(void)ring;
 #if SR__LIBURING_AT_LEAST(2, 2)
-	/* sr_prep_cancel_fd vs liburing's io_uring_prep_cancel_fd */
+	/* sr_prep_async_cancel_fd vs liburing's io_uring_prep_cancel_fd */
 	sqe = conf_lib_sqe();
 	io_uring_prep_cancel_fd(sqe, v_fd, v_flags);
 	conf_lib_take(&want, sqe);
 	memset(&got, 0xaa, sizeof(got));
-	sr_prep_cancel_fd(&got, v_fd, v_flags);
-	fails += conf_compare("cancel_fd", "sr_prep_cancel_fd vs io_uring_prep_cancel_fd", &got, &want);
+	sr_prep_async_cancel_fd(&got, v_fd, v_flags);
+	fails += conf_compare("async_cancel_fd", "sr_prep_async_cancel_fd vs io_uring_prep_cancel_fd", &got, &want);
 	helper_checked++;
 #endif
 	if (!helper_checked && !oracle_checked)
-		fails += conf_fail("cancel_fd", "no independent reference (liburing helper or oracle row)");
+		fails += conf_fail("async_cancel_fd", "no independent reference (liburing helper or oracle row)");
 
-	/* The reference for the checked builder: sr_prep_cancel_fd, now known to be right. */
+	/* The reference for the checked builder: sr_prep_async_cancel_fd, now known to be right. */
 	memset(&ref, 0, sizeof(ref));
-	sr_prep_cancel_fd(&ref, v_fd, v_flags);
+	sr_prep_async_cancel_fd(&ref, v_fd, v_flags);
 	{
-		struct sr_cancel_fd_op op = sr_cancel_fd(v_fd);
-		struct sr_cancel_fd_submitted sub;
+		struct sr_async_cancel_fd_op op = sr_async_cancel_fd(v_fd);
+		struct sr_async_cancel_fd_submitted sub;
 		const void *p;
 		int ret;
 
-		sr_cancel_fd_set_flags(&op, v_flags);
-		ret = sr_cancel_fd_submit(ring, &op, &sub);
+		sr_async_cancel_fd_set_flags(&op, v_flags);
+		ret = sr_async_cancel_fd_submit(ring, &op, &sub);
 		if (ret) {
-			fails += conf_fail("cancel_fd", sr_last_error());
+			fails += conf_fail("async_cancel_fd", sr_last_error());
 		} else {
 			got = *conf_last_sqe(ring);
 			want = ref;
 			(void)p;
-			fails += conf_compare("cancel_fd", "checked builder vs reference", &got, &want);
+			fails += conf_compare("async_cancel_fd", "checked builder vs reference", &got, &want);
 			sr_ring_discard(ring);
 		}
 	}
-	conf_record_sqe(SR_OP_CANCEL_FD, fails);
+	conf_record_sqe(SR_OP_ASYNC_CANCEL_FD, fails);
 }
 
 static void
@@ -2903,7 +2905,7 @@ sqe_epoll_ctl(void)
 	int v_op = (int)19;
 	static struct epoll_event o_ev;
 	memset(&o_ev, 0x5a, sizeof(o_ev));
-	const struct epoll_event *v_ev = (const struct epoll_event *)&o_ev;
+	struct epoll_event *v_ev = (struct epoll_event *)&o_ev;
 
 	(void)sqe;
 	(void)ring;
@@ -4348,6 +4350,17 @@ sqe_uring_cmd(void)
 	fails += conf_compare("uring_cmd", "sr_prep_uring_cmd vs io_uring_prep_uring_cmd", &got, &want);
 	helper_checked++;
 #endif
+	/* uring_cmd: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(46LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_fd));
+	sr__sqe_put32(&want, SR_SQE_CMD_OP, (__u32)((__u64)v_cmd_op));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(0LL)));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_uring_cmd(&got, v_cmd_op, v_fd);
+	fails += conf_compare("uring_cmd", "sr_prep_uring_cmd vs oracle", &got, &want);
+	oracle_checked++;
 	if (!helper_checked && !oracle_checked)
 		fails += conf_fail("uring_cmd", "no independent reference (liburing helper or oracle row)");
 
@@ -4573,7 +4586,6 @@ sqe_sendmsg_zc(void)
 	struct io_uring_sqe *sqe;
 	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
 	int v_fd = (int)17;
-	static struct iovec miov_msg[1];
 	static struct msghdr m_msg;
 	const struct msghdr *v_msg = &m_msg;
 	unsigned v_flags = (unsigned)259;
@@ -4647,7 +4659,6 @@ sqe_sendmsg_zc_fixed(void)
 	struct io_uring_sqe *sqe;
 	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
 	int v_fd = (int)17;
-	static struct iovec miov_msg[1];
 	static struct msghdr m_msg;
 	const struct msghdr *v_msg = &m_msg;
 	unsigned v_flags = (unsigned)259;
@@ -5829,8 +5840,8 @@ const struct conf_test conf_sqe_tests[] = {
 	{ SR_OP_ACCEPT_DIRECT, "accept_direct", sqe_accept_direct },
 	{ SR_OP_MULTISHOT_ACCEPT, "multishot_accept", sqe_multishot_accept },
 	{ SR_OP_MULTISHOT_ACCEPT_DIRECT, "multishot_accept_direct", sqe_multishot_accept_direct },
-	{ SR_OP_CANCEL, "cancel", sqe_cancel },
-	{ SR_OP_CANCEL_FD, "cancel_fd", sqe_cancel_fd },
+	{ SR_OP_ASYNC_CANCEL, "async_cancel", sqe_async_cancel },
+	{ SR_OP_ASYNC_CANCEL_FD, "async_cancel_fd", sqe_async_cancel_fd },
 	{ SR_OP_LINK_TIMEOUT, "link_timeout", sqe_link_timeout },
 	{ SR_OP_CONNECT, "connect", sqe_connect },
 	{ SR_OP_FALLOCATE, "fallocate", sqe_fallocate },

@@ -32,6 +32,7 @@ class Fixup:
 class Plan:
     op: object
     decls: List[str] = field(default_factory=list)        # raw sample values
+    form_vars: List[dict] = field(default_factory=list)   # per form: arg name -> C variable
     checked_setup: List[str] = field(default_factory=list)
     checked_ctor: Optional[str] = None
     checked_setters: List[str] = field(default_factory=list)
@@ -113,11 +114,27 @@ def plan(op, spec):
             p.decls.append(f"{t.c}v_{a.name} = iov_{a.name};")
             k += 1
         elif kind == "msghdr":
-            p.decls.append(f"static struct iovec miov_{a.name}[1];")
             p.decls.append(f"static struct msghdr m_{a.name};")
             p.decls.append(f"{t.c}v_{a.name} = &m_{a.name};")
         else:
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})SMEM({k});")
+    # Forms may add arguments, or redefine one with another type.
+    p.form_vars = []
+    for fi, f in enumerate(op.forms):
+        names = {}
+        for a in f.args:
+            if a in op.args:
+                names[a.name] = f"v_{a.name}"
+                continue
+            k += 1
+            var = f"f{fi}_{a.name}"
+            names[a.name] = var
+            t = a.ctype
+            if t.is_ptr:
+                p.decls.append(f"{t.c}{var} = ({t.c})SMEM({k});")
+            else:
+                p.decls.append(f"{t.c} {var} = ({t.c}){_int_sample(a, k)};")
+        p.form_vars.append(names)
     if not op.checked:
         # Raw-pointer ops: the checked builder takes the same values.
         p.checked_ctor = f"sr_{op.name}({', '.join('v_' + a.name for a in op.ctor_args)})"

@@ -662,6 +662,7 @@ class Builder:
 
         name = n["name"].value
         naming.check_ident(name, n["name"].loc)
+        naming.check_op_name(name, n["name"].loc)
         kernel = self._version(n["kernel"])
         if parent is None:
             number = n["opcode"].value

@@ -21,6 +21,17 @@ def check_ident(name, loc):
         raise SpecError(loc, f"'{name}' is a C or C++ keyword and cannot name an op or argument")
 
 
+# sr_<word> names the runtime and the front macros already use.
+_RESERVED_OPS = {"submit", "submit_cb", "wait", "poll", "cancel", "set_sqe_flags", "last_error",
+                 "kernel_parse", "kver_code", "caps_get", "op_unavailable"}
+_RESERVED_PREFIXES = ("ring_", "buf_", "bufgroup_", "prep_", "raw_")
+
+
+def check_op_name(name, loc):
+    if name in _RESERVED_OPS or name.startswith(_RESERVED_PREFIXES):
+        raise SpecError(loc, f"op name '{name}' would clash with sr_{name} of the runtime or the front macros")
+
+
 def check_arg_name(name, loc):
     """Generated code names its own locals sr_*; `sqe` is the prep functions' first parameter."""
     if name.startswith("sr_") or name == "sqe":

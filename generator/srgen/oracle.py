@@ -28,13 +28,17 @@ class Oracle:
             return self.by_helper[helper_name]
         if helper_name is None and op.name in self.by_helper:
             return self.by_helper[op.name]
+        # opcodes.tsv describes each opcode's primary helper, which is the
+        # base op's own (its helper list is not in primary-first order).
         row = self.by_opcode.get(op.opcode.number)
-        if row and row[0] == helper_name and (helper_name or op.parent is None):
+        if row and op.parent is None and helper_name == op.helper.name:
             return row[1], row[2]
         return None
 
-    def expected(self, op, args, helper_name, spec):
-        """[(SqeField, c_expr, is_or)] for the helper, or None if no row."""
+    def expected(self, op, args, helper_name, spec, var=None):
+        """[(SqeField, c_expr, is_or)] for the helper, or None if no row.
+
+        var maps an argument name to the C variable holding its sample."""
         row = self.row_for(op, helper_name)
         if row is None:
             return None
@@ -55,11 +59,12 @@ class Oracle:
                 if value == "0":
                     continue    # padding such as __pad1, zero in every SQE
                 raise SpecError(loc, f"oracle: unknown SQE field '{fname}' for {helper_name or op.name}")
-            out.append((f, _expr(value, by_arg, consts, loc, helper_name or op.name), m.group(2) == "|="))
+            out.append((f, _expr(value, by_arg, consts, loc, helper_name or op.name, var or {}),
+                        m.group(2) == "|="))
         return out
 
 
-def _expr(value, by_arg, consts, loc, who):
+def _expr(value, by_arg, consts, loc, who, var):
     terms = []
     for term in value.split("|"):
         plus = 0
@@ -69,7 +74,8 @@ def _expr(value, by_arg, consts, loc, who):
             c = f"(__u64)({term}LL)"
         elif term in by_arg:
             a = by_arg[term]
-            c = f"(__u64)(uintptr_t)v_{term}" if a.ctype.is_ptr else f"(__u64)v_{term}"
+            v = var.get(term, f"v_{term}")
+            c = f"(__u64)(uintptr_t){v}" if a.ctype.is_ptr else f"(__u64){v}"
         elif term in consts:
             c = f"(__u64)SR_{term}"
         else:

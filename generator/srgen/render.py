@@ -51,7 +51,7 @@ def render_all(spec, template_dir, oracle_path=None, only=()):
             tmpl = env.get_template(tname)
             text = tmpl.render(spec=spec, output=rel, template=tname, oracle=ref,
                                plan=lambda op: conformance.plan(op, spec),
-                               expected=lambda op, args, helper: ref.expected(op, args, helper, spec))
+                               expected=lambda op, args, helper, var=None: ref.expected(op, args, helper, spec, var))
         except jinja2.TemplateSyntaxError as e:
             raise TemplateError(f"{os.path.join(template_dir, e.filename or tname)}:{e.lineno}:1: error: {e.message}")
         except jinja2.UndefinedError as e:

@@ -140,11 +140,13 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 static inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__nop_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -154,11 +156,13 @@ sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_compl
 static inline int
 sr_nop_poll(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_NOP, "sr_nop_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__nop_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -347,11 +351,13 @@ sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, vo
 static inline int
 sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__readv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -361,11 +367,13 @@ sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv
 static inline int
 sr_readv_poll(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_READV, "sr_readv_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__readv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -427,7 +435,7 @@ struct sr__writev_store {
 };
 
 static inline struct sr_writev_op
-sr_writev(int fd, const struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
+sr_writev(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 {
 	struct sr_writev_op sr_op;
 
@@ -554,11 +562,13 @@ sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb,
 static inline int
 sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__writev_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -568,11 +578,13 @@ sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_wri
 static inline int
 sr_writev_poll(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__writev_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -724,11 +736,13 @@ sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, vo
 static inline int
 sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fsync_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -738,11 +752,13 @@ sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync
 static inline int
 sr_fsync_poll(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fsync_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -905,11 +921,13 @@ sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_
 static inline int
 sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -919,11 +937,13 @@ sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struc
 static inline int
 sr_read_fixed_poll(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1086,11 +1106,13 @@ sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_wri
 static inline int
 sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__write_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1100,11 +1122,13 @@ sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, str
 static inline int
 sr_write_fixed_poll(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__write_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1250,11 +1274,13 @@ sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_
 static inline int
 sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_add_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1264,11 +1290,13 @@ sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr
 static inline int
 sr_poll_add_poll(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_add_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1419,11 +1447,13 @@ sr_poll_multishot_submit_cb(struct sr_ring *r, struct sr_poll_multishot_op *op, 
 static inline int
 sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *sub, struct sr_poll_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -1433,11 +1463,13 @@ sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 static inline int
 sr_poll_multishot_poll(struct sr_ring *r, struct sr_poll_multishot_submitted *sub, struct sr_poll_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -1581,11 +1613,13 @@ sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_pol
 static inline int
 sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_remove_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1595,11 +1629,13 @@ sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, str
 static inline int
 sr_poll_remove_poll(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_remove_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1746,11 +1782,13 @@ sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_pol
 static inline int
 sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1760,11 +1798,13 @@ sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, str
 static inline int
 sr_poll_update_poll(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__poll_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1918,11 +1958,13 @@ sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op
 static inline int
 sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sync_file_range_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -1932,11 +1974,13 @@ sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *
 static inline int
 sr_sync_file_range_poll(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sync_file_range_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2114,11 +2158,13 @@ sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb 
 static inline int
 sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2128,11 +2174,13 @@ sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_s
 static inline int
 sr_sendmsg_poll(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2315,11 +2363,13 @@ sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb 
 static inline int
 sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recvmsg_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2329,11 +2379,13 @@ sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_r
 static inline int
 sr_recvmsg_poll(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recvmsg_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2524,11 +2576,13 @@ sr_recvmsg_multishot_submit_cb(struct sr_ring *r, struct sr_recvmsg_multishot_op
 static inline int
 sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitted *sub, struct sr_recvmsg_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recvmsg_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -2538,11 +2592,13 @@ sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 static inline int
 sr_recvmsg_multishot_poll(struct sr_ring *r, struct sr_recvmsg_multishot_submitted *sub, struct sr_recvmsg_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recvmsg_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -2715,11 +2771,13 @@ sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb 
 static inline int
 sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2729,11 +2787,13 @@ sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_t
 static inline int
 sr_timeout_poll(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -2912,11 +2972,13 @@ sr_timeout_multishot_submit_cb(struct sr_ring *r, struct sr_timeout_multishot_op
 static inline int
 sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitted *sub, struct sr_timeout_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -2926,11 +2988,13 @@ sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitt
 static inline int
 sr_timeout_multishot_poll(struct sr_ring *r, struct sr_timeout_multishot_submitted *sub, struct sr_timeout_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -3081,11 +3145,13 @@ sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, 
 static inline int
 sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_remove_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3095,11 +3161,13 @@ sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *su
 static inline int
 sr_timeout_remove_poll(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_remove_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3274,11 +3342,13 @@ sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, 
 static inline int
 sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3288,11 +3358,13 @@ sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *su
 static inline int
 sr_timeout_update_poll(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__timeout_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3473,11 +3545,13 @@ sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb,
 static inline int
 sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__accept_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3487,11 +3561,13 @@ sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_acc
 static inline int
 sr_accept_poll(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__accept_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3673,11 +3749,13 @@ sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr
 static inline int
 sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__accept_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3687,11 +3765,13 @@ sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub,
 static inline int
 sr_accept_direct_poll(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__accept_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -3850,11 +3930,13 @@ sr_multishot_accept_submit_cb(struct sr_ring *r, struct sr_multishot_accept_op *
 static inline int
 sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted *sub, struct sr_multishot_accept_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__multishot_accept_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -3864,11 +3946,13 @@ sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted
 static inline int
 sr_multishot_accept_poll(struct sr_ring *r, struct sr_multishot_accept_submitted *sub, struct sr_multishot_accept_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__multishot_accept_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -4028,11 +4112,13 @@ sr_multishot_accept_direct_submit_cb(struct sr_ring *r, struct sr_multishot_acce
 static inline int
 sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub, struct sr_multishot_accept_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__multishot_accept_direct_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -4042,11 +4128,13 @@ sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_di
 static inline int
 sr_multishot_accept_direct_poll(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub, struct sr_multishot_accept_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__multishot_accept_direct_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -4075,35 +4163,35 @@ sr_multishot_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *ad
 	return 0;
 }
 
-/* ---- cancel ------------------------------------------------------------ */
+/* ---- async_cancel ------------------------------------------------------------ */
 /*
  * Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running).
  * Linux 5.5; as io_uring_prep_cancel64 (liburing 2.2).
  * user_data: target, none lifetime.
  * Fallback: cancel in the fallback backend.
  */
-struct sr_cancel_op {
+struct sr_async_cancel_op {
 	struct sr_op base;
 	struct sr_handle user_data;
 };
 
-struct sr_cancel_submitted {
+struct sr_async_cancel_submitted {
 	struct sr_handle h;
 };
 
-struct sr_cancel_completed {
+struct sr_async_cancel_completed {
 	int32_t res;		/* the kernel's result: status, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 };
 
-typedef void (*sr_cancel_cb)(struct sr_ring *r, struct sr_cancel_completed *c, void *arg);
+typedef void (*sr_async_cancel_cb)(struct sr_ring *r, struct sr_async_cancel_completed *c, void *arg);
 
-static inline struct sr_cancel_op
-sr_cancel(struct sr_handle user_data)
+static inline struct sr_async_cancel_op
+sr_async_cancel(struct sr_handle user_data)
 {
-	struct sr_cancel_op sr_op;
+	struct sr_async_cancel_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CANCEL, SR_IORING_OP_ASYNC_CANCEL);
+	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL, SR_IORING_OP_ASYNC_CANCEL);
 	sr_op.user_data = user_data;
 	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
 	return sr_op;
@@ -4111,26 +4199,26 @@ sr_cancel(struct sr_handle user_data)
 
 /* IORING_ASYNC_CANCEL_ALL (5.19) */
 static inline void
-sr_cancel_set_flags(struct sr_cancel_op *sr_op, int flags)
+sr_async_cancel_set_flags(struct sr_async_cancel_op *sr_op, int flags)
 {
 	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(flags));
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
 static inline int
-sr_cancel_set_sqe_flags(struct sr_cancel_op *sr_op, unsigned sr_flags)
+sr_async_cancel_set_sqe_flags(struct sr_async_cancel_op *sr_op, unsigned sr_flags)
 {
-	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_cancel_set_sqe_flags");
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_async_cancel_set_sqe_flags");
 }
 
 static inline void
-sr_cancel_set_personality(struct sr_cancel_op *sr_op, uint16_t sr_personality)
+sr_async_cancel_set_personality(struct sr_async_cancel_op *sr_op, uint16_t sr_personality)
 {
 	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
 }
 
 static inline int
-sr__cancel_submit(struct sr_ring *r, struct sr_cancel_op *op, struct sr_handle *h,
+sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
@@ -4143,7 +4231,7 @@ sr__cancel_submit(struct sr_ring *r, struct sr_cancel_op *op, struct sr_handle *
 	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_CANCEL, &sqe, &s);
+	ret = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL, &sqe, &s);
 	if (sr__unlikely(ret))
 		return ret;
 	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_user_data);
@@ -4159,35 +4247,35 @@ sr__cancel_submit(struct sr_ring *r, struct sr_cancel_op *op, struct sr_handle *
 }
 
 static inline void
-sr__cancel_fill(struct sr_slot *s, struct sr_cancel_completed *c)
+sr__async_cancel_fill(struct sr_slot *s, struct sr_async_cancel_completed *c)
 {
 	c->res = s->_res;
 	c->flags = s->_cflags;
 }
 
 static inline void
-sr__cancel_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__async_cancel_deliver(struct sr_ring *r, struct sr_slot *s)
 {
-	struct sr_cancel_completed c;
+	struct sr_async_cancel_completed c;
 
-	sr__cancel_fill(s, &c);
-	((sr_cancel_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__async_cancel_fill(s, &c);
+	((sr_async_cancel_cb)s->_cb)(r, &c, s->_cb_arg);
 }
 
 static inline int
-sr_cancel_submit(struct sr_ring *r, struct sr_cancel_op *op, struct sr_cancel_submitted *sub)
+sr_async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_async_cancel_submitted *sub)
 {
-	return sr__cancel_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cancel_submit");
+	return sr__async_cancel_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_submit");
 }
 
 /* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
 static inline int
-sr_cancel_submit_cb(struct sr_ring *r, struct sr_cancel_op *op, sr_cancel_cb cb, void *arg,
-		struct sr_cancel_submitted *sub)
+sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_async_cancel_cb cb, void *arg,
+		struct sr_async_cancel_submitted *sub)
 {
 	struct sr_handle h;
-	int ret = sr__cancel_submit(r, op, &h, sr__cancel_deliver, (void (*)(void))cb, arg,
-					  "sr_cancel_submit_cb");
+	int ret = sr__async_cancel_submit(r, op, &h, sr__async_cancel_deliver, (void (*)(void))cb, arg,
+					  "sr_async_cancel_submit_cb");
 
 	if (ret == 0 && sub)
 		sub->h = h;
@@ -4195,82 +4283,86 @@ sr_cancel_submit_cb(struct sr_ring *r, struct sr_cancel_op *op, sr_cancel_cb cb,
 }
 
 static inline int
-sr_cancel_wait(struct sr_ring *r, struct sr_cancel_submitted *sub, struct sr_cancel_completed *c)
+sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
-	struct sr_slot *s;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CANCEL, "sr_cancel_wait", &s);
+	struct sr_slot *s = NULL;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
-	sr__cancel_fill(s, c);
+	}
+	sr__async_cancel_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
 }
 
 /* Like _wait, but -EAGAIN while the op is in flight. */
 static inline int
-sr_cancel_poll(struct sr_ring *r, struct sr_cancel_submitted *sub, struct sr_cancel_completed *c)
+sr_async_cancel_poll(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
-	struct sr_slot *s;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CANCEL, "sr_cancel_poll", &s);
+	struct sr_slot *s = NULL;
+	int ret = sr__poll_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
-	sr__cancel_fill(s, c);
+	}
+	sr__async_cancel_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
 }
 
 /* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
 static inline int
-sr_cancel_cancel(struct sr_ring *r, struct sr_cancel_submitted *sub)
+sr_async_cancel_cancel(struct sr_ring *r, struct sr_async_cancel_submitted *sub)
 {
-	return sr__cancel(r, &sub->h, SR_OP_CANCEL, "sr_cancel_cancel");
+	return sr__cancel(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_cancel");
 }
 
 /* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
 static inline int
-sr_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_user_data)
+sr_async_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
-	if (sr__unlikely(!sr__native(sr_r, SR_OP_CANCEL)))
-		return sr__raw_unavailable(sr_r, SR_OP_CANCEL);
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL)))
+		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL);
 	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
 	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
 		return -EBUSY;
-	sr_prep_cancel(sr_sqe, user_data, flags);
+	sr_prep_async_cancel(sr_sqe, user_data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
 	return 0;
 }
 
-/* ---- cancel_fd ------------------------------------------------------------ */
+/* ---- async_cancel_fd ------------------------------------------------------------ */
 /*
  * Cancel requests on a file descriptor.
  * Linux 5.19; as io_uring_prep_cancel_fd (liburing 2.2).
  * Fallback: cancel in the fallback backend.
  */
-struct sr_cancel_fd_op {
+struct sr_async_cancel_fd_op {
 	struct sr_op base;
 };
 
-struct sr_cancel_fd_submitted {
+struct sr_async_cancel_fd_submitted {
 	struct sr_handle h;
 };
 
-struct sr_cancel_fd_completed {
+struct sr_async_cancel_fd_completed {
 	int32_t res;		/* the kernel's result: status, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 };
 
-typedef void (*sr_cancel_fd_cb)(struct sr_ring *r, struct sr_cancel_fd_completed *c, void *arg);
+typedef void (*sr_async_cancel_fd_cb)(struct sr_ring *r, struct sr_async_cancel_fd_completed *c, void *arg);
 
-static inline struct sr_cancel_fd_op
-sr_cancel_fd(int fd)
+static inline struct sr_async_cancel_fd_op
+sr_async_cancel_fd(int fd)
 {
-	struct sr_cancel_fd_op sr_op;
+	struct sr_async_cancel_fd_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CANCEL_FD, SR_IORING_OP_ASYNC_CANCEL);
+	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL_FD, SR_IORING_OP_ASYNC_CANCEL);
 	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
 	sr__sqe_or32(&sr_op.base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(SR_IORING_ASYNC_CANCEL_FD));
 	return sr_op;
@@ -4278,7 +4370,7 @@ sr_cancel_fd(int fd)
 
 /* IORING_ASYNC_CANCEL_ALL */
 static inline void
-sr_cancel_fd_set_flags(struct sr_cancel_fd_op *sr_op, unsigned flags)
+sr_async_cancel_fd_set_flags(struct sr_async_cancel_fd_op *sr_op, unsigned flags)
 {
 	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(flags));
 	sr__sqe_or32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(SR_IORING_ASYNC_CANCEL_FD));
@@ -4286,19 +4378,19 @@ sr_cancel_fd_set_flags(struct sr_cancel_fd_op *sr_op, unsigned flags)
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
 static inline int
-sr_cancel_fd_set_sqe_flags(struct sr_cancel_fd_op *sr_op, unsigned sr_flags)
+sr_async_cancel_fd_set_sqe_flags(struct sr_async_cancel_fd_op *sr_op, unsigned sr_flags)
 {
-	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_cancel_fd_set_sqe_flags");
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_async_cancel_fd_set_sqe_flags");
 }
 
 static inline void
-sr_cancel_fd_set_personality(struct sr_cancel_fd_op *sr_op, uint16_t sr_personality)
+sr_async_cancel_fd_set_personality(struct sr_async_cancel_fd_op *sr_op, uint16_t sr_personality)
 {
 	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
 }
 
 static inline int
-sr__cancel_fd_submit(struct sr_ring *r, struct sr_cancel_fd_op *op, struct sr_handle *h,
+sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
@@ -4307,7 +4399,7 @@ sr__cancel_fd_submit(struct sr_ring *r, struct sr_cancel_fd_op *op, struct sr_ha
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_CANCEL_FD, &sqe, &s);
+	ret = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL_FD, &sqe, &s);
 	if (sr__unlikely(ret))
 		return ret;
 	if (deliver) {
@@ -4322,35 +4414,35 @@ sr__cancel_fd_submit(struct sr_ring *r, struct sr_cancel_fd_op *op, struct sr_ha
 }
 
 static inline void
-sr__cancel_fd_fill(struct sr_slot *s, struct sr_cancel_fd_completed *c)
+sr__async_cancel_fd_fill(struct sr_slot *s, struct sr_async_cancel_fd_completed *c)
 {
 	c->res = s->_res;
 	c->flags = s->_cflags;
 }
 
 static inline void
-sr__cancel_fd_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__async_cancel_fd_deliver(struct sr_ring *r, struct sr_slot *s)
 {
-	struct sr_cancel_fd_completed c;
+	struct sr_async_cancel_fd_completed c;
 
-	sr__cancel_fd_fill(s, &c);
-	((sr_cancel_fd_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__async_cancel_fd_fill(s, &c);
+	((sr_async_cancel_fd_cb)s->_cb)(r, &c, s->_cb_arg);
 }
 
 static inline int
-sr_cancel_fd_submit(struct sr_ring *r, struct sr_cancel_fd_op *op, struct sr_cancel_fd_submitted *sub)
+sr_async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_async_cancel_fd_submitted *sub)
 {
-	return sr__cancel_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cancel_fd_submit");
+	return sr__async_cancel_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_fd_submit");
 }
 
 /* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
 static inline int
-sr_cancel_fd_submit_cb(struct sr_ring *r, struct sr_cancel_fd_op *op, sr_cancel_fd_cb cb, void *arg,
-		struct sr_cancel_fd_submitted *sub)
+sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op, sr_async_cancel_fd_cb cb, void *arg,
+		struct sr_async_cancel_fd_submitted *sub)
 {
 	struct sr_handle h;
-	int ret = sr__cancel_fd_submit(r, op, &h, sr__cancel_fd_deliver, (void (*)(void))cb, arg,
-					  "sr_cancel_fd_submit_cb");
+	int ret = sr__async_cancel_fd_submit(r, op, &h, sr__async_cancel_fd_deliver, (void (*)(void))cb, arg,
+					  "sr_async_cancel_fd_submit_cb");
 
 	if (ret == 0 && sub)
 		sub->h = h;
@@ -4358,51 +4450,55 @@ sr_cancel_fd_submit_cb(struct sr_ring *r, struct sr_cancel_fd_op *op, sr_cancel_
 }
 
 static inline int
-sr_cancel_fd_wait(struct sr_ring *r, struct sr_cancel_fd_submitted *sub, struct sr_cancel_fd_completed *c)
+sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
-	struct sr_slot *s;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CANCEL_FD, "sr_cancel_fd_wait", &s);
+	struct sr_slot *s = NULL;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
-	sr__cancel_fd_fill(s, c);
+	}
+	sr__async_cancel_fd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
 }
 
 /* Like _wait, but -EAGAIN while the op is in flight. */
 static inline int
-sr_cancel_fd_poll(struct sr_ring *r, struct sr_cancel_fd_submitted *sub, struct sr_cancel_fd_completed *c)
+sr_async_cancel_fd_poll(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
-	struct sr_slot *s;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CANCEL_FD, "sr_cancel_fd_poll", &s);
+	struct sr_slot *s = NULL;
+	int ret = sr__poll_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
-	sr__cancel_fd_fill(s, c);
+	}
+	sr__async_cancel_fd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
 }
 
 /* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
 static inline int
-sr_cancel_fd_cancel(struct sr_ring *r, struct sr_cancel_fd_submitted *sub)
+sr_async_cancel_fd_cancel(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub)
 {
-	return sr__cancel(r, &sub->h, SR_OP_CANCEL_FD, "sr_cancel_fd_cancel");
+	return sr__cancel(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_cancel");
 }
 
 /* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
 static inline int
-sr_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_user_data)
+sr_async_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
-	if (sr__unlikely(!sr__native(sr_r, SR_OP_CANCEL_FD)))
-		return sr__raw_unavailable(sr_r, SR_OP_CANCEL_FD);
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL_FD)))
+		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL_FD);
 	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
 	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
 		return -EBUSY;
-	sr_prep_cancel_fd(sr_sqe, fd, flags);
+	sr_prep_async_cancel_fd(sr_sqe, fd, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
 	return 0;
 }
@@ -4544,11 +4640,13 @@ sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_l
 static inline int
 sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__link_timeout_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -4558,11 +4656,13 @@ sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, s
 static inline int
 sr_link_timeout_poll(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__link_timeout_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -4732,11 +4832,13 @@ sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb 
 static inline int
 sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__connect_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -4746,11 +4848,13 @@ sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_c
 static inline int
 sr_connect_poll(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__connect_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -4898,11 +5002,13 @@ sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_falloca
 static inline int
 sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fallocate_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -4912,11 +5018,13 @@ sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct 
 static inline int
 sr_fallocate_poll(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fallocate_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5078,11 +5186,13 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 static inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5092,11 +5202,13 @@ sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_ope
 static inline int
 sr_openat_poll(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5259,11 +5371,13 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 static inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5273,11 +5387,13 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 static inline int
 sr_openat_direct_poll(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5413,11 +5529,13 @@ sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, vo
 static inline int
 sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__close_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5427,11 +5545,13 @@ sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close
 static inline int
 sr_close_poll(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_CLOSE, "sr_close_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__close_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5568,11 +5688,13 @@ sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_c
 static inline int
 sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__close_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5582,11 +5704,13 @@ sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, s
 static inline int
 sr_close_direct_poll(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__close_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5748,11 +5872,13 @@ sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_f
 static inline int
 sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__files_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5762,11 +5888,13 @@ sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, s
 static inline int
 sr_files_update_poll(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__files_update_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5937,11 +6065,13 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 static inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__statx_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -5951,11 +6081,13 @@ sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx
 static inline int
 sr_statx_poll(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_STATX, "sr_statx_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__statx_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6121,11 +6253,13 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 static inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6135,11 +6269,13 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 static inline int
 sr_read_poll(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_READ, "sr_read_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6305,11 +6441,13 @@ sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, vo
 static inline int
 sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__write_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6319,11 +6457,13 @@ sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write
 static inline int
 sr_write_poll(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITE, "sr_write_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__write_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6471,11 +6611,13 @@ sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb 
 static inline int
 sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fadvise_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6485,11 +6627,13 @@ sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_f
 static inline int
 sr_fadvise_poll(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fadvise_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6637,11 +6781,13 @@ sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise
 static inline int
 sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fadvise64_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6651,11 +6797,13 @@ sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct 
 static inline int
 sr_fadvise64_poll(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fadvise64_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6795,11 +6943,13 @@ sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb 
 static inline int
 sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__madvise_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6809,11 +6959,13 @@ sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_m
 static inline int
 sr_madvise_poll(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__madvise_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6953,11 +7105,13 @@ sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise
 static inline int
 sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__madvise64_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -6967,11 +7121,13 @@ sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct 
 static inline int
 sr_madvise64_poll(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__madvise64_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7136,11 +7292,13 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 static inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7150,11 +7308,13 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 static inline int
 sr_send_poll(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND, "sr_send_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7344,11 +7504,13 @@ sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb,
 static inline int
 sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendto_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7358,11 +7520,13 @@ sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sen
 static inline int
 sr_sendto_poll(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendto_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7527,11 +7691,13 @@ sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void 
 static inline int
 sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7541,11 +7707,13 @@ sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_co
 static inline int
 sr_recv_poll(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_RECV, "sr_recv_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7715,11 +7883,13 @@ sr_recv_multishot_submit_cb(struct sr_ring *r, struct sr_recv_multishot_op *op, 
 static inline int
 sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *sub, struct sr_recv_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -7729,11 +7899,13 @@ sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 static inline int
 sr_recv_multishot_poll(struct sr_ring *r, struct sr_recv_multishot_submitted *sub, struct sr_recv_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -7903,11 +8075,13 @@ sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb 
 static inline int
 sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat2_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -7917,11 +8091,13 @@ sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_o
 static inline int
 sr_openat2_poll(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat2_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8092,11 +8268,13 @@ sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, 
 static inline int
 sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat2_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8106,11 +8284,13 @@ sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *su
 static inline int
 sr_openat2_direct_poll(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__openat2_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8270,11 +8450,13 @@ sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_c
 static inline int
 sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__epoll_ctl_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8284,11 +8466,13 @@ sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct 
 static inline int
 sr_epoll_ctl_poll(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__epoll_ctl_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8303,7 +8487,7 @@ sr_epoll_ctl_cancel(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub)
 
 /* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
 static inline int
-sr_epoll_ctl_raw(struct sr_ring *sr_r, int epfd, int fd, int op, const struct epoll_event *ev, __u64 sr_user_data)
+sr_epoll_ctl_raw(struct sr_ring *sr_r, int epfd, int fd, int op, struct epoll_event *ev, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
@@ -8444,11 +8628,13 @@ sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb,
 static inline int
 sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__splice_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8458,11 +8644,13 @@ sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_spl
 static inline int
 sr_splice_poll(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__splice_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8604,11 +8792,13 @@ sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op
 static inline int
 sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__provide_buffers_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8618,11 +8808,13 @@ sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *
 static inline int
 sr_provide_buffers_poll(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__provide_buffers_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8759,11 +8951,13 @@ sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, 
 static inline int
 sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__remove_buffers_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8773,11 +8967,13 @@ sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *su
 static inline int
 sr_remove_buffers_poll(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__remove_buffers_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8931,11 +9127,13 @@ sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *ar
 static inline int
 sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__tee_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -8945,11 +9143,13 @@ sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_compl
 static inline int
 sr_tee_poll(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_TEE, "sr_tee_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__tee_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9095,11 +9295,13 @@ sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_
 static inline int
 sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__shutdown_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9109,11 +9311,13 @@ sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr
 static inline int
 sr_shutdown_poll(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__shutdown_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9292,11 +9496,13 @@ sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_
 static inline int
 sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__renameat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9306,11 +9512,13 @@ sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr
 static inline int
 sr_renameat_poll(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__renameat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9477,11 +9685,13 @@ sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_
 static inline int
 sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__unlinkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9491,11 +9701,13 @@ sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr
 static inline int
 sr_unlinkat_poll(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__unlinkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9656,11 +9868,13 @@ sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb 
 static inline int
 sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__mkdirat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9670,11 +9884,13 @@ sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_m
 static inline int
 sr_mkdirat_poll(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__mkdirat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9845,11 +10061,13 @@ sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlink
 static inline int
 sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__symlinkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -9859,11 +10077,13 @@ sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct 
 static inline int
 sr_symlinkat_poll(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__symlinkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10042,11 +10262,13 @@ sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb,
 static inline int
 sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__linkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10056,11 +10278,13 @@ sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_lin
 static inline int
 sr_linkat_poll(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__linkat_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10205,11 +10429,13 @@ sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_
 static inline int
 sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10219,11 +10445,13 @@ sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr
 static inline int
 sr_msg_ring_poll(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10371,11 +10599,13 @@ sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_
 static inline int
 sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_cqe_flags_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10385,11 +10615,13 @@ sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submi
 static inline int
 sr_msg_ring_cqe_flags_poll(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_cqe_flags_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10536,11 +10768,13 @@ sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg
 static inline int
 sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_fd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10550,11 +10784,13 @@ sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, str
 static inline int
 sr_msg_ring_fd_poll(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__msg_ring_fd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10736,11 +10972,13 @@ sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxat
 static inline int
 sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fsetxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10750,11 +10988,13 @@ sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct 
 static inline int
 sr_fsetxattr_poll(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fsetxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10938,11 +11178,13 @@ sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_
 static inline int
 sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__setxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -10952,11 +11194,13 @@ sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr
 static inline int
 sr_setxattr_poll(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__setxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11138,11 +11382,13 @@ sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxat
 static inline int
 sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fgetxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11152,11 +11398,13 @@ sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct 
 static inline int
 sr_fgetxattr_poll(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fgetxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11340,11 +11588,13 @@ sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_
 static inline int
 sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__getxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11354,11 +11604,13 @@ sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr
 static inline int
 sr_getxattr_poll(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__getxattr_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11503,11 +11755,13 @@ sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb,
 static inline int
 sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11517,11 +11771,13 @@ sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_soc
 static inline int
 sr_socket_poll(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11667,11 +11923,13 @@ sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr
 static inline int
 sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11681,11 +11939,13 @@ sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub,
 static inline int
 sr_socket_direct_poll(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11831,11 +12091,13 @@ sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_allo
 static inline int
 sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_direct_alloc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11845,11 +12107,13 @@ sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_sub
 static inline int
 sr_socket_direct_alloc_poll(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__socket_direct_alloc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -11996,11 +12260,13 @@ sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_c
 static inline int
 sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__uring_cmd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12010,11 +12276,13 @@ sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct 
 static inline int
 sr_uring_cmd_poll(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__uring_cmd_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12166,11 +12434,13 @@ sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_
 static inline int
 sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__cmd_sock_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12180,11 +12450,13 @@ sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr
 static inline int
 sr_cmd_sock_poll(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__cmd_sock_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12358,11 +12630,13 @@ sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb 
 static inline int
 sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_zc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12372,11 +12646,13 @@ sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_s
 static inline int
 sr_send_zc_poll(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_zc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12556,11 +12832,13 @@ sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr
 static inline int
 sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_zc_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12570,11 +12848,13 @@ sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub,
 static inline int
 sr_send_zc_fixed_poll(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__send_zc_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12754,11 +13034,13 @@ sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendm
 static inline int
 sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_zc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12768,11 +13050,13 @@ sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struc
 static inline int
 sr_sendmsg_zc_poll(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_zc_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12954,11 +13238,13 @@ sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *
 static inline int
 sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_zc_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -12968,11 +13254,13 @@ sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted
 static inline int
 sr_sendmsg_zc_fixed_poll(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__sendmsg_zc_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13147,11 +13435,13 @@ sr_read_multishot_submit_cb(struct sr_ring *r, struct sr_read_multishot_op *op, 
 static inline int
 sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *sub, struct sr_read_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -13161,11 +13451,13 @@ sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *su
 static inline int
 sr_read_multishot_poll(struct sr_ring *r, struct sr_read_multishot_submitted *sub, struct sr_read_multishot_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__read_multishot_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -13332,11 +13624,13 @@ sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb,
 static inline int
 sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__waitid_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13346,11 +13640,13 @@ sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_wai
 static inline int
 sr_waitid_poll(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__waitid_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13497,11 +13793,13 @@ sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex
 static inline int
 sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_wait_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13511,11 +13809,13 @@ sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struc
 static inline int
 sr_futex_wait_poll(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_wait_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13662,11 +13962,13 @@ sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex
 static inline int
 sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_wake_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13676,11 +13978,13 @@ sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struc
 static inline int
 sr_futex_wake_poll(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_wake_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13848,11 +14152,13 @@ sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_fut
 static inline int
 sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_waitv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -13862,11 +14168,13 @@ sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, str
 static inline int
 sr_futex_waitv_poll(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__futex_waitv_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14010,11 +14318,13 @@ sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *
 static inline int
 sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fixed_fd_install_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14024,11 +14334,13 @@ sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted
 static inline int
 sr_fixed_fd_install_poll(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__fixed_fd_install_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14174,11 +14486,13 @@ sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftrunca
 static inline int
 sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__ftruncate_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14188,11 +14502,13 @@ sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct 
 static inline int
 sr_ftruncate_poll(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__ftruncate_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14362,11 +14678,13 @@ sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void 
 static inline int
 sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__bind_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14376,11 +14694,13 @@ sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_co
 static inline int
 sr_bind_poll(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_BIND, "sr_bind_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__bind_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14526,11 +14846,13 @@ sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb,
 static inline int
 sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__listen_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14540,11 +14862,13 @@ sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_lis
 static inline int
 sr_listen_poll(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__listen_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14697,11 +15021,13 @@ sr_recv_zc_submit_cb(struct sr_ring *r, struct sr_recv_zc_op *op, sr_recv_zc_cb 
 static inline int
 sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_recv_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_zc_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -14711,11 +15037,13 @@ sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 static inline int
 sr_recv_zc_poll(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_recv_zc_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__recv_zc_fill(s, c);
 	sr__next_done(r, s);
 	return 0;
@@ -14871,11 +15199,13 @@ sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll
 static inline int
 sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__epoll_wait_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -14885,11 +15215,13 @@ sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struc
 static inline int
 sr_epoll_wait_poll(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__epoll_wait_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15079,11 +15411,13 @@ sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_rea
 static inline int
 sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__readv_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15093,11 +15427,13 @@ sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, str
 static inline int
 sr_readv_fixed_poll(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__readv_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15159,7 +15495,7 @@ struct sr__writev_fixed_store {
 };
 
 static inline struct sr_writev_fixed_op
-sr_writev_fixed(int fd, const struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
+sr_writev_fixed(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 {
 	struct sr_writev_fixed_op sr_op;
 
@@ -15287,11 +15623,13 @@ sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_w
 static inline int
 sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__writev_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15301,11 +15639,13 @@ sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, s
 static inline int
 sr_writev_fixed_poll(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__writev_fixed_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15470,11 +15810,13 @@ sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void 
 static inline int
 sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__pipe_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15484,11 +15826,13 @@ sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_co
 static inline int
 sr_pipe_poll(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__pipe_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15654,11 +15998,13 @@ sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pip
 static inline int
 sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__pipe_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15668,11 +16014,13 @@ sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, str
 static inline int
 sr_pipe_direct_poll(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__pipe_direct_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15808,11 +16156,13 @@ sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb,
 static inline int
 sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__nop128_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15822,11 +16172,13 @@ sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop
 static inline int
 sr_nop128_poll(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__nop128_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15973,11 +16325,13 @@ sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_u
 static inline int
 sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", &s);
 
-	if (sr__unlikely(ret))
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__uring_cmd128_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -15987,11 +16341,13 @@ sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, s
 static inline int
 sr_uring_cmd128_poll(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
-	struct sr_slot *s;
+	struct sr_slot *s = NULL;
 	int ret = sr__poll_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_poll", &s);
 
-	if (ret)
+	if (ret) {
+		memset(c, 0, sizeof(*c));
 		return ret;
+	}
 	sr__uring_cmd128_fill(s, c);
 	sr__free_slot(r, s);
 	return 0;
@@ -16050,8 +16406,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_accept_direct_op *: 19, \
 	struct sr_multishot_accept_op *: 20, \
 	struct sr_multishot_accept_direct_op *: 21, \
-	struct sr_cancel_op *: 22, \
-	struct sr_cancel_fd_op *: 23, \
+	struct sr_async_cancel_op *: 22, \
+	struct sr_async_cancel_fd_op *: 23, \
 	struct sr_link_timeout_op *: 24, \
 	struct sr_connect_op *: 25, \
 	struct sr_fallocate_op *: 26, \
@@ -16140,8 +16496,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_accept_direct_submitted *: 19, \
 	struct sr_multishot_accept_submitted *: 20, \
 	struct sr_multishot_accept_direct_submitted *: 21, \
-	struct sr_cancel_submitted *: 22, \
-	struct sr_cancel_fd_submitted *: 23, \
+	struct sr_async_cancel_submitted *: 22, \
+	struct sr_async_cancel_fd_submitted *: 23, \
 	struct sr_link_timeout_submitted *: 24, \
 	struct sr_connect_submitted *: 25, \
 	struct sr_fallocate_submitted *: 26, \
@@ -16230,8 +16586,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_accept_direct_completed *: 19, \
 	struct sr_multishot_accept_completed *: 20, \
 	struct sr_multishot_accept_direct_completed *: 21, \
-	struct sr_cancel_completed *: 22, \
-	struct sr_cancel_fd_completed *: 23, \
+	struct sr_async_cancel_completed *: 22, \
+	struct sr_async_cancel_fd_completed *: 23, \
 	struct sr_link_timeout_completed *: 24, \
 	struct sr_connect_completed *: 25, \
 	struct sr_fallocate_completed *: 26, \
@@ -16320,8 +16676,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	sr_accept_direct_cb: 19, \
 	sr_multishot_accept_cb: 20, \
 	sr_multishot_accept_direct_cb: 21, \
-	sr_cancel_cb: 22, \
-	sr_cancel_fd_cb: 23, \
+	sr_async_cancel_cb: 22, \
+	sr_async_cancel_fd_cb: 23, \
 	sr_link_timeout_cb: 24, \
 	sr_connect_cb: 25, \
 	sr_fallocate_cb: 26, \
@@ -16416,8 +16772,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_op *: sr_accept_direct_submit, \
 		struct sr_multishot_accept_op *: sr_multishot_accept_submit, \
 		struct sr_multishot_accept_direct_op *: sr_multishot_accept_direct_submit, \
-		struct sr_cancel_op *: sr_cancel_submit, \
-		struct sr_cancel_fd_op *: sr_cancel_fd_submit, \
+		struct sr_async_cancel_op *: sr_async_cancel_submit, \
+		struct sr_async_cancel_fd_op *: sr_async_cancel_fd_submit, \
 		struct sr_link_timeout_op *: sr_link_timeout_submit, \
 		struct sr_connect_op *: sr_connect_submit, \
 		struct sr_fallocate_op *: sr_fallocate_submit, \
@@ -16509,8 +16865,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_op *: sr_accept_direct_submit_cb, \
 		struct sr_multishot_accept_op *: sr_multishot_accept_submit_cb, \
 		struct sr_multishot_accept_direct_op *: sr_multishot_accept_direct_submit_cb, \
-		struct sr_cancel_op *: sr_cancel_submit_cb, \
-		struct sr_cancel_fd_op *: sr_cancel_fd_submit_cb, \
+		struct sr_async_cancel_op *: sr_async_cancel_submit_cb, \
+		struct sr_async_cancel_fd_op *: sr_async_cancel_fd_submit_cb, \
 		struct sr_link_timeout_op *: sr_link_timeout_submit_cb, \
 		struct sr_connect_op *: sr_connect_submit_cb, \
 		struct sr_fallocate_op *: sr_fallocate_submit_cb, \
@@ -16602,8 +16958,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_submitted *: sr_accept_direct_wait, \
 		struct sr_multishot_accept_submitted *: sr_multishot_accept_wait, \
 		struct sr_multishot_accept_direct_submitted *: sr_multishot_accept_direct_wait, \
-		struct sr_cancel_submitted *: sr_cancel_wait, \
-		struct sr_cancel_fd_submitted *: sr_cancel_fd_wait, \
+		struct sr_async_cancel_submitted *: sr_async_cancel_wait, \
+		struct sr_async_cancel_fd_submitted *: sr_async_cancel_fd_wait, \
 		struct sr_link_timeout_submitted *: sr_link_timeout_wait, \
 		struct sr_connect_submitted *: sr_connect_wait, \
 		struct sr_fallocate_submitted *: sr_fallocate_wait, \
@@ -16695,8 +17051,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_submitted *: sr_accept_direct_poll, \
 		struct sr_multishot_accept_submitted *: sr_multishot_accept_poll, \
 		struct sr_multishot_accept_direct_submitted *: sr_multishot_accept_direct_poll, \
-		struct sr_cancel_submitted *: sr_cancel_poll, \
-		struct sr_cancel_fd_submitted *: sr_cancel_fd_poll, \
+		struct sr_async_cancel_submitted *: sr_async_cancel_poll, \
+		struct sr_async_cancel_fd_submitted *: sr_async_cancel_fd_poll, \
 		struct sr_link_timeout_submitted *: sr_link_timeout_poll, \
 		struct sr_connect_submitted *: sr_connect_poll, \
 		struct sr_fallocate_submitted *: sr_fallocate_poll, \
@@ -16787,8 +17143,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_submitted *: sr_accept_direct_cancel, \
 		struct sr_multishot_accept_submitted *: sr_multishot_accept_cancel, \
 		struct sr_multishot_accept_direct_submitted *: sr_multishot_accept_direct_cancel, \
-		struct sr_cancel_submitted *: sr_cancel_cancel, \
-		struct sr_cancel_fd_submitted *: sr_cancel_fd_cancel, \
+		struct sr_async_cancel_submitted *: sr_async_cancel_cancel, \
+		struct sr_async_cancel_fd_submitted *: sr_async_cancel_fd_cancel, \
 		struct sr_link_timeout_submitted *: sr_link_timeout_cancel, \
 		struct sr_connect_submitted *: sr_connect_cancel, \
 		struct sr_fallocate_submitted *: sr_fallocate_cancel, \
@@ -16879,8 +17235,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_accept_direct_op *: sr_accept_direct_set_sqe_flags, \
 		struct sr_multishot_accept_op *: sr_multishot_accept_set_sqe_flags, \
 		struct sr_multishot_accept_direct_op *: sr_multishot_accept_direct_set_sqe_flags, \
-		struct sr_cancel_op *: sr_cancel_set_sqe_flags, \
-		struct sr_cancel_fd_op *: sr_cancel_fd_set_sqe_flags, \
+		struct sr_async_cancel_op *: sr_async_cancel_set_sqe_flags, \
+		struct sr_async_cancel_fd_op *: sr_async_cancel_fd_set_sqe_flags, \
 		struct sr_link_timeout_op *: sr_link_timeout_set_sqe_flags, \
 		struct sr_connect_op *: sr_connect_set_sqe_flags, \
 		struct sr_fallocate_op *: sr_fallocate_set_sqe_flags, \
@@ -17080,18 +17436,18 @@ static inline int sr_wait(struct sr_ring *r, struct sr_multishot_accept_direct_s
 static inline int sr_poll(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub, struct sr_multishot_accept_direct_completed *c) { return sr_multishot_accept_direct_poll(r, sub, c); }
 static inline int sr_cancel(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub) { return sr_multishot_accept_direct_cancel(r, sub); }
 static inline int sr_set_sqe_flags(struct sr_multishot_accept_direct_op *op, unsigned flags) { return sr_multishot_accept_direct_set_sqe_flags(op, flags); }
-static inline int sr_submit(struct sr_ring *r, struct sr_cancel_op *op, struct sr_cancel_submitted *sub) { return sr_cancel_submit(r, op, sub); }
-static inline int sr_submit_cb(struct sr_ring *r, struct sr_cancel_op *op, sr_cancel_cb cb, void *arg, struct sr_cancel_submitted *sub) { return sr_cancel_submit_cb(r, op, cb, arg, sub); }
-static inline int sr_wait(struct sr_ring *r, struct sr_cancel_submitted *sub, struct sr_cancel_completed *c) { return sr_cancel_wait(r, sub, c); }
-static inline int sr_poll(struct sr_ring *r, struct sr_cancel_submitted *sub, struct sr_cancel_completed *c) { return sr_cancel_poll(r, sub, c); }
-static inline int sr_cancel(struct sr_ring *r, struct sr_cancel_submitted *sub) { return sr_cancel_cancel(r, sub); }
-static inline int sr_set_sqe_flags(struct sr_cancel_op *op, unsigned flags) { return sr_cancel_set_sqe_flags(op, flags); }
-static inline int sr_submit(struct sr_ring *r, struct sr_cancel_fd_op *op, struct sr_cancel_fd_submitted *sub) { return sr_cancel_fd_submit(r, op, sub); }
-static inline int sr_submit_cb(struct sr_ring *r, struct sr_cancel_fd_op *op, sr_cancel_fd_cb cb, void *arg, struct sr_cancel_fd_submitted *sub) { return sr_cancel_fd_submit_cb(r, op, cb, arg, sub); }
-static inline int sr_wait(struct sr_ring *r, struct sr_cancel_fd_submitted *sub, struct sr_cancel_fd_completed *c) { return sr_cancel_fd_wait(r, sub, c); }
-static inline int sr_poll(struct sr_ring *r, struct sr_cancel_fd_submitted *sub, struct sr_cancel_fd_completed *c) { return sr_cancel_fd_poll(r, sub, c); }
-static inline int sr_cancel(struct sr_ring *r, struct sr_cancel_fd_submitted *sub) { return sr_cancel_fd_cancel(r, sub); }
-static inline int sr_set_sqe_flags(struct sr_cancel_fd_op *op, unsigned flags) { return sr_cancel_fd_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_async_cancel_submitted *sub) { return sr_async_cancel_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_async_cancel_cb cb, void *arg, struct sr_async_cancel_submitted *sub) { return sr_async_cancel_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c) { return sr_async_cancel_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c) { return sr_async_cancel_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_async_cancel_submitted *sub) { return sr_async_cancel_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_async_cancel_op *op, unsigned flags) { return sr_async_cancel_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_async_cancel_fd_submitted *sub) { return sr_async_cancel_fd_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op, sr_async_cancel_fd_cb cb, void *arg, struct sr_async_cancel_fd_submitted *sub) { return sr_async_cancel_fd_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c) { return sr_async_cancel_fd_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c) { return sr_async_cancel_fd_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub) { return sr_async_cancel_fd_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_async_cancel_fd_op *op, unsigned flags) { return sr_async_cancel_fd_set_sqe_flags(op, flags); }
 static inline int sr_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_link_timeout_submitted *sub) { return sr_link_timeout_submit(r, op, sub); }
 static inline int sr_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_link_timeout_cb cb, void *arg, struct sr_link_timeout_submitted *sub) { return sr_link_timeout_submit_cb(r, op, cb, arg, sub); }
 static inline int sr_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c) { return sr_link_timeout_wait(r, sub, c); }

@@ -40,7 +40,7 @@ extern "C" {
 	X(11, IORING_OP_TIMEOUT, timeout, 0x050400) \
 	X(12, IORING_OP_TIMEOUT_REMOVE, timeout_remove, 0x050500) \
 	X(13, IORING_OP_ACCEPT, accept, 0x050500) \
-	X(14, IORING_OP_ASYNC_CANCEL, cancel, 0x050500) \
+	X(14, IORING_OP_ASYNC_CANCEL, async_cancel, 0x050500) \
 	X(15, IORING_OP_LINK_TIMEOUT, link_timeout, 0x050500) \
 	X(16, IORING_OP_CONNECT, connect, 0x050500) \
 	X(17, IORING_OP_FALLOCATE, fallocate, 0x050600) \
@@ -185,8 +185,8 @@ enum sr_opcode {
 	X(ACCEPT_DIRECT, accept_direct, 13) \
 	X(MULTISHOT_ACCEPT, multishot_accept, 13) \
 	X(MULTISHOT_ACCEPT_DIRECT, multishot_accept_direct, 13) \
-	X(CANCEL, cancel, 14) \
-	X(CANCEL_FD, cancel_fd, 14) \
+	X(ASYNC_CANCEL, async_cancel, 14) \
+	X(ASYNC_CANCEL_FD, async_cancel_fd, 14) \
 	X(LINK_TIMEOUT, link_timeout, 15) \
 	X(CONNECT, connect, 16) \
 	X(FALLOCATE, fallocate, 17) \
@@ -276,8 +276,8 @@ enum sr_op_id {
 	SR_OP_ACCEPT_DIRECT = 19,
 	SR_OP_MULTISHOT_ACCEPT = 20,
 	SR_OP_MULTISHOT_ACCEPT_DIRECT = 21,
-	SR_OP_CANCEL = 22,
-	SR_OP_CANCEL_FD = 23,
+	SR_OP_ASYNC_CANCEL = 22,
+	SR_OP_ASYNC_CANCEL_FD = 23,
 	SR_OP_LINK_TIMEOUT = 24,
 	SR_OP_CONNECT = 25,
 	SR_OP_FALLOCATE = 26,

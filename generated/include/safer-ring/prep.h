@@ -295,9 +295,9 @@ sr_prep_multishot_accept_direct(struct io_uring_sqe *sqe, int fd, struct sockadd
 	sr__sqe_or16(sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_ACCEPT_MULTISHOT));
 }
 
-/* cancel: Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running). Linux 5.5. As io_uring_prep_cancel64 (liburing 2.2). */
+/* async_cancel: Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running). Linux 5.5. As io_uring_prep_cancel64 (liburing 2.2). */
 static inline void
-sr_prep_cancel(struct io_uring_sqe *sqe, __u64 user_data, int flags)
+sr_prep_async_cancel(struct io_uring_sqe *sqe, __u64 user_data, int flags)
 {
 	sr__sqe_init(sqe, SR_IORING_OP_ASYNC_CANCEL);
 	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(user_data));
@@ -305,9 +305,9 @@ sr_prep_cancel(struct io_uring_sqe *sqe, __u64 user_data, int flags)
 	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(-1));
 }
 
-/* cancel: a form of cancel. As io_uring_prep_cancel (liburing 0.3). */
+/* cancel: a form of async_cancel. As io_uring_prep_cancel (liburing 0.3). */
 static inline void
-sr_prep_cancel_ptr(struct io_uring_sqe *sqe, const void *user_data, int flags)
+sr_prep_cancel(struct io_uring_sqe *sqe, void *user_data, int flags)
 {
 	sr__sqe_init(sqe, SR_IORING_OP_ASYNC_CANCEL);
 	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(user_data));
@@ -315,9 +315,9 @@ sr_prep_cancel_ptr(struct io_uring_sqe *sqe, const void *user_data, int flags)
 	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(-1));
 }
 
-/* cancel_fd: Cancel requests on a file descriptor. Linux 5.19. As io_uring_prep_cancel_fd (liburing 2.2). */
+/* async_cancel_fd: Cancel requests on a file descriptor. Linux 5.19. As io_uring_prep_cancel_fd (liburing 2.2). */
 static inline void
-sr_prep_cancel_fd(struct io_uring_sqe *sqe, int fd, unsigned flags)
+sr_prep_async_cancel_fd(struct io_uring_sqe *sqe, int fd, unsigned flags)
 {
 	sr__sqe_init(sqe, SR_IORING_OP_ASYNC_CANCEL);
 	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
@@ -581,7 +581,7 @@ sr_prep_openat2_direct(struct io_uring_sqe *sqe, int dfd, const char *path, stru
 
 /* epoll_ctl: epoll_ctl(2). Linux 5.6. As io_uring_prep_epoll_ctl (liburing 0.4). */
 static inline void
-sr_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd, int fd, int op, const struct epoll_event *ev)
+sr_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd, int fd, int op, struct epoll_event *ev)
 {
 	sr__sqe_init(sqe, SR_IORING_OP_EPOLL_CTL);
 	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(epfd));

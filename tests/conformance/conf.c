@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/* The conformance runner: CUnit suites for SQE equality and live round trips. */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <CUnit/Basic.h>
+
+unsigned char conf_smem[64][256] __attribute__((aligned(64)));
+
+static struct sr_ring *capture;
+static struct io_uring lib;
+static bool lib_up;
+static struct sr_bufgroup *group;
+static bool target_live;
+
+static unsigned n_ops, n_sqe_equal, n_live_pass, n_skipped, n_failed;
+static unsigned char op_failed[SR_OP__COUNT];
+static unsigned char op_sqe_done[SR_OP__COUNT];
+static char skip_lines[SR_OP__COUNT][640];
+
+struct sr_ring *conf_ring(void)
+{
+	if (!capture) {
+		struct sr_ring_params p = { .entries = 64, .flags = SR_RING_CAPTURE | SR_RING_NO_LADDER };
+
+		if (sr_ring_create(&capture, &p)) {
+			fprintf(stderr, "conformance: cannot create the capture ring: %s\n", sr_last_error());
+			exit(2);
+		}
+	}
+	return capture;
+}
+
+struct io_uring_sqe *conf_lib_sqe(void)
+{
+	if (!lib_up) {
+		if (io_uring_queue_init(8, &lib, 0)) {
+			fprintf(stderr, "conformance: cannot create a liburing ring\n");
+			exit(2);
+		}
+		lib_up = true;
+	}
+	return io_uring_get_sqe(&lib);
+}
+
+void conf_lib_take(struct io_uring_sqe *out, struct io_uring_sqe *sqe)
+{
+	*out = *sqe;
+	lib.sq.sqe_tail--;	/* never submitted */
+}
+
+const struct io_uring_sqe *conf_last_sqe(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+
+	return &sq->sqes[(sq->sqe_tail - 1) & sq->ring_mask];
+}
+
+static const char *field_at(unsigned off)
+{
+	static const struct { unsigned off; const char *name; } f[] = {
+		{ 0, "opcode" }, { 1, "flags" }, { 2, "ioprio" }, { 4, "fd" }, { 8, "off/addr2" },
+		{ 16, "addr" }, { 24, "len" }, { 28, "op_flags" }, { 32, "user_data" },
+		{ 40, "buf_index/group" }, { 42, "personality" }, { 44, "file_index" }, { 48, "addr3" },
+		{ 56, "pad2" },
+	};
+	const char *name = "?";
+
+	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].off <= off)
+			name = f[i].name;
+	return name;
+}
+
+unsigned conf_compare(const char *op, const char *what, const struct io_uring_sqe *got,
+		      const struct io_uring_sqe *want)
+{
+	const unsigned char *g = (const void *)got, *w = (const void *)want;
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < 64; i++) {
+		if (i >= 32 && i < 40)
+			continue;	/* user_data is the caller's */
+		if (g[i] != w[i]) {
+			if (!bad)
+				printf("\n  sqe %s: %s differs:", op, what);
+			printf(" byte %u (%s) %02x != %02x;", i, field_at(i), g[i], w[i]);
+			bad = 1;
+		}
+	}
+	if (bad)
+		printf("\n");
+	return bad;
+}
+
+unsigned conf_fail(const char *op, const char *what)
+{
+	printf("\n  sqe %s: %s\n", op, what);
+	return 1;
+}
+
+void conf_record_sqe(unsigned op, unsigned fails)
+{
+	op_sqe_done[op] = 1;
+	if (fails) {
+		op_failed[op] = 1;
+		CU_FAIL("SQE differs from the reference (details above)");
+	} else {
+		n_sqe_equal++;
+	}
+}
+
+struct sr_bufgroup *conf_group(void)
+{
+	if (!group) {
+		group = sr_bufgroup_create(conf_ring(), 8, 512);
+		if (!group) {
+			fprintf(stderr, "conformance: cannot create a buffer group: %s\n", sr_last_error());
+			exit(2);
+		}
+	}
+	return group;
+}
+
+struct sr_handle conf_target(uint64_t *ud)
+{
+	struct sr_nop_op op = sr_nop();
+	struct sr_nop_submitted sub;
+
+	if (sr_nop_submit(conf_ring(), &op, &sub)) {
+		fprintf(stderr, "conformance: cannot submit a target: %s\n", sr_last_error());
+		exit(2);
+	}
+	*ud = conf_ring()->_slots[sub.h.slot]._ud;
+	target_live = true;
+	return sub.h;
+}
+
+void conf_target_done(void)
+{
+	/* The target (and anything else still queued) never reaches the kernel. */
+	sr_ring_discard(conf_ring());
+	target_live = false;
+}
+
+void fake_register(struct sr_buf *b, struct sr_ring *r, unsigned index)
+{
+	b->_flags |= SR__BUF_REGISTERED;
+	b->_reg_ring = r;
+	b->_reg_index = (uint16_t)index;
+}
+
+void unfake_register(struct sr_buf *b)
+{
+	b->_flags &= ~SR__BUF_REGISTERED;
+	b->_reg_ring = NULL;
+}
+
+/* --- live ------------------------------------------------------------------------------ */
+
+int live_skip(struct live *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	return LIVE_SKIP;
+}
+
+int live_failf(struct live *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(t->msg, sizeof(t->msg), "%s:%d: ", file, line);
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg + n, sizeof(t->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return LIVE_FAIL;
+}
+
+int live_keep_fd(struct live *t, int fd)
+{
+	if (fd >= 0 && t->nfds < sizeof(t->fds) / sizeof(t->fds[0]))
+		t->fds[t->nfds++] = fd;
+	return fd;
+}
+
+struct sr_buf *live_keep_buf(struct live *t, struct sr_buf *b)
+{
+	if (b && t->nbufs < sizeof(t->bufs) / sizeof(t->bufs[0]))
+		t->bufs[t->nbufs++] = b;
+	return b;
+}
+
+int live_path(struct live *t, const char *name, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", t->dir, name);
+	return 0;
+}
+
+int live_file(struct live *t, const char *name, const void *data, size_t len)
+{
+	char path[256];
+	int fd;
+
+	live_path(t, name, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (len && write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return live_keep_fd(t, fd);
+}
+
+int live_listener(struct live *t, int *listener, struct sockaddr_in *addr)
+{
+	socklen_t alen = sizeof(*addr);
+	int one = 1;
+
+	*listener = live_keep_fd(t, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (*listener < 0)
+		return -1;
+	setsockopt(*listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(*listener, (struct sockaddr *)addr, sizeof(*addr)) || listen(*listener, 16) ||
+	    getsockname(*listener, (struct sockaddr *)addr, &alen))
+		return -1;
+	return 0;
+}
+
+int live_tcp_pair(struct live *t, int *listener, int *client, int *server)
+{
+	struct sockaddr_in addr;
+
+	if (live_listener(t, listener, &addr))
+		return -1;
+	*client = live_keep_fd(t, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (*client < 0 || connect(*client, (struct sockaddr *)&addr, sizeof(addr)))
+		return -1;
+	*server = live_keep_fd(t, accept4(*listener, NULL, NULL, SOCK_CLOEXEC));
+	return *server < 0 ? -1 : 0;
+}
+
+int live_udp_pair(struct live *t, int *a, int *b)
+{
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof(addr);
+
+	*a = live_keep_fd(t, socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	*b = live_keep_fd(t, socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	if (*a < 0 || *b < 0)
+		return -1;
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(*b, (struct sockaddr *)&addr, sizeof(addr)) || getsockname(*b, (struct sockaddr *)&addr, &alen) ||
+	    connect(*a, (struct sockaddr *)&addr, sizeof(addr)))
+		return -1;
+	return 0;
+}
+
+struct sr_buf *live_buf(struct live *t, const char *text)
+{
+	size_t n = strlen(text);
+	struct sr_buf *b = sr_buf_alloc(n < 4096 ? 4096 : n);
+
+	if (!b)
+		return NULL;
+	memcpy(sr_buf_data(b), text, n);
+	sr_buf_set_len(b, n);
+	return live_keep_buf(t, b);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void conf_run_live(unsigned op)
+{
+	const struct live_entry *e = &conf_live_tests[op];
+	const struct sr_op_info *info = &sr_op_table[op];
+	struct sr_ring_params p = { .entries = 64 };
+	struct live t;
+	char why[256];
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	t.name = e->name;
+	if (info->setup_any & SR_IORING_SETUP_SQE128)
+		p.flags |= SR_RING_SQE128;
+	if (info->setup_any & SR_IORING_SETUP_CQE32)
+		p.flags |= SR_RING_CQE32;
+	if (e->skip) {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "skip: %s: %s", e->name, e->skip);
+		n_skipped++;
+		return;
+	}
+	if (!e->fn) {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "FAIL: %s: no live scenario: write live_%s in "
+			 "tests/live/, or give the op `test: {skip: reason}` in the spec", e->name, e->name);
+		op_failed[op] = 1;
+		CU_FAIL("no live scenario");
+		return;
+	}
+	if (sr_ring_create(&t.ring, &p)) {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "FAIL: %s: cannot create a ring: %s", e->name,
+			 sr_last_error());
+		op_failed[op] = 1;
+		CU_FAIL("ring creation failed");
+		return;
+	}
+	if (sr_op_unavailable(t.ring, op, why, sizeof(why))) {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "skip: %s: %s", e->name, why);
+		n_skipped++;
+		sr_ring_destroy(t.ring);
+		return;
+	}
+	snprintf(t.dir, sizeof(t.dir), "/tmp/sr-live-%s-XXXXXX", e->name);
+	if (!mkdtemp(t.dir)) {
+		op_failed[op] = 1;
+		CU_FAIL("mkdtemp failed");
+		sr_ring_destroy(t.ring);
+		return;
+	}
+	ret = e->fn(&t);
+	sr_ring_destroy(t.ring);
+	for (unsigned i = 0; i < t.nbufs; i++)
+		if (sr_buf_free(t.bufs[i]) && ret == LIVE_PASS)
+			ret = live_failf(&t, __FILE__, __LINE__, "buffer %u was not returned: %s", i, sr_last_error());
+	for (unsigned i = 0; i < t.nfds; i++)
+		close(t.fds[i]);
+	nftw(t.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (ret == LIVE_PASS) {
+		n_live_pass++;
+	} else if (ret == LIVE_SKIP) {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "skip: %s: %s", e->name, t.msg);
+		n_skipped++;
+	} else {
+		snprintf(skip_lines[op], sizeof(skip_lines[op]), "FAIL: %s: %s", e->name, t.msg);
+		op_failed[op] = 1;
+		printf("\n  live %s: %s\n", e->name, t.msg);
+		CU_FAIL("live round trip failed (details above)");
+	}
+}
+
+static bool selected(const char *name)
+{
+	const char *only = getenv("CONF_ONLY");
+
+	if (!only || !*only)
+		return true;
+	for (const char *p = only; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == strlen(name) && !strncmp(p, name, len))
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+int main(void)
+{
+	CU_pSuite sqe, live;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	sqe = CU_add_suite("sqe", NULL, NULL);
+	live = CU_add_suite("live", NULL, NULL);
+	for (const struct conf_test *c = conf_sqe_tests; c->name; c++)
+		if (selected(c->name))
+			CU_add_test(sqe, c->name, c->fn);
+	for (const struct live_entry *e = conf_live_tests; e->name; e++)
+		if (selected(e->name))
+			CU_add_test(live, e->name, e->cu);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	for (unsigned op = 0; op < SR_OP__COUNT; op++) {
+		if (!selected(sr_op_table[op].name))
+			continue;
+		n_ops++;
+		if (skip_lines[op][0])
+			printf("%s\n", skip_lines[op]);
+		if (!op_sqe_done[op] && !op_failed[op])
+			op_failed[op] = 1;
+		n_failed += op_failed[op];
+	}
+	if (capture)
+		sr_ring_destroy(capture);
+	if (lib_up)
+		io_uring_queue_exit(&lib);
+	printf("conformance: ops=%u sqe_equal=%u live_pass=%u skipped=%u failed=%u\n", n_ops, n_sqe_equal,
+	       n_live_pass, n_skipped, n_failed);
+	CU_cleanup_registry();
+	return n_failed ? 1 : 0;
+}
