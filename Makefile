@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: MIT
-# safer-ring build.  `make demo` and `make check` are the two entry points;
-# both start with `make deps`, which installs missing Debian packages.
+# safer-ring.  The two entry points, on a fresh Debian 12 machine:
+#   make demo    generate, build, print the capability report, run an example
+#   make check   every test
+# Both start with `make deps`, which installs missing Debian packages.
 
-# Debian's interpreter: python3-jinja2 and python3-yaml are installed for it.
-# (A `python3` earlier on PATH, e.g. pyenv's, may lack them.)
+# Debian's interpreter: python3-jinja2 and python3-yaml are installed for
+# it.  A `python3` earlier on PATH (pyenv, a venv) may lack them.
 PYTHON ?= /usr/bin/python3
 CC ?= gcc
+CLANG ?= clang
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 VERSION := 0.1.0
 SOVERSION := 0
@@ -19,18 +23,35 @@ BUILD ?= build
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS += -Iruntime/include -Igenerated/include
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -fPIC $(WARN)
+override CFLAGS += -std=gnu11 -fPIC $(WARN) $(SAN)
 LDLIBS += -luring -lpthread
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.DEFAULT_GOAL := all
 
 Q = @
 ifeq ($(V),1)
 Q =
 endif
 
-# --- generation -------------------------------------------------------------------
+# --- Debian packages ----------------------------------------------------------------
+
+DEPS := gcc make clang liburing-dev libcunit1-dev python3-jinja2 python3-yaml valgrind pkg-config
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q "install ok installed" || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "  DEPS    apt-get install $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "Missing Debian packages. Install them with:"; \
+		echo "  sudo apt-get install $$missing"; exit 1; \
+	fi
+
+# --- generation ------------------------------------------------------------------------
 
 SPEC := spec/ops.yaml spec/ring.yaml spec/schema.yaml
 GENERATOR := generator/gen.py $(wildcard generator/srgen/*.py)
@@ -39,39 +60,43 @@ ORACLE := tests/oracle/opcodes.tsv tests/oracle/variants.tsv
 GENERATED := generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h generated/src/op_table.c generated/docs/ops.md \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
+GEN_CMD = $(PYTHON) generator/gen.py --spec spec --oracle tests/oracle/opcodes.tsv
 
-# One run writes every output (atomically, and only the changed ones).
+# One run renders every output and replaces only the files that changed;
+# the stamp records that the run happened.
 generated/.stamp: $(SPEC) $(GENERATOR) $(TEMPLATES) $(ORACLE)
 	@echo "  GEN     generated/"
-	$(Q)$(PYTHON) generator/gen.py --spec spec --out generated --oracle tests/oracle/opcodes.tsv
+	$(Q)$(GEN_CMD) --out generated >/dev/null
 	$(Q)touch $@
 
 $(GENERATED): generated/.stamp ;
 
 generate: generated/.stamp
 
+# Regenerate into a scratch directory and compare: fails on any drift.
 check-gen:
-	@rm -rf $(BUILD)/check-gen && mkdir -p $(BUILD)/check-gen
-	$(Q)$(PYTHON) generator/gen.py --spec spec --out $(BUILD)/check-gen --oracle tests/oracle/opcodes.tsv >/dev/null
+	$(Q)rm -rf $(BUILD)/check-gen && mkdir -p $(BUILD)/check-gen
+	$(Q)$(GEN_CMD) --out $(BUILD)/check-gen >/dev/null
 	$(Q)if diff -r -x .stamp $(BUILD)/check-gen generated >$(BUILD)/check-gen.diff; then \
 		echo "check-gen: generated/ matches spec/, generator/ and templates/"; \
 	else \
-		echo "check-gen: generated/ is out of date; run make generate and commit:"; \
+		echo "check-gen: generated/ is out of step; run make generate and commit it:"; \
 		head -40 $(BUILD)/check-gen.diff; exit 1; \
 	fi
 
-# --- library ------------------------------------------------------------------------
+# --- library ---------------------------------------------------------------------------
 
 RUNTIME_SRC := $(wildcard runtime/src/*.c) generated/src/op_table.c
 RUNTIME_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC))
-HEADERS := $(wildcard runtime/include/*.h runtime/include/safer-ring/*.h) \
+PUBLIC_HEADERS := $(wildcard runtime/include/safer-ring/*.h) \
 	generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h
+HEADERS := runtime/include/safer-ring.h $(PUBLIC_HEADERS) $(wildcard runtime/src/*.h)
 
 LIB_A := $(BUILD)/libsafer-ring.a
 LIB_SO := $(BUILD)/libsafer-ring.so.$(VERSION)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) runtime/src/internal.h
+$(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -82,30 +107,131 @@ $(LIB_A): $(RUNTIME_OBJ)
 
 $(LIB_SO): $(RUNTIME_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(SAN) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
 	$(Q)ln -sf libsafer-ring.so.$(VERSION) $(BUILD)/libsafer-ring.so.$(SOVERSION)
 	$(Q)ln -sf libsafer-ring.so.$(SOVERSION) $(BUILD)/libsafer-ring.so
 
 lib: $(LIB_A) $(LIB_SO)
 
-all: lib
+# --- tools and examples ------------------------------------------------------------------
 
-.PHONY: all lib generate check-gen
-.DEFAULT_GOAL := all
+$(BUILD)/sr-probe: tools/sr-probe.c $(LIB_A)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
-# --- tests --------------------------------------------------------------------------
+EXAMPLES := quickstart
+EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 
-TEST_CFLAGS := -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes
-TEST_CPPFLAGS := $(CPPFLAGS) -Itests/conformance
+$(BUILD)/examples/%: examples/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+tools: $(BUILD)/sr-probe
+examples: $(EXAMPLE_BINS)
+
+all: lib tools examples
+
+# --- tests -----------------------------------------------------------------------------
+
+TEST_CFLAGS = -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes $(SAN)
+TEST_CPPFLAGS = $(CPPFLAGS) -Itests/conformance
 CONF_SRC := tests/conformance/conf.c $(wildcard tests/live/*.c) \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
 
-$(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(LIB_A)
+$(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(wildcard tests/live/*.h) $(LIB_A)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(CONF_SRC) $(LIB_A) -lcunit $(LDLIBS)
+
+$(BUILD)/test_runtime: tests/unit/test_runtime.c $(LIB_A)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIB_A) -lcunit $(LDLIBS)
 
 # CONF_ONLY=op,op limits the run to those ops.
 conformance: $(BUILD)/conformance
 	$(Q)$(BUILD)/conformance
 
-.PHONY: conformance
+unit: $(BUILD)/test_runtime
+	$(Q)$(BUILD)/test_runtime
+
+compile-fail:
+	$(Q)tests/compile-fail/run.sh $(CC)
+	$(Q)tests/compile-fail/run.sh $(CLANG)
+
+gen-tests:
+	$(Q)$(PYTHON) tests/gen/run_tests.py
+
+# Public headers compile as C11 and C++ with gcc and clang, warning-free.
+HEADER_TEST := printf '\#include <safer-ring.h>\nint main(void) { return 0; }\n'
+headers: $(GENERATED)
+	$(Q)for cc in "$(CC) -x c -std=c11 -pedantic" "$(CLANG) -x c -std=c11 -pedantic" \
+		"g++ -x c++ -std=c++17" "clang++ -x c++ -std=c++17"; do \
+		$(HEADER_TEST) | $$cc -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) -fsyntax-only - \
+			|| { echo "headers: $$cc fails"; exit 1; }; \
+	done; echo "headers: C11 (gcc, clang) and C++17 (g++, clang++) compile warning-free"
+
+# The library and the tests build warning-free with clang too.
+clang-build:
+	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang lib $(BUILD)/clang/conformance \
+		$(BUILD)/clang/test_runtime tools examples >/dev/null
+	@echo "clang-build: library, tools, examples and tests build with clang -Werror"
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN="$(SANITIZE)" CFLAGS="-O1 -g" \
+		$(BUILD)/san/test_runtime $(BUILD)/san/conformance >/dev/null
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_runtime >$(BUILD)/san/unit.log 2>&1 || \
+		{ tail -40 $(BUILD)/san/unit.log; exit 1; }
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance >$(BUILD)/san/conformance.log 2>&1 || \
+		{ grep -E "ERROR|FAIL|conformance:" $(BUILD)/san/conformance.log | head -40; exit 1; }
+	@echo "sanitize: unit and conformance suites pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log))"
+
+# The unit suite is clean under valgrind's memcheck.
+check-valgrind: $(BUILD)/test_runtime
+	$(Q)valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		$(BUILD)/test_runtime >$(BUILD)/valgrind.log 2>&1 || { tail -40 $(BUILD)/valgrind.log; exit 1; }
+	@echo "valgrind: unit suite clean"
+
+check: deps check-gen gen-tests all headers compile-fail unit conformance clang-build check-sanitize \
+	check-valgrind
+	@echo "check: all passed"
+
+# --- demo -------------------------------------------------------------------------------------
+
+demo: deps generate all
+	@echo; echo "== sr-probe: what io_uring offers here =="; echo
+	$(Q)$(BUILD)/sr-probe
+	@echo; echo "== examples/quickstart: a read through the checked API =="; echo
+	$(Q)$(BUILD)/examples/quickstart /etc/os-release
+
+# --- install ------------------------------------------------------------------------------------
+
+$(BUILD)/safer-ring.pc: Makefile
+	@mkdir -p $(BUILD)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: safer-ring' 'Description: io_uring with typed, ownership-checked operations' \
+		'Version: $(VERSION)' 'Requires.private: liburing' 'Libs: -L$${libdir} -lsafer-ring' \
+		'Libs.private: -lpthread' 'Cflags: -I$${includedir}' >$@
+
+install: all $(BUILD)/safer-ring.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsafer-ring.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsafer-ring.so.$(SOVERSION)
+	ln -sf libsafer-ring.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsafer-ring.so
+	install -m 644 runtime/include/safer-ring.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/safer-ring/
+	install -m 644 $(BUILD)/safer-ring.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(BUILD)/sr-probe $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsafer-ring.* $(DESTDIR)$(INCLUDEDIR)/safer-ring.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/safer-ring.pc $(DESTDIR)$(BINDIR)/sr-probe
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/safer-ring
+
+clean:
+	rm -rf $(BUILD) generated/.stamp
+
+.PHONY: all deps generate check-gen lib tools examples conformance unit compile-fail gen-tests headers \
+	clang-build check-sanitize check-valgrind check demo install uninstall clean

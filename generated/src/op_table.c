@@ -722,6 +722,49 @@ sr__recvmsg_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflag
 }
 
 static void
+sr__accept_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__accept_store *st = (struct sr__accept_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->addr, sizeof(st->addr));
+	if (res >= 0)
+		sr__kernel_wrote(&st->addrlen, sizeof(st->addrlen));
+}
+
+static void
+sr__accept_direct_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__accept_direct_store *st = (struct sr__accept_direct_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->addr, sizeof(st->addr));
+	if (res >= 0)
+		sr__kernel_wrote(&st->addrlen, sizeof(st->addrlen));
+}
+
+static void
+sr__statx_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__statx_store *st = (struct sr__statx_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->statxbuf, sizeof(st->statxbuf));
+}
+
+static void
 sr__read_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
 {
 	(void)r;
@@ -836,6 +879,19 @@ sr__sendmsg_zc_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint3
 }
 
 static void
+sr__waitid_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__waitid_store *st = (struct sr__waitid_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->infop, sizeof(st->infop));
+}
+
+static void
 sr__epoll_wait_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
 {
 	(void)r;
@@ -867,6 +923,32 @@ sr__writev_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t 
 	if (!final)
 		return;
 	sr__bufvec_return(st->iovecs_bufs, st->iovecs_n, false, res);
+}
+
+static void
+sr__pipe_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__pipe_store *st = (struct sr__pipe_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->fds, sizeof(st->fds));
+}
+
+static void
+sr__pipe_direct_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+{
+	struct sr__pipe_direct_store *st = (struct sr__pipe_direct_store *)s->_store;
+
+	(void)r;
+	(void)cflags;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->fds, sizeof(st->fds));
 }
 
 const struct sr_op_info sr_op_table[] = {
@@ -1210,7 +1292,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 1,
-		.finish = NULL,
+		.finish = sr__accept_finish,
 	},
 	[SR_OP_ACCEPT_DIRECT] = {
 		.name = "accept_direct",
@@ -1228,7 +1310,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 0,
-		.finish = NULL,
+		.finish = sr__accept_direct_finish,
 	},
 	[SR_OP_MULTISHOT_ACCEPT] = {
 		.name = "multishot_accept",
@@ -1462,7 +1544,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 1,
-		.finish = NULL,
+		.finish = sr__statx_finish,
 	},
 	[SR_OP_READ] = {
 		.name = "read",
@@ -2200,7 +2282,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 1,
-		.finish = NULL,
+		.finish = sr__waitid_finish,
 	},
 	[SR_OP_FUTEX_WAIT] = {
 		.name = "futex_wait",
@@ -2416,7 +2498,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 1,
-		.finish = NULL,
+		.finish = sr__pipe_finish,
 	},
 	[SR_OP_PIPE_DIRECT] = {
 		.name = "pipe_direct",
@@ -2434,7 +2516,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 0,
-		.finish = NULL,
+		.finish = sr__pipe_direct_finish,
 	},
 	[SR_OP_NOP128] = {
 		.name = "nop128",

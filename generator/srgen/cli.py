@@ -9,15 +9,13 @@ from .errors import SpecError
 from .schema import Schema
 
 
-def load_spec(spec_dir, display_dir=None):
-    """Load and check spec_dir/{schema,ring,ops}.yaml; return the model."""
-    shown = display_dir if display_dir is not None else spec_dir
-
+def load_spec(spec_dir, schema_path=None):
+    """Load and check spec_dir/{ring,ops}.yaml against the schema; return the model."""
     def path(name):
-        return os.path.join(spec_dir, name), os.path.join(shown, name)
+        return os.path.join(spec_dir, name), os.path.normpath(os.path.join(spec_dir, name))
 
-    p, d = path("schema.yaml")
-    schema = Schema(loader.load(p, d))
+    schema_path = schema_path or os.path.join(spec_dir, "schema.yaml")
+    schema = Schema(loader.load(schema_path, os.path.normpath(schema_path)))
     nodes = {}
     for name in ("ring.yaml", "ops.yaml"):
         p, d = path(name)
@@ -25,23 +23,25 @@ def load_spec(spec_dir, display_dir=None):
         schema.check_file(name, node)
         nodes[name] = node
     return model.build(nodes["ring.yaml"], nodes["ops.yaml"],
-                       [os.path.join(shown, n) for n in ("ops.yaml", "ring.yaml")])
+                       [os.path.normpath(os.path.join(spec_dir, n)) for n in ("ops.yaml", "ring.yaml")])
 
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="gen.py", description="Generate safer-ring's C API from the opcode spec.")
-    ap.add_argument("--spec", default="spec", help="spec directory (default: spec)")
+    ap.add_argument("--spec", default="spec", help="spec directory with ops.yaml and ring.yaml (default: spec)")
+    ap.add_argument("--schema", default=None, help="schema file (default: SPEC/schema.yaml)")
     ap.add_argument("--out", default="generated", help="output directory (default: generated)")
     ap.add_argument("--templates", default=os.path.join(os.path.dirname(__file__), "..", "..", "templates"),
                     help="template directory")
     ap.add_argument("--oracle", default="tests/oracle/opcodes.tsv",
-                    help="reference opcodes.tsv for the conformance test (default: %(default)s)")
+                    help="reference opcodes.tsv for the conformance test, or 'none' (default: %(default)s)")
     ap.add_argument("--only", action="append", default=[], help="render only these outputs (by name)")
     ap.add_argument("--list", action="store_true", help="list output files and exit")
     args = ap.parse_args(argv)
     try:
-        spec = load_spec(args.spec)
-        outputs = render.render_all(spec, args.templates, args.oracle, args.only)
+        spec = load_spec(args.spec, args.schema)
+        outputs = render.render_all(spec, args.templates, None if args.oracle == "none" else args.oracle,
+                                    args.only)
     except SpecError as e:
         print(e, file=sys.stderr)
         return 1

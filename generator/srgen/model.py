@@ -425,8 +425,8 @@ class Op:
 
     @property
     def has_finish(self):
-        """Completion-time work: owned buffers to return."""
-        return bool(self.buffers or self.bufvecs or self.msghdrs)
+        """Completion-time work: owned buffers to return, results to mark written."""
+        return bool(self.buffers or self.bufvecs or self.msghdrs or self.results)
 
     @property
     def slot_flags(self):
@@ -647,6 +647,18 @@ class Builder:
                     if t is o:
                         raise SpecError(fb.loc, f"{o.name}: an op cannot fall back to itself")
                     fb.target_op = t
+        for o in ops:
+            # Alternate-op fallbacks must not lead back to where they started.
+            seen, cur, first = [o.name], o, None
+            while True:
+                nxt = next((f for f in cur.fallback if f.kind == "op"), None)
+                if nxt is None:
+                    break
+                first = first or nxt
+                if nxt.target in seen:
+                    raise SpecError(first.loc, f"{o.name}: fallback chain loops: {' -> '.join(seen + [nxt.target])}")
+                seen.append(nxt.target)
+                cur = by_name[nxt.target]
             for a in o.all_args:
                 if a.mem and a.mem.kind == "target":
                     for t in a.mem.of:

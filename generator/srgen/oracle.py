@@ -88,7 +88,9 @@ def _expr(value, by_arg, consts, loc, who, var):
 
 def load(opcodes_tsv, variants_tsv=None):
     by_helper, by_opcode, paths = {}, {}, []
-    if opcodes_tsv and os.path.exists(opcodes_tsv):
+    if opcodes_tsv and not os.path.exists(opcodes_tsv):
+        raise SpecError(Loc(opcodes_tsv, 1, 1), "oracle file not found (give --oracle none to go without)")
+    if opcodes_tsv:
         paths.append(opcodes_tsv)
         with open(opcodes_tsv, encoding="utf-8") as f:
             for i, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):

@@ -7,6 +7,12 @@
 
 #include "internal.h"
 
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
 static const char *op_name(unsigned op)
 {
 	return op < sr_op_count ? sr_op_table[op].name : "?";
@@ -164,6 +170,12 @@ int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, co
 		return sr__fail(-EINVAL, "%s: %s: read-only buffer (sr_buf_wrap_const), but %s writes into it",
 				fn, arg, op_name(op));
 	return sr__fail(-EINVAL, "%s: %s: bad buffer", fn, arg);
+}
+
+void sr__kernel_wrote(const void *p, size_t n)
+{
+	if (p && n)
+		VALGRIND_MAKE_MEM_DEFINED(p, n);
 }
 
 /* A buffer that belongs to a pool or a group goes home when it is returned. */

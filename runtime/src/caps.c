@@ -350,3 +350,31 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 	sr__caps_native(r, p->disable, p->flags & SR_RING_CAPTURE);
 	return 0;
 }
+
+const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	char why[200];
+
+	if (!sr_op_unavailable(r, op, why, sizeof(why))) {
+		snprintf(buf, len, "native");
+		return buf;
+	}
+	if (sr__fb_route(r, op, buf, len))
+		return buf;
+	snprintf(buf, len, "unavailable: %s", why);
+	return buf;
+}
+
+const char *sr_flag_names(const void *table, unsigned count, uint32_t bits, char *buf, size_t len)
+{
+	const struct sr_flag_info *t = table;
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < count && used + 1 < len; i++)
+		if (bits & (1U << t[i].bit))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", t[i].name);
+	if (!used)
+		snprintf(buf, len, "none");
+	return buf;
+}

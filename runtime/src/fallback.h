@@ -20,5 +20,7 @@ void sr__fb_kick(struct sr_ring *r);
 int sr__fb_fd(const struct sr_ring *r);
 void sr__fb_set_eventfd(struct sr_ring *r, int fd);
 void sr__fb_destroy(struct sr_ring *r);
+/* The fallback this ring would take for op ("fallback: ..."), or false. */
+bool sr__fb_route(const struct sr_ring *r, unsigned op, char *buf, size_t len);
 
 #endif

@@ -822,6 +822,11 @@ sr_read_fixed(int fd, struct sr_buf *buf, __u64 offset)
 	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into buf: a const buffer is a hard error. */
+#define sr_read_fixed(fd, buf, offset) \
+	sr_read_fixed((fd), SR__OUT_BUF(buf), (offset))
+#endif
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
 static inline int
@@ -3490,6 +3495,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	st->addrlen = sizeof(struct sockaddr_storage);
 	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->addrlen);
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;
@@ -3694,6 +3700,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	st->addrlen = sizeof(struct sockaddr_storage);
 	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->addrlen);
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;
@@ -6011,6 +6018,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;
@@ -6151,6 +6159,11 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into buf: a const buffer is a hard error. */
+#define sr_read(fd, buf, offset) \
+	sr_read((fd), SR__OUT_BUF(buf), (offset))
+#endif
 
 /* RWF_* flags as for preadv2 */
 static inline void
@@ -7589,6 +7602,11 @@ sr_recv(int sockfd, struct sr_buf *buf)
 	sr_op.buf = (struct sr_buf *)buf;
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into buf: a const buffer is a hard error. */
+#define sr_recv(sockfd, buf) \
+	sr_recv((sockfd), SR__OUT_BUF(buf))
+#endif
 
 /* MSG_* flags */
 static inline void
@@ -11271,6 +11289,11 @@ sr_fgetxattr(int fd, const char *name, struct sr_buf *value)
 	sr_op.value = (struct sr_buf *)value;
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into value: a const buffer is a hard error. */
+#define sr_fgetxattr(fd, name, value) \
+	sr_fgetxattr((fd), (name), SR__OUT_BUF(value))
+#endif
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
 static inline int
@@ -11478,6 +11501,11 @@ sr_getxattr(const char *name, struct sr_buf *value, const char *path)
 	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into value: a const buffer is a hard error. */
+#define sr_getxattr(name, value, path) \
+	sr_getxattr((name), SR__OUT_BUF(value), (path))
+#endif
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
 static inline int
@@ -13570,6 +13598,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	memset(&st->infop, 0, sizeof(st->infop));
 	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->infop);
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;
@@ -15106,6 +15135,11 @@ sr_epoll_wait(int epfd, struct sr_buf *events)
 	sr_op.events = (struct sr_buf *)events;
 	return sr_op;
 }
+#ifndef __cplusplus
+/* The kernel writes into events: a const buffer is a hard error. */
+#define sr_epoll_wait(epfd, events) \
+	sr_epoll_wait((epfd), SR__OUT_BUF(events))
+#endif
 
 /* flags */
 static inline void
@@ -15756,6 +15790,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	memset(&st->fds, 0, sizeof(st->fds));
 	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->fds);
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;
@@ -15944,6 +15979,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	memset(&st->fds, 0, sizeof(st->fds));
 	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->fds);
 	(void)tail;
+	s->_flags |= SR__SF_FINISH;
 	if (deliver) {
 		s->_flags |= SR__SF_CB;
 		s->_deliver = deliver;

@@ -82,6 +82,9 @@ struct sr_msg {
 
 /* --- private: lending, used by generated submit/finish code ------------------ */
 
+/* A buffer the kernel will write into: const-qualified pointers do not match. */
+#define SR__OUT_BUF(b) _Generic((b), struct sr_buf *: (b), void *: (struct sr_buf *)(b))
+
 /* Where a msghdr op keeps the kernel-facing message (in op storage). */
 struct sr__msg_store {
 	struct msghdr hdr;
@@ -104,6 +107,8 @@ void sr__msg_return(struct sr__msg_store *st, bool out, int res);
 
 int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, const char *arg) sr__cold;
 void sr__buf_returned(struct sr_buf *b);
+/* The kernel filled these bytes: tell memory checkers (valgrind) they are defined. */
+void sr__kernel_wrote(const void *p, size_t n);
 
 /* ASan builds: a lent buffer's bytes are poisoned, so a stray access is reported. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -161,8 +166,10 @@ static inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 	sr__buf_unpoison(b);
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
-	if (out)
+	if (out) {
 		b->_len = n > 0 ? ((size_t)n < b->_cap ? (size_t)n : b->_cap) : 0;
+		sr__kernel_wrote(b->_data, b->_len);
+	}
 	if (sr__unlikely(b->_flags & (SR__BUF_RETURN_POOL | SR__BUF_GROUP)))
 		sr__buf_returned(b);
 }

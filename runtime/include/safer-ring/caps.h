@@ -57,6 +57,13 @@ const struct sr_caps *sr_caps_get(void);
  * or NULL when it can. */
 const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len);
 
+/* What the ring does with an op: "native", "fallback: <route>" or
+ * "unavailable: <why>". */
+const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t len);
+
+/* Names of set bits from a flag table (sr_setup_flag_table, sr_feature_table). */
+const char *sr_flag_names(const void *table, unsigned count, uint32_t bits, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
