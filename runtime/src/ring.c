@@ -58,8 +58,10 @@ static int slots_init(struct sr_ring *r, unsigned n)
 	if (!r->_slots)
 		return -ENOMEM;
 	r->_nslots = n;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		r->_slots[i]._next = i + 1 < n ? i + 1 : SR__NONE;
+		r->_slots[i]._qhead = r->_slots[i]._qtail = SR__NONE;
+	}
 	r->_free = 0;
 	return 0;
 }
@@ -82,8 +84,10 @@ struct sr_slot *sr__slot_grow(struct sr_ring *r)
 		return NULL;
 	}
 	memset(s + old, 0, (n - old) * sizeof(*s));
-	for (unsigned i = old; i < n; i++)
+	for (unsigned i = old; i < n; i++) {
 		s[i]._next = i + 1 < n ? i + 1 : SR__NONE;
+		s[i]._qhead = s[i]._qtail = SR__NONE;
+	}
 	r->_slots = s;
 	r->_nslots = n;
 	r->_free = old;
