@@ -654,80 +654,89 @@ _Static_assert(SR_IORING_FEAT_NO_IOWAIT == IORING_FEAT_NO_IOWAIT, "spec/ring.yam
 #endif
 
 static void
-sr__readv_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__readv_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__readv_store *st = (struct sr__readv_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__readv_store *st = (struct sr__readv_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__bufvec_return(st->iovecs_bufs, st->iovecs_n, true, res);
 }
 
 static void
-sr__writev_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__writev_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__writev_store *st = (struct sr__writev_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__writev_store *st = (struct sr__writev_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__bufvec_return(st->iovecs_bufs, st->iovecs_n, false, res);
 }
 
 static void
-sr__read_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__read_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
 static void
-sr__write_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__write_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__sendmsg_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__sendmsg_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__sendmsg_store *st = (struct sr__sendmsg_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__sendmsg_store *st = (struct sr__sendmsg_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__msg_return(&st->msg, false, res);
 }
 
 static void
-sr__recvmsg_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__recvmsg_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__recvmsg_store *st = (struct sr__recvmsg_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__recvmsg_store *st = (struct sr__recvmsg_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__msg_return(&st->msg, true, res);
 }
 
 static void
-sr__accept_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__accept_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__accept_store *st = (struct sr__accept_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__accept_store *st = (struct sr__accept_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)
@@ -737,12 +746,13 @@ sr__accept_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags
 }
 
 static void
-sr__accept_direct_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__accept_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__accept_direct_store *st = (struct sr__accept_direct_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__accept_direct_store *st = (struct sr__accept_direct_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)
@@ -752,12 +762,13 @@ sr__accept_direct_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t
 }
 
 static void
-sr__statx_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__statx_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__statx_store *st = (struct sr__statx_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__statx_store *st = (struct sr__statx_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)
@@ -765,126 +776,147 @@ sr__statx_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags,
 }
 
 static void
-sr__read_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__read_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
 static void
-sr__write_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__write_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__send_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__send_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__sendto_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__sendto_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__recv_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__recv_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
 static void
-sr__fgetxattr_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__fgetxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
 static void
-sr__getxattr_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__getxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
 static void
-sr__send_zc_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__send_zc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__send_zc_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__send_zc_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], false, (long)res);
+	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
 static void
-sr__sendmsg_zc_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__sendmsg_zc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__sendmsg_zc_store *st = (struct sr__sendmsg_zc_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__sendmsg_zc_store *st = (struct sr__sendmsg_zc_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__msg_return(&st->msg, false, res);
 }
 
 static void
-sr__sendmsg_zc_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__sendmsg_zc_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__sendmsg_zc_fixed_store *st = (struct sr__sendmsg_zc_fixed_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__sendmsg_zc_fixed_store *st = (struct sr__sendmsg_zc_fixed_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__msg_return(&st->msg, false, res);
 }
 
 static void
-sr__waitid_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__waitid_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__waitid_store *st = (struct sr__waitid_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__waitid_store *st = (struct sr__waitid_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)
@@ -892,46 +924,51 @@ sr__waitid_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags
 }
 
 static void
-sr__epoll_wait_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__epoll_wait_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
+	sr__buf_return(x->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
 }
 
 static void
-sr__readv_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__readv_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__readv_fixed_store *st = (struct sr__readv_fixed_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__readv_fixed_store *st = (struct sr__readv_fixed_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__bufvec_return(st->iovecs_bufs, st->iovecs_n, true, res);
 }
 
 static void
-sr__writev_fixed_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__writev_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__writev_fixed_store *st = (struct sr__writev_fixed_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__writev_fixed_store *st = (struct sr__writev_fixed_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	sr__bufvec_return(st->iovecs_bufs, st->iovecs_n, false, res);
 }
 
 static void
-sr__pipe_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__pipe_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__pipe_store *st = (struct sr__pipe_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__pipe_store *st = (struct sr__pipe_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)
@@ -939,12 +976,13 @@ sr__pipe_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, 
 }
 
 static void
-sr__pipe_direct_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__pipe_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	struct sr__pipe_direct_store *st = (struct sr__pipe_direct_store *)s->_store;
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__pipe_direct_store *st = (struct sr__pipe_direct_store *)x->_store;
 
-	(void)r;
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
 	if (res >= 0)

@@ -215,6 +215,22 @@ class Arg:
         """C expression for the value stored into the SQE (raw API)."""
         return naming.store_expr(self, self.name)
 
+    def copy_size(self, prefix):
+        """Bytes of a `copy` argument, reading the builder through prefix."""
+        k = self.mem.size
+        if k.kind == "sizeof":
+            return f"sizeof(*{prefix}{self.name})"
+        if k.kind == "array":
+            return f"(size_t){prefix}{k.arg.name} * sizeof(*{prefix}{self.name})"
+        return f"(size_t){prefix}{k.arg.name}"
+
+
+@dataclass
+class _Field:
+    name: str
+    decl: str
+    init: str
+
 
 @dataclass
 class SetVal:
@@ -324,7 +340,7 @@ class Op:
     def ctor_args(self):
         """Arguments of the checked constructor sr_NAME(...), in order."""
         out = [a for a in self.args
-               if not a.optional and a.checked_value is None and a.derived_from is None
+               if not a.optional and a.checked_value is None and (a.derived_from is None or not self.checked)
                and not (self.checked and a.mem and a.mem.kind == "result")]
         out += [a for a in self.options if a.mem and a.mem.kind == "provided"]
         return out
@@ -403,6 +419,74 @@ class Op:
     @property
     def family(self):
         return self.parent or self
+
+    # --- what the checked builder keeps, and how submit turns it into SQE arguments ---
+
+    def _checked_kind(self, a):
+        return a.mem.kind if (self.checked and a.mem) else None
+
+    @property
+    def builder_fields(self):
+        """Fields of struct sr_NAME_op: what the constructor and setters record."""
+        out = []
+        ctor = self.ctor_args
+        for a in self.all_args:
+            kind = self._checked_kind(a)
+            if a.derived_from is not None and self.checked or a.checked_value is not None or kind == "result":
+                continue
+            decl = {
+                "buffer": f"struct sr_buf *{a.name}",
+                "bufvec": f"struct sr_buf *const *{a.name}",
+                "copy": f"{a.ctype.const_c}{a.name}",
+                "msghdr": f"const struct sr_msg *{a.name}",
+                "provided": f"struct sr_bufgroup *{a.name}",
+                "target": f"struct sr_handle {a.name}",
+            }.get(kind, f"{a.ctype.c}{'' if a.ctype.is_ptr else ' '}{a.name}")
+            if a in ctor:
+                init = f"(struct sr_buf *){a.name}" if kind == "buffer" else a.name
+            elif kind == "target":
+                init = "(struct sr_handle){ 0 }"
+            else:
+                init = "0"
+            out.append(_Field(a.name, decl, init))
+        return out
+
+    def prep_value(self, a):
+        """What submit passes to sr_prep_NAME for argument a."""
+        t = a.ctype.c
+        if a.checked_value is not None:
+            return f"({t})({a.checked_value})"
+        if not self.checked:
+            return f"op->{a.name}"
+        if a.derived_from is not None:
+            src = a.derived_from
+            if a.derived_as == "len":
+                unit = f" / sizeof({src.mem.unit})" if src.mem.unit else ""
+                d = "SR__OUT" if src.mem.dir == "out" else "SR__IN"
+                return f"({t})(sr__buf_io_len(op->{src.name}, {d}){unit})"
+            if src.mem.kind == "bufvec":
+                return f"({t})op->{src.name}[0]->_reg_index"
+            return f"({t})op->{src.name}->_reg_index"
+        kind = a.mem.kind if a.mem else None
+        return {
+            "buffer": f"({t})op->{a.name}->_data",
+            "bufvec": f"({t})st->{a.name}_iov",
+            "copy": f"({t})cp_{a.name}",
+            "result": f"({t})&st->{a.name}",
+            "msghdr": f"({t})&st->{a.name}.hdr",
+            "provided": f"({t})sr__group_id(op->{a.name})",
+            "target": f"({t})ud_{a.name}",
+        }.get(kind, f"op->{a.name}")
+
+    def option_store(self, a):
+        """The value an option (a field no prep argument covers) stores at submit."""
+        if self.checked and a.mem and a.mem.kind == "provided":
+            return f"(__u{a.field.bits})sr__group_id(op->{a.name})"
+        return naming.store_expr(a, f"op->{a.name}")
+
+    @property
+    def has_checks(self):
+        return bool(self.buffers or self.bufvecs or self.msghdrs or self.provided or self.targets)
 
     @property
     def lifetime_summary(self):

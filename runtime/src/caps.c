@@ -347,6 +347,11 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 	}
 	r->_features = (unsigned)ret;
 	r->_uring_up = true;
+	r->_cqes = r->_uring.cq.cqes;
+	r->_cq_mask = r->_uring.cq.ring_mask;
+	r->_cqh = r->_cqt = *r->_uring.cq.khead;
+	r->_cqe_shift = (r->_uring.flags & IORING_SETUP_CQE32) ? 5 : 4;
+	r->_sqe_shift = (r->_uring.flags & IORING_SETUP_SQE128) ? 7 : 6;
 	sr__caps_native(r, p->disable, p->flags & SR_RING_CAPTURE);
 	return 0;
 }

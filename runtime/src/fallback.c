@@ -20,35 +20,34 @@ int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p)
 	return sr__fail(-EOPNOTSUPP, "sr_ring_create: this build has no fallback backend");
 }
 
-int sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, struct io_uring_sqe **sqep,
-		 struct sr_slot **slotp)
+struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp)
 {
 	char why[200];
 
 	(void)op;
-	(void)sqep;
-	(void)slotp;
-	return sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s", sr_op_table[opid].name,
-			sr__op_missing(r, opid, why, sizeof(why)));
+	(void)idxp;
+	sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s", sr_op_table[opid].name,
+		 sr__op_missing(r, opid, why, sizeof(why)));
+	return NULL;
 }
 
-void sr__commit_fallback(struct sr_ring *r, struct sr_slot *s, struct io_uring_sqe *sqe)
+void sr__commit_fallback(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe)
 {
 	(void)r;
-	(void)s;
+	(void)idx;
 	(void)sqe;
 }
 
-void sr__fb_abort(struct sr_ring *r, struct sr_slot *s)
+void sr__fb_abort(struct sr_ring *r, uint32_t idx)
 {
 	(void)r;
-	(void)s;
+	(void)idx;
 }
 
-int sr__fb_cancel(struct sr_ring *r, struct sr_slot *s)
+int sr__fb_cancel(struct sr_ring *r, uint32_t idx)
 {
 	(void)r;
-	(void)s;
+	(void)idx;
 	return 0;
 }
 

@@ -10,10 +10,9 @@
 #include "internal.h"
 
 int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p);
-int sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, struct io_uring_sqe **sqep,
-		 struct sr_slot **slotp);
-void sr__fb_abort(struct sr_ring *r, struct sr_slot *s);
-int sr__fb_cancel(struct sr_ring *r, struct sr_slot *s);
+struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp);
+void sr__fb_abort(struct sr_ring *r, uint32_t idx);
+int sr__fb_cancel(struct sr_ring *r, uint32_t idx);
 unsigned sr__fb_reap(struct sr_ring *r, bool block);
 int sr__fb_wait(struct sr_ring *r, int timeout_ms);
 void sr__fb_kick(struct sr_ring *r);

@@ -80,7 +80,7 @@ fail:
 static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
 {
 	for (unsigned i = 0; i < r->_nslots; i++)
-		if (r->_slots[i]._state == SR__SLOT_INFLIGHT && r->_slots[i]._aux == g)
+		if (r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT && r->_slotx[i]._aux == g)
 			return true;
 	return false;
 }

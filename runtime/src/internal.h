@@ -41,6 +41,7 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size_t len);
 
 /* ring.c */
+int sr__enter(struct sr_ring *r, bool block);
 uint32_t sr__item_alloc(struct sr_ring *r);
 void sr__item_free(struct sr_ring *r, uint32_t i);
 void sr__deliver_pending(struct sr_ring *r);

@@ -19,12 +19,19 @@
 /* --- errors ------------------------------------------------------------------ */
 
 static __thread char sr__errbuf[512];
+static __thread int sr__errcode;
+
+int sr__begin_error(void)
+{
+	return sr__errcode ? sr__errcode : -EINVAL;
+}
 
 int sr__fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
+	sr__errcode = err;
 	va_start(ap, fmt);
 	n = vsnprintf(sr__errbuf, sizeof(sr__errbuf), fmt, ap);
 	va_end(ap);
@@ -52,76 +59,89 @@ static const char *op_name(unsigned op)
 
 /* --- slots -------------------------------------------------------------------- */
 
+static void slots_init_range(struct sr_ring *r, uint32_t from, uint32_t to)
+{
+	for (uint32_t i = from; i < to; i++) {
+		r->_slots[i]._base = i;
+		r->_slots[i]._state = SR__SLOT_INFLIGHT;
+		r->_slots[i]._next = i + 1 < to ? i + 1 : r->_free;
+		r->_slotx[i]._qhead = r->_slotx[i]._qtail = SR__NONE;
+	}
+	r->_free = from;
+}
+
 static int slots_init(struct sr_ring *r, unsigned n)
 {
 	r->_slots = calloc(n, sizeof(*r->_slots));
-	if (!r->_slots)
+	r->_slotx = calloc(n, sizeof(*r->_slotx));
+	if (!r->_slots || !r->_slotx)
 		return -ENOMEM;
 	r->_nslots = n;
-	for (unsigned i = 0; i < n; i++) {
-		r->_slots[i]._next = i + 1 < n ? i + 1 : SR__NONE;
-		r->_slots[i]._qhead = r->_slots[i]._qtail = SR__NONE;
-	}
-	r->_free = 0;
+	r->_free = SR__NONE;
+	slots_init_range(r, 0, n);
 	return 0;
 }
 
-struct sr_slot *sr__slot_grow(struct sr_ring *r)
+/* Double the slot table; returns the first new (free) slot, or SR__NONE. */
+uint32_t sr__slot_grow(struct sr_ring *r)
 {
-	unsigned old = r->_nslots, n = old * 2;
+	uint32_t old = r->_nslots, n = old * 2;
 	struct sr_slot *s;
+	struct sr_slotx *x;
 
 	if (r->_ext->max_inflight && n > r->_ext->max_inflight)
 		n = r->_ext->max_inflight;
+	if (n > SR__MAX_SLOTS)
+		n = SR__MAX_SLOTS;
 	if (n <= old) {
-		sr__fail(-EBUSY, "ring: %u ops in flight, the max_inflight limit; wait for some to complete",
-			 old);
-		return NULL;
+		sr__fail(-EBUSY, "ring: %u ops in flight, the limit; wait for some to complete", old);
+		return SR__NONE;
 	}
 	s = realloc(r->_slots, n * sizeof(*s));
-	if (!s) {
+	if (s)
+		r->_slots = s;
+	x = s ? realloc(r->_slotx, n * sizeof(*x)) : NULL;
+	if (!x) {
 		sr__fail(-ENOMEM, "ring: cannot grow the op table to %u slots", n);
-		return NULL;
+		return SR__NONE;
 	}
+	r->_slotx = x;
 	memset(s + old, 0, (n - old) * sizeof(*s));
-	for (unsigned i = old; i < n; i++) {
-		s[i]._next = i + 1 < n ? i + 1 : SR__NONE;
-		s[i]._qhead = s[i]._qtail = SR__NONE;
-	}
-	r->_slots = s;
+	memset(x + old, 0, (n - old) * sizeof(*x));
 	r->_nslots = n;
-	r->_free = old;
-	return &s[old];
+	slots_init_range(r, old, n);
+	return old;
 }
 
-void *sr__store(struct sr_ring *r, struct sr_slot *s, size_t size)
+void *sr__store(struct sr_ring *r, uint32_t idx, size_t size)
 {
+	struct sr_slotx *x = &r->_slotx[idx];
 	size_t cap;
 	void *p;
 
-	(void)r;
-	if (size <= s->_store_cap)
-		return s->_store;
+	if (size <= x->_store_cap)
+		return x->_store;
 	cap = size < 256 ? 256 : (size + 63) & ~(size_t)63;
 	if (cap > UINT32_MAX)
 		return NULL;
-	/* The slot is free while this runs: nothing in the kernel points here. */
+	/* The slot was free until now: nothing in the kernel points here. */
 	p = malloc(cap);
 	if (!p)
 		return NULL;
-	free(s->_store);
-	s->_store = p;
-	s->_store_cap = (uint32_t)cap;
+	free(x->_store);
+	x->_store = p;
+	x->_store_cap = (uint32_t)cap;
 	return p;
 }
 
-int sr__abort(struct sr_ring *r, struct sr_slot *s, struct io_uring_sqe *sqe, int err, const char *fn)
+int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err, const char *fn)
 {
-	if (s->_flags & SR__SF_FALLBACK)
-		sr__fb_abort(r, s);
-	else if (sqe)
+	if (r->_slots[idx]._flags & SR__SF_FALLBACK)
+		sr__fb_abort(r, idx);
+	else if (sqe) {
 		r->_uring.sq.sqe_tail--;	/* the SQE we just took is the last one */
-	sr__free_slot(r, s);
+	}
+	sr__free_slot(r, idx);
 	if (err == -ENOMEM)
 		return sr__fail(err, "%s: no memory for the op's storage", fn);
 	return err;
@@ -203,15 +223,14 @@ void sr__cb_added(struct sr_ring *r)
 }
 
 /* A completion the slot's callback must see, once the CQ is advanced. */
-static void queue_delivery(struct sr_ring *r, uint32_t slot, int32_t res, uint32_t cflags)
+static void queue_delivery(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cflags)
 {
 	struct sr__ring_ext *x = r->_ext;
 
-	while (!fifo_push(r, &x->dq_head, &x->dq_tail, slot, res, cflags)) {
-		/* Out of memory for the queue: there is no way to keep the
-		 * completion, so stop here rather than lose it silently. */
+	if (!fifo_push(r, &x->dq_head, &x->dq_tail, idx, res, cflags)) {
+		/* No memory to keep the completion: stop rather than lose it. */
 		fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
-			op_name(r->_slots[slot]._op));
+			op_name(sr__slot_op(&r->_slots[idx])));
 		abort();
 	}
 }
@@ -222,32 +241,32 @@ void sr__deliver_pending(struct sr_ring *r)
 	struct sr__item it;
 
 	if (x->delivering)
-		return;		/* the outer loop delivers; keep order */
+		return;		/* the outer loop delivers; keep the order */
 	x->delivering++;
 	while (fifo_pop(r, &x->dq_head, &x->dq_tail, &it)) {
 		struct sr_slot *s = &r->_slots[it.slot];
-		bool final;
+		bool final = true;
 
-		if (!(s->_flags & SR__SF_MULTI)) {
-			final = true;
-		} else {
+		if (s->_flags & SR__SF_MULTI) {
 			s->_res = it.res;
 			s->_cflags = it.cflags;
 			final = !(it.cflags & IORING_CQE_F_MORE);
 		}
-		s->_deliver(r, s);
-		s = &r->_slots[it.slot];	/* the callback may have grown the table */
+		r->_slotx[it.slot]._deliver(r, it.slot);
+		/* The callback may have grown the table: index again. */
 		if (final) {
 			x->cbs--;
-			sr__free_slot(r, s);
+			r->_slots[it.slot]._state = SR__SLOT_INFLIGHT;
+			sr__free_slot(r, it.slot);
 		}
 	}
 	x->delivering--;
 }
 
-void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_cqe *cqe)
+void sr__reap_slow(struct sr_ring *r, uint32_t idx, const struct io_uring_cqe *cqe)
 {
-	uint32_t idx = (uint32_t)(s - r->_slots);
+	struct sr_slot *s = &r->_slots[idx];
+	struct sr_slotx *x = &r->_slotx[idx];
 	uint8_t flags = s->_flags;
 	int32_t res = cqe->res;
 	uint32_t cf = cqe->flags;
@@ -261,8 +280,8 @@ void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_c
 		if (cf & IORING_CQE_F_NOTIF) {
 			final = true;
 		} else {
-			s->_res0 = res;
-			s->_cflags0 = cf;
+			x->_res0 = res;
+			x->_cflags0 = cf;
 			s->_flags |= SR__SF_GOTRES;
 			final = !(cf & IORING_CQE_F_MORE);
 			if (final) {
@@ -276,16 +295,16 @@ void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_c
 		final = true;
 	}
 	if (flags & SR__SF_FINISH)
-		sr_op_table[s->_op].finish(r, s, res, cf, final);
+		sr_op_table[sr__slot_op(s)].finish(r, idx, res, cf, final);
 	if (flags & SR__SF_MULTI) {
 		if (flags & SR__SF_CB) {
 			queue_delivery(r, idx, res, cf);
-		} else if (!fifo_push(r, &s->_qhead, &s->_qtail, idx, res, cf)) {
+		} else if (!fifo_push(r, &x->_qhead, &x->_qtail, idx, res, cf)) {
 			fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
-				op_name(s->_op));
+				op_name(sr__slot_op(s)));
 			abort();
 		}
-		if (final)
+		if (final && !(flags & SR__SF_CB))
 			s->_state = SR__SLOT_DONE;
 		return;
 	}
@@ -293,9 +312,12 @@ void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_c
 		return;
 	s->_res = res;
 	s->_cflags = cf;
-	s->_state = SR__SLOT_DONE;
+	/* A callback slot stays in flight until its callback ran: it is never
+	 * DONE for a waiter to consume. */
 	if (flags & SR__SF_CB)
 		queue_delivery(r, idx, res, cf);
+	else
+		s->_state = SR__SLOT_DONE;
 }
 
 /* CQEs without the tracked bit: the runtime's own requests, or raw ops. */
@@ -347,13 +369,49 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 			sr__deliver_pending(r);
 			return (int)n;
 		}
-		if (r->_uring_up)
+		if (r->_uring_up) {
+			sr__cq_publish(r);
 			ret = io_uring_submit_and_wait(&r->_uring, 1);
-		else
+		} else {
 			ret = sr__wait_some(r, true);
+		}
 		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -ETIME)
 			return ret == -EINTR ? ret : sr__fail(ret, "sr_raw_wait: io_uring_enter failed");
 	}
+}
+
+/*
+ * Hand queued SQEs to the kernel; with block, wait until at least one
+ * completion is ready.  CQEs stay in the CQ for the caller to take; the
+ * fallback backend's completions are accounted here.  Returns how many
+ * fallback completions were processed, or a negative error.
+ */
+int sr__enter(struct sr_ring *r, bool block)
+{
+	int ret, n = 0;
+
+	if (sr__unlikely(r->_ext->capture))
+		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
+	if (r->_fb) {
+		n = (int)sr__fb_reap(r, block && !r->_uring_up);
+		if (n)
+			sr__deliver_pending(r);
+	}
+	if (!r->_uring_up || n)
+		return n;
+	sr__cq_publish(r);
+	if (block)
+		ret = io_uring_submit_and_wait(&r->_uring, 1);
+	else if (io_uring_sq_ready(&r->_uring))
+		ret = io_uring_submit(&r->_uring);
+	else
+		ret = io_uring_get_events(&r->_uring);
+	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -ETIME) {
+		if (ret == -EINTR)
+			return ret;
+		return sr__fail(ret, "ring: io_uring_enter failed");
+	}
+	return 0;
 }
 
 /*
@@ -378,6 +436,7 @@ int sr__wait_some(struct sr_ring *r, bool block)
 		return (int)n;
 	}
 	if (r->_uring_up) {
+		sr__cq_publish(r);
 		if (block)
 			ret = io_uring_submit_and_wait(&r->_uring, 1);
 		else if (io_uring_sq_ready(&r->_uring))
@@ -395,6 +454,23 @@ int sr__wait_some(struct sr_ring *r, bool block)
 	return (int)n;
 }
 
+/* Recount the SQ room from the kernel's head. */
+static void sq_recount(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+
+	r->_sq_limit = io_uring_smp_load_acquire(sq->khead) + sq->ring_entries;
+}
+
+/* The counted room ran out: read the kernel's head again, and flush if full. */
+struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r)
+{
+	sq_recount(r);
+	if (r->_uring.sq.sqe_tail == r->_sq_limit)
+		return sr__sqe_slow(r);
+	return sr__get_sqe(r);
+}
+
 struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 {
 	struct io_uring_sqe *sqe;
@@ -407,6 +483,7 @@ struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 			sr__fail(-EBUSY, "ring: capture ring SQ is full; call sr_ring_discard");
 			return NULL;
 		}
+		sr__cq_publish(r);
 		ret = io_uring_submit(&r->_uring);
 		if (ret == -EBUSY || ret == -EAGAIN)
 			sr__reap_ready(r);	/* CQ backlog: make room, then retry */
@@ -414,9 +491,11 @@ struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 			sr__fail(ret, "ring: submitting a full SQ failed");
 			return NULL;
 		}
-		sqe = io_uring_get_sqe(&r->_uring);
-		if (sqe)
+		sq_recount(r);
+		if (r->_uring.sq.sqe_tail != r->_sq_limit) {
+			sqe = sr__get_sqe(r);
 			return sqe;
+		}
 	}
 	sr__fail(-EBUSY, "ring: the SQ stays full");
 	return NULL;
@@ -435,32 +514,75 @@ int sr__op_state_error(const struct sr_op *op, const char *fn)
 
 int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn)
 {
+	uint32_t idx = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
+	unsigned hop = (unsigned)((h->_ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT);
 	struct sr_slot *s;
 
-	if (h->slot >= r->_nslots)
-		return sr__fail(-EINVAL, "%s: not a handle from sr_%s_submit (slot %u of %u)",
-				fn, op_name(op), h->slot, r->_nslots);
-	s = &r->_slots[h->slot];
-	if (s->_state == SR__SLOT_FREE || s->_gen != h->gen)
+	if (!(h->_ud & SR__UD_TRACKED) || idx >= r->_nslots)
+		return sr__fail(-EINVAL, "%s: not a handle from sr_%s_submit on this ring", fn, op_name(op));
+	if (hop != op)
+		return sr__fail(-EINVAL, "%s: the handle is for a %s op, not %s", fn, op_name(hop), op_name(op));
+	s = &r->_slots[idx];
+	if (s->_ud != h->_ud)
 		return sr__fail(-ESTALE, "%s: stale handle: that %s op was already completed and consumed; "
 				"each submitted op is waited (or polled to completion) once", fn, op_name(op));
-	if (s->_op != op)
-		return sr__fail(-EINVAL, "%s: the handle is for a %s op, not %s", fn, op_name(s->_op), op_name(op));
 	if (s->_flags & SR__SF_CB)
 		return sr__fail(-EINVAL, "%s: this %s op delivers to its callback; run the ring "
 				"(sr_ring_run/_poll) instead of waiting on it", fn, op_name(op));
 	return sr__fail(-EINVAL, "%s: bad handle", fn);
 }
 
+/*
+ * The slow half of sr__wait_done: the op is not done yet.  Entering the
+ * kernel leaves the new CQEs in the CQ: when ours is first, it is taken
+ * there (the batch case: wait in submission order); otherwise everything
+ * before it is reaped into its slots.
+ */
+int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block)
+{
+	uint64_t want = sr__want(h, op);
+
+	for (;;) {
+		uint32_t idx = sr__slot_of(r, h, op);
+		struct sr_slot *s;
+		int ret;
+
+		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
+			return sr__handle_error(r, h, op, fn);
+		s = &r->_slots[idx];
+		if (s->_state == SR__SLOT_DONE)
+			return 0;
+		if (r->_uring_up && sr__cq_has(r)) {
+			const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+			if (cqe->user_data == want && !s->_flags) {
+				s->_res = cqe->res;
+				s->_cflags = cqe->flags;
+				s->_state = SR__SLOT_DONE;
+				r->_cqh++;
+				return 0;
+			}
+			sr__reap_ready(r);
+			sr__deliver_pending(r);
+			continue;
+		}
+		ret = sr__enter(r, block);
+		if (ret < 0)
+			return ret;
+		if (!block && !ret && r->_slots[idx]._state != SR__SLOT_DONE &&
+		    (!r->_uring_up || !sr__cq_has(r)))
+			return -EAGAIN;
+	}
+}
+
 int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, const char *arg, uint64_t *ud)
 {
-	struct sr_slot *s;
+	uint32_t idx = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
 
-	if (h->slot >= r->_nslots || (s = &r->_slots[h->slot])->_gen != h->gen ||
-	    s->_state == SR__SLOT_FREE)
+	if (!(h->_ud & SR__UD_TRACKED) || idx >= r->_nslots || r->_slots[idx]._ud != h->_ud)
 		return sr__fail(-ENOENT, "%s: %s: the target op is not in flight on this ring "
 				"(completed, consumed, or from another ring)", fn, arg);
-	*ud = s->_ud;
+	*ud = h->_ud;
 	return 0;
 }
 
@@ -470,7 +592,8 @@ int sr__set_sqe_flags(struct sr_op *op, unsigned flags, const char *fn)
 		return sr__fail(-EINVAL, "%s: flags 0x%x: only IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN and "
 				"_ASYNC are set by hand; fixed files, buffer groups and skipped CQEs have typed "
 				"setters", fn, flags & ~SR_IOSQE_USER_MASK);
-	op->_sqe.flags = (uint8_t)((op->_sqe.flags & ~SR_IOSQE_USER_MASK) | flags);
+	op->_sqe_flags = (uint8_t)((op->_sqe_flags & ~SR_IOSQE_USER_MASK) | flags);
+	op->_special |= SR__SPECIAL_SET;
 	return 0;
 }
 
@@ -484,100 +607,105 @@ int sr__raw_unavailable(struct sr_ring *r, unsigned op)
 
 /* --- submit (slow path) ----------------------------------------------------------------- */
 
-static int check_fixed_file(struct sr_ring *r, struct sr_op *op, unsigned opid)
+static int check_fixed_file(struct sr_ring *r, unsigned opid)
 {
-	unsigned idx = (unsigned)op->_sqe.fd;
-
 	if (!r->_ext->nfiles)
 		return sr__fail(-EBADF, "sr_%s_submit: a fixed file was set but the ring has no registered "
 				"file table; call sr_ring_register_files first", op_name(opid));
-	if (idx >= r->_ext->nfiles)
-		return sr__fail(-EBADF, "sr_%s_submit: fixed file %u is outside the registered table (%u slots)",
-				op_name(opid), idx, r->_ext->nfiles);
 	return 0;
 }
 
-int sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, struct io_uring_sqe **sqep,
-		   struct sr_slot **slotp)
+/* The uncommon part of commit: hand-set flags, personality, fixed file, fallback. */
+void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struct io_uring_sqe *sqe)
+{
+	struct sr_slot *s = &r->_slots[idx];
+
+	sqe->flags |= op->_sqe_flags;
+	sqe->personality = op->_personality;
+	if (op->_special & SR__SPECIAL_FALLBACK) {
+		s->_flags |= SR__SF_FALLBACK;
+		sr__commit_fallback(r, idx, sqe);
+		return;
+	}
+	sqe->user_data = s->_ud;
+}
+
+struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
 	uint32_t idx;
-	int ret;
 
-	if (r->_state != SR__RING_LIVE)
-		return sr__fail(-ESHUTDOWN, "sr_%s_submit: the ring is being destroyed", op_name(opid));
-	if (op->_fixed) {
-		ret = check_fixed_file(r, op, opid);
-		if (ret)
-			return ret;
+	if (r->_state != SR__RING_LIVE) {
+		sr__fail(-ESHUTDOWN, "sr_%s_submit: the ring is being destroyed", op_name(opid));
+		return NULL;
 	}
+	if (op->_fixed && check_fixed_file(r, opid))
+		return NULL;
 	if (!sr__native(r, opid))
-		return sr__fb_begin(r, op, opid, sqep, slotp);
+		return sr__fb_begin(r, op, opid, idxp);
 	idx = r->_free;
-	if (idx == SR__NONE) {
-		s = sr__slot_grow(r);
-		if (!s)
-			return -EBUSY;
-		idx = (uint32_t)(s - r->_slots);
+	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
+		return NULL;
+	sqe = sr__get_sqe(r);
+	if (!sqe)
+		return NULL;
+	if (op->_fixed) {
+		op->_sqe_flags |= SR_IOSQE_FIXED_FILE;
+		op->_special |= SR__SPECIAL_SET;
 	}
-	sqe = io_uring_get_sqe(&r->_uring);
-	if (!sqe && !(sqe = sr__sqe_slow(r)))
-		return -EBUSY;
-	s = &r->_slots[idx];
-	r->_free = s->_next;
-	r->_inflight++;
-	s->_op = (uint16_t)opid;
-	s->_state = SR__SLOT_INFLIGHT;
-	s->_flags = 0;
-	s->_deliver = NULL;
-	memcpy(sqe, &op->_sqe, sizeof(*sqe));
-	*sqep = sqe;
-	*slotp = s;
-	return 0;
+	sr__slot_take(r, idx);
+	*idxp = idx;
+	return sqe;
 }
 
 /* --- multishot streams ---------------------------------------------------------- */
 
 int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
-	     struct sr_slot **sp)
+	     uint32_t *idxp)
 {
-	struct sr_slot *s = sr__slot_of(r, h, op);
 	struct sr__item it;
+	uint32_t idx;
 	int ret;
 
-	if (!s || (s->_flags & SR__SF_CB))
-		return sr__handle_error(r, h, op, fn);
-	while (s->_qhead == SR__NONE) {
-		if (s->_state == SR__SLOT_DONE)
+	for (;;) {
+		idx = sr__slot_of(r, h, op);
+		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
+			return sr__handle_error(r, h, op, fn);
+		if (r->_slotx[idx]._qhead != SR__NONE)
+			break;
+		if (r->_slots[idx]._state == SR__SLOT_DONE)
 			return sr__fail(-EINVAL, "%s: internal: finished stream without items", fn);
 		ret = sr__wait_some(r, block);
 		if (ret < 0)
 			return ret;
-		s = &r->_slots[h->slot];
-		if (!block && s->_qhead == SR__NONE)
+		if (!block && r->_slotx[idx]._qhead == SR__NONE)
 			return -EAGAIN;
 	}
-	fifo_pop(r, &s->_qhead, &s->_qtail, &it);
-	s->_res = it.res;
-	s->_cflags = it.cflags;
-	*sp = s;
+	fifo_pop(r, &r->_slotx[idx]._qhead, &r->_slotx[idx]._qtail, &it);
+	r->_slots[idx]._res = it.res;
+	r->_slots[idx]._cflags = it.cflags;
+	*idxp = idx;
 	return 0;
 }
 
-void sr__next_done(struct sr_ring *r, struct sr_slot *s)
+void sr__next_done(struct sr_ring *r, uint32_t idx)
 {
-	if (!(s->_cflags & IORING_CQE_F_MORE) && s->_qhead == SR__NONE && s->_state == SR__SLOT_DONE)
-		sr__free_slot(r, s);
+	struct sr_slot *s = &r->_slots[idx];
+
+	if (!(s->_cflags & IORING_CQE_F_MORE) && r->_slotx[idx]._qhead == SR__NONE &&
+	    s->_state == SR__SLOT_DONE) {
+		s->_state = SR__SLOT_INFLIGHT;
+		sr__free_slot(r, idx);
+	}
 }
 
 /* --- cancellation ------------------------------------------------------------------- */
 
 static int push_cancel(struct sr_ring *r, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->_uring);
+	struct io_uring_sqe *sqe = sr__get_sqe(r);
 
-	if (!sqe && !(sqe = sr__sqe_slow(r)))
+	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_cancel64(sqe, ud, 0);
 	sqe->user_data = SR__UD_INTERNAL;
@@ -586,15 +714,17 @@ static int push_cancel(struct sr_ring *r, uint64_t ud)
 
 int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn)
 {
-	struct sr_slot *s = sr__slot_of(r, h, op);
+	uint32_t idx = sr__slot_of(r, h, op);
+	struct sr_slot *s;
 
-	if (!s)
+	if (idx == SR__NONE)
 		return sr__handle_error(r, h, op, fn);
+	s = &r->_slots[idx];
 	if (s->_state != SR__SLOT_INFLIGHT)
 		return 0;	/* already completed: nothing to cancel */
 	s->_flags |= SR__SF_CANCEL;
 	if (s->_flags & SR__SF_FALLBACK)
-		return sr__fb_cancel(r, s);
+		return sr__fb_cancel(r, idx);
 	if (push_cancel(r, s->_ud))
 		return sr__fail(-EBUSY, "%s: no room to queue the cancel request", fn);
 	return 0;
@@ -676,6 +806,7 @@ fail:
 		io_uring_queue_exit(&r->_uring);
 	sr__fb_destroy(r);
 	free(r->_slots);
+	free(r->_slotx);
 	free(r->_ext);
 	free(r);
 	return ret;
@@ -691,6 +822,7 @@ int sr_ring_submit(struct sr_ring *r)
 		sr__fb_kick(r);
 	if (!r->_uring_up)
 		return 0;
+	sr__cq_publish(r);
 	ret = io_uring_submit(&r->_uring);
 	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
 		return sr__fail(ret, "sr_ring_submit: io_uring_enter failed");
@@ -721,6 +853,7 @@ int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 	}
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+	sr__cq_publish(r);
 	ret = io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
 	if (ret < 0 && ret != -ETIME && ret != -EINTR)
 		return sr__fail(ret, "sr_ring_run_once: waiting failed");
@@ -777,7 +910,11 @@ int sr_ring_eventfd(struct sr_ring *r)
 
 unsigned sr_ring_inflight(const struct sr_ring *r)
 {
-	return r->_inflight;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->_nslots; i++)
+		n += r->_slots[i]._ud != 0;
+	return n;
 }
 
 struct io_uring *sr_ring_uring(struct sr_ring *r)
@@ -802,7 +939,7 @@ static unsigned count_busy(struct sr_ring *r)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < r->_nslots; i++)
-		n += r->_slots[i]._state == SR__SLOT_INFLIGHT;
+		n += r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT;
 	return n;
 }
 
@@ -832,10 +969,10 @@ static void drain(struct sr_ring *r)
 			for (unsigned i = 0; i < r->_nslots; i++) {
 				struct sr_slot *s = &r->_slots[i];
 
-				if (s->_state != SR__SLOT_INFLIGHT)
+				if (!s->_ud || s->_state != SR__SLOT_INFLIGHT)
 					continue;
 				if (s->_flags & SR__SF_FALLBACK)
-					sr__fb_cancel(r, s);
+					sr__fb_cancel(r, i);
 				else
 					push_cancel(r, s->_ud);
 			}
@@ -845,8 +982,8 @@ static void drain(struct sr_ring *r)
 			fprintf(stderr, "safer-ring: sr_ring_destroy is still waiting for %u op(s) to complete:",
 				count_busy(r));
 			for (unsigned i = 0; i < r->_nslots; i++)
-				if (r->_slots[i]._state == SR__SLOT_INFLIGHT)
-					fprintf(stderr, " %s", op_name(r->_slots[i]._op));
+				if (r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT)
+					fprintf(stderr, " %s", op_name(sr__slot_op(&r->_slots[i])));
 			fprintf(stderr, "\n");
 			last_note = t;
 		}
@@ -880,8 +1017,9 @@ int sr_ring_destroy(struct sr_ring *r)
 	if (r->_eventfd >= 0)
 		close(r->_eventfd);
 	for (unsigned i = 0; i < r->_nslots; i++)
-		free(r->_slots[i]._store);
+		free(r->_slotx[i]._store);
 	free(r->_slots);
+	free(r->_slotx);
 	free(x->items);
 	free(r->_rawq);
 	free(x);

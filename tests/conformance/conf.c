@@ -129,13 +129,13 @@ struct sr_bufgroup *conf_group(void)
 struct sr_handle conf_target(uint64_t *ud)
 {
 	struct sr_nop_op op = sr_nop();
-	struct sr_nop_submitted sub;
+	struct sr_nop_submitted sub = { { 0 } };
 
 	if (sr_nop_submit(conf_ring(), &op, &sub)) {
 		fprintf(stderr, "conformance: cannot submit a target: %s\n", sr_last_error());
 		exit(2);
 	}
-	*ud = conf_ring()->_slots[sub.h.slot]._ud;
+	*ud = sub.h._ud;
 	target_live = true;
 	return sub.h;
 }

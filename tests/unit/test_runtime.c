@@ -124,7 +124,7 @@ static void test_resubmit_and_stale(void)
 	/* The slot is reused by the next op: the old handle stays stale. */
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
-	CU_ASSERT_EQUAL(sub.h.slot, copy.h.slot);
+	CU_ASSERT_EQUAL(sub.h._ud & SR__UD_SLOT_MASK, copy.h._ud & SR__UD_SLOT_MASK);
 	CU_ASSERT_EQUAL(sr_wait(r, &copy, &c), -ESTALE);
 	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
 	sr_ring_destroy(r);
@@ -145,9 +145,11 @@ static void test_bad_handles(void)
 	fs.h = sub.h;	/* only possible by reaching into the struct */
 	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
 	CU_ASSERT(msg_has("nop op, not fsync"));
-	fs.h.slot = 1u << 30;
+	fs.h._ud = SR__UD_TRACKED | ((uint64_t)SR_OP_FSYNC << SR__UD_OP_SHIFT) | SR__UD_SLOT_MASK;
 	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
 	CU_ASSERT(msg_has("not a handle"));
+	fs.h._ud = 12345;
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
 	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
 	memset(&garbage, 0, sizeof(garbage));
 	CU_ASSERT_EQUAL(sr__op_state_error(&garbage, "sr_nop_submit"), -EINVAL);
@@ -160,7 +162,7 @@ static void test_sqe_flags(void)
 	struct sr_read_op op = sr_read(0, NULL, 0);
 
 	CU_ASSERT_EQUAL(sr_set_sqe_flags(&op, SR_IOSQE_IO_LINK | SR_IOSQE_ASYNC), 0);
-	CU_ASSERT_EQUAL(op.base._sqe.flags, SR_IOSQE_IO_LINK | SR_IOSQE_ASYNC);
+	CU_ASSERT_EQUAL(op.base._sqe_flags, SR_IOSQE_IO_LINK | SR_IOSQE_ASYNC);
 	CU_ASSERT_EQUAL(sr_set_sqe_flags(&op, SR_IOSQE_BUFFER_SELECT), -EINVAL);
 	CU_ASSERT(msg_has("sr_read_set_sqe_flags"));
 	CU_ASSERT_EQUAL(sr_set_sqe_flags(&op, SR_IOSQE_CQE_SKIP_SUCCESS), -EINVAL);

@@ -59,8 +59,7 @@ sr_nop(void)
 {
 	struct sr_nop_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_NOP, SR_IORING_OP_NOP);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr__op_begin(&sr_op.base, SR_OP_NOP);
 	return sr_op;
 }
 
@@ -74,7 +73,8 @@ sr_nop_set_sqe_flags(struct sr_nop_op *sr_op, unsigned sr_flags)
 static inline void
 sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -82,39 +82,44 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_NOP, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_NOP, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_nop(sqe);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_NOP, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__nop_fill(struct sr_slot *s, struct sr_nop_completed *c)
+sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__nop_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_nop_completed c;
 
-	sr__nop_fill(s, &c);
-	((sr_nop_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__nop_fill(r, idx, &e, &c);
+	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -128,7 +133,7 @@ static inline int
 sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *arg,
 		struct sr_nop_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__nop_submit(r, op, &h, sr__nop_deliver, (void (*)(void))cb, arg,
 					  "sr_nop_submit_cb");
 
@@ -140,15 +145,16 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 static inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -156,15 +162,16 @@ sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_compl
 static inline int
 sr_nop_poll(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_NOP, "sr_nop_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -183,8 +190,8 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_nop(sr_sqe);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -200,8 +207,11 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
  */
 struct sr_readv_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *const *iovecs;
-	unsigned _n_iovecs;
+	unsigned nr_vecs;
+	__u64 offset;
+	int rw_flags;
 };
 
 struct sr_readv_submitted {
@@ -228,12 +238,12 @@ sr_readv(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 {
 	struct sr_readv_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READV, SR_IORING_OP_READV);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr_op.iovecs = (struct sr_buf *const *)iovecs;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_vecs));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr_op._n_iovecs = nr_vecs;
+	sr__op_begin(&sr_op.base, SR_OP_READV);
+	sr_op.fd = fd;
+	sr_op.iovecs = iovecs;
+	sr_op.nr_vecs = nr_vecs;
+	sr_op.offset = offset;
+	sr_op.rw_flags = 0;
 	return sr_op;
 }
 
@@ -241,7 +251,7 @@ sr_readv(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 static inline void
 sr_readv_set_rw_flags(struct sr_readv_op *sr_op, int rw_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(rw_flags));
+	sr_op->rw_flags = rw_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -254,15 +264,15 @@ sr_readv_set_sqe_flags(struct sr_readv_op *sr_op, unsigned sr_flags)
 static inline void
 sr_readv_set_personality(struct sr_readv_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_readv_set_fixed_file(struct sr_readv_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -271,7 +281,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__readv_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -279,53 +289,58 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__bufvec_check(r, op->iovecs, op->_n_iovecs, SR__OUT, false, SR_OP_READV, fn, "iovecs");
+	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__OUT, false, SR_OP_READV, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
-	need += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__begin(r, &op->base, SR_OP_READV, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__readv_store *)sr__store(r, s, need);
+	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	sqe = sr__begin(r, &op->base, SR_OP_READV, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__readv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
-	st->iovecs_n = op->_n_iovecs;
+	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
-	st->iovecs_bufs = (struct sr_buf **)(tail + op->_n_iovecs * sizeof(struct iovec));
-	tail += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->_n_iovecs,
+	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
+	tail += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->nr_vecs,
 			      SR__OUT, SR_OP_READV, fn, "iovecs");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)st->iovecs_iov);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_readv(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset);
+	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__readv_fill(struct sr_slot *s, struct sr_readv_completed *c)
+sr__readv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__readv_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__readv_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_readv_completed c;
 
-	sr__readv_fill(s, &c);
-	((sr_readv_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__readv_fill(r, idx, &e, &c);
+	((sr_readv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -339,7 +354,7 @@ static inline int
 sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, void *arg,
 		struct sr_readv_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__readv_submit(r, op, &h, sr__readv_deliver, (void (*)(void))cb, arg,
 					  "sr_readv_submit_cb");
 
@@ -351,15 +366,16 @@ sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, vo
 static inline int
 sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__readv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__readv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -367,15 +383,16 @@ sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv
 static inline int
 sr_readv_poll(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_READV, "sr_readv_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__readv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__readv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -394,8 +411,8 @@ sr_readv_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READV)))
 		return sr__raw_unavailable(sr_r, SR_OP_READV);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_readv(sr_sqe, fd, iovecs, nr_vecs, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -411,8 +428,11 @@ sr_readv_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned 
  */
 struct sr_writev_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *const *iovecs;
-	unsigned _n_iovecs;
+	unsigned nr_vecs;
+	__u64 offset;
+	int rw_flags;
 };
 
 struct sr_writev_submitted {
@@ -439,12 +459,12 @@ sr_writev(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 {
 	struct sr_writev_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_WRITEV, SR_IORING_OP_WRITEV);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr_op.iovecs = (struct sr_buf *const *)iovecs;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_vecs));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr_op._n_iovecs = nr_vecs;
+	sr__op_begin(&sr_op.base, SR_OP_WRITEV);
+	sr_op.fd = fd;
+	sr_op.iovecs = iovecs;
+	sr_op.nr_vecs = nr_vecs;
+	sr_op.offset = offset;
+	sr_op.rw_flags = 0;
 	return sr_op;
 }
 
@@ -452,7 +472,7 @@ sr_writev(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 offset)
 static inline void
 sr_writev_set_rw_flags(struct sr_writev_op *sr_op, int rw_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(rw_flags));
+	sr_op->rw_flags = rw_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -465,15 +485,15 @@ sr_writev_set_sqe_flags(struct sr_writev_op *sr_op, unsigned sr_flags)
 static inline void
 sr_writev_set_personality(struct sr_writev_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_writev_set_fixed_file(struct sr_writev_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -482,7 +502,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__writev_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -490,53 +510,58 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__bufvec_check(r, op->iovecs, op->_n_iovecs, SR__IN, false, SR_OP_WRITEV, fn, "iovecs");
+	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__IN, false, SR_OP_WRITEV, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
-	need += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__begin(r, &op->base, SR_OP_WRITEV, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__writev_store *)sr__store(r, s, need);
+	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	sqe = sr__begin(r, &op->base, SR_OP_WRITEV, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__writev_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
-	st->iovecs_n = op->_n_iovecs;
+	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
-	st->iovecs_bufs = (struct sr_buf **)(tail + op->_n_iovecs * sizeof(struct iovec));
-	tail += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->_n_iovecs,
+	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
+	tail += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->nr_vecs,
 			      SR__IN, SR_OP_WRITEV, fn, "iovecs");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)st->iovecs_iov);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_writev(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset);
+	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_WRITEV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__writev_fill(struct sr_slot *s, struct sr_writev_completed *c)
+sr__writev_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__writev_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__writev_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_writev_completed c;
 
-	sr__writev_fill(s, &c);
-	((sr_writev_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__writev_fill(r, idx, &e, &c);
+	((sr_writev_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -550,7 +575,7 @@ static inline int
 sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb, void *arg,
 		struct sr_writev_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__writev_submit(r, op, &h, sr__writev_deliver, (void (*)(void))cb, arg,
 					  "sr_writev_submit_cb");
 
@@ -562,15 +587,16 @@ sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb,
 static inline int
 sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__writev_fill(s, c);
-	sr__free_slot(r, s);
+	sr__writev_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -578,15 +604,16 @@ sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_wri
 static inline int
 sr_writev_poll(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__writev_fill(s, c);
-	sr__free_slot(r, s);
+	sr__writev_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -605,8 +632,8 @@ sr_writev_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITEV)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITEV);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_writev(sr_sqe, fd, iovecs, nr_vecs, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -621,6 +648,8 @@ sr_writev_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned
  */
 struct sr_fsync_op {
 	struct sr_op base;
+	int fd;
+	unsigned fsync_flags;
 };
 
 struct sr_fsync_submitted {
@@ -639,8 +668,9 @@ sr_fsync(int fd)
 {
 	struct sr_fsync_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FSYNC, SR_IORING_OP_FSYNC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_FSYNC);
+	sr_op.fd = fd;
+	sr_op.fsync_flags = 0;
 	return sr_op;
 }
 
@@ -648,7 +678,7 @@ sr_fsync(int fd)
 static inline void
 sr_fsync_set_fsync_flags(struct sr_fsync_op *sr_op, unsigned fsync_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FSYNC_FLAGS, (__u32)(fsync_flags));
+	sr_op->fsync_flags = fsync_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -661,15 +691,15 @@ sr_fsync_set_sqe_flags(struct sr_fsync_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fsync_set_personality(struct sr_fsync_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fsync_set_fixed_file(struct sr_fsync_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -678,39 +708,44 @@ sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FSYNC, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FSYNC, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_fsync(sqe, op->fd, op->fsync_flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FSYNC, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fsync_fill(struct sr_slot *s, struct sr_fsync_completed *c)
+sr__fsync_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsync_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fsync_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fsync_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fsync_completed c;
 
-	sr__fsync_fill(s, &c);
-	((sr_fsync_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fsync_fill(r, idx, &e, &c);
+	((sr_fsync_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -724,7 +759,7 @@ static inline int
 sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, void *arg,
 		struct sr_fsync_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fsync_submit(r, op, &h, sr__fsync_deliver, (void (*)(void))cb, arg,
 					  "sr_fsync_submit_cb");
 
@@ -736,15 +771,16 @@ sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, vo
 static inline int
 sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fsync_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fsync_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -752,15 +788,16 @@ sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync
 static inline int
 sr_fsync_poll(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fsync_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fsync_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -779,8 +816,8 @@ sr_fsync_raw(struct sr_ring *sr_r, int fd, unsigned fsync_flags, __u64 sr_user_d
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FSYNC)))
 		return sr__raw_unavailable(sr_r, SR_OP_FSYNC);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fsync(sr_sqe, fd, fsync_flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -796,7 +833,9 @@ sr_fsync_raw(struct sr_ring *sr_r, int fd, unsigned fsync_flags, __u64 sr_user_d
  */
 struct sr_read_fixed_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *buf;
+	__u64 offset;
 };
 
 struct sr_read_fixed_submitted {
@@ -816,10 +855,10 @@ sr_read_fixed(int fd, struct sr_buf *buf, __u64 offset)
 {
 	struct sr_read_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READ_FIXED, SR_IORING_OP_READ_FIXED);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_READ_FIXED);
+	sr_op.fd = fd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op.offset = offset;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -838,15 +877,15 @@ sr_read_fixed_set_sqe_flags(struct sr_read_fixed_op *sr_op, unsigned sr_flags)
 static inline void
 sr_read_fixed_set_personality(struct sr_read_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_read_fixed_set_fixed_file(struct sr_read_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -855,7 +894,7 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -866,41 +905,42 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_READ_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_READ_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ_FIXED);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__OUT)));
-	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, (__u16)op->buf->_reg_index);
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_read_fixed(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READ_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__read_fixed_fill(struct sr_slot *s, struct sr_read_fixed_completed *c)
+sr__read_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_fixed_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__read_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__read_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_fixed_completed c;
 
-	sr__read_fixed_fill(s, &c);
-	((sr_read_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__read_fixed_fill(r, idx, &e, &c);
+	((sr_read_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -914,7 +954,7 @@ static inline int
 sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_fixed_cb cb, void *arg,
 		struct sr_read_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__read_fixed_submit(r, op, &h, sr__read_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_read_fixed_submit_cb");
 
@@ -926,15 +966,16 @@ sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_
 static inline int
 sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -942,15 +983,16 @@ sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struc
 static inline int
 sr_read_fixed_poll(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -969,8 +1011,8 @@ sr_read_fixed_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u6
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_read_fixed(sr_sqe, fd, buf, nbytes, offset, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -986,7 +1028,9 @@ sr_read_fixed_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u6
  */
 struct sr_write_fixed_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *buf;
+	__u64 offset;
 };
 
 struct sr_write_fixed_submitted {
@@ -1006,10 +1050,10 @@ sr_write_fixed(int fd, const struct sr_buf *buf, __u64 offset)
 {
 	struct sr_write_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_WRITE_FIXED, SR_IORING_OP_WRITE_FIXED);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_WRITE_FIXED);
+	sr_op.fd = fd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op.offset = offset;
 	return sr_op;
 }
 
@@ -1023,15 +1067,15 @@ sr_write_fixed_set_sqe_flags(struct sr_write_fixed_op *sr_op, unsigned sr_flags)
 static inline void
 sr_write_fixed_set_personality(struct sr_write_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_write_fixed_set_fixed_file(struct sr_write_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -1040,7 +1084,7 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -1051,41 +1095,42 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_WRITE_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_WRITE_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE_FIXED);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, (__u16)op->buf->_reg_index);
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_write_fixed(sqe, op->fd, (const void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_WRITE_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__write_fixed_fill(struct sr_slot *s, struct sr_write_fixed_completed *c)
+sr__write_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_fixed_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__write_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__write_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_write_fixed_completed c;
 
-	sr__write_fixed_fill(s, &c);
-	((sr_write_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__write_fixed_fill(r, idx, &e, &c);
+	((sr_write_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1099,7 +1144,7 @@ static inline int
 sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_write_fixed_cb cb, void *arg,
 		struct sr_write_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__write_fixed_submit(r, op, &h, sr__write_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_write_fixed_submit_cb");
 
@@ -1111,15 +1156,16 @@ sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_wri
 static inline int
 sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__write_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__write_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1127,15 +1173,16 @@ sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, str
 static inline int
 sr_write_fixed_poll(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__write_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__write_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1154,8 +1201,8 @@ sr_write_fixed_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbyte
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITE_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITE_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_write_fixed(sr_sqe, fd, buf, nbytes, offset, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -1170,6 +1217,8 @@ sr_write_fixed_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbyte
  */
 struct sr_poll_add_op {
 	struct sr_op base;
+	int fd;
+	unsigned poll_mask;
 };
 
 struct sr_poll_add_submitted {
@@ -1188,9 +1237,9 @@ sr_poll_add(int fd, unsigned poll_mask)
 {
 	struct sr_poll_add_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_POLL_ADD, SR_IORING_OP_POLL_ADD);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_POLL32_EVENTS, (__u32)(poll_mask));
+	sr__op_begin(&sr_op.base, SR_OP_POLL_ADD);
+	sr_op.fd = fd;
+	sr_op.poll_mask = poll_mask;
 	return sr_op;
 }
 
@@ -1204,15 +1253,15 @@ sr_poll_add_set_sqe_flags(struct sr_poll_add_op *sr_op, unsigned sr_flags)
 static inline void
 sr_poll_add_set_personality(struct sr_poll_add_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_poll_add_set_fixed_file(struct sr_poll_add_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -1221,39 +1270,44 @@ sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_POLL_ADD, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_POLL_ADD, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_poll_add(sqe, op->fd, op->poll_mask);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_POLL_ADD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__poll_add_fill(struct sr_slot *s, struct sr_poll_add_completed *c)
+sr__poll_add_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_add_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__poll_add_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__poll_add_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_poll_add_completed c;
 
-	sr__poll_add_fill(s, &c);
-	((sr_poll_add_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__poll_add_fill(r, idx, &e, &c);
+	((sr_poll_add_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1267,7 +1321,7 @@ static inline int
 sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_cb cb, void *arg,
 		struct sr_poll_add_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__poll_add_submit(r, op, &h, sr__poll_add_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_add_submit_cb");
 
@@ -1279,15 +1333,16 @@ sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_
 static inline int
 sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_add_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_add_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1295,15 +1350,16 @@ sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr
 static inline int
 sr_poll_add_poll(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_add_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_add_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1322,8 +1378,8 @@ sr_poll_add_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr_user_
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_ADD)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_ADD);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_poll_add(sr_sqe, fd, poll_mask);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -1338,6 +1394,8 @@ sr_poll_add_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr_user_
  */
 struct sr_poll_multishot_op {
 	struct sr_op base;
+	int fd;
+	unsigned poll_mask;
 };
 
 struct sr_poll_multishot_submitted {
@@ -1357,10 +1415,9 @@ sr_poll_multishot(int fd, unsigned poll_mask)
 {
 	struct sr_poll_multishot_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_POLL_MULTISHOT, SR_IORING_OP_POLL_ADD);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_POLL32_EVENTS, (__u32)(poll_mask));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(SR_IORING_POLL_ADD_MULTI));
+	sr__op_begin(&sr_op.base, SR_OP_POLL_MULTISHOT);
+	sr_op.fd = fd;
+	sr_op.poll_mask = poll_mask;
 	return sr_op;
 }
 
@@ -1374,15 +1431,15 @@ sr_poll_multishot_set_sqe_flags(struct sr_poll_multishot_op *sr_op, unsigned sr_
 static inline void
 sr_poll_multishot_set_personality(struct sr_poll_multishot_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_poll_multishot_set_fixed_file(struct sr_poll_multishot_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -1391,41 +1448,45 @@ sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_POLL_MULTISHOT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_flags |= SR__SF_MULTI;
+	sqe = sr__begin(r, &op->base, SR_OP_POLL_MULTISHOT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_poll_multishot(sqe, op->fd, op->poll_mask);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_POLL_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__poll_multishot_fill(struct sr_slot *s, struct sr_poll_multishot_completed *c)
+sr__poll_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_multishot_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
 }
 
 static inline void
-sr__poll_multishot_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__poll_multishot_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_poll_multishot_completed c;
 
-	sr__poll_multishot_fill(s, &c);
-	((sr_poll_multishot_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__poll_multishot_fill(r, idx, &e, &c);
+	((sr_poll_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1439,7 +1500,7 @@ static inline int
 sr_poll_multishot_submit_cb(struct sr_ring *r, struct sr_poll_multishot_op *op, sr_poll_multishot_cb cb, void *arg,
 		struct sr_poll_multishot_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__poll_multishot_submit(r, op, &h, sr__poll_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_multishot_submit_cb");
 
@@ -1452,15 +1513,18 @@ sr_poll_multishot_submit_cb(struct sr_ring *r, struct sr_poll_multishot_op *op, 
 static inline int
 sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *sub, struct sr_poll_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__poll_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -1468,15 +1532,18 @@ sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 static inline int
 sr_poll_multishot_poll(struct sr_ring *r, struct sr_poll_multishot_submitted *sub, struct sr_poll_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__poll_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -1495,8 +1562,8 @@ sr_poll_multishot_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_MULTISHOT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_poll_multishot(sr_sqe, fd, poll_mask);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -1531,9 +1598,8 @@ sr_poll_remove(struct sr_handle user_data)
 {
 	struct sr_poll_remove_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_POLL_REMOVE, SR_IORING_OP_POLL_REMOVE);
+	sr__op_begin(&sr_op.base, SR_OP_POLL_REMOVE);
 	sr_op.user_data = user_data;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
 	return sr_op;
 }
 
@@ -1547,7 +1613,8 @@ sr_poll_remove_set_sqe_flags(struct sr_poll_remove_op *sr_op, unsigned sr_flags)
 static inline void
 sr_poll_remove_set_personality(struct sr_poll_remove_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -1555,7 +1622,7 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
@@ -1564,35 +1631,40 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_POLL_REMOVE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_user_data);
+	sqe = sr__begin(r, &op->base, SR_OP_POLL_REMOVE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_poll_remove(sqe, (__u64)ud_user_data);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_POLL_REMOVE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__poll_remove_fill(struct sr_slot *s, struct sr_poll_remove_completed *c)
+sr__poll_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_remove_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__poll_remove_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__poll_remove_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_poll_remove_completed c;
 
-	sr__poll_remove_fill(s, &c);
-	((sr_poll_remove_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__poll_remove_fill(r, idx, &e, &c);
+	((sr_poll_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1606,7 +1678,7 @@ static inline int
 sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_poll_remove_cb cb, void *arg,
 		struct sr_poll_remove_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__poll_remove_submit(r, op, &h, sr__poll_remove_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_remove_submit_cb");
 
@@ -1618,15 +1690,16 @@ sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_pol
 static inline int
 sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_remove_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_remove_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1634,15 +1707,16 @@ sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, str
 static inline int
 sr_poll_remove_poll(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_remove_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_remove_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1661,8 +1735,8 @@ sr_poll_remove_raw(struct sr_ring *sr_r, __u64 user_data, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_REMOVE)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_REMOVE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_poll_remove(sr_sqe, user_data);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -1679,6 +1753,7 @@ sr_poll_remove_raw(struct sr_ring *sr_r, __u64 user_data, __u64 sr_user_data)
 struct sr_poll_update_op {
 	struct sr_op base;
 	struct sr_handle old_user_data;
+	unsigned poll_mask;
 };
 
 struct sr_poll_update_submitted {
@@ -1697,12 +1772,9 @@ sr_poll_update(struct sr_handle old_user_data, unsigned poll_mask)
 {
 	struct sr_poll_update_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_POLL_UPDATE, SR_IORING_OP_POLL_REMOVE);
+	sr__op_begin(&sr_op.base, SR_OP_POLL_UPDATE);
 	sr_op.old_user_data = old_user_data;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_POLL32_EVENTS, (__u32)(poll_mask));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(0));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(SR_IORING_POLL_UPDATE_EVENTS));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr_op.poll_mask = poll_mask;
 	return sr_op;
 }
 
@@ -1716,7 +1788,8 @@ sr_poll_update_set_sqe_flags(struct sr_poll_update_op *sr_op, unsigned sr_flags)
 static inline void
 sr_poll_update_set_personality(struct sr_poll_update_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -1724,7 +1797,7 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	uint64_t ud_old_user_data;
 	int ret;
 
@@ -1733,35 +1806,40 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 	ret = sr__target(r, &op->old_user_data, fn, "old_user_data", &ud_old_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_POLL_UPDATE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_old_user_data);
+	sqe = sr__begin(r, &op->base, SR_OP_POLL_UPDATE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_poll_update(sqe, (__u64)ud_old_user_data, (__u64)(0), op->poll_mask, (unsigned)(SR_IORING_POLL_UPDATE_EVENTS));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_POLL_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__poll_update_fill(struct sr_slot *s, struct sr_poll_update_completed *c)
+sr__poll_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_update_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__poll_update_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__poll_update_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_poll_update_completed c;
 
-	sr__poll_update_fill(s, &c);
-	((sr_poll_update_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__poll_update_fill(r, idx, &e, &c);
+	((sr_poll_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1775,7 +1853,7 @@ static inline int
 sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_poll_update_cb cb, void *arg,
 		struct sr_poll_update_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__poll_update_submit(r, op, &h, sr__poll_update_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_update_submit_cb");
 
@@ -1787,15 +1865,16 @@ sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_pol
 static inline int
 sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1803,15 +1882,16 @@ sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, str
 static inline int
 sr_poll_update_poll(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__poll_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__poll_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1830,8 +1910,8 @@ sr_poll_update_raw(struct sr_ring *sr_r, __u64 old_user_data, __u64 new_user_dat
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_UPDATE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_poll_update(sr_sqe, old_user_data, new_user_data, poll_mask, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -1846,6 +1926,10 @@ sr_poll_update_raw(struct sr_ring *sr_r, __u64 old_user_data, __u64 new_user_dat
  */
 struct sr_sync_file_range_op {
 	struct sr_op base;
+	int fd;
+	unsigned len;
+	__u64 offset;
+	int flags;
 };
 
 struct sr_sync_file_range_submitted {
@@ -1864,10 +1948,11 @@ sr_sync_file_range(int fd, unsigned len, __u64 offset)
 {
 	struct sr_sync_file_range_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SYNC_FILE_RANGE, SR_IORING_OP_SYNC_FILE_RANGE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr__op_begin(&sr_op.base, SR_OP_SYNC_FILE_RANGE);
+	sr_op.fd = fd;
+	sr_op.len = len;
+	sr_op.offset = offset;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -1875,7 +1960,7 @@ sr_sync_file_range(int fd, unsigned len, __u64 offset)
 static inline void
 sr_sync_file_range_set_flags(struct sr_sync_file_range_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_SYNC_RANGE_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -1888,15 +1973,15 @@ sr_sync_file_range_set_sqe_flags(struct sr_sync_file_range_op *sr_op, unsigned s
 static inline void
 sr_sync_file_range_set_personality(struct sr_sync_file_range_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_sync_file_range_set_fixed_file(struct sr_sync_file_range_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -1905,39 +1990,44 @@ sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, 
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SYNC_FILE_RANGE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SYNC_FILE_RANGE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_sync_file_range(sqe, op->fd, op->len, op->offset, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SYNC_FILE_RANGE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__sync_file_range_fill(struct sr_slot *s, struct sr_sync_file_range_completed *c)
+sr__sync_file_range_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sync_file_range_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__sync_file_range_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__sync_file_range_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sync_file_range_completed c;
 
-	sr__sync_file_range_fill(s, &c);
-	((sr_sync_file_range_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__sync_file_range_fill(r, idx, &e, &c);
+	((sr_sync_file_range_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -1951,7 +2041,7 @@ static inline int
 sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op, sr_sync_file_range_cb cb, void *arg,
 		struct sr_sync_file_range_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__sync_file_range_submit(r, op, &h, sr__sync_file_range_deliver, (void (*)(void))cb, arg,
 					  "sr_sync_file_range_submit_cb");
 
@@ -1963,15 +2053,16 @@ sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op
 static inline int
 sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sync_file_range_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sync_file_range_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -1979,15 +2070,16 @@ sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *
 static inline int
 sr_sync_file_range_poll(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sync_file_range_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sync_file_range_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2006,8 +2098,8 @@ sr_sync_file_range_raw(struct sr_ring *sr_r, int fd, unsigned len, __u64 offset,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SYNC_FILE_RANGE)))
 		return sr__raw_unavailable(sr_r, SR_OP_SYNC_FILE_RANGE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_sync_file_range(sr_sqe, fd, len, offset, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -2023,7 +2115,9 @@ sr_sync_file_range_raw(struct sr_ring *sr_r, int fd, unsigned len, __u64 offset,
  */
 struct sr_sendmsg_op {
 	struct sr_op base;
+	int fd;
 	const struct sr_msg *msg;
+	unsigned flags;
 };
 
 struct sr_sendmsg_submitted {
@@ -2048,10 +2142,10 @@ sr_sendmsg(int fd, const struct sr_msg *msg)
 {
 	struct sr_sendmsg_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SENDMSG, SR_IORING_OP_SENDMSG);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_SENDMSG);
+	sr_op.fd = fd;
 	sr_op.msg = msg;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -2059,7 +2153,7 @@ sr_sendmsg(int fd, const struct sr_msg *msg)
 static inline void
 sr_sendmsg_set_flags(struct sr_sendmsg_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -2072,15 +2166,15 @@ sr_sendmsg_set_sqe_flags(struct sr_sendmsg_op *sr_op, unsigned sr_flags)
 static inline void
 sr_sendmsg_set_personality(struct sr_sendmsg_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_sendmsg_set_fixed_file(struct sr_sendmsg_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -2089,7 +2183,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__sendmsg_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -2100,44 +2194,48 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SENDMSG, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__sendmsg_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__sendmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG, fn, "msg");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->msg.hdr);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_sendmsg(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SENDMSG, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__sendmsg_fill(struct sr_slot *s, struct sr_sendmsg_completed *c)
+sr__sendmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__sendmsg_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__sendmsg_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sendmsg_completed c;
 
-	sr__sendmsg_fill(s, &c);
-	((sr_sendmsg_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__sendmsg_fill(r, idx, &e, &c);
+	((sr_sendmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -2151,7 +2249,7 @@ static inline int
 sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb cb, void *arg,
 		struct sr_sendmsg_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__sendmsg_submit(r, op, &h, sr__sendmsg_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_submit_cb");
 
@@ -2163,15 +2261,16 @@ sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb 
 static inline int
 sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2179,15 +2278,16 @@ sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_s
 static inline int
 sr_sendmsg_poll(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2206,8 +2306,8 @@ sr_sendmsg_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsigned 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_sendmsg(sr_sqe, fd, msg, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -2223,7 +2323,9 @@ sr_sendmsg_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsigned 
  */
 struct sr_recvmsg_op {
 	struct sr_op base;
+	int fd;
 	const struct sr_msg *msg;
+	unsigned flags;
 };
 
 struct sr_recvmsg_submitted {
@@ -2249,10 +2351,10 @@ sr_recvmsg(int fd, const struct sr_msg *msg)
 {
 	struct sr_recvmsg_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RECVMSG, SR_IORING_OP_RECVMSG);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_RECVMSG);
+	sr_op.fd = fd;
 	sr_op.msg = msg;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -2260,7 +2362,7 @@ sr_recvmsg(int fd, const struct sr_msg *msg)
 static inline void
 sr_recvmsg_set_flags(struct sr_recvmsg_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -2273,15 +2375,15 @@ sr_recvmsg_set_sqe_flags(struct sr_recvmsg_op *sr_op, unsigned sr_flags)
 static inline void
 sr_recvmsg_set_personality(struct sr_recvmsg_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_recvmsg_set_fixed_file(struct sr_recvmsg_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -2290,7 +2392,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__recvmsg_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -2301,48 +2403,51 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	ret = sr__msg_check(op->msg, SR__OUT, SR_OP_RECVMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_RECVMSG, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__recvmsg_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_RECVMSG, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__recvmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__OUT, SR_OP_RECVMSG, fn, "msg");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->msg.hdr);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_recvmsg(sqe, op->fd, (struct msghdr *)&st->msg.hdr, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RECVMSG, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__recvmsg_fill(struct sr_slot *s, struct sr_recvmsg_completed *c)
+sr__recvmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__recvmsg_store *st = (const struct sr__recvmsg_store *)s->_store;
+		const struct sr__recvmsg_store *st = (const struct sr__recvmsg_store *)x->_store;
 		c->msg_flags = st->msg.hdr.msg_flags;
 	}
 }
 
 static inline void
-sr__recvmsg_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__recvmsg_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recvmsg_completed c;
 
-	sr__recvmsg_fill(s, &c);
-	((sr_recvmsg_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__recvmsg_fill(r, idx, &e, &c);
+	((sr_recvmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -2356,7 +2461,7 @@ static inline int
 sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb cb, void *arg,
 		struct sr_recvmsg_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__recvmsg_submit(r, op, &h, sr__recvmsg_deliver, (void (*)(void))cb, arg,
 					  "sr_recvmsg_submit_cb");
 
@@ -2368,15 +2473,16 @@ sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb 
 static inline int
 sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recvmsg_fill(s, c);
-	sr__free_slot(r, s);
+	sr__recvmsg_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2384,15 +2490,16 @@ sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_r
 static inline int
 sr_recvmsg_poll(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recvmsg_fill(s, c);
-	sr__free_slot(r, s);
+	sr__recvmsg_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2411,8 +2518,8 @@ sr_recvmsg_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsigned flags,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECVMSG)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECVMSG);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_recvmsg(sr_sqe, fd, msg, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -2429,7 +2536,9 @@ sr_recvmsg_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsigned flags,
  */
 struct sr_recvmsg_multishot_op {
 	struct sr_op base;
+	int fd;
 	const struct msghdr *msg;
+	unsigned flags;
 	struct sr_bufgroup *buf_group;
 };
 
@@ -2456,12 +2565,11 @@ sr_recvmsg_multishot(int fd, const struct msghdr *msg, struct sr_bufgroup *buf_g
 {
 	struct sr_recvmsg_multishot_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RECVMSG_MULTISHOT, SR_IORING_OP_RECVMSG);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_RECVMSG_MULTISHOT);
+	sr_op.fd = fd;
 	sr_op.msg = msg;
+	sr_op.flags = 0;
 	sr_op.buf_group = buf_group;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECV_MULTISHOT));
 	return sr_op;
 }
 
@@ -2469,7 +2577,7 @@ sr_recvmsg_multishot(int fd, const struct msghdr *msg, struct sr_bufgroup *buf_g
 static inline void
 sr_recvmsg_multishot_set_flags(struct sr_recvmsg_multishot_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -2482,15 +2590,15 @@ sr_recvmsg_multishot_set_sqe_flags(struct sr_recvmsg_multishot_op *sr_op, unsign
 static inline void
 sr_recvmsg_multishot_set_personality(struct sr_recvmsg_multishot_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_recvmsg_multishot_set_fixed_file(struct sr_recvmsg_multishot_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -2499,10 +2607,11 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__recvmsg_multishot_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
+	void *cp_msg = NULL;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -2511,50 +2620,54 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_RECVMSG_MULTISHOT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__recvmsg_multishot_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_RECVMSG_MULTISHOT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__recvmsg_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->msg) {
 		memcpy(tail, op->msg, sizeof(*op->msg));
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_msg = tail;
 		tail += sr__align16(sizeof(*op->msg));
 	}
 	(void)tail;
-	s->_aux = op->buf_group;
+	r->_slotx[idx]._aux = op->buf_group;
+	sr_prep_recvmsg_multishot(sqe, op->fd, (struct msghdr *)cp_msg, op->flags);
 	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	s->_flags |= SR__SF_MULTI;
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RECVMSG_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__recvmsg_multishot_fill(struct sr_slot *s, struct sr_recvmsg_multishot_completed *c)
+sr__recvmsg_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_multishot_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
-	c->buf = sr__group_take((struct sr_bufgroup *)s->_aux, s->_res, s->_cflags);
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	c->buf = sr__group_take((struct sr_bufgroup *)x->_aux, e->res, e->flags);
 }
 
 static inline void
-sr__recvmsg_multishot_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__recvmsg_multishot_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recvmsg_multishot_completed c;
 
-	sr__recvmsg_multishot_fill(s, &c);
-	((sr_recvmsg_multishot_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__recvmsg_multishot_fill(r, idx, &e, &c);
+	((sr_recvmsg_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -2568,7 +2681,7 @@ static inline int
 sr_recvmsg_multishot_submit_cb(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, sr_recvmsg_multishot_cb cb, void *arg,
 		struct sr_recvmsg_multishot_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__recvmsg_multishot_submit(r, op, &h, sr__recvmsg_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_recvmsg_multishot_submit_cb");
 
@@ -2581,15 +2694,18 @@ sr_recvmsg_multishot_submit_cb(struct sr_ring *r, struct sr_recvmsg_multishot_op
 static inline int
 sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitted *sub, struct sr_recvmsg_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recvmsg_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recvmsg_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -2597,15 +2713,18 @@ sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 static inline int
 sr_recvmsg_multishot_poll(struct sr_ring *r, struct sr_recvmsg_multishot_submitted *sub, struct sr_recvmsg_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recvmsg_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recvmsg_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -2624,8 +2743,8 @@ sr_recvmsg_multishot_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsig
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECVMSG_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECVMSG_MULTISHOT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_recvmsg_multishot(sr_sqe, fd, msg, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -2642,6 +2761,8 @@ sr_recvmsg_multishot_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsig
 struct sr_timeout_op {
 	struct sr_op base;
 	const struct __kernel_timespec *ts;
+	unsigned count;
+	unsigned flags;
 };
 
 struct sr_timeout_submitted {
@@ -2665,10 +2786,10 @@ sr_timeout(const struct __kernel_timespec *ts)
 {
 	struct sr_timeout_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT, SR_IORING_OP_TIMEOUT);
+	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT);
 	sr_op.ts = ts;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
+	sr_op.count = 0;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -2676,14 +2797,14 @@ sr_timeout(const struct __kernel_timespec *ts)
 static inline void
 sr_timeout_set_count(struct sr_timeout_op *sr_op, unsigned count)
 {
-	sr__sqe_put64(&sr_op->base._sqe, SR_SQE_OFF, (__u64)(count));
+	sr_op->count = count;
 }
 
 /* IORING_TIMEOUT_ABS, _BOOTTIME, _REALTIME, _ETIME_SUCCESS */
 static inline void
 sr_timeout_set_flags(struct sr_timeout_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -2696,7 +2817,8 @@ sr_timeout_set_sqe_flags(struct sr_timeout_op *sr_op, unsigned sr_flags)
 static inline void
 sr_timeout_set_personality(struct sr_timeout_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -2704,53 +2826,59 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__timeout_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_ts = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	ret = sr__begin(r, &op->base, SR_OP_TIMEOUT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__timeout_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_ts = tail;
 		tail += sr__align16(sizeof(*op->ts));
 	}
 	(void)tail;
+	sr_prep_timeout(sqe, (struct __kernel_timespec *)cp_ts, op->count, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_TIMEOUT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__timeout_fill(struct sr_slot *s, struct sr_timeout_completed *c)
+sr__timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__timeout_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__timeout_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_timeout_completed c;
 
-	sr__timeout_fill(s, &c);
-	((sr_timeout_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__timeout_fill(r, idx, &e, &c);
+	((sr_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -2764,7 +2892,7 @@ static inline int
 sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb cb, void *arg,
 		struct sr_timeout_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__timeout_submit(r, op, &h, sr__timeout_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_submit_cb");
 
@@ -2776,15 +2904,16 @@ sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb 
 static inline int
 sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2792,15 +2921,16 @@ sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_t
 static inline int
 sr_timeout_poll(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -2819,8 +2949,8 @@ sr_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned coun
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_timeout(sr_sqe, ts, count, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -2837,6 +2967,8 @@ sr_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned coun
 struct sr_timeout_multishot_op {
 	struct sr_op base;
 	const struct __kernel_timespec *ts;
+	unsigned count;
+	unsigned flags;
 };
 
 struct sr_timeout_multishot_submitted {
@@ -2861,11 +2993,10 @@ sr_timeout_multishot(const struct __kernel_timespec *ts)
 {
 	struct sr_timeout_multishot_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_MULTISHOT, SR_IORING_OP_TIMEOUT);
+	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_MULTISHOT);
 	sr_op.ts = ts;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
-	sr__sqe_or32(&sr_op.base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(SR_IORING_TIMEOUT_MULTISHOT));
+	sr_op.count = 0;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -2873,15 +3004,14 @@ sr_timeout_multishot(const struct __kernel_timespec *ts)
 static inline void
 sr_timeout_multishot_set_count(struct sr_timeout_multishot_op *sr_op, unsigned count)
 {
-	sr__sqe_put64(&sr_op->base._sqe, SR_SQE_OFF, (__u64)(count));
+	sr_op->count = count;
 }
 
 /* IORING_TIMEOUT_ABS, _BOOTTIME, _REALTIME, _ETIME_SUCCESS */
 static inline void
 sr_timeout_multishot_set_flags(struct sr_timeout_multishot_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(flags));
-	sr__sqe_or32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(SR_IORING_TIMEOUT_MULTISHOT));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -2894,7 +3024,8 @@ sr_timeout_multishot_set_sqe_flags(struct sr_timeout_multishot_op *sr_op, unsign
 static inline void
 sr_timeout_multishot_set_personality(struct sr_timeout_multishot_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -2902,55 +3033,60 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__timeout_multishot_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_ts = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	ret = sr__begin(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__timeout_multishot_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__timeout_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_ts = tail;
 		tail += sr__align16(sizeof(*op->ts));
 	}
 	(void)tail;
-	s->_flags |= SR__SF_MULTI;
+	sr_prep_timeout_multishot(sqe, (struct __kernel_timespec *)cp_ts, op->count, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__timeout_multishot_fill(struct sr_slot *s, struct sr_timeout_multishot_completed *c)
+sr__timeout_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_multishot_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
 }
 
 static inline void
-sr__timeout_multishot_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__timeout_multishot_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_timeout_multishot_completed c;
 
-	sr__timeout_multishot_fill(s, &c);
-	((sr_timeout_multishot_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__timeout_multishot_fill(r, idx, &e, &c);
+	((sr_timeout_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -2964,7 +3100,7 @@ static inline int
 sr_timeout_multishot_submit_cb(struct sr_ring *r, struct sr_timeout_multishot_op *op, sr_timeout_multishot_cb cb, void *arg,
 		struct sr_timeout_multishot_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__timeout_multishot_submit(r, op, &h, sr__timeout_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_multishot_submit_cb");
 
@@ -2977,15 +3113,18 @@ sr_timeout_multishot_submit_cb(struct sr_ring *r, struct sr_timeout_multishot_op
 static inline int
 sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitted *sub, struct sr_timeout_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__timeout_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -2993,15 +3132,18 @@ sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitt
 static inline int
 sr_timeout_multishot_poll(struct sr_ring *r, struct sr_timeout_multishot_submitted *sub, struct sr_timeout_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__timeout_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -3020,8 +3162,8 @@ sr_timeout_multishot_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, uns
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_MULTISHOT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_timeout_multishot(sr_sqe, ts, count, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3038,6 +3180,7 @@ sr_timeout_multishot_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, uns
 struct sr_timeout_remove_op {
 	struct sr_op base;
 	struct sr_handle user_data;
+	unsigned flags;
 };
 
 struct sr_timeout_remove_submitted {
@@ -3056,9 +3199,9 @@ sr_timeout_remove(struct sr_handle user_data)
 {
 	struct sr_timeout_remove_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_REMOVE, SR_IORING_OP_TIMEOUT_REMOVE);
+	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_REMOVE);
 	sr_op.user_data = user_data;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -3066,7 +3209,7 @@ sr_timeout_remove(struct sr_handle user_data)
 static inline void
 sr_timeout_remove_set_flags(struct sr_timeout_remove_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -3079,7 +3222,8 @@ sr_timeout_remove_set_sqe_flags(struct sr_timeout_remove_op *sr_op, unsigned sr_
 static inline void
 sr_timeout_remove_set_personality(struct sr_timeout_remove_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -3087,7 +3231,7 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
@@ -3096,35 +3240,40 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_TIMEOUT_REMOVE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_user_data);
+	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_REMOVE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_timeout_remove(sqe, (__u64)ud_user_data, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_REMOVE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__timeout_remove_fill(struct sr_slot *s, struct sr_timeout_remove_completed *c)
+sr__timeout_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_remove_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__timeout_remove_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__timeout_remove_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_timeout_remove_completed c;
 
-	sr__timeout_remove_fill(s, &c);
-	((sr_timeout_remove_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__timeout_remove_fill(r, idx, &e, &c);
+	((sr_timeout_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -3138,7 +3287,7 @@ static inline int
 sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, sr_timeout_remove_cb cb, void *arg,
 		struct sr_timeout_remove_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__timeout_remove_submit(r, op, &h, sr__timeout_remove_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_remove_submit_cb");
 
@@ -3150,15 +3299,16 @@ sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, 
 static inline int
 sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_remove_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_remove_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3166,15 +3316,16 @@ sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *su
 static inline int
 sr_timeout_remove_poll(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_remove_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_remove_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3193,8 +3344,8 @@ sr_timeout_remove_raw(struct sr_ring *sr_r, __u64 user_data, unsigned flags, __u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_REMOVE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_REMOVE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_timeout_remove(sr_sqe, user_data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3213,6 +3364,7 @@ struct sr_timeout_update_op {
 	struct sr_op base;
 	const struct __kernel_timespec *ts;
 	struct sr_handle user_data;
+	unsigned flags;
 };
 
 struct sr_timeout_update_submitted {
@@ -3236,11 +3388,10 @@ sr_timeout_update(const struct __kernel_timespec *ts, struct sr_handle user_data
 {
 	struct sr_timeout_update_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_UPDATE, SR_IORING_OP_TIMEOUT_REMOVE);
+	sr__op_begin(&sr_op.base, SR_OP_TIMEOUT_UPDATE);
 	sr_op.ts = ts;
 	sr_op.user_data = user_data;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
-	sr__sqe_or32(&sr_op.base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(SR_IORING_TIMEOUT_UPDATE));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -3248,8 +3399,7 @@ sr_timeout_update(const struct __kernel_timespec *ts, struct sr_handle user_data
 static inline void
 sr_timeout_update_set_flags(struct sr_timeout_update_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(flags));
-	sr__sqe_or32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(SR_IORING_TIMEOUT_UPDATE));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -3262,7 +3412,8 @@ sr_timeout_update_set_sqe_flags(struct sr_timeout_update_op *sr_op, unsigned sr_
 static inline void
 sr_timeout_update_set_personality(struct sr_timeout_update_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -3270,10 +3421,11 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__timeout_update_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
+	void *cp_ts = NULL;
 	uint64_t ud_user_data;
 	int ret;
 
@@ -3283,45 +3435,50 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_TIMEOUT_UPDATE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__timeout_update_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_UPDATE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__timeout_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_ts = tail;
 		tail += sr__align16(sizeof(*op->ts));
 	}
 	(void)tail;
-	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_user_data);
+	sr_prep_timeout_update(sqe, (struct __kernel_timespec *)cp_ts, (__u64)ud_user_data, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__timeout_update_fill(struct sr_slot *s, struct sr_timeout_update_completed *c)
+sr__timeout_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_update_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__timeout_update_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__timeout_update_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_timeout_update_completed c;
 
-	sr__timeout_update_fill(s, &c);
-	((sr_timeout_update_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__timeout_update_fill(r, idx, &e, &c);
+	((sr_timeout_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -3335,7 +3492,7 @@ static inline int
 sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, sr_timeout_update_cb cb, void *arg,
 		struct sr_timeout_update_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__timeout_update_submit(r, op, &h, sr__timeout_update_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_update_submit_cb");
 
@@ -3347,15 +3504,16 @@ sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, 
 static inline int
 sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3363,15 +3521,16 @@ sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *su
 static inline int
 sr_timeout_update_poll(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__timeout_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__timeout_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3390,8 +3549,8 @@ sr_timeout_update_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, __u64 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_UPDATE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_timeout_update(sr_sqe, ts, user_data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3408,6 +3567,8 @@ sr_timeout_update_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, __u64 
  */
 struct sr_accept_op {
 	struct sr_op base;
+	int fd;
+	int flags;
 };
 
 struct sr_accept_submitted {
@@ -3435,8 +3596,9 @@ sr_accept(int fd)
 {
 	struct sr_accept_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_ACCEPT, SR_IORING_OP_ACCEPT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_ACCEPT);
+	sr_op.fd = fd;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -3444,7 +3606,7 @@ sr_accept(int fd)
 static inline void
 sr_accept_set_flags(struct sr_accept_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_ACCEPT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -3457,15 +3619,15 @@ sr_accept_set_sqe_flags(struct sr_accept_op *sr_op, unsigned sr_flags)
 static inline void
 sr_accept_set_personality(struct sr_accept_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_accept_set_fixed_file(struct sr_accept_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -3474,58 +3636,59 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__accept_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_ACCEPT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__accept_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_ACCEPT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__accept_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->addr, 0, sizeof(st->addr));
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->addr);
 	memset(&st->addrlen, 0, sizeof(st->addrlen));
 	st->addrlen = sizeof(struct sockaddr_storage);
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->addrlen);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_accept(sqe, op->fd, (struct sockaddr *)&st->addr, (socklen_t *)&st->addrlen, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_ACCEPT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__accept_fill(struct sr_slot *s, struct sr_accept_completed *c)
+sr__accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__accept_store *st = (const struct sr__accept_store *)s->_store;
+		const struct sr__accept_store *st = (const struct sr__accept_store *)x->_store;
 		memcpy(&c->addr, &st->addr, sizeof(c->addr));
 		memcpy(&c->addrlen, &st->addrlen, sizeof(c->addrlen));
 	}
 }
 
 static inline void
-sr__accept_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__accept_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_accept_completed c;
 
-	sr__accept_fill(s, &c);
-	((sr_accept_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__accept_fill(r, idx, &e, &c);
+	((sr_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -3539,7 +3702,7 @@ static inline int
 sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb, void *arg,
 		struct sr_accept_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__accept_submit(r, op, &h, sr__accept_deliver, (void (*)(void))cb, arg,
 					  "sr_accept_submit_cb");
 
@@ -3551,15 +3714,16 @@ sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb,
 static inline int
 sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__accept_fill(s, c);
-	sr__free_slot(r, s);
+	sr__accept_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3567,15 +3731,16 @@ sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_acc
 static inline int
 sr_accept_poll(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__accept_fill(s, c);
-	sr__free_slot(r, s);
+	sr__accept_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3594,8 +3759,8 @@ sr_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, socklen_t *ad
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ACCEPT)))
 		return sr__raw_unavailable(sr_r, SR_OP_ACCEPT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_accept(sr_sqe, fd, addr, addrlen, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3612,6 +3777,9 @@ sr_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, socklen_t *ad
  */
 struct sr_accept_direct_op {
 	struct sr_op base;
+	int fd;
+	int flags;
+	unsigned file_index;
 };
 
 struct sr_accept_direct_submitted {
@@ -3639,9 +3807,10 @@ sr_accept_direct(int fd, unsigned file_index)
 {
 	struct sr_accept_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_ACCEPT_DIRECT, SR_IORING_OP_ACCEPT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
+	sr__op_begin(&sr_op.base, SR_OP_ACCEPT_DIRECT);
+	sr_op.fd = fd;
+	sr_op.flags = 0;
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -3649,7 +3818,7 @@ sr_accept_direct(int fd, unsigned file_index)
 static inline void
 sr_accept_direct_set_flags(struct sr_accept_direct_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_ACCEPT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -3662,15 +3831,15 @@ sr_accept_direct_set_sqe_flags(struct sr_accept_direct_op *sr_op, unsigned sr_fl
 static inline void
 sr_accept_direct_set_personality(struct sr_accept_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_accept_direct_set_fixed_file(struct sr_accept_direct_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -3679,58 +3848,59 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__accept_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_ACCEPT_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__accept_direct_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_ACCEPT_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__accept_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->addr, 0, sizeof(st->addr));
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->addr);
 	memset(&st->addrlen, 0, sizeof(st->addrlen));
 	st->addrlen = sizeof(struct sockaddr_storage);
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->addrlen);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_accept_direct(sqe, op->fd, (struct sockaddr *)&st->addr, (socklen_t *)&st->addrlen, op->flags, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_ACCEPT_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__accept_direct_fill(struct sr_slot *s, struct sr_accept_direct_completed *c)
+sr__accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__accept_direct_store *st = (const struct sr__accept_direct_store *)s->_store;
+		const struct sr__accept_direct_store *st = (const struct sr__accept_direct_store *)x->_store;
 		memcpy(&c->addr, &st->addr, sizeof(c->addr));
 		memcpy(&c->addrlen, &st->addrlen, sizeof(c->addrlen));
 	}
 }
 
 static inline void
-sr__accept_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_accept_direct_completed c;
 
-	sr__accept_direct_fill(s, &c);
-	((sr_accept_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__accept_direct_fill(r, idx, &e, &c);
+	((sr_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -3744,7 +3914,7 @@ static inline int
 sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr_accept_direct_cb cb, void *arg,
 		struct sr_accept_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__accept_direct_submit(r, op, &h, sr__accept_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_accept_direct_submit_cb");
 
@@ -3756,15 +3926,16 @@ sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr
 static inline int
 sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__accept_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__accept_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3772,15 +3943,16 @@ sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub,
 static inline int
 sr_accept_direct_poll(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__accept_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__accept_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -3799,8 +3971,8 @@ sr_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, sockle
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ACCEPT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_ACCEPT_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_accept_direct(sr_sqe, fd, addr, addrlen, flags, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3815,6 +3987,8 @@ sr_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, sockle
  */
 struct sr_multishot_accept_op {
 	struct sr_op base;
+	int fd;
+	int flags;
 };
 
 struct sr_multishot_accept_submitted {
@@ -3834,11 +4008,9 @@ sr_multishot_accept(int fd)
 {
 	struct sr_multishot_accept_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MULTISHOT_ACCEPT, SR_IORING_OP_ACCEPT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(0));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR2, (__u64)(0));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_ACCEPT_MULTISHOT));
+	sr__op_begin(&sr_op.base, SR_OP_MULTISHOT_ACCEPT);
+	sr_op.fd = fd;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -3846,7 +4018,7 @@ sr_multishot_accept(int fd)
 static inline void
 sr_multishot_accept_set_flags(struct sr_multishot_accept_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_ACCEPT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -3859,15 +4031,15 @@ sr_multishot_accept_set_sqe_flags(struct sr_multishot_accept_op *sr_op, unsigned
 static inline void
 sr_multishot_accept_set_personality(struct sr_multishot_accept_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_multishot_accept_set_fixed_file(struct sr_multishot_accept_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -3876,41 +4048,45 @@ sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_flags |= SR__SF_MULTI;
+	sqe = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_multishot_accept(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__multishot_accept_fill(struct sr_slot *s, struct sr_multishot_accept_completed *c)
+sr__multishot_accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
 }
 
 static inline void
-sr__multishot_accept_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__multishot_accept_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_multishot_accept_completed c;
 
-	sr__multishot_accept_fill(s, &c);
-	((sr_multishot_accept_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__multishot_accept_fill(r, idx, &e, &c);
+	((sr_multishot_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -3924,7 +4100,7 @@ static inline int
 sr_multishot_accept_submit_cb(struct sr_ring *r, struct sr_multishot_accept_op *op, sr_multishot_accept_cb cb, void *arg,
 		struct sr_multishot_accept_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__multishot_accept_submit(r, op, &h, sr__multishot_accept_deliver, (void (*)(void))cb, arg,
 					  "sr_multishot_accept_submit_cb");
 
@@ -3937,15 +4113,18 @@ sr_multishot_accept_submit_cb(struct sr_ring *r, struct sr_multishot_accept_op *
 static inline int
 sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted *sub, struct sr_multishot_accept_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__multishot_accept_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__multishot_accept_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -3953,15 +4132,18 @@ sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted
 static inline int
 sr_multishot_accept_poll(struct sr_ring *r, struct sr_multishot_accept_submitted *sub, struct sr_multishot_accept_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__multishot_accept_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__multishot_accept_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -3980,8 +4162,8 @@ sr_multishot_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, soc
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MULTISHOT_ACCEPT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MULTISHOT_ACCEPT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_multishot_accept(sr_sqe, fd, addr, addrlen, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -3996,6 +4178,8 @@ sr_multishot_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, soc
  */
 struct sr_multishot_accept_direct_op {
 	struct sr_op base;
+	int fd;
+	int flags;
 };
 
 struct sr_multishot_accept_direct_submitted {
@@ -4015,12 +4199,9 @@ sr_multishot_accept_direct(int fd)
 {
 	struct sr_multishot_accept_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MULTISHOT_ACCEPT_DIRECT, SR_IORING_OP_ACCEPT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(0));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR2, (__u64)(0));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, (__u32)(SR_IORING_FILE_INDEX_ALLOC));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_ACCEPT_MULTISHOT));
+	sr__op_begin(&sr_op.base, SR_OP_MULTISHOT_ACCEPT_DIRECT);
+	sr_op.fd = fd;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -4028,7 +4209,7 @@ sr_multishot_accept_direct(int fd)
 static inline void
 sr_multishot_accept_direct_set_flags(struct sr_multishot_accept_direct_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_ACCEPT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -4041,15 +4222,15 @@ sr_multishot_accept_direct_set_sqe_flags(struct sr_multishot_accept_direct_op *s
 static inline void
 sr_multishot_accept_direct_set_personality(struct sr_multishot_accept_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_multishot_accept_direct_set_fixed_file(struct sr_multishot_accept_direct_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -4058,41 +4239,45 @@ sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_flags |= SR__SF_MULTI;
+	sqe = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_multishot_accept_direct(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__multishot_accept_direct_fill(struct sr_slot *s, struct sr_multishot_accept_direct_completed *c)
+sr__multishot_accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
 }
 
 static inline void
-sr__multishot_accept_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__multishot_accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_multishot_accept_direct_completed c;
 
-	sr__multishot_accept_direct_fill(s, &c);
-	((sr_multishot_accept_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__multishot_accept_direct_fill(r, idx, &e, &c);
+	((sr_multishot_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4106,7 +4291,7 @@ static inline int
 sr_multishot_accept_direct_submit_cb(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, sr_multishot_accept_direct_cb cb, void *arg,
 		struct sr_multishot_accept_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__multishot_accept_direct_submit(r, op, &h, sr__multishot_accept_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_multishot_accept_direct_submit_cb");
 
@@ -4119,15 +4304,18 @@ sr_multishot_accept_direct_submit_cb(struct sr_ring *r, struct sr_multishot_acce
 static inline int
 sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub, struct sr_multishot_accept_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__multishot_accept_direct_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__multishot_accept_direct_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -4135,15 +4323,18 @@ sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_di
 static inline int
 sr_multishot_accept_direct_poll(struct sr_ring *r, struct sr_multishot_accept_direct_submitted *sub, struct sr_multishot_accept_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__multishot_accept_direct_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__multishot_accept_direct_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -4162,8 +4353,8 @@ sr_multishot_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *ad
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MULTISHOT_ACCEPT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MULTISHOT_ACCEPT_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_multishot_accept_direct(sr_sqe, fd, addr, addrlen, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -4180,6 +4371,7 @@ sr_multishot_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *ad
 struct sr_async_cancel_op {
 	struct sr_op base;
 	struct sr_handle user_data;
+	int flags;
 };
 
 struct sr_async_cancel_submitted {
@@ -4198,9 +4390,9 @@ sr_async_cancel(struct sr_handle user_data)
 {
 	struct sr_async_cancel_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL, SR_IORING_OP_ASYNC_CANCEL);
+	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL);
 	sr_op.user_data = user_data;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -4208,7 +4400,7 @@ sr_async_cancel(struct sr_handle user_data)
 static inline void
 sr_async_cancel_set_flags(struct sr_async_cancel_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -4221,7 +4413,8 @@ sr_async_cancel_set_sqe_flags(struct sr_async_cancel_op *sr_op, unsigned sr_flag
 static inline void
 sr_async_cancel_set_personality(struct sr_async_cancel_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -4229,7 +4422,7 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
@@ -4238,35 +4431,40 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	sr__sqe_put64(sqe, SR_SQE_ADDR, ud_user_data);
+	sqe = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_async_cancel(sqe, (__u64)ud_user_data, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__async_cancel_fill(struct sr_slot *s, struct sr_async_cancel_completed *c)
+sr__async_cancel_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__async_cancel_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__async_cancel_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_async_cancel_completed c;
 
-	sr__async_cancel_fill(s, &c);
-	((sr_async_cancel_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__async_cancel_fill(r, idx, &e, &c);
+	((sr_async_cancel_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4280,7 +4478,7 @@ static inline int
 sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_async_cancel_cb cb, void *arg,
 		struct sr_async_cancel_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__async_cancel_submit(r, op, &h, sr__async_cancel_deliver, (void (*)(void))cb, arg,
 					  "sr_async_cancel_submit_cb");
 
@@ -4292,15 +4490,16 @@ sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_a
 static inline int
 sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__async_cancel_fill(s, c);
-	sr__free_slot(r, s);
+	sr__async_cancel_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4308,15 +4507,16 @@ sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, s
 static inline int
 sr_async_cancel_poll(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__async_cancel_fill(s, c);
-	sr__free_slot(r, s);
+	sr__async_cancel_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4335,8 +4535,8 @@ sr_async_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL)))
 		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_async_cancel(sr_sqe, user_data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -4351,6 +4551,8 @@ sr_async_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_u
  */
 struct sr_async_cancel_fd_op {
 	struct sr_op base;
+	int fd;
+	unsigned flags;
 };
 
 struct sr_async_cancel_fd_submitted {
@@ -4369,9 +4571,9 @@ sr_async_cancel_fd(int fd)
 {
 	struct sr_async_cancel_fd_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL_FD, SR_IORING_OP_ASYNC_CANCEL);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_or32(&sr_op.base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(SR_IORING_ASYNC_CANCEL_FD));
+	sr__op_begin(&sr_op.base, SR_OP_ASYNC_CANCEL_FD);
+	sr_op.fd = fd;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -4379,8 +4581,7 @@ sr_async_cancel_fd(int fd)
 static inline void
 sr_async_cancel_fd_set_flags(struct sr_async_cancel_fd_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(flags));
-	sr__sqe_or32(&sr_op->base._sqe, SR_SQE_CANCEL_FLAGS, (__u32)(SR_IORING_ASYNC_CANCEL_FD));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -4393,7 +4594,8 @@ sr_async_cancel_fd_set_sqe_flags(struct sr_async_cancel_fd_op *sr_op, unsigned s
 static inline void
 sr_async_cancel_fd_set_personality(struct sr_async_cancel_fd_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -4401,39 +4603,44 @@ sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, 
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL_FD, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL_FD, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_async_cancel_fd(sqe, op->fd, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL_FD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__async_cancel_fd_fill(struct sr_slot *s, struct sr_async_cancel_fd_completed *c)
+sr__async_cancel_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_fd_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__async_cancel_fd_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__async_cancel_fd_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_async_cancel_fd_completed c;
 
-	sr__async_cancel_fd_fill(s, &c);
-	((sr_async_cancel_fd_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__async_cancel_fd_fill(r, idx, &e, &c);
+	((sr_async_cancel_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4447,7 +4654,7 @@ static inline int
 sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op, sr_async_cancel_fd_cb cb, void *arg,
 		struct sr_async_cancel_fd_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__async_cancel_fd_submit(r, op, &h, sr__async_cancel_fd_deliver, (void (*)(void))cb, arg,
 					  "sr_async_cancel_fd_submit_cb");
 
@@ -4459,15 +4666,16 @@ sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op
 static inline int
 sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__async_cancel_fd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__async_cancel_fd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4475,15 +4683,16 @@ sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *
 static inline int
 sr_async_cancel_fd_poll(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__async_cancel_fd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__async_cancel_fd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4502,8 +4711,8 @@ sr_async_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_us
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL_FD)))
 		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL_FD);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_async_cancel_fd(sr_sqe, fd, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -4520,6 +4729,7 @@ sr_async_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_us
 struct sr_link_timeout_op {
 	struct sr_op base;
 	const struct __kernel_timespec *ts;
+	unsigned flags;
 };
 
 struct sr_link_timeout_submitted {
@@ -4543,10 +4753,9 @@ sr_link_timeout(const struct __kernel_timespec *ts)
 {
 	struct sr_link_timeout_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_LINK_TIMEOUT, SR_IORING_OP_LINK_TIMEOUT);
+	sr__op_begin(&sr_op.base, SR_OP_LINK_TIMEOUT);
 	sr_op.ts = ts;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -4554,7 +4763,7 @@ sr_link_timeout(const struct __kernel_timespec *ts)
 static inline void
 sr_link_timeout_set_flags(struct sr_link_timeout_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -4567,7 +4776,8 @@ sr_link_timeout_set_sqe_flags(struct sr_link_timeout_op *sr_op, unsigned sr_flag
 static inline void
 sr_link_timeout_set_personality(struct sr_link_timeout_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -4575,53 +4785,59 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__link_timeout_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_ts = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	ret = sr__begin(r, &op->base, SR_OP_LINK_TIMEOUT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__link_timeout_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_LINK_TIMEOUT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__link_timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_ts = tail;
 		tail += sr__align16(sizeof(*op->ts));
 	}
 	(void)tail;
+	sr_prep_link_timeout(sqe, (struct __kernel_timespec *)cp_ts, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_LINK_TIMEOUT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__link_timeout_fill(struct sr_slot *s, struct sr_link_timeout_completed *c)
+sr__link_timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_link_timeout_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__link_timeout_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__link_timeout_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_link_timeout_completed c;
 
-	sr__link_timeout_fill(s, &c);
-	((sr_link_timeout_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__link_timeout_fill(r, idx, &e, &c);
+	((sr_link_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4635,7 +4851,7 @@ static inline int
 sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_link_timeout_cb cb, void *arg,
 		struct sr_link_timeout_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__link_timeout_submit(r, op, &h, sr__link_timeout_deliver, (void (*)(void))cb, arg,
 					  "sr_link_timeout_submit_cb");
 
@@ -4647,15 +4863,16 @@ sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_l
 static inline int
 sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__link_timeout_fill(s, c);
-	sr__free_slot(r, s);
+	sr__link_timeout_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4663,15 +4880,16 @@ sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, s
 static inline int
 sr_link_timeout_poll(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__link_timeout_fill(s, c);
-	sr__free_slot(r, s);
+	sr__link_timeout_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4690,8 +4908,8 @@ sr_link_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LINK_TIMEOUT)))
 		return sr__raw_unavailable(sr_r, SR_OP_LINK_TIMEOUT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_link_timeout(sr_sqe, ts, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -4707,8 +4925,9 @@ sr_link_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned
  */
 struct sr_connect_op {
 	struct sr_op base;
+	int fd;
 	const struct sockaddr *addr;
-	size_t _sz_addr;
+	socklen_t addrlen;
 };
 
 struct sr_connect_submitted {
@@ -4732,11 +4951,10 @@ sr_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct sr_connect_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CONNECT, SR_IORING_OP_CONNECT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_CONNECT);
+	sr_op.fd = fd;
 	sr_op.addr = addr;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(addrlen));
-	sr_op._sz_addr = (size_t)addrlen;
+	sr_op.addrlen = addrlen;
 	return sr_op;
 }
 
@@ -4750,15 +4968,15 @@ sr_connect_set_sqe_flags(struct sr_connect_op *sr_op, unsigned sr_flags)
 static inline void
 sr_connect_set_personality(struct sr_connect_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_connect_set_fixed_file(struct sr_connect_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -4767,53 +4985,59 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__connect_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_addr = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	need += sr__align16(op->_sz_addr);
-	ret = sr__begin(r, &op->base, SR_OP_CONNECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__connect_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->addrlen);
+	sqe = sr__begin(r, &op->base, SR_OP_CONNECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__connect_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->addr) {
-		memcpy(tail, op->addr, op->_sz_addr);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_addr);
+		memcpy(tail, op->addr, (size_t)op->addrlen);
+		cp_addr = tail;
+		tail += sr__align16((size_t)op->addrlen);
 	}
 	(void)tail;
+	sr_prep_connect(sqe, op->fd, (const struct sockaddr *)cp_addr, op->addrlen);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_CONNECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__connect_fill(struct sr_slot *s, struct sr_connect_completed *c)
+sr__connect_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_connect_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__connect_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__connect_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_connect_completed c;
 
-	sr__connect_fill(s, &c);
-	((sr_connect_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__connect_fill(r, idx, &e, &c);
+	((sr_connect_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4827,7 +5051,7 @@ static inline int
 sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb cb, void *arg,
 		struct sr_connect_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__connect_submit(r, op, &h, sr__connect_deliver, (void (*)(void))cb, arg,
 					  "sr_connect_submit_cb");
 
@@ -4839,15 +5063,16 @@ sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb 
 static inline int
 sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__connect_fill(s, c);
-	sr__free_slot(r, s);
+	sr__connect_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4855,15 +5080,16 @@ sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_c
 static inline int
 sr_connect_poll(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__connect_fill(s, c);
-	sr__free_slot(r, s);
+	sr__connect_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -4882,8 +5108,8 @@ sr_connect_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, sockle
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CONNECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_CONNECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_connect(sr_sqe, fd, addr, addrlen);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -4898,6 +5124,10 @@ sr_connect_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, sockle
  */
 struct sr_fallocate_op {
 	struct sr_op base;
+	int fd;
+	int mode;
+	__u64 offset;
+	__u64 len;
 };
 
 struct sr_fallocate_submitted {
@@ -4916,11 +5146,11 @@ sr_fallocate(int fd, int mode, __u64 offset, __u64 len)
 {
 	struct sr_fallocate_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FALLOCATE, SR_IORING_OP_FALLOCATE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(len));
+	sr__op_begin(&sr_op.base, SR_OP_FALLOCATE);
+	sr_op.fd = fd;
+	sr_op.mode = mode;
+	sr_op.offset = offset;
+	sr_op.len = len;
 	return sr_op;
 }
 
@@ -4934,15 +5164,15 @@ sr_fallocate_set_sqe_flags(struct sr_fallocate_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fallocate_set_personality(struct sr_fallocate_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fallocate_set_fixed_file(struct sr_fallocate_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -4951,39 +5181,44 @@ sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FALLOCATE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FALLOCATE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_fallocate(sqe, op->fd, op->mode, op->offset, op->len);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FALLOCATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fallocate_fill(struct sr_slot *s, struct sr_fallocate_completed *c)
+sr__fallocate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fallocate_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fallocate_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fallocate_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fallocate_completed c;
 
-	sr__fallocate_fill(s, &c);
-	((sr_fallocate_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fallocate_fill(r, idx, &e, &c);
+	((sr_fallocate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -4997,7 +5232,7 @@ static inline int
 sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_fallocate_cb cb, void *arg,
 		struct sr_fallocate_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fallocate_submit(r, op, &h, sr__fallocate_deliver, (void (*)(void))cb, arg,
 					  "sr_fallocate_submit_cb");
 
@@ -5009,15 +5244,16 @@ sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_falloca
 static inline int
 sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fallocate_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fallocate_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5025,15 +5261,16 @@ sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct 
 static inline int
 sr_fallocate_poll(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fallocate_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fallocate_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5052,8 +5289,8 @@ sr_fallocate_raw(struct sr_ring *sr_r, int fd, int mode, __u64 offset, __u64 len
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FALLOCATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FALLOCATE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fallocate(sr_sqe, fd, mode, offset, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5069,7 +5306,10 @@ sr_fallocate_raw(struct sr_ring *sr_r, int fd, int mode, __u64 offset, __u64 len
  */
 struct sr_openat_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	mode_t mode;
 };
 
 struct sr_openat_submitted {
@@ -5093,11 +5333,11 @@ sr_openat(int dfd, const char *path, int flags, mode_t mode)
 {
 	struct sr_openat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT, SR_IORING_OP_OPENAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPEN_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
+	sr_op.flags = flags;
+	sr_op.mode = mode;
 	return sr_op;
 }
 
@@ -5111,7 +5351,8 @@ sr_openat_set_sqe_flags(struct sr_openat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5119,55 +5360,61 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_openat(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat_fill(struct sr_slot *s, struct sr_openat_completed *c)
+sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat_completed c;
 
-	sr__openat_fill(s, &c);
-	((sr_openat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat_fill(r, idx, &e, &c);
+	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -5181,7 +5428,7 @@ static inline int
 sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb, void *arg,
 		struct sr_openat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat_submit(r, op, &h, sr__openat_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_submit_cb");
 
@@ -5193,15 +5440,16 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 static inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5209,15 +5457,16 @@ sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_ope
 static inline int
 sr_openat_poll(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5236,8 +5485,8 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat(sr_sqe, dfd, path, flags, mode);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5253,7 +5502,11 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
  */
 struct sr_openat_direct_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	mode_t mode;
+	unsigned file_index;
 };
 
 struct sr_openat_direct_submitted {
@@ -5277,12 +5530,12 @@ sr_openat_direct(int dfd, const char *path, int flags, mode_t mode, unsigned fil
 {
 	struct sr_openat_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT_DIRECT, SR_IORING_OP_OPENAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT_DIRECT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPEN_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
+	sr_op.flags = flags;
+	sr_op.mode = mode;
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -5296,7 +5549,8 @@ sr_openat_direct_set_sqe_flags(struct sr_openat_direct_op *sr_op, unsigned sr_fl
 static inline void
 sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5304,55 +5558,61 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat_direct_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_openat_direct(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat_direct_fill(struct sr_slot *s, struct sr_openat_direct_completed *c)
+sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat_direct_completed c;
 
-	sr__openat_direct_fill(s, &c);
-	((sr_openat_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat_direct_fill(r, idx, &e, &c);
+	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -5366,7 +5626,7 @@ static inline int
 sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr_openat_direct_cb cb, void *arg,
 		struct sr_openat_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat_direct_submit(r, op, &h, sr__openat_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_direct_submit_cb");
 
@@ -5378,15 +5638,16 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 static inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5394,15 +5655,16 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 static inline int
 sr_openat_direct_poll(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5421,8 +5683,8 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat_direct(sr_sqe, dfd, path, flags, mode, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5437,6 +5699,7 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
  */
 struct sr_close_op {
 	struct sr_op base;
+	int fd;
 };
 
 struct sr_close_submitted {
@@ -5455,8 +5718,8 @@ sr_close(int fd)
 {
 	struct sr_close_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CLOSE, SR_IORING_OP_CLOSE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_CLOSE);
+	sr_op.fd = fd;
 	return sr_op;
 }
 
@@ -5470,7 +5733,8 @@ sr_close_set_sqe_flags(struct sr_close_op *sr_op, unsigned sr_flags)
 static inline void
 sr_close_set_personality(struct sr_close_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5478,39 +5742,44 @@ sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_CLOSE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_CLOSE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_close(sqe, op->fd);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_CLOSE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__close_fill(struct sr_slot *s, struct sr_close_completed *c)
+sr__close_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__close_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__close_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_close_completed c;
 
-	sr__close_fill(s, &c);
-	((sr_close_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__close_fill(r, idx, &e, &c);
+	((sr_close_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -5524,7 +5793,7 @@ static inline int
 sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, void *arg,
 		struct sr_close_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__close_submit(r, op, &h, sr__close_deliver, (void (*)(void))cb, arg,
 					  "sr_close_submit_cb");
 
@@ -5536,15 +5805,16 @@ sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, vo
 static inline int
 sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__close_fill(s, c);
-	sr__free_slot(r, s);
+	sr__close_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5552,15 +5822,16 @@ sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close
 static inline int
 sr_close_poll(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CLOSE, "sr_close_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__close_fill(s, c);
-	sr__free_slot(r, s);
+	sr__close_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5579,8 +5850,8 @@ sr_close_raw(struct sr_ring *sr_r, int fd, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CLOSE)))
 		return sr__raw_unavailable(sr_r, SR_OP_CLOSE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_close(sr_sqe, fd);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5595,6 +5866,7 @@ sr_close_raw(struct sr_ring *sr_r, int fd, __u64 sr_user_data)
  */
 struct sr_close_direct_op {
 	struct sr_op base;
+	unsigned file_index;
 };
 
 struct sr_close_direct_submitted {
@@ -5613,9 +5885,8 @@ sr_close_direct(unsigned file_index)
 {
 	struct sr_close_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CLOSE_DIRECT, SR_IORING_OP_CLOSE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, (__u32)(file_index) + 1);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
+	sr__op_begin(&sr_op.base, SR_OP_CLOSE_DIRECT);
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -5629,7 +5900,8 @@ sr_close_direct_set_sqe_flags(struct sr_close_direct_op *sr_op, unsigned sr_flag
 static inline void
 sr_close_direct_set_personality(struct sr_close_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5637,39 +5909,44 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_CLOSE_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_CLOSE_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_close_direct(sqe, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__close_direct_fill(struct sr_slot *s, struct sr_close_direct_completed *c)
+sr__close_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__close_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__close_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_close_direct_completed c;
 
-	sr__close_direct_fill(s, &c);
-	((sr_close_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__close_direct_fill(r, idx, &e, &c);
+	((sr_close_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -5683,7 +5960,7 @@ static inline int
 sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_close_direct_cb cb, void *arg,
 		struct sr_close_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__close_direct_submit(r, op, &h, sr__close_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_close_direct_submit_cb");
 
@@ -5695,15 +5972,16 @@ sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_c
 static inline int
 sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__close_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__close_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5711,15 +5989,16 @@ sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, s
 static inline int
 sr_close_direct_poll(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__close_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__close_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5738,8 +6017,8 @@ sr_close_direct_raw(struct sr_ring *sr_r, unsigned file_index, __u64 sr_user_dat
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CLOSE_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_CLOSE_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_close_direct(sr_sqe, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5756,7 +6035,8 @@ sr_close_direct_raw(struct sr_ring *sr_r, unsigned file_index, __u64 sr_user_dat
 struct sr_files_update_op {
 	struct sr_op base;
 	const int *fds;
-	size_t _sz_fds;
+	unsigned nr_fds;
+	int offset;
 };
 
 struct sr_files_update_submitted {
@@ -5780,12 +6060,10 @@ sr_files_update(const int *fds, unsigned nr_fds, int offset)
 {
 	struct sr_files_update_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FILES_UPDATE, SR_IORING_OP_FILES_UPDATE);
+	sr__op_begin(&sr_op.base, SR_OP_FILES_UPDATE);
 	sr_op.fds = fds;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_fds));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
-	sr_op._sz_fds = (size_t)nr_fds * sizeof(*fds);
+	sr_op.nr_fds = nr_fds;
+	sr_op.offset = offset;
 	return sr_op;
 }
 
@@ -5799,7 +6077,8 @@ sr_files_update_set_sqe_flags(struct sr_files_update_op *sr_op, unsigned sr_flag
 static inline void
 sr_files_update_set_personality(struct sr_files_update_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5807,53 +6086,59 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__files_update_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_fds = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	need += sr__align16(op->_sz_fds);
-	ret = sr__begin(r, &op->base, SR_OP_FILES_UPDATE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__files_update_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->nr_fds * sizeof(*op->fds));
+	sqe = sr__begin(r, &op->base, SR_OP_FILES_UPDATE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__files_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->fds) {
-		memcpy(tail, op->fds, op->_sz_fds);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_fds);
+		memcpy(tail, op->fds, (size_t)op->nr_fds * sizeof(*op->fds));
+		cp_fds = tail;
+		tail += sr__align16((size_t)op->nr_fds * sizeof(*op->fds));
 	}
 	(void)tail;
+	sr_prep_files_update(sqe, (int *)cp_fds, op->nr_fds, op->offset);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FILES_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__files_update_fill(struct sr_slot *s, struct sr_files_update_completed *c)
+sr__files_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_files_update_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__files_update_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__files_update_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_files_update_completed c;
 
-	sr__files_update_fill(s, &c);
-	((sr_files_update_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__files_update_fill(r, idx, &e, &c);
+	((sr_files_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -5867,7 +6152,7 @@ static inline int
 sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_files_update_cb cb, void *arg,
 		struct sr_files_update_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__files_update_submit(r, op, &h, sr__files_update_deliver, (void (*)(void))cb, arg,
 					  "sr_files_update_submit_cb");
 
@@ -5879,15 +6164,16 @@ sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_f
 static inline int
 sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__files_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__files_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5895,15 +6181,16 @@ sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, s
 static inline int
 sr_files_update_poll(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__files_update_fill(s, c);
-	sr__free_slot(r, s);
+	sr__files_update_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -5922,8 +6209,8 @@ sr_files_update_raw(struct sr_ring *sr_r, int *fds, unsigned nr_fds, int offset,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FILES_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FILES_UPDATE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_files_update(sr_sqe, fds, nr_fds, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -5940,7 +6227,10 @@ sr_files_update_raw(struct sr_ring *sr_r, int *fds, unsigned nr_fds, int offset,
  */
 struct sr_statx_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	unsigned mask;
 };
 
 struct sr_statx_submitted {
@@ -5966,11 +6256,11 @@ sr_statx(int dfd, const char *path, int flags, unsigned mask)
 {
 	struct sr_statx_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_STATX, SR_IORING_OP_STATX);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_STATX);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_STATX_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mask));
+	sr_op.flags = flags;
+	sr_op.mask = mask;
 	return sr_op;
 }
 
@@ -5984,7 +6274,8 @@ sr_statx_set_sqe_flags(struct sr_statx_op *sr_op, unsigned sr_flags)
 static inline void
 sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -5992,62 +6283,65 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__statx_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_STATX, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__statx_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_STATX, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->statxbuf, 0, sizeof(st->statxbuf));
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->statxbuf);
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_statx(sqe, op->dfd, (const char *)cp_path, op->flags, op->mask, (struct statx *)&st->statxbuf);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_STATX, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__statx_fill(struct sr_slot *s, struct sr_statx_completed *c)
+sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__statx_store *st = (const struct sr__statx_store *)s->_store;
+		const struct sr__statx_store *st = (const struct sr__statx_store *)x->_store;
 		memcpy(&c->statxbuf, &st->statxbuf, sizeof(c->statxbuf));
 	}
 }
 
 static inline void
-sr__statx_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_statx_completed c;
 
-	sr__statx_fill(s, &c);
-	((sr_statx_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__statx_fill(r, idx, &e, &c);
+	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6061,7 +6355,7 @@ static inline int
 sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, void *arg,
 		struct sr_statx_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__statx_submit(r, op, &h, sr__statx_deliver, (void (*)(void))cb, arg,
 					  "sr_statx_submit_cb");
 
@@ -6073,15 +6367,16 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 static inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__statx_fill(s, c);
-	sr__free_slot(r, s);
+	sr__statx_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6089,15 +6384,16 @@ sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx
 static inline int
 sr_statx_poll(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_STATX, "sr_statx_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__statx_fill(s, c);
-	sr__free_slot(r, s);
+	sr__statx_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6116,8 +6412,8 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_STATX)))
 		return sr__raw_unavailable(sr_r, SR_OP_STATX);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_statx(sr_sqe, dfd, path, flags, mask, statxbuf);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -6133,7 +6429,10 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
  */
 struct sr_read_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *buf;
+	__u64 offset;
+	int rw_flags;
 };
 
 struct sr_read_submitted {
@@ -6153,10 +6452,11 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 {
 	struct sr_read_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READ, SR_IORING_OP_READ);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_READ);
+	sr_op.fd = fd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op.offset = offset;
+	sr_op.rw_flags = 0;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -6169,7 +6469,7 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 static inline void
 sr_read_set_rw_flags(struct sr_read_op *sr_op, int rw_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(rw_flags));
+	sr_op->rw_flags = rw_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -6182,15 +6482,15 @@ sr_read_set_sqe_flags(struct sr_read_op *sr_op, unsigned sr_flags)
 static inline void
 sr_read_set_personality(struct sr_read_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -6199,7 +6499,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -6207,40 +6507,43 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_READ, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_READ, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__OUT)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_read(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
+	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READ, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__read_fill(struct sr_slot *s, struct sr_read_completed *c)
+sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__read_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__read_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_completed c;
 
-	sr__read_fill(s, &c);
-	((sr_read_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__read_fill(r, idx, &e, &c);
+	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6254,7 +6557,7 @@ static inline int
 sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void *arg,
 		struct sr_read_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__read_submit(r, op, &h, sr__read_deliver, (void (*)(void))cb, arg,
 					  "sr_read_submit_cb");
 
@@ -6266,15 +6569,16 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 static inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6282,15 +6586,16 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 static inline int
 sr_read_poll(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_READ, "sr_read_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6309,8 +6614,8 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_read(sr_sqe, fd, buf, nbytes, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -6326,7 +6631,10 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
  */
 struct sr_write_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *buf;
+	__u64 offset;
+	int rw_flags;
 };
 
 struct sr_write_submitted {
@@ -6346,10 +6654,11 @@ sr_write(int fd, const struct sr_buf *buf, __u64 offset)
 {
 	struct sr_write_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_WRITE, SR_IORING_OP_WRITE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_WRITE);
+	sr_op.fd = fd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op.offset = offset;
+	sr_op.rw_flags = 0;
 	return sr_op;
 }
 
@@ -6357,7 +6666,7 @@ sr_write(int fd, const struct sr_buf *buf, __u64 offset)
 static inline void
 sr_write_set_rw_flags(struct sr_write_op *sr_op, int rw_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(rw_flags));
+	sr_op->rw_flags = rw_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -6370,15 +6679,15 @@ sr_write_set_sqe_flags(struct sr_write_op *sr_op, unsigned sr_flags)
 static inline void
 sr_write_set_personality(struct sr_write_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_write_set_fixed_file(struct sr_write_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -6387,7 +6696,7 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -6395,40 +6704,43 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_WRITE, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_WRITE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_WRITE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_write(sqe, op->fd, (const void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
+	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_WRITE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__write_fill(struct sr_slot *s, struct sr_write_completed *c)
+sr__write_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__write_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__write_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_write_completed c;
 
-	sr__write_fill(s, &c);
-	((sr_write_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__write_fill(r, idx, &e, &c);
+	((sr_write_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6442,7 +6754,7 @@ static inline int
 sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, void *arg,
 		struct sr_write_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__write_submit(r, op, &h, sr__write_deliver, (void (*)(void))cb, arg,
 					  "sr_write_submit_cb");
 
@@ -6454,15 +6766,16 @@ sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, vo
 static inline int
 sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__write_fill(s, c);
-	sr__free_slot(r, s);
+	sr__write_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6470,15 +6783,16 @@ sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write
 static inline int
 sr_write_poll(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITE, "sr_write_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__write_fill(s, c);
-	sr__free_slot(r, s);
+	sr__write_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6497,8 +6811,8 @@ sr_write_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbytes, __u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITE)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_write(sr_sqe, fd, buf, nbytes, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -6513,6 +6827,10 @@ sr_write_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbytes, __u
  */
 struct sr_fadvise_op {
 	struct sr_op base;
+	int fd;
+	__u64 offset;
+	__u32 len;
+	int advice;
 };
 
 struct sr_fadvise_submitted {
@@ -6531,11 +6849,11 @@ sr_fadvise(int fd, __u64 offset, __u32 len, int advice)
 {
 	struct sr_fadvise_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FADVISE, SR_IORING_OP_FADVISE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FADVISE_ADVICE, (__u32)(advice));
+	sr__op_begin(&sr_op.base, SR_OP_FADVISE);
+	sr_op.fd = fd;
+	sr_op.offset = offset;
+	sr_op.len = len;
+	sr_op.advice = advice;
 	return sr_op;
 }
 
@@ -6549,15 +6867,15 @@ sr_fadvise_set_sqe_flags(struct sr_fadvise_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fadvise_set_personality(struct sr_fadvise_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fadvise_set_fixed_file(struct sr_fadvise_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -6566,39 +6884,44 @@ sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FADVISE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FADVISE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_fadvise(sqe, op->fd, op->offset, op->len, op->advice);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FADVISE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fadvise_fill(struct sr_slot *s, struct sr_fadvise_completed *c)
+sr__fadvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fadvise_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fadvise_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fadvise_completed c;
 
-	sr__fadvise_fill(s, &c);
-	((sr_fadvise_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fadvise_fill(r, idx, &e, &c);
+	((sr_fadvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6612,7 +6935,7 @@ static inline int
 sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb cb, void *arg,
 		struct sr_fadvise_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fadvise_submit(r, op, &h, sr__fadvise_deliver, (void (*)(void))cb, arg,
 					  "sr_fadvise_submit_cb");
 
@@ -6624,15 +6947,16 @@ sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb 
 static inline int
 sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fadvise_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fadvise_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6640,15 +6964,16 @@ sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_f
 static inline int
 sr_fadvise_poll(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fadvise_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fadvise_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6667,8 +6992,8 @@ sr_fadvise_raw(struct sr_ring *sr_r, int fd, __u64 offset, __u32 len, int advice
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FADVISE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FADVISE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fadvise(sr_sqe, fd, offset, len, advice);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -6683,6 +7008,10 @@ sr_fadvise_raw(struct sr_ring *sr_r, int fd, __u64 offset, __u32 len, int advice
  */
 struct sr_fadvise64_op {
 	struct sr_op base;
+	int fd;
+	__u64 offset;
+	off_t len;
+	int advice;
 };
 
 struct sr_fadvise64_submitted {
@@ -6701,11 +7030,11 @@ sr_fadvise64(int fd, __u64 offset, off_t len, int advice)
 {
 	struct sr_fadvise64_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FADVISE64, SR_IORING_OP_FADVISE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(len));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FADVISE_ADVICE, (__u32)(advice));
+	sr__op_begin(&sr_op.base, SR_OP_FADVISE64);
+	sr_op.fd = fd;
+	sr_op.offset = offset;
+	sr_op.len = len;
+	sr_op.advice = advice;
 	return sr_op;
 }
 
@@ -6719,15 +7048,15 @@ sr_fadvise64_set_sqe_flags(struct sr_fadvise64_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fadvise64_set_personality(struct sr_fadvise64_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fadvise64_set_fixed_file(struct sr_fadvise64_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -6736,39 +7065,44 @@ sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FADVISE64, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FADVISE64, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_fadvise64(sqe, op->fd, op->offset, op->len, op->advice);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FADVISE64, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fadvise64_fill(struct sr_slot *s, struct sr_fadvise64_completed *c)
+sr__fadvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise64_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fadvise64_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fadvise64_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fadvise64_completed c;
 
-	sr__fadvise64_fill(s, &c);
-	((sr_fadvise64_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fadvise64_fill(r, idx, &e, &c);
+	((sr_fadvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6782,7 +7116,7 @@ static inline int
 sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise64_cb cb, void *arg,
 		struct sr_fadvise64_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fadvise64_submit(r, op, &h, sr__fadvise64_deliver, (void (*)(void))cb, arg,
 					  "sr_fadvise64_submit_cb");
 
@@ -6794,15 +7128,16 @@ sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise
 static inline int
 sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fadvise64_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fadvise64_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6810,15 +7145,16 @@ sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct 
 static inline int
 sr_fadvise64_poll(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fadvise64_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fadvise64_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6837,8 +7173,8 @@ sr_fadvise64_raw(struct sr_ring *sr_r, int fd, __u64 offset, off_t len, int advi
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FADVISE64)))
 		return sr__raw_unavailable(sr_r, SR_OP_FADVISE64);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fadvise64(sr_sqe, fd, offset, len, advice);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -6854,6 +7190,9 @@ sr_fadvise64_raw(struct sr_ring *sr_r, int fd, __u64 offset, off_t len, int advi
  */
 struct sr_madvise_op {
 	struct sr_op base;
+	void *addr;
+	__u32 length;
+	int advice;
 };
 
 struct sr_madvise_submitted {
@@ -6872,11 +7211,10 @@ sr_madvise(void *addr, __u32 length, int advice)
 {
 	struct sr_madvise_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MADVISE, SR_IORING_OP_MADVISE);
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(addr));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(length));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FADVISE_ADVICE, (__u32)(advice));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr__op_begin(&sr_op.base, SR_OP_MADVISE);
+	sr_op.addr = addr;
+	sr_op.length = length;
+	sr_op.advice = advice;
 	return sr_op;
 }
 
@@ -6890,7 +7228,8 @@ sr_madvise_set_sqe_flags(struct sr_madvise_op *sr_op, unsigned sr_flags)
 static inline void
 sr_madvise_set_personality(struct sr_madvise_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -6898,39 +7237,44 @@ sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MADVISE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_MADVISE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_madvise(sqe, op->addr, op->length, op->advice);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MADVISE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__madvise_fill(struct sr_slot *s, struct sr_madvise_completed *c)
+sr__madvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__madvise_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__madvise_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_madvise_completed c;
 
-	sr__madvise_fill(s, &c);
-	((sr_madvise_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__madvise_fill(r, idx, &e, &c);
+	((sr_madvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -6944,7 +7288,7 @@ static inline int
 sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb cb, void *arg,
 		struct sr_madvise_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__madvise_submit(r, op, &h, sr__madvise_deliver, (void (*)(void))cb, arg,
 					  "sr_madvise_submit_cb");
 
@@ -6956,15 +7300,16 @@ sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb 
 static inline int
 sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__madvise_fill(s, c);
-	sr__free_slot(r, s);
+	sr__madvise_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6972,15 +7317,16 @@ sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_m
 static inline int
 sr_madvise_poll(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__madvise_fill(s, c);
-	sr__free_slot(r, s);
+	sr__madvise_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -6999,8 +7345,8 @@ sr_madvise_raw(struct sr_ring *sr_r, void *addr, __u32 length, int advice, __u64
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MADVISE)))
 		return sr__raw_unavailable(sr_r, SR_OP_MADVISE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_madvise(sr_sqe, addr, length, advice);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7016,6 +7362,9 @@ sr_madvise_raw(struct sr_ring *sr_r, void *addr, __u32 length, int advice, __u64
  */
 struct sr_madvise64_op {
 	struct sr_op base;
+	void *addr;
+	off_t length;
+	int advice;
 };
 
 struct sr_madvise64_submitted {
@@ -7034,11 +7383,10 @@ sr_madvise64(void *addr, off_t length, int advice)
 {
 	struct sr_madvise64_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MADVISE64, SR_IORING_OP_MADVISE);
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(addr));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(length));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FADVISE_ADVICE, (__u32)(advice));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr__op_begin(&sr_op.base, SR_OP_MADVISE64);
+	sr_op.addr = addr;
+	sr_op.length = length;
+	sr_op.advice = advice;
 	return sr_op;
 }
 
@@ -7052,7 +7400,8 @@ sr_madvise64_set_sqe_flags(struct sr_madvise64_op *sr_op, unsigned sr_flags)
 static inline void
 sr_madvise64_set_personality(struct sr_madvise64_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -7060,39 +7409,44 @@ sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MADVISE64, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_MADVISE64, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_madvise64(sqe, op->addr, op->length, op->advice);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MADVISE64, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__madvise64_fill(struct sr_slot *s, struct sr_madvise64_completed *c)
+sr__madvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise64_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__madvise64_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__madvise64_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_madvise64_completed c;
 
-	sr__madvise64_fill(s, &c);
-	((sr_madvise64_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__madvise64_fill(r, idx, &e, &c);
+	((sr_madvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -7106,7 +7460,7 @@ static inline int
 sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise64_cb cb, void *arg,
 		struct sr_madvise64_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__madvise64_submit(r, op, &h, sr__madvise64_deliver, (void (*)(void))cb, arg,
 					  "sr_madvise64_submit_cb");
 
@@ -7118,15 +7472,16 @@ sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise
 static inline int
 sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__madvise64_fill(s, c);
-	sr__free_slot(r, s);
+	sr__madvise64_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7134,15 +7489,16 @@ sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct 
 static inline int
 sr_madvise64_poll(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__madvise64_fill(s, c);
-	sr__free_slot(r, s);
+	sr__madvise64_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7161,8 +7517,8 @@ sr_madvise64_raw(struct sr_ring *sr_r, void *addr, off_t length, int advice, __u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MADVISE64)))
 		return sr__raw_unavailable(sr_r, SR_OP_MADVISE64);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_madvise64(sr_sqe, addr, length, advice);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7178,7 +7534,9 @@ sr_madvise64_raw(struct sr_ring *sr_r, void *addr, off_t length, int advice, __u
  */
 struct sr_send_op {
 	struct sr_op base;
+	int sockfd;
 	struct sr_buf *buf;
+	int flags;
 };
 
 struct sr_send_submitted {
@@ -7198,9 +7556,10 @@ sr_send(int sockfd, const struct sr_buf *buf)
 {
 	struct sr_send_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SEND, SR_IORING_OP_SEND);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_SEND);
+	sr_op.sockfd = sockfd;
 	sr_op.buf = (struct sr_buf *)buf;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -7208,7 +7567,7 @@ sr_send(int sockfd, const struct sr_buf *buf)
 static inline void
 sr_send_set_flags(struct sr_send_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -7221,15 +7580,15 @@ sr_send_set_sqe_flags(struct sr_send_op *sr_op, unsigned sr_flags)
 static inline void
 sr_send_set_personality(struct sr_send_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_send_set_fixed_file(struct sr_send_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -7238,7 +7597,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -7246,40 +7605,42 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SEND, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_SEND, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_send(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SEND, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__send_fill(struct sr_slot *s, struct sr_send_completed *c)
+sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__send_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__send_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_send_completed c;
 
-	sr__send_fill(s, &c);
-	((sr_send_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__send_fill(r, idx, &e, &c);
+	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -7293,7 +7654,7 @@ static inline int
 sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void *arg,
 		struct sr_send_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__send_submit(r, op, &h, sr__send_deliver, (void (*)(void))cb, arg,
 					  "sr_send_submit_cb");
 
@@ -7305,15 +7666,16 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 static inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7321,15 +7683,16 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 static inline int
 sr_send_poll(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND, "sr_send_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7348,8 +7711,8 @@ sr_send_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int f
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_send(sr_sqe, sockfd, buf, len, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7366,9 +7729,11 @@ sr_send_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int f
  */
 struct sr_sendto_op {
 	struct sr_op base;
+	int sockfd;
 	struct sr_buf *buf;
+	int flags;
 	const struct sockaddr *addr;
-	size_t _sz_addr;
+	socklen_t addrlen;
 };
 
 struct sr_sendto_submitted {
@@ -7393,12 +7758,12 @@ sr_sendto(int sockfd, const struct sr_buf *buf, const struct sockaddr *addr, soc
 {
 	struct sr_sendto_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SENDTO, SR_IORING_OP_SEND);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_SENDTO);
+	sr_op.sockfd = sockfd;
 	sr_op.buf = (struct sr_buf *)buf;
+	sr_op.flags = 0;
 	sr_op.addr = addr;
-	sr__sqe_put16(&sr_op.base._sqe, SR_SQE_ADDR_LEN, (__u16)(addrlen));
-	sr_op._sz_addr = (size_t)addrlen;
+	sr_op.addrlen = addrlen;
 	return sr_op;
 }
 
@@ -7406,7 +7771,7 @@ sr_sendto(int sockfd, const struct sr_buf *buf, const struct sockaddr *addr, soc
 static inline void
 sr_sendto_set_flags(struct sr_sendto_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -7419,15 +7784,15 @@ sr_sendto_set_sqe_flags(struct sr_sendto_op *sr_op, unsigned sr_flags)
 static inline void
 sr_sendto_set_personality(struct sr_sendto_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_sendto_set_fixed_file(struct sr_sendto_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -7436,10 +7801,11 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__sendto_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
+	void *cp_addr = NULL;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -7447,51 +7813,53 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SENDTO, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	need += sr__align16(op->_sz_addr);
-	ret = sr__begin(r, &op->base, SR_OP_SENDTO, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__sendto_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->addrlen);
+	sqe = sr__begin(r, &op->base, SR_OP_SENDTO, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__sendto_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->addr) {
-		memcpy(tail, op->addr, op->_sz_addr);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_addr);
+		memcpy(tail, op->addr, (size_t)op->addrlen);
+		cp_addr = tail;
+		tail += sr__align16((size_t)op->addrlen);
 	}
 	(void)tail;
-	s->_lent[0] = op->buf;
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SENDTO);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_sendto(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, (const struct sockaddr *)cp_addr, op->addrlen);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SENDTO, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__sendto_fill(struct sr_slot *s, struct sr_sendto_completed *c)
+sr__sendto_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendto_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__sendto_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__sendto_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sendto_completed c;
 
-	sr__sendto_fill(s, &c);
-	((sr_sendto_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__sendto_fill(r, idx, &e, &c);
+	((sr_sendto_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -7505,7 +7873,7 @@ static inline int
 sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb, void *arg,
 		struct sr_sendto_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__sendto_submit(r, op, &h, sr__sendto_deliver, (void (*)(void))cb, arg,
 					  "sr_sendto_submit_cb");
 
@@ -7517,15 +7885,16 @@ sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb,
 static inline int
 sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendto_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendto_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7533,15 +7902,16 @@ sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sen
 static inline int
 sr_sendto_poll(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendto_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendto_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7560,8 +7930,8 @@ sr_sendto_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDTO)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDTO);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_sendto(sr_sqe, sockfd, buf, len, flags, addr, addrlen);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7577,7 +7947,9 @@ sr_sendto_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int
  */
 struct sr_recv_op {
 	struct sr_op base;
+	int sockfd;
 	struct sr_buf *buf;
+	int flags;
 };
 
 struct sr_recv_submitted {
@@ -7597,9 +7969,10 @@ sr_recv(int sockfd, struct sr_buf *buf)
 {
 	struct sr_recv_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RECV, SR_IORING_OP_RECV);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_RECV);
+	sr_op.sockfd = sockfd;
 	sr_op.buf = (struct sr_buf *)buf;
+	sr_op.flags = 0;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -7612,7 +7985,7 @@ sr_recv(int sockfd, struct sr_buf *buf)
 static inline void
 sr_recv_set_flags(struct sr_recv_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -7625,15 +7998,15 @@ sr_recv_set_sqe_flags(struct sr_recv_op *sr_op, unsigned sr_flags)
 static inline void
 sr_recv_set_personality(struct sr_recv_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_recv_set_fixed_file(struct sr_recv_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -7642,7 +8015,7 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -7650,40 +8023,42 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_RECV, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_RECV, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_RECV, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_RECV);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__OUT)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_recv(sqe, op->sockfd, (void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RECV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__recv_fill(struct sr_slot *s, struct sr_recv_completed *c)
+sr__recv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__recv_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__recv_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recv_completed c;
 
-	sr__recv_fill(s, &c);
-	((sr_recv_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__recv_fill(r, idx, &e, &c);
+	((sr_recv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -7697,7 +8072,7 @@ static inline int
 sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void *arg,
 		struct sr_recv_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__recv_submit(r, op, &h, sr__recv_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_submit_cb");
 
@@ -7709,15 +8084,16 @@ sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void 
 static inline int
 sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__recv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7725,15 +8101,16 @@ sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_co
 static inline int
 sr_recv_poll(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_RECV, "sr_recv_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__recv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -7752,8 +8129,8 @@ sr_recv_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, int flags, 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_recv(sr_sqe, sockfd, buf, len, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7769,6 +8146,8 @@ sr_recv_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, int flags, 
  */
 struct sr_recv_multishot_op {
 	struct sr_op base;
+	int sockfd;
+	int flags;
 	struct sr_bufgroup *buf_group;
 };
 
@@ -7790,12 +8169,10 @@ sr_recv_multishot(int sockfd, struct sr_bufgroup *buf_group)
 {
 	struct sr_recv_multishot_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RECV_MULTISHOT, SR_IORING_OP_RECV);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_RECV_MULTISHOT);
+	sr_op.sockfd = sockfd;
+	sr_op.flags = 0;
 	sr_op.buf_group = buf_group;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(0));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(0));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECV_MULTISHOT));
 	return sr_op;
 }
 
@@ -7803,7 +8180,7 @@ sr_recv_multishot(int sockfd, struct sr_bufgroup *buf_group)
 static inline void
 sr_recv_multishot_set_flags(struct sr_recv_multishot_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -7816,15 +8193,15 @@ sr_recv_multishot_set_sqe_flags(struct sr_recv_multishot_op *sr_op, unsigned sr_
 static inline void
 sr_recv_multishot_set_personality(struct sr_recv_multishot_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_recv_multishot_set_fixed_file(struct sr_recv_multishot_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -7833,7 +8210,7 @@ sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -7841,40 +8218,44 @@ sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, st
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_RECV_MULTISHOT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_aux = op->buf_group;
+	sqe = sr__begin(r, &op->base, SR_OP_RECV_MULTISHOT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._aux = op->buf_group;
+	sr_prep_recv_multishot(sqe, op->sockfd, (void *)(0), (size_t)(0), op->flags);
 	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	s->_flags |= SR__SF_MULTI;
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RECV_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__recv_multishot_fill(struct sr_slot *s, struct sr_recv_multishot_completed *c)
+sr__recv_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_multishot_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
-	c->buf = sr__group_take((struct sr_bufgroup *)s->_aux, s->_res, s->_cflags);
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	c->buf = sr__group_take((struct sr_bufgroup *)x->_aux, e->res, e->flags);
 }
 
 static inline void
-sr__recv_multishot_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__recv_multishot_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recv_multishot_completed c;
 
-	sr__recv_multishot_fill(s, &c);
-	((sr_recv_multishot_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__recv_multishot_fill(r, idx, &e, &c);
+	((sr_recv_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -7888,7 +8269,7 @@ static inline int
 sr_recv_multishot_submit_cb(struct sr_ring *r, struct sr_recv_multishot_op *op, sr_recv_multishot_cb cb, void *arg,
 		struct sr_recv_multishot_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__recv_multishot_submit(r, op, &h, sr__recv_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_multishot_submit_cb");
 
@@ -7901,15 +8282,18 @@ sr_recv_multishot_submit_cb(struct sr_ring *r, struct sr_recv_multishot_op *op, 
 static inline int
 sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *sub, struct sr_recv_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recv_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -7917,15 +8301,18 @@ sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 static inline int
 sr_recv_multishot_poll(struct sr_ring *r, struct sr_recv_multishot_submitted *sub, struct sr_recv_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recv_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -7944,8 +8331,8 @@ sr_recv_multishot_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, i
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV_MULTISHOT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_recv_multishot(sr_sqe, sockfd, buf, len, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -7962,6 +8349,7 @@ sr_recv_multishot_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, i
  */
 struct sr_openat2_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
 	const struct open_how *how;
 };
@@ -7987,11 +8375,10 @@ sr_openat2(int dfd, const char *path, const struct open_how *how)
 {
 	struct sr_openat2_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT2, SR_IORING_OP_OPENAT2);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT2);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
 	sr_op.how = how;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(24));
 	return sr_op;
 }
 
@@ -8005,7 +8392,8 @@ sr_openat2_set_sqe_flags(struct sr_openat2_op *sr_op, unsigned sr_flags)
 static inline void
 sr_openat2_set_personality(struct sr_openat2_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -8013,61 +8401,68 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat2_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
+	void *cp_how = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
 	need += sr__align16(sizeof(*op->how));
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT2, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat2_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT2, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat2_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	if (op->how) {
 		memcpy(tail, op->how, sizeof(*op->how));
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_how = tail;
 		tail += sr__align16(sizeof(*op->how));
 	}
 	(void)tail;
+	sr_prep_openat2(sqe, op->dfd, (const char *)cp_path, (struct open_how *)cp_how);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT2, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat2_fill(struct sr_slot *s, struct sr_openat2_completed *c)
+sr__openat2_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat2_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat2_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat2_completed c;
 
-	sr__openat2_fill(s, &c);
-	((sr_openat2_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat2_fill(r, idx, &e, &c);
+	((sr_openat2_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8081,7 +8476,7 @@ static inline int
 sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb cb, void *arg,
 		struct sr_openat2_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat2_submit(r, op, &h, sr__openat2_deliver, (void (*)(void))cb, arg,
 					  "sr_openat2_submit_cb");
 
@@ -8093,15 +8488,16 @@ sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb 
 static inline int
 sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat2_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat2_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8109,15 +8505,16 @@ sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_o
 static inline int
 sr_openat2_poll(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat2_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat2_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8136,8 +8533,8 @@ sr_openat2_raw(struct sr_ring *sr_r, int dfd, const char *path, struct open_how 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT2)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT2);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat2(sr_sqe, dfd, path, how);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -8154,8 +8551,10 @@ sr_openat2_raw(struct sr_ring *sr_r, int dfd, const char *path, struct open_how 
  */
 struct sr_openat2_direct_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
 	const struct open_how *how;
+	unsigned file_index;
 };
 
 struct sr_openat2_direct_submitted {
@@ -8179,12 +8578,11 @@ sr_openat2_direct(int dfd, const char *path, const struct open_how *how, unsigne
 {
 	struct sr_openat2_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT2_DIRECT, SR_IORING_OP_OPENAT2);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT2_DIRECT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
 	sr_op.how = how;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(24));
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -8198,7 +8596,8 @@ sr_openat2_direct_set_sqe_flags(struct sr_openat2_direct_op *sr_op, unsigned sr_
 static inline void
 sr_openat2_direct_set_personality(struct sr_openat2_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -8206,61 +8605,68 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat2_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
+	void *cp_how = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
 	need += sr__align16(sizeof(*op->how));
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT2_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat2_direct_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT2_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat2_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	if (op->how) {
 		memcpy(tail, op->how, sizeof(*op->how));
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_how = tail;
 		tail += sr__align16(sizeof(*op->how));
 	}
 	(void)tail;
+	sr_prep_openat2_direct(sqe, op->dfd, (const char *)cp_path, (struct open_how *)cp_how, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT2_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat2_direct_fill(struct sr_slot *s, struct sr_openat2_direct_completed *c)
+sr__openat2_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat2_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat2_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat2_direct_completed c;
 
-	sr__openat2_direct_fill(s, &c);
-	((sr_openat2_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat2_direct_fill(r, idx, &e, &c);
+	((sr_openat2_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8274,7 +8680,7 @@ static inline int
 sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, sr_openat2_direct_cb cb, void *arg,
 		struct sr_openat2_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat2_direct_submit(r, op, &h, sr__openat2_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat2_direct_submit_cb");
 
@@ -8286,15 +8692,16 @@ sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, 
 static inline int
 sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat2_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat2_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8302,15 +8709,16 @@ sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *su
 static inline int
 sr_openat2_direct_poll(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat2_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat2_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8329,8 +8737,8 @@ sr_openat2_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, struct op
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT2_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT2_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat2_direct(sr_sqe, dfd, path, how, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -8346,6 +8754,9 @@ sr_openat2_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, struct op
  */
 struct sr_epoll_ctl_op {
 	struct sr_op base;
+	int epfd;
+	int fd;
+	int op;
 	const struct epoll_event *ev;
 };
 
@@ -8370,10 +8781,10 @@ sr_epoll_ctl(int epfd, int fd, int op, const struct epoll_event *ev)
 {
 	struct sr_epoll_ctl_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_EPOLL_CTL, SR_IORING_OP_EPOLL_CTL);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(epfd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(op));
+	sr__op_begin(&sr_op.base, SR_OP_EPOLL_CTL);
+	sr_op.epfd = epfd;
+	sr_op.fd = fd;
+	sr_op.op = op;
 	sr_op.ev = ev;
 	return sr_op;
 }
@@ -8388,7 +8799,8 @@ sr_epoll_ctl_set_sqe_flags(struct sr_epoll_ctl_op *sr_op, unsigned sr_flags)
 static inline void
 sr_epoll_ctl_set_personality(struct sr_epoll_ctl_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -8396,53 +8808,59 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__epoll_ctl_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_ev = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ev));
-	ret = sr__begin(r, &op->base, SR_OP_EPOLL_CTL, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__epoll_ctl_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_EPOLL_CTL, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__epoll_ctl_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->ev) {
 		memcpy(tail, op->ev, sizeof(*op->ev));
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_ev = tail;
 		tail += sr__align16(sizeof(*op->ev));
 	}
 	(void)tail;
+	sr_prep_epoll_ctl(sqe, op->epfd, op->fd, op->op, (struct epoll_event *)cp_ev);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_EPOLL_CTL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__epoll_ctl_fill(struct sr_slot *s, struct sr_epoll_ctl_completed *c)
+sr__epoll_ctl_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_ctl_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__epoll_ctl_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__epoll_ctl_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_epoll_ctl_completed c;
 
-	sr__epoll_ctl_fill(s, &c);
-	((sr_epoll_ctl_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__epoll_ctl_fill(r, idx, &e, &c);
+	((sr_epoll_ctl_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8456,7 +8874,7 @@ static inline int
 sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_ctl_cb cb, void *arg,
 		struct sr_epoll_ctl_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__epoll_ctl_submit(r, op, &h, sr__epoll_ctl_deliver, (void (*)(void))cb, arg,
 					  "sr_epoll_ctl_submit_cb");
 
@@ -8468,15 +8886,16 @@ sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_c
 static inline int
 sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__epoll_ctl_fill(s, c);
-	sr__free_slot(r, s);
+	sr__epoll_ctl_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8484,15 +8903,16 @@ sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct 
 static inline int
 sr_epoll_ctl_poll(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__epoll_ctl_fill(s, c);
-	sr__free_slot(r, s);
+	sr__epoll_ctl_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8511,8 +8931,8 @@ sr_epoll_ctl_raw(struct sr_ring *sr_r, int epfd, int fd, int op, struct epoll_ev
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_EPOLL_CTL)))
 		return sr__raw_unavailable(sr_r, SR_OP_EPOLL_CTL);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_epoll_ctl(sr_sqe, epfd, fd, op, ev);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -8527,6 +8947,12 @@ sr_epoll_ctl_raw(struct sr_ring *sr_r, int epfd, int fd, int op, struct epoll_ev
  */
 struct sr_splice_op {
 	struct sr_op base;
+	int fd_in;
+	int64_t off_in;
+	int fd_out;
+	int64_t off_out;
+	unsigned nbytes;
+	unsigned flags;
 };
 
 struct sr_splice_submitted {
@@ -8545,12 +8971,13 @@ sr_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned nbyte
 {
 	struct sr_splice_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SPLICE, SR_IORING_OP_SPLICE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_SPLICE_FD_IN, (__u32)(fd_in));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_SPLICE_OFF_IN, (__u64)(off_in));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd_out));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(off_out));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nbytes));
+	sr__op_begin(&sr_op.base, SR_OP_SPLICE);
+	sr_op.fd_in = fd_in;
+	sr_op.off_in = off_in;
+	sr_op.fd_out = fd_out;
+	sr_op.off_out = off_out;
+	sr_op.nbytes = nbytes;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -8558,7 +8985,7 @@ sr_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned nbyte
 static inline void
 sr_splice_set_flags(struct sr_splice_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_SPLICE_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -8571,15 +8998,15 @@ sr_splice_set_sqe_flags(struct sr_splice_op *sr_op, unsigned sr_flags)
 static inline void
 sr_splice_set_personality(struct sr_splice_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd_out. */
 static inline void
 sr_splice_set_fixed_file(struct sr_splice_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd_out = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -8588,39 +9015,44 @@ sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SPLICE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SPLICE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_splice(sqe, op->fd_in, op->off_in, op->fd_out, op->off_out, op->nbytes, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SPLICE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__splice_fill(struct sr_slot *s, struct sr_splice_completed *c)
+sr__splice_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_splice_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__splice_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__splice_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_splice_completed c;
 
-	sr__splice_fill(s, &c);
-	((sr_splice_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__splice_fill(r, idx, &e, &c);
+	((sr_splice_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8634,7 +9066,7 @@ static inline int
 sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb, void *arg,
 		struct sr_splice_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__splice_submit(r, op, &h, sr__splice_deliver, (void (*)(void))cb, arg,
 					  "sr_splice_submit_cb");
 
@@ -8646,15 +9078,16 @@ sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb,
 static inline int
 sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__splice_fill(s, c);
-	sr__free_slot(r, s);
+	sr__splice_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8662,15 +9095,16 @@ sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_spl
 static inline int
 sr_splice_poll(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__splice_fill(s, c);
-	sr__free_slot(r, s);
+	sr__splice_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8689,8 +9123,8 @@ sr_splice_raw(struct sr_ring *sr_r, int fd_in, int64_t off_in, int fd_out, int64
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SPLICE)))
 		return sr__raw_unavailable(sr_r, SR_OP_SPLICE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_splice(sr_sqe, fd_in, off_in, fd_out, off_out, nbytes, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -8707,6 +9141,11 @@ sr_splice_raw(struct sr_ring *sr_r, int fd_in, int64_t off_in, int fd_out, int64
  */
 struct sr_provide_buffers_op {
 	struct sr_op base;
+	void *addr;
+	int len;
+	int nr;
+	int bgid;
+	int bid;
 };
 
 struct sr_provide_buffers_submitted {
@@ -8725,12 +9164,12 @@ sr_provide_buffers(void *addr, int len, int nr, int bgid, int bid)
 {
 	struct sr_provide_buffers_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_PROVIDE_BUFFERS, SR_IORING_OP_PROVIDE_BUFFERS);
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(addr));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(nr));
-	sr__sqe_put16(&sr_op.base._sqe, SR_SQE_BUF_GROUP, (__u16)(bgid));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(bid));
+	sr__op_begin(&sr_op.base, SR_OP_PROVIDE_BUFFERS);
+	sr_op.addr = addr;
+	sr_op.len = len;
+	sr_op.nr = nr;
+	sr_op.bgid = bgid;
+	sr_op.bid = bid;
 	return sr_op;
 }
 
@@ -8744,7 +9183,8 @@ sr_provide_buffers_set_sqe_flags(struct sr_provide_buffers_op *sr_op, unsigned s
 static inline void
 sr_provide_buffers_set_personality(struct sr_provide_buffers_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -8752,39 +9192,44 @@ sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, 
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_PROVIDE_BUFFERS, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_PROVIDE_BUFFERS, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_provide_buffers(sqe, op->addr, op->len, op->nr, op->bgid, op->bid);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_PROVIDE_BUFFERS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__provide_buffers_fill(struct sr_slot *s, struct sr_provide_buffers_completed *c)
+sr__provide_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_provide_buffers_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__provide_buffers_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__provide_buffers_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_provide_buffers_completed c;
 
-	sr__provide_buffers_fill(s, &c);
-	((sr_provide_buffers_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__provide_buffers_fill(r, idx, &e, &c);
+	((sr_provide_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8798,7 +9243,7 @@ static inline int
 sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op, sr_provide_buffers_cb cb, void *arg,
 		struct sr_provide_buffers_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__provide_buffers_submit(r, op, &h, sr__provide_buffers_deliver, (void (*)(void))cb, arg,
 					  "sr_provide_buffers_submit_cb");
 
@@ -8810,15 +9255,16 @@ sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op
 static inline int
 sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__provide_buffers_fill(s, c);
-	sr__free_slot(r, s);
+	sr__provide_buffers_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8826,15 +9272,16 @@ sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *
 static inline int
 sr_provide_buffers_poll(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__provide_buffers_fill(s, c);
-	sr__free_slot(r, s);
+	sr__provide_buffers_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8853,8 +9300,8 @@ sr_provide_buffers_raw(struct sr_ring *sr_r, void *addr, int len, int nr, int bg
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PROVIDE_BUFFERS)))
 		return sr__raw_unavailable(sr_r, SR_OP_PROVIDE_BUFFERS);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_provide_buffers(sr_sqe, addr, len, nr, bgid, bid);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -8869,6 +9316,8 @@ sr_provide_buffers_raw(struct sr_ring *sr_r, void *addr, int len, int nr, int bg
  */
 struct sr_remove_buffers_op {
 	struct sr_op base;
+	int nr;
+	int bgid;
 };
 
 struct sr_remove_buffers_submitted {
@@ -8887,9 +9336,9 @@ sr_remove_buffers(int nr, int bgid)
 {
 	struct sr_remove_buffers_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_REMOVE_BUFFERS, SR_IORING_OP_REMOVE_BUFFERS);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(nr));
-	sr__sqe_put16(&sr_op.base._sqe, SR_SQE_BUF_GROUP, (__u16)(bgid));
+	sr__op_begin(&sr_op.base, SR_OP_REMOVE_BUFFERS);
+	sr_op.nr = nr;
+	sr_op.bgid = bgid;
 	return sr_op;
 }
 
@@ -8903,7 +9352,8 @@ sr_remove_buffers_set_sqe_flags(struct sr_remove_buffers_op *sr_op, unsigned sr_
 static inline void
 sr_remove_buffers_set_personality(struct sr_remove_buffers_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -8911,39 +9361,44 @@ sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_REMOVE_BUFFERS, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_REMOVE_BUFFERS, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_remove_buffers(sqe, op->nr, op->bgid);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_REMOVE_BUFFERS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__remove_buffers_fill(struct sr_slot *s, struct sr_remove_buffers_completed *c)
+sr__remove_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_remove_buffers_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__remove_buffers_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__remove_buffers_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_remove_buffers_completed c;
 
-	sr__remove_buffers_fill(s, &c);
-	((sr_remove_buffers_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__remove_buffers_fill(r, idx, &e, &c);
+	((sr_remove_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -8957,7 +9412,7 @@ static inline int
 sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, sr_remove_buffers_cb cb, void *arg,
 		struct sr_remove_buffers_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__remove_buffers_submit(r, op, &h, sr__remove_buffers_deliver, (void (*)(void))cb, arg,
 					  "sr_remove_buffers_submit_cb");
 
@@ -8969,15 +9424,16 @@ sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, 
 static inline int
 sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__remove_buffers_fill(s, c);
-	sr__free_slot(r, s);
+	sr__remove_buffers_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -8985,15 +9441,16 @@ sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *su
 static inline int
 sr_remove_buffers_poll(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__remove_buffers_fill(s, c);
-	sr__free_slot(r, s);
+	sr__remove_buffers_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9012,8 +9469,8 @@ sr_remove_buffers_raw(struct sr_ring *sr_r, int nr, int bgid, __u64 sr_user_data
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_REMOVE_BUFFERS)))
 		return sr__raw_unavailable(sr_r, SR_OP_REMOVE_BUFFERS);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_remove_buffers(sr_sqe, nr, bgid);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9028,6 +9485,10 @@ sr_remove_buffers_raw(struct sr_ring *sr_r, int nr, int bgid, __u64 sr_user_data
  */
 struct sr_tee_op {
 	struct sr_op base;
+	int fd_in;
+	int fd_out;
+	unsigned nbytes;
+	unsigned flags;
 };
 
 struct sr_tee_submitted {
@@ -9046,10 +9507,11 @@ sr_tee(int fd_in, int fd_out, unsigned nbytes)
 {
 	struct sr_tee_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_TEE, SR_IORING_OP_TEE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_SPLICE_FD_IN, (__u32)(fd_in));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd_out));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nbytes));
+	sr__op_begin(&sr_op.base, SR_OP_TEE);
+	sr_op.fd_in = fd_in;
+	sr_op.fd_out = fd_out;
+	sr_op.nbytes = nbytes;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -9057,7 +9519,7 @@ sr_tee(int fd_in, int fd_out, unsigned nbytes)
 static inline void
 sr_tee_set_flags(struct sr_tee_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_SPLICE_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -9070,15 +9532,15 @@ sr_tee_set_sqe_flags(struct sr_tee_op *sr_op, unsigned sr_flags)
 static inline void
 sr_tee_set_personality(struct sr_tee_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd_out. */
 static inline void
 sr_tee_set_fixed_file(struct sr_tee_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd_out = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -9087,39 +9549,44 @@ sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_TEE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_TEE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_tee(sqe, op->fd_in, op->fd_out, op->nbytes, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_TEE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__tee_fill(struct sr_slot *s, struct sr_tee_completed *c)
+sr__tee_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_tee_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__tee_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__tee_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_tee_completed c;
 
-	sr__tee_fill(s, &c);
-	((sr_tee_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__tee_fill(r, idx, &e, &c);
+	((sr_tee_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -9133,7 +9600,7 @@ static inline int
 sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *arg,
 		struct sr_tee_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__tee_submit(r, op, &h, sr__tee_deliver, (void (*)(void))cb, arg,
 					  "sr_tee_submit_cb");
 
@@ -9145,15 +9612,16 @@ sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *ar
 static inline int
 sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__tee_fill(s, c);
-	sr__free_slot(r, s);
+	sr__tee_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9161,15 +9629,16 @@ sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_compl
 static inline int
 sr_tee_poll(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_TEE, "sr_tee_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__tee_fill(s, c);
-	sr__free_slot(r, s);
+	sr__tee_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9188,8 +9657,8 @@ sr_tee_raw(struct sr_ring *sr_r, int fd_in, int fd_out, unsigned nbytes, unsigne
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TEE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TEE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_tee(sr_sqe, fd_in, fd_out, nbytes, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9204,6 +9673,8 @@ sr_tee_raw(struct sr_ring *sr_r, int fd_in, int fd_out, unsigned nbytes, unsigne
  */
 struct sr_shutdown_op {
 	struct sr_op base;
+	int fd;
+	int how;
 };
 
 struct sr_shutdown_submitted {
@@ -9222,9 +9693,9 @@ sr_shutdown(int fd, int how)
 {
 	struct sr_shutdown_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SHUTDOWN, SR_IORING_OP_SHUTDOWN);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(how));
+	sr__op_begin(&sr_op.base, SR_OP_SHUTDOWN);
+	sr_op.fd = fd;
+	sr_op.how = how;
 	return sr_op;
 }
 
@@ -9238,15 +9709,15 @@ sr_shutdown_set_sqe_flags(struct sr_shutdown_op *sr_op, unsigned sr_flags)
 static inline void
 sr_shutdown_set_personality(struct sr_shutdown_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_shutdown_set_fixed_file(struct sr_shutdown_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -9255,39 +9726,44 @@ sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SHUTDOWN, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SHUTDOWN, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_shutdown(sqe, op->fd, op->how);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SHUTDOWN, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__shutdown_fill(struct sr_slot *s, struct sr_shutdown_completed *c)
+sr__shutdown_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_shutdown_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__shutdown_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__shutdown_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_shutdown_completed c;
 
-	sr__shutdown_fill(s, &c);
-	((sr_shutdown_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__shutdown_fill(r, idx, &e, &c);
+	((sr_shutdown_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -9301,7 +9777,7 @@ static inline int
 sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_cb cb, void *arg,
 		struct sr_shutdown_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__shutdown_submit(r, op, &h, sr__shutdown_deliver, (void (*)(void))cb, arg,
 					  "sr_shutdown_submit_cb");
 
@@ -9313,15 +9789,16 @@ sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_
 static inline int
 sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__shutdown_fill(s, c);
-	sr__free_slot(r, s);
+	sr__shutdown_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9329,15 +9806,16 @@ sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr
 static inline int
 sr_shutdown_poll(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__shutdown_fill(s, c);
-	sr__free_slot(r, s);
+	sr__shutdown_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9356,8 +9834,8 @@ sr_shutdown_raw(struct sr_ring *sr_r, int fd, int how, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SHUTDOWN)))
 		return sr__raw_unavailable(sr_r, SR_OP_SHUTDOWN);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_shutdown(sr_sqe, fd, how);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9374,8 +9852,11 @@ sr_shutdown_raw(struct sr_ring *sr_r, int fd, int how, __u64 sr_user_data)
  */
 struct sr_renameat_op {
 	struct sr_op base;
+	int olddfd;
 	const char *oldpath;
+	int newdfd;
 	const char *newpath;
+	unsigned flags;
 };
 
 struct sr_renameat_submitted {
@@ -9399,11 +9880,12 @@ sr_renameat(int olddfd, const char *oldpath, int newdfd, const char *newpath)
 {
 	struct sr_renameat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RENAMEAT, SR_IORING_OP_RENAMEAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(olddfd));
+	sr__op_begin(&sr_op.base, SR_OP_RENAMEAT);
+	sr_op.olddfd = olddfd;
 	sr_op.oldpath = oldpath;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(newdfd));
+	sr_op.newdfd = newdfd;
 	sr_op.newpath = newpath;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -9411,7 +9893,7 @@ sr_renameat(int olddfd, const char *oldpath, int newdfd, const char *newpath)
 static inline void
 sr_renameat_set_flags(struct sr_renameat_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RENAME_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -9424,7 +9906,8 @@ sr_renameat_set_sqe_flags(struct sr_renameat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_renameat_set_personality(struct sr_renameat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -9432,13 +9915,14 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__renameat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_oldpath;
-	size_t sz_newpath;
-	int ret;
+	void *cp_oldpath = NULL;
+	size_t sz_oldpath = 0;
+	void *cp_newpath = NULL;
+	size_t sz_newpath = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
@@ -9446,49 +9930,55 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	need += sr__align16(sz_oldpath);
 	sz_newpath = op->newpath ? strlen(op->newpath) + 1 : 0;
 	need += sr__align16(sz_newpath);
-	ret = sr__begin(r, &op->base, SR_OP_RENAMEAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__renameat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_RENAMEAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__renameat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->oldpath) {
 		memcpy(tail, op->oldpath, sz_oldpath);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_oldpath = tail;
 		tail += sr__align16(sz_oldpath);
 	}
 	if (op->newpath) {
 		memcpy(tail, op->newpath, sz_newpath);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_newpath = tail;
 		tail += sr__align16(sz_newpath);
 	}
 	(void)tail;
+	sr_prep_renameat(sqe, op->olddfd, (const char *)cp_oldpath, op->newdfd, (const char *)cp_newpath, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RENAMEAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__renameat_fill(struct sr_slot *s, struct sr_renameat_completed *c)
+sr__renameat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_renameat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__renameat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__renameat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_renameat_completed c;
 
-	sr__renameat_fill(s, &c);
-	((sr_renameat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__renameat_fill(r, idx, &e, &c);
+	((sr_renameat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -9502,7 +9992,7 @@ static inline int
 sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_cb cb, void *arg,
 		struct sr_renameat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__renameat_submit(r, op, &h, sr__renameat_deliver, (void (*)(void))cb, arg,
 					  "sr_renameat_submit_cb");
 
@@ -9514,15 +10004,16 @@ sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_
 static inline int
 sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__renameat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__renameat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9530,15 +10021,16 @@ sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr
 static inline int
 sr_renameat_poll(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__renameat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__renameat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9557,8 +10049,8 @@ sr_renameat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdf
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RENAMEAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RENAMEAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_renameat(sr_sqe, olddfd, oldpath, newdfd, newpath, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9574,7 +10066,9 @@ sr_renameat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdf
  */
 struct sr_unlinkat_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
 };
 
 struct sr_unlinkat_submitted {
@@ -9598,9 +10092,10 @@ sr_unlinkat(int dfd, const char *path)
 {
 	struct sr_unlinkat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_UNLINKAT, SR_IORING_OP_UNLINKAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_UNLINKAT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -9608,7 +10103,7 @@ sr_unlinkat(int dfd, const char *path)
 static inline void
 sr_unlinkat_set_flags(struct sr_unlinkat_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_UNLINK_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -9621,7 +10116,8 @@ sr_unlinkat_set_sqe_flags(struct sr_unlinkat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_unlinkat_set_personality(struct sr_unlinkat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -9629,55 +10125,61 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__unlinkat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_UNLINKAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__unlinkat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_UNLINKAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__unlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_unlinkat(sqe, op->dfd, (const char *)cp_path, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_UNLINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__unlinkat_fill(struct sr_slot *s, struct sr_unlinkat_completed *c)
+sr__unlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_unlinkat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__unlinkat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__unlinkat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_unlinkat_completed c;
 
-	sr__unlinkat_fill(s, &c);
-	((sr_unlinkat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__unlinkat_fill(r, idx, &e, &c);
+	((sr_unlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -9691,7 +10193,7 @@ static inline int
 sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_cb cb, void *arg,
 		struct sr_unlinkat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__unlinkat_submit(r, op, &h, sr__unlinkat_deliver, (void (*)(void))cb, arg,
 					  "sr_unlinkat_submit_cb");
 
@@ -9703,15 +10205,16 @@ sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_
 static inline int
 sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__unlinkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__unlinkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9719,15 +10222,16 @@ sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr
 static inline int
 sr_unlinkat_poll(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__unlinkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__unlinkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9746,8 +10250,8 @@ sr_unlinkat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, __u6
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_UNLINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_UNLINKAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_unlinkat(sr_sqe, dfd, path, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9763,7 +10267,9 @@ sr_unlinkat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, __u6
  */
 struct sr_mkdirat_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	mode_t mode;
 };
 
 struct sr_mkdirat_submitted {
@@ -9787,10 +10293,10 @@ sr_mkdirat(int dfd, const char *path, mode_t mode)
 {
 	struct sr_mkdirat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MKDIRAT, SR_IORING_OP_MKDIRAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_MKDIRAT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
+	sr_op.mode = mode;
 	return sr_op;
 }
 
@@ -9804,7 +10310,8 @@ sr_mkdirat_set_sqe_flags(struct sr_mkdirat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_mkdirat_set_personality(struct sr_mkdirat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -9812,55 +10319,61 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__mkdirat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_MKDIRAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__mkdirat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_MKDIRAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__mkdirat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_mkdirat(sqe, op->dfd, (const char *)cp_path, op->mode);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MKDIRAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__mkdirat_fill(struct sr_slot *s, struct sr_mkdirat_completed *c)
+sr__mkdirat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_mkdirat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__mkdirat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__mkdirat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_mkdirat_completed c;
 
-	sr__mkdirat_fill(s, &c);
-	((sr_mkdirat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__mkdirat_fill(r, idx, &e, &c);
+	((sr_mkdirat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -9874,7 +10387,7 @@ static inline int
 sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb cb, void *arg,
 		struct sr_mkdirat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__mkdirat_submit(r, op, &h, sr__mkdirat_deliver, (void (*)(void))cb, arg,
 					  "sr_mkdirat_submit_cb");
 
@@ -9886,15 +10399,16 @@ sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb 
 static inline int
 sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__mkdirat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__mkdirat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9902,15 +10416,16 @@ sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_m
 static inline int
 sr_mkdirat_poll(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__mkdirat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__mkdirat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -9929,8 +10444,8 @@ sr_mkdirat_raw(struct sr_ring *sr_r, int dfd, const char *path, mode_t mode, __u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MKDIRAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MKDIRAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_mkdirat(sr_sqe, dfd, path, mode);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -9948,6 +10463,7 @@ sr_mkdirat_raw(struct sr_ring *sr_r, int dfd, const char *path, mode_t mode, __u
 struct sr_symlinkat_op {
 	struct sr_op base;
 	const char *target;
+	int newdirfd;
 	const char *linkpath;
 };
 
@@ -9972,9 +10488,9 @@ sr_symlinkat(const char *target, int newdirfd, const char *linkpath)
 {
 	struct sr_symlinkat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SYMLINKAT, SR_IORING_OP_SYMLINKAT);
+	sr__op_begin(&sr_op.base, SR_OP_SYMLINKAT);
 	sr_op.target = target;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(newdirfd));
+	sr_op.newdirfd = newdirfd;
 	sr_op.linkpath = linkpath;
 	return sr_op;
 }
@@ -9989,7 +10505,8 @@ sr_symlinkat_set_sqe_flags(struct sr_symlinkat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_symlinkat_set_personality(struct sr_symlinkat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -9997,13 +10514,14 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__symlinkat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_target;
-	size_t sz_linkpath;
-	int ret;
+	void *cp_target = NULL;
+	size_t sz_target = 0;
+	void *cp_linkpath = NULL;
+	size_t sz_linkpath = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
@@ -10011,49 +10529,55 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	need += sr__align16(sz_target);
 	sz_linkpath = op->linkpath ? strlen(op->linkpath) + 1 : 0;
 	need += sr__align16(sz_linkpath);
-	ret = sr__begin(r, &op->base, SR_OP_SYMLINKAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__symlinkat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_SYMLINKAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__symlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->target) {
 		memcpy(tail, op->target, sz_target);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_target = tail;
 		tail += sr__align16(sz_target);
 	}
 	if (op->linkpath) {
 		memcpy(tail, op->linkpath, sz_linkpath);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_linkpath = tail;
 		tail += sr__align16(sz_linkpath);
 	}
 	(void)tail;
+	sr_prep_symlinkat(sqe, (const char *)cp_target, op->newdirfd, (const char *)cp_linkpath);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SYMLINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__symlinkat_fill(struct sr_slot *s, struct sr_symlinkat_completed *c)
+sr__symlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_symlinkat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__symlinkat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__symlinkat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_symlinkat_completed c;
 
-	sr__symlinkat_fill(s, &c);
-	((sr_symlinkat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__symlinkat_fill(r, idx, &e, &c);
+	((sr_symlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10067,7 +10591,7 @@ static inline int
 sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlinkat_cb cb, void *arg,
 		struct sr_symlinkat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__symlinkat_submit(r, op, &h, sr__symlinkat_deliver, (void (*)(void))cb, arg,
 					  "sr_symlinkat_submit_cb");
 
@@ -10079,15 +10603,16 @@ sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlink
 static inline int
 sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__symlinkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__symlinkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10095,15 +10620,16 @@ sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct 
 static inline int
 sr_symlinkat_poll(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__symlinkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__symlinkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10122,8 +10648,8 @@ sr_symlinkat_raw(struct sr_ring *sr_r, const char *target, int newdirfd, const c
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SYMLINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_SYMLINKAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_symlinkat(sr_sqe, target, newdirfd, linkpath);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -10140,8 +10666,11 @@ sr_symlinkat_raw(struct sr_ring *sr_r, const char *target, int newdirfd, const c
  */
 struct sr_linkat_op {
 	struct sr_op base;
+	int olddfd;
 	const char *oldpath;
+	int newdfd;
 	const char *newpath;
+	int flags;
 };
 
 struct sr_linkat_submitted {
@@ -10165,11 +10694,12 @@ sr_linkat(int olddfd, const char *oldpath, int newdfd, const char *newpath)
 {
 	struct sr_linkat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_LINKAT, SR_IORING_OP_LINKAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(olddfd));
+	sr__op_begin(&sr_op.base, SR_OP_LINKAT);
+	sr_op.olddfd = olddfd;
 	sr_op.oldpath = oldpath;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(newdfd));
+	sr_op.newdfd = newdfd;
 	sr_op.newpath = newpath;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -10177,7 +10707,7 @@ sr_linkat(int olddfd, const char *oldpath, int newdfd, const char *newpath)
 static inline void
 sr_linkat_set_flags(struct sr_linkat_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_HARDLINK_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -10190,7 +10720,8 @@ sr_linkat_set_sqe_flags(struct sr_linkat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_linkat_set_personality(struct sr_linkat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -10198,13 +10729,14 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__linkat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_oldpath;
-	size_t sz_newpath;
-	int ret;
+	void *cp_oldpath = NULL;
+	size_t sz_oldpath = 0;
+	void *cp_newpath = NULL;
+	size_t sz_newpath = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
@@ -10212,49 +10744,55 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	need += sr__align16(sz_oldpath);
 	sz_newpath = op->newpath ? strlen(op->newpath) + 1 : 0;
 	need += sr__align16(sz_newpath);
-	ret = sr__begin(r, &op->base, SR_OP_LINKAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__linkat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_LINKAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__linkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->oldpath) {
 		memcpy(tail, op->oldpath, sz_oldpath);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_oldpath = tail;
 		tail += sr__align16(sz_oldpath);
 	}
 	if (op->newpath) {
 		memcpy(tail, op->newpath, sz_newpath);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
+		cp_newpath = tail;
 		tail += sr__align16(sz_newpath);
 	}
 	(void)tail;
+	sr_prep_linkat(sqe, op->olddfd, (const char *)cp_oldpath, op->newdfd, (const char *)cp_newpath, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_LINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__linkat_fill(struct sr_slot *s, struct sr_linkat_completed *c)
+sr__linkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_linkat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__linkat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__linkat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_linkat_completed c;
 
-	sr__linkat_fill(s, &c);
-	((sr_linkat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__linkat_fill(r, idx, &e, &c);
+	((sr_linkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10268,7 +10806,7 @@ static inline int
 sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb, void *arg,
 		struct sr_linkat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__linkat_submit(r, op, &h, sr__linkat_deliver, (void (*)(void))cb, arg,
 					  "sr_linkat_submit_cb");
 
@@ -10280,15 +10818,16 @@ sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb,
 static inline int
 sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__linkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__linkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10296,15 +10835,16 @@ sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_lin
 static inline int
 sr_linkat_poll(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__linkat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__linkat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10323,8 +10863,8 @@ sr_linkat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdfd,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_LINKAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_linkat(sr_sqe, olddfd, oldpath, newdfd, newpath, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -10339,6 +10879,10 @@ sr_linkat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdfd,
  */
 struct sr_msg_ring_op {
 	struct sr_op base;
+	int ring_fd;
+	unsigned len;
+	__u64 data;
+	unsigned flags;
 };
 
 struct sr_msg_ring_submitted {
@@ -10357,10 +10901,11 @@ sr_msg_ring(int ring_fd, unsigned len, __u64 data)
 {
 	struct sr_msg_ring_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MSG_RING, SR_IORING_OP_MSG_RING);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(ring_fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(data));
+	sr__op_begin(&sr_op.base, SR_OP_MSG_RING);
+	sr_op.ring_fd = ring_fd;
+	sr_op.len = len;
+	sr_op.data = data;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -10368,7 +10913,7 @@ sr_msg_ring(int ring_fd, unsigned len, __u64 data)
 static inline void
 sr_msg_ring_set_flags(struct sr_msg_ring_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -10381,7 +10926,8 @@ sr_msg_ring_set_sqe_flags(struct sr_msg_ring_op *sr_op, unsigned sr_flags)
 static inline void
 sr_msg_ring_set_personality(struct sr_msg_ring_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -10389,39 +10935,44 @@ sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MSG_RING, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_msg_ring(sqe, op->ring_fd, op->len, op->data, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MSG_RING, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__msg_ring_fill(struct sr_slot *s, struct sr_msg_ring_completed *c)
+sr__msg_ring_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__msg_ring_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__msg_ring_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_msg_ring_completed c;
 
-	sr__msg_ring_fill(s, &c);
-	((sr_msg_ring_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__msg_ring_fill(r, idx, &e, &c);
+	((sr_msg_ring_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10435,7 +10986,7 @@ static inline int
 sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_cb cb, void *arg,
 		struct sr_msg_ring_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__msg_ring_submit(r, op, &h, sr__msg_ring_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_submit_cb");
 
@@ -10447,15 +10998,16 @@ sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_
 static inline int
 sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10463,15 +11015,16 @@ sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr
 static inline int
 sr_msg_ring_poll(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10490,8 +11043,8 @@ sr_msg_ring_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64 data, uns
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_msg_ring(sr_sqe, ring_fd, len, data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -10506,6 +11059,11 @@ sr_msg_ring_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64 data, uns
  */
 struct sr_msg_ring_cqe_flags_op {
 	struct sr_op base;
+	int ring_fd;
+	unsigned len;
+	__u64 data;
+	unsigned flags;
+	unsigned cqe_flags;
 };
 
 struct sr_msg_ring_cqe_flags_submitted {
@@ -10524,12 +11082,12 @@ sr_msg_ring_cqe_flags(int ring_fd, unsigned len, __u64 data, unsigned cqe_flags)
 {
 	struct sr_msg_ring_cqe_flags_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MSG_RING_CQE_FLAGS, SR_IORING_OP_MSG_RING);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(ring_fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(data));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, (__u32)(cqe_flags));
-	sr__sqe_or32(&sr_op.base._sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(SR_IORING_MSG_RING_FLAGS_PASS));
+	sr__op_begin(&sr_op.base, SR_OP_MSG_RING_CQE_FLAGS);
+	sr_op.ring_fd = ring_fd;
+	sr_op.len = len;
+	sr_op.data = data;
+	sr_op.flags = 0;
+	sr_op.cqe_flags = cqe_flags;
 	return sr_op;
 }
 
@@ -10537,8 +11095,7 @@ sr_msg_ring_cqe_flags(int ring_fd, unsigned len, __u64 data, unsigned cqe_flags)
 static inline void
 sr_msg_ring_cqe_flags_set_flags(struct sr_msg_ring_cqe_flags_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(flags));
-	sr__sqe_or32(&sr_op->base._sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(SR_IORING_MSG_RING_FLAGS_PASS));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -10551,7 +11108,8 @@ sr_msg_ring_cqe_flags_set_sqe_flags(struct sr_msg_ring_cqe_flags_op *sr_op, unsi
 static inline void
 sr_msg_ring_cqe_flags_set_personality(struct sr_msg_ring_cqe_flags_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -10559,39 +11117,44 @@ sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_msg_ring_cqe_flags(sqe, op->ring_fd, op->len, op->data, op->flags, op->cqe_flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__msg_ring_cqe_flags_fill(struct sr_slot *s, struct sr_msg_ring_cqe_flags_completed *c)
+sr__msg_ring_cqe_flags_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_cqe_flags_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__msg_ring_cqe_flags_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__msg_ring_cqe_flags_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_msg_ring_cqe_flags_completed c;
 
-	sr__msg_ring_cqe_flags_fill(s, &c);
-	((sr_msg_ring_cqe_flags_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__msg_ring_cqe_flags_fill(r, idx, &e, &c);
+	((sr_msg_ring_cqe_flags_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10605,7 +11168,7 @@ static inline int
 sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, sr_msg_ring_cqe_flags_cb cb, void *arg,
 		struct sr_msg_ring_cqe_flags_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__msg_ring_cqe_flags_submit(r, op, &h, sr__msg_ring_cqe_flags_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_cqe_flags_submit_cb");
 
@@ -10617,15 +11180,16 @@ sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_
 static inline int
 sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_cqe_flags_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_cqe_flags_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10633,15 +11197,16 @@ sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submi
 static inline int
 sr_msg_ring_cqe_flags_poll(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_cqe_flags_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_cqe_flags_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10660,8 +11225,8 @@ sr_msg_ring_cqe_flags_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING_CQE_FLAGS)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING_CQE_FLAGS);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_msg_ring_cqe_flags(sr_sqe, ring_fd, len, data, flags, cqe_flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -10676,6 +11241,11 @@ sr_msg_ring_cqe_flags_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64
  */
 struct sr_msg_ring_fd_op {
 	struct sr_op base;
+	int ring_fd;
+	int source_fd;
+	int target_fd;
+	__u64 data;
+	unsigned flags;
 };
 
 struct sr_msg_ring_fd_submitted {
@@ -10694,12 +11264,12 @@ sr_msg_ring_fd(int ring_fd, int source_fd, int target_fd, __u64 data)
 {
 	struct sr_msg_ring_fd_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_MSG_RING_FD, SR_IORING_OP_MSG_RING);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(ring_fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR3, (__u64)(source_fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(target_fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(data));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(SR_IORING_MSG_SEND_FD));
+	sr__op_begin(&sr_op.base, SR_OP_MSG_RING_FD);
+	sr_op.ring_fd = ring_fd;
+	sr_op.source_fd = source_fd;
+	sr_op.target_fd = target_fd;
+	sr_op.data = data;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -10707,7 +11277,7 @@ sr_msg_ring_fd(int ring_fd, int source_fd, int target_fd, __u64 data)
 static inline void
 sr_msg_ring_fd_set_flags(struct sr_msg_ring_fd_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -10720,7 +11290,8 @@ sr_msg_ring_fd_set_sqe_flags(struct sr_msg_ring_fd_op *sr_op, unsigned sr_flags)
 static inline void
 sr_msg_ring_fd_set_personality(struct sr_msg_ring_fd_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -10728,39 +11299,44 @@ sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_MSG_RING_FD, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_FD, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_msg_ring_fd(sqe, op->ring_fd, op->source_fd, op->target_fd, op->data, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_MSG_RING_FD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__msg_ring_fd_fill(struct sr_slot *s, struct sr_msg_ring_fd_completed *c)
+sr__msg_ring_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__msg_ring_fd_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__msg_ring_fd_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_msg_ring_fd_completed c;
 
-	sr__msg_ring_fd_fill(s, &c);
-	((sr_msg_ring_fd_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__msg_ring_fd_fill(r, idx, &e, &c);
+	((sr_msg_ring_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10774,7 +11350,7 @@ static inline int
 sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg_ring_fd_cb cb, void *arg,
 		struct sr_msg_ring_fd_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__msg_ring_fd_submit(r, op, &h, sr__msg_ring_fd_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_fd_submit_cb");
 
@@ -10786,15 +11362,16 @@ sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg
 static inline int
 sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_fd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_fd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10802,15 +11379,16 @@ sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, str
 static inline int
 sr_msg_ring_fd_poll(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__msg_ring_fd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__msg_ring_fd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -10829,8 +11407,8 @@ sr_msg_ring_fd_raw(struct sr_ring *sr_r, int ring_fd, int source_fd, int target_
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING_FD)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING_FD);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_msg_ring_fd(sr_sqe, ring_fd, source_fd, target_fd, data, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -10847,9 +11425,11 @@ sr_msg_ring_fd_raw(struct sr_ring *sr_r, int ring_fd, int source_fd, int target_
  */
 struct sr_fsetxattr_op {
 	struct sr_op base;
+	int fd;
 	const char *name;
 	const char *value;
-	size_t _sz_value;
+	int flags;
+	unsigned len;
 };
 
 struct sr_fsetxattr_submitted {
@@ -10873,13 +11453,12 @@ sr_fsetxattr(int fd, const char *name, const char *value, int flags, unsigned le
 {
 	struct sr_fsetxattr_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FSETXATTR, SR_IORING_OP_FSETXATTR);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_FSETXATTR);
+	sr_op.fd = fd;
 	sr_op.name = name;
 	sr_op.value = value;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_XATTR_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr_op._sz_value = (size_t)len;
+	sr_op.flags = flags;
+	sr_op.len = len;
 	return sr_op;
 }
 
@@ -10893,15 +11472,15 @@ sr_fsetxattr_set_sqe_flags(struct sr_fsetxattr_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fsetxattr_set_personality(struct sr_fsetxattr_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fsetxattr_set_fixed_file(struct sr_fsetxattr_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -10910,61 +11489,68 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__fsetxattr_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_name;
-	int ret;
+	void *cp_name = NULL;
+	size_t sz_name = 0;
+	void *cp_value = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
 	need += sr__align16(sz_name);
-	need += sr__align16(op->_sz_value);
-	ret = sr__begin(r, &op->base, SR_OP_FSETXATTR, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__fsetxattr_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->len);
+	sqe = sr__begin(r, &op->base, SR_OP_FSETXATTR, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__fsetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_name = tail;
 		tail += sr__align16(sz_name);
 	}
 	if (op->value) {
-		memcpy(tail, op->value, op->_sz_value);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_value);
+		memcpy(tail, op->value, (size_t)op->len);
+		cp_value = tail;
+		tail += sr__align16((size_t)op->len);
 	}
 	(void)tail;
+	sr_prep_fsetxattr(sqe, op->fd, (const char *)cp_name, (const char *)cp_value, op->flags, op->len);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FSETXATTR, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fsetxattr_fill(struct sr_slot *s, struct sr_fsetxattr_completed *c)
+sr__fsetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsetxattr_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fsetxattr_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fsetxattr_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fsetxattr_completed c;
 
-	sr__fsetxattr_fill(s, &c);
-	((sr_fsetxattr_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fsetxattr_fill(r, idx, &e, &c);
+	((sr_fsetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -10978,7 +11564,7 @@ static inline int
 sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxattr_cb cb, void *arg,
 		struct sr_fsetxattr_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fsetxattr_submit(r, op, &h, sr__fsetxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_fsetxattr_submit_cb");
 
@@ -10990,15 +11576,16 @@ sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxat
 static inline int
 sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fsetxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fsetxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11006,15 +11593,16 @@ sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct 
 static inline int
 sr_fsetxattr_poll(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fsetxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fsetxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11033,8 +11621,8 @@ sr_fsetxattr_raw(struct sr_ring *sr_r, int fd, const char *name, const char *val
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FSETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_FSETXATTR);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fsetxattr(sr_sqe, fd, name, value, flags, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -11054,8 +11642,9 @@ struct sr_setxattr_op {
 	struct sr_op base;
 	const char *name;
 	const char *value;
-	size_t _sz_value;
 	const char *path;
+	int flags;
+	unsigned len;
 };
 
 struct sr_setxattr_submitted {
@@ -11079,14 +11668,12 @@ sr_setxattr(const char *name, const char *value, const char *path, int flags, un
 {
 	struct sr_setxattr_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SETXATTR, SR_IORING_OP_SETXATTR);
+	sr__op_begin(&sr_op.base, SR_OP_SETXATTR);
 	sr_op.name = name;
 	sr_op.value = value;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_XATTR_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(len));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
-	sr_op._sz_value = (size_t)len;
+	sr_op.flags = flags;
+	sr_op.len = len;
 	return sr_op;
 }
 
@@ -11100,7 +11687,8 @@ sr_setxattr_set_sqe_flags(struct sr_setxattr_op *sr_op, unsigned sr_flags)
 static inline void
 sr_setxattr_set_personality(struct sr_setxattr_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -11108,69 +11696,77 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__setxattr_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_name;
-	size_t sz_path;
-	int ret;
+	void *cp_name = NULL;
+	size_t sz_name = 0;
+	void *cp_value = NULL;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
 	need += sr__align16(sz_name);
-	need += sr__align16(op->_sz_value);
+	need += sr__align16((size_t)op->len);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_SETXATTR, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__setxattr_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_SETXATTR, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__setxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_name = tail;
 		tail += sr__align16(sz_name);
 	}
 	if (op->value) {
-		memcpy(tail, op->value, op->_sz_value);
-		sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_value);
+		memcpy(tail, op->value, (size_t)op->len);
+		cp_value = tail;
+		tail += sr__align16((size_t)op->len);
 	}
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_setxattr(sqe, (const char *)cp_name, (const char *)cp_value, (const char *)cp_path, op->flags, op->len);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SETXATTR, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__setxattr_fill(struct sr_slot *s, struct sr_setxattr_completed *c)
+sr__setxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_setxattr_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__setxattr_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__setxattr_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_setxattr_completed c;
 
-	sr__setxattr_fill(s, &c);
-	((sr_setxattr_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__setxattr_fill(r, idx, &e, &c);
+	((sr_setxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -11184,7 +11780,7 @@ static inline int
 sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_cb cb, void *arg,
 		struct sr_setxattr_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__setxattr_submit(r, op, &h, sr__setxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_setxattr_submit_cb");
 
@@ -11196,15 +11792,16 @@ sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_
 static inline int
 sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__setxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__setxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11212,15 +11809,16 @@ sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr
 static inline int
 sr_setxattr_poll(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__setxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__setxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11239,8 +11837,8 @@ sr_setxattr_raw(struct sr_ring *sr_r, const char *name, const char *value, const
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_SETXATTR);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_setxattr(sr_sqe, name, value, path, flags, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -11257,8 +11855,9 @@ sr_setxattr_raw(struct sr_ring *sr_r, const char *name, const char *value, const
  */
 struct sr_fgetxattr_op {
 	struct sr_op base;
-	struct sr_buf *value;
+	int fd;
 	const char *name;
+	struct sr_buf *value;
 };
 
 struct sr_fgetxattr_submitted {
@@ -11283,8 +11882,8 @@ sr_fgetxattr(int fd, const char *name, struct sr_buf *value)
 {
 	struct sr_fgetxattr_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FGETXATTR, SR_IORING_OP_FGETXATTR);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_FGETXATTR);
+	sr_op.fd = fd;
 	sr_op.name = name;
 	sr_op.value = (struct sr_buf *)value;
 	return sr_op;
@@ -11305,15 +11904,15 @@ sr_fgetxattr_set_sqe_flags(struct sr_fgetxattr_op *sr_op, unsigned sr_flags)
 static inline void
 sr_fgetxattr_set_personality(struct sr_fgetxattr_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_fgetxattr_set_fixed_file(struct sr_fgetxattr_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -11322,11 +11921,12 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__fgetxattr_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_name;
+	void *cp_name = NULL;
+	size_t sz_name = 0;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -11336,50 +11936,52 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 		return ret;
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
 	need += sr__align16(sz_name);
-	ret = sr__begin(r, &op->base, SR_OP_FGETXATTR, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__fgetxattr_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_FGETXATTR, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__fgetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_name = tail;
 		tail += sr__align16(sz_name);
 	}
 	(void)tail;
-	s->_lent[0] = op->value;
+	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_FGETXATTR);
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)op->value->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->value, SR__OUT)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_fgetxattr(sqe, op->fd, (const char *)cp_name, (char *)op->value->_data, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FGETXATTR, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fgetxattr_fill(struct sr_slot *s, struct sr_fgetxattr_completed *c)
+sr__fgetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fgetxattr_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->value = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->value = x->_lent[0];
 }
 
 static inline void
-sr__fgetxattr_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fgetxattr_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fgetxattr_completed c;
 
-	sr__fgetxattr_fill(s, &c);
-	((sr_fgetxattr_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fgetxattr_fill(r, idx, &e, &c);
+	((sr_fgetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -11393,7 +11995,7 @@ static inline int
 sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxattr_cb cb, void *arg,
 		struct sr_fgetxattr_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fgetxattr_submit(r, op, &h, sr__fgetxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_fgetxattr_submit_cb");
 
@@ -11405,15 +12007,16 @@ sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxat
 static inline int
 sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fgetxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fgetxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11421,15 +12024,16 @@ sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct 
 static inline int
 sr_fgetxattr_poll(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fgetxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fgetxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11448,8 +12052,8 @@ sr_fgetxattr_raw(struct sr_ring *sr_r, int fd, const char *name, char *value, un
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FGETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_FGETXATTR);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fgetxattr(sr_sqe, fd, name, value, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -11467,8 +12071,8 @@ sr_fgetxattr_raw(struct sr_ring *sr_r, int fd, const char *name, char *value, un
  */
 struct sr_getxattr_op {
 	struct sr_op base;
-	struct sr_buf *value;
 	const char *name;
+	struct sr_buf *value;
 	const char *path;
 };
 
@@ -11494,11 +12098,10 @@ sr_getxattr(const char *name, struct sr_buf *value, const char *path)
 {
 	struct sr_getxattr_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_GETXATTR, SR_IORING_OP_GETXATTR);
+	sr__op_begin(&sr_op.base, SR_OP_GETXATTR);
 	sr_op.name = name;
 	sr_op.value = (struct sr_buf *)value;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -11517,7 +12120,8 @@ sr_getxattr_set_sqe_flags(struct sr_getxattr_op *sr_op, unsigned sr_flags)
 static inline void
 sr_getxattr_set_personality(struct sr_getxattr_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -11525,12 +12129,14 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__getxattr_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_name;
-	size_t sz_path;
+	void *cp_name = NULL;
+	size_t sz_name = 0;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -11542,55 +12148,57 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	need += sr__align16(sz_name);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_GETXATTR, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__getxattr_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_GETXATTR, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__getxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_name = tail;
 		tail += sr__align16(sz_name);
 	}
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
-	s->_lent[0] = op->value;
+	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_GETXATTR);
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)op->value->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->value, SR__OUT)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_getxattr(sqe, (const char *)cp_name, (char *)op->value->_data, (const char *)cp_path, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_GETXATTR, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__getxattr_fill(struct sr_slot *s, struct sr_getxattr_completed *c)
+sr__getxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_getxattr_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->value = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->value = x->_lent[0];
 }
 
 static inline void
-sr__getxattr_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__getxattr_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_getxattr_completed c;
 
-	sr__getxattr_fill(s, &c);
-	((sr_getxattr_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__getxattr_fill(r, idx, &e, &c);
+	((sr_getxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -11604,7 +12212,7 @@ static inline int
 sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_cb cb, void *arg,
 		struct sr_getxattr_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__getxattr_submit(r, op, &h, sr__getxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_getxattr_submit_cb");
 
@@ -11616,15 +12224,16 @@ sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_
 static inline int
 sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__getxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__getxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11632,15 +12241,16 @@ sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr
 static inline int
 sr_getxattr_poll(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__getxattr_fill(s, c);
-	sr__free_slot(r, s);
+	sr__getxattr_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11659,8 +12269,8 @@ sr_getxattr_raw(struct sr_ring *sr_r, const char *name, char *value, const char 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_GETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_GETXATTR);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_getxattr(sr_sqe, name, value, path, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -11675,6 +12285,10 @@ sr_getxattr_raw(struct sr_ring *sr_r, const char *name, char *value, const char 
  */
 struct sr_socket_op {
 	struct sr_op base;
+	int domain;
+	int type;
+	int protocol;
+	unsigned flags;
 };
 
 struct sr_socket_submitted {
@@ -11693,10 +12307,11 @@ sr_socket(int domain, int type, int protocol)
 {
 	struct sr_socket_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SOCKET, SR_IORING_OP_SOCKET);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(domain));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(type));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(protocol));
+	sr__op_begin(&sr_op.base, SR_OP_SOCKET);
+	sr_op.domain = domain;
+	sr_op.type = type;
+	sr_op.protocol = protocol;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -11704,7 +12319,7 @@ sr_socket(int domain, int type, int protocol)
 static inline void
 sr_socket_set_flags(struct sr_socket_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -11717,7 +12332,8 @@ sr_socket_set_sqe_flags(struct sr_socket_op *sr_op, unsigned sr_flags)
 static inline void
 sr_socket_set_personality(struct sr_socket_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -11725,39 +12341,44 @@ sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SOCKET, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SOCKET, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_socket(sqe, op->domain, op->type, op->protocol, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SOCKET, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__socket_fill(struct sr_slot *s, struct sr_socket_completed *c)
+sr__socket_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__socket_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__socket_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_socket_completed c;
 
-	sr__socket_fill(s, &c);
-	((sr_socket_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__socket_fill(r, idx, &e, &c);
+	((sr_socket_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -11771,7 +12392,7 @@ static inline int
 sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb, void *arg,
 		struct sr_socket_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__socket_submit(r, op, &h, sr__socket_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_submit_cb");
 
@@ -11783,15 +12404,16 @@ sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb,
 static inline int
 sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11799,15 +12421,16 @@ sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_soc
 static inline int
 sr_socket_poll(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11826,8 +12449,8 @@ sr_socket_raw(struct sr_ring *sr_r, int domain, int type, int protocol, unsigned
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_socket(sr_sqe, domain, type, protocol, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -11842,6 +12465,11 @@ sr_socket_raw(struct sr_ring *sr_r, int domain, int type, int protocol, unsigned
  */
 struct sr_socket_direct_op {
 	struct sr_op base;
+	int domain;
+	int type;
+	int protocol;
+	unsigned file_index;
+	unsigned flags;
 };
 
 struct sr_socket_direct_submitted {
@@ -11860,11 +12488,12 @@ sr_socket_direct(int domain, int type, int protocol, unsigned file_index)
 {
 	struct sr_socket_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SOCKET_DIRECT, SR_IORING_OP_SOCKET);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(domain));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(type));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(protocol));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
+	sr__op_begin(&sr_op.base, SR_OP_SOCKET_DIRECT);
+	sr_op.domain = domain;
+	sr_op.type = type;
+	sr_op.protocol = protocol;
+	sr_op.file_index = file_index;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -11872,7 +12501,7 @@ sr_socket_direct(int domain, int type, int protocol, unsigned file_index)
 static inline void
 sr_socket_direct_set_flags(struct sr_socket_direct_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -11885,7 +12514,8 @@ sr_socket_direct_set_sqe_flags(struct sr_socket_direct_op *sr_op, unsigned sr_fl
 static inline void
 sr_socket_direct_set_personality(struct sr_socket_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -11893,39 +12523,44 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_socket_direct(sqe, op->domain, op->type, op->protocol, op->file_index, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__socket_direct_fill(struct sr_slot *s, struct sr_socket_direct_completed *c)
+sr__socket_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__socket_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__socket_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_socket_direct_completed c;
 
-	sr__socket_direct_fill(s, &c);
-	((sr_socket_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__socket_direct_fill(r, idx, &e, &c);
+	((sr_socket_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -11939,7 +12574,7 @@ static inline int
 sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr_socket_direct_cb cb, void *arg,
 		struct sr_socket_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__socket_direct_submit(r, op, &h, sr__socket_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_direct_submit_cb");
 
@@ -11951,15 +12586,16 @@ sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr
 static inline int
 sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11967,15 +12603,16 @@ sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub,
 static inline int
 sr_socket_direct_poll(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -11994,8 +12631,8 @@ sr_socket_direct_raw(struct sr_ring *sr_r, int domain, int type, int protocol, u
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_socket_direct(sr_sqe, domain, type, protocol, file_index, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12010,6 +12647,10 @@ sr_socket_direct_raw(struct sr_ring *sr_r, int domain, int type, int protocol, u
  */
 struct sr_socket_direct_alloc_op {
 	struct sr_op base;
+	int domain;
+	int type;
+	int protocol;
+	unsigned flags;
 };
 
 struct sr_socket_direct_alloc_submitted {
@@ -12028,11 +12669,11 @@ sr_socket_direct_alloc(int domain, int type, int protocol)
 {
 	struct sr_socket_direct_alloc_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SOCKET_DIRECT_ALLOC, SR_IORING_OP_SOCKET);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(domain));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(type));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(protocol));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, (__u32)(SR_IORING_FILE_INDEX_ALLOC));
+	sr__op_begin(&sr_op.base, SR_OP_SOCKET_DIRECT_ALLOC);
+	sr_op.domain = domain;
+	sr_op.type = type;
+	sr_op.protocol = protocol;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -12040,7 +12681,7 @@ sr_socket_direct_alloc(int domain, int type, int protocol)
 static inline void
 sr_socket_direct_alloc_set_flags(struct sr_socket_direct_alloc_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -12053,7 +12694,8 @@ sr_socket_direct_alloc_set_sqe_flags(struct sr_socket_direct_alloc_op *sr_op, un
 static inline void
 sr_socket_direct_alloc_set_personality(struct sr_socket_direct_alloc_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -12061,39 +12703,44 @@ sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_socket_direct_alloc(sqe, op->domain, op->type, op->protocol, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__socket_direct_alloc_fill(struct sr_slot *s, struct sr_socket_direct_alloc_completed *c)
+sr__socket_direct_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_alloc_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__socket_direct_alloc_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__socket_direct_alloc_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_socket_direct_alloc_completed c;
 
-	sr__socket_direct_alloc_fill(s, &c);
-	((sr_socket_direct_alloc_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__socket_direct_alloc_fill(r, idx, &e, &c);
+	((sr_socket_direct_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -12107,7 +12754,7 @@ static inline int
 sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, sr_socket_direct_alloc_cb cb, void *arg,
 		struct sr_socket_direct_alloc_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__socket_direct_alloc_submit(r, op, &h, sr__socket_direct_alloc_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_direct_alloc_submit_cb");
 
@@ -12119,15 +12766,16 @@ sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_allo
 static inline int
 sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_direct_alloc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_direct_alloc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12135,15 +12783,16 @@ sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_sub
 static inline int
 sr_socket_direct_alloc_poll(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__socket_direct_alloc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__socket_direct_alloc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12162,8 +12811,8 @@ sr_socket_direct_alloc_raw(struct sr_ring *sr_r, int domain, int type, int proto
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET_DIRECT_ALLOC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET_DIRECT_ALLOC);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_socket_direct_alloc(sr_sqe, domain, type, protocol, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12179,6 +12828,8 @@ sr_socket_direct_alloc_raw(struct sr_ring *sr_r, int domain, int type, int proto
  */
 struct sr_uring_cmd_op {
 	struct sr_op base;
+	int cmd_op;
+	int fd;
 };
 
 struct sr_uring_cmd_submitted {
@@ -12197,9 +12848,9 @@ sr_uring_cmd(int cmd_op, int fd)
 {
 	struct sr_uring_cmd_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_URING_CMD, SR_IORING_OP_URING_CMD);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_CMD_OP, (__u32)(cmd_op));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_URING_CMD);
+	sr_op.cmd_op = cmd_op;
+	sr_op.fd = fd;
 	return sr_op;
 }
 
@@ -12213,15 +12864,15 @@ sr_uring_cmd_set_sqe_flags(struct sr_uring_cmd_op *sr_op, unsigned sr_flags)
 static inline void
 sr_uring_cmd_set_personality(struct sr_uring_cmd_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_uring_cmd_set_fixed_file(struct sr_uring_cmd_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -12230,39 +12881,44 @@ sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_URING_CMD, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_URING_CMD, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_uring_cmd(sqe, op->cmd_op, op->fd);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_URING_CMD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__uring_cmd_fill(struct sr_slot *s, struct sr_uring_cmd_completed *c)
+sr__uring_cmd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__uring_cmd_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__uring_cmd_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_uring_cmd_completed c;
 
-	sr__uring_cmd_fill(s, &c);
-	((sr_uring_cmd_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__uring_cmd_fill(r, idx, &e, &c);
+	((sr_uring_cmd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -12276,7 +12932,7 @@ static inline int
 sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_cmd_cb cb, void *arg,
 		struct sr_uring_cmd_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__uring_cmd_submit(r, op, &h, sr__uring_cmd_deliver, (void (*)(void))cb, arg,
 					  "sr_uring_cmd_submit_cb");
 
@@ -12288,15 +12944,16 @@ sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_c
 static inline int
 sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__uring_cmd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__uring_cmd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12304,15 +12961,16 @@ sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct 
 static inline int
 sr_uring_cmd_poll(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__uring_cmd_fill(s, c);
-	sr__free_slot(r, s);
+	sr__uring_cmd_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12331,8 +12989,8 @@ sr_uring_cmd_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_URING_CMD)))
 		return sr__raw_unavailable(sr_r, SR_OP_URING_CMD);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_uring_cmd(sr_sqe, cmd_op, fd);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12349,6 +13007,12 @@ sr_uring_cmd_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data)
  */
 struct sr_cmd_sock_op {
 	struct sr_op base;
+	int cmd_op;
+	int fd;
+	int level;
+	int optname;
+	void *optval;
+	int optlen;
 };
 
 struct sr_cmd_sock_submitted {
@@ -12367,13 +13031,13 @@ sr_cmd_sock(int cmd_op, int fd, int level, int optname, void *optval, int optlen
 {
 	struct sr_cmd_sock_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_CMD_SOCK, SR_IORING_OP_URING_CMD);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_CMD_OP, (__u32)(cmd_op));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEVEL, (__u32)(level));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPTNAME, (__u32)(optname));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OPTVAL, (__u64)(uintptr_t)(optval));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPTLEN, (__u32)(optlen));
+	sr__op_begin(&sr_op.base, SR_OP_CMD_SOCK);
+	sr_op.cmd_op = cmd_op;
+	sr_op.fd = fd;
+	sr_op.level = level;
+	sr_op.optname = optname;
+	sr_op.optval = optval;
+	sr_op.optlen = optlen;
 	return sr_op;
 }
 
@@ -12387,15 +13051,15 @@ sr_cmd_sock_set_sqe_flags(struct sr_cmd_sock_op *sr_op, unsigned sr_flags)
 static inline void
 sr_cmd_sock_set_personality(struct sr_cmd_sock_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_cmd_sock_set_fixed_file(struct sr_cmd_sock_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -12404,39 +13068,44 @@ sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_hand
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_CMD_SOCK, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_CMD_SOCK, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_cmd_sock(sqe, op->cmd_op, op->fd, op->level, op->optname, op->optval, op->optlen);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_CMD_SOCK, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__cmd_sock_fill(struct sr_slot *s, struct sr_cmd_sock_completed *c)
+sr__cmd_sock_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_sock_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__cmd_sock_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__cmd_sock_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_cmd_sock_completed c;
 
-	sr__cmd_sock_fill(s, &c);
-	((sr_cmd_sock_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__cmd_sock_fill(r, idx, &e, &c);
+	((sr_cmd_sock_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -12450,7 +13119,7 @@ static inline int
 sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_cb cb, void *arg,
 		struct sr_cmd_sock_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__cmd_sock_submit(r, op, &h, sr__cmd_sock_deliver, (void (*)(void))cb, arg,
 					  "sr_cmd_sock_submit_cb");
 
@@ -12462,15 +13131,16 @@ sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_
 static inline int
 sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__cmd_sock_fill(s, c);
-	sr__free_slot(r, s);
+	sr__cmd_sock_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12478,15 +13148,16 @@ sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr
 static inline int
 sr_cmd_sock_poll(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__cmd_sock_fill(s, c);
-	sr__free_slot(r, s);
+	sr__cmd_sock_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12505,8 +13176,8 @@ sr_cmd_sock_raw(struct sr_ring *sr_r, int cmd_op, int fd, int level, int optname
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CMD_SOCK)))
 		return sr__raw_unavailable(sr_r, SR_OP_CMD_SOCK);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_cmd_sock(sr_sqe, cmd_op, fd, level, optname, optval, optlen);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12522,7 +13193,10 @@ sr_cmd_sock_raw(struct sr_ring *sr_r, int cmd_op, int fd, int level, int optname
  */
 struct sr_send_zc_op {
 	struct sr_op base;
+	int sockfd;
 	struct sr_buf *buf;
+	int flags;
+	unsigned zc_flags;
 };
 
 struct sr_send_zc_submitted {
@@ -12543,9 +13217,11 @@ sr_send_zc(int sockfd, const struct sr_buf *buf)
 {
 	struct sr_send_zc_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SEND_ZC, SR_IORING_OP_SEND_ZC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_SEND_ZC);
+	sr_op.sockfd = sockfd;
 	sr_op.buf = (struct sr_buf *)buf;
+	sr_op.flags = 0;
+	sr_op.zc_flags = 0;
 	return sr_op;
 }
 
@@ -12553,14 +13229,14 @@ sr_send_zc(int sockfd, const struct sr_buf *buf)
 static inline void
 sr_send_zc_set_flags(struct sr_send_zc_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IORING_RECVSEND_POLL_FIRST, IORING_SEND_ZC_REPORT_USAGE */
 static inline void
 sr_send_zc_set_zc_flags(struct sr_send_zc_op *sr_op, unsigned zc_flags)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_IOPRIO, (__u16)(zc_flags));
+	sr_op->zc_flags = zc_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -12573,15 +13249,15 @@ sr_send_zc_set_sqe_flags(struct sr_send_zc_op *sr_op, unsigned sr_flags)
 static inline void
 sr_send_zc_set_personality(struct sr_send_zc_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_send_zc_set_fixed_file(struct sr_send_zc_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -12590,7 +13266,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -12598,41 +13274,43 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND_ZC, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SEND_ZC, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_SEND_ZC, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	s->_flags |= SR__SF_FINISH | SR__SF_NOTIF;
+	sr_prep_send_zc(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SEND_ZC, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__send_zc_fill(struct sr_slot *s, struct sr_send_zc_completed *c)
+sr__send_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_completed *c)
 {
-	c->res = s->_res0;
-	c->flags = s->_cflags0;
-	c->notif = (uint32_t)s->_res;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = x->_res0;
+	c->flags = x->_cflags0;
+	c->notif = (uint32_t)e->res;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__send_zc_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__send_zc_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_send_zc_completed c;
 
-	sr__send_zc_fill(s, &c);
-	((sr_send_zc_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__send_zc_fill(r, idx, &e, &c);
+	((sr_send_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -12646,7 +13324,7 @@ static inline int
 sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb cb, void *arg,
 		struct sr_send_zc_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__send_zc_submit(r, op, &h, sr__send_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_send_zc_submit_cb");
 
@@ -12658,15 +13336,16 @@ sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb 
 static inline int
 sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_zc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_zc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12674,15 +13353,16 @@ sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_s
 static inline int
 sr_send_zc_poll(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_zc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_zc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12701,8 +13381,8 @@ sr_send_zc_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, in
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND_ZC);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_send_zc(sr_sqe, sockfd, buf, len, flags, zc_flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12718,7 +13398,10 @@ sr_send_zc_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, in
  */
 struct sr_send_zc_fixed_op {
 	struct sr_op base;
+	int sockfd;
 	struct sr_buf *buf;
+	int flags;
+	unsigned zc_flags;
 };
 
 struct sr_send_zc_fixed_submitted {
@@ -12739,10 +13422,11 @@ sr_send_zc_fixed(int sockfd, const struct sr_buf *buf)
 {
 	struct sr_send_zc_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SEND_ZC_FIXED, SR_IORING_OP_SEND_ZC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__op_begin(&sr_op.base, SR_OP_SEND_ZC_FIXED);
+	sr_op.sockfd = sockfd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECVSEND_FIXED_BUF));
+	sr_op.flags = 0;
+	sr_op.zc_flags = 0;
 	return sr_op;
 }
 
@@ -12750,15 +13434,14 @@ sr_send_zc_fixed(int sockfd, const struct sr_buf *buf)
 static inline void
 sr_send_zc_fixed_set_flags(struct sr_send_zc_fixed_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* zc_flags */
 static inline void
 sr_send_zc_fixed_set_zc_flags(struct sr_send_zc_fixed_op *sr_op, unsigned zc_flags)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_IOPRIO, (__u16)(zc_flags));
-	sr__sqe_or16(&sr_op->base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECVSEND_FIXED_BUF));
+	sr_op->zc_flags = zc_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -12771,15 +13454,15 @@ sr_send_zc_fixed_set_sqe_flags(struct sr_send_zc_fixed_op *sr_op, unsigned sr_fl
 static inline void
 sr_send_zc_fixed_set_personality(struct sr_send_zc_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_send_zc_fixed_set_fixed_file(struct sr_send_zc_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -12788,7 +13471,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -12799,42 +13482,43 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SEND_ZC_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_SEND_ZC_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC_FIXED);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__IN)));
-	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, (__u16)op->buf->_reg_index);
-	s->_flags |= SR__SF_FINISH | SR__SF_NOTIF;
+	sr_prep_send_zc_fixed(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags, (unsigned)op->buf->_reg_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SEND_ZC_FIXED, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__send_zc_fixed_fill(struct sr_slot *s, struct sr_send_zc_fixed_completed *c)
+sr__send_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_fixed_completed *c)
 {
-	c->res = s->_res0;
-	c->flags = s->_cflags0;
-	c->notif = (uint32_t)s->_res;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = x->_res0;
+	c->flags = x->_cflags0;
+	c->notif = (uint32_t)e->res;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__send_zc_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__send_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_send_zc_fixed_completed c;
 
-	sr__send_zc_fixed_fill(s, &c);
-	((sr_send_zc_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__send_zc_fixed_fill(r, idx, &e, &c);
+	((sr_send_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -12848,7 +13532,7 @@ static inline int
 sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr_send_zc_fixed_cb cb, void *arg,
 		struct sr_send_zc_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__send_zc_fixed_submit(r, op, &h, sr__send_zc_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_send_zc_fixed_submit_cb");
 
@@ -12860,15 +13544,16 @@ sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr
 static inline int
 sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_zc_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_zc_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12876,15 +13561,16 @@ sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub,
 static inline int
 sr_send_zc_fixed_poll(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__send_zc_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__send_zc_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -12903,8 +13589,8 @@ sr_send_zc_fixed_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t l
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_ZC_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND_ZC_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_send_zc_fixed(sr_sqe, sockfd, buf, len, flags, zc_flags, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -12920,7 +13606,9 @@ sr_send_zc_fixed_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t l
  */
 struct sr_sendmsg_zc_op {
 	struct sr_op base;
+	int fd;
 	const struct sr_msg *msg;
+	unsigned flags;
 };
 
 struct sr_sendmsg_zc_submitted {
@@ -12946,10 +13634,10 @@ sr_sendmsg_zc(int fd, const struct sr_msg *msg)
 {
 	struct sr_sendmsg_zc_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SENDMSG_ZC, SR_IORING_OP_SENDMSG_ZC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_SENDMSG_ZC);
+	sr_op.fd = fd;
 	sr_op.msg = msg;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -12957,7 +13645,7 @@ sr_sendmsg_zc(int fd, const struct sr_msg *msg)
 static inline void
 sr_sendmsg_zc_set_flags(struct sr_sendmsg_zc_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -12970,15 +13658,15 @@ sr_sendmsg_zc_set_sqe_flags(struct sr_sendmsg_zc_op *sr_op, unsigned sr_flags)
 static inline void
 sr_sendmsg_zc_set_personality(struct sr_sendmsg_zc_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_sendmsg_zc_set_fixed_file(struct sr_sendmsg_zc_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -12987,7 +13675,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__sendmsg_zc_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -12998,45 +13686,48 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG_ZC, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__sendmsg_zc_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__sendmsg_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG_ZC, fn, "msg");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->msg.hdr);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH | SR__SF_NOTIF;
+	sr_prep_sendmsg_zc(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__sendmsg_zc_fill(struct sr_slot *s, struct sr_sendmsg_zc_completed *c)
+sr__sendmsg_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_completed *c)
 {
-	c->res = s->_res0;
-	c->flags = s->_cflags0;
-	c->notif = (uint32_t)s->_res;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = x->_res0;
+	c->flags = x->_cflags0;
+	c->notif = (uint32_t)e->res;
 }
 
 static inline void
-sr__sendmsg_zc_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__sendmsg_zc_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sendmsg_zc_completed c;
 
-	sr__sendmsg_zc_fill(s, &c);
-	((sr_sendmsg_zc_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__sendmsg_zc_fill(r, idx, &e, &c);
+	((sr_sendmsg_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13050,7 +13741,7 @@ static inline int
 sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendmsg_zc_cb cb, void *arg,
 		struct sr_sendmsg_zc_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__sendmsg_zc_submit(r, op, &h, sr__sendmsg_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_zc_submit_cb");
 
@@ -13062,15 +13753,16 @@ sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendm
 static inline int
 sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_zc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_zc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13078,15 +13770,16 @@ sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struc
 static inline int
 sr_sendmsg_zc_poll(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_zc_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_zc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13105,8 +13798,8 @@ sr_sendmsg_zc_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsign
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG_ZC);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_sendmsg_zc(sr_sqe, fd, msg, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -13122,7 +13815,10 @@ sr_sendmsg_zc_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsign
  */
 struct sr_sendmsg_zc_fixed_op {
 	struct sr_op base;
+	int fd;
 	const struct sr_msg *msg;
+	unsigned flags;
+	unsigned buf_index;
 };
 
 struct sr_sendmsg_zc_fixed_submitted {
@@ -13148,12 +13844,11 @@ sr_sendmsg_zc_fixed(int fd, const struct sr_msg *msg, unsigned buf_index)
 {
 	struct sr_sendmsg_zc_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_SENDMSG_ZC_FIXED, SR_IORING_OP_SENDMSG_ZC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_SENDMSG_ZC_FIXED);
+	sr_op.fd = fd;
 	sr_op.msg = msg;
-	sr__sqe_put16(&sr_op.base._sqe, SR_SQE_BUF_INDEX, (__u16)(buf_index));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(1));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECVSEND_FIXED_BUF));
+	sr_op.flags = 0;
+	sr_op.buf_index = buf_index;
 	return sr_op;
 }
 
@@ -13161,7 +13856,7 @@ sr_sendmsg_zc_fixed(int fd, const struct sr_msg *msg, unsigned buf_index)
 static inline void
 sr_sendmsg_zc_fixed_set_flags(struct sr_sendmsg_zc_fixed_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13174,15 +13869,15 @@ sr_sendmsg_zc_fixed_set_sqe_flags(struct sr_sendmsg_zc_fixed_op *sr_op, unsigned
 static inline void
 sr_sendmsg_zc_fixed_set_personality(struct sr_sendmsg_zc_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_sendmsg_zc_fixed_set_fixed_file(struct sr_sendmsg_zc_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -13191,7 +13886,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__sendmsg_zc_fixed_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -13202,45 +13897,48 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__sendmsg_zc_fixed_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__sendmsg_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->msg.hdr);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH | SR__SF_NOTIF;
+	sr_prep_sendmsg_zc_fixed(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags, op->buf_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__sendmsg_zc_fixed_fill(struct sr_slot *s, struct sr_sendmsg_zc_fixed_completed *c)
+sr__sendmsg_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_fixed_completed *c)
 {
-	c->res = s->_res0;
-	c->flags = s->_cflags0;
-	c->notif = (uint32_t)s->_res;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = x->_res0;
+	c->flags = x->_cflags0;
+	c->notif = (uint32_t)e->res;
 }
 
 static inline void
-sr__sendmsg_zc_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__sendmsg_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sendmsg_zc_fixed_completed c;
 
-	sr__sendmsg_zc_fixed_fill(s, &c);
-	((sr_sendmsg_zc_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__sendmsg_zc_fixed_fill(r, idx, &e, &c);
+	((sr_sendmsg_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13254,7 +13952,7 @@ static inline int
 sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, sr_sendmsg_zc_fixed_cb cb, void *arg,
 		struct sr_sendmsg_zc_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__sendmsg_zc_fixed_submit(r, op, &h, sr__sendmsg_zc_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_zc_fixed_submit_cb");
 
@@ -13266,15 +13964,16 @@ sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *
 static inline int
 sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_zc_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_zc_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13282,15 +13981,16 @@ sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted
 static inline int
 sr_sendmsg_zc_fixed_poll(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__sendmsg_zc_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__sendmsg_zc_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13309,8 +14009,8 @@ sr_sendmsg_zc_fixed_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG_ZC_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG_ZC_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_sendmsg_zc_fixed(sr_sqe, fd, msg, flags, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -13326,6 +14026,9 @@ sr_sendmsg_zc_fixed_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, 
  */
 struct sr_read_multishot_op {
 	struct sr_op base;
+	int fd;
+	unsigned nbytes;
+	__u64 offset;
 	struct sr_bufgroup *buf_group;
 };
 
@@ -13347,10 +14050,11 @@ sr_read_multishot(int fd, struct sr_bufgroup *buf_group)
 {
 	struct sr_read_multishot_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READ_MULTISHOT, SR_IORING_OP_READ_MULTISHOT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_READ_MULTISHOT);
+	sr_op.fd = fd;
+	sr_op.nbytes = 0;
+	sr_op.offset = 0;
 	sr_op.buf_group = buf_group;
-	sr__sqe_put8(&sr_op.base._sqe, SR_SQE_FLAGS, (__u8)(SR_IOSQE_BUFFER_SELECT));
 	return sr_op;
 }
 
@@ -13358,14 +14062,14 @@ sr_read_multishot(int fd, struct sr_bufgroup *buf_group)
 static inline void
 sr_read_multishot_set_nbytes(struct sr_read_multishot_op *sr_op, unsigned nbytes)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_LEN, (__u32)(nbytes));
+	sr_op->nbytes = nbytes;
 }
 
 /* offset */
 static inline void
 sr_read_multishot_set_offset(struct sr_read_multishot_op *sr_op, __u64 offset)
 {
-	sr__sqe_put64(&sr_op->base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op->offset = offset;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13378,15 +14082,15 @@ sr_read_multishot_set_sqe_flags(struct sr_read_multishot_op *sr_op, unsigned sr_
 static inline void
 sr_read_multishot_set_personality(struct sr_read_multishot_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_read_multishot_set_fixed_file(struct sr_read_multishot_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -13395,7 +14099,7 @@ sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, st
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -13403,40 +14107,43 @@ sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, st
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_READ_MULTISHOT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_aux = op->buf_group;
-	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->buf_group));
+	sqe = sr__begin(r, &op->base, SR_OP_READ_MULTISHOT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._aux = op->buf_group;
+	sr_prep_read_multishot(sqe, op->fd, op->nbytes, op->offset, (int)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	s->_flags |= SR__SF_MULTI;
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READ_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__read_multishot_fill(struct sr_slot *s, struct sr_read_multishot_completed *c)
+sr__read_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_multishot_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
-	c->buf = sr__group_take((struct sr_bufgroup *)s->_aux, s->_res, s->_cflags);
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	c->buf = sr__group_take((struct sr_bufgroup *)x->_aux, e->res, e->flags);
 }
 
 static inline void
-sr__read_multishot_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__read_multishot_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_multishot_completed c;
 
-	sr__read_multishot_fill(s, &c);
-	((sr_read_multishot_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__read_multishot_fill(r, idx, &e, &c);
+	((sr_read_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13450,7 +14157,7 @@ static inline int
 sr_read_multishot_submit_cb(struct sr_ring *r, struct sr_read_multishot_op *op, sr_read_multishot_cb cb, void *arg,
 		struct sr_read_multishot_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__read_multishot_submit(r, op, &h, sr__read_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_read_multishot_submit_cb");
 
@@ -13463,15 +14170,18 @@ sr_read_multishot_submit_cb(struct sr_ring *r, struct sr_read_multishot_op *op, 
 static inline int
 sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *sub, struct sr_read_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__read_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -13479,15 +14189,18 @@ sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *su
 static inline int
 sr_read_multishot_poll(struct sr_ring *r, struct sr_read_multishot_submitted *sub, struct sr_read_multishot_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_multishot_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__read_multishot_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -13506,8 +14219,8 @@ sr_read_multishot_raw(struct sr_ring *sr_r, int fd, unsigned nbytes, __u64 offse
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ_MULTISHOT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_read_multishot(sr_sqe, fd, nbytes, offset, buf_group);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -13523,6 +14236,10 @@ sr_read_multishot_raw(struct sr_ring *sr_r, int fd, unsigned nbytes, __u64 offse
  */
 struct sr_waitid_op {
 	struct sr_op base;
+	idtype_t idtype;
+	id_t id;
+	int options;
+	unsigned flags;
 };
 
 struct sr_waitid_submitted {
@@ -13548,10 +14265,11 @@ sr_waitid(idtype_t idtype, id_t id, int options)
 {
 	struct sr_waitid_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_WAITID, SR_IORING_OP_WAITID);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(idtype));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(id));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, (__u32)(options));
+	sr__op_begin(&sr_op.base, SR_OP_WAITID);
+	sr_op.idtype = idtype;
+	sr_op.id = id;
+	sr_op.options = options;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -13559,7 +14277,7 @@ sr_waitid(idtype_t idtype, id_t id, int options)
 static inline void
 sr_waitid_set_flags(struct sr_waitid_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_WAITID_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13572,7 +14290,8 @@ sr_waitid_set_sqe_flags(struct sr_waitid_op *sr_op, unsigned sr_flags)
 static inline void
 sr_waitid_set_personality(struct sr_waitid_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -13580,54 +14299,56 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__waitid_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_WAITID, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__waitid_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_WAITID, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__waitid_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->infop, 0, sizeof(st->infop));
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->infop);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_waitid(sqe, op->idtype, op->id, (siginfo_t *)&st->infop, op->options, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_WAITID, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__waitid_fill(struct sr_slot *s, struct sr_waitid_completed *c)
+sr__waitid_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_waitid_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__waitid_store *st = (const struct sr__waitid_store *)s->_store;
+		const struct sr__waitid_store *st = (const struct sr__waitid_store *)x->_store;
 		memcpy(&c->infop, &st->infop, sizeof(c->infop));
 	}
 }
 
 static inline void
-sr__waitid_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__waitid_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_waitid_completed c;
 
-	sr__waitid_fill(s, &c);
-	((sr_waitid_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__waitid_fill(r, idx, &e, &c);
+	((sr_waitid_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13641,7 +14362,7 @@ static inline int
 sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb, void *arg,
 		struct sr_waitid_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__waitid_submit(r, op, &h, sr__waitid_deliver, (void (*)(void))cb, arg,
 					  "sr_waitid_submit_cb");
 
@@ -13653,15 +14374,16 @@ sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb,
 static inline int
 sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__waitid_fill(s, c);
-	sr__free_slot(r, s);
+	sr__waitid_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13669,15 +14391,16 @@ sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_wai
 static inline int
 sr_waitid_poll(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__waitid_fill(s, c);
-	sr__free_slot(r, s);
+	sr__waitid_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13696,8 +14419,8 @@ sr_waitid_raw(struct sr_ring *sr_r, idtype_t idtype, id_t id, siginfo_t *infop, 
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WAITID)))
 		return sr__raw_unavailable(sr_r, SR_OP_WAITID);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_waitid(sr_sqe, idtype, id, infop, options, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -13713,6 +14436,11 @@ sr_waitid_raw(struct sr_ring *sr_r, idtype_t idtype, id_t id, siginfo_t *infop, 
  */
 struct sr_futex_wait_op {
 	struct sr_op base;
+	const uint32_t *futex;
+	uint64_t val;
+	uint64_t mask;
+	uint32_t futex_flags;
+	unsigned flags;
 };
 
 struct sr_futex_wait_submitted {
@@ -13731,11 +14459,12 @@ sr_futex_wait(const uint32_t *futex, uint64_t val, uint64_t mask, uint32_t futex
 {
 	struct sr_futex_wait_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAIT, SR_IORING_OP_FUTEX_WAIT);
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(futex));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR2, (__u64)(val));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR3, (__u64)(mask));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(futex_flags));
+	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAIT);
+	sr_op.futex = futex;
+	sr_op.val = val;
+	sr_op.mask = mask;
+	sr_op.futex_flags = futex_flags;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -13743,7 +14472,7 @@ sr_futex_wait(const uint32_t *futex, uint64_t val, uint64_t mask, uint32_t futex
 static inline void
 sr_futex_wait_set_flags(struct sr_futex_wait_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FUTEX_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13756,7 +14485,8 @@ sr_futex_wait_set_sqe_flags(struct sr_futex_wait_op *sr_op, unsigned sr_flags)
 static inline void
 sr_futex_wait_set_personality(struct sr_futex_wait_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -13764,39 +14494,44 @@ sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FUTEX_WAIT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAIT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_futex_wait(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAIT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__futex_wait_fill(struct sr_slot *s, struct sr_futex_wait_completed *c)
+sr__futex_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wait_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__futex_wait_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__futex_wait_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_futex_wait_completed c;
 
-	sr__futex_wait_fill(s, &c);
-	((sr_futex_wait_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__futex_wait_fill(r, idx, &e, &c);
+	((sr_futex_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13810,7 +14545,7 @@ static inline int
 sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex_wait_cb cb, void *arg,
 		struct sr_futex_wait_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__futex_wait_submit(r, op, &h, sr__futex_wait_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_wait_submit_cb");
 
@@ -13822,15 +14557,16 @@ sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex
 static inline int
 sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_wait_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_wait_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13838,15 +14574,16 @@ sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struc
 static inline int
 sr_futex_wait_poll(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_wait_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_wait_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -13865,8 +14602,8 @@ sr_futex_wait_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAIT)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAIT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_futex_wait(sr_sqe, futex, val, mask, futex_flags, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -13882,6 +14619,11 @@ sr_futex_wait_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
  */
 struct sr_futex_wake_op {
 	struct sr_op base;
+	const uint32_t *futex;
+	uint64_t val;
+	uint64_t mask;
+	uint32_t futex_flags;
+	unsigned flags;
 };
 
 struct sr_futex_wake_submitted {
@@ -13900,11 +14642,12 @@ sr_futex_wake(const uint32_t *futex, uint64_t val, uint64_t mask, uint32_t futex
 {
 	struct sr_futex_wake_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAKE, SR_IORING_OP_FUTEX_WAKE);
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(futex));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR2, (__u64)(val));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR3, (__u64)(mask));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(futex_flags));
+	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAKE);
+	sr_op.futex = futex;
+	sr_op.val = val;
+	sr_op.mask = mask;
+	sr_op.futex_flags = futex_flags;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -13912,7 +14655,7 @@ sr_futex_wake(const uint32_t *futex, uint64_t val, uint64_t mask, uint32_t futex
 static inline void
 sr_futex_wake_set_flags(struct sr_futex_wake_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FUTEX_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13925,7 +14668,8 @@ sr_futex_wake_set_sqe_flags(struct sr_futex_wake_op *sr_op, unsigned sr_flags)
 static inline void
 sr_futex_wake_set_personality(struct sr_futex_wake_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -13933,39 +14677,44 @@ sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FUTEX_WAKE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAKE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_futex_wake(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAKE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__futex_wake_fill(struct sr_slot *s, struct sr_futex_wake_completed *c)
+sr__futex_wake_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wake_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__futex_wake_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__futex_wake_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_futex_wake_completed c;
 
-	sr__futex_wake_fill(s, &c);
-	((sr_futex_wake_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__futex_wake_fill(r, idx, &e, &c);
+	((sr_futex_wake_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -13979,7 +14728,7 @@ static inline int
 sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex_wake_cb cb, void *arg,
 		struct sr_futex_wake_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__futex_wake_submit(r, op, &h, sr__futex_wake_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_wake_submit_cb");
 
@@ -13991,15 +14740,16 @@ sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex
 static inline int
 sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_wake_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_wake_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14007,15 +14757,16 @@ sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struc
 static inline int
 sr_futex_wake_poll(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_wake_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_wake_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14034,8 +14785,8 @@ sr_futex_wake_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAKE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAKE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_futex_wake(sr_sqe, futex, val, mask, futex_flags, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14052,7 +14803,8 @@ sr_futex_wake_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
 struct sr_futex_waitv_op {
 	struct sr_op base;
 	const struct futex_waitv *futexv;
-	size_t _sz_futexv;
+	uint32_t nr_futex;
+	unsigned flags;
 };
 
 struct sr_futex_waitv_submitted {
@@ -14076,11 +14828,10 @@ sr_futex_waitv(const struct futex_waitv *futexv, uint32_t nr_futex)
 {
 	struct sr_futex_waitv_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAITV, SR_IORING_OP_FUTEX_WAITV);
+	sr__op_begin(&sr_op.base, SR_OP_FUTEX_WAITV);
 	sr_op.futexv = futexv;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_futex));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
-	sr_op._sz_futexv = (size_t)nr_futex * sizeof(*futexv);
+	sr_op.nr_futex = nr_futex;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -14088,7 +14839,7 @@ sr_futex_waitv(const struct futex_waitv *futexv, uint32_t nr_futex)
 static inline void
 sr_futex_waitv_set_flags(struct sr_futex_waitv_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FUTEX_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -14101,7 +14852,8 @@ sr_futex_waitv_set_sqe_flags(struct sr_futex_waitv_op *sr_op, unsigned sr_flags)
 static inline void
 sr_futex_waitv_set_personality(struct sr_futex_waitv_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -14109,53 +14861,59 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__futex_waitv_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_futexv = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	need += sr__align16(op->_sz_futexv);
-	ret = sr__begin(r, &op->base, SR_OP_FUTEX_WAITV, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__futex_waitv_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->nr_futex * sizeof(*op->futexv));
+	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAITV, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__futex_waitv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->futexv) {
-		memcpy(tail, op->futexv, op->_sz_futexv);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_futexv);
+		memcpy(tail, op->futexv, (size_t)op->nr_futex * sizeof(*op->futexv));
+		cp_futexv = tail;
+		tail += sr__align16((size_t)op->nr_futex * sizeof(*op->futexv));
 	}
 	(void)tail;
+	sr_prep_futex_waitv(sqe, (const struct futex_waitv *)cp_futexv, op->nr_futex, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAITV, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__futex_waitv_fill(struct sr_slot *s, struct sr_futex_waitv_completed *c)
+sr__futex_waitv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_waitv_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__futex_waitv_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__futex_waitv_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_futex_waitv_completed c;
 
-	sr__futex_waitv_fill(s, &c);
-	((sr_futex_waitv_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__futex_waitv_fill(r, idx, &e, &c);
+	((sr_futex_waitv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -14169,7 +14927,7 @@ static inline int
 sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_futex_waitv_cb cb, void *arg,
 		struct sr_futex_waitv_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__futex_waitv_submit(r, op, &h, sr__futex_waitv_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_waitv_submit_cb");
 
@@ -14181,15 +14939,16 @@ sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_fut
 static inline int
 sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_waitv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_waitv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14197,15 +14956,16 @@ sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, str
 static inline int
 sr_futex_waitv_poll(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__futex_waitv_fill(s, c);
-	sr__free_slot(r, s);
+	sr__futex_waitv_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14224,8 +14984,8 @@ sr_futex_waitv_raw(struct sr_ring *sr_r, const struct futex_waitv *futexv, uint3
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAITV)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAITV);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_futex_waitv(sr_sqe, futexv, nr_futex, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14240,6 +15000,8 @@ sr_futex_waitv_raw(struct sr_ring *sr_r, const struct futex_waitv *futexv, uint3
  */
 struct sr_fixed_fd_install_op {
 	struct sr_op base;
+	int fixed_index;
+	unsigned flags;
 };
 
 struct sr_fixed_fd_install_submitted {
@@ -14258,9 +15020,9 @@ sr_fixed_fd_install(int fixed_index)
 {
 	struct sr_fixed_fd_install_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FIXED_FD_INSTALL, SR_IORING_OP_FIXED_FD_INSTALL);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fixed_index));
-	sr__sqe_put8(&sr_op.base._sqe, SR_SQE_FLAGS, (__u8)(SR_IOSQE_FIXED_FILE));
+	sr__op_begin(&sr_op.base, SR_OP_FIXED_FD_INSTALL);
+	sr_op.fixed_index = fixed_index;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -14268,7 +15030,7 @@ sr_fixed_fd_install(int fixed_index)
 static inline void
 sr_fixed_fd_install_set_flags(struct sr_fixed_fd_install_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_INSTALL_FD_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -14281,7 +15043,8 @@ sr_fixed_fd_install_set_sqe_flags(struct sr_fixed_fd_install_op *sr_op, unsigned
 static inline void
 sr_fixed_fd_install_set_personality(struct sr_fixed_fd_install_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -14289,39 +15052,44 @@ sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FIXED_FD_INSTALL, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FIXED_FD_INSTALL, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_fixed_fd_install(sqe, op->fixed_index, op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FIXED_FD_INSTALL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__fixed_fd_install_fill(struct sr_slot *s, struct sr_fixed_fd_install_completed *c)
+sr__fixed_fd_install_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fixed_fd_install_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__fixed_fd_install_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__fixed_fd_install_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fixed_fd_install_completed c;
 
-	sr__fixed_fd_install_fill(s, &c);
-	((sr_fixed_fd_install_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__fixed_fd_install_fill(r, idx, &e, &c);
+	((sr_fixed_fd_install_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -14335,7 +15103,7 @@ static inline int
 sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *op, sr_fixed_fd_install_cb cb, void *arg,
 		struct sr_fixed_fd_install_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__fixed_fd_install_submit(r, op, &h, sr__fixed_fd_install_deliver, (void (*)(void))cb, arg,
 					  "sr_fixed_fd_install_submit_cb");
 
@@ -14347,15 +15115,16 @@ sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *
 static inline int
 sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fixed_fd_install_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fixed_fd_install_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14363,15 +15132,16 @@ sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted
 static inline int
 sr_fixed_fd_install_poll(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__fixed_fd_install_fill(s, c);
-	sr__free_slot(r, s);
+	sr__fixed_fd_install_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14390,8 +15160,8 @@ sr_fixed_fd_install_raw(struct sr_ring *sr_r, int fixed_index, unsigned flags, _
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FIXED_FD_INSTALL)))
 		return sr__raw_unavailable(sr_r, SR_OP_FIXED_FD_INSTALL);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_fixed_fd_install(sr_sqe, fixed_index, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14406,6 +15176,8 @@ sr_fixed_fd_install_raw(struct sr_ring *sr_r, int fixed_index, unsigned flags, _
  */
 struct sr_ftruncate_op {
 	struct sr_op base;
+	int fd;
+	loff_t len;
 };
 
 struct sr_ftruncate_submitted {
@@ -14424,9 +15196,9 @@ sr_ftruncate(int fd, loff_t len)
 {
 	struct sr_ftruncate_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_FTRUNCATE, SR_IORING_OP_FTRUNCATE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(len));
+	sr__op_begin(&sr_op.base, SR_OP_FTRUNCATE);
+	sr_op.fd = fd;
+	sr_op.len = len;
 	return sr_op;
 }
 
@@ -14440,15 +15212,15 @@ sr_ftruncate_set_sqe_flags(struct sr_ftruncate_op *sr_op, unsigned sr_flags)
 static inline void
 sr_ftruncate_set_personality(struct sr_ftruncate_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_ftruncate_set_fixed_file(struct sr_ftruncate_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -14457,39 +15229,44 @@ sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ha
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_FTRUNCATE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_FTRUNCATE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_ftruncate(sqe, op->fd, op->len);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_FTRUNCATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__ftruncate_fill(struct sr_slot *s, struct sr_ftruncate_completed *c)
+sr__ftruncate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_ftruncate_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__ftruncate_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__ftruncate_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_ftruncate_completed c;
 
-	sr__ftruncate_fill(s, &c);
-	((sr_ftruncate_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__ftruncate_fill(r, idx, &e, &c);
+	((sr_ftruncate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -14503,7 +15280,7 @@ static inline int
 sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftruncate_cb cb, void *arg,
 		struct sr_ftruncate_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__ftruncate_submit(r, op, &h, sr__ftruncate_deliver, (void (*)(void))cb, arg,
 					  "sr_ftruncate_submit_cb");
 
@@ -14515,15 +15292,16 @@ sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftrunca
 static inline int
 sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__ftruncate_fill(s, c);
-	sr__free_slot(r, s);
+	sr__ftruncate_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14531,15 +15309,16 @@ sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct 
 static inline int
 sr_ftruncate_poll(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__ftruncate_fill(s, c);
-	sr__free_slot(r, s);
+	sr__ftruncate_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14558,8 +15337,8 @@ sr_ftruncate_raw(struct sr_ring *sr_r, int fd, loff_t len, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FTRUNCATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FTRUNCATE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_ftruncate(sr_sqe, fd, len);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14575,8 +15354,9 @@ sr_ftruncate_raw(struct sr_ring *sr_r, int fd, loff_t len, __u64 sr_user_data)
  */
 struct sr_bind_op {
 	struct sr_op base;
+	int fd;
 	const struct sockaddr *addr;
-	size_t _sz_addr;
+	socklen_t addrlen;
 };
 
 struct sr_bind_submitted {
@@ -14600,11 +15380,10 @@ sr_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct sr_bind_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_BIND, SR_IORING_OP_BIND);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_BIND);
+	sr_op.fd = fd;
 	sr_op.addr = addr;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_ADDR2, (__u64)(addrlen));
-	sr_op._sz_addr = (size_t)addrlen;
+	sr_op.addrlen = addrlen;
 	return sr_op;
 }
 
@@ -14618,15 +15397,15 @@ sr_bind_set_sqe_flags(struct sr_bind_op *sr_op, unsigned sr_flags)
 static inline void
 sr_bind_set_personality(struct sr_bind_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_bind_set_fixed_file(struct sr_bind_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -14635,53 +15414,59 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__bind_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
+	void *cp_addr = NULL;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	need += sr__align16(op->_sz_addr);
-	ret = sr__begin(r, &op->base, SR_OP_BIND, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__bind_store *)sr__store(r, s, need);
+	need += sr__align16((size_t)op->addrlen);
+	sqe = sr__begin(r, &op->base, SR_OP_BIND, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__bind_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->addr) {
-		memcpy(tail, op->addr, op->_sz_addr);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
-		tail += sr__align16(op->_sz_addr);
+		memcpy(tail, op->addr, (size_t)op->addrlen);
+		cp_addr = tail;
+		tail += sr__align16((size_t)op->addrlen);
 	}
 	(void)tail;
+	sr_prep_bind(sqe, op->fd, (const struct sockaddr *)cp_addr, op->addrlen);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_BIND, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__bind_fill(struct sr_slot *s, struct sr_bind_completed *c)
+sr__bind_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_bind_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__bind_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__bind_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_bind_completed c;
 
-	sr__bind_fill(s, &c);
-	((sr_bind_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__bind_fill(r, idx, &e, &c);
+	((sr_bind_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -14695,7 +15480,7 @@ static inline int
 sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void *arg,
 		struct sr_bind_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__bind_submit(r, op, &h, sr__bind_deliver, (void (*)(void))cb, arg,
 					  "sr_bind_submit_cb");
 
@@ -14707,15 +15492,16 @@ sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void 
 static inline int
 sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__bind_fill(s, c);
-	sr__free_slot(r, s);
+	sr__bind_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14723,15 +15509,16 @@ sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_co
 static inline int
 sr_bind_poll(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_BIND, "sr_bind_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__bind_fill(s, c);
-	sr__free_slot(r, s);
+	sr__bind_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14750,8 +15537,8 @@ sr_bind_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, socklen_t
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_BIND)))
 		return sr__raw_unavailable(sr_r, SR_OP_BIND);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_bind(sr_sqe, fd, addr, addrlen);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14766,6 +15553,8 @@ sr_bind_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, socklen_t
  */
 struct sr_listen_op {
 	struct sr_op base;
+	int fd;
+	int backlog;
 };
 
 struct sr_listen_submitted {
@@ -14784,9 +15573,9 @@ sr_listen(int fd, int backlog)
 {
 	struct sr_listen_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_LISTEN, SR_IORING_OP_LISTEN);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(backlog));
+	sr__op_begin(&sr_op.base, SR_OP_LISTEN);
+	sr_op.fd = fd;
+	sr_op.backlog = backlog;
 	return sr_op;
 }
 
@@ -14800,15 +15589,15 @@ sr_listen_set_sqe_flags(struct sr_listen_op *sr_op, unsigned sr_flags)
 static inline void
 sr_listen_set_personality(struct sr_listen_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_listen_set_fixed_file(struct sr_listen_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -14817,39 +15606,44 @@ sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_LISTEN, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_LISTEN, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_listen(sqe, op->fd, op->backlog);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_LISTEN, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__listen_fill(struct sr_slot *s, struct sr_listen_completed *c)
+sr__listen_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_listen_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__listen_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__listen_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_listen_completed c;
 
-	sr__listen_fill(s, &c);
-	((sr_listen_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__listen_fill(r, idx, &e, &c);
+	((sr_listen_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -14863,7 +15657,7 @@ static inline int
 sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb, void *arg,
 		struct sr_listen_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__listen_submit(r, op, &h, sr__listen_deliver, (void (*)(void))cb, arg,
 					  "sr_listen_submit_cb");
 
@@ -14875,15 +15669,16 @@ sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb,
 static inline int
 sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__listen_fill(s, c);
-	sr__free_slot(r, s);
+	sr__listen_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14891,15 +15686,16 @@ sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_lis
 static inline int
 sr_listen_poll(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__listen_fill(s, c);
-	sr__free_slot(r, s);
+	sr__listen_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -14918,8 +15714,8 @@ sr_listen_raw(struct sr_ring *sr_r, int fd, int backlog, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LISTEN)))
 		return sr__raw_unavailable(sr_r, SR_OP_LISTEN);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_listen(sr_sqe, fd, backlog);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -14935,6 +15731,9 @@ sr_listen_raw(struct sr_ring *sr_r, int fd, int backlog, __u64 sr_user_data)
  */
 struct sr_recv_zc_op {
 	struct sr_op base;
+	int sockfd;
+	unsigned max_bytes;
+	unsigned zcrx_id;
 };
 
 struct sr_recv_zc_submitted {
@@ -14954,11 +15753,10 @@ sr_recv_zc(int sockfd, unsigned max_bytes, unsigned zcrx_id)
 {
 	struct sr_recv_zc_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_RECV_ZC, SR_IORING_OP_RECV_ZC);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(sockfd));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(max_bytes));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_ZCRX_IFQ_IDX, (__u32)(zcrx_id));
-	sr__sqe_or16(&sr_op.base._sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECV_MULTISHOT));
+	sr__op_begin(&sr_op.base, SR_OP_RECV_ZC);
+	sr_op.sockfd = sockfd;
+	sr_op.max_bytes = max_bytes;
+	sr_op.zcrx_id = zcrx_id;
 	return sr_op;
 }
 
@@ -14972,15 +15770,15 @@ sr_recv_zc_set_sqe_flags(struct sr_recv_zc_op *sr_op, unsigned sr_flags)
 static inline void
 sr_recv_zc_set_personality(struct sr_recv_zc_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as sockfd. */
 static inline void
 sr_recv_zc_set_fixed_file(struct sr_recv_zc_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->sockfd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -14989,41 +15787,45 @@ sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_RECV_ZC, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_flags |= SR__SF_MULTI;
+	sqe = sr__begin(r, &op->base, SR_OP_RECV_ZC, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_recv_zc(sqe, op->sockfd, op->max_bytes, op->zcrx_id);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_RECV_ZC, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__recv_zc_fill(struct sr_slot *s, struct sr_recv_zc_completed *c)
+sr__recv_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_zc_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->more = (s->_cflags & SR_IORING_CQE_F_MORE) != 0;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
 }
 
 static inline void
-sr__recv_zc_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__recv_zc_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recv_zc_completed c;
 
-	sr__recv_zc_fill(s, &c);
-	((sr_recv_zc_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__recv_zc_fill(r, idx, &e, &c);
+	((sr_recv_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -15037,7 +15839,7 @@ static inline int
 sr_recv_zc_submit_cb(struct sr_ring *r, struct sr_recv_zc_op *op, sr_recv_zc_cb cb, void *arg,
 		struct sr_recv_zc_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__recv_zc_submit(r, op, &h, sr__recv_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_zc_submit_cb");
 
@@ -15050,15 +15852,18 @@ sr_recv_zc_submit_cb(struct sr_ring *r, struct sr_recv_zc_op *op, sr_recv_zc_cb 
 static inline int
 sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_recv_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &idx);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_zc_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recv_zc_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -15066,15 +15871,18 @@ sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 static inline int
 sr_recv_zc_poll(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_recv_zc_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &idx);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__recv_zc_fill(s, c);
-	sr__next_done(r, s);
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__recv_zc_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
 	return 0;
 }
 
@@ -15093,8 +15901,8 @@ sr_recv_zc_raw(struct sr_ring *sr_r, int sockfd, unsigned max_bytes, unsigned zc
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV_ZC);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_recv_zc(sr_sqe, sockfd, max_bytes, zcrx_id);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -15110,7 +15918,9 @@ sr_recv_zc_raw(struct sr_ring *sr_r, int sockfd, unsigned max_bytes, unsigned zc
  */
 struct sr_epoll_wait_op {
 	struct sr_op base;
+	int epfd;
 	struct sr_buf *events;
+	unsigned flags;
 };
 
 struct sr_epoll_wait_submitted {
@@ -15130,9 +15940,10 @@ sr_epoll_wait(int epfd, struct sr_buf *events)
 {
 	struct sr_epoll_wait_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_EPOLL_WAIT, SR_IORING_OP_EPOLL_WAIT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(epfd));
+	sr__op_begin(&sr_op.base, SR_OP_EPOLL_WAIT);
+	sr_op.epfd = epfd;
 	sr_op.events = (struct sr_buf *)events;
+	sr_op.flags = 0;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -15145,7 +15956,7 @@ sr_epoll_wait(int epfd, struct sr_buf *events)
 static inline void
 sr_epoll_wait_set_flags(struct sr_epoll_wait_op *sr_op, unsigned flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -15158,7 +15969,8 @@ sr_epoll_wait_set_sqe_flags(struct sr_epoll_wait_op *sr_op, unsigned sr_flags)
 static inline void
 sr_epoll_wait_set_personality(struct sr_epoll_wait_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -15166,7 +15978,7 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -15174,40 +15986,42 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 	ret = sr__buf_check(op->events, SR__OUT, SR_OP_EPOLL_WAIT, fn, "events");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_EPOLL_WAIT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->events;
+	sqe = sr__begin(r, &op->base, SR_OP_EPOLL_WAIT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->events;
 	sr__buf_lend(r, op->events, SR_OP_EPOLL_WAIT);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->events->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)op->events->_data, (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_EPOLL_WAIT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__epoll_wait_fill(struct sr_slot *s, struct sr_epoll_wait_completed *c)
+sr__epoll_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_wait_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->events = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->events = x->_lent[0];
 }
 
 static inline void
-sr__epoll_wait_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__epoll_wait_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_epoll_wait_completed c;
 
-	sr__epoll_wait_fill(s, &c);
-	((sr_epoll_wait_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__epoll_wait_fill(r, idx, &e, &c);
+	((sr_epoll_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -15221,7 +16035,7 @@ static inline int
 sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll_wait_cb cb, void *arg,
 		struct sr_epoll_wait_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__epoll_wait_submit(r, op, &h, sr__epoll_wait_deliver, (void (*)(void))cb, arg,
 					  "sr_epoll_wait_submit_cb");
 
@@ -15233,15 +16047,16 @@ sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll
 static inline int
 sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__epoll_wait_fill(s, c);
-	sr__free_slot(r, s);
+	sr__epoll_wait_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15249,15 +16064,16 @@ sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struc
 static inline int
 sr_epoll_wait_poll(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__epoll_wait_fill(s, c);
-	sr__free_slot(r, s);
+	sr__epoll_wait_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15276,8 +16092,8 @@ sr_epoll_wait_raw(struct sr_ring *sr_r, int epfd, struct epoll_event *events, in
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_EPOLL_WAIT)))
 		return sr__raw_unavailable(sr_r, SR_OP_EPOLL_WAIT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_epoll_wait(sr_sqe, epfd, events, maxevents, flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -15293,8 +16109,11 @@ sr_epoll_wait_raw(struct sr_ring *sr_r, int epfd, struct epoll_event *events, in
  */
 struct sr_readv_fixed_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *const *iovecs;
-	unsigned _n_iovecs;
+	unsigned nr_vecs;
+	__u64 offset;
+	int flags;
 };
 
 struct sr_readv_fixed_submitted {
@@ -15321,12 +16140,12 @@ sr_readv_fixed(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 off
 {
 	struct sr_readv_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READV_FIXED, SR_IORING_OP_READV_FIXED);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr_op.iovecs = (struct sr_buf *const *)iovecs;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_vecs));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr_op._n_iovecs = nr_vecs;
+	sr__op_begin(&sr_op.base, SR_OP_READV_FIXED);
+	sr_op.fd = fd;
+	sr_op.iovecs = iovecs;
+	sr_op.nr_vecs = nr_vecs;
+	sr_op.offset = offset;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -15334,7 +16153,7 @@ sr_readv_fixed(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 off
 static inline void
 sr_readv_fixed_set_flags(struct sr_readv_fixed_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -15347,15 +16166,15 @@ sr_readv_fixed_set_sqe_flags(struct sr_readv_fixed_op *sr_op, unsigned sr_flags)
 static inline void
 sr_readv_fixed_set_personality(struct sr_readv_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_readv_fixed_set_fixed_file(struct sr_readv_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -15364,7 +16183,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__readv_fixed_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -15372,54 +16191,57 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__bufvec_check(r, op->iovecs, op->_n_iovecs, SR__OUT, true, SR_OP_READV_FIXED, fn, "iovecs");
+	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__OUT, true, SR_OP_READV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
-	need += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__begin(r, &op->base, SR_OP_READV_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__readv_fixed_store *)sr__store(r, s, need);
+	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	sqe = sr__begin(r, &op->base, SR_OP_READV_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__readv_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
-	st->iovecs_n = op->_n_iovecs;
+	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
-	st->iovecs_bufs = (struct sr_buf **)(tail + op->_n_iovecs * sizeof(struct iovec));
-	tail += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->_n_iovecs,
+	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
+	tail += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->nr_vecs,
 			      SR__OUT, SR_OP_READV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)st->iovecs_iov);
-	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, (__u16)op->iovecs[0]->_reg_index);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_readv_fixed(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset, op->flags, (int)op->iovecs[0]->_reg_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READV_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__readv_fixed_fill(struct sr_slot *s, struct sr_readv_fixed_completed *c)
+sr__readv_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_fixed_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__readv_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__readv_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_readv_fixed_completed c;
 
-	sr__readv_fixed_fill(s, &c);
-	((sr_readv_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__readv_fixed_fill(r, idx, &e, &c);
+	((sr_readv_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -15433,7 +16255,7 @@ static inline int
 sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_readv_fixed_cb cb, void *arg,
 		struct sr_readv_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__readv_fixed_submit(r, op, &h, sr__readv_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_readv_fixed_submit_cb");
 
@@ -15445,15 +16267,16 @@ sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_rea
 static inline int
 sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__readv_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__readv_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15461,15 +16284,16 @@ sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, str
 static inline int
 sr_readv_fixed_poll(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__readv_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__readv_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15488,8 +16312,8 @@ sr_readv_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, uns
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READV_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_READV_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_readv_fixed(sr_sqe, fd, iovecs, nr_vecs, offset, flags, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -15505,8 +16329,11 @@ sr_readv_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, uns
  */
 struct sr_writev_fixed_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *const *iovecs;
-	unsigned _n_iovecs;
+	unsigned nr_vecs;
+	__u64 offset;
+	int flags;
 };
 
 struct sr_writev_fixed_submitted {
@@ -15533,12 +16360,12 @@ sr_writev_fixed(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 of
 {
 	struct sr_writev_fixed_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_WRITEV_FIXED, SR_IORING_OP_WRITEV_FIXED);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
-	sr_op.iovecs = (struct sr_buf *const *)iovecs;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(nr_vecs));
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
-	sr_op._n_iovecs = nr_vecs;
+	sr__op_begin(&sr_op.base, SR_OP_WRITEV_FIXED);
+	sr_op.fd = fd;
+	sr_op.iovecs = iovecs;
+	sr_op.nr_vecs = nr_vecs;
+	sr_op.offset = offset;
+	sr_op.flags = 0;
 	return sr_op;
 }
 
@@ -15546,7 +16373,7 @@ sr_writev_fixed(int fd, struct sr_buf *const *iovecs, unsigned nr_vecs, __u64 of
 static inline void
 sr_writev_fixed_set_flags(struct sr_writev_fixed_op *sr_op, int flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(flags));
+	sr_op->flags = flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -15559,15 +16386,15 @@ sr_writev_fixed_set_sqe_flags(struct sr_writev_fixed_op *sr_op, unsigned sr_flag
 static inline void
 sr_writev_fixed_set_personality(struct sr_writev_fixed_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_writev_fixed_set_fixed_file(struct sr_writev_fixed_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -15576,7 +16403,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__writev_fixed_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
@@ -15584,54 +16411,57 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__bufvec_check(r, op->iovecs, op->_n_iovecs, SR__IN, true, SR_OP_WRITEV_FIXED, fn, "iovecs");
+	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__IN, true, SR_OP_WRITEV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
-	need += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__begin(r, &op->base, SR_OP_WRITEV_FIXED, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__writev_fixed_store *)sr__store(r, s, need);
+	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	sqe = sr__begin(r, &op->base, SR_OP_WRITEV_FIXED, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__writev_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
-	st->iovecs_n = op->_n_iovecs;
+	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
-	st->iovecs_bufs = (struct sr_buf **)(tail + op->_n_iovecs * sizeof(struct iovec));
-	tail += sr__align16(op->_n_iovecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->_n_iovecs,
+	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
+	tail += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
+	ret = sr__bufvec_take(r, st->iovecs_iov, st->iovecs_bufs, op->iovecs, op->nr_vecs,
 			      SR__IN, SR_OP_WRITEV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
-		return sr__abort(r, s, sqe, ret, fn);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)st->iovecs_iov);
-	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, (__u16)op->iovecs[0]->_reg_index);
+		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_writev_fixed(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset, op->flags, (int)op->iovecs[0]->_reg_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_WRITEV_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__writev_fixed_fill(struct sr_slot *s, struct sr_writev_fixed_completed *c)
+sr__writev_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_fixed_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__writev_fixed_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__writev_fixed_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_writev_fixed_completed c;
 
-	sr__writev_fixed_fill(s, &c);
-	((sr_writev_fixed_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__writev_fixed_fill(r, idx, &e, &c);
+	((sr_writev_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -15645,7 +16475,7 @@ static inline int
 sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_writev_fixed_cb cb, void *arg,
 		struct sr_writev_fixed_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__writev_fixed_submit(r, op, &h, sr__writev_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_writev_fixed_submit_cb");
 
@@ -15657,15 +16487,16 @@ sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_w
 static inline int
 sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__writev_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__writev_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15673,15 +16504,16 @@ sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, s
 static inline int
 sr_writev_fixed_poll(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__writev_fixed_fill(s, c);
-	sr__free_slot(r, s);
+	sr__writev_fixed_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15700,8 +16532,8 @@ sr_writev_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, un
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITEV_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITEV_FIXED);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_writev_fixed(sr_sqe, fd, iovecs, nr_vecs, offset, flags, buf_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -15717,6 +16549,7 @@ sr_writev_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, un
  */
 struct sr_pipe_op {
 	struct sr_op base;
+	int pipe_flags;
 };
 
 struct sr_pipe_submitted {
@@ -15742,8 +16575,8 @@ sr_pipe(void)
 {
 	struct sr_pipe_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_PIPE, SR_IORING_OP_PIPE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
+	sr__op_begin(&sr_op.base, SR_OP_PIPE);
+	sr_op.pipe_flags = 0;
 	return sr_op;
 }
 
@@ -15751,7 +16584,7 @@ sr_pipe(void)
 static inline void
 sr_pipe_set_pipe_flags(struct sr_pipe_op *sr_op, int pipe_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_PIPE_FLAGS, (__u32)(pipe_flags));
+	sr_op->pipe_flags = pipe_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -15764,7 +16597,8 @@ sr_pipe_set_sqe_flags(struct sr_pipe_op *sr_op, unsigned sr_flags)
 static inline void
 sr_pipe_set_personality(struct sr_pipe_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -15772,54 +16606,56 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__pipe_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_PIPE, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__pipe_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_PIPE, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__pipe_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->fds, 0, sizeof(st->fds));
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->fds);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_pipe(sqe, (int *)&st->fds, op->pipe_flags);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_PIPE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__pipe_fill(struct sr_slot *s, struct sr_pipe_completed *c)
+sr__pipe_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__pipe_store *st = (const struct sr__pipe_store *)s->_store;
+		const struct sr__pipe_store *st = (const struct sr__pipe_store *)x->_store;
 		memcpy(&c->fds, &st->fds, sizeof(c->fds));
 	}
 }
 
 static inline void
-sr__pipe_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__pipe_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_pipe_completed c;
 
-	sr__pipe_fill(s, &c);
-	((sr_pipe_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__pipe_fill(r, idx, &e, &c);
+	((sr_pipe_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -15833,7 +16669,7 @@ static inline int
 sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void *arg,
 		struct sr_pipe_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__pipe_submit(r, op, &h, sr__pipe_deliver, (void (*)(void))cb, arg,
 					  "sr_pipe_submit_cb");
 
@@ -15845,15 +16681,16 @@ sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void 
 static inline int
 sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__pipe_fill(s, c);
-	sr__free_slot(r, s);
+	sr__pipe_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15861,15 +16698,16 @@ sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_co
 static inline int
 sr_pipe_poll(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__pipe_fill(s, c);
-	sr__free_slot(r, s);
+	sr__pipe_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -15888,8 +16726,8 @@ sr_pipe_raw(struct sr_ring *sr_r, int *fds, int pipe_flags, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PIPE)))
 		return sr__raw_unavailable(sr_r, SR_OP_PIPE);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_pipe(sr_sqe, fds, pipe_flags);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -15905,6 +16743,8 @@ sr_pipe_raw(struct sr_ring *sr_r, int *fds, int pipe_flags, __u64 sr_user_data)
  */
 struct sr_pipe_direct_op {
 	struct sr_op base;
+	int pipe_flags;
+	unsigned file_index;
 };
 
 struct sr_pipe_direct_submitted {
@@ -15930,9 +16770,9 @@ sr_pipe_direct(unsigned file_index)
 {
 	struct sr_pipe_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_PIPE_DIRECT, SR_IORING_OP_PIPE);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(0));
+	sr__op_begin(&sr_op.base, SR_OP_PIPE_DIRECT);
+	sr_op.pipe_flags = 0;
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -15940,7 +16780,7 @@ sr_pipe_direct(unsigned file_index)
 static inline void
 sr_pipe_direct_set_pipe_flags(struct sr_pipe_direct_op *sr_op, int pipe_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_PIPE_FLAGS, (__u32)(pipe_flags));
+	sr_op->pipe_flags = pipe_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -15953,7 +16793,8 @@ sr_pipe_direct_set_sqe_flags(struct sr_pipe_direct_op *sr_op, unsigned sr_flags)
 static inline void
 sr_pipe_direct_set_personality(struct sr_pipe_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -15961,54 +16802,56 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__pipe_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_PIPE_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__pipe_direct_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_PIPE_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__pipe_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->fds, 0, sizeof(st->fds));
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)&st->fds);
 	(void)tail;
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_pipe_direct(sqe, (int *)&st->fds, op->pipe_flags, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_PIPE_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__pipe_direct_fill(struct sr_slot *s, struct sr_pipe_direct_completed *c)
+sr__pipe_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__pipe_direct_store *st = (const struct sr__pipe_direct_store *)s->_store;
+		const struct sr__pipe_direct_store *st = (const struct sr__pipe_direct_store *)x->_store;
 		memcpy(&c->fds, &st->fds, sizeof(c->fds));
 	}
 }
 
 static inline void
-sr__pipe_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__pipe_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_pipe_direct_completed c;
 
-	sr__pipe_direct_fill(s, &c);
-	((sr_pipe_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__pipe_direct_fill(r, idx, &e, &c);
+	((sr_pipe_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -16022,7 +16865,7 @@ static inline int
 sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pipe_direct_cb cb, void *arg,
 		struct sr_pipe_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__pipe_direct_submit(r, op, &h, sr__pipe_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_pipe_direct_submit_cb");
 
@@ -16034,15 +16877,16 @@ sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pip
 static inline int
 sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__pipe_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__pipe_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16050,15 +16894,16 @@ sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, str
 static inline int
 sr_pipe_direct_poll(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__pipe_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__pipe_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16077,8 +16922,8 @@ sr_pipe_direct_raw(struct sr_ring *sr_r, int *fds, int pipe_flags, unsigned file
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PIPE_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_PIPE_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_pipe_direct(sr_sqe, fds, pipe_flags, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -16111,8 +16956,7 @@ sr_nop128(void)
 {
 	struct sr_nop128_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_NOP128, SR_IORING_OP_NOP128);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr__op_begin(&sr_op.base, SR_OP_NOP128);
 	return sr_op;
 }
 
@@ -16126,7 +16970,8 @@ sr_nop128_set_sqe_flags(struct sr_nop128_op *sr_op, unsigned sr_flags)
 static inline void
 sr_nop128_set_personality(struct sr_nop128_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -16134,39 +16979,44 @@ sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_NOP128, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_NOP128, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_nop128(sqe);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_NOP128, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__nop128_fill(struct sr_slot *s, struct sr_nop128_completed *c)
+sr__nop128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop128_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__nop128_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__nop128_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_nop128_completed c;
 
-	sr__nop128_fill(s, &c);
-	((sr_nop128_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__nop128_fill(r, idx, &e, &c);
+	((sr_nop128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -16180,7 +17030,7 @@ static inline int
 sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb, void *arg,
 		struct sr_nop128_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__nop128_submit(r, op, &h, sr__nop128_deliver, (void (*)(void))cb, arg,
 					  "sr_nop128_submit_cb");
 
@@ -16192,15 +17042,16 @@ sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb,
 static inline int
 sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop128_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop128_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16208,15 +17059,16 @@ sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop
 static inline int
 sr_nop128_poll(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop128_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop128_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16235,8 +17087,8 @@ sr_nop128_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP128)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP128);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_nop128(sr_sqe);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -16252,6 +17104,8 @@ sr_nop128_raw(struct sr_ring *sr_r, __u64 sr_user_data)
  */
 struct sr_uring_cmd128_op {
 	struct sr_op base;
+	int cmd_op;
+	int fd;
 };
 
 struct sr_uring_cmd128_submitted {
@@ -16270,9 +17124,9 @@ sr_uring_cmd128(int cmd_op, int fd)
 {
 	struct sr_uring_cmd128_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_URING_CMD128, SR_IORING_OP_URING_CMD128);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_CMD_OP, (__u32)(cmd_op));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_URING_CMD128);
+	sr_op.cmd_op = cmd_op;
+	sr_op.fd = fd;
 	return sr_op;
 }
 
@@ -16286,15 +17140,15 @@ sr_uring_cmd128_set_sqe_flags(struct sr_uring_cmd128_op *sr_op, unsigned sr_flag
 static inline void
 sr_uring_cmd128_set_personality(struct sr_uring_cmd128_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_uring_cmd128_set_fixed_file(struct sr_uring_cmd128_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -16303,39 +17157,44 @@ sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_URING_CMD128, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_URING_CMD128, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_uring_cmd128(sqe, op->cmd_op, op->fd);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_URING_CMD128, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__uring_cmd128_fill(struct sr_slot *s, struct sr_uring_cmd128_completed *c)
+sr__uring_cmd128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd128_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__uring_cmd128_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__uring_cmd128_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_uring_cmd128_completed c;
 
-	sr__uring_cmd128_fill(s, &c);
-	((sr_uring_cmd128_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__uring_cmd128_fill(r, idx, &e, &c);
+	((sr_uring_cmd128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -16349,7 +17208,7 @@ static inline int
 sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_uring_cmd128_cb cb, void *arg,
 		struct sr_uring_cmd128_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__uring_cmd128_submit(r, op, &h, sr__uring_cmd128_deliver, (void (*)(void))cb, arg,
 					  "sr_uring_cmd128_submit_cb");
 
@@ -16361,15 +17220,16 @@ sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_u
 static inline int
 sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__uring_cmd128_fill(s, c);
-	sr__free_slot(r, s);
+	sr__uring_cmd128_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16377,15 +17237,16 @@ sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, s
 static inline int
 sr_uring_cmd128_poll(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__uring_cmd128_fill(s, c);
-	sr__free_slot(r, s);
+	sr__uring_cmd128_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -16404,8 +17265,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_URING_CMD128)))
 		return sr__raw_unavailable(sr_r, SR_OP_URING_CMD128);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_uring_cmd128(sr_sqe, cmd_op, fd);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;

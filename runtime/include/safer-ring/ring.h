@@ -47,10 +47,12 @@ struct sr_buf;
 struct sr_bufgroup;
 struct sr_slot;
 
-/* A submitted op: which slot, and which use of it. */
+/*
+ * A submitted op.  It holds the op's user_data, which names the slot, the
+ * slot's generation and the op: a stale or forged handle never matches.
+ */
 struct sr_handle {
-	uint32_t slot;
-	uint32_t gen;
+	uint64_t _ud;
 };
 
 /* What every completion carries. */
@@ -61,10 +63,12 @@ struct sr_cqe {
 
 /* Builder header: first member of every struct sr_NAME_op. */
 struct sr_op {
-	struct io_uring_sqe _sqe;	/* image copied into the SQ at submit */
 	uint16_t _op;			/* SR_OP_* */
 	uint8_t _state;			/* SR__OP_READY, SR__OP_SPENT */
-	uint8_t _fixed;			/* fd is a registered-file index */
+	uint8_t _special;		/* any of the below is set: submit takes the slow path */
+	uint8_t _sqe_flags;		/* IOSQE_* from sr_NAME_set_sqe_flags */
+	uint8_t _fixed;			/* the fd argument is a registered-file index */
+	uint16_t _personality;
 };
 
 enum {
@@ -72,7 +76,12 @@ enum {
 	SR__OP_SPENT = 0xa5,
 };
 
-/* Fallback policy when the running kernel lacks an op (see features.h). */
+enum {
+	SR__SPECIAL_SET = 1 << 0,	/* flags, personality or a fixed file to apply */
+	SR__SPECIAL_FALLBACK = 1 << 1,	/* the op runs on the fallback path */
+};
+
+/* Fallback policy when the running kernel lacks an op (see caps.h). */
 enum sr_policy {
 	SR_POLICY_GRACEFUL = 0,	/* take the spec's fallback chain */
 	SR_POLICY_WARN,		/* the same, logged once per op */
@@ -96,9 +105,9 @@ struct sr_op_info {
 	int16_t fallback_op;	/* first alternate SR_OP_*, or -1 */
 	uint8_t fallback_how;	/* SR_FB_* */
 	uint8_t has_syscall;	/* chain ends in a syscall */
-	/* Completion-time work: return buffers, copy results.  NULL for ops
-	 * without memory.  final: this CQE ends the op's use of its memory. */
-	void (*finish)(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final);
+	/* Completion-time work: return buffers, mark results written.  NULL
+	 * for ops without memory.  final: this CQE ends the op's use of it. */
+	void (*finish)(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final);
 };
 
 enum { SR_SHAPE_SINGLE, SR_SHAPE_MULTISHOT, SR_SHAPE_NOTIF };
@@ -111,26 +120,32 @@ extern const struct sr_op_info sr_op_table[];
 extern const unsigned sr_op_count;
 extern const unsigned sr_op_table_abi;
 
-typedef void (*sr__deliver_fn)(struct sr_ring *r, struct sr_slot *s);
+typedef void (*sr__deliver_fn)(struct sr_ring *r, uint32_t idx);
 
-/* One in-flight op.  The first 32 bytes are all submit and reap touch. */
+/*
+ * One in-flight op, the part submit and reap touch: 32 bytes, so two
+ * slots share a cache line and indexing is a shift.
+ */
 struct sr_slot {
-	uint32_t _gen;		/* bumped each time the slot is freed */
-	uint16_t _op;
-	uint8_t _state;		/* SR__SLOT_* */
-	uint8_t _flags;		/* SR__SF_*: anything beyond a plain single CQE */
+	uint64_t _ud;		/* user_data of the op in this slot; 0 when free */
+	uint64_t _base;		/* the next use's user_data, but for op and SLOW bits */
 	int32_t _res;
 	uint32_t _cflags;
-	uint64_t _ud;		/* the user_data this use of the slot carries */
+	uint8_t _state;		/* SR__SLOT_*: INFLIGHT unless a completion waits in _res */
+	uint8_t _flags;		/* SR__SF_*: anything beyond a plain single CQE */
+	uint16_t _pad;
 	uint32_t _next;		/* free list link */
+};
+
+/* The rest of a slot (a parallel array): only ops that need it touch it. */
+struct sr_slotx {
+	void *_store;		/* op storage: copies, results, iovecs (grown, reused) */
 	uint32_t _store_cap;
-	/* cold */
 	uint32_t _qhead;	/* multishot: queued completions (item pool indexes) */
 	uint32_t _qtail;
 	int32_t _res0;		/* two-phase ops: the result CQE's res */
 	uint32_t _cflags0;
-	void *_store;		/* op storage: copies, results, iovecs (grown, reused) */
-	sr__deliver_fn _deliver;	/* callback trampoline, or NULL when waited */
+	sr__deliver_fn _deliver;	/* callback trampoline */
 	void (*_cb)(void);	/* the typed callback, cast back by _deliver */
 	void *_cb_arg;
 	void *_aux;		/* provided-buffer group of the op */
@@ -153,9 +168,22 @@ enum {
 	SR__SF_CANCEL	= 1 << 6,	/* cancel requested */
 };
 
-/* user_data: bit 63 marks ops the runtime tracks; raw ops keep it clear. */
+/*
+ * user_data of tracked ops: bit 63 set, the slot's generation (bits 32-62),
+ * the op (bits 24-31), a bit saying the op needs more than a plain single
+ * completion (bit 23) and the slot index (bits 0-22).  The generation
+ * advances by adding 1 << 32: its wrap runs off the top of the word and
+ * never touches the low bits, and bit 63 is ORed back in.  Raw ops have bit
+ * 63 cleared; the runtime's own requests use SR__UD_INTERNAL.
+ */
 #define SR__UD_TRACKED		(1ULL << 63)
-#define SR__UD_INTERNAL		(~0ULL >> 1)	/* the runtime's own untracked SQEs */
+#define SR__UD_GEN_STEP		(1ULL << 32)
+#define SR__UD_OP_SHIFT		24
+#define SR__UD_OP_MASK		(0xffULL << SR__UD_OP_SHIFT)
+#define SR__UD_SLOW		(1ULL << 23)
+#define SR__UD_SLOT_MASK	0x7fffffULL
+#define SR__UD_INTERNAL		(~0ULL >> 1)
+#define SR__MAX_SLOTS		(1U << 23)
 #define SR__NONE		UINT32_MAX
 
 #define SR__NATIVE_WORDS	4	/* room for 256 ops in the feature bitmap */
@@ -167,9 +195,22 @@ struct sr_ring {
 	struct io_uring _uring;
 	uint64_t _native[SR__NATIVE_WORDS];	/* per op: runs natively (one bit test) */
 	struct sr_slot *_slots;
+	struct sr_slotx *_slotx;
+	uint32_t _free;		/* free slot list head, SR__NONE when empty */
 	uint32_t _nslots;
-	uint32_t _free;		/* free slot list head */
-	uint32_t _inflight;	/* slots not free */
+	/*
+	 * The rings as this process sees them.  Only the ring's owner takes
+	 * SQEs and consumes CQEs, so the free SQ room and the CQ tail are read
+	 * from the kernel only when the counted ones run out, and the CQ head
+	 * is handed back to the kernel in batches (sr__cq_publish).
+	 */
+	struct io_uring_cqe *_cqes;
+	uint32_t _cq_mask;
+	uint32_t _cqh;		/* CQ head: next CQE to consume */
+	uint32_t _cqt;		/* CQ tail as last read */
+	uint8_t _cqe_shift;	/* log2 of the CQE size */
+	uint8_t _sqe_shift;	/* log2 of the SQE size */
+	uint32_t _sq_limit;	/* sqe_tail may grow up to here without reading the kernel's head */
 	uint32_t _state;	/* SR__RING_* */
 	int _policy;		/* enum sr_policy */
 	unsigned _flags;	/* SR_RING_* asked for */
@@ -232,26 +273,30 @@ const char *sr_last_error(void);
 /* --- private helpers used by generated code --------------------------------- */
 
 int sr__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
+/* The error code sr__begin failed with (it returns NULL). */
+int sr__begin_error(void) sr__cold;
 int sr__op_state_error(const struct sr_op *op, const char *fn) sr__cold;
 int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn) sr__cold;
-int sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, struct io_uring_sqe **sqep,
-		   struct sr_slot **slotp);
-struct sr_slot *sr__slot_grow(struct sr_ring *r);
+struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp);
+uint32_t sr__slot_grow(struct sr_ring *r);
+void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struct io_uring_sqe *sqe);
 struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r);
+struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r);
 int sr__wait_some(struct sr_ring *r, bool block);
-void sr__reap_slow(struct sr_ring *r, struct sr_slot *s, const struct io_uring_cqe *cqe);
+void sr__reap_slow(struct sr_ring *r, uint32_t idx, const struct io_uring_cqe *cqe);
 void sr__reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe);
-void sr__commit_fallback(struct sr_ring *r, struct sr_slot *s, struct io_uring_sqe *sqe);
-void *sr__store(struct sr_ring *r, struct sr_slot *s, size_t size);
+void sr__commit_fallback(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe);
+void *sr__store(struct sr_ring *r, uint32_t idx, size_t size);
 int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn);
 int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, const char *arg, uint64_t *ud);
 int sr__raw_unavailable(struct sr_ring *r, unsigned op);
 int sr__set_sqe_flags(struct sr_op *op, unsigned flags, const char *fn);
-int sr__abort(struct sr_ring *r, struct sr_slot *s, struct io_uring_sqe *sqe, int err, const char *fn);
+int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err, const char *fn);
 int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
-	     struct sr_slot **sp);
-void sr__next_done(struct sr_ring *r, struct sr_slot *s);
+	     uint32_t *idxp);
+void sr__next_done(struct sr_ring *r, uint32_t idx);
 void sr__cb_added(struct sr_ring *r);
+int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
 
 static inline size_t sr__align16(size_t n)
 {
@@ -322,67 +367,110 @@ static inline bool sr__native(const struct sr_ring *r, unsigned op)
 	return (r->_native[op >> 6] >> (op & 63)) & 1;
 }
 
-static inline void sr__op_begin(struct sr_op *op, unsigned opid, uint8_t opcode)
+static inline void sr__op_begin(struct sr_op *op, unsigned opid)
 {
-	memset(&op->_sqe, 0, sizeof(op->_sqe));
-	op->_sqe.opcode = opcode;
 	op->_op = (uint16_t)opid;
 	op->_state = SR__OP_READY;
+	op->_special = 0;
+	op->_sqe_flags = 0;
 	op->_fixed = 0;
+	op->_personality = 0;
 }
 
 /*
- * Take a slot and an SQE and copy the op's image in.  Fails only when the
- * op cannot run at all; a full SQ is flushed, a full slot table grows.
+ * The next free SQE.  Only this ring's owner takes SQEs, so the free room
+ * is counted here and the kernel's head is read again only when the count
+ * runs out (liburing's get_sqe reads it every time).
  */
-static inline int sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid,
-			    struct io_uring_sqe **sqep, struct sr_slot **slotp)
+static inline struct io_uring_sqe *sr__get_sqe(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	unsigned tail = sq->sqe_tail;
+
+	if (sr__unlikely(tail == r->_sq_limit))
+		return sr__sqe_refill(r);
+	sq->sqe_tail = tail + 1;
+	return (struct io_uring_sqe *)((char *)sq->sqes + ((size_t)(tail & sq->ring_mask) << r->_sqe_shift));
+}
+
+/* Hand the consumed CQ entries back to the kernel. */
+static inline void sr__cq_publish(struct sr_ring *r)
+{
+	io_uring_smp_store_release(r->_uring.cq.khead, r->_cqh);
+}
+
+/* Is a CQE ready?  The kernel's tail is read only when the known ones are used up. */
+static inline bool sr__cq_has(struct sr_ring *r)
+{
+	if (sr__likely(r->_cqh != r->_cqt))
+		return true;
+	sr__cq_publish(r);
+	r->_cqt = io_uring_smp_load_acquire(r->_uring.cq.ktail);
+	return r->_cqh != r->_cqt;
+}
+
+static inline const struct io_uring_cqe *sr__cq_head(const struct sr_ring *r)
+{
+	return (const struct io_uring_cqe *)((char *)r->_cqes +
+					     ((size_t)(r->_cqh & r->_cq_mask) << r->_cqe_shift));
+}
+
+/* The op a slot holds, from its user_data. */
+static inline unsigned sr__slot_op(const struct sr_slot *s)
+{
+	return (unsigned)((s->_ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT);
+}
+
+/* Take the free slot idx (its user_data is set at commit; a free slot's
+ * state is always INFLIGHT). */
+static inline void sr__slot_take(struct sr_ring *r, uint32_t idx)
+{
+	r->_free = r->_slots[idx]._next;
+}
+
+/*
+ * Take a slot and an SQE for an op.  Returns the SQE to prepare (a kernel
+ * SQE, or a staging one when the op takes its fallback), or NULL with an
+ * error.  A full SQ is flushed and a full slot table grows.
+ */
+static inline struct io_uring_sqe *sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid,
+					     uint32_t *idxp)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
 	uint32_t idx;
 
 	if (sr__unlikely(!sr__native(r, opid) || op->_fixed))
-		return sr__begin_slow(r, op, opid, sqep, slotp);
+		return sr__begin_slow(r, op, opid, idxp);
 	idx = r->_free;
-	if (sr__unlikely(idx == SR__NONE)) {
-		s = sr__slot_grow(r);
-		if (!s)
-			return -ENOMEM;
-		idx = (uint32_t)(s - r->_slots);
-	}
-	sqe = io_uring_get_sqe(&r->_uring);
-	if (sr__unlikely(!sqe)) {
-		sqe = sr__sqe_slow(r);
-		if (!sqe)
-			return -EBUSY;
-	}
-	s = &r->_slots[idx];
-	r->_free = s->_next;
-	r->_inflight++;
-	s->_op = (uint16_t)opid;
-	s->_state = SR__SLOT_INFLIGHT;
-	s->_flags = 0;
-	s->_deliver = NULL;
-	memcpy(sqe, &op->_sqe, sizeof(*sqe));
-	*sqep = sqe;
-	*slotp = s;
-	return 0;
+	if (sr__unlikely(idx == SR__NONE) && (idx = sr__slot_grow(r)) == SR__NONE)
+		return NULL;
+	sqe = sr__get_sqe(r);
+	if (sr__unlikely(!sqe))
+		return NULL;
+	sr__slot_take(r, idx);
+	*idxp = idx;
+	return sqe;
 }
 
-/* Stamp user_data, poison the builder, hand out the handle. */
-static inline void sr__commit(struct sr_ring *r, struct sr_op *op, struct sr_slot *s,
-			      struct io_uring_sqe *sqe, struct sr_handle *h)
+/*
+ * Give the op its user_data (generation, op, slot, and whether it needs
+ * more than a plain completion), spend the builder, hand out the handle.
+ * Set flags, per-op personality and the fallback path go through
+ * sr__commit_special.
+ */
+static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t idx,
+			      struct io_uring_sqe *sqe, struct sr_handle *h, unsigned flags)
 {
-	uint32_t idx = (uint32_t)(s - r->_slots);
-	uint64_t ud = SR__UD_TRACKED | ((uint64_t)s->_gen << 32) | idx;
+	struct sr_slot *s = &r->_slots[idx];
+	uint64_t ud = s->_base | SR__UD_TRACKED | ((uint64_t)opid << SR__UD_OP_SHIFT) |
+		      (flags ? SR__UD_SLOW : 0);
 
+	s->_flags = (uint8_t)flags;
 	s->_ud = ud;
+	h->_ud = ud;
 	op->_state = SR__OP_SPENT;
-	h->slot = idx;
-	h->gen = s->_gen;
-	if (sr__unlikely(s->_flags & SR__SF_FALLBACK)) {
-		sr__commit_fallback(r, s, sqe);
+	if (sr__unlikely(op->_special)) {
+		sr__commit_special(r, op, idx, sqe);
 		return;
 	}
 	sqe->user_data = ud;
@@ -392,99 +480,108 @@ static inline void sr__commit(struct sr_ring *r, struct sr_op *op, struct sr_slo
 static inline void sr__reap_one(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
+	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
 	struct sr_slot *s;
 
-	if (sr__unlikely(!(ud & SR__UD_TRACKED))) {
-		sr__reap_other(r, cqe);
+	if (sr__unlikely((ud & (SR__UD_TRACKED | SR__UD_SLOW)) != SR__UD_TRACKED || idx >= r->_nslots)) {
+		if (ud & SR__UD_TRACKED && idx < r->_nslots)
+			sr__reap_slow(r, idx, cqe);
+		else
+			sr__reap_other(r, cqe);
 		return;
 	}
-	s = &r->_slots[(uint32_t)ud];
-	if (sr__likely(!s->_flags && s->_ud == ud)) {
+	s = &r->_slots[idx];
+	if (sr__likely(s->_ud == ud)) {
 		s->_res = cqe->res;
 		s->_cflags = cqe->flags;
 		s->_state = SR__SLOT_DONE;
-		return;
 	}
-	sr__reap_slow(r, s, cqe);
 }
 
 /* Reap every CQE that is ready, without entering the kernel. */
 static inline unsigned sr__reap_ready(struct sr_ring *r)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
+	unsigned n = 0;
 
-	io_uring_for_each_cqe(&r->_uring, head, cqe) {
-		sr__reap_one(r, cqe);
-		n++;
+	while (sr__cq_has(r)) {
+		for (; r->_cqh != r->_cqt; r->_cqh++, n++)
+			sr__reap_one(r, sr__cq_head(r));
 	}
-	if (n)
-		io_uring_cq_advance(&r->_uring, n);
 	return n;
 }
 
-/* Validate a handle: right op, still this use of the slot. */
-static inline struct sr_slot *sr__slot_of(struct sr_ring *r, const struct sr_handle *h,
-					  unsigned op)
+/* The user_data a live handle for op has: the handle's op bits replaced
+ * by op's, so a handle forged for another op does not match. */
+static inline uint64_t sr__want(const struct sr_handle *h, unsigned op)
 {
-	struct sr_slot *s;
-
-	if (sr__unlikely(h->slot >= r->_nslots))
-		return NULL;
-	s = &r->_slots[h->slot];
-	if (sr__unlikely(s->_gen != h->gen || s->_op != op || s->_state == SR__SLOT_FREE))
-		return NULL;
-	return s;
+	return (h->_ud & ~SR__UD_OP_MASK) | SR__UD_TRACKED | ((uint64_t)op << SR__UD_OP_SHIFT);
 }
 
-/* Wait until a single-shot or two-phase op is done. */
+/* The slot of a live handle for op, or SR__NONE. */
+static inline uint32_t sr__slot_of(const struct sr_ring *r, const struct sr_handle *h, unsigned op)
+{
+	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+
+	if (sr__unlikely(idx >= r->_nslots || r->_slots[idx]._ud != want))
+		return SR__NONE;
+	return idx;
+}
+
+/*
+ * Wait (or, without block, check) until a single-shot or two-phase op is
+ * done.  The common case is the op's own CQE at the head of the CQ: the
+ * exact user_data proves the handle live (only the runtime makes user_data
+ * with bit 63), so it is taken straight from there.
+ */
 static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, unsigned op,
-				const char *fn, struct sr_slot **sp)
+				const char *fn, bool block, bool plain, uint32_t *idxp, struct sr_cqe *e)
 {
-	struct sr_slot *s = sr__slot_of(r, h, op);
-	int ret;
+	uint64_t want;
+	uint32_t idx;
 
-	if (sr__unlikely(!s || (s->_flags & SR__SF_CB)))
-		return sr__handle_error(r, h, op, fn);
-	while (s->_state != SR__SLOT_DONE) {
-		ret = sr__wait_some(r, true);
-		if (sr__unlikely(ret < 0))
-			return ret;
-		s = &r->_slots[h->slot];	/* a callback may have grown the table */
+	/*
+	 * A plain op (one CQE, nothing to give back) whose CQE is next: the
+	 * exact user_data is only ever made by this ring for this use of the
+	 * slot, so it proves the handle live, and the completion needs nothing
+	 * but res and flags.
+	 */
+	if (plain && sr__likely((int64_t)h->_ud < 0 && !(h->_ud & SR__UD_SLOW) && sr__cq_has(r))) {
+		const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+		if (sr__likely(cqe->user_data == h->_ud)) {
+			e->res = cqe->res;
+			e->flags = cqe->flags;
+			r->_cqh++;
+			*idxp = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
+			return 0;
+		}
 	}
-	*sp = s;
-	return 0;
-}
+	want = sr__want(h, op);
+	idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+	if (idx >= r->_nslots || r->_slots[idx]._ud != want || r->_slots[idx]._state != SR__SLOT_DONE) {
+		int ret = sr__not_done(r, h, op, fn, block);
 
-/* Non-blocking variant: -EAGAIN while the op is in flight. */
-static inline int sr__poll_done(struct sr_ring *r, const struct sr_handle *h, unsigned op,
-				const char *fn, struct sr_slot **sp)
-{
-	struct sr_slot *s = sr__slot_of(r, h, op);
-	int ret;
-
-	if (sr__unlikely(!s || (s->_flags & SR__SF_CB)))
-		return sr__handle_error(r, h, op, fn);
-	if (s->_state != SR__SLOT_DONE) {
-		ret = sr__wait_some(r, false);
-		if (sr__unlikely(ret < 0))
+		if (ret)
 			return ret;
-		s = &r->_slots[h->slot];
-		if (s->_state != SR__SLOT_DONE)
-			return -EAGAIN;
 	}
-	*sp = s;
+	e->res = r->_slots[idx]._res;
+	e->flags = r->_slots[idx]._cflags;
+	r->_slots[idx]._state = SR__SLOT_INFLIGHT;	/* the state of a free slot */
+	*idxp = idx;
 	return 0;
 }
 
 /* Free a slot whose final completion has been consumed. */
-static inline void sr__free_slot(struct sr_ring *r, struct sr_slot *s)
+static inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
 {
-	s->_gen = (s->_gen + 1) & 0x7fffffff;
-	s->_state = SR__SLOT_FREE;
+	struct sr_slot *s = &r->_slots[idx];
+
+	/* A zero user_data marks the slot free; the generation moves on. */
+	s->_ud = 0;
+	s->_base += SR__UD_GEN_STEP;
 	s->_next = r->_free;
-	r->_free = (uint32_t)(s - r->_slots);
-	r->_inflight--;
+	r->_free = idx;
 }
 
 /* --- raw completions ----------------------------------------------------------- */
@@ -498,22 +595,20 @@ unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned
  */
 static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, seen = 0;
+	unsigned n = 0;
 
 	if (sr__unlikely(r->_rawq_head != r->_rawq_tail || !r->_uring_up))
 		return sr__raw_reap_slow(r, out, max);
-	io_uring_for_each_cqe(&r->_uring, head, cqe) {
-		if (n == max)
-			break;
-		seen++;
+	while (n < max && sr__cq_has(r)) {
+		const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+		r->_cqh++;
 		if (sr__unlikely((cqe->user_data & SR__UD_TRACKED) || cqe->user_data == SR__UD_INTERNAL)) {
 			sr__reap_one(r, cqe);
 			continue;
 		}
 		out[n++] = *cqe;
 	}
-	io_uring_cq_advance(&r->_uring, seen);
 	return n;
 }
 
