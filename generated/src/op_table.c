@@ -409,6 +409,9 @@ _Static_assert((int)SR_IORING_OP_URING_CMD128 == (int)IORING_OP_URING_CMD128, "s
 #ifdef AT_FDCWD
 _Static_assert(SR_AT_FDCWD == AT_FDCWD, "spec/ring.yaml: AT_FDCWD");
 #endif
+#ifdef SR_UD_RESERVED
+_Static_assert(SR_SR_UD_RESERVED == SR_UD_RESERVED, "spec/ring.yaml: SR_UD_RESERVED");
+#endif
 #ifdef IORING_FILE_INDEX_ALLOC
 _Static_assert(SR_IORING_FILE_INDEX_ALLOC == IORING_FILE_INDEX_ALLOC, "spec/ring.yaml: IORING_FILE_INDEX_ALLOC");
 #endif

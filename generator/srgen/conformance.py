@@ -79,6 +79,8 @@ def plan(op, spec):
             sizes[m.count.name] = "2"
             if m.fixed:
                 sizes[m.fixed.name] = "3"
+        elif m.kind == "msghdr" and m.fixed:
+            sizes[m.fixed.name] = "3"
         elif m.kind == "copy" and m.size and m.size.kind == "arg":
             sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if a.ctype.pointee_c != "char" else f"sizeof(s_{a.name}) - 1"
         elif m.kind == "copy" and m.size and m.size.kind == "array":
@@ -179,6 +181,9 @@ def plan(op, spec):
             p.checked_setup.append(f"memset(&sm_{a.name}, 0, sizeof(sm_{a.name}));")
             p.checked_setup.append(f"sm_{a.name}.iov[0] = mb_{a.name};")
             p.checked_setup.append(f"sm_{a.name}.iovlen = 1;")
+            if m.fixed:
+                p.checked_setup.append(f"fake_register(mb_{a.name}, ring, 3);")
+                p.cleanup.append(f"unfake_register(mb_{a.name});")
             p.cleanup.append(f"CU_ASSERT_EQUAL(sr_buf_free(mb_{a.name}), 0);")
             p.fixups.append(Fixup(a.field, "((const struct msghdr *)p)->msg_iovlen == 1",
                                   f"(__u64)(uintptr_t)v_{a.name}", "msghdr in op storage"))

@@ -206,6 +206,7 @@ class Arg:
     checked_value: Optional[str]     # C expression the checked API writes instead
     checked_why: Optional[str]
     loc: Loc
+    checked_forbid: Optional[str] = None  # bits the checked API refuses in this argument
     # Set when another argument derives this one in the checked API.
     derived_from: Optional["Arg"] = None
     derived_as: Optional[str] = None  # len | count | fixed
@@ -466,6 +467,8 @@ class Op:
                 return f"({t})(sr__buf_io_len(op->{src.name}, {d}){unit})"
             if src.mem.kind == "bufvec":
                 return f"({t})op->{src.name}[0]->_reg_index"
+            if src.mem.kind == "msghdr":
+                return f"({t})op->{src.name}->iov[0]->_reg_index"
             return f"({t})op->{src.name}->_reg_index"
         kind = a.mem.kind if a.mem else None
         return {
@@ -483,6 +486,10 @@ class Op:
         if self.checked and a.mem and a.mem.kind == "provided":
             return f"(__u{a.field.bits})sr__group_id(op->{a.name})"
         return naming.store_expr(a, f"op->{a.name}")
+
+    @property
+    def forbids(self):
+        return [a for a in self.all_args if a.checked_forbid is not None] if self.checked else []
 
     @property
     def has_checks(self):
@@ -882,10 +889,13 @@ class Builder:
         if arg.fd and (ctype.c != "int"):
             raise SpecError(n["fd"].loc, f"{opname}.{name}: fd: true needs type int")
         if "checked" in n:
-            arg.checked_value = self._const_expr(n["checked"]["value"], opname)
             arg.checked_why = n["checked"]["why"].value
-            if arg.optional:
-                raise SpecError(n["checked"].loc, f"{opname}.{name}: a checked value cannot also be optional")
+            if "value" in n["checked"]:
+                arg.checked_value = self._const_expr(n["checked"]["value"], opname)
+                if arg.optional:
+                    raise SpecError(n["checked"].loc, f"{opname}.{name}: a checked value cannot also be optional")
+            else:
+                arg.checked_forbid = self._const_expr(n["checked"]["forbid"], opname)
         if "mem" in n:
             arg.mem = self._mem(n["mem"], arg, opname)
         elif ctype.is_ptr and arg.checked_value is None:
@@ -917,7 +927,7 @@ class Builder:
                 "key": ("lifetime",)}[kind]
         allowed = set(need) | {"kind", "note"} | {
             "buffer": {"len", "fixed", "unit"}, "bufvec": {"fixed"}, "result": {"init"},
-            "copy": set(), "msghdr": set(), "provided": set(), "target": set(), "key": set()}[kind]
+            "copy": set(), "msghdr": {"fixed"}, "provided": set(), "target": set(), "key": set()}[kind]
         for k in need:
             if k not in n:
                 raise SpecError(n.loc, f"{opname}.{arg.name}: mem kind '{kind}' needs '{k}'")

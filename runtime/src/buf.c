@@ -251,7 +251,8 @@ void sr__bufvec_return(struct sr_buf **bufs, unsigned n, bool out, int res)
 
 /* --- messages (sendmsg, recvmsg) -------------------------------------------------------- */
 
-int sr__msg_check(const struct sr_msg *m, int dir, unsigned op, const char *fn, const char *arg)
+int sr__msg_check(struct sr_ring *r, const struct sr_msg *m, int dir, bool fixed, unsigned op, const char *fn,
+		  const char *arg)
 {
 	int ret;
 
@@ -260,10 +261,20 @@ int sr__msg_check(const struct sr_msg *m, int dir, unsigned op, const char *fn, 
 	if (m->iovlen > SR_MSG_MAX_IOV)
 		return sr__fail(-EINVAL, "%s: %s: %u data buffers; at most SR_MSG_MAX_IOV (%d)", fn, arg,
 				m->iovlen, SR_MSG_MAX_IOV);
+	if (fixed && !m->iovlen)
+		return sr__fail(-EINVAL, "%s: %s: a fixed-buffer message needs at least one data buffer", fn, arg);
 	for (unsigned i = 0; i < m->iovlen; i++) {
 		ret = sr__buf_check(m->iov[i], dir, op, fn, arg);
 		if (ret)
 			return ret;
+		if (fixed) {
+			ret = sr__buf_check_fixed(r, m->iov[i], fn, arg);
+			if (ret)
+				return ret;
+			if (m->iov[i]->_reg_index != m->iov[0]->_reg_index)
+				return sr__fail(-EINVAL, "%s: %s: data buffers %u and 0 are different registered buffers; "
+						"a fixed-buffer message uses one", fn, arg, i);
+		}
 	}
 	if (m->name && (ret = sr__buf_check(m->name, dir, op, fn, arg)))
 		return ret;

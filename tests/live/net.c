@@ -761,12 +761,16 @@ int live_sendmsg_zc_fixed(struct live *t)
 
 	LIVE_CHECK(t, b);
 	LIVE_EQ(t, tcp_pair(t, &cl, &s), 0);
-	LIVE_EQ(t, sr_ring_register_buffers(t->ring, &b, 1), 0);
-	/* The iovec lies in registered buffer 0 (it is that buffer). */
 	memset(&m, 0, sizeof(m));
 	m.iov[0] = b;
 	m.iovlen = 1;
-	op = sr_sendmsg_zc_fixed(cl, &m, 0);
+	/* Not registered yet: refused before anything reaches the kernel. */
+	op = sr_sendmsg_zc_fixed(cl, &m);
+	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), -EINVAL);
+	LIVE_CHECK(t, !sr_buf_is_lent(b));
+	LIVE_EQ(t, sr_ring_register_buffers(t->ring, &b, 1), 0);
+	/* The buffer index is the registered buffer's own. */
+	op = sr_sendmsg_zc_fixed(cl, &m);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_CHECK(t, sr_buf_is_lent(b));
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);

@@ -39,6 +39,10 @@ static int msg_ring_body(struct live *t, struct sr_ring *r2)
 	LIVE_EQ(t, cqe.flags, 0);
 	LIVE_EQ(t, sr_raw_reap(r2, &cqe, 1), 0);	/* exactly one */
 
+	/* Bit 63 of the data is safer-ring's own: refused, nothing posted. */
+	op = sr_msg_ring(sr_ring_fd(r2), 1, 1ULL << 63);
+	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), -EINVAL);
+
 	/* Not a ring: the kernel refuses to post there. */
 	op = sr_msg_ring(p[0], 1, 1);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);

@@ -2191,7 +2191,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG, fn, "msg");
+	ret = sr__msg_check(r, op->msg, SR__IN, false, SR_OP_SENDMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG, &idx);
@@ -2400,7 +2400,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__msg_check(op->msg, SR__OUT, SR_OP_RECVMSG, fn, "msg");
+	ret = sr__msg_check(r, op->msg, SR__OUT, false, SR_OP_RECVMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_RECVMSG, &idx);
@@ -10939,6 +10939,8 @@ sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_hand
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
+		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
 	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING, &idx);
 	if (sr__unlikely(!sqe))
 		return sr__begin_error();
@@ -11121,6 +11123,8 @@ sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
+		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
 	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, &idx);
 	if (sr__unlikely(!sqe))
 		return sr__begin_error();
@@ -11303,6 +11307,8 @@ sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct s
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
+		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
 	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_FD, &idx);
 	if (sr__unlikely(!sqe))
 		return sr__begin_error();
@@ -13683,7 +13689,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG_ZC, fn, "msg");
+	ret = sr__msg_check(r, op->msg, SR__IN, false, SR_OP_SENDMSG_ZC, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC, &idx);
@@ -13810,7 +13816,7 @@ sr_sendmsg_zc_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsign
 /*
  * Zero-copy sendmsg whose iovecs point into a registered buffer.
  * Linux 6.15; as io_uring_prep_sendmsg_zc_fixed (liburing 2.10).
- * msg: msghdr (in), notification lifetime: msghdr, iovecs, name copied at submission (as SENDMSG); data kernel-owned until F_NOTIF.
+ * msg: msghdr (in), notification lifetime: the data buffers must be one registered buffer; its index is filled in.
  * Fallback: sendmsg_zc.
  */
 struct sr_sendmsg_zc_fixed_op {
@@ -13818,7 +13824,6 @@ struct sr_sendmsg_zc_fixed_op {
 	int fd;
 	const struct sr_msg *msg;
 	unsigned flags;
-	unsigned buf_index;
 };
 
 struct sr_sendmsg_zc_fixed_submitted {
@@ -13840,7 +13845,7 @@ struct sr__sendmsg_zc_fixed_store {
 };
 
 static inline struct sr_sendmsg_zc_fixed_op
-sr_sendmsg_zc_fixed(int fd, const struct sr_msg *msg, unsigned buf_index)
+sr_sendmsg_zc_fixed(int fd, const struct sr_msg *msg)
 {
 	struct sr_sendmsg_zc_fixed_op sr_op;
 
@@ -13848,7 +13853,6 @@ sr_sendmsg_zc_fixed(int fd, const struct sr_msg *msg, unsigned buf_index)
 	sr_op.fd = fd;
 	sr_op.msg = msg;
 	sr_op.flags = 0;
-	sr_op.buf_index = buf_index;
 	return sr_op;
 }
 
@@ -13894,7 +13898,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__msg_check(op->msg, SR__IN, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
+	ret = sr__msg_check(r, op->msg, SR__IN, true, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, &idx);
@@ -13908,7 +13912,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	if (sr__unlikely(ret))
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
-	sr_prep_sendmsg_zc_fixed(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags, op->buf_index);
+	sr_prep_sendmsg_zc_fixed(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags, (unsigned)op->msg->iov[0]->_reg_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 

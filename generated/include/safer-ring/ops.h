@@ -400,6 +400,7 @@ SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too sma
 
 /* Constants the ops use. */
 #define SR_AT_FDCWD (-100)
+#define SR_SR_UD_RESERVED 0x8000000000000000U
 #define SR_IORING_FILE_INDEX_ALLOC 0xffffffffU
 #define SR_IORING_POLL_ADD_MULTI 1
 #define SR_IORING_POLL_UPDATE_EVENTS 2

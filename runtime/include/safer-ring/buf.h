@@ -100,7 +100,8 @@ int sr__bufvec_check(struct sr_ring *r, struct sr_buf *const *bufs, unsigned n, 
 int sr__bufvec_take(struct sr_ring *r, struct iovec *iov, struct sr_buf **keep, struct sr_buf *const *bufs,
 		    unsigned n, int dir, unsigned op, const char *fn, const char *arg);
 void sr__bufvec_return(struct sr_buf **bufs, unsigned n, bool out, int res);
-int sr__msg_check(const struct sr_msg *m, int dir, unsigned op, const char *fn, const char *arg);
+int sr__msg_check(struct sr_ring *r, const struct sr_msg *m, int dir, bool fixed, unsigned op, const char *fn,
+		  const char *arg);
 int sr__msg_take(struct sr_ring *r, struct sr__msg_store *st, const struct sr_msg *m, int dir, unsigned op,
 		 const char *fn, const char *arg);
 void sr__msg_return(struct sr__msg_store *st, bool out, int res);

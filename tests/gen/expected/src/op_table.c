@@ -120,13 +120,29 @@ _Static_assert(SR_IORING_FEAT_NODROP == IORING_FEAT_NODROP, "spec/ring.yaml: IOR
 #endif
 
 static void
-sr__read_finish(struct sr_ring *r, struct sr_slot *s, int res, uint32_t cflags, bool final)
+sr__read_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
-	(void)r;
+	struct sr_slotx *x = &r->_slotx[idx];
+
 	(void)cflags;
+	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(s->_lent[0], true, (long)res);
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static void
+sr__statx_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__statx_store *st = (struct sr__statx_store *)x->_store;
+
+	(void)cflags;
+	(void)x;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->statxbuf, sizeof(st->statxbuf));
 }
 
 const struct sr_op_info sr_op_table[] = {
@@ -218,7 +234,7 @@ const struct sr_op_info sr_op_table[] = {
 		.fallback_op = -1,
 		.fallback_how = SR_FB_SAME,
 		.has_syscall = 1,
-		.finish = NULL,
+		.finish = sr__statx_finish,
 	},
 };
 

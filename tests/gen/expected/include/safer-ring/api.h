@@ -59,8 +59,7 @@ sr_nop(void)
 {
 	struct sr_nop_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_NOP, SR_IORING_OP_NOP);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(-1));
+	sr__op_begin(&sr_op.base, SR_OP_NOP);
 	return sr_op;
 }
 
@@ -74,7 +73,8 @@ sr_nop_set_sqe_flags(struct sr_nop_op *sr_op, unsigned sr_flags)
 static inline void
 sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -82,39 +82,44 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
-	int ret;
+	uint32_t idx;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__begin(r, &op->base, SR_OP_NOP, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
+	sqe = sr__begin(r, &op->base, SR_OP_NOP, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	sr_prep_nop(sqe);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_NOP, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__nop_fill(struct sr_slot *s, struct sr_nop_completed *c)
+sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__nop_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_nop_completed c;
 
-	sr__nop_fill(s, &c);
-	((sr_nop_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__nop_fill(r, idx, &e, &c);
+	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -128,7 +133,7 @@ static inline int
 sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *arg,
 		struct sr_nop_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__nop_submit(r, op, &h, sr__nop_deliver, (void (*)(void))cb, arg,
 					  "sr_nop_submit_cb");
 
@@ -140,15 +145,16 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 static inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -156,15 +162,16 @@ sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_compl
 static inline int
 sr_nop_poll(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_NOP, "sr_nop_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__nop_fill(s, c);
-	sr__free_slot(r, s);
+	sr__nop_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -183,8 +190,8 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_nop(sr_sqe);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -200,7 +207,10 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
  */
 struct sr_read_op {
 	struct sr_op base;
+	int fd;
 	struct sr_buf *buf;
+	__u64 offset;
+	int rw_flags;
 };
 
 struct sr_read_submitted {
@@ -220,10 +230,11 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 {
 	struct sr_read_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_READ, SR_IORING_OP_READ);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(fd));
+	sr__op_begin(&sr_op.base, SR_OP_READ);
+	sr_op.fd = fd;
 	sr_op.buf = (struct sr_buf *)buf;
-	sr__sqe_put64(&sr_op.base._sqe, SR_SQE_OFF, (__u64)(offset));
+	sr_op.offset = offset;
+	sr_op.rw_flags = 0;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -236,7 +247,7 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 static inline void
 sr_read_set_rw_flags(struct sr_read_op *sr_op, int rw_flags)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_RW_FLAGS, (__u32)(rw_flags));
+	sr_op->rw_flags = rw_flags;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -249,15 +260,15 @@ sr_read_set_sqe_flags(struct sr_read_op *sr_op, unsigned sr_flags)
 static inline void
 sr_read_set_personality(struct sr_read_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 /* Use slot `index` of the ring's registered file table as fd. */
 static inline void
 sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
 {
-	sr__sqe_put32(&sr_op->base._sqe, SR_SQE_FD, (__u32)sr_index);
-	sr_op->base._sqe.flags |= SR_IOSQE_FIXED_FILE;
+	sr_op->fd = (int)sr_index;
 	sr_op->base._fixed = 1;
 }
 
@@ -266,7 +277,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	int ret;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
@@ -274,40 +285,43 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	ret = sr__begin(r, &op->base, SR_OP_READ, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	s->_lent[0] = op->buf;
+	sqe = sr__begin(r, &op->base, SR_OP_READ, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
-	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)op->buf->_data);
-	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(sr__buf_io_len(op->buf, SR__OUT)));
-	s->_flags |= SR__SF_FINISH;
+	sr_prep_read(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
+	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_READ, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__read_fill(struct sr_slot *s, struct sr_read_completed *c)
+sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
-	c->buf = s->_lent[0];
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
 }
 
 static inline void
-sr__read_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__read_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_completed c;
 
-	sr__read_fill(s, &c);
-	((sr_read_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__read_fill(r, idx, &e, &c);
+	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -321,7 +335,7 @@ static inline int
 sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void *arg,
 		struct sr_read_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__read_submit(r, op, &h, sr__read_deliver, (void (*)(void))cb, arg,
 					  "sr_read_submit_cb");
 
@@ -333,15 +347,16 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 static inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -349,15 +364,16 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 static inline int
 sr_read_poll(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_READ, "sr_read_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__read_fill(s, c);
-	sr__free_slot(r, s);
+	sr__read_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -376,8 +392,8 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_read(sr_sqe, fd, buf, nbytes, offset);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -393,7 +409,10 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
  */
 struct sr_openat_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	mode_t mode;
 };
 
 struct sr_openat_submitted {
@@ -417,11 +436,11 @@ sr_openat(int dfd, const char *path, int flags, mode_t mode)
 {
 	struct sr_openat_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT, SR_IORING_OP_OPENAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPEN_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
+	sr_op.flags = flags;
+	sr_op.mode = mode;
 	return sr_op;
 }
 
@@ -435,7 +454,8 @@ sr_openat_set_sqe_flags(struct sr_openat_op *sr_op, unsigned sr_flags)
 static inline void
 sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -443,55 +463,61 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_openat(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat_fill(struct sr_slot *s, struct sr_openat_completed *c)
+sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat_completed c;
 
-	sr__openat_fill(s, &c);
-	((sr_openat_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat_fill(r, idx, &e, &c);
+	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -505,7 +531,7 @@ static inline int
 sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb, void *arg,
 		struct sr_openat_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat_submit(r, op, &h, sr__openat_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_submit_cb");
 
@@ -517,15 +543,16 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 static inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -533,15 +560,16 @@ sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_ope
 static inline int
 sr_openat_poll(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -560,8 +588,8 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat(sr_sqe, dfd, path, flags, mode);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -577,7 +605,11 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
  */
 struct sr_openat_direct_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	mode_t mode;
+	unsigned file_index;
 };
 
 struct sr_openat_direct_submitted {
@@ -601,12 +633,12 @@ sr_openat_direct(int dfd, const char *path, int flags, mode_t mode, unsigned fil
 {
 	struct sr_openat_direct_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_OPENAT_DIRECT, SR_IORING_OP_OPENAT);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_OPENAT_DIRECT);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_OPEN_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mode));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FILE_INDEX, sr__file_index(file_index));
+	sr_op.flags = flags;
+	sr_op.mode = mode;
+	sr_op.file_index = file_index;
 	return sr_op;
 }
 
@@ -620,7 +652,8 @@ sr_openat_direct_set_sqe_flags(struct sr_openat_direct_op *sr_op, unsigned sr_fl
 static inline void
 sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -628,55 +661,61 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__openat_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__openat_direct_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_openat_direct(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode, op->file_index);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__openat_direct_fill(struct sr_slot *s, struct sr_openat_direct_completed *c)
+sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
 }
 
 static inline void
-sr__openat_direct_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_openat_direct_completed c;
 
-	sr__openat_direct_fill(s, &c);
-	((sr_openat_direct_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__openat_direct_fill(r, idx, &e, &c);
+	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -690,7 +729,7 @@ static inline int
 sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr_openat_direct_cb cb, void *arg,
 		struct sr_openat_direct_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__openat_direct_submit(r, op, &h, sr__openat_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_direct_submit_cb");
 
@@ -702,15 +741,16 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 static inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -718,15 +758,16 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 static inline int
 sr_openat_direct_poll(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", false, true, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__openat_direct_fill(s, c);
-	sr__free_slot(r, s);
+	sr__openat_direct_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -745,8 +786,8 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT_DIRECT);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_openat_direct(sr_sqe, dfd, path, flags, mode, file_index);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
@@ -763,7 +804,10 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
  */
 struct sr_statx_op {
 	struct sr_op base;
+	int dfd;
 	const char *path;
+	int flags;
+	unsigned mask;
 };
 
 struct sr_statx_submitted {
@@ -789,11 +833,11 @@ sr_statx(int dfd, const char *path, int flags, unsigned mask)
 {
 	struct sr_statx_op sr_op;
 
-	sr__op_begin(&sr_op.base, SR_OP_STATX, SR_IORING_OP_STATX);
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_FD, (__u32)(dfd));
+	sr__op_begin(&sr_op.base, SR_OP_STATX);
+	sr_op.dfd = dfd;
 	sr_op.path = path;
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_STATX_FLAGS, (__u32)(flags));
-	sr__sqe_put32(&sr_op.base._sqe, SR_SQE_LEN, (__u32)(mask));
+	sr_op.flags = flags;
+	sr_op.mask = mask;
 	return sr_op;
 }
 
@@ -807,7 +851,8 @@ sr_statx_set_sqe_flags(struct sr_statx_op *sr_op, unsigned sr_flags)
 static inline void
 sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 {
-	sr__sqe_put16(&sr_op->base._sqe, SR_SQE_PERSONALITY, sr_personality);
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
 static inline int
@@ -815,61 +860,65 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
 	struct io_uring_sqe *sqe;
-	struct sr_slot *s;
+	uint32_t idx;
 	struct sr__statx_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
-	size_t sz_path;
-	int ret;
+	void *cp_path = NULL;
+	size_t sz_path = 0;
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	ret = sr__begin(r, &op->base, SR_OP_STATX, &sqe, &s);
-	if (sr__unlikely(ret))
-		return ret;
-	st = (struct sr__statx_store *)sr__store(r, s, need);
+	sqe = sr__begin(r, &op->base, SR_OP_STATX, &idx);
+	if (sr__unlikely(!sqe))
+		return sr__begin_error();
+	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
-		return sr__abort(r, s, sqe, -ENOMEM, fn);
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	tail = st->_tail;
 	memset(&st->statxbuf, 0, sizeof(st->statxbuf));
-	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)&st->statxbuf);
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
-		sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)tail);
+		cp_path = tail;
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	sr_prep_statx(sqe, op->dfd, (const char *)cp_path, op->flags, op->mask, (struct statx *)&st->statxbuf);
 	if (deliver) {
-		s->_flags |= SR__SF_CB;
-		s->_deliver = deliver;
-		s->_cb = cb;
-		s->_cb_arg = arg;
+		struct sr_slotx *x = &r->_slotx[idx];
+
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, s, sqe, h);
+	sr__commit(r, &op->base, SR_OP_STATX, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
-sr__statx_fill(struct sr_slot *s, struct sr_statx_completed *c)
+sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
-	c->res = s->_res;
-	c->flags = s->_cflags;
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
 	{
-		const struct sr__statx_store *st = (const struct sr__statx_store *)s->_store;
+		const struct sr__statx_store *st = (const struct sr__statx_store *)x->_store;
 		memcpy(&c->statxbuf, &st->statxbuf, sizeof(c->statxbuf));
 	}
 }
 
 static inline void
-sr__statx_deliver(struct sr_ring *r, struct sr_slot *s)
+sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 {
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_statx_completed c;
 
-	sr__statx_fill(s, &c);
-	((sr_statx_cb)s->_cb)(r, &c, s->_cb_arg);
+	sr__statx_fill(r, idx, &e, &c);
+	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
 static inline int
@@ -883,7 +932,7 @@ static inline int
 sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, void *arg,
 		struct sr_statx_submitted *sub)
 {
-	struct sr_handle h;
+	struct sr_handle h = { 0 };
 	int ret = sr__statx_submit(r, op, &h, sr__statx_deliver, (void (*)(void))cb, arg,
 					  "sr_statx_submit_cb");
 
@@ -895,15 +944,16 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 static inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__statx_fill(s, c);
-	sr__free_slot(r, s);
+	sr__statx_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -911,15 +961,16 @@ sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx
 static inline int
 sr_statx_poll(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
-	struct sr_slot *s = NULL;
-	int ret = sr__poll_done(r, &sub->h, SR_OP_STATX, "sr_statx_poll", &s);
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
 	}
-	sr__statx_fill(s, c);
-	sr__free_slot(r, s);
+	sr__statx_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
 	return 0;
 }
 
@@ -938,8 +989,8 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_STATX)))
 		return sr__raw_unavailable(sr_r, SR_OP_STATX);
-	sr_sqe = io_uring_get_sqe(&sr_r->_uring);
-	if (sr__unlikely(!sr_sqe) && !(sr_sqe = sr__sqe_slow(sr_r)))
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
 		return -EBUSY;
 	sr_prep_statx(sr_sqe, dfd, path, flags, mask, statxbuf);
 	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
