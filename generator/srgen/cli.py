@@ -22,8 +22,10 @@ def load_spec(spec_dir, schema_path=None):
         node = loader.load(p, d)
         schema.check_file(name, node)
         nodes[name] = node
+    # Generated files name their sources relative to where the generator
+    # runs (the top of the tree): no absolute paths in the output.
     return model.build(nodes["ring.yaml"], nodes["ops.yaml"],
-                       [os.path.normpath(os.path.join(spec_dir, n)) for n in ("ops.yaml", "ring.yaml")])
+                       [os.path.relpath(os.path.join(spec_dir, n)) for n in ("ops.yaml", "ring.yaml")])
 
 
 def main(argv):

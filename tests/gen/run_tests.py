@@ -22,7 +22,7 @@ import tempfile
 TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GEN = [sys.executable, os.path.join(TOP, "generator", "gen.py"), "--schema",
        os.path.join(TOP, "spec", "schema.yaml"), "--oracle", "none"]
-SMALL = os.path.join(TOP, "tests", "gen", "small")
+SMALL = os.path.join("tests", "gen", "small")  # relative to TOP, where it runs
 EXPECTED = os.path.join(TOP, "tests", "gen", "expected")
 BAD = os.path.join(TOP, "tests", "gen", "bad")
 
@@ -79,7 +79,7 @@ def bad_case(path):
         spec = os.path.join(t, "spec")
         os.mkdir(spec)
         for f in ("ops.yaml", "ring.yaml"):
-            shutil.copy(os.path.join(SMALL, f), spec)
+            shutil.copy(os.path.join(TOP, SMALL, f), spec)
         shutil.copy(path, os.path.join(spec, target))
         out = os.path.join(t, "out")
         os.mkdir(out)
