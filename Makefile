@@ -30,6 +30,14 @@ LDLIBS += -luring -lpthread
 .SUFFIXES:
 .DEFAULT_GOAL := all
 
+# Parts of the project add themselves through mk/*.mk (examples, tools,
+# benchmarks, kernel tests): each appends to these.
+DEPS_EXTRA :=		# Debian packages
+ALL_EXTRA :=		# built by `make all`
+CHECK_EXTRA :=		# run by `make check`, after the core tests
+INSTALL_EXTRA :=	# run by `make install`
+DEMO_EXTRA :=		# run by `make demo`, after the capability report
+
 Q = @
 ifeq ($(V),1)
 Q =
@@ -39,8 +47,10 @@ endif
 
 DEPS := gcc make clang liburing-dev libcunit1-dev python3-jinja2 python3-yaml valgrind pkg-config
 
+-include $(sort $(wildcard mk/*.mk))
+
 deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	@missing=$$(for p in $(DEPS) $(DEPS_EXTRA); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q "install ok installed" || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -130,7 +140,7 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A)
 tools: $(BUILD)/sr-probe
 examples: $(EXAMPLE_BINS)
 
-all: lib tools examples
+all: lib tools examples $(ALL_EXTRA)
 
 # --- tests -----------------------------------------------------------------------------
 
@@ -194,7 +204,7 @@ check-valgrind: $(BUILD)/test_runtime
 	@echo "valgrind: unit suite clean"
 
 check: deps check-gen gen-tests all headers compile-fail unit conformance clang-build check-sanitize \
-	check-valgrind
+	check-valgrind $(CHECK_EXTRA)
 	@echo "check: all passed"
 
 # --- demo -------------------------------------------------------------------------------------
@@ -204,6 +214,7 @@ demo: deps generate all
 	$(Q)$(BUILD)/sr-probe
 	@echo; echo "== examples/quickstart: a read through the checked API =="; echo
 	$(Q)$(BUILD)/examples/quickstart /etc/os-release
+	$(Q)$(if $(DEMO_EXTRA),$(MAKE) --no-print-directory $(DEMO_EXTRA))
 
 # --- install ------------------------------------------------------------------------------------
 
@@ -224,6 +235,7 @@ install: all $(BUILD)/safer-ring.pc
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/safer-ring/
 	install -m 644 $(BUILD)/safer-ring.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 755 $(BUILD)/sr-probe $(DESTDIR)$(BINDIR)/
+	$(Q)$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libsafer-ring.* $(DESTDIR)$(INCLUDEDIR)/safer-ring.h \
