@@ -47,8 +47,6 @@ endif
 
 DEPS := gcc make clang liburing-dev libcunit1-dev python3-jinja2 python3-yaml valgrind pkg-config
 
--include $(sort $(wildcard mk/*.mk))
-
 deps:
 	@missing=$$(for p in $(DEPS) $(DEPS_EXTRA); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q "install ok installed" || echo $$p; done); \
@@ -139,6 +137,9 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A)
 
 tools: $(BUILD)/sr-probe
 examples: $(EXAMPLE_BINS)
+
+# The parts in mk/ (after the library's variables, before the targets that list them).
+-include $(sort $(wildcard mk/*.mk))
 
 all: lib tools examples $(ALL_EXTRA)
 
