@@ -7,15 +7,28 @@
  * the spec's numbers and offsets to the installed headers where those
  * know them.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <linux/futex.h>
 #include <safer-ring/api.h>
 
-#if SR_GEN_ABI != 1
+#if SR_GEN_ABI != 2
 #error "safer-ring: generated/op_table.c does not match this runtime; regenerate with: make generate"
 #endif
 
-const unsigned sr_op_table_abi = 1;
+const unsigned sr_op_table_abi = 2;
 
 /* SQE offsets agree with the installed struct io_uring_sqe. */
 #if SR__LIBURING_AT_LEAST(0, 2)
@@ -430,6 +443,15 @@ _Static_assert(SR_IORING_TIMEOUT_ABS == IORING_TIMEOUT_ABS, "spec/ring.yaml: IOR
 #ifdef IORING_TIMEOUT_UPDATE
 _Static_assert(SR_IORING_TIMEOUT_UPDATE == IORING_TIMEOUT_UPDATE, "spec/ring.yaml: IORING_TIMEOUT_UPDATE");
 #endif
+#ifdef IORING_TIMEOUT_BOOTTIME
+_Static_assert(SR_IORING_TIMEOUT_BOOTTIME == IORING_TIMEOUT_BOOTTIME, "spec/ring.yaml: IORING_TIMEOUT_BOOTTIME");
+#endif
+#ifdef IORING_TIMEOUT_REALTIME
+_Static_assert(SR_IORING_TIMEOUT_REALTIME == IORING_TIMEOUT_REALTIME, "spec/ring.yaml: IORING_TIMEOUT_REALTIME");
+#endif
+#ifdef IORING_TIMEOUT_ETIME_SUCCESS
+_Static_assert(SR_IORING_TIMEOUT_ETIME_SUCCESS == IORING_TIMEOUT_ETIME_SUCCESS, "spec/ring.yaml: IORING_TIMEOUT_ETIME_SUCCESS");
+#endif
 #ifdef IORING_TIMEOUT_MULTISHOT
 _Static_assert(SR_IORING_TIMEOUT_MULTISHOT == IORING_TIMEOUT_MULTISHOT, "spec/ring.yaml: IORING_TIMEOUT_MULTISHOT");
 #endif
@@ -483,6 +505,9 @@ _Static_assert(SR_IORING_NOP_INJECT_RESULT == IORING_NOP_INJECT_RESULT, "spec/ri
 #endif
 #ifdef IORING_FSYNC_DATASYNC
 _Static_assert(SR_IORING_FSYNC_DATASYNC == IORING_FSYNC_DATASYNC, "spec/ring.yaml: IORING_FSYNC_DATASYNC");
+#endif
+#ifdef FUTEX2_PRIVATE
+_Static_assert(SR_FUTEX2_PRIVATE == FUTEX2_PRIVATE, "spec/ring.yaml: FUTEX2_PRIVATE");
 #endif
 #ifdef SOCKET_URING_OP_SIOCINQ
 _Static_assert(SR_SOCKET_URING_OP_SIOCINQ == SOCKET_URING_OP_SIOCINQ, "spec/ring.yaml: SOCKET_URING_OP_SIOCINQ");
@@ -992,6 +1017,1602 @@ sr__pipe_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags
 		sr__kernel_wrote(&st->fds, sizeof(st->fds));
 }
 
+/* --- fallback: SQE conversions between an op and its alternate ----------------- */
+
+static void
+sr__xform_read_fixed_to_read(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_READ;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+}
+
+static void
+sr__xform_write_fixed_to_write(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_WRITE;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+}
+
+static void
+sr__xform_poll_multishot_to_poll_add(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_POLL_ADD;
+	sr__sqe_put32(sqe, SR_SQE_LEN, 0);
+}
+
+static void
+sr__xform_timeout_multishot_to_timeout(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_TIMEOUT;
+	sr__sqe_put64(sqe, SR_SQE_OFF, 0);
+	sr__sqe_put32(sqe, SR_SQE_TIMEOUT_FLAGS, (__u32)(sr__sqe_get32(sqe, SR_SQE_TIMEOUT_FLAGS) & ~(__u32)(SR_IORING_TIMEOUT_MULTISHOT)));
+}
+
+static void
+sr__xform_multishot_accept_to_accept(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_ACCEPT;
+	sr__sqe_put16(sqe, SR_SQE_IOPRIO, (__u16)(sr__sqe_get16(sqe, SR_SQE_IOPRIO) & ~(__u16)(SR_IORING_ACCEPT_MULTISHOT)));
+}
+
+static void
+sr__xform_recv_multishot_to_recv(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_RECV;
+	sr__sqe_put16(sqe, SR_SQE_IOPRIO, (__u16)(sr__sqe_get16(sqe, SR_SQE_IOPRIO) & ~(__u16)(SR_IORING_RECV_MULTISHOT)));
+}
+
+static void
+sr__xform_send_zc_to_send(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_SEND;
+	sr__sqe_put16(sqe, SR_SQE_IOPRIO, 0);
+}
+
+static void
+sr__xform_send_zc_fixed_to_send_zc(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_SEND_ZC;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+	sr__sqe_put16(sqe, SR_SQE_IOPRIO, (__u16)(sr__sqe_get16(sqe, SR_SQE_IOPRIO) & ~(__u16)(SR_IORING_RECVSEND_FIXED_BUF)));
+}
+
+static void
+sr__xform_sendmsg_zc_to_sendmsg(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_SENDMSG;
+}
+
+static void
+sr__xform_sendmsg_zc_fixed_to_sendmsg_zc(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_SENDMSG_ZC;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+	sr__sqe_put16(sqe, SR_SQE_IOPRIO, (__u16)(sr__sqe_get16(sqe, SR_SQE_IOPRIO) & ~(__u16)(SR_IORING_RECVSEND_FIXED_BUF)));
+}
+
+static void
+sr__xform_read_multishot_to_read(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_READ;
+}
+
+static void
+sr__xform_readv_fixed_to_readv(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_READV;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+}
+
+static void
+sr__xform_writev_fixed_to_writev(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_WRITEV;
+	sr__sqe_put16(sqe, SR_SQE_BUF_INDEX, 0);
+}
+
+static void
+sr__xform_nop128_to_nop(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_NOP;
+}
+
+static void
+sr__xform_uring_cmd128_to_uring_cmd(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_URING_CMD;
+}
+
+/* --- fallback: each op as a system call, decoding its own SQE -------------------- */
+
+/* posix_fadvise and friends return the error instead of setting errno. */
+#define SR_POSIX(call) ({ int sr_e_ = (call); sr_e_ ? (errno = sr_e_, -1) : 0; })
+
+static int
+sr__sys_readv(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const struct iovec *iovecs __attribute__((unused)) = (const struct iovec *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned nr_vecs __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(sr__preadv2(fd, iovecs, (int)nr_vecs, (off_t)offset, rw_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_writev(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const struct iovec *iovecs __attribute__((unused)) = (const struct iovec *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned nr_vecs __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(sr__pwritev2(fd, iovecs, (int)nr_vecs, (off_t)offset, rw_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fsync(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned fsync_flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_FSYNC_FLAGS);
+	long ret;
+
+	ret = (long)((fsync_flags & SR_IORING_FSYNC_DATASYNC) ? fdatasync(fd) : fsync(fd));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_sync_file_range(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned len __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_SYNC_RANGE_FLAGS);
+	long ret;
+
+	ret = (long)(sync_file_range(fd, (off_t)offset, len, (unsigned)flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_sendmsg(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const struct msghdr *msg __attribute__((unused)) = (const struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	long ret;
+
+	ret = (long)(sendmsg(fd, msg, (int)flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_recvmsg(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	struct msghdr *msg __attribute__((unused)) = (struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	long ret;
+
+	ret = (long)(recvmsg(fd, msg, (int)flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_accept(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	struct sockaddr *addr __attribute__((unused)) = (struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	socklen_t *addrlen __attribute__((unused)) = (socklen_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_ACCEPT_FLAGS);
+	long ret;
+
+	ret = (long)(accept4(fd, addr, addrlen, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_connect(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const struct sockaddr *addr __attribute__((unused)) = (const struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	socklen_t addrlen __attribute__((unused)) = (socklen_t)sr__sqe_get64(sqe, SR_SQE_OFF);
+	long ret;
+
+	ret = (long)(sr__connect(fd, addr, addrlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fallocate(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int mode __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	__u64 len __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	long ret;
+
+	ret = (long)(fallocate(fd, mode, (off_t)offset, (off_t)len));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_openat(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPEN_FLAGS);
+	mode_t mode __attribute__((unused)) = (mode_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(openat(dfd, path, flags, mode));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_close(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	long ret;
+
+	ret = (long)(close(fd));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_statx(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_STATX_FLAGS);
+	unsigned mask __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	struct statx *statxbuf __attribute__((unused)) = (struct statx *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	long ret;
+
+	ret = (long)(statx(dfd, path, flags, mask, statxbuf));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_read(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	void *buf __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(sr__preadv2(fd, &(struct iovec){ buf, nbytes }, 1, (off_t)offset, rw_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_write(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const void *buf __attribute__((unused)) = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(sr__pwritev2(fd, &(struct iovec){ (void *)buf, nbytes }, 1, (off_t)offset, rw_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fadvise(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	__u32 len __attribute__((unused)) = (__u32)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int advice __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FADVISE_ADVICE);
+	long ret;
+
+	ret = (long)(SR_POSIX(posix_fadvise(fd, (off_t)offset, (off_t)len, advice)));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fadvise64(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	off_t len __attribute__((unused)) = (off_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int advice __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FADVISE_ADVICE);
+	long ret;
+
+	ret = (long)(SR_POSIX(posix_fadvise(fd, (off_t)offset, len, advice)));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_madvise(const struct io_uring_sqe *sqe)
+{
+	void *addr __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	__u32 length __attribute__((unused)) = (__u32)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int advice __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FADVISE_ADVICE);
+	long ret;
+
+	ret = (long)(madvise(addr, length, advice));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_madvise64(const struct io_uring_sqe *sqe)
+{
+	void *addr __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	off_t length __attribute__((unused)) = (off_t)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int advice __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FADVISE_ADVICE);
+	long ret;
+
+	ret = (long)(madvise(addr, (size_t)length, advice));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_send(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const void *buf __attribute__((unused)) = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	long ret;
+
+	ret = (long)(send(sockfd, buf, len, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_sendto(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const void *buf __attribute__((unused)) = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	const struct sockaddr *addr __attribute__((unused)) = (const struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	socklen_t addrlen __attribute__((unused)) = (socklen_t)sr__sqe_get16(sqe, SR_SQE_ADDR_LEN);
+	long ret;
+
+	ret = (long)(sendto(sockfd, buf, len, flags, addr, addrlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_recv(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	void *buf __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	long ret;
+
+	ret = (long)(recv(sockfd, buf, len, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_openat2(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	struct open_how *how __attribute__((unused)) = (struct open_how *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	long ret;
+
+	ret = (long)(syscall(SYS_openat2, dfd, path, how, sizeof(struct open_how)));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_epoll_ctl(const struct io_uring_sqe *sqe)
+{
+	int epfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int fd __attribute__((unused)) = (int)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int op __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	struct epoll_event *ev __attribute__((unused)) = (struct epoll_event *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	long ret;
+
+	ret = (long)(epoll_ctl(epfd, op, fd, ev));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_splice(const struct io_uring_sqe *sqe)
+{
+	int fd_in __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_SPLICE_FD_IN);
+	int64_t off_in __attribute__((unused)) = (int64_t)sr__sqe_get64(sqe, SR_SQE_SPLICE_OFF_IN);
+	int fd_out __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int64_t off_out __attribute__((unused)) = (int64_t)sr__sqe_get64(sqe, SR_SQE_OFF);
+	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_SPLICE_FLAGS);
+	long ret;
+
+	ret = (long)(splice(fd_in, off_in == -1 ? NULL : (loff_t[]){ off_in }, fd_out, off_out == -1 ? NULL : (loff_t[]){ off_out }, nbytes, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_tee(const struct io_uring_sqe *sqe)
+{
+	int fd_in __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_SPLICE_FD_IN);
+	int fd_out __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_SPLICE_FLAGS);
+	long ret;
+
+	ret = (long)(tee(fd_in, fd_out, nbytes, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_shutdown(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int how __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(shutdown(fd, how));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_renameat(const struct io_uring_sqe *sqe)
+{
+	int olddfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *oldpath __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int newdfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	const char *newpath __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_RENAME_FLAGS);
+	long ret;
+
+	ret = (long)(renameat2(olddfd, oldpath, newdfd, newpath, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_unlinkat(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_UNLINK_FLAGS);
+	long ret;
+
+	ret = (long)(unlinkat(dfd, path, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_mkdirat(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	mode_t mode __attribute__((unused)) = (mode_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(mkdirat(dfd, path, mode));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_symlinkat(const struct io_uring_sqe *sqe)
+{
+	const char *target __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int newdirfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *linkpath __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	long ret;
+
+	ret = (long)(symlinkat(target, newdirfd, linkpath));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_linkat(const struct io_uring_sqe *sqe)
+{
+	int olddfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *oldpath __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int newdfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	const char *newpath __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_HARDLINK_FLAGS);
+	long ret;
+
+	ret = (long)(linkat(olddfd, oldpath, newdfd, newpath, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fsetxattr(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *name __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	const char *value __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_XATTR_FLAGS);
+	unsigned len __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(fsetxattr(fd, name, value, len, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_setxattr(const struct io_uring_sqe *sqe)
+{
+	const char *name __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	const char *value __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_XATTR_FLAGS);
+	unsigned len __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(setxattr(path, name, value, len, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_fgetxattr(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *name __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	char *value __attribute__((unused)) = (char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	unsigned len __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(fgetxattr(fd, name, value, len));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_getxattr(const struct io_uring_sqe *sqe)
+{
+	const char *name __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	char *value __attribute__((unused)) = (char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	unsigned len __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(getxattr(path, name, value, len));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_socket(const struct io_uring_sqe *sqe)
+{
+	int domain __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int type __attribute__((unused)) = (int)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int protocol __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(socket(domain, type, protocol));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_sock(const struct io_uring_sqe *sqe)
+{
+	int cmd_op __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_CMD_OP);
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int level __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEVEL);
+	int optname __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPTNAME);
+	void *optval __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_OPTVAL);
+	int optlen __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPTLEN);
+	long ret;
+
+	ret = (long)(sr__cmd_sock(cmd_op, fd, level, optname, optval, optlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_waitid(const struct io_uring_sqe *sqe)
+{
+	idtype_t idtype __attribute__((unused)) = (idtype_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	id_t id __attribute__((unused)) = (id_t)sr__sqe_get32(sqe, SR_SQE_FD);
+	siginfo_t *infop __attribute__((unused)) = (siginfo_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	int options __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FILE_INDEX);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_WAITID_FLAGS);
+	long ret;
+
+	ret = (long)(waitid(idtype, id, infop, options));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_futex_wait(const struct io_uring_sqe *sqe)
+{
+	const uint32_t *futex __attribute__((unused)) = (const uint32_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	uint64_t val __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	uint64_t mask __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	uint32_t futex_flags __attribute__((unused)) = (uint32_t)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_FUTEX_FLAGS);
+	long ret;
+
+	ret = (long)(syscall(SYS_futex, futex, FUTEX_WAIT_BITSET | ((futex_flags & SR_FUTEX2_PRIVATE) ? FUTEX_PRIVATE_FLAG : 0), (uint32_t)val, NULL, NULL, (uint32_t)mask));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_futex_wake(const struct io_uring_sqe *sqe)
+{
+	const uint32_t *futex __attribute__((unused)) = (const uint32_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	uint64_t val __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	uint64_t mask __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	uint32_t futex_flags __attribute__((unused)) = (uint32_t)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_FUTEX_FLAGS);
+	long ret;
+
+	ret = (long)(syscall(SYS_futex, futex, FUTEX_WAKE_BITSET | ((futex_flags & SR_FUTEX2_PRIVATE) ? FUTEX_PRIVATE_FLAG : 0), (int)val, NULL, NULL, (uint32_t)mask));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_futex_waitv(const struct io_uring_sqe *sqe)
+{
+	const struct futex_waitv *futexv __attribute__((unused)) = (const struct futex_waitv *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	uint32_t nr_futex __attribute__((unused)) = (uint32_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_FUTEX_FLAGS);
+	long ret;
+
+	ret = (long)(syscall(SYS_futex_waitv, futexv, nr_futex, 0, NULL, CLOCK_MONOTONIC));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_ftruncate(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	loff_t len __attribute__((unused)) = (loff_t)sr__sqe_get64(sqe, SR_SQE_OFF);
+	long ret;
+
+	ret = (long)(ftruncate(fd, len));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_bind(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const struct sockaddr *addr __attribute__((unused)) = (const struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	socklen_t addrlen __attribute__((unused)) = (socklen_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	long ret;
+
+	ret = (long)(bind(fd, addr, addrlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_listen(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	int backlog __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(listen(fd, backlog));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_epoll_wait(const struct io_uring_sqe *sqe)
+{
+	int epfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	struct epoll_event *events __attribute__((unused)) = (struct epoll_event *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int maxevents __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_LEN);
+	unsigned flags __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(epoll_wait(epfd, events, maxevents, 0));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_pipe(const struct io_uring_sqe *sqe)
+{
+	int *fds __attribute__((unused)) = (int *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int pipe_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_PIPE_FLAGS);
+	long ret;
+
+	ret = (long)(pipe2(fds, pipe_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+/* --- fallback routes, best first ----------------------------------------------------- */
+
+static const struct sr_fb_route sr__routes_nop[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_COMPLETE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_NOP,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (complete)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_readv[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_readv, .text = "preadv2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_writev[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fsync[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FSYNC,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fsync, .text = "fsync(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_read_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .nxform = 1, .xform = { sr__xform_read_fixed_to_read, NULL },
+	  .sys = NULL, .text = "read" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .nxform = 1, .xform = { sr__xform_read_fixed_to_read, NULL },
+	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_write_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
+	  .nxform = 1, .xform = { sr__xform_write_fixed_to_write, NULL },
+	  .sys = NULL, .text = "write" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
+	  .nxform = 1, .xform = { sr__xform_write_fixed_to_write, NULL },
+	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_poll_add[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_POLL,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_POLL_ADD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (poll)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_poll_multishot[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_POLL_ADD,
+	  .nxform = 1, .xform = { sr__xform_poll_multishot_to_poll_add, NULL },
+	  .sys = NULL, .text = "poll_add (re-armed)" },
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_POLL,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_POLL_ADD,
+	  .nxform = 1, .xform = { sr__xform_poll_multishot_to_poll_add, NULL },
+	  .sys = NULL, .text = "emulated (poll) (re-armed)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_poll_remove[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_POLL_REMOVE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_POLL_REMOVE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (poll_remove)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_poll_update[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_POLL_UPDATE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_POLL_UPDATE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (poll_update)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_sync_file_range[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SYNC_FILE_RANGE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_sync_file_range, .text = "sync_file_range(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_sendmsg[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDMSG,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_recvmsg[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECVMSG,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_recvmsg, .text = "recvmsg(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_recvmsg_multishot[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECVMSG_MULTISHOT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_timeout[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_TIMER,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TIMEOUT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (timer)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_timeout_multishot[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_ETIME, .exec_op = SR_OP_TIMEOUT,
+	  .repeat_off = SR_SQE_OFF, .repeat_bits = 64,
+	  .nxform = 1, .xform = { sr__xform_timeout_multishot_to_timeout, NULL },
+	  .sys = NULL, .text = "timeout (re-armed)" },
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_TIMER,
+	  .more_while = SR_FB_MORE_ETIME, .exec_op = SR_OP_TIMEOUT,
+	  .repeat_off = SR_SQE_OFF, .repeat_bits = 64,
+	  .nxform = 1, .xform = { sr__xform_timeout_multishot_to_timeout, NULL },
+	  .sys = NULL, .text = "emulated (timer) (re-armed)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_timeout_remove[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_TIMER_REMOVE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TIMEOUT_REMOVE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (timer_remove)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_timeout_update[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_TIMER_UPDATE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TIMEOUT_UPDATE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (timer_update)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_accept[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ACCEPT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_accept, .text = "accept4(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_accept_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ACCEPT_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_multishot_accept[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONNEG, .exec_op = SR_OP_ACCEPT,
+	  .nxform = 1, .xform = { sr__xform_multishot_accept_to_accept, NULL },
+	  .sys = NULL, .text = "accept (re-armed)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONNEG, .exec_op = SR_OP_ACCEPT,
+	  .nxform = 1, .xform = { sr__xform_multishot_accept_to_accept, NULL },
+	  .sys = sr__sys_accept, .text = "accept4(2) after readability (re-armed)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_multishot_accept_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MULTISHOT_ACCEPT_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_async_cancel[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_CANCEL,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ASYNC_CANCEL,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (cancel)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_async_cancel_fd[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_CANCEL,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ASYNC_CANCEL_FD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (cancel)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_link_timeout[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_LINK_TIMER,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_LINK_TIMEOUT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (link_timer)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_connect[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CONNECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_connect, .text = "connect(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fallocate[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FALLOCATE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fallocate, .text = "fallocate(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_openat, .text = "openat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_close[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CLOSE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_close, .text = "close(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_close_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CLOSE_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_files_update[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FILES_UPDATE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "registered files need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_statx[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_STATX,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_statx, .text = "statx(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_read[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_write[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fadvise[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FADVISE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fadvise, .text = "posix_fadvise(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fadvise64[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FADVISE64,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fadvise64, .text = "posix_fadvise(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_madvise[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MADVISE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_madvise, .text = "madvise(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_madvise64[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MADVISE64,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_madvise64, .text = "madvise(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_send[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_send, .text = "send(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_sendto[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_sendto, .text = "sendto(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_recv[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECV,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_recv, .text = "recv(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_recv_multishot[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_RECV,
+	  .nxform = 1, .xform = { sr__xform_recv_multishot_to_recv, NULL },
+	  .sys = NULL, .text = "recv (re-armed)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_RECV,
+	  .nxform = 1, .xform = { sr__xform_recv_multishot_to_recv, NULL },
+	  .sys = sr__sys_recv, .text = "recv(2) after readability (re-armed)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat2[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT2,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_openat2, .text = "openat2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat2_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT2_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_epoll_ctl[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_EPOLL_CTL,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_epoll_ctl, .text = "epoll_ctl(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_splice[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SPLICE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_splice, .text = "splice(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_provide_buffers[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_PROVIDE_BUFFERS,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_remove_buffers[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_REMOVE_BUFFERS,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_tee[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TEE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_tee, .text = "tee(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_shutdown[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SHUTDOWN,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_shutdown, .text = "shutdown(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_renameat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RENAMEAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_renameat, .text = "renameat2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_unlinkat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_UNLINKAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_unlinkat, .text = "unlinkat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_mkdirat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MKDIRAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_mkdirat, .text = "mkdirat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_symlinkat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SYMLINKAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_symlinkat, .text = "symlinkat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_linkat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_LINKAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_linkat, .text = "linkat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_msg_ring[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MSG_RING,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "posting into another ring needs io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_msg_ring_cqe_flags[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MSG_RING_CQE_FLAGS,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "posting into another ring needs io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_msg_ring_fd[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MSG_RING_FD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "posting into another ring needs io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fsetxattr[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FSETXATTR,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fsetxattr, .text = "fsetxattr(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_setxattr[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SETXATTR,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_setxattr, .text = "setxattr(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fgetxattr[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FGETXATTR,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_fgetxattr, .text = "fgetxattr(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_getxattr[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_GETXATTR,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_getxattr, .text = "getxattr(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_socket[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SOCKET,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_socket, .text = "socket(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_socket_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SOCKET_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_socket_direct_alloc[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SOCKET_DIRECT_ALLOC,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_uring_cmd[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_URING_CMD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "device commands need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_cmd_sock[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_SOCK,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_sock, .text = "ioctl/getsockopt/setsockopt(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_send_zc[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
+	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
+	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_send_zc_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND_ZC,
+	  .nxform = 1, .xform = { sr__xform_send_zc_fixed_to_send_zc, NULL },
+	  .sys = NULL, .text = "send_zc" },
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
+	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
+	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_sendmsg_zc[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .nxform = 1, .xform = { sr__xform_sendmsg_zc_to_sendmsg, NULL },
+	  .sys = NULL, .text = "sendmsg (two-phase completion kept)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .nxform = 1, .xform = { sr__xform_sendmsg_zc_to_sendmsg, NULL },
+	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_sendmsg_zc_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDMSG_ZC,
+	  .nxform = 1, .xform = { sr__xform_sendmsg_zc_fixed_to_sendmsg_zc, NULL },
+	  .sys = NULL, .text = "sendmsg_zc" },
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .nxform = 2, .xform = { sr__xform_sendmsg_zc_fixed_to_sendmsg_zc, sr__xform_sendmsg_zc_to_sendmsg, NULL },
+	  .sys = NULL, .text = "sendmsg (two-phase completion kept)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .nxform = 2, .xform = { sr__xform_sendmsg_zc_fixed_to_sendmsg_zc, sr__xform_sendmsg_zc_to_sendmsg, NULL },
+	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_read_multishot[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_READ,
+	  .nxform = 1, .xform = { sr__xform_read_multishot_to_read, NULL },
+	  .sys = NULL, .text = "read (re-armed)" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_READ,
+	  .nxform = 1, .xform = { sr__xform_read_multishot_to_read, NULL },
+	  .sys = sr__sys_read, .text = "preadv2(2) after readability (re-armed)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_waitid[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WAITID,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_waitid, .text = "waitid(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_futex_wait[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAIT,
+	  .queued_at_submit = 1,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_futex_wait, .text = "futex(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_futex_wake[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAKE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_futex_wake, .text = "futex(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_futex_waitv[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAITV,
+	  .queued_at_submit = 1,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_futex_waitv, .text = "futex_waitv(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_fixed_fd_install[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_FD_INSTALL,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FIXED_FD_INSTALL,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (fd_install)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_ftruncate[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FTRUNCATE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_ftruncate, .text = "ftruncate(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_bind[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_BIND,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_bind, .text = "bind(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_listen[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_LISTEN,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_listen, .text = "listen(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_recv_zc[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECV_ZC,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "data lands in a zcrx area of a NIC queue; recv_multishot with a buffer group is the portable form" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_epoll_wait[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_EPOLL_WAIT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_epoll_wait, .text = "epoll_wait(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_readv_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .nxform = 1, .xform = { sr__xform_readv_fixed_to_readv, NULL },
+	  .sys = NULL, .text = "readv" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .nxform = 1, .xform = { sr__xform_readv_fixed_to_readv, NULL },
+	  .sys = sr__sys_readv, .text = "preadv2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_writev_fixed[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .nxform = 1, .xform = { sr__xform_writev_fixed_to_writev, NULL },
+	  .sys = NULL, .text = "writev" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .nxform = 1, .xform = { sr__xform_writev_fixed_to_writev, NULL },
+	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_pipe[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_PIPE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_pipe, .text = "pipe2(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_pipe_direct[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_PIPE_DIRECT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "direct descriptors need io_uring" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_nop128[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_NOP,
+	  .nxform = 1, .xform = { sr__xform_nop128_to_nop, NULL },
+	  .sys = NULL, .text = "nop" },
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_COMPLETE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_NOP,
+	  .nxform = 1, .xform = { sr__xform_nop128_to_nop, NULL },
+	  .sys = NULL, .text = "emulated (complete)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_uring_cmd128[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_URING_CMD,
+	  .setup_all = SR_IORING_SETUP_SQE128,
+	  .nxform = 1, .xform = { sr__xform_uring_cmd128_to_uring_cmd, NULL },
+	  .sys = NULL, .text = "uring_cmd" },
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_URING_CMD,
+	  .nxform = 1, .xform = { sr__xform_uring_cmd128_to_uring_cmd, NULL },
+	  .sys = NULL, .text = "device commands need io_uring" },
+	{ 0 }
+};
+
 const struct sr_op_info sr_op_table[] = {
 	[SR_OP_NOP] = {
 		.name = "nop",
@@ -1004,11 +2625,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_nop",
 		.helper_since = "0.2",
 		.lifetimes = "none",
-		.fallback = "complete at once with res 0",
+		.fallback = "emulated (complete)",
 		.doc = "Do nothing; completes with res 0.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_nop,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READV] = {
@@ -1024,9 +2645,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "iovecs: completion (owned buffers, out)",
 		.fallback = "preadv2(2)",
 		.doc = "Vectored read at an offset into owned buffers (preadv2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_readv,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__readv_finish,
 	},
 	[SR_OP_WRITEV] = {
@@ -1042,9 +2663,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "iovecs: completion (owned buffers, in)",
 		.fallback = "pwritev2(2)",
 		.doc = "Vectored write at an offset from owned buffers (pwritev2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_writev,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__writev_finish,
 	},
 	[SR_OP_FSYNC] = {
@@ -1060,9 +2681,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "fsync(2)",
 		.doc = "fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fsync,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READ_FIXED] = {
@@ -1078,9 +2699,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "buf: completion (owned buffer, out)",
 		.fallback = "read",
 		.doc = "Read into a registered (fixed) buffer.",
-		.fallback_op = SR_OP_READ,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_read_fixed,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__read_fixed_finish,
 	},
 	[SR_OP_WRITE_FIXED] = {
@@ -1096,9 +2717,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "buf: completion (owned buffer, in)",
 		.fallback = "write",
 		.doc = "Write from a registered (fixed) buffer.",
-		.fallback_op = SR_OP_WRITE,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_write_fixed,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__write_fixed_finish,
 	},
 	[SR_OP_POLL_ADD] = {
@@ -1112,11 +2733,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_poll_add",
 		.helper_since = "0.2",
 		.lifetimes = "none",
-		.fallback = "poll(2)",
+		.fallback = "emulated (poll)",
 		.doc = "Wait for poll events on fd; res is the revents mask.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_poll_add,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_MULTISHOT] = {
@@ -1132,9 +2753,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "poll_add (re-armed)",
 		.doc = "Poll that stays armed: a CQE per event until cancelled.",
-		.fallback_op = SR_OP_POLL_ADD,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 0,
+		.routes = sr__routes_poll_multishot,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_REMOVE] = {
@@ -1148,11 +2769,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_poll_remove",
 		.helper_since = "0.2",
 		.lifetimes = "user_data: none (another op's handle)",
-		.fallback = "cancel the emulated poll",
+		.fallback = "emulated (poll_remove)",
 		.doc = "Remove a pending poll request; the poll completes with -ECANCELED.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_poll_remove,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_UPDATE] = {
@@ -1166,11 +2787,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_poll_update",
 		.helper_since = "2.1",
 		.lifetimes = "old_user_data: none (another op's handle)",
-		.fallback = "update the emulated poll",
+		.fallback = "emulated (poll_update)",
 		.doc = "Change the events of a pending poll.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_poll_update,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SYNC_FILE_RANGE] = {
@@ -1186,9 +2807,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "sync_file_range(2)",
 		.doc = "sync_file_range(2) on a byte range.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_sync_file_range,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SENDMSG] = {
@@ -1202,11 +2823,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_sendmsg",
 		.helper_since = "0.2",
 		.lifetimes = "msg: completion (owned message, in)",
-		.fallback = "sendmsg(2)",
+		.fallback = "sendmsg(2) after writability",
 		.doc = "sendmsg(2) with owned data, name and control buffers.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_sendmsg,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__sendmsg_finish,
 	},
 	[SR_OP_RECVMSG] = {
@@ -1220,11 +2841,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_recvmsg",
 		.helper_since = "0.2",
 		.lifetimes = "msg: completion (owned message, out)",
-		.fallback = "recvmsg(2)",
+		.fallback = "recvmsg(2) after readability",
 		.doc = "recvmsg(2) into owned data, name and control buffers.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_recvmsg,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__recvmsg_finish,
 	},
 	[SR_OP_RECVMSG_MULTISHOT] = {
@@ -1238,11 +2859,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_recvmsg_multishot",
 		.helper_since = "2.3",
 		.lifetimes = "msg: submit (copied at submit); buf_group: kernel_selected (buffer group)",
-		.fallback = "recvmsg (re-armed)",
+		.fallback = "none: each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer",
 		.doc = "Multishot recvmsg: each message lands in a provided buffer, prefixed by struct io_uring_recvmsg_out.",
-		.fallback_op = SR_OP_RECVMSG,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 0,
+		.routes = sr__routes_recvmsg_multishot,
+		.nroutes = 1,
+		.selects_buffer = 1,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT] = {
@@ -1256,11 +2877,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_timeout",
 		.helper_since = "0.2",
 		.lifetimes = "ts: submit (copied at submit)",
-		.fallback = "timer in the fallback backend",
+		.fallback = "emulated (timer)",
 		.doc = "Complete after a time (res -ETIME) or after count other completions (res 0).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_timeout,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_MULTISHOT] = {
@@ -1276,9 +2897,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "ts: submit (copied at submit)",
 		.fallback = "timeout (re-armed)",
 		.doc = "Repeating timeout: a CQE per expiry; count limits repeats (0: until removed).",
-		.fallback_op = SR_OP_TIMEOUT,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 0,
+		.routes = sr__routes_timeout_multishot,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_REMOVE] = {
@@ -1292,11 +2913,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_timeout_remove",
 		.helper_since = "0.2",
 		.lifetimes = "user_data: none (another op's handle)",
-		.fallback = "cancel the emulated timer",
+		.fallback = "emulated (timer_remove)",
 		.doc = "Remove a pending timeout; it completes with -ECANCELED.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_timeout_remove,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_UPDATE] = {
@@ -1310,11 +2931,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_timeout_update",
 		.helper_since = "2.0",
 		.lifetimes = "ts: submit (copied at submit); user_data: none (another op's handle)",
-		.fallback = "re-arm the emulated timer",
+		.fallback = "emulated (timer_update)",
 		.doc = "Change the expiry of a pending timeout.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_timeout_update,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_ACCEPT] = {
@@ -1328,11 +2949,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_accept",
 		.helper_since = "0.2",
 		.lifetimes = "addr: completion (returned in the completion); addrlen: completion (returned in the completion)",
-		.fallback = "accept4(2)",
+		.fallback = "accept4(2) after readability",
 		.doc = "accept4(2): take a connection; res is the new fd. The peer address comes back in the completion.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_accept,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__accept_finish,
 	},
 	[SR_OP_ACCEPT_DIRECT] = {
@@ -1348,9 +2969,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "addr: completion (returned in the completion); addrlen: completion (returned in the completion)",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "Accept into the registered file table at file_index; res is 0.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_accept_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__accept_direct_finish,
 	},
 	[SR_OP_MULTISHOT_ACCEPT] = {
@@ -1364,11 +2985,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_multishot_accept",
 		.helper_since = "2.2",
 		.lifetimes = "none",
-		.fallback = "accept (re-armed); then accept4(2)",
+		.fallback = "accept (re-armed)",
 		.doc = "Accept repeatedly: one CQE (new fd) per connection until cancelled.",
-		.fallback_op = SR_OP_ACCEPT,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 1,
+		.routes = sr__routes_multishot_accept,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MULTISHOT_ACCEPT_DIRECT] = {
@@ -1384,9 +3005,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "Multishot accept into slots the kernel allocates in the registered file table.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_multishot_accept_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_ASYNC_CANCEL] = {
@@ -1400,11 +3021,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_cancel64",
 		.helper_since = "2.2",
 		.lifetimes = "user_data: none (another op's handle)",
-		.fallback = "cancel in the fallback backend",
+		.fallback = "emulated (cancel)",
 		.doc = "Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_async_cancel,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_ASYNC_CANCEL_FD] = {
@@ -1418,11 +3039,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_cancel_fd",
 		.helper_since = "2.2",
 		.lifetimes = "none",
-		.fallback = "cancel in the fallback backend",
+		.fallback = "emulated (cancel)",
 		.doc = "Cancel requests on a file descriptor.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_async_cancel_fd,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LINK_TIMEOUT] = {
@@ -1436,11 +3057,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_link_timeout",
 		.helper_since = "0.3",
 		.lifetimes = "ts: submit (copied at submit)",
-		.fallback = "timer in the fallback backend",
+		.fallback = "emulated (link_timer)",
 		.doc = "Timeout for the previous linked request: -ETIME if it fired, -ECANCELED if the request won.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_link_timeout,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CONNECT] = {
@@ -1456,9 +3077,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "addr: submit (copied at submit)",
 		.fallback = "connect(2)",
 		.doc = "connect(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_connect,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FALLOCATE] = {
@@ -1474,9 +3095,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "fallocate(2)",
 		.doc = "fallocate(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fallocate,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT] = {
@@ -1492,9 +3113,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "openat(2)",
 		.doc = "openat(2); res is the new fd.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_openat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT_DIRECT] = {
@@ -1510,9 +3131,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "openat(2) into the registered file table at file_index; res is 0 (or the slot with IORING_FILE_INDEX_ALLOC, 5.19).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_openat_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CLOSE] = {
@@ -1528,9 +3149,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "close(2)",
 		.doc = "close(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_close,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CLOSE_DIRECT] = {
@@ -1546,9 +3167,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "Close a slot of the registered file table.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_close_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FILES_UPDATE] = {
@@ -1564,9 +3185,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "fds: completion (copied at submit)",
 		.fallback = "none: registered files need io_uring",
 		.doc = "Update slots of the registered file table from an fd array; res is the number updated.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_files_update,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_STATX] = {
@@ -1582,9 +3203,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit); statxbuf: completion (returned in the completion)",
 		.fallback = "statx(2)",
 		.doc = "statx(2); the struct statx comes back in the completion.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_statx,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__statx_finish,
 	},
 	[SR_OP_READ] = {
@@ -1598,11 +3219,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_read",
 		.helper_since = "0.4",
 		.lifetimes = "buf: completion (owned buffer, out)",
-		.fallback = "pread(2)",
+		.fallback = "preadv2(2) after readability",
 		.doc = "pread(2) into an owned buffer, up to its capacity; offset -1 uses the file position.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_read,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__read_finish,
 	},
 	[SR_OP_WRITE] = {
@@ -1616,11 +3237,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_write",
 		.helper_since = "0.4",
 		.lifetimes = "buf: completion (owned buffer, in)",
-		.fallback = "pwrite(2)",
+		.fallback = "pwritev2(2) after writability",
 		.doc = "pwrite(2) of an owned buffer's contents; offset -1 uses the file position.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_write,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__write_finish,
 	},
 	[SR_OP_FADVISE] = {
@@ -1636,9 +3257,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "posix_fadvise(2)",
 		.doc = "posix_fadvise(2) with a 32-bit length.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fadvise,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FADVISE64] = {
@@ -1654,9 +3275,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "posix_fadvise(2)",
 		.doc = "posix_fadvise(2) with a 64-bit length.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fadvise64,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MADVISE] = {
@@ -1672,9 +3293,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "addr: completion (address, caller keeps it mapped)",
 		.fallback = "madvise(2)",
 		.doc = "madvise(2) on a range of the caller's address space (32-bit length).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_madvise,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MADVISE64] = {
@@ -1690,9 +3311,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "addr: completion (address, caller keeps it mapped)",
 		.fallback = "madvise(2)",
 		.doc = "madvise(2) with a 64-bit length.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_madvise64,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SEND] = {
@@ -1706,11 +3327,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_send",
 		.helper_since = "0.4",
 		.lifetimes = "buf: completion (owned buffer, in)",
-		.fallback = "send(2)",
+		.fallback = "send(2) after writability",
 		.doc = "send(2) of an owned buffer's contents.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_send,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__send_finish,
 	},
 	[SR_OP_SENDTO] = {
@@ -1724,11 +3345,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_sendto",
 		.helper_since = "2.4",
 		.lifetimes = "buf: completion (owned buffer, in); addr: submit (copied at submit)",
-		.fallback = "sendto(2)",
+		.fallback = "sendto(2) after writability",
 		.doc = "sendto(2): send to an address on an unconnected socket.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_sendto,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__sendto_finish,
 	},
 	[SR_OP_RECV] = {
@@ -1742,11 +3363,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_recv",
 		.helper_since = "0.4",
 		.lifetimes = "buf: completion (owned buffer, out)",
-		.fallback = "recv(2)",
+		.fallback = "recv(2) after readability",
 		.doc = "recv(2) into an owned buffer, up to its capacity.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_recv,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__recv_finish,
 	},
 	[SR_OP_RECV_MULTISHOT] = {
@@ -1762,9 +3383,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "buf_group: kernel_selected (buffer group)",
 		.fallback = "recv (re-armed)",
 		.doc = "Multishot recv: each chunk lands in a buffer the kernel picks from a buffer group.",
-		.fallback_op = SR_OP_RECV,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 0,
+		.routes = sr__routes_recv_multishot,
+		.nroutes = 2,
+		.selects_buffer = 1,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT2] = {
@@ -1780,9 +3401,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit); how: submit (copied at submit)",
 		.fallback = "openat2(2)",
 		.doc = "openat2(2); res is the new fd.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_openat2,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT2_DIRECT] = {
@@ -1798,9 +3419,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit); how: submit (copied at submit)",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "openat2(2) into the registered file table.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_openat2_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_EPOLL_CTL] = {
@@ -1816,9 +3437,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "ev: submit (copied at submit)",
 		.fallback = "epoll_ctl(2)",
 		.doc = "epoll_ctl(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_epoll_ctl,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SPLICE] = {
@@ -1834,9 +3455,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "splice(2)",
 		.doc = "splice(2) between two fds, one of them a pipe; offsets of -1 mean none.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_splice,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_PROVIDE_BUFFERS] = {
@@ -1850,11 +3471,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_provide_buffers",
 		.helper_since = "0.6",
 		.lifetimes = "addr: registration (raw pointer, caller-managed)",
-		.fallback = "user-space buffer group",
+		.fallback = "none: legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback",
 		.doc = "Hand nr buffers of len bytes at addr to buffer group bgid (legacy provided buffers).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_provide_buffers,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_REMOVE_BUFFERS] = {
@@ -1868,11 +3489,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_remove_buffers",
 		.helper_since = "0.6",
 		.lifetimes = "none",
-		.fallback = "user-space buffer group",
+		.fallback = "none: legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback",
 		.doc = "Take back up to nr provided buffers of group bgid; res is the number removed.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_remove_buffers,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TEE] = {
@@ -1888,9 +3509,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "tee(2)",
 		.doc = "tee(2) between two pipes.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_tee,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SHUTDOWN] = {
@@ -1906,9 +3527,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "shutdown(2)",
 		.doc = "shutdown(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_shutdown,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_RENAMEAT] = {
@@ -1924,9 +3545,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "oldpath: submit (copied at submit); newpath: submit (copied at submit)",
 		.fallback = "renameat2(2)",
 		.doc = "renameat2(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_renameat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_UNLINKAT] = {
@@ -1942,9 +3563,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "unlinkat(2)",
 		.doc = "unlinkat(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_unlinkat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MKDIRAT] = {
@@ -1960,9 +3581,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "mkdirat(2)",
 		.doc = "mkdirat(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_mkdirat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SYMLINKAT] = {
@@ -1978,9 +3599,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "target: submit (copied at submit); linkpath: submit (copied at submit)",
 		.fallback = "symlinkat(2)",
 		.doc = "symlinkat(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_symlinkat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LINKAT] = {
@@ -1996,9 +3617,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "oldpath: submit (copied at submit); newpath: submit (copied at submit)",
 		.fallback = "linkat(2)",
 		.doc = "linkat(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_linkat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING] = {
@@ -2014,9 +3635,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: posting into another ring needs io_uring",
 		.doc = "Post a CQE (res = len, user_data = data) on another ring.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_msg_ring,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING_CQE_FLAGS] = {
@@ -2032,9 +3653,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: posting into another ring needs io_uring",
 		.doc = "msg_ring that also sets the target CQE's flags.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_msg_ring_cqe_flags,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING_FD] = {
@@ -2050,9 +3671,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: posting into another ring needs io_uring",
 		.doc = "Send a registered file from this ring into another ring's table.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_msg_ring_fd,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FSETXATTR] = {
@@ -2068,9 +3689,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "name: submit (copied at submit); value: submit (copied at submit)",
 		.fallback = "fsetxattr(2)",
 		.doc = "fsetxattr(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fsetxattr,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SETXATTR] = {
@@ -2086,9 +3707,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "name: submit (copied at submit); value: submit (copied at submit); path: submit (copied at submit)",
 		.fallback = "setxattr(2)",
 		.doc = "setxattr(2) by path.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_setxattr,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FGETXATTR] = {
@@ -2104,9 +3725,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "name: submit (copied at submit); value: completion (owned buffer, out)",
 		.fallback = "fgetxattr(2)",
 		.doc = "fgetxattr(2) into an owned buffer; res is the value's length.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_fgetxattr,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__fgetxattr_finish,
 	},
 	[SR_OP_GETXATTR] = {
@@ -2122,9 +3743,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "name: submit (copied at submit); value: completion (owned buffer, out); path: submit (copied at submit)",
 		.fallback = "getxattr(2)",
 		.doc = "getxattr(2) by path into an owned buffer; res is the value's length.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_getxattr,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__getxattr_finish,
 	},
 	[SR_OP_SOCKET] = {
@@ -2140,9 +3761,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "socket(2)",
 		.doc = "socket(2); res is the new fd.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_socket,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SOCKET_DIRECT] = {
@@ -2158,9 +3779,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "socket(2) into the registered file table at file_index.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_socket_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SOCKET_DIRECT_ALLOC] = {
@@ -2176,9 +3797,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "socket(2) into a slot the kernel allocates; res is the slot.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_socket_direct_alloc,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_URING_CMD] = {
@@ -2194,9 +3815,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "none: device commands need io_uring",
 		.doc = "Driver- or socket-specific command (an asynchronous ioctl).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_uring_cmd,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CMD_SOCK] = {
@@ -2210,11 +3831,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_cmd_sock",
 		.helper_since = "2.5",
 		.lifetimes = "optval: completion (raw pointer, caller-managed)",
-		.fallback = "ioctl(2)",
+		.fallback = "ioctl/getsockopt/setsockopt(2)",
 		.doc = "Socket command: SIOCINQ, SIOCOUTQ, getsockopt or setsockopt.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_cmd_sock,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SEND_ZC] = {
@@ -2228,11 +3849,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_send_zc",
 		.helper_since = "2.3",
 		.lifetimes = "buf: notification (owned buffer, in)",
-		.fallback = "send (two-phase completion kept); then send(2)",
+		.fallback = "send (two-phase completion kept)",
 		.doc = "Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer.",
-		.fallback_op = SR_OP_SEND,
-		.fallback_how = SR_FB_NOTIF,
-		.has_syscall = 1,
+		.routes = sr__routes_send_zc,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__send_zc_finish,
 	},
 	[SR_OP_SEND_ZC_FIXED] = {
@@ -2248,9 +3869,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "buf: notification (owned buffer, in)",
 		.fallback = "send_zc",
 		.doc = "Zero-copy send from a registered buffer.",
-		.fallback_op = SR_OP_SEND_ZC,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_send_zc_fixed,
+		.nroutes = 3,
+		.selects_buffer = 0,
 		.finish = sr__send_zc_fixed_finish,
 	},
 	[SR_OP_SENDMSG_ZC] = {
@@ -2264,11 +3885,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_sendmsg_zc",
 		.helper_since = "2.3",
 		.lifetimes = "msg: notification (owned message, in)",
-		.fallback = "sendmsg (two-phase completion kept); then sendmsg(2)",
+		.fallback = "sendmsg (two-phase completion kept)",
 		.doc = "Zero-copy sendmsg: a result CQE, then a notification CQE.",
-		.fallback_op = SR_OP_SENDMSG,
-		.fallback_how = SR_FB_NOTIF,
-		.has_syscall = 1,
+		.routes = sr__routes_sendmsg_zc,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__sendmsg_zc_finish,
 	},
 	[SR_OP_SENDMSG_ZC_FIXED] = {
@@ -2284,9 +3905,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "msg: notification (owned message, in)",
 		.fallback = "sendmsg_zc",
 		.doc = "Zero-copy sendmsg whose iovecs point into a registered buffer.",
-		.fallback_op = SR_OP_SENDMSG_ZC,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_sendmsg_zc_fixed,
+		.nroutes = 3,
+		.selects_buffer = 0,
 		.finish = sr__sendmsg_zc_fixed_finish,
 	},
 	[SR_OP_READ_MULTISHOT] = {
@@ -2302,9 +3923,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "buf_group: kernel_selected (buffer group)",
 		.fallback = "read (re-armed)",
 		.doc = "Multishot read from a pollable file into buffers the kernel picks from a buffer group.",
-		.fallback_op = SR_OP_READ,
-		.fallback_how = SR_FB_REARM,
-		.has_syscall = 0,
+		.routes = sr__routes_read_multishot,
+		.nroutes = 2,
+		.selects_buffer = 1,
 		.finish = NULL,
 	},
 	[SR_OP_WAITID] = {
@@ -2320,9 +3941,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "infop: completion (returned in the completion)",
 		.fallback = "waitid(2)",
 		.doc = "waitid(2); the siginfo comes back in the completion.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_waitid,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__waitid_finish,
 	},
 	[SR_OP_FUTEX_WAIT] = {
@@ -2338,9 +3959,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "futex: completion (address, caller keeps it mapped)",
 		.fallback = "futex(2)",
 		.doc = "Wait on a futex word while it holds val (futex2 semantics).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_futex_wait,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FUTEX_WAKE] = {
@@ -2356,9 +3977,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "futex: completion (address, caller keeps it mapped)",
 		.fallback = "futex(2)",
 		.doc = "Wake up to val waiters on a futex word; res is the number woken.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_futex_wake,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FUTEX_WAITV] = {
@@ -2372,11 +3993,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_futex_waitv",
 		.helper_since = "2.6",
 		.lifetimes = "futexv: submit (copied at submit)",
-		.fallback = "none: futex_waitv has no non-blocking form to emulate",
+		.fallback = "futex_waitv(2)",
 		.doc = "Wait on several futex words; res is the index of the one that woke.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_futex_waitv,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FIXED_FD_INSTALL] = {
@@ -2390,11 +4011,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_fixed_fd_install",
 		.helper_since = "2.6",
 		.lifetimes = "none",
-		.fallback = "none: registered files need io_uring",
+		.fallback = "emulated (fd_install)",
 		.doc = "Install a registered file as a regular fd; res is the fd.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_fixed_fd_install,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FTRUNCATE] = {
@@ -2410,9 +4031,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "ftruncate(2)",
 		.doc = "ftruncate(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_ftruncate,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_BIND] = {
@@ -2428,9 +4049,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "addr: submit (copied at submit)",
 		.fallback = "bind(2)",
 		.doc = "bind(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_bind,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LISTEN] = {
@@ -2446,9 +4067,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "listen(2)",
 		.doc = "listen(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_listen,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_RECV_ZC] = {
@@ -2462,11 +4083,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = NULL,
 		.helper_since = NULL,
 		.lifetimes = "none",
-		.fallback = "recv_multishot",
+		.fallback = "none: data lands in a zcrx area of a NIC queue; recv_multishot with a buffer group is the portable form",
 		.doc = "Zero-copy receive into a registered zcrx area (multishot, 32-byte CQEs).",
-		.fallback_op = SR_OP_RECV_MULTISHOT,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_recv_zc,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_EPOLL_WAIT] = {
@@ -2480,11 +4101,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_epoll_wait",
 		.helper_since = "2.10",
 		.lifetimes = "events: completion (owned buffer, out)",
-		.fallback = "epoll_wait(2)",
+		.fallback = "epoll_wait(2) after readability",
 		.doc = "epoll_wait(2) into an owned buffer of struct epoll_event; res is the number of events.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_epoll_wait,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__epoll_wait_finish,
 	},
 	[SR_OP_READV_FIXED] = {
@@ -2500,9 +4121,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "iovecs: completion (owned buffers, out)",
 		.fallback = "readv",
 		.doc = "Vectored read into owned buffers that lie in one registered buffer.",
-		.fallback_op = SR_OP_READV,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_readv_fixed,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__readv_fixed_finish,
 	},
 	[SR_OP_WRITEV_FIXED] = {
@@ -2518,9 +4139,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "iovecs: completion (owned buffers, in)",
 		.fallback = "writev",
 		.doc = "Vectored write from owned buffers that lie in one registered buffer.",
-		.fallback_op = SR_OP_WRITEV,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_writev_fixed,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = sr__writev_fixed_finish,
 	},
 	[SR_OP_PIPE] = {
@@ -2536,9 +4157,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "fds: completion (returned in the completion)",
 		.fallback = "pipe2(2)",
 		.doc = "pipe2(2); both fds come back in the completion.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_pipe,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__pipe_finish,
 	},
 	[SR_OP_PIPE_DIRECT] = {
@@ -2554,9 +4175,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "fds: completion (returned in the completion)",
 		.fallback = "none: direct descriptors need io_uring",
 		.doc = "pipe2(2) into the registered file table from file_index.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_pipe_direct,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__pipe_direct_finish,
 	},
 	[SR_OP_NOP128] = {
@@ -2572,9 +4193,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "nop",
 		.doc = "NOP in a 128-byte SQE slot (IORING_SETUP_SQE_MIXED rings).",
-		.fallback_op = SR_OP_NOP,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_nop128,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_URING_CMD128] = {
@@ -2590,9 +4211,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "none",
 		.fallback = "uring_cmd",
 		.doc = "uring_cmd with 64 more bytes of command payload in a 128-byte SQE.",
-		.fallback_op = SR_OP_URING_CMD,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_uring_cmd128,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 };

@@ -3,4 +3,4 @@
 
 # Bump when the generated code's contract with runtime/ changes; the runtime
 # header defines SR_GEN_ABI and generated headers refuse a mismatch.
-GEN_ABI = 1
+GEN_ABI = 2

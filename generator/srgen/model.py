@@ -5,6 +5,8 @@ Every C name the templates print is computed here (see naming.py); the
 templates only loop and print.  Each object keeps the Loc of the node it
 came from so later checks can point at the right line.
 """
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -216,6 +218,19 @@ class Arg:
         """C expression for the value stored into the SQE (raw API)."""
         return naming.store_expr(self, self.name)
 
+    @property
+    def sys_decl(self):
+        return f"{self.ctype.c}{'' if self.ctype.is_ptr else ' '}{self.name}"
+
+    @property
+    def sys_decode(self):
+        """This argument read back from an SQE (for the syscall fallback)."""
+        f = self.field
+        raw = f"sr__sqe_get{f.bits}(sqe, {f.macro})"
+        if self.ctype.is_ptr:
+            return f"({self.ctype.c})(uintptr_t){raw}"
+        return f"({self.ctype.c}){raw}"
+
     def copy_size(self, prefix):
         """Bytes of a `copy` argument, reading the builder through prefix."""
         k = self.mem.size
@@ -224,6 +239,30 @@ class Arg:
         if k.kind == "array":
             return f"(size_t){prefix}{k.arg.name} * sizeof(*{prefix}{self.name})"
         return f"(size_t){prefix}{k.arg.name}"
+
+
+_HOW = {"same": "", "rearm": " (re-armed)", "notif": " (two-phase completion kept)"}
+# Which results keep a re-armed stream going, by result kind (status needs more_while).
+MORE_WHILE = {"bytes": "positive", "mask": "positive", "count": "positive",
+              "fd": "nonneg", "slot": "nonneg", "index": "nonneg", "value": "nonneg"}
+
+
+@dataclass
+class Route:
+    engine: str               # kernel | syscall | emulate | none
+    exec_op: "Op"             # the op whose SQE layout runs
+    how: str                  # same | rearm | notif
+    edges: list               # [(from_op, to_op, repeat_arg)]: SQE conversions, in order
+    sys: Optional["Fallback"]   # syscall routes
+    emulate: Optional[str]    # emulate routes: the kind
+    text: str                 # for people
+    setup: list = field(default_factory=list)   # IORING_SETUP_* the ring must have
+    repeat: Optional["Arg"] = None    # rearm: the argument limiting repeats
+    more_while: Optional[str] = None  # rearm: positive | nonneg | etime
+
+    @property
+    def xforms(self):
+        return [f"sr__xform_{a.name}_to_{b.name}" for a, b, _ in self.edges]
 
 
 @dataclass
@@ -258,20 +297,44 @@ class Form:
 @dataclass
 class Fallback:
     kind: str                       # op | syscall | emulate | none
-    target: Optional[str]
+    target: Optional[str]           # op: the alternate op; emulate: the kind
     how: Optional[str]
-    text: Optional[str]
+    text: Optional[str]             # syscall: the C expression; none: the reason
     loc: Loc
+    wait: Optional[str] = None      # syscall on a pollable fd: wait for in/out first
     target_op: Optional["Op"] = None
+    setup: Optional[str] = None     # op: only on rings set up with this IORING_SETUP_* flag
+    repeat: Optional[str] = None    # rearm: the argument that limits the repeats (cleared in the alternate)
+    more_while: Optional[str] = None  # rearm: which results keep the stream going
+    name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
+    queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
+
+    @property
+    def syscall_name(self):
+        """The system call an expression makes, for people: syscall(SYS_x, ...)
+        names x; otherwise the last function called (a ternary's fallthrough),
+        without the runtime's sr__ prefix."""
+        text = self.text or ""
+        if self.name:
+            return self.name
+        sysno = re.search(r"syscall\(SYS_([a-z0-9_]+)", text)
+        if sysno:
+            return sysno.group(1)
+        names = [n for n in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\(", text) if n != "SR_POSIX"]
+        if not names:
+            return "?"
+        return names[-1][4:] if names[-1].startswith("sr__") else names[-1]
 
     def describe(self):
         if self.kind == "op":
             how = {"rearm": " (re-armed)", "notif": " (two-phase completion kept)"}.get(self.how, "")
             return f"{self.target}{how}"
         if self.kind == "syscall":
-            return f"{self.target}(2)"
+            name = self.syscall_name
+            where = {"in": " after readability", "out": " after writability"}.get(self.wait, "")
+            return f"{name}(2){where}"
         if self.kind == "emulate":
-            return self.text
+            return f"emulated ({self.target})"
         return f"none: {self.text}"
 
 
@@ -515,6 +578,58 @@ class Op:
         return "; then ".join(f.describe() for f in self.fallback)
 
     @property
+    def routes(self):
+        """The fallback chain flattened into routes, best first.
+
+        An {op: X} entry contributes X itself (when the kernel has it) and
+        then X's own routes, each keeping the first non-'same' `how` met (with
+        its repeat limit and stream rule), the setup flags every step needs,
+        and the chain of SQE conversions from this op's layout to the one
+        that runs.  Routes after a `none` are never taken."""
+        out = []
+
+        def walk(op, ctx, edges, seen):
+            how, setup, repeat, more = ctx
+            for fb in op.fallback:
+                if fb.kind == "op":
+                    t = fb.target_op
+                    if how == "same" and fb.how != "same":
+                        rep = op.arg(fb.repeat) if fb.repeat else None
+                        c = (fb.how, setup, rep, fb.more_while or MORE_WHILE.get(op.result))
+                    else:
+                        c = ctx
+                    if fb.setup:
+                        c = (c[0], c[1] + [fb.setup], c[2], c[3])
+                    e = edges + [(op, t, op.arg(fb.repeat) if fb.repeat else None)]
+                    out.append(Route("kernel", t, c[0], e, None, None, f"{t.name}{_HOW[c[0]]}", c[1], c[2], c[3]))
+                    if t.name not in seen:
+                        walk(t, c, e, seen | {t.name})
+                elif fb.kind == "syscall":
+                    out.append(Route("syscall", op, how, edges, fb, None, fb.describe() + _HOW[how],
+                                     setup, repeat, more))
+                elif fb.kind == "emulate":
+                    out.append(Route("emulate", op, how, edges, None, fb.target, fb.describe() + _HOW[how],
+                                     setup, repeat, more))
+                else:
+                    out.append(Route("none", op, how, edges, None, None, fb.text))
+                    return
+        walk(self, ("same", [], None, None), [], {self.name})
+        return out
+
+    def arg(self, name):
+        return next(a for a in self.all_args if a.name == name)
+
+    @property
+    def selects_buffer(self):
+        """The kernel picks this op's buffer from a provided-buffer group."""
+        return any(a.mem and a.mem.kind == "provided" for a in self.all_args)
+
+    @property
+    def sys_fallback(self):
+        """This op's own syscall entry, if its chain has one."""
+        return next((f for f in self.fallback if f.kind == "syscall"), None)
+
+    @property
     def has_finish(self):
         """Completion-time work: owned buffers to return, results to mark written."""
         return bool(self.buffers or self.bufvecs or self.msghdrs or self.results)
@@ -560,6 +675,23 @@ class Spec:
         raise KeyError(name)
 
     @property
+    def edges(self):
+        """Every SQE conversion some fallback route uses, once: [(a, b, plan)]."""
+        out, seen = [], set()
+        for o in self.ops:
+            for r in o.routes:
+                for a, b, rep in r.edges:
+                    if (a.name, b.name) not in seen:
+                        seen.add((a.name, b.name))
+                        out.append((a, b, edge_plan(a, b, rep)))
+        return out
+
+    @property
+    def sys_ops(self):
+        """Ops whose chain has a syscall: they get an emulation function."""
+        return [o for o in self.ops if o.sys_fallback]
+
+    @property
     def helpers(self):
         """Every helper (op and form) with the prep function that mirrors it."""
         out = []
@@ -569,6 +701,47 @@ class Spec:
             for f in o.forms:
                 out.append((f.helper, f.prep_name, o))
         return out
+
+
+@dataclass
+class EdgePlan:
+    clears: list    # SqeFields to zero
+    unors: list     # SetVals whose bits to clear
+    sets: list      # SetVals of the target op to apply
+
+
+def edge_plan(a, b, repeat=None):
+    """What turns an SQE of op a into one of op b: the fields only a writes
+    are cleared (a's buffer-group fields stay: the buffer selection carries
+    over), and so is a re-armed op's repeat limit (the runtime counts the
+    repeats); bits only a ORs in are cleared, b's constants are set.  The
+    flags byte is never touched: it carries the caller's IOSQE bits."""
+    def spans(op):
+        out = set()
+        for x in op.all_args:
+            out.update(x.field.span)
+        for st in op.sets:
+            if not st.is_or:
+                out.update(st.field.span)
+        return out
+    b_spans = spans(b)
+    clear, seen = ([repeat.field], {repeat.field.name}) if repeat else ([], set())
+    for x in a.all_args:
+        if x.mem and x.mem.kind == "provided":
+            continue
+        if x.field.name != "flags" and not set(x.field.span) & b_spans and x.field.name not in seen:
+            clear.append(x.field)
+            seen.add(x.field.name)
+    for st in a.sets:
+        if not st.is_or and st.field.name != "flags" and not set(st.field.span) & b_spans \
+                and st.field.name not in seen:
+            clear.append(st.field)
+            seen.add(st.field.name)
+    b_or = {(st.field.name, st.value) for st in b.sets if st.is_or}
+    unor = [st for st in a.sets if st.is_or and (st.field.name, st.value) not in b_or]
+    a_set = {(st.field.name, st.value) for st in a.sets if not st.is_or}
+    sets = [st for st in b.sets if (st.field.name, st.value) not in a_set and st.field.name != "flags"]
+    return EdgePlan(clear, unor, sets)
 
 
 # --- building ---------------------------------------------------------------
@@ -738,6 +911,18 @@ class Builder:
                     if t is o:
                         raise SpecError(fb.loc, f"{o.name}: an op cannot fall back to itself")
                     fb.target_op = t
+                    if fb.repeat and not any(a.name == fb.repeat for a in o.all_args):
+                        raise SpecError(fb.loc, f"{o.name}: repeat: names no argument of {o.name} "
+                                        f"('{fb.repeat}')")
+                    if fb.how == "rearm" and o.shape != "multishot":
+                        raise SpecError(fb.loc, f"{o.name}: how: rearm stands for a multishot op, "
+                                        f"but {o.name} is {o.shape}")
+                    if fb.how == "rearm" and not fb.more_while and o.result not in MORE_WHILE:
+                        raise SpecError(fb.loc, f"{o.name}: a re-armed {o.result} result needs more_while: "
+                                        "(positive, nonneg or etime) to say which results keep the stream going")
+                    if fb.how == "notif" and o.shape != "notif":
+                        raise SpecError(fb.loc, f"{o.name}: how: notif stands for a two-phase op, "
+                                        f"but {o.name} is {o.shape}")
         for o in ops:
             # Alternate-op fallbacks must not lead back to where they started.
             seen, cur, first = [o.name], o, None
@@ -845,7 +1030,7 @@ class Builder:
         if "fallback" in n:
             op.fallback = [self._fallback(f) for f in n["fallback"].value]
         elif parent is not None:
-            op.fallback = [Fallback(f.kind, f.target, f.how, f.text, f.loc) for f in parent.fallback]
+            op.fallback = [dataclasses.replace(f, target_op=None) for f in parent.fallback]
         if not op.fallback:
             raise SpecError(n.loc, f"{name}: needs a fallback chain (use {{none: reason}} if there is none)")
         return op
@@ -1047,13 +1232,26 @@ class Builder:
         return form
 
     def _fallback(self, n):
-        for kind in ("op", "syscall", "emulate", "none"):
-            if kind in n:
-                v = n[kind].value
-                return Fallback(kind, v if kind in ("op", "syscall") else None,
-                                n["how"].value if "how" in n else None,
-                                v if kind in ("emulate", "none") else None, n.loc)
-        raise AssertionError("schema guarantees one fallback kind")
+        get = lambda k: n[k].value if k in n else None  # noqa: E731
+        for key, kind in (("how", "op"), ("setup", "op"), ("repeat", "op"), ("more_while", "op"),
+                          ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall")):
+            if key in n and kind not in n:
+                article = "an" if kind == "op" else "a"
+                raise SpecError(n[key].loc, f"{key}: applies to {article} {{{kind}: ...}} fallback")
+        for key in ("repeat", "more_while"):
+            if key in n and get("how") != "rearm":
+                raise SpecError(n[key].loc, f"{key}: applies to a fallback with how: rearm")
+        if "setup" in n and get("setup") not in {f.name for f in self.setup_flags}:
+            raise SpecError(n["setup"].loc, f"unknown setup flag '{get('setup')}'")
+        if "op" in n:
+            return Fallback("op", get("op"), get("how") or "same", None, n.loc, setup=get("setup"),
+                            repeat=get("repeat"), more_while=get("more_while"))
+        if "syscall" in n:
+            return Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
+                            queued_at_submit=bool(get("queued_at_submit")))
+        if "emulate" in n:
+            return Fallback("emulate", get("emulate"), None, None, n.loc)
+        return Fallback("none", None, None, get("none"), n.loc)
 
 
 def build(ring_node, ops_node, sources):

@@ -307,6 +307,16 @@ const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size
 	return buf;
 }
 
+bool sr__register_ok(const struct sr_ring *r, unsigned code)
+{
+	if (!r->_uring_up)
+		return false;
+	for (unsigned i = 0; i < sr_register_count; i++)
+		if (sr_register_table[i].code == code)
+			return sr_register_table[i].kernel <= sr_kver_code(sr_caps_get()->kernel);
+	return false;
+}
+
 void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
 {
 	char buf[200];
@@ -332,9 +342,12 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 		extra |= IORING_SETUP_SQE128;
 	if (p->flags & SR_RING_CQE32)
 		extra |= IORING_SETUP_CQE32;
-	if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
-		if (p->flags & SR_RING_CAPTURE)
-			return sr__fail(-EINVAL, "sr_ring_create: a capture ring needs io_uring");
+	/* A capture ring only builds SQEs: SR_BACKEND does not apply to it. */
+	if (p->flags & SR_RING_CAPTURE) {
+		if (c->setup_errno)
+			return sr__fail(c->setup_errno, "sr_ring_create: a capture ring needs io_uring: %s",
+					c->setup_why);
+	} else if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
 		return sr__fb_create(r, p);
 	}
 	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER),
@@ -358,15 +371,21 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 
 const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t len)
 {
+	const struct sr_fb_route *rt;
 	char why[200];
 
 	if (!sr_op_unavailable(r, op, why, sizeof(why))) {
 		snprintf(buf, len, "native");
 		return buf;
 	}
-	if (sr__fb_route(r, op, buf, len))
-		return buf;
-	snprintf(buf, len, "unavailable: %s", why);
+	rt = sr__fb_pick(r, op);
+	if (r && r->_policy == SR_POLICY_STRICT)
+		snprintf(buf, len, "unavailable: %s (policy STRICT takes no fallback)", why);
+	else if (rt && rt->engine != SR_FB_NONE)
+		snprintf(buf, len, "fallback: %s", rt->text);
+	else
+		snprintf(buf, len, "unavailable: %s; no fallback: %s", why,
+			 rt ? rt->text : "none of its routes works on this ring");
 	return buf;
 }
 

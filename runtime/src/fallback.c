@@ -1,97 +1,1733 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ops the running kernel cannot do.  This runtime fails them at submit
- * with an error naming the op, the kernel it needs and the kernel that
- * is running (the STRICT policy).
+ * The fallback backend: ops the ring cannot run natively, and whole rings
+ * when io_uring cannot be set up at all.
+ *
+ * Every such op becomes a job.  What a job does comes from its route in
+ * the generated op table (spec: fallback):
+ *   kernel   the SQE, converted to an alternate opcode, goes to the kernel
+ *            under a user_data of the backend's own;
+ *   syscall  a worker thread makes the system call on the SQE image, after
+ *            epoll says the descriptor is ready when the route waits;
+ *   emulate  timers (timerfd), polls (epoll) and the requests that act on
+ *            other requests (cancel, remove, update) are done here.
+ * A route may stand for a multishot op (re-armed after each completion
+ * is taken) or a zero-copy one (result, then a notification), so the
+ * caller sees the completion shape the spec gives the op.
+ *
+ * Threads: the ring's owner submits, cancels and reaps; worker threads run
+ * system calls; one poller thread waits in epoll.  All job state is under
+ * fb->lock.  Completions go through a queue to the owner, who accounts
+ * them to slots exactly as kernel CQEs are.  On a ring with io_uring an
+ * internal POLL_ADD on the queue's eventfd wakes the owner from
+ * io_uring_enter; without io_uring the owner waits on that eventfd.
+ *
+ * IO_LINK chains that involve a fallback op run here, one op after the
+ * other; native ops in such a chain are handed to the kernel in turn.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sockios.h>
 #include <safer-ring/caps.h>
 
 #include "fallback.h"
 
-int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p)
+#define MAX_WORKERS	64
+#define JOB_ID_MASK	0x7fffffU
+#define WAKE_TAG	(~0ULL)
+#define LINKS		(SR_IOSQE_IO_LINK | SR_IOSQE_IO_HARDLINK)
+
+enum {
+	J_FREE,
+	J_PARKED,	/* in a chain, waiting for the op before it */
+	J_WAIT,		/* in epoll: readiness, a timer, a poll */
+	J_QUEUED,	/* waiting for a worker */
+	J_RUNNING,	/* a worker is in its system call */
+	J_KERNEL,	/* its SQE is with the kernel */
+	J_HELD,		/* re-armed stream: waits until its last item is taken */
+	J_ENDED,	/* final completion posted */
+};
+
+enum { K_KERNEL, K_SYSCALL, K_EMULATE };
+
+struct job {
+	uint32_t id, gen;
+	uint32_t slot;
+	uint64_t ud;		/* the slot's user_data: completions are for it */
+	const struct sr_fb_route *rt;	/* NULL: a native op run as is (in a chain) */
+	uint8_t state, kind, emu;
+	uint8_t link;		/* the op's IOSQE_IO_LINK / _HARDLINK */
+	bool cancel;		/* cancellation asked */
+	bool interrupting;	/* counted in fb->cancelling */
+	bool in_epoll;
+	bool proxy;		/* an emulation handed to the kernel: its own SQE runs there */
+	int fd;			/* a duplicate the job owns (waits, runs on), or -1 */
+	int ufd;		/* the descriptor as the caller gave it (cancel by fd) */
+	int tfd;		/* timerfd, or -1 */
+	int install;		/* a registered file to get a descriptor for first, or -1 */
+	uint32_t events;	/* epoll events waited for */
+	uint64_t left;		/* re-armed: completions left, 0 without a limit */
+	uint64_t count;		/* timeout: completions to wait for (0: time only) */
+	uint64_t count_base;
+	int32_t extra;		/* cancel emulation: requests cancelled here */
+	struct sr_bufgroup *group;	/* the op selects a buffer from it */
+	pthread_t thread;
+	pid_t tid;
+	bool has_thread;
+	struct job *next;	/* run queue, free list */
+	struct job *chain;	/* the op linked after this one */
+	struct job *target;	/* link timer: the op it times */
+	struct job *cnext;	/* list of timeouts with a completion count */
+	unsigned char sqe[128];	/* the SQE image that runs (exec op's layout) */
+};
+
+struct item {
+	struct job *j;
+	uint32_t gen;
+	int32_t res;
+	uint32_t cflags;
+	uint8_t final;
+	uint8_t cancel;		/* not a completion: cancel the job (a link timer fired) */
+};
+
+struct sr__fallback {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct job **jobs;
+	uint32_t njobs;
+	struct job *free;
+	struct job *runq, *runq_tail;
+	unsigned nthreads, idle, cancelling;
+	pthread_t threads[MAX_WORKERS];
+	pthread_t poller;
+	bool poller_up, stop;
+	int epfd;		/* the poller's epoll */
+	int notify;		/* eventfd: completions are queued */
+	int pwake;		/* eventfd: wake the poller */
+	struct item *items;
+	unsigned ihead, itail, icap;	/* queue of completions, a ring of icap */
+	/* owner thread only */
+	struct sr_ring *r;
+	bool wake_armed;
+	unsigned live;		/* jobs: while there are any, the wake-up poll is armed */
+	unsigned long items_total;	/* completions accounted (timeouts with a count) */
+	struct job *counters;
+	bool chain_open;	/* the last op had IO_LINK: the next joins it */
+	struct job *chain_last;	/* the chain's last op, while it lives */
+	bool chain_failed;	/* ... or how it ended */
+	uint64_t native_saved[SR__NATIVE_WORDS];
+	const struct sr_fb_route *stage_rt;
+	uint16_t stage_op;
+	bool stage_pull;	/* native SQEs queued in an open chain join the new op's */
+	unsigned cq_head, cq_tail;	/* rings without io_uring: an always empty CQ */
+	unsigned char stage[128] __attribute__((aligned(64)));
+};
+
+static int sr__fb_signal;	/* interrupts a worker's system call to cancel it (0: none) */
+
+/* --- small helpers --------------------------------------------------------------- */
+
+static unsigned sqe_size(const struct sr_ring *r)
+{
+	return r->_uring_up ? 1U << r->_sqe_shift : 64;
+}
+
+static struct io_uring_sqe *jsqe(struct job *j)
+{
+	return (struct io_uring_sqe *)j->sqe;
+}
+
+static bool bit(const uint64_t *map, unsigned op)
+{
+	return (map[op >> 6] >> (op & 63)) & 1;
+}
+
+bool sr__fb_native(const struct sr_ring *r, unsigned op)
+{
+	if (r->_fb && r->_fb->chain_open)
+		return bit(r->_fb->native_saved, op);
+	return sr__native(r, op);
+}
+
+static const char *op_name(unsigned op)
+{
+	return op < sr_op_count ? sr_op_table[op].name : "?";
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void kick(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		(void)0;	/* the counter is full: it is readable anyway */
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+}
+
+static uint64_t job_tag(const struct job *j)
+{
+	return ((uint64_t)j->gen << 32) | j->id;
+}
+
+static uint64_t job_kud(const struct job *j)
+{
+	return SR__UD_INTERNAL | ((uint64_t)SR__UDK_JOB << SR__UD_KIND_SHIFT) |
+	       ((uint64_t)(j->gen & JOB_ID_MASK) << 40) | j->id;
+}
+
+/* The route's system call (or emulation) runs on the caller's kernel: is
+ * the real kernel new enough to hand an emulation's own SQE to it? */
+static bool kernel_has(const struct sr_ring *r, unsigned op)
 {
 	const struct sr_caps *c = sr_caps_get();
 
-	(void)r;
-	(void)p;
-	if (c->setup_errno)
-		return sr__fail(c->setup_errno, "sr_ring_create: %s", c->setup_why);
-	return sr__fail(-EOPNOTSUPP, "sr_ring_create: this build has no fallback backend");
+	return r->_uring_up && sr_op_table[op].kernel <= sr_kver_code(c->running) &&
+	       (!c->have_probe || c->opcode_ok[sr_op_table[op].opcode]);
+}
+
+static bool groups_user(const struct sr_ring *r)
+{
+	return !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING);
+}
+
+const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
+{
+	const struct sr_op_info *o;
+
+	if (!r || op >= sr_op_count)
+		return NULL;
+	o = &sr_op_table[op];
+	for (unsigned i = 0; i < o->nroutes; i++) {
+		const struct sr_fb_route *rt = &o->routes[i];
+
+		switch (rt->engine) {
+		case SR_FB_KERNEL:
+			if (!r->_uring_up || !sr__fb_native(r, rt->exec_op) ||
+			    (rt->setup_all & r->_setup_flags) != rt->setup_all)
+				continue;
+			/* The kernel picks from kernel buffer rings only. */
+			if (o->selects_buffer && groups_user(r))
+				continue;
+			return rt;
+		case SR_FB_SYSCALL:
+		case SR_FB_EMULATE:
+			/* ... and the backend from its own lists only. */
+			if (o->selects_buffer && !groups_user(r))
+				continue;
+			return rt;
+		default:
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* --- jobs ------------------------------------------------------------------------ */
+
+static struct job *job_new(struct sr__fallback *fb)
+{
+	struct job *j = fb->free;
+
+	if (j) {
+		fb->free = j->next;
+	} else {
+		struct job **jobs;
+
+		if (fb->njobs > JOB_ID_MASK)
+			return NULL;
+		jobs = realloc(fb->jobs, (fb->njobs + 1) * sizeof(*jobs));
+		if (!jobs)
+			return NULL;
+		fb->jobs = jobs;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return NULL;
+		j->id = fb->njobs;
+		fb->jobs[fb->njobs++] = j;
+	}
+	uint32_t id = j->id, gen = j->gen + 1;
+
+	fb->live++;
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+	j->gen = gen;
+	j->fd = j->ufd = j->tfd = j->install = -1;
+	return j;
+}
+
+static void epoll_forget(struct sr__fallback *fb, struct job *j)
+{
+	int fd = j->tfd >= 0 ? j->tfd : j->fd;
+
+	if (j->in_epoll && fd >= 0)
+		epoll_ctl(fb->epfd, EPOLL_CTL_DEL, fd, NULL);
+	j->in_epoll = false;
+}
+
+static void job_free(struct sr__fallback *fb, struct job *j)
+{
+	struct sr_ring *r = fb->r;
+
+	epoll_forget(fb, j);
+	close_fd(&j->fd);
+	close_fd(&j->tfd);
+	if (j->slot < r->_nslots && r->_slotx[j->slot]._fb == j)
+		r->_slotx[j->slot]._fb = NULL;
+	if (fb->chain_last == j)
+		fb->chain_last = NULL;
+	for (struct job **pp = &fb->counters; *pp; pp = &(*pp)->cnext)
+		if (*pp == j) {
+			*pp = j->cnext;
+			break;
+		}
+	j->state = J_FREE;
+	j->gen++;
+	fb->live--;
+	j->next = fb->free;
+	fb->free = j;
+}
+
+/* Queue a completion for the owner.  final: the job posts nothing more. */
+static void post(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t cflags, bool final)
+{
+	struct item *it;
+
+	if (fb->itail - fb->ihead == fb->icap) {
+		unsigned n = fb->icap ? fb->icap * 2 : 64;
+		struct item *q = malloc(n * sizeof(*q));
+
+		if (!q) {
+			fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
+				op_name((unsigned)((j->ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT)));
+			abort();
+		}
+		for (unsigned i = 0; i < fb->itail - fb->ihead; i++)
+			q[i] = fb->items[(fb->ihead + i) % fb->icap];
+		free(fb->items);
+		fb->items = q;
+		fb->itail -= fb->ihead;
+		fb->ihead = 0;
+		fb->icap = n;
+	}
+	it = &fb->items[fb->itail++ % fb->icap];
+	it->j = j;
+	it->gen = j->gen;
+	it->res = res;
+	it->cflags = cflags;
+	it->final = final;
+	it->cancel = 0;
+	if (final)
+		j->state = J_ENDED;
+	if (fb->itail - fb->ihead == 1) {
+		kick(fb->notify);
+		if (!fb->r->_uring_up)
+			kick(fb->r->_eventfd);
+	}
+}
+
+static void post_cancel_request(struct sr__fallback *fb, struct job *target)
+{
+	post(fb, target, 0, 0, false);
+	fb->items[(fb->itail - 1) % fb->icap].cancel = 1;
+}
+
+static bool more_while(const struct sr_fb_route *rt, int32_t res)
+{
+	switch (rt->more_while) {
+	case SR_FB_MORE_POSITIVE:
+		return res > 0;
+	case SR_FB_MORE_NONNEG:
+		return res >= 0;
+	case SR_FB_MORE_ETIME:
+		return res == -ETIME;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A route produced a result: post what the op's own shape would have.  A
+ * re-armed stream posts an item with F_MORE and waits (J_HELD) until it
+ * is taken; a two-phase route posts the result with F_MORE and then the
+ * notification, as the zero-copy op does once the data is sent.
+ */
+static void job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t cflags)
+{
+	uint8_t how = j->rt ? j->rt->how : SR_FB_SAME;
+
+	if (how == SR_FB_NOTIF) {
+		if (res >= 0) {
+			post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
+			post(fb, j, 0, IORING_CQE_F_NOTIF, true);
+		} else {
+			post(fb, j, res, cflags, true);
+		}
+		return;
+	}
+	if (how == SR_FB_REARM && !j->cancel && more_while(j->rt, res) && j->left != 1) {
+		if (j->left)
+			j->left--;
+		post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
+		j->state = J_HELD;
+		return;
+	}
+	post(fb, j, res, cflags & ~IORING_CQE_F_MORE, true);
+}
+
+/* --- threads ------------------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	(void)sig;	/* only here to make a blocked system call return EINTR */
+}
+
+/* Cancelling a job in a blocking system call interrupts its worker with a
+ * real-time signal; only one nobody handles is taken. */
+static void signal_init(void)
+{
+	struct sigaction sa, old;
+	int sig = SIGRTMIN + 7;
+
+	if (sigaction(sig, NULL, &old) || old.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: the call returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (!sigaction(sig, &sa, NULL))
+		sr__fb_signal = sig;
+}
+
+static void block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	if (sr__fb_signal)
+		sigdelset(&all, sr__fb_signal);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+}
+
+static void rewait(struct sr__fallback *fb, struct job *j);
+static void *worker_main(void *arg);
+
+static void spawn_worker(struct sr__fallback *fb)
+{
+	sigset_t all, old;
+
+	if (fb->idle || fb->nthreads >= MAX_WORKERS)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&fb->threads[fb->nthreads], NULL, worker_main, fb) == 0)
+		fb->nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!fb->nthreads) {
+		fprintf(stderr, "safer-ring: cannot start a fallback worker thread\n");
+		abort();
+	}
+}
+
+static void enqueue(struct sr__fallback *fb, struct job *j)
+{
+	j->state = J_QUEUED;
+	j->next = NULL;
+	if (fb->runq_tail)
+		fb->runq_tail->next = j;
+	else
+		fb->runq = j;
+	fb->runq_tail = j;
+	spawn_worker(fb);
+	pthread_cond_signal(&fb->work);
+}
+
+static void *worker_main(void *arg)
+{
+	struct sr__fallback *fb = arg;
+	unsigned char sqe[128] __attribute__((aligned(64)));
+
+	block_signals();
+	pthread_mutex_lock(&fb->lock);
+	for (;;) {
+		struct job *j;
+		int bid = -1;
+		int32_t res;
+		uint32_t cf = 0;
+
+		while (!fb->stop && !fb->runq) {
+			fb->idle++;
+			pthread_cond_wait(&fb->work, &fb->lock);
+			fb->idle--;
+		}
+		if (fb->stop)
+			break;
+		j = fb->runq;
+		fb->runq = j->next;
+		if (!fb->runq)
+			fb->runq_tail = NULL;
+		j->state = J_RUNNING;
+		j->thread = pthread_self();
+		j->tid = gettid();
+		j->has_thread = true;
+		memcpy(sqe, j->sqe, sizeof(sqe));
+		if (j->group) {
+			struct sr_bufgroup *g = j->group;
+			uint32_t want = sr__sqe_get32((struct io_uring_sqe *)sqe, SR_SQE_LEN);
+
+			bid = sr__group_pick(g);
+			if (bid < 0) {
+				j->has_thread = false;
+				job_result(fb, j, -ENOBUFS, 0);
+				continue;
+			}
+			sr__sqe_put64((struct io_uring_sqe *)sqe, SR_SQE_ADDR, (uintptr_t)g->_bufs[bid]._data);
+			sr__sqe_put32((struct io_uring_sqe *)sqe, SR_SQE_LEN,
+				      want && want < g->_size ? want : (uint32_t)g->_size);
+		}
+		pthread_mutex_unlock(&fb->lock);
+		res = j->rt->sys((struct io_uring_sqe *)sqe);
+		pthread_mutex_lock(&fb->lock);
+		j->has_thread = false;
+		if (j->interrupting) {
+			j->interrupting = false;
+			fb->cancelling--;
+		}
+		if (res == -EINTR && j->cancel)
+			res = -ECANCELED;
+		if (bid >= 0 && res <= 0)
+			sr__group_unpick(j->group, (unsigned)bid);
+		else if (bid >= 0)
+			cf = IORING_CQE_F_BUFFER | ((uint32_t)bid << IORING_CQE_BUFFER_SHIFT);
+		/* Readiness raced with another reader: wait again. */
+		if ((res == -EAGAIN || res == -EWOULDBLOCK) && j->rt->wait && j->fd >= 0 && !j->cancel) {
+			rewait(fb, j);
+			continue;
+		}
+		job_result(fb, j, res, cf);
+	}
+	pthread_mutex_unlock(&fb->lock);
+	return NULL;
+}
+
+static void timer_fired(struct sr__fallback *fb, struct job *j)
+{
+	uint64_t n = 0;
+
+	if (read(j->tfd, &n, sizeof(n)) != sizeof(n) || !n)
+		return;
+	if (j->emu == SR_EMU_LINK_TIMER) {
+		struct job *a = j->target;
+
+		/* The linked op loses: it is cancelled, and the chain goes on
+		 * from it (the timer drops out). */
+		if (a) {
+			a->chain = j->chain;
+			j->chain = NULL;
+			j->target = NULL;
+			if (fb->chain_last == j)
+				fb->chain_last = a;
+			post_cancel_request(fb, a);
+		}
+		epoll_forget(fb, j);
+		post(fb, j, -ETIME, 0, true);
+		return;
+	}
+	while (n-- && j->state == J_WAIT) {
+		job_result(fb, j, -ETIME, 0);
+		if (j->state == J_HELD)
+			j->state = J_WAIT;	/* the timerfd repeats by itself */
+	}
+	if (j->state == J_ENDED)
+		epoll_forget(fb, j);
+}
+
+static void *poller_main(void *arg)
+{
+	struct sr__fallback *fb = arg;
+	struct epoll_event ev[64];
+
+	block_signals();
+	for (;;) {
+		int n = epoll_wait(fb->epfd, ev, 64, fb->cancelling ? 10 : -1);
+
+		pthread_mutex_lock(&fb->lock);
+		if (fb->stop) {
+			pthread_mutex_unlock(&fb->lock);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = ev[i].data.u64;
+			struct job *j;
+
+			if (tag == WAKE_TAG) {
+				drain_fd(fb->pwake);
+				continue;
+			}
+			if ((uint32_t)tag >= fb->njobs)
+				continue;
+			j = fb->jobs[(uint32_t)tag];
+			if (j->gen != (uint32_t)(tag >> 32) || j->state != J_WAIT)
+				continue;
+			if (j->tfd >= 0) {
+				timer_fired(fb, j);
+			} else if (j->kind == K_SYSCALL) {
+				enqueue(fb, j);
+			} else {
+				uint32_t mask = ev[i].events & (j->events | EPOLLERR | EPOLLHUP);
+
+				job_result(fb, j, (int32_t)mask, 0);
+				if (j->state == J_ENDED)
+					epoll_forget(fb, j);
+			}
+		}
+		/* A signal can land just before the system call starts: repeat it. */
+		if (fb->cancelling && sr__fb_signal)
+			for (uint32_t k = 0; k < fb->njobs; k++)
+				if (fb->jobs[k]->state == J_RUNNING && fb->jobs[k]->cancel && fb->jobs[k]->has_thread)
+					pthread_kill(fb->jobs[k]->thread, sr__fb_signal);
+		pthread_mutex_unlock(&fb->lock);
+	}
+	return NULL;
+}
+
+static void start_poller(struct sr__fallback *fb)
+{
+	sigset_t all, old;
+
+	if (fb->poller_up)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	fb->poller_up = pthread_create(&fb->poller, NULL, poller_main, fb) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!fb->poller_up) {
+		fprintf(stderr, "safer-ring: cannot start the fallback poller thread\n");
+		abort();
+	}
+}
+
+/* Wait in epoll (again): readiness for a system call, or a poll. */
+static bool epoll_wait_for(struct sr__fallback *fb, struct job *j, int fd)
+{
+	struct epoll_event ev = { .events = j->events | EPOLLONESHOT, .data.u64 = job_tag(j) };
+
+	start_poller(fb);
+	if (epoll_ctl(fb->epfd, j->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+		return false;
+	j->in_epoll = true;
+	j->state = J_WAIT;
+	return true;
+}
+
+static void rewait(struct sr__fallback *fb, struct job *j)
+{
+	if (j->kind == K_SYSCALL && j->rt->wait && j->fd >= 0 && epoll_wait_for(fb, j, j->fd))
+		return;
+	if (j->kind == K_SYSCALL)
+		enqueue(fb, j);
+	else if (!epoll_wait_for(fb, j, j->fd))
+		post(fb, j, -errno, 0, true);
+}
+
+/* --- starting jobs (owner thread, lock held) -------------------------------------------- */
+
+static void job_start(struct sr_ring *r, struct job *j);
+
+static int timer_arm(struct job *j, const struct __kernel_timespec *ts, uint32_t tflags)
+{
+	struct itimerspec its;
+	int clock = (tflags & SR_IORING_TIMEOUT_BOOTTIME) ? CLOCK_BOOTTIME :
+		    (tflags & SR_IORING_TIMEOUT_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+
+	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return -EINVAL;
+	if (j->tfd < 0) {
+		j->tfd = timerfd_create(clock, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (j->tfd < 0)
+			return -errno;
+	}
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = ts->tv_sec;
+	its.it_value.tv_nsec = ts->tv_nsec;
+	/* A zero relative time means now; timerfd would read it as "disarm". */
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	if (j->rt && j->rt->how == SR_FB_REARM)
+		its.it_interval = its.it_value;
+	if (timerfd_settime(j->tfd, (tflags & SR_IORING_TIMEOUT_ABS) ? TFD_TIMER_ABSTIME : 0, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int timer_start(struct sr__fallback *fb, struct job *j)
+{
+	const struct io_uring_sqe *sqe = jsqe(j);
+	const struct __kernel_timespec *ts = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int ret = timer_arm(j, ts, sr__sqe_get32(sqe, SR_SQE_TIMEOUT_FLAGS));
+
+	j->events = EPOLLIN;
+	if (ret < 0)
+		return ret;
+	/* Not one-shot: a repeating timer keeps firing while items wait. */
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = job_tag(j) };
+
+	start_poller(fb);
+	if (epoll_ctl(fb->epfd, EPOLL_CTL_ADD, j->tfd, &ev) < 0)
+		return -errno;
+	j->in_epoll = true;
+	j->state = J_WAIT;
+	return 0;
+}
+
+static struct job *find_job(struct sr__fallback *fb, uint64_t ud, int emu)
+{
+	for (uint32_t k = 0; k < fb->njobs; k++) {
+		struct job *x = fb->jobs[k];
+
+		if (x->state != J_FREE && x->state != J_ENDED && x->ud == ud && (emu < 0 || x->emu == emu))
+			return x;
+	}
+	return NULL;
+}
+
+static void cancel_job(struct sr_ring *r, struct job *j);
+
+bool sr__fb_target(struct sr_ring *r, uint32_t idx, uint64_t *ud)
+{
+	struct job *j = r->_slotx[idx]._fb;
+
+	/* Only a job that runs in the kernel as one request per op can be
+	 * named there; held streams and the backend's own work cannot. */
+	if (j->kind == K_KERNEL && (!j->rt || j->rt->how != SR_FB_REARM) && j->state == J_KERNEL) {
+		*ud = job_kud(j);
+		return true;
+	}
+	return false;
+}
+
+/* Hand the job's SQE to the kernel under the backend's user_data. */
+static void to_kernel(struct sr_ring *r, struct job *j)
+{
+	struct io_uring_sqe *sqe = sr__sqe_internal(r);
+
+	if (!sqe) {
+		post(r->_fb, j, -EBUSY, 0, true);
+		return;
+	}
+	memcpy(sqe, j->sqe, sqe_size(r));
+	sqe->flags &= (uint8_t)~(LINKS | SR_IOSQE_IO_DRAIN);
+	sqe->user_data = job_kud(j);
+	j->state = J_KERNEL;
+}
+
+/*
+ * Requests that act on other requests.  Targets the backend runs are
+ * handled here; native targets are the kernel's business, so the op's
+ * own SQE goes to the kernel when it has the op (SR_KERNEL only
+ * simulates an older one).
+ */
+static void emulate_now(struct sr_ring *r, struct job *j)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct io_uring_sqe *sqe = jsqe(j);
+	uint64_t target = sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned op = (unsigned)((j->ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT);
+	struct job *x;
+
+	switch (j->emu) {
+	case SR_EMU_COMPLETE:
+		post(fb, j, 0, 0, true);
+		return;
+	case SR_EMU_FD_INSTALL:
+		if (!r->_uring_up) {
+			/* job_prepare turned the slot into a descriptor we hold. */
+			bool keep = sr__sqe_get32(sqe, SR_SQE_INSTALL_FD_FLAGS) & SR_IORING_FIXED_FD_NO_CLOEXEC;
+			int nfd = fcntl(j->fd, keep ? F_DUPFD : F_DUPFD_CLOEXEC, 0);
+
+			post(fb, j, nfd < 0 ? -errno : nfd, 0, true);
+			return;
+		}
+		break;
+	case SR_EMU_CANCEL: {
+		uint32_t cf = sr__sqe_get32(sqe, SR_SQE_CANCEL_FLAGS);
+		bool by_fd = cf & SR_IORING_ASYNC_CANCEL_FD, any = cf & SR_IORING_ASYNC_CANCEL_ANY;
+		bool all = (cf & SR_IORING_ASYNC_CANCEL_ALL) || any;
+		int fd = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+		int n = 0;
+
+		for (uint32_t k = 0; k < fb->njobs && (all || !n); k++) {
+			x = fb->jobs[k];
+			if (x == j || x->state == J_FREE || x->state == J_ENDED || x->cancel)
+				continue;
+			if (any || (by_fd ? x->ufd == fd && fd >= 0 : x->ud == target)) {
+				cancel_job(r, x);
+				n++;
+			}
+		}
+		if ((n && !all) || !kernel_has(r, op)) {
+			post(fb, j, n ? (all ? n : 0) : -ENOENT, 0, true);
+			return;
+		}
+		j->extra = n;
+		break;
+	}
+	case SR_EMU_TIMER_REMOVE:
+	case SR_EMU_POLL_REMOVE:
+		x = find_job(fb, target, j->emu == SR_EMU_TIMER_REMOVE ? SR_EMU_TIMER : SR_EMU_POLL);
+		if (x) {
+			cancel_job(r, x);
+			post(fb, j, 0, 0, true);
+			return;
+		}
+		break;
+	case SR_EMU_TIMER_UPDATE:
+		x = find_job(fb, target, SR_EMU_TIMER);
+		if (x) {
+			const struct __kernel_timespec *ts = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+
+			post(fb, j, x->tfd >= 0 ? timer_arm(x, ts, sr__sqe_get32(sqe, SR_SQE_TIMEOUT_FLAGS)) : -ENOENT,
+			     0, true);
+			return;
+		}
+		break;
+	case SR_EMU_POLL_UPDATE:
+		x = find_job(fb, target, SR_EMU_POLL);
+		if (x) {
+			if (sr__sqe_get32(sqe, SR_SQE_LEN) & SR_IORING_POLL_UPDATE_EVENTS) {
+				x->events = sr__sqe_get32(sqe, SR_SQE_POLL32_EVENTS) & 0xffff;
+				if (x->state == J_WAIT)
+					epoll_wait_for(fb, x, x->fd);
+			}
+			post(fb, j, 0, 0, true);
+			return;
+		}
+		break;
+	}
+	/* Not the backend's: the kernel's.  A target the backend hands to the
+	 * kernel is known there by its own user_data. */
+	x = find_job(fb, target, -1);
+	if (!kernel_has(r, op) || (x && x->state != J_KERNEL)) {
+		post(fb, j, -ENOENT, 0, true);
+		return;
+	}
+	if (x && j->emu != SR_EMU_CANCEL)
+		sr__sqe_put64(sqe, SR_SQE_ADDR, job_kud(x));
+	j->proxy = true;
+	to_kernel(r, j);
+}
+
+/* Get a plain descriptor for the registered file the job names. */
+static void install_first(struct sr_ring *r, struct job *j)
+{
+	struct io_uring_sqe *sqe = sr__sqe_internal(r);
+
+	if (!sqe) {
+		post(r->_fb, j, -EBUSY, 0, true);
+		return;
+	}
+	sr_prep_fixed_fd_install(sqe, j->install, 0);
+	sqe->user_data = job_kud(j);
+	j->state = J_KERNEL;
+}
+
+static void job_start(struct sr_ring *r, struct job *j)
+{
+	struct sr__fallback *fb = r->_fb;
+	int ret;
+
+	if (j->extra && j->emu == SR_EMU_NONE) {
+		post(fb, j, j->extra, 0, true);	/* its setup failed; its turn is now */
+		return;
+	}
+	if (j->chain && j->chain->emu == SR_EMU_LINK_TIMER && j->chain->state == J_PARKED) {
+		struct job *t = j->chain;
+
+		t->target = j;
+		ret = timer_start(fb, t);
+		if (ret < 0)
+			post(fb, t, ret, 0, true);
+	}
+	switch (j->kind) {
+	case K_KERNEL:
+		to_kernel(r, j);
+		return;
+	case K_SYSCALL:
+		if (j->install >= 0) {
+			install_first(r, j);
+			return;
+		}
+		if (j->rt->wait && j->fd >= 0 && epoll_wait_for(fb, j, j->fd))
+			return;
+		enqueue(fb, j);
+		return;
+	}
+	switch (j->emu) {
+	case SR_EMU_TIMER:
+		ret = timer_start(fb, j);
+		if (ret < 0) {
+			post(fb, j, ret, 0, true);
+			return;
+		}
+		if (j->count) {
+			j->count_base = (r->_uring_up ? r->_cqh - r->_ext->internal_cqes : 0) + fb->items_total;
+			j->cnext = fb->counters;
+			fb->counters = j;
+		}
+		return;
+	case SR_EMU_LINK_TIMER:
+		/* Started with the op it times; alone, it has nothing to time. */
+		post(fb, j, -EINVAL, 0, true);
+		return;
+	case SR_EMU_POLL:
+		if (epoll_wait_for(fb, j, j->fd))
+			return;
+		if (errno == EPERM)	/* regular files: always ready, as poll(2) says */
+			post(fb, j, (int32_t)(j->events & (EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM)), 0, true);
+		else
+			post(fb, j, -errno, 0, true);
+		return;
+	default:
+		emulate_now(r, j);
+	}
+}
+
+/* --- the chain ------------------------------------------------------------------------ */
+
+/* A chain member ended with res: start what follows, or cancel it. */
+static void chain_next(struct sr_ring *r, struct job *j, int32_t res)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct job *next = j->chain;
+	bool failed = res < 0 && !(j->link & SR_IOSQE_IO_HARDLINK);
+
+	/* A link timeout drops out of the chain: the op it timed goes on. */
+	if (j->emu == SR_EMU_LINK_TIMER)
+		return;
+	j->chain = NULL;
+	if (next && next->emu == SR_EMU_LINK_TIMER) {
+		struct job *t = next;
+
+		/* The op won the race: its timer ends with -ECANCELED. */
+		next = t->chain;
+		t->chain = NULL;
+		t->target = NULL;
+		if (fb->chain_last == t)
+			fb->chain_last = j;
+		if (t->state == J_WAIT || t->state == J_PARKED) {
+			epoll_forget(fb, t);
+			close_fd(&t->tfd);
+			post(fb, t, -ECANCELED, 0, true);
+		}
+	}
+	if (fb->chain_last == j) {
+		fb->chain_last = NULL;
+		fb->chain_failed = failed;
+	}
+	if (!next)
+		return;
+	if (failed) {
+		next->cancel = true;
+		post(fb, next, -ECANCELED, 0, true);
+	} else {
+		job_start(r, next);
+	}
+}
+
+/* Queued native SQEs at the SQ's tail that end in an open link: the
+ * chain the new op joins.  Raw SQEs cannot be taken over. */
+static unsigned queued_chain(struct sr_ring *r, unsigned *startp)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	unsigned start = sq->sqe_tail;
+
+	*startp = start;
+	if (!r->_uring_up)
+		return 0;
+	while (start != sq->sqe_head) {
+		struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)sq->sqes +
+			((size_t)((start - 1) & sq->ring_mask) << r->_sqe_shift));
+
+		if (!(sqe->flags & LINKS))
+			break;
+		start--;
+	}
+	*startp = start;
+	return sq->sqe_tail - start;
+}
+
+static bool queued_chain_ok(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	unsigned start, n = queued_chain(r, &start);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)sq->sqes +
+			((size_t)((start + i) & sq->ring_mask) << r->_sqe_shift));
+		uint64_t ud = sqe->user_data;
+		uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+
+		if (!(ud & SR__UD_TRACKED) || (ud & SR__UD_OP_MASK) == SR__UD_OP_MASK || idx >= r->_nslots ||
+		    r->_slots[idx]._ud != ud)
+			return false;
+	}
+	return true;
+}
+
+/* Take the queued chain out of the SQ: its ops become jobs run in order. */
+static struct job *pull_chain(struct sr_ring *r, struct job **lastp)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct io_uring_sq *sq = &r->_uring.sq;
+	unsigned start, n = queued_chain(r, &start);
+	struct job *head = NULL, *last = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)sq->sqes +
+			((size_t)((start + i) & sq->ring_mask) << r->_sqe_shift));
+		uint32_t idx = (uint32_t)(sqe->user_data & SR__UD_SLOT_MASK);
+		struct job *j = job_new(fb);
+
+		if (!j) {
+			fprintf(stderr, "safer-ring: out of memory taking over an IO_LINK chain\n");
+			abort();
+		}
+		j->slot = idx;
+		j->ud = sqe->user_data;
+		j->kind = K_KERNEL;
+		j->link = sqe->flags & LINKS;
+		j->state = J_PARKED;
+		memcpy(j->sqe, sqe, sqe_size(r));
+		r->_slots[idx]._flags |= SR__SF_FALLBACK;
+		r->_slotx[idx]._fb = j;
+		if (last)
+			last->chain = j;
+		else
+			head = j;
+		last = j;
+	}
+	sq->sqe_tail = start;
+	*lastp = last;
+	return head;
+}
+
+static void chain_stash(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	if (fb->chain_open)
+		return;
+	fb->chain_open = true;
+	memcpy(fb->native_saved, r->_native, sizeof(r->_native));
+	/* Every op now comes to sr__fb_begin and joins the chain. */
+	memset(r->_native, 0, sizeof(r->_native));
+}
+
+void sr__fb_chain_end(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	if (!fb || !fb->chain_open)
+		return;
+	fb->chain_open = false;
+	fb->chain_last = NULL;
+	if (r->_state == SR__RING_LIVE)
+		memcpy(r->_native, fb->native_saved, sizeof(r->_native));
+}
+
+/* --- submit ---------------------------------------------------------------------------- */
+
+static void warn_once(unsigned op, const char *why, const struct sr_fb_route *rt)
+{
+	static unsigned char warned[256];
+
+	if (__atomic_exchange_n(&warned[op & 255], 1, __ATOMIC_RELAXED))
+		return;
+	fprintf(stderr, "safer-ring: %s; using its fallback: %s\n", why, rt->text);
+}
+
+static struct sr__fallback *fb_new(struct sr_ring *r)
+{
+	struct sr__fallback *fb = calloc(1, sizeof(*fb));
+	pthread_mutexattr_t ma;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
+	static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
+
+	if (!fb)
+		return NULL;
+	/* Recursive: the owner may reap (and so come back here) while it
+	 * takes an SQE for a job. */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&fb->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	pthread_cond_init(&fb->work, NULL);
+	fb->r = r;
+	fb->epfd = epoll_create1(EPOLL_CLOEXEC);
+	fb->notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fb->pwake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fb->epfd < 0 || fb->notify < 0 || fb->pwake < 0 ||
+	    epoll_ctl(fb->epfd, EPOLL_CTL_ADD, fb->pwake, &ev) < 0) {
+		close_fd(&fb->epfd);
+		close_fd(&fb->notify);
+		close_fd(&fb->pwake);
+		pthread_mutex_destroy(&fb->lock);
+		pthread_cond_destroy(&fb->work);
+		free(fb);
+		return NULL;
+	}
+	pthread_once(&sig_once, signal_init);
+	return fb;
+}
+
+static struct sr__fallback *fb_get(struct sr_ring *r)
+{
+	if (!r->_fb)
+		r->_fb = fb_new(r);
+	return r->_fb;
 }
 
 struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp)
 {
+	const struct sr_fb_route *rt = NULL;
+	struct sr__fallback *fb;
+	bool native = sr__fb_native(r, opid);
 	char why[200];
+	uint32_t idx;
 
-	(void)op;
-	(void)idxp;
-	sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s", sr_op_table[opid].name,
-		 sr__op_missing(r, opid, why, sizeof(why)));
-	return NULL;
+	if (r->_ext->capture) {
+		sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s", op_name(opid), sr__op_missing(r, opid, why, sizeof(why)));
+		return NULL;
+	}
+	if (native && (op->_slow & SR__SLOW_BACKEND)) {
+		/* Its target is the backend's: the backend acts on it. */
+		const struct sr_op_info *o = &sr_op_table[opid];
+
+		for (unsigned i = 0; i < o->nroutes && !rt; i++)
+			if (o->routes[i].engine == SR_FB_EMULATE)
+				rt = &o->routes[i];
+		if (!rt) {
+			sr__fail(-EOPNOTSUPP, "sr_%s_submit: its target runs on the fallback backend, which "
+				 "cannot carry out %s", op_name(opid), op_name(opid));
+			return NULL;
+		}
+	} else if (!native) {
+		rt = sr__fb_pick(r, opid);
+		sr__op_missing(r, opid, why, sizeof(why));
+		if (r->_policy == SR_POLICY_STRICT) {
+			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s (policy STRICT takes no fallback)", op_name(opid), why);
+			return NULL;
+		}
+		if (!rt || rt->engine == SR_FB_NONE) {
+			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s; no fallback: %s", op_name(opid), why,
+				 rt ? rt->text : "none of its routes works on this ring");
+			return NULL;
+		}
+		if (rt->engine != SR_FB_KERNEL && op->_personality) {
+			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s, and a personality cannot apply to its fallback "
+				 "(%s)", op_name(opid), why, rt->text);
+			return NULL;
+		}
+		if (rt->engine == SR_FB_SYSCALL && (op->_slow & SR__SLOW_FIXED_FILE) && r->_uring_up &&
+		    !kernel_has(r, SR_OP_FIXED_FD_INSTALL)) {
+			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s, and its fallback (%s) needs a plain descriptor for "
+				 "the registered file, which takes fixed_fd_install (Linux 6.8)", op_name(opid), why,
+				 rt->text);
+			return NULL;
+		}
+	} else {
+		/* A native op in a fallback op's chain; a link timeout there is
+		 * emulated, since the op it times is the backend's. */
+		const struct sr_op_info *o = &sr_op_table[opid];
+
+		for (unsigned i = 0; i < o->nroutes; i++)
+			if (o->routes[i].emulate == SR_EMU_LINK_TIMER)
+				rt = &o->routes[i];
+	}
+	fb = fb_get(r);
+	if (!fb) {
+		sr__fail(-ENOMEM, "sr_%s_submit: out of memory for the fallback backend", op_name(opid));
+		return NULL;
+	}
+	fb->stage_pull = false;
+	if (!fb->chain_open && queued_chain(r, &idx)) {
+		if (!queued_chain_ok(r)) {
+			sr__fail(-EINVAL, "sr_%s_submit: %s runs on its fallback and cannot join an IO_LINK chain "
+				 "that has raw SQEs in it", op_name(opid), op_name(opid));
+			return NULL;
+		}
+		fb->stage_pull = true;
+	}
+	idx = r->_free;
+	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
+		return NULL;
+	sr__slot_take(r, idx);
+	if (r->_policy == SR_POLICY_WARN && !native)
+		warn_once(opid, why, rt);
+	fb->stage_rt = rt;
+	fb->stage_op = (uint16_t)opid;
+	memset(fb->stage, 0, sizeof(fb->stage));
+	op->_special |= SR__SPECIAL_FALLBACK;
+	r->_fb_building = true;
+	*idxp = idx;
+	return (struct io_uring_sqe *)fb->stage;
 }
 
-void sr__commit_fallback(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe)
+bool sr__fb_staging(struct sr_ring *r, const struct io_uring_sqe *sqe)
 {
-	(void)r;
-	(void)idx;
-	(void)sqe;
+	return r->_fb && sqe == (const struct io_uring_sqe *)r->_fb->stage;
 }
 
-void sr__fb_abort(struct sr_ring *r, uint32_t idx)
+void sr__fb_abort(struct sr_ring *r)
 {
-	(void)r;
-	(void)idx;
+	r->_fb_building = false;
+}
+
+/* Fill in a job from the staged SQE: route, descriptor, buffer group, limits. */
+static int job_prepare(struct sr_ring *r, struct job *j, const struct io_uring_sqe *stage)
+{
+	const struct sr_fb_route *rt = j->rt;
+	struct io_uring_sqe *sqe = jsqe(j);
+	int fd;
+
+	memcpy(j->sqe, stage, sizeof(j->sqe));
+	sqe->flags &= (uint8_t)~(LINKS | SR_IOSQE_IO_DRAIN);
+	if (!rt) {
+		j->kind = K_KERNEL;
+		return 0;
+	}
+	if (rt->repeat_bits)
+		j->left = rt->repeat_bits == 64 ? sr__sqe_get64(stage, rt->repeat_off) :
+			  sr__sqe_get32(stage, rt->repeat_off);
+	for (unsigned i = 0; i < rt->nxform; i++)
+		rt->xform[i](sqe);
+	if (rt->engine == SR_FB_KERNEL) {
+		j->kind = K_KERNEL;
+		return 0;
+	}
+	j->kind = rt->engine == SR_FB_SYSCALL ? K_SYSCALL : K_EMULATE;
+	j->emu = rt->emulate;
+	fd = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	j->ufd = fd;
+	if ((sqe->flags & SR_IOSQE_FIXED_FILE) && r->_uring_up) {
+		/* A system call needs a descriptor: the kernel installs one
+		 * for the registered file first.  Emulations hand their own
+		 * SQE to the kernel, which knows the table. */
+		if (j->kind == K_SYSCALL)
+			j->install = fd;
+		return 0;
+	}
+	if (sqe->flags & SR_IOSQE_FIXED_FILE) {
+		fd = sr__file_fd(r, (unsigned)fd);
+		if (fd < 0)
+			return -EBADF;
+		sqe->flags &= (uint8_t)~SR_IOSQE_FIXED_FILE;
+	}
+	if (sqe->flags & SR_IOSQE_BUFFER_SELECT) {
+		j->group = r->_slotx[j->slot]._aux;
+		if (!j->group || !j->group->_user)
+			return -EINVAL;
+	}
+	if (j->emu == SR_EMU_TIMER)
+		j->count = sr__sqe_get32(sqe, SR_SQE_OFF);
+	if (j->emu == SR_EMU_POLL)
+		j->events = sr__sqe_get32(sqe, SR_SQE_POLL32_EVENTS) & 0xffff;
+	else if (rt->wait)
+		j->events = rt->wait == SR_FB_WAIT_IN ? EPOLLIN : EPOLLOUT;
+	/* Waiting, or a registered file: the job holds its own reference to
+	 * the file, as the kernel would, and runs on it. */
+	if (j->events || (stage->flags & SR_IOSQE_FIXED_FILE)) {
+		if (fd < 0)
+			return -EBADF;
+		j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (j->fd < 0)
+			return -errno;
+		sr__sqe_put32(sqe, SR_SQE_FD, (uint32_t)j->fd);
+	}
+	return 0;
+}
+
+/* Is thread tid of this process asleep (in a blocking system call)? */
+static bool thread_asleep(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* cannot tell: do not wait */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return !p || (p[1] == ' ' && p[2] == 'S');
+}
+
+/*
+ * io_uring queues some waits at submission (a futex wake right after the
+ * submit finds the waiter).  The fallback's system call must be asleep
+ * before submit returns, or has already finished.
+ */
+static void wait_asleep(struct sr__fallback *fb, struct job *j)
+{
+	uint32_t gen = j->gen;
+
+	for (int i = 0; i < 2000; i++) {
+		bool running = j->state == J_RUNNING && j->has_thread;
+		pid_t tid = j->tid;
+
+		if (j->gen != gen || (j->state != J_QUEUED && !running))
+			return;
+		pthread_mutex_unlock(&fb->lock);
+		if (running && thread_asleep(tid)) {
+			pthread_mutex_lock(&fb->lock);
+			return;
+		}
+		usleep(50);
+		pthread_mutex_lock(&fb->lock);
+	}
+}
+
+/* A link timeout appended to an op that already started times it from now. */
+static void link_timer_join(struct sr__fallback *fb, struct job *t, struct job *pred)
+{
+	int ret;
+
+	t->target = pred;
+	if (pred->state == J_PARKED)
+		return;		/* started along with pred */
+	ret = timer_start(fb, t);
+	if (ret < 0)
+		post(fb, t, ret, 0, true);
+}
+
+void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct job *j, *head = NULL, *pred = NULL;
+	bool timer;
+	int err;
+
+	r->_fb_building = false;
+	pthread_mutex_lock(&fb->lock);
+	if (fb->stage_pull)
+		head = pull_chain(r, &pred);
+	else if (fb->chain_open)
+		pred = fb->chain_last;
+	j = job_new(fb);
+	if (!j) {
+		fprintf(stderr, "safer-ring: out of memory for a fallback job of %s\n", op_name(fb->stage_op));
+		abort();
+	}
+	j->slot = idx;
+	j->ud = r->_slots[idx]._ud;
+	j->rt = fb->stage_rt;
+	j->link = stage->flags & LINKS;
+	j->state = J_PARKED;
+	r->_slotx[idx]._fb = j;
+	err = job_prepare(r, j, stage);
+	if (err < 0) {
+		/* It fails with err when its turn comes. */
+		j->kind = K_EMULATE;
+		j->emu = SR_EMU_NONE;
+		j->extra = err;
+	}
+	timer = j->emu == SR_EMU_LINK_TIMER;
+	if (pred) {
+		pred->chain = j;
+		if (timer)
+			link_timer_join(fb, j, pred);
+	} else if (fb->chain_open && (timer || fb->chain_failed)) {
+		/* What it is linked to has ended: failed, or (a link timeout)
+		 * finished before the timer could start. */
+		j->cancel = true;
+		post(fb, j, -ECANCELED, 0, true);
+	} else {
+		job_start(r, j);
+	}
+	if (head)
+		job_start(r, head);
+	if (j->kind == K_SYSCALL && j->rt->queued_at_submit)
+		wait_asleep(fb, j);
+	/* A link timeout that found its op gone leaves the chain as it was. */
+	if (pred || !timer || !fb->chain_open)
+		fb->chain_last = j;
+	if (j->link)
+		chain_stash(r);
+	else
+		sr__fb_chain_end(r);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* --- cancel ------------------------------------------------------------------------------ */
+
+static void cancel_job(struct sr_ring *r, struct job *j)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	if (j->state == J_FREE || j->state == J_ENDED)
+		return;
+	j->cancel = true;
+	switch (j->state) {
+	case J_QUEUED:
+		for (struct job **pp = &fb->runq; *pp; pp = &(*pp)->next)
+			if (*pp == j) {
+				*pp = j->next;
+				if (fb->runq_tail == j) {
+					fb->runq_tail = NULL;
+					for (struct job *q = fb->runq; q; q = q->next)
+						fb->runq_tail = q;
+				}
+				break;
+			}
+		post(fb, j, -ECANCELED, 0, true);
+		break;
+	case J_RUNNING:
+		if (!j->interrupting)
+			fb->cancelling++;
+		j->interrupting = true;
+		if (sr__fb_signal && j->has_thread)
+			pthread_kill(j->thread, sr__fb_signal);
+		kick(fb->pwake);	/* the poller repeats the signal */
+		break;
+	case J_KERNEL:
+		if (sr__push_cancel(r, job_kud(j)) < 0)
+			j->cancel = false;	/* no room now: a later cancel retries */
+		break;
+	default:	/* parked, waiting, held */
+		epoll_forget(fb, j);
+		close_fd(&j->tfd);
+		post(fb, j, -ECANCELED, 0, true);
+	}
 }
 
 int sr__fb_cancel(struct sr_ring *r, uint32_t idx)
 {
-	(void)r;
-	(void)idx;
+	struct sr__fallback *fb = r->_fb;
+	struct job *j = r->_slotx[idx]._fb;
+
+	if (!fb || !j)
+		return 0;
+	pthread_mutex_lock(&fb->lock);
+	cancel_job(r, j);
+	pthread_mutex_unlock(&fb->lock);
 	return 0;
 }
 
-unsigned sr__fb_reap(struct sr_ring *r, bool block)
+/* --- completions -------------------------------------------------------------------------- */
+
+void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
-	(void)r;
-	(void)block;
-	return 0;
+	struct sr__fallback *fb = r->_fb;
+	uint64_t ud = cqe->user_data;
+	uint32_t id = (uint32_t)(ud & JOB_ID_MASK);
+	struct job *j;
+	int32_t res = cqe->res;
+
+	if (!fb)
+		return;
+	if (((ud >> SR__UD_KIND_SHIFT) & 0xff) == SR__UDK_WAKE) {
+		fb->wake_armed = false;
+		return;
+	}
+	pthread_mutex_lock(&fb->lock);
+	if (id >= fb->njobs || ((fb->jobs[id]->gen & JOB_ID_MASK) != ((ud >> 40) & JOB_ID_MASK)) ||
+	    fb->jobs[id]->state != J_KERNEL) {
+		r->_ext->stale_cqes++;
+		pthread_mutex_unlock(&fb->lock);
+		return;
+	}
+	j = fb->jobs[id];
+	if (j->install >= 0) {
+		/* The descriptor for the registered file: now the job can run. */
+		j->install = -1;
+		if (res < 0) {
+			post(fb, j, res == -EINVAL ? -EBADF : res, 0, true);
+		} else {
+			j->fd = res;
+			jsqe(j)->flags &= (uint8_t)~SR_IOSQE_FIXED_FILE;
+			sr__sqe_put32(jsqe(j), SR_SQE_FD, (uint32_t)res);
+			j->state = J_PARKED;
+			job_start(r, j);
+		}
+		pthread_mutex_unlock(&fb->lock);
+		return;
+	}
+	if (j->proxy && j->emu == SR_EMU_CANCEL && j->extra)
+		res = res >= 0 ? res + j->extra : j->extra;
+	if (!j->rt || j->rt->how == SR_FB_SAME)
+		post(fb, j, res, cqe->flags, !(cqe->flags & IORING_CQE_F_MORE));	/* the kernel's own shape */
+	else
+		job_result(fb, j, res, cqe->flags);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* Re-arm a held stream: its last item was taken (or, for timers, at once). */
+static void rearm(struct sr_ring *r, struct job *j)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	if (j->state != J_HELD)
+		return;
+	if (j->kind == K_KERNEL)
+		to_kernel(r, j);
+	else
+		rewait(fb, j);
+}
+
+void sr__fb_consumed(struct sr_ring *r, uint32_t idx)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct job *j = r->_slotx[idx]._fb;
+
+	if (!fb || !j)
+		return;
+	pthread_mutex_lock(&fb->lock);
+	rearm(r, j);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* Timeouts with a count end when that many other completions were seen. */
+static void check_counts(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+	unsigned long now = (r->_uring_up ? r->_cqh - r->_ext->internal_cqes : 0) + fb->items_total;
+
+	for (struct job *j = fb->counters, *n; j; j = n) {
+		n = j->cnext;
+		if (j->state == J_WAIT && now - j->count_base >= j->count) {
+			epoll_forget(fb, j);
+			close_fd(&j->tfd);
+			post(fb, j, 0, 0, true);
+		}
+	}
+}
+
+static void arm_wake(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct io_uring_sqe *sqe;
+
+	if (!r->_uring_up || fb->wake_armed || !fb->live)
+		return;
+	sqe = sr__sqe_internal(r);
+	if (!sqe)
+		return;		/* the next reap tries again */
+	io_uring_prep_poll_add(sqe, fb->notify, POLLIN);
+	sqe->user_data = SR__UD_INTERNAL | ((uint64_t)SR__UDK_WAKE << SR__UD_KIND_SHIFT);
+	fb->wake_armed = true;
+}
+
+int sr__fb_reap(struct sr_ring *r, bool block)
+{
+	struct sr__fallback *fb = r->_fb;
+	int n = 0;
+
+	if (!fb)
+		return 0;
+	pthread_mutex_lock(&fb->lock);
+	while (block && fb->ihead == fb->itail) {
+		struct pollfd p = { .fd = fb->notify, .events = POLLIN };
+
+		pthread_mutex_unlock(&fb->lock);
+		if (poll(&p, 1, -1) < 0 && errno == EINTR)
+			return -EINTR;
+		pthread_mutex_lock(&fb->lock);
+		if (fb->ihead == fb->itail)
+			drain_fd(fb->notify);
+	}
+	drain_fd(fb->notify);
+	/* Items posted while these are handled (chains, cancels) are handled too. */
+	while (fb->ihead != fb->itail) {
+		struct item it = fb->items[fb->ihead++ % fb->icap];
+		struct job *j = it.j;
+		struct sr_slot *s;
+
+		if (j->gen != it.gen)
+			continue;
+		if (it.cancel) {
+			cancel_job(r, j);
+			continue;
+		}
+		s = &r->_slots[j->slot];
+		if (s->_ud == j->ud && s->_state == SR__SLOT_INFLIGHT) {
+			sr__complete(r, j->slot, it.res, it.cflags);
+			fb->items_total++;
+			n++;
+		}
+		if (it.final) {
+			chain_next(r, j, it.res);
+			job_free(fb, j);
+		} else if (j->state == J_HELD && j->rt && j->rt->more_while == SR_FB_MORE_ETIME) {
+			rearm(r, j);	/* a repeating timeout keeps its period */
+		}
+	}
+	if (fb->counters)
+		check_counts(r);
+	if (fb->ihead != fb->itail)
+		kick(fb->notify);
+	arm_wake(r);
+	pthread_mutex_unlock(&fb->lock);
+	return n;
 }
 
 int sr__fb_wait(struct sr_ring *r, int timeout_ms)
 {
-	(void)r;
-	(void)timeout_ms;
-	return 0;
-}
+	struct pollfd p = { .fd = r->_fb ? r->_fb->notify : -1, .events = POLLIN };
 
-void sr__fb_kick(struct sr_ring *r)
-{
-	(void)r;
+	if (!r->_fb)
+		return 0;
+	if (poll(&p, 1, timeout_ms) < 0)
+		return errno == EINTR ? -EINTR : sr__fail(-errno, "ring: waiting for the fallback backend failed");
+	return 0;
 }
 
 int sr__fb_fd(const struct sr_ring *r)
 {
-	(void)r;
-	return -1;
+	return r->_fb ? r->_fb->notify : -1;
 }
 
-void sr__fb_set_eventfd(struct sr_ring *r, int fd)
+/* --- whole rings -------------------------------------------------------------------------- */
+
+int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p)
 {
-	(void)r;
-	(void)fd;
+	const struct sr_caps *c = sr_caps_get();
+	bool asked = c->force_fallback || (p->flags & SR_RING_FALLBACK);
+
+	if (!asked && p->policy == SR_POLICY_STRICT)
+		return sr__fail(c->setup_errno, "sr_ring_create: %s (policy STRICT takes no fallback backend)",
+				c->setup_why);
+	r->_fb = fb_new(r);
+	if (!r->_fb)
+		return sr__fail(-ENOMEM, "sr_ring_create: out of memory for the fallback backend");
+	if (!asked && p->policy == SR_POLICY_WARN)
+		fprintf(stderr, "safer-ring: %s; the ring runs on the fallback backend (system calls)\n",
+			c->setup_why);
+	memset(r->_native, 0, sizeof(r->_native));
+	/* The inline wait path looks at the CQ first: give it an empty one. */
+	r->_uring.cq.khead = &r->_fb->cq_head;
+	r->_uring.cq.ktail = &r->_fb->cq_tail;
+	if (p->disable)
+		snprintf(r->_ext->disable, sizeof(r->_ext->disable), "%s", p->disable);
+	return 0;
 }
 
 void sr__fb_destroy(struct sr_ring *r)
 {
-	(void)r;
+	struct sr__fallback *fb = r->_fb;
+
+	if (!fb)
+		return;
+	pthread_mutex_lock(&fb->lock);
+	fb->stop = true;
+	pthread_cond_broadcast(&fb->work);
+	pthread_mutex_unlock(&fb->lock);
+	kick(fb->pwake);
+	for (unsigned i = 0; i < fb->nthreads; i++)
+		pthread_join(fb->threads[i], NULL);
+	if (fb->poller_up)
+		pthread_join(fb->poller, NULL);
+	for (uint32_t k = 0; k < fb->njobs; k++) {
+		close_fd(&fb->jobs[k]->fd);
+		close_fd(&fb->jobs[k]->tfd);
+		free(fb->jobs[k]);
+	}
+	free(fb->jobs);
+	free(fb->items);
+	close_fd(&fb->epfd);
+	close_fd(&fb->notify);
+	close_fd(&fb->pwake);
+	pthread_mutex_destroy(&fb->lock);
+	pthread_cond_destroy(&fb->work);
+	free(fb);
+	r->_fb = NULL;
 }
 
-bool sr__fb_route(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+/* --- system calls the routes use where libc has no single call ------------------------------ */
+
+long sr__preadv2(int fd, const struct iovec *iov, int n, long long off, int flags)
 {
-	(void)r;
-	(void)op;
-	(void)buf;
-	(void)len;
-	return false;
+	long ret = preadv2(fd, iov, n, (off_t)off, flags);
+
+	if (ret < 0 && errno == ESPIPE && off != -1)
+		ret = preadv2(fd, iov, n, -1, flags);
+	return ret;
+}
+
+long sr__pwritev2(int fd, const struct iovec *iov, int n, long long off, int flags)
+{
+	long ret = pwritev2(fd, iov, n, (off_t)off, flags);
+
+	if (ret < 0 && errno == ESPIPE && off != -1)
+		ret = pwritev2(fd, iov, n, -1, flags);
+	return ret;
+}
+
+int sr__connect(int fd, const struct sockaddr *addr, unsigned len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t sl = sizeof(int);
+	int err = 0;
+
+	if (connect(fd, addr, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -1;
+	/* A non-blocking socket: io_uring completes when the connection does. */
+	while (poll(&p, 1, -1) == 0)
+		;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+		return -1;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int sr__cmd_sock(int cmd_op, int fd, int level, int optname, void *optval, int optlen)
+{
+	socklen_t len = (socklen_t)optlen;
+	int v;
+
+	switch (cmd_op) {
+	case SR_SOCKET_URING_OP_SIOCINQ:
+		return ioctl(fd, SIOCINQ, &v) < 0 ? -1 : v;
+	case SR_SOCKET_URING_OP_SIOCOUTQ:
+		return ioctl(fd, SIOCOUTQ, &v) < 0 ? -1 : v;
+	case SR_SOCKET_URING_OP_GETSOCKOPT:
+		return getsockopt(fd, level, optname, optval, &len) < 0 ? -1 : (int)len;
+	case SR_SOCKET_URING_OP_SETSOCKOPT:
+		return setsockopt(fd, level, optname, optval, len);
+	}
+	errno = EINVAL;
+	return -1;
 }

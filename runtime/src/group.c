@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Provided-buffer groups over a kernel buffer ring (IORING_REGISTER_PBUF_RING, 5.19). */
+/*
+ * Provided-buffer groups over a kernel buffer ring (IORING_REGISTER_PBUF_RING,
+ * 5.19), or, where there is none, over a list of free buffers the fallback
+ * backend picks from.
+ */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,21 +25,21 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 			 "up to 32768 and the size 1..4 GiB", nbufs, size);
 		return NULL;
 	}
-	if (!r->_uring_up) {
-		sr__fail(-EOPNOTSUPP, "sr_bufgroup_create: the ring runs without io_uring");
-		return NULL;
-	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory");
 		return NULL;
 	}
+	g->_user = !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING);
 	g->_bufs = calloc(nbufs, sizeof(*g->_bufs));
 	ring_bytes = nbufs * sizeof(struct io_uring_buf);
-	g->_br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (g->_user)
+		g->_free = calloc(nbufs, sizeof(*g->_free));
+	else
+		g->_br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (posix_memalign(&g->_mem, (size_t)sysconf(_SC_PAGESIZE), nbufs * size))
 		g->_mem = NULL;
-	if (!g->_bufs || g->_br == MAP_FAILED || !g->_mem) {
+	if (!g->_bufs || g->_br == MAP_FAILED || (g->_user && !g->_free) || !g->_mem) {
 		sr__fail(-ENOMEM, "sr_bufgroup_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
@@ -42,6 +47,20 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	g->_size = size;
 	g->_nbufs = nbufs;
 	g->_bgid = x->next_bgid++;
+	if (g->_user) {
+		for (unsigned i = 0; i < nbufs; i++) {
+			struct sr_buf *b = &g->_bufs[i];
+
+			b->_data = (char *)g->_mem + (size_t)i * size;
+			b->_cap = size;
+			b->_magic = SR__BUF_MAGIC;
+			b->_flags = SR__BUF_GROUP;
+			sr__buf_lend(r, b, SR_OP_RECV_MULTISHOT);
+			g->_free[i] = (uint16_t)(nbufs - 1 - i);	/* picked lowest id first */
+		}
+		g->_nfree = nbufs;
+		goto done;
+	}
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (unsigned long)g->_br;
 	reg.ring_entries = nbufs;
@@ -64,6 +83,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 				      io_uring_buf_ring_mask(nbufs), (int)i);
 	}
 	io_uring_buf_ring_advance(g->_br, (int)nbufs);
+done:
 	g->_magic = SR__GROUP_MAGIC;
 	g->_next = x->groups;
 	x->groups = g;
@@ -71,6 +91,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 fail:
 	if (g->_br != MAP_FAILED && g->_br)
 		munmap(g->_br, ring_bytes);
+	free(g->_free);
 	free(g->_mem);
 	free(g->_bufs);
 	free(g);
@@ -87,13 +108,15 @@ static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
 
 static void group_free(struct sr_ring *r, struct sr_bufgroup *g)
 {
-	if (r->_uring_up)
+	if (!g->_user)
 		io_uring_unregister_buf_ring(&r->_uring, g->_bgid);
 	for (unsigned i = 0; i < g->_nbufs; i++) {
 		sr__buf_unpoison(&g->_bufs[i]);
 		g->_bufs[i]._magic = 0;
 	}
-	munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));
+	if (g->_br)
+		munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));
+	free(g->_free);
 	free(g->_mem);
 	free(g->_bufs);
 	g->_magic = 0;
@@ -146,11 +169,49 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 	bid = (unsigned)(b - g->_bufs);
 	b->_len = 0;
 	sr__buf_lend(g->_ring, b, SR_OP_RECV_MULTISHOT);
+	g->_out--;
+	if (g->_user) {
+		sr__group_unpick(g, bid);
+		return 0;
+	}
 	io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
 			      io_uring_buf_ring_mask(g->_nbufs), 0);
 	io_uring_buf_ring_advance(g->_br, 1);
-	g->_out--;
 	return 0;
+}
+
+static void group_lock(struct sr_bufgroup *g)
+{
+	while (__atomic_exchange_n(&g->_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&g->_lock, __ATOMIC_RELAXED))
+			sched_yield();
+}
+
+static void group_unlock(struct sr_bufgroup *g)
+{
+	__atomic_store_n(&g->_lock, 0, __ATOMIC_RELEASE);
+}
+
+int sr__group_pick(struct sr_bufgroup *g)
+{
+	int bid = -1;
+
+	group_lock(g);
+	if (g->_nfree)
+		bid = g->_free[--g->_nfree];
+	group_unlock(g);
+	/* The backend's system call writes here (ASan checks those writes). */
+	if (bid >= 0)
+		sr__buf_unpoison(&g->_bufs[bid]);
+	return bid;
+}
+
+void sr__group_unpick(struct sr_bufgroup *g, unsigned bid)
+{
+	sr__buf_poison(&g->_bufs[bid]);
+	group_lock(g);
+	g->_free[g->_nfree++] = (uint16_t)bid;
+	group_unlock(g);
 }
 
 unsigned sr_bufgroup_id(const struct sr_bufgroup *g)

@@ -23,11 +23,13 @@ struct sr__ring_ext {
 	unsigned cbs;			/* slots delivering to callbacks */
 	unsigned delivering;		/* nesting depth of the delivery loop */
 	unsigned long stale_cqes;	/* CQEs for slots no longer tracked (a bug if not 0) */
+	unsigned long internal_cqes;	/* CQEs of the runtime's own requests */
 	struct sr_bufgroup *groups;
 	uint16_t next_bgid;
 	struct sr_buf **regbufs;	/* registered buffers, by index */
 	unsigned nregbufs;
 	unsigned nfiles;		/* registered file table size */
+	int *ufiles;			/* fallback backend rings: the table's descriptors (-1: empty) */
 	bool capture;			/* tests: build SQEs, never submit */
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
@@ -39,9 +41,14 @@ struct sr__ring_ext *sr__ext(struct sr_ring *r);
 void sr__caps_native(struct sr_ring *r, const char *disable, bool all);
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p);
 const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size_t len);
+/* The ring's kernel has this IORING_REGISTER_* operation (as simulated by SR_KERNEL). */
+bool sr__register_ok(const struct sr_ring *r, unsigned code);
 
 /* ring.c */
 int sr__enter(struct sr_ring *r, bool block);
+void sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cflags);
+struct io_uring_sqe *sr__sqe_internal(struct sr_ring *r);
+int sr__push_cancel(struct sr_ring *r, uint64_t ud);
 uint32_t sr__item_alloc(struct sr_ring *r);
 void sr__item_free(struct sr_ring *r, uint32_t i);
 void sr__deliver_pending(struct sr_ring *r);
@@ -49,5 +56,7 @@ void sr__deliver_pending(struct sr_ring *r);
 /* buf.c / group.c / files.c teardown */
 void sr__groups_destroy(struct sr_ring *r);
 void sr__files_destroy(struct sr_ring *r);
+/* The descriptor in a fallback ring's file table slot, or -1. */
+int sr__file_fd(struct sr_ring *r, unsigned slot);
 
 #endif

@@ -136,11 +136,10 @@ void *sr__store(struct sr_ring *r, uint32_t idx, size_t size)
 
 int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err, const char *fn)
 {
-	if (r->_slots[idx]._flags & SR__SF_FALLBACK)
-		sr__fb_abort(r, idx);
-	else if (sqe) {
-		r->_uring.sq.sqe_tail--;	/* the SQE we just took is the last one */
-	}
+	/* A fallback op was being built in the backend's staging SQE; a native
+	 * one in the SQE we just took, which is the last one. */
+	if (sqe && !sr__fb_staging(r, sqe))
+		r->_uring.sq.sqe_tail--;
 	sr__free_slot(r, idx);
 	if (err == -ENOMEM)
 		return sr__fail(err, "%s: no memory for the op's storage", fn);
@@ -258,24 +257,26 @@ void sr__deliver_pending(struct sr_ring *r)
 			x->cbs--;
 			r->_slots[it.slot]._state = SR__SLOT_INFLIGHT;
 			sr__free_slot(r, it.slot);
+		} else if (r->_slotx[it.slot]._fb) {
+			sr__fb_consumed(r, it.slot);
 		}
 	}
 	x->delivering--;
 }
 
-void sr__reap_slow(struct sr_ring *r, uint32_t idx, const struct io_uring_cqe *cqe)
+/*
+ * Account a completion to slot idx by the op's shape: queue multishot
+ * items, keep a two-phase op's result until its notification, hand
+ * callbacks their delivery.  Kernel CQEs and the fallback backend's
+ * completions both end here.
+ */
+void sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 {
 	struct sr_slot *s = &r->_slots[idx];
 	struct sr_slotx *x = &r->_slotx[idx];
 	uint8_t flags = s->_flags;
-	int32_t res = cqe->res;
-	uint32_t cf = cqe->flags;
 	bool final;
 
-	if (s->_ud != cqe->user_data || s->_state != SR__SLOT_INFLIGHT) {
-		r->_ext->stale_cqes++;
-		return;
-	}
 	if (flags & SR__SF_NOTIF) {
 		if (cf & IORING_CQE_F_NOTIF) {
 			final = true;
@@ -320,11 +321,8 @@ void sr__reap_slow(struct sr_ring *r, uint32_t idx, const struct io_uring_cqe *c
 		s->_state = SR__SLOT_DONE;
 }
 
-/* CQEs without the tracked bit: the runtime's own requests, or raw ops. */
-void sr__reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe)
+static void raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
-	if (cqe->user_data == SR__UD_INTERNAL)
-		return;
 	if (r->_rawq_tail - r->_rawq_head == r->_rawq_cap) {
 		unsigned n = r->_rawq_cap ? r->_rawq_cap * 2 : 64;
 		struct io_uring_cqe *q = malloc(n * sizeof(*q));
@@ -342,6 +340,32 @@ void sr__reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe)
 		r->_rawq_cap = n;
 	}
 	r->_rawq[r->_rawq_tail++ % r->_rawq_cap] = *cqe;
+}
+
+/* CQEs off the inline path: ops with more than a plain completion, the
+ * runtime's own requests, and raw ops. */
+void sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+	struct sr_slot *s;
+
+	if (!(ud & SR__UD_TRACKED)) {
+		raw_keep(r, cqe);
+		return;
+	}
+	if ((ud & SR__UD_OP_MASK) == SR__UD_OP_MASK) {
+		r->_ext->internal_cqes++;
+		if (((ud >> SR__UD_KIND_SHIFT) & 0xff) != SR__UDK_IGNORE)
+			sr__fb_cqe(r, cqe);
+		return;
+	}
+	s = idx < r->_nslots ? &r->_slots[idx] : NULL;
+	if (!s || s->_ud != ud || s->_state != SR__SLOT_INFLIGHT) {
+		r->_ext->stale_cqes++;
+		return;
+	}
+	sr__complete(r, idx, cqe->res, cqe->flags);
 }
 
 unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
@@ -369,7 +393,7 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 			sr__deliver_pending(r);
 			return (int)n;
 		}
-		if (r->_uring_up) {
+		if (r->_uring_up && !r->_fb) {
 			sr__cq_publish(r);
 			ret = io_uring_submit_and_wait(&r->_uring, 1);
 		} else {
@@ -393,8 +417,9 @@ int sr__enter(struct sr_ring *r, bool block)
 	if (sr__unlikely(r->_ext->capture))
 		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
 	if (r->_fb) {
-		n = (int)sr__fb_reap(r, block && !r->_uring_up);
-		if (n)
+		sr__fb_chain_end(r);
+		n = sr__fb_reap(r, block && !r->_uring_up);
+		if (n > 0)
 			sr__deliver_pending(r);
 	}
 	if (!r->_uring_up || n)
@@ -427,8 +452,13 @@ int sr__wait_some(struct sr_ring *r, bool block)
 	if (sr__unlikely(r->_ext->capture))
 		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
 	n = r->_uring_up ? sr__reap_ready(r) : 0;
-	if (r->_fb)
-		n += sr__fb_reap(r, block && !n && !io_uring_sq_ready(&r->_uring));
+	if (r->_fb) {
+		sr__fb_chain_end(r);
+		ret = sr__fb_reap(r, block && !n && !r->_uring_up);
+		if (ret < 0)
+			return ret;
+		n += (unsigned)ret;
+	}
 	if (n) {
 		if (r->_uring_up && io_uring_sq_ready(&r->_uring))
 			io_uring_submit(&r->_uring);
@@ -449,6 +479,10 @@ int sr__wait_some(struct sr_ring *r, bool block)
 			return sr__fail(ret, "ring: io_uring_enter failed");
 		}
 		n = sr__reap_ready(r);
+		if (r->_fb) {
+			ret = sr__fb_reap(r, false);
+			n += ret > 0 ? (unsigned)ret : 0;
+		}
 	}
 	sr__deliver_pending(r);
 	return (int)n;
@@ -575,7 +609,8 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 	}
 }
 
-int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, const char *arg, uint64_t *ud)
+int sr__target(struct sr_ring *r, struct sr_op *op, const struct sr_handle *h, const char *fn, const char *arg,
+	       uint64_t *ud)
 {
 	uint32_t idx = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
 
@@ -583,6 +618,10 @@ int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, con
 		return sr__fail(-ENOENT, "%s: %s: the target op is not in flight on this ring "
 				"(completed, consumed, or from another ring)", fn, arg);
 	*ud = h->_ud;
+	/* The kernel knows a fallback op only by the backend's user_data, and
+	 * not at all while the backend itself runs it. */
+	if (r->_slotx[idx]._fb && !sr__fb_target(r, idx, ud))
+		op->_slow |= SR__SLOW_BACKEND;
 	return 0;
 }
 
@@ -624,7 +663,7 @@ void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struc
 	sqe->personality = op->_personality;
 	if (op->_special & SR__SPECIAL_FALLBACK) {
 		s->_flags |= SR__SF_FALLBACK;
-		sr__commit_fallback(r, idx, sqe);
+		sr__fb_commit(r, idx, sqe);
 		return;
 	}
 	sqe->user_data = s->_ud;
@@ -639,9 +678,15 @@ struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigne
 		sr__fail(-ESHUTDOWN, "sr_%s_submit: the ring is being destroyed", op_name(opid));
 		return NULL;
 	}
-	if (op->_fixed && check_fixed_file(r, opid))
-		return NULL;
-	if (!sr__native(r, opid))
+	if (op->_slow & SR__SLOW_FIXED_FILE) {
+		if (check_fixed_file(r, opid))
+			return NULL;
+		op->_sqe_flags |= SR_IOSQE_FIXED_FILE;
+		op->_special |= SR__SPECIAL_SET;
+	}
+	/* Not native, or a fallback op's IO_LINK chain is open (the native
+	 * bitmap is cleared meanwhile): the backend takes it. */
+	if (!sr__native(r, opid) || (op->_slow & SR__SLOW_BACKEND))
 		return sr__fb_begin(r, op, opid, idxp);
 	idx = r->_free;
 	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
@@ -649,10 +694,6 @@ struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigne
 	sqe = sr__get_sqe(r);
 	if (!sqe)
 		return NULL;
-	if (op->_fixed) {
-		op->_sqe_flags |= SR_IOSQE_FIXED_FILE;
-		op->_special |= SR__SPECIAL_SET;
-	}
 	sr__slot_take(r, idx);
 	*idxp = idx;
 	return sqe;
@@ -675,6 +716,10 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 			break;
 		if (r->_slots[idx]._state == SR__SLOT_DONE)
 			return sr__fail(-EINVAL, "%s: internal: finished stream without items", fn);
+		/* A re-armed stream (fallback) asks again only now, so what the
+		 * caller did with the last item (drain the fd) counts. */
+		if (r->_slotx[idx]._fb)
+			sr__fb_consumed(r, idx);
 		ret = sr__wait_some(r, block);
 		if (ret < 0)
 			return ret;
@@ -699,11 +744,47 @@ void sr__next_done(struct sr_ring *r, uint32_t idx)
 	}
 }
 
+/* --- the runtime's own SQEs ----------------------------------------------------------- */
+
+static struct io_uring_sqe *sq_at(struct sr_ring *r, unsigned i)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+
+	return (struct io_uring_sqe *)((char *)sq->sqes + ((size_t)(i & sq->ring_mask) << r->_sqe_shift));
+}
+
+/*
+ * An SQE for a request of the runtime's own.  Queued SQEs that end in an
+ * open IO_LINK chain (the caller is still adding to it) move up one place
+ * so the request goes in front of the chain instead of joining it.
+ */
+struct io_uring_sqe *sr__sqe_internal(struct sr_ring *r)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	size_t size = (size_t)1 << r->_sqe_shift;
+	struct io_uring_sqe *sqe = sr__get_sqe(r);
+	unsigned tail, start;
+
+	if (!sqe)
+		return NULL;
+	tail = sq->sqe_tail - 1;	/* where the new SQE is */
+	for (start = tail; start != sq->sqe_head &&
+	     (sq_at(r, start - 1)->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)); start--)
+		;
+	if (start == tail)
+		return sqe;
+	for (unsigned i = tail; i != start; i--)
+		memcpy(sq_at(r, i), sq_at(r, i - 1), size);
+	sqe = sq_at(r, start);
+	memset(sqe, 0, size);
+	return sqe;
+}
+
 /* --- cancellation ------------------------------------------------------------------- */
 
-static int push_cancel(struct sr_ring *r, uint64_t ud)
+int sr__push_cancel(struct sr_ring *r, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = sr__get_sqe(r);
+	struct io_uring_sqe *sqe = sr__sqe_internal(r);
 
 	if (!sqe)
 		return -EBUSY;
@@ -725,7 +806,7 @@ int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const 
 	s->_flags |= SR__SF_CANCEL;
 	if (s->_flags & SR__SF_FALLBACK)
 		return sr__fb_cancel(r, idx);
-	if (push_cancel(r, s->_ud))
+	if (sr__push_cancel(r, s->_ud))
 		return sr__fail(-EBUSY, "%s: no room to queue the cancel request", fn);
 	return 0;
 }
@@ -748,9 +829,11 @@ int sr_ring_discard(struct sr_ring *r)
 		fake.user_data = sqe->user_data;
 		fake.res = -ECANCELED;
 		sr__reap_one(r, &fake);
-		n++;
+		n += (sqe->user_data & SR__UD_OP_MASK) != SR__UD_OP_MASK;
 	}
 	sq->sqe_tail = sq->sqe_head;
+	if (r->_fb)
+		sr__fb_chain_end(r);
 	sr__deliver_pending(r);
 	return n;
 }
@@ -819,7 +902,7 @@ int sr_ring_submit(struct sr_ring *r)
 	if (r->_ext->capture)
 		return 0;
 	if (r->_fb)
-		sr__fb_kick(r);
+		sr__fb_chain_end(r);
 	if (!r->_uring_up)
 		return 0;
 	sr__cq_publish(r);
@@ -903,8 +986,6 @@ int sr_ring_eventfd(struct sr_ring *r)
 		}
 	}
 	r->_eventfd = fd;
-	if (r->_fb)
-		sr__fb_set_eventfd(r, fd);
 	return fd;
 }
 
@@ -924,7 +1005,7 @@ struct io_uring *sr_ring_uring(struct sr_ring *r)
 
 bool sr_ring_native(const struct sr_ring *r, unsigned op)
 {
-	return op < sr_op_count && sr__native(r, op);
+	return op < sr_op_count && sr__fb_native(r, op);
 }
 
 const char *sr_ring_backend(const struct sr_ring *r)
@@ -974,7 +1055,7 @@ static void drain(struct sr_ring *r)
 				if (s->_flags & SR__SF_FALLBACK)
 					sr__fb_cancel(r, i);
 				else
-					push_cancel(r, s->_ud);
+					sr__push_cancel(r, s->_ud);
 			}
 			last_cancel = t;
 		}

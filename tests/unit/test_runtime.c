@@ -199,23 +199,38 @@ static void test_bad_buffers(void)
 	sr_ring_destroy(r);
 }
 
-/* An op the kernel lacks fails at submit with the kernel it needs. */
+/*
+ * An op the kernel lacks: under STRICT it fails at submit with the kernel
+ * it needs; by default it takes its fallback and completes as the spec says.
+ */
 static void test_unavailable(void)
 {
-	struct sr_ring *r = ring();
+	struct sr_ring_params p = { .policy = SR_POLICY_STRICT };
+	struct sr_ring *r = NULL;
 	struct sr_nop128_op op = sr_nop128();
 	struct sr_nop128_submitted sub;
+	struct sr_nop128_completed c;
 	char why[200];
 
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
 	if (!sr_op_unavailable(r, SR_OP_NOP128, why, sizeof(why))) {
 		printf("\n    skip: this kernel runs nop128 natively\n");
 		sr_ring_destroy(r);
 		return;
 	}
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), -EOPNOTSUPP);
-	CU_ASSERT(msg_has("nop128"));
+	CU_ASSERT(msg_has("nop128 needs Linux 6.19"));
+	CU_ASSERT(msg_has("STRICT"));
 	CU_ASSERT_EQUAL(sr_nop128_raw(r, 1), -EOPNOTSUPP);
 	CU_ASSERT(msg_has("sr_nop128_raw"));
+	sr_ring_destroy(r);
+
+	r = ring();
+	op = sr_nop128();
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 0);
+	CU_ASSERT(!strncmp(sr_op_status(r, SR_OP_NOP128, why, sizeof(why)), "fallback: nop", 13));
 	sr_ring_destroy(r);
 }
 

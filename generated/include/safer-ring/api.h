@@ -37,7 +37,7 @@ extern "C" {
 /*
  * Do nothing; completes with res 0.
  * Linux 5.1; as io_uring_prep_nop (liburing 0.2).
- * Fallback: complete at once with res 0.
+ * Fallback: emulated (complete).
  */
 struct sr_nop_op {
 	struct sr_op base;
@@ -273,7 +273,7 @@ static inline void
 sr_readv_set_fixed_file(struct sr_readv_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -494,7 +494,7 @@ static inline void
 sr_writev_set_fixed_file(struct sr_writev_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -700,7 +700,7 @@ static inline void
 sr_fsync_set_fixed_file(struct sr_fsync_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -886,7 +886,7 @@ static inline void
 sr_read_fixed_set_fixed_file(struct sr_read_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -1076,7 +1076,7 @@ static inline void
 sr_write_fixed_set_fixed_file(struct sr_write_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -1213,7 +1213,7 @@ sr_write_fixed_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbyte
 /*
  * Wait for poll events on fd; res is the revents mask.
  * Linux 5.1; as io_uring_prep_poll_add (liburing 0.2).
- * Fallback: poll(2).
+ * Fallback: emulated (poll).
  */
 struct sr_poll_add_op {
 	struct sr_op base;
@@ -1262,7 +1262,7 @@ static inline void
 sr_poll_add_set_fixed_file(struct sr_poll_add_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -1440,7 +1440,7 @@ static inline void
 sr_poll_multishot_set_fixed_file(struct sr_poll_multishot_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -1575,7 +1575,7 @@ sr_poll_multishot_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr
  * Remove a pending poll request; the poll completes with -ECANCELED.
  * Linux 5.1; as io_uring_prep_poll_remove (liburing 0.2).
  * user_data: target, none lifetime.
- * Fallback: cancel the emulated poll.
+ * Fallback: emulated (poll_remove).
  */
 struct sr_poll_remove_op {
 	struct sr_op base;
@@ -1628,7 +1628,7 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
+	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_POLL_REMOVE, &idx);
@@ -1748,7 +1748,7 @@ sr_poll_remove_raw(struct sr_ring *sr_r, __u64 user_data, __u64 sr_user_data)
  * Change the events of a pending poll.
  * Linux 5.13; as io_uring_prep_poll_update (liburing 2.1).
  * old_user_data: target, none lifetime.
- * Fallback: update the emulated poll.
+ * Fallback: emulated (poll_update).
  */
 struct sr_poll_update_op {
 	struct sr_op base;
@@ -1803,7 +1803,7 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__target(r, &op->old_user_data, fn, "old_user_data", &ud_old_user_data);
+	ret = sr__target(r, &op->base, &op->old_user_data, fn, "old_user_data", &ud_old_user_data);
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_POLL_UPDATE, &idx);
@@ -1982,7 +1982,7 @@ static inline void
 sr_sync_file_range_set_fixed_file(struct sr_sync_file_range_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -2111,7 +2111,7 @@ sr_sync_file_range_raw(struct sr_ring *sr_r, int fd, unsigned len, __u64 offset,
  * sendmsg(2) with owned data, name and control buffers.
  * Linux 5.3; as io_uring_prep_sendmsg (liburing 0.2).
  * msg: msghdr (in), completion lifetime: msghdr, iovecs and name copied at submission; msg_control read at issue [6.18]; data read until the CQE.
- * Fallback: sendmsg(2).
+ * Fallback: sendmsg(2) after writability.
  */
 struct sr_sendmsg_op {
 	struct sr_op base;
@@ -2175,7 +2175,7 @@ static inline void
 sr_sendmsg_set_fixed_file(struct sr_sendmsg_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -2319,7 +2319,7 @@ sr_sendmsg_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsigned 
  * recvmsg(2) into owned data, name and control buffers.
  * Linux 5.3; as io_uring_prep_recvmsg (liburing 0.2).
  * msg: msghdr (out), completion lifetime: the kernel writes msg_flags, msg_namelen and msg_controllen back into the msghdr at completion [6.18].
- * Fallback: recvmsg(2).
+ * Fallback: recvmsg(2) after readability.
  */
 struct sr_recvmsg_op {
 	struct sr_op base;
@@ -2384,7 +2384,7 @@ static inline void
 sr_recvmsg_set_fixed_file(struct sr_recvmsg_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -2532,7 +2532,7 @@ sr_recvmsg_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsigned flags,
  * Linux 6.0; as io_uring_prep_recvmsg_multishot (liburing 2.3).
  * msg: copy, submit lifetime: only msg_namelen and msg_controllen are read, at submission.
  * buf_group: provided, kernel_selected lifetime.
- * Fallback: recvmsg (re-armed).
+ * Fallback: none: each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer.
  */
 struct sr_recvmsg_multishot_op {
 	struct sr_op base;
@@ -2599,7 +2599,7 @@ static inline void
 sr_recvmsg_multishot_set_fixed_file(struct sr_recvmsg_multishot_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -2756,7 +2756,7 @@ sr_recvmsg_multishot_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsig
  * Complete after a time (res -ETIME) or after count other completions (res 0).
  * Linux 5.4; as io_uring_prep_timeout (liburing 0.2).
  * ts: copy, submit lifetime: copied at submission [6.18].
- * Fallback: timer in the fallback backend.
+ * Fallback: emulated (timer).
  */
 struct sr_timeout_op {
 	struct sr_op base;
@@ -3175,7 +3175,7 @@ sr_timeout_multishot_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, uns
  * Remove a pending timeout; it completes with -ECANCELED.
  * Linux 5.5; as io_uring_prep_timeout_remove (liburing 0.2).
  * user_data: target, none lifetime.
- * Fallback: cancel the emulated timer.
+ * Fallback: emulated (timer_remove).
  */
 struct sr_timeout_remove_op {
 	struct sr_op base;
@@ -3237,7 +3237,7 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
+	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_REMOVE, &idx);
@@ -3358,7 +3358,7 @@ sr_timeout_remove_raw(struct sr_ring *sr_r, __u64 user_data, unsigned flags, __u
  * Linux 5.11; as io_uring_prep_timeout_update (liburing 2.0).
  * ts: copy, submit lifetime: copied at submission [6.18].
  * user_data: target, none lifetime.
- * Fallback: re-arm the emulated timer.
+ * Fallback: emulated (timer_update).
  */
 struct sr_timeout_update_op {
 	struct sr_op base;
@@ -3432,7 +3432,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
+	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_UPDATE, &idx);
@@ -3563,7 +3563,7 @@ sr_timeout_update_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, __u64 
  * Linux 5.5; as io_uring_prep_accept (liburing 0.2).
  * addr: result, completion lifetime: written at completion.
  * addrlen: result, completion lifetime: read at issue, written at completion [6.18].
- * Fallback: accept4(2).
+ * Fallback: accept4(2) after readability.
  */
 struct sr_accept_op {
 	struct sr_op base;
@@ -3628,7 +3628,7 @@ static inline void
 sr_accept_set_fixed_file(struct sr_accept_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -3840,7 +3840,7 @@ static inline void
 sr_accept_direct_set_fixed_file(struct sr_accept_direct_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -3983,7 +3983,7 @@ sr_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, sockle
 /*
  * Accept repeatedly: one CQE (new fd) per connection until cancelled.
  * Linux 5.19; as io_uring_prep_multishot_accept (liburing 2.2).
- * Fallback: accept (re-armed); then accept4(2).
+ * Fallback: accept (re-armed).
  */
 struct sr_multishot_accept_op {
 	struct sr_op base;
@@ -4040,7 +4040,7 @@ static inline void
 sr_multishot_accept_set_fixed_file(struct sr_multishot_accept_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -4231,7 +4231,7 @@ static inline void
 sr_multishot_accept_direct_set_fixed_file(struct sr_multishot_accept_direct_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -4366,7 +4366,7 @@ sr_multishot_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *ad
  * Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running).
  * Linux 5.5; as io_uring_prep_cancel64 (liburing 2.2).
  * user_data: target, none lifetime.
- * Fallback: cancel in the fallback backend.
+ * Fallback: emulated (cancel).
  */
 struct sr_async_cancel_op {
 	struct sr_op base;
@@ -4428,7 +4428,7 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__target(r, &op->user_data, fn, "user_data", &ud_user_data);
+	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
 	sqe = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL, &idx);
@@ -4547,7 +4547,7 @@ sr_async_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_u
 /*
  * Cancel requests on a file descriptor.
  * Linux 5.19; as io_uring_prep_cancel_fd (liburing 2.2).
- * Fallback: cancel in the fallback backend.
+ * Fallback: emulated (cancel).
  */
 struct sr_async_cancel_fd_op {
 	struct sr_op base;
@@ -4724,7 +4724,7 @@ sr_async_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_us
  * Timeout for the previous linked request: -ETIME if it fired, -ECANCELED if the request won.
  * Linux 5.5; as io_uring_prep_link_timeout (liburing 0.3).
  * ts: copy, submit lifetime: copied at submission [6.18].
- * Fallback: timer in the fallback backend.
+ * Fallback: emulated (link_timer).
  */
 struct sr_link_timeout_op {
 	struct sr_op base;
@@ -4977,7 +4977,7 @@ static inline void
 sr_connect_set_fixed_file(struct sr_connect_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -5173,7 +5173,7 @@ static inline void
 sr_fallocate_set_fixed_file(struct sr_fallocate_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -6425,7 +6425,7 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
  * pread(2) into an owned buffer, up to its capacity; offset -1 uses the file position.
  * Linux 5.6; as io_uring_prep_read (liburing 0.4).
  * buf: buffer (out), completion lifetime: written until the CQE.
- * Fallback: pread(2).
+ * Fallback: preadv2(2) after readability.
  */
 struct sr_read_op {
 	struct sr_op base;
@@ -6491,7 +6491,7 @@ static inline void
 sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -6627,7 +6627,7 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
  * pwrite(2) of an owned buffer's contents; offset -1 uses the file position.
  * Linux 5.6; as io_uring_prep_write (liburing 0.4).
  * buf: buffer (in), completion lifetime: read at issue; a change after submit was observed [6.18].
- * Fallback: pwrite(2).
+ * Fallback: pwritev2(2) after writability.
  */
 struct sr_write_op {
 	struct sr_op base;
@@ -6688,7 +6688,7 @@ static inline void
 sr_write_set_fixed_file(struct sr_write_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -6876,7 +6876,7 @@ static inline void
 sr_fadvise_set_fixed_file(struct sr_fadvise_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -7057,7 +7057,7 @@ static inline void
 sr_fadvise64_set_fixed_file(struct sr_fadvise64_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -7530,7 +7530,7 @@ sr_madvise64_raw(struct sr_ring *sr_r, void *addr, off_t length, int advice, __u
  * send(2) of an owned buffer's contents.
  * Linux 5.6; as io_uring_prep_send (liburing 0.4).
  * buf: buffer (in), completion lifetime: read at issue; valid until the CQE.
- * Fallback: send(2).
+ * Fallback: send(2) after writability.
  */
 struct sr_send_op {
 	struct sr_op base;
@@ -7589,7 +7589,7 @@ static inline void
 sr_send_set_fixed_file(struct sr_send_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -7725,7 +7725,7 @@ sr_send_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int f
  * Linux 6.1; as io_uring_prep_sendto (liburing 2.4).
  * buf: buffer (in), completion lifetime: read at issue; valid until the CQE.
  * addr: copy, submit lifetime: copied at submission [6.18].
- * Fallback: sendto(2).
+ * Fallback: sendto(2) after writability.
  */
 struct sr_sendto_op {
 	struct sr_op base;
@@ -7793,7 +7793,7 @@ static inline void
 sr_sendto_set_fixed_file(struct sr_sendto_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -7943,7 +7943,7 @@ sr_sendto_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int
  * recv(2) into an owned buffer, up to its capacity.
  * Linux 5.6; as io_uring_prep_recv (liburing 0.4).
  * buf: buffer (out), completion lifetime: written until the CQE.
- * Fallback: recv(2).
+ * Fallback: recv(2) after readability.
  */
 struct sr_recv_op {
 	struct sr_op base;
@@ -8007,7 +8007,7 @@ static inline void
 sr_recv_set_fixed_file(struct sr_recv_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -8202,7 +8202,7 @@ static inline void
 sr_recv_multishot_set_fixed_file(struct sr_recv_multishot_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -9007,7 +9007,7 @@ static inline void
 sr_splice_set_fixed_file(struct sr_splice_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd_out = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -9137,7 +9137,7 @@ sr_splice_raw(struct sr_ring *sr_r, int fd_in, int64_t off_in, int fd_out, int64
  * Linux 5.7; as io_uring_prep_provide_buffers (liburing 0.6).
  * addr: key, registration lifetime: kernel-owned until a CQE returns each buffer or REMOVE_BUFFERS.
  * Unchecked memory: the region stays kernel-owned until each buffer is selected or removed; use struct sr_bufgroup.
- * Fallback: user-space buffer group.
+ * Fallback: none: legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback.
  */
 struct sr_provide_buffers_op {
 	struct sr_op base;
@@ -9312,7 +9312,7 @@ sr_provide_buffers_raw(struct sr_ring *sr_r, void *addr, int len, int nr, int bg
 /*
  * Take back up to nr provided buffers of group bgid; res is the number removed.
  * Linux 5.7; as io_uring_prep_remove_buffers (liburing 0.6).
- * Fallback: user-space buffer group.
+ * Fallback: none: legacy provided buffers live in the kernel; struct sr_bufgroup has its own fallback.
  */
 struct sr_remove_buffers_op {
 	struct sr_op base;
@@ -9541,7 +9541,7 @@ static inline void
 sr_tee_set_fixed_file(struct sr_tee_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd_out = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -9718,7 +9718,7 @@ static inline void
 sr_shutdown_set_fixed_file(struct sr_shutdown_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -11487,7 +11487,7 @@ static inline void
 sr_fsetxattr_set_fixed_file(struct sr_fsetxattr_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -11919,7 +11919,7 @@ static inline void
 sr_fgetxattr_set_fixed_file(struct sr_fgetxattr_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -12879,7 +12879,7 @@ static inline void
 sr_uring_cmd_set_fixed_file(struct sr_uring_cmd_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -13009,7 +13009,7 @@ sr_uring_cmd_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data)
  * Linux 6.7; as io_uring_prep_cmd_sock (liburing 2.5).
  * optval: key, completion lifetime: SETSOCKOPT reads it at issue, GETSOCKOPT writes it at completion [6.18].
  * Unchecked memory: command payloads are driver-specific; the kernel reads and writes them as the driver defines.
- * Fallback: ioctl(2).
+ * Fallback: ioctl/getsockopt/setsockopt(2).
  */
 struct sr_cmd_sock_op {
 	struct sr_op base;
@@ -13066,7 +13066,7 @@ static inline void
 sr_cmd_sock_set_fixed_file(struct sr_cmd_sock_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -13195,7 +13195,7 @@ sr_cmd_sock_raw(struct sr_ring *sr_r, int cmd_op, int fd, int level, int optname
  * Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer.
  * Linux 6.0; as io_uring_prep_send_zc (liburing 2.3).
  * buf: buffer (in), notification lifetime: must not change or be freed until the F_NOTIF CQE, not merely the first CQE.
- * Fallback: send (two-phase completion kept); then send(2).
+ * Fallback: send (two-phase completion kept).
  */
 struct sr_send_zc_op {
 	struct sr_op base;
@@ -13264,7 +13264,7 @@ static inline void
 sr_send_zc_set_fixed_file(struct sr_send_zc_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -13469,7 +13469,7 @@ static inline void
 sr_send_zc_fixed_set_fixed_file(struct sr_send_zc_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -13608,7 +13608,7 @@ sr_send_zc_fixed_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t l
  * Zero-copy sendmsg: a result CQE, then a notification CQE.
  * Linux 6.1; as io_uring_prep_sendmsg_zc (liburing 2.3).
  * msg: msghdr (in), notification lifetime: msghdr, iovecs, name copied at submission (as SENDMSG); data kernel-owned until F_NOTIF.
- * Fallback: sendmsg (two-phase completion kept); then sendmsg(2).
+ * Fallback: sendmsg (two-phase completion kept).
  */
 struct sr_sendmsg_zc_op {
 	struct sr_op base;
@@ -13673,7 +13673,7 @@ static inline void
 sr_sendmsg_zc_set_fixed_file(struct sr_sendmsg_zc_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -13882,7 +13882,7 @@ static inline void
 sr_sendmsg_zc_fixed_set_fixed_file(struct sr_sendmsg_zc_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -14095,7 +14095,7 @@ static inline void
 sr_read_multishot_set_fixed_file(struct sr_read_multishot_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -14802,7 +14802,7 @@ sr_futex_wake_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
  * Wait on several futex words; res is the index of the one that woke.
  * Linux 6.7; as io_uring_prep_futex_waitv (liburing 2.6).
  * futexv: copy, submit lifetime: array copied at submission [6.18]; the words it names stay waited on until the CQE.
- * Fallback: none: futex_waitv has no non-blocking form to emulate.
+ * Fallback: futex_waitv(2).
  */
 struct sr_futex_waitv_op {
 	struct sr_op base;
@@ -15000,7 +15000,7 @@ sr_futex_waitv_raw(struct sr_ring *sr_r, const struct futex_waitv *futexv, uint3
 /*
  * Install a registered file as a regular fd; res is the fd.
  * Linux 6.8; as io_uring_prep_fixed_fd_install (liburing 2.6).
- * Fallback: none: registered files need io_uring.
+ * Fallback: emulated (fd_install).
  */
 struct sr_fixed_fd_install_op {
 	struct sr_op base;
@@ -15225,7 +15225,7 @@ static inline void
 sr_ftruncate_set_fixed_file(struct sr_ftruncate_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -15410,7 +15410,7 @@ static inline void
 sr_bind_set_fixed_file(struct sr_bind_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -15602,7 +15602,7 @@ static inline void
 sr_listen_set_fixed_file(struct sr_listen_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -15731,7 +15731,7 @@ sr_listen_raw(struct sr_ring *sr_r, int fd, int backlog, __u64 sr_user_data)
  * Zero-copy receive into a registered zcrx area (multishot, 32-byte CQEs).
  * Linux 6.15.
  * Unchecked memory: data lands in a zcrx area registered with IORING_REGISTER_ZCRX_IFQ and is returned through its refill ring.
- * Fallback: recv_multishot.
+ * Fallback: none: data lands in a zcrx area of a NIC queue; recv_multishot with a buffer group is the portable form.
  */
 struct sr_recv_zc_op {
 	struct sr_op base;
@@ -15783,7 +15783,7 @@ static inline void
 sr_recv_zc_set_fixed_file(struct sr_recv_zc_op *sr_op, unsigned sr_index)
 {
 	sr_op->sockfd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -15918,7 +15918,7 @@ sr_recv_zc_raw(struct sr_ring *sr_r, int sockfd, unsigned max_bytes, unsigned zc
  * epoll_wait(2) into an owned buffer of struct epoll_event; res is the number of events.
  * Linux 6.15; as io_uring_prep_epoll_wait (liburing 2.10).
  * events: buffer (out), completion lifetime: written at completion.
- * Fallback: epoll_wait(2).
+ * Fallback: epoll_wait(2) after readability.
  */
 struct sr_epoll_wait_op {
 	struct sr_op base;
@@ -16179,7 +16179,7 @@ static inline void
 sr_readv_fixed_set_fixed_file(struct sr_readv_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -16399,7 +16399,7 @@ static inline void
 sr_writev_fixed_set_fixed_file(struct sr_writev_fixed_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int
@@ -17153,7 +17153,7 @@ static inline void
 sr_uring_cmd128_set_fixed_file(struct sr_uring_cmd128_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int

@@ -11,7 +11,7 @@
 
 #include <safer-ring/ring.h>
 
-#if SR_GEN_ABI != 1
+#if SR_GEN_ABI != 2
 #error "safer-ring: generated/ops.h does not match this runtime; regenerate with: make generate"
 #endif
 
@@ -347,6 +347,7 @@ enum sr_op_id {
 };
 
 SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too small for the op list");
+SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_data");
 
 /* SQE byte offsets. */
 #define SR_SQE_OPCODE 0	/* 1 bytes */
@@ -407,6 +408,9 @@ SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too sma
 #define SR_IORING_POLL_UPDATE_USER_DATA 4
 #define SR_IORING_TIMEOUT_ABS 1
 #define SR_IORING_TIMEOUT_UPDATE 2
+#define SR_IORING_TIMEOUT_BOOTTIME 4
+#define SR_IORING_TIMEOUT_REALTIME 8
+#define SR_IORING_TIMEOUT_ETIME_SUCCESS 32
 #define SR_IORING_TIMEOUT_MULTISHOT 64
 #define SR_IORING_ASYNC_CANCEL_ALL 1
 #define SR_IORING_ASYNC_CANCEL_FD 2
@@ -425,6 +429,7 @@ SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too sma
 #define SR_IORING_FIXED_FD_NO_CLOEXEC 1
 #define SR_IORING_NOP_INJECT_RESULT 1
 #define SR_IORING_FSYNC_DATASYNC 1
+#define SR_FUTEX2_PRIVATE 128
 #define SR_SOCKET_URING_OP_SIOCINQ 0
 #define SR_SOCKET_URING_OP_SIOCOUTQ 1
 #define SR_SOCKET_URING_OP_GETSOCKOPT 2

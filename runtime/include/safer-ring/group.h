@@ -4,6 +4,9 @@
  * their multishot forms (IOSQE_BUFFER_SELECT).  A group owns its buffers;
  * a completion hands one to the caller (struct sr_buf *) until the caller
  * recycles it, and while the kernel holds a buffer it counts as lent.
+ * Without kernel buffer rings (before 5.19, or a ring on the fallback
+ * backend) the group keeps its free buffers itself and the fallback
+ * backend picks one for each completion the same way.
  */
 #ifndef SAFER_RING_GROUP_H
 #define SAFER_RING_GROUP_H
@@ -24,6 +27,10 @@ struct sr_bufgroup {
 	size_t _size;			/* bytes per buffer */
 	unsigned _nbufs;
 	unsigned _out;			/* handed to the caller, not yet recycled */
+	uint16_t *_free;		/* user-space mode: ids of the buffers to pick from */
+	unsigned _nfree;
+	int _lock;			/* user-space mode: guards _free (backend threads pick) */
+	bool _user;			/* user-space mode: no kernel buffer ring */
 	uint16_t _bgid;
 	uint32_t _magic;
 	struct sr_bufgroup *_next;	/* the ring's list of groups */
@@ -44,6 +51,9 @@ unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
 struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);
+/* User-space mode, any thread: pick a free buffer (its id, or -1), or put one back. */
+int sr__group_pick(struct sr_bufgroup *g);
+void sr__group_unpick(struct sr_bufgroup *g, unsigned bid);
 
 static inline unsigned sr__group_id(const struct sr_bufgroup *g)
 {

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Contract between generated code and this runtime; see generator/srgen/__init__.py. */
-#define SR_GEN_ABI 1
+#define SR_GEN_ABI 2
 
 /* liburing 2.4+ has version macros; without them, assume 2.3 (the oldest we support). */
 #ifdef IO_URING_VERSION_MAJOR
@@ -67,13 +67,18 @@ struct sr_op {
 	uint8_t _state;			/* SR__OP_READY, SR__OP_SPENT */
 	uint8_t _special;		/* any of the below is set: submit takes the slow path */
 	uint8_t _sqe_flags;		/* IOSQE_* from sr_NAME_set_sqe_flags */
-	uint8_t _fixed;			/* the fd argument is a registered-file index */
+	uint8_t _slow;			/* SR__SLOW_*: submit takes the slow path */
 	uint16_t _personality;
 };
 
 enum {
 	SR__OP_READY = 0x5a,
 	SR__OP_SPENT = 0xa5,
+};
+
+enum {
+	SR__SLOW_FIXED_FILE = 1 << 0,	/* the fd argument is a registered-file index */
+	SR__SLOW_BACKEND = 1 << 1,	/* its target runs on the fallback backend: so must it */
 };
 
 enum {
@@ -102,9 +107,9 @@ struct sr_op_info {
 	const char *lifetimes;	/* human summary of memory lifetimes */
 	const char *fallback;	/* human summary of the fallback chain */
 	const char *doc;
-	int16_t fallback_op;	/* first alternate SR_OP_*, or -1 */
-	uint8_t fallback_how;	/* SR_FB_* */
-	uint8_t has_syscall;	/* chain ends in a syscall */
+	const struct sr_fb_route *routes;	/* the fallback chain, flattened, best first */
+	uint8_t nroutes;
+	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group */
 	/* Completion-time work: return buffers, mark results written.  NULL
 	 * for ops without memory.  final: this CQE ends the op's use of it. */
 	void (*finish)(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final);
@@ -114,7 +119,30 @@ enum { SR_SHAPE_SINGLE, SR_SHAPE_MULTISHOT, SR_SHAPE_NOTIF };
 enum { SR_FD_NONE, SR_FD_FILE, SR_FD_SOCKET, SR_FD_ANY };
 enum { SR_RESULT_STATUS, SR_RESULT_BYTES, SR_RESULT_FD, SR_RESULT_SLOT, SR_RESULT_COUNT,
        SR_RESULT_MASK, SR_RESULT_INDEX, SR_RESULT_VALUE };
+/* A way to run an op the ring cannot run natively (generated from the spec). */
+struct sr_fb_route {
+	uint8_t engine;		/* SR_FB_KERNEL, _SYSCALL, _EMULATE, _NONE */
+	uint8_t how;		/* SR_FB_SAME, _REARM (stands for a multishot op), _NOTIF (for a zero-copy one) */
+	uint8_t wait;		/* SR_FB_WAIT_*: readiness to wait for on a pollable fd first */
+	uint8_t emulate;	/* SR_EMU_* */
+	uint8_t more_while;	/* SR_FB_MORE_*: re-armed streams go on while the result is this */
+	uint8_t queued_at_submit;	/* the system call must be asleep before submit returns */
+	uint8_t repeat_bits;	/* re-armed: size of the repeat limit in the op's own SQE, or 0 */
+	uint16_t repeat_off;	/* ... and its offset */
+	uint16_t exec_op;	/* the op whose SQE layout runs */
+	uint8_t nxform;
+	uint32_t setup_all;	/* IORING_SETUP_* the ring needs for this route */
+	void (*xform[3])(struct io_uring_sqe *sqe);	/* this op's SQE -> exec_op's */
+	int (*sys)(const struct io_uring_sqe *sqe);	/* the system call, on exec_op's SQE */
+	const char *text;	/* for people: "accept4(2) after readability (re-armed)" */
+};
+
+enum { SR_FB_KERNEL = 1, SR_FB_SYSCALL, SR_FB_EMULATE, SR_FB_NONE };
 enum { SR_FB_SAME, SR_FB_REARM, SR_FB_NOTIF };
+enum { SR_FB_WAIT_NONE, SR_FB_WAIT_IN, SR_FB_WAIT_OUT };
+enum { SR_FB_MORE_NONE, SR_FB_MORE_POSITIVE, SR_FB_MORE_NONNEG, SR_FB_MORE_ETIME };
+enum { SR_EMU_NONE, SR_EMU_COMPLETE, SR_EMU_TIMER, SR_EMU_LINK_TIMER, SR_EMU_TIMER_REMOVE, SR_EMU_TIMER_UPDATE,
+       SR_EMU_CANCEL, SR_EMU_POLL, SR_EMU_POLL_REMOVE, SR_EMU_POLL_UPDATE, SR_EMU_FD_INSTALL };
 
 extern const struct sr_op_info sr_op_table[];
 extern const unsigned sr_op_count;
@@ -149,6 +177,7 @@ struct sr_slotx {
 	void (*_cb)(void);	/* the typed callback, cast back by _deliver */
 	void *_cb_arg;
 	void *_aux;		/* provided-buffer group of the op */
+	void *_fb;		/* the fallback backend's job for the op, or NULL */
 	struct sr_buf *_lent[2];	/* owned buffers of simple ops */
 };
 
@@ -174,7 +203,8 @@ enum {
  * completion (bit 23) and the slot index (bits 0-22).  The generation
  * advances by adding 1 << 32: its wrap runs off the top of the word and
  * never touches the low bits, and bit 63 is ORed back in.  Raw ops have bit
- * 63 cleared; the runtime's own requests use SR__UD_INTERNAL.
+ * 63 cleared.  The runtime's own requests carry op 0xff (no op has it) and
+ * the slow bit: a kind in bits 32-39 and an id in the low bits.
  */
 #define SR__UD_TRACKED		(1ULL << 63)
 #define SR__UD_GEN_STEP		(1ULL << 32)
@@ -182,7 +212,13 @@ enum {
 #define SR__UD_OP_MASK		(0xffULL << SR__UD_OP_SHIFT)
 #define SR__UD_SLOW		(1ULL << 23)
 #define SR__UD_SLOT_MASK	0x7fffffULL
-#define SR__UD_INTERNAL		(~0ULL >> 1)
+#define SR__UD_INTERNAL		(SR__UD_TRACKED | SR__UD_SLOW | SR__UD_OP_MASK)
+#define SR__UD_KIND_SHIFT	32
+enum {
+	SR__UDK_IGNORE = 0,	/* cancel requests: their CQE means nothing */
+	SR__UDK_WAKE,		/* the fallback backend's wake-up poll */
+	SR__UDK_JOB,		/* a request the fallback backend runs in the kernel */
+};
 #define SR__MAX_SLOTS		(1U << 23)
 #define SR__NONE		UINT32_MAX
 
@@ -219,6 +255,7 @@ struct sr_ring {
 	int _eventfd;
 	bool _uring_up;		/* _uring is a live kernel ring */
 	bool _stop;
+	bool _fb_building;	/* an op for the fallback backend is being built */
 	struct sr__fallback *_fb;	/* fallback backend, or NULL */
 	struct sr__ring_ext *_ext;	/* everything the inline paths never touch */
 	/* Completions of raw ops met while reaping for tracked ones. */
@@ -283,12 +320,18 @@ void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struc
 struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r);
 struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r);
 int sr__wait_some(struct sr_ring *r, bool block);
-void sr__reap_slow(struct sr_ring *r, uint32_t idx, const struct io_uring_cqe *cqe);
-void sr__reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe);
-void sr__commit_fallback(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe);
+void sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe);
+/* System calls of fallback routes that libc has no single function for. */
+struct sockaddr;
+int sr__connect(int fd, const struct sockaddr *addr, unsigned len);
+int sr__cmd_sock(int cmd_op, int fd, int level, int optname, void *optval, int optlen);
+/* preadv2/pwritev2, but streams (pipes, sockets) ignore the offset, as in io_uring. */
+long sr__preadv2(int fd, const struct iovec *iov, int n, long long off, int flags);
+long sr__pwritev2(int fd, const struct iovec *iov, int n, long long off, int flags);
 void *sr__store(struct sr_ring *r, uint32_t idx, size_t size);
 int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn);
-int sr__target(struct sr_ring *r, const struct sr_handle *h, const char *fn, const char *arg, uint64_t *ud);
+int sr__target(struct sr_ring *r, struct sr_op *op, const struct sr_handle *h, const char *fn, const char *arg,
+	       uint64_t *ud);
 int sr__raw_unavailable(struct sr_ring *r, unsigned op);
 int sr__set_sqe_flags(struct sr_op *op, unsigned flags, const char *fn);
 int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err, const char *fn);
@@ -346,6 +389,19 @@ static inline uint32_t sr__sqe_get32(const struct io_uring_sqe *sqe, unsigned of
 	return v;
 }
 
+static inline uint16_t sr__sqe_get16(const struct io_uring_sqe *sqe, unsigned off)
+{
+	uint16_t v;
+
+	memcpy(&v, (const char *)sqe + off, sizeof(v));
+	return v;
+}
+
+static inline uint8_t sr__sqe_get8(const struct io_uring_sqe *sqe, unsigned off)
+{
+	return ((const uint8_t *)sqe)[off];
+}
+
 /* What every prep helper does first: clear all but user_data, set the opcode. */
 static inline void sr__sqe_init(struct io_uring_sqe *sqe, uint8_t opcode)
 {
@@ -373,7 +429,7 @@ static inline void sr__op_begin(struct sr_op *op, unsigned opid)
 	op->_state = SR__OP_READY;
 	op->_special = 0;
 	op->_sqe_flags = 0;
-	op->_fixed = 0;
+	op->_slow = 0;
 	op->_personality = 0;
 }
 
@@ -439,7 +495,7 @@ static inline struct io_uring_sqe *sr__begin(struct sr_ring *r, struct sr_op *op
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
-	if (sr__unlikely(!sr__native(r, opid) || op->_fixed))
+	if (sr__unlikely(!sr__native(r, opid) || op->_slow))
 		return sr__begin_slow(r, op, opid, idxp);
 	idx = r->_free;
 	if (sr__unlikely(idx == SR__NONE) && (idx = sr__slot_grow(r)) == SR__NONE)
@@ -484,10 +540,7 @@ static inline void sr__reap_one(struct sr_ring *r, const struct io_uring_cqe *cq
 	struct sr_slot *s;
 
 	if (sr__unlikely((ud & (SR__UD_TRACKED | SR__UD_SLOW)) != SR__UD_TRACKED || idx >= r->_nslots)) {
-		if (ud & SR__UD_TRACKED && idx < r->_nslots)
-			sr__reap_slow(r, idx, cqe);
-		else
-			sr__reap_other(r, cqe);
+		sr__reap_special(r, cqe);
 		return;
 	}
 	s = &r->_slots[idx];
@@ -603,7 +656,7 @@ static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, 
 		const struct io_uring_cqe *cqe = sr__cq_head(r);
 
 		r->_cqh++;
-		if (sr__unlikely((cqe->user_data & SR__UD_TRACKED) || cqe->user_data == SR__UD_INTERNAL)) {
+		if (sr__unlikely(cqe->user_data & SR__UD_TRACKED)) {
 			sr__reap_one(r, cqe);
 			continue;
 		}

@@ -7,15 +7,28 @@
  * the spec's numbers and offsets to the installed headers where those
  * know them.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <linux/futex.h>
 #include <safer-ring/api.h>
 
-#if SR_GEN_ABI != 1
+#if SR_GEN_ABI != 2
 #error "safer-ring: generated/op_table.c does not match this runtime; regenerate with: make generate"
 #endif
 
-const unsigned sr_op_table_abi = 1;
+const unsigned sr_op_table_abi = 2;
 
 /* SQE offsets agree with the installed struct io_uring_sqe. */
 #if SR__LIBURING_AT_LEAST(0, 2)
@@ -145,6 +158,113 @@ sr__statx_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool
 		sr__kernel_wrote(&st->statxbuf, sizeof(st->statxbuf));
 }
 
+/* --- fallback: SQE conversions between an op and its alternate ----------------- */
+
+static void
+sr__xform_openat_direct_to_openat(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = SR_IORING_OP_OPENAT;
+	sr__sqe_put32(sqe, SR_SQE_FILE_INDEX, 0);
+}
+
+/* --- fallback: each op as a system call, decoding its own SQE -------------------- */
+
+/* posix_fadvise and friends return the error instead of setting errno. */
+#define SR_POSIX(call) ({ int sr_e_ = (call); sr_e_ ? (errno = sr_e_, -1) : 0; })
+
+static int
+sr__sys_read(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	void *buf __attribute__((unused)) = (void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
+	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	long ret;
+
+	ret = (long)(sr__preadv2(fd, &(struct iovec){ buf, nbytes }, 1, (off_t)offset, rw_flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_openat(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPEN_FLAGS);
+	mode_t mode __attribute__((unused)) = (mode_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	long ret;
+
+	ret = (long)(openat(dfd, path, flags, mode));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_statx(const struct io_uring_sqe *sqe)
+{
+	int dfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const char *path __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_STATX_FLAGS);
+	unsigned mask __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
+	struct statx *statxbuf __attribute__((unused)) = (struct statx *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR2);
+	long ret;
+
+	ret = (long)(statx(dfd, path, flags, mask, statxbuf));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+/* --- fallback routes, best first ----------------------------------------------------- */
+
+static const struct sr_fb_route sr__routes_nop[] = {
+	{ .engine = SR_FB_EMULATE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_COMPLETE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_NOP,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "emulated (complete)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_read[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_openat, .text = "openat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_openat_direct[] = {
+	{ .engine = SR_FB_KERNEL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT,
+	  .nxform = 1, .xform = { sr__xform_openat_direct_to_openat, NULL },
+	  .sys = NULL, .text = "openat" },
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_OPENAT,
+	  .nxform = 1, .xform = { sr__xform_openat_direct_to_openat, NULL },
+	  .sys = sr__sys_openat, .text = "openat(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_statx[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_STATX,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_statx, .text = "statx(2)" },
+	{ 0 }
+};
+
 const struct sr_op_info sr_op_table[] = {
 	[SR_OP_NOP] = {
 		.name = "nop",
@@ -157,11 +277,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_nop",
 		.helper_since = "0.2",
 		.lifetimes = "none",
-		.fallback = "complete at once",
+		.fallback = "emulated (complete)",
 		.doc = "Do nothing.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_nop,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READ] = {
@@ -175,11 +295,11 @@ const struct sr_op_info sr_op_table[] = {
 		.helper = "io_uring_prep_read",
 		.helper_since = "0.4",
 		.lifetimes = "buf: completion (owned buffer, out)",
-		.fallback = "pread(2)",
+		.fallback = "preadv2(2) after readability",
 		.doc = "Read into an owned buffer.",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_read,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__read_finish,
 	},
 	[SR_OP_OPENAT] = {
@@ -195,9 +315,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "openat(2)",
 		.doc = "openat(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_openat,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT_DIRECT] = {
@@ -213,9 +333,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit)",
 		.fallback = "openat",
 		.doc = "openat(2) into the registered file table.",
-		.fallback_op = SR_OP_OPENAT,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 0,
+		.routes = sr__routes_openat_direct,
+		.nroutes = 2,
+		.selects_buffer = 0,
 		.finish = NULL,
 	},
 	[SR_OP_STATX] = {
@@ -231,9 +351,9 @@ const struct sr_op_info sr_op_table[] = {
 		.lifetimes = "path: submit (copied at submit); statxbuf: completion (returned in the completion)",
 		.fallback = "statx(2)",
 		.doc = "statx(2).",
-		.fallback_op = -1,
-		.fallback_how = SR_FB_SAME,
-		.has_syscall = 1,
+		.routes = sr__routes_statx,
+		.nroutes = 1,
+		.selects_buffer = 0,
 		.finish = sr__statx_finish,
 	},
 };

@@ -37,7 +37,7 @@ extern "C" {
 /*
  * Do nothing.
  * Linux 5.1; as io_uring_prep_nop (liburing 0.2).
- * Fallback: complete at once.
+ * Fallback: emulated (complete).
  */
 struct sr_nop_op {
 	struct sr_op base;
@@ -203,7 +203,7 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
  * Read into an owned buffer.
  * Linux 5.6; as io_uring_prep_read (liburing 0.4).
  * buf: buffer (out), completion lifetime.
- * Fallback: pread(2).
+ * Fallback: preadv2(2) after readability.
  */
 struct sr_read_op {
 	struct sr_op base;
@@ -269,7 +269,7 @@ static inline void
 sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
 {
 	sr_op->fd = (int)sr_index;
-	sr_op->base._fixed = 1;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
 static inline int

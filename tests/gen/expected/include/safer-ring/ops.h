@@ -11,7 +11,7 @@
 
 #include <safer-ring/ring.h>
 
-#if SR_GEN_ABI != 1
+#if SR_GEN_ABI != 2
 #error "safer-ring: generated/ops.h does not match this runtime; regenerate with: make generate"
 #endif
 
@@ -57,6 +57,7 @@ enum sr_op_id {
 };
 
 SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too small for the op list");
+SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_data");
 
 /* SQE byte offsets. */
 #define SR_SQE_OPCODE 0	/* 1 bytes */
