@@ -147,7 +147,7 @@ all: lib tools examples $(ALL_EXTRA)
 
 TEST_CFLAGS = -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes $(SAN)
 TEST_CPPFLAGS = $(CPPFLAGS) -Itests/conformance
-CONF_SRC := tests/conformance/conf.c $(wildcard tests/live/*.c) \
+CONF_SRC := tests/conformance/conf.c tests/conformance/matrix.c $(wildcard tests/live/*.c) \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
 
 $(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(wildcard tests/live/*.h) $(LIB_A)
@@ -164,6 +164,12 @@ conformance: $(BUILD)/conformance
 
 unit: $(BUILD)/test_runtime
 	$(Q)$(BUILD)/test_runtime
+
+# Every op's scenario under every configuration (native, no io_uring,
+# simulated older kernels, seccomp filters): the table and one summary line.
+matrix: $(BUILD)/conformance
+	$(Q)$(BUILD)/conformance --matrix >$(BUILD)/matrix.log 2>&1 || { cat $(BUILD)/matrix.log; exit 1; }
+	$(Q)sed -n '/^fallback matrix/,$$p' $(BUILD)/matrix.log
 
 compile-fail:
 	$(Q)tests/compile-fail/run.sh $(CC)
@@ -204,7 +210,7 @@ check-valgrind: $(BUILD)/test_runtime
 		$(BUILD)/test_runtime >$(BUILD)/valgrind.log 2>&1 || { tail -40 $(BUILD)/valgrind.log; exit 1; }
 	@echo "valgrind: unit suite clean"
 
-check: deps check-gen gen-tests all headers compile-fail unit conformance clang-build check-sanitize \
+check: deps check-gen gen-tests all headers compile-fail unit conformance matrix clang-build check-sanitize \
 	check-valgrind $(CHECK_EXTRA)
 	@echo "check: all passed"
 
@@ -246,5 +252,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD) generated/.stamp
 
-.PHONY: all deps generate check-gen lib tools examples conformance unit compile-fail gen-tests headers \
+.PHONY: all deps generate check-gen lib tools examples conformance unit matrix compile-fail gen-tests headers \
 	clang-build check-sanitize check-valgrind check demo install uninstall clean

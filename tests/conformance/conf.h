@@ -75,6 +75,12 @@ struct live_entry {
 
 extern const struct live_entry conf_live_tests[];
 void conf_run_live(unsigned op);
+int conf_live_one(unsigned op, bool all, char *msg, size_t msglen, char *status, size_t stlen,
+		  char *lasterr, size_t lelen);
+
+/* The fallback matrix (matrix.c): every op under every configuration. */
+int conf_matrix(const char *self);
+int conf_matrix_child(void);
 
 int live_skip(struct live *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int live_failf(struct live *t, const char *file, int line, const char *fmt, ...)

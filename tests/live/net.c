@@ -97,23 +97,36 @@ int live_socket(struct live *t)
 	return LIVE_PASS;
 }
 
-/* Send "slot" with sendto through registered slot, and see it arrive at rx. */
+static struct sr_buf *bytes_buf(struct live *t, const void *mem, size_t n);
+
+/*
+ * Send "slot" through registered slot with sendmsg (Linux 5.3, so the
+ * check does not depend on a newer op than the one under test), and see it
+ * arrive at rx.
+ */
 static int udp_slot_works(struct live *t, unsigned slot)
 {
-	struct sr_buf *b = live_buf(t, "slot");
-	struct sr_sendto_submitted sub;
-	struct sr_sendto_completed c;
-	struct sr_sendto_op op;
+	struct sr_buf *b = live_buf(t, "slot"), *name;
+	struct sr_sendmsg_submitted sub;
+	struct sr_sendmsg_completed c;
+	struct sr_sendmsg_op op;
 	struct sockaddr_in a = lh_loopback(0);
 	socklen_t len = sizeof(a);
 	int rx = live_keep_fd(t, socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	struct sr_msg m;
 	char back[8];
 
 	LIVE_CHECK(t, b && rx >= 0);
 	LIVE_EQ(t, bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
 	LIVE_EQ(t, getsockname(rx, (struct sockaddr *)&a, &len), 0);
-	op = sr_sendto(0, b, (struct sockaddr *)&a, sizeof(a));
-	sr_sendto_set_fixed_file(&op, slot);
+	name = bytes_buf(t, &a, sizeof(a));
+	LIVE_CHECK(t, name);
+	memset(&m, 0, sizeof(m));
+	m.name = name;
+	m.iov[0] = b;
+	m.iovlen = 1;
+	op = sr_sendmsg(0, &m);
+	sr_sendmsg_set_fixed_file(&op, slot);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 4);
