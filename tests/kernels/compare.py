@@ -160,7 +160,9 @@ class Kernel:
 
 
 def console_tail(text, n=15):
-    lines = [l for l in (text or "").split("\n") if l.strip()]
+    # Without the BIOS's terminal escapes.
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|.)", "", text or "")
+    lines = [l for l in text.split("\n") if l.strip()]
     return "\n".join("      | " + l for l in lines[-n:]) or "      | (empty)"
 
 
@@ -179,9 +181,10 @@ def judge(k, tests):
     print("\n== %s: %s under qemu (TCG), %s s ==" % (
         k.name, release or "no release reported", (read(os.path.join(d, "boot.seconds")) or "?").strip()))
     if qemu != "0":
-        k.fail("qemu exited with %s%s; the kernel console ends:\n%s" % (
+        k.fail("qemu exited with %s%s; qemu said:\n%s\n    the kernel console ends:\n%s" % (
             qemu, " (killed after %s s: KERNEL_TIMEOUT)" % (read(os.path.join(d, "qemu.timeout")) or "?").strip()
-            if qemu in ("124", "137") else "", console_tail(console)))
+            if qemu in ("124", "137") else "", console_tail(read(os.path.join(d, "qemu.out")), 5),
+            console_tail(console)))
     if not glog or "==== sr-init start ====" not in glog:
         k.fail("the guest's init never reported (no kernel? no initramfs? no serial port ttyS1?); "
                "the kernel console ends:\n%s" % console_tail(console))

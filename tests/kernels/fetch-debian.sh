@@ -20,30 +20,36 @@ die() {
 	exit 1
 }
 
+# PACKAGE=VERSION of the newest: one apt-cache call (each costs seconds).
 newest() {
-	apt-cache search --names-only "$pattern" 2>/dev/null | awk '{ print $1 }' | sort -V | tail -n 1
+	apt-cache search --names-only --full "$pattern" 2>/dev/null |
+		awk '/^Package: / { p = $2 } /^Version: / { print p "=" $2 }' | sort -V | tail -n 1
 }
 
-pkg=$(newest)
-if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+# Offline, or the download failed, but fetched before: that copy is a real
+# Debian 6.1 kernel, so use it, and say so.
+use_cached() {
+	old=$(for d in "$cache"/linux-image-6.1.0-*-cloud-amd64-unsigned_*; do echo "$d"; done | sort -V | tail -n 1)
+	[ -f "$old/vmlinuz" ] || return 1
+	echo "check-kernels: NOTE: $1; using the copy fetched before, in $old" >&2
+	echo "$old/vmlinuz"
+	exit 0
+}
+
+pv=$(newest)
+if [ -z "$pv" ] && [ "$(id -u)" = 0 ]; then
 	# A fresh machine may never have read its apt sources.
 	echo "  APT     apt-get update (no linux-image-6.1.0-*-cloud-amd64-unsigned known yet)" >&2
-	apt-get -q -o DPkg::Lock::Timeout=300 update >/dev/null 2>&1 || true
-	pkg=$(newest)
+	apt-get -q update >/dev/null 2>&1 || true
+	pv=$(newest)
 fi
-if [ -z "$pkg" ]; then
-	# Offline, but fetched before: that copy is the package, so use it.
-	old=$(for d in "$cache"/linux-image-6.1.0-*-cloud-amd64-unsigned_*; do echo "$d"; done | sort -V | tail -n 1)
-	if [ -n "$old" ] && [ -f "$old/vmlinuz" ]; then
-		echo "check-kernels: NOTE: apt knows no linux-image-6.1.0-*-cloud-amd64-unsigned; using the copy in $old" >&2
-		echo "$old/vmlinuz"
-		exit 0
-	fi
+if [ -z "$pv" ]; then
+	use_cached "apt knows no linux-image-6.1.0-*-cloud-amd64-unsigned" || true
 	die "no Debian 6.1 kernel: apt-cache knows no package matching $pattern" \
 		"(is deb.debian.org bookworm in /etc/apt/sources.list*, and has apt-get update run?)"
 fi
-ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
-[ -n "$ver" ] || die "apt-cache show $pkg gives no version"
+pkg=${pv%%=*}
+ver=${pv#*=}
 dir=$cache/${pkg}_$ver
 if [ -f "$dir/vmlinuz" ]; then
 	echo "$dir/vmlinuz"
@@ -58,7 +64,8 @@ echo "  FETCH   $pkg $ver (apt-get download)" >&2
 # As root apt drops to the _apt user to download, which cannot write here.
 if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >"$tmp/apt.log" 2>&1); then
 	cat "$tmp/apt.log" >&2
-	die "apt-get download $pkg=$ver failed (see above)"
+	use_cached "apt-get download $pkg=$ver failed (above)" || true
+	die "apt-get download $pkg=$ver failed (above), and no kernel was fetched before"
 fi
 deb=$(ls "$tmp"/*.deb)
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' './boot/config-*' ||
