@@ -222,7 +222,7 @@ def judge(k, tests):
             k.fail("%s: never ran on this machine under SR_KERNEL" % name)
         print("  %-14s %-8s %6.1f s in the guest" % (name, status, ms / 1000.0))
         if name == "conformance":
-            judge_conformance(k, lines, status, hl, names)
+            judge_conformance(k, lines, status, hl, names, release)
         elif name == "sr-probe-json":
             judge_probe(k, lines, status, hl)
         elif name == "sr-probe":
@@ -237,7 +237,7 @@ def judge(k, tests):
             judge_generic(k, name, lines, status, hl)
 
 
-def judge_conformance(k, lines, status, hl, names):
+def judge_conformance(k, lines, status, hl, names, release):
     if status not in ("exit:0", "exit:1"):
         k.fail("conformance in the guest: %s" % status)
     gops, gskips, gsum = conformance(lines)
@@ -251,6 +251,10 @@ def judge_conformance(k, lines, status, hl, names):
     if bad:
         k.fail("conformance output in the guest is inconsistent: " + bad)
     print("    guest:      " + " ".join("%s=%d" % kv for kv in gsum.items()))
+    # An op refused for its date must say which kernel refused it.
+    for op, (cls, why) in sorted(gops.items()):
+        if cls.startswith("unavailable: needs Linux") and ("running %s" % release) not in why:
+            k.fail("%s: the refusal does not name the running kernel %s: %s" % (op, release, why))
     if hl is None:
         return
     hlines, hstatus, _ = hl

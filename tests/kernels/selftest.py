@@ -33,7 +33,7 @@ def probe(sim, ladder="IORING_SETUP_SINGLE_ISSUER", pipe="unavailable: pipe need
 }""" % ("true" if sim else "false", ladder, pipe)
 
 
-def conf(read="", pipe="skip: pipe: pipe needs Linux 6.16; running R", summary=None):
+def conf(read="", pipe="skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test", summary=None):
     lines = ["  Test: nop ...passed", read, pipe,
              summary or "conformance: ops=3 sqe_equal=3 live_pass=%d skipped=1 failed=%d" % (
                  1 if read else 2, 1 if read else 0)]
@@ -131,6 +131,9 @@ CASES = [
     ("the kernel warns",
      [("console.log", "[    1.0]", "[    0.5] WARNING: CPU: 0 PID: 1 at io_uring/x.c:1\n[    1.0]")], 1,
      "the kernel reported: [    0.5] WARNING"),
+    ("a refusal does not name the kernel",
+     [(G, "needs Linux 6.16; running 6.1.0-9-test", "needs Linux 6.16; running 6.1")], 1,
+     "pipe: the refusal does not name the running kernel 6.1.0-9-test"),
     ("init never starts", [(G, "==== sr-init start ====", "")], 1, "the guest's init never reported"),
 ]
 
