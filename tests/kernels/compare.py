@@ -353,7 +353,7 @@ def judge_variants(k, lines, status, release):
                    (op, release))
         elif o[0] == "FAILED":
             confirmed += 1
-            print("    variants: %s fails as the spec says: %s" % (op, o[1]))
+            print("    variants: %s fails as the spec says: %s" % (op, o[1].replace(" (last error: no error)", "")))
         else:
             print("    variants: %s: cannot tell, the scenario skipped: %s" % (op, o[1]))
     print("    variants: %d of %d ops the spec dates later fail here as the spec says (%s)" % (
