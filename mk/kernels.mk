@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+# Conformance on real kernels under qemu (issue 8): `make check-kernels`.
+#
+# The guest runs static programs from an initramfs, so everything it runs
+# is built here with -static: the conformance runner, sr-probe, sr-kfacts
+# (the spec's kernel dates against the kernel's own answers), sr-variants
+# (the conformance runner told to try ops the spec dates later) and the
+# init that runs them.  tests/kernels/guest-tests lists what runs;
+# tests/kernels/run.sh boots, simulates and compares.
+#
+#   KERNELS=debian-6.1 /path/bzImage name=/path/dir ...   (default debian-6.1)
+#   KERNEL_TIMEOUT=240   KERNEL_DISK=nvme|virtio|sata   QEMU=qemu-system-x86_64
+
+DEPS_EXTRA += qemu-system-x86 cpio e2fsprogs
+CHECK_EXTRA += check-kernels
+
+KERNELS ?= debian-6.1
+KERNEL_TIMEOUT ?= 240
+KERNEL_DISK ?= nvme
+QEMU ?= qemu-system-x86_64
+
+KBUILD := $(BUILD)/kernels
+KBIN := $(KBUILD)/bin
+KERNEL_MANIFEST := tests/kernels/guest-tests
+
+# The top Makefile defines CONF_SRC after including this file, so the
+# conformance sources are named again here (prerequisites expand at once).
+KCONF_SRC := tests/conformance/conf.c $(wildcard tests/live/*.c) \
+	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
+KCONF_OBJ := $(patsubst %.c,$(KBUILD)/obj/%.o,$(KCONF_SRC))
+# Our own flags, not TEST_CFLAGS: a sanitizer runtime cannot link -static.
+KCFLAGS := -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes
+KLIBS := -lcunit -luring -lpthread
+KERNEL_PROGS := $(KBIN)/init $(KBIN)/conformance $(KBIN)/sr-variants $(KBIN)/sr-probe $(KBIN)/sr-kfacts
+
+$(KBUILD)/obj/%.o: %.c $(HEADERS) tests/conformance/conf.h $(wildcard tests/live/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) -Itests/conformance $(KCFLAGS) -c -o $@ $<
+
+$(KBIN)/conformance: $(KCONF_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -o $@ $(KCONF_OBJ) $(LIB_A) $(KLIBS)
+
+$(KBIN)/sr-variants: $(KCONF_OBJ) $(KBUILD)/obj/tests/kernels/unlock.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -o $@ $(KCONF_OBJ) $(KBUILD)/obj/tests/kernels/unlock.o $(LIB_A) $(KLIBS)
+
+$(KBIN)/sr-probe: $(KBUILD)/obj/tools/sr-probe.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -o $@ $< $(LIB_A) $(KLIBS)
+
+$(KBIN)/sr-kfacts: $(KBUILD)/obj/tests/kernels/kfacts.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -o $@ $< $(LIB_A) $(KLIBS)
+
+$(KBIN)/init: tests/kernels/init.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -O2 -std=gnu11 $(WARN) -o $@ $<
+
+kernel-progs: $(KERNEL_PROGS)
+
+# compare.py is first shown to fail on made-up runs where something went
+# wrong, then judges the real ones.
+check-kernels: $(KERNEL_PROGS)
+	$(Q)$(PYTHON) tests/kernels/selftest.py $(KBUILD)/selftest
+	$(Q)KERNELS="$(KERNELS)" KERNEL_TIMEOUT="$(KERNEL_TIMEOUT)" KERNEL_DISK="$(KERNEL_DISK)" QEMU="$(QEMU)" \
+		PYTHON="$(PYTHON)" tests/kernels/run.sh $(KBUILD) $(KBIN) $(KERNEL_MANIFEST)
+
+.PHONY: kernel-progs check-kernels

@@ -1,0 +1,233 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Usage: run.sh WORK_DIR PROGRAM_DIR MANIFEST
+#
+# Conformance on real kernels (make check-kernels).  For every kernel in
+# $KERNELS it boots the kernel under qemu's software emulation (TCG; KVM is
+# not needed) with an initramfs whose init (PROGRAM_DIR/init, from
+# init.c) runs the tests MANIFEST lists, then runs the same static
+# programs on this machine with SR_KERNEL set to the guest's version, and
+# hands both logs to compare.py, which prints the verdict and the line
+#   real-kernels: kernels=N ops_checked=N native=N fallback=N agree_with_simulation=N failed=N
+#
+# Environment:
+#   KERNELS         words, each one of
+#                     debian-6.1     the newest Debian 6.1 cloud kernel, fetched with apt-get
+#                     PATH           a bootable x86-64 bzImage
+#                     DIR            every bzImage in DIR
+#                     NAME=PATH      a bzImage with the name to report it under (for a
+#                                    DIR, NAME-VERSION for each bzImage in it)
+#                   (default: debian-6.1)
+#   KERNEL_TIMEOUT  seconds one guest may run before qemu is killed (default 240)
+#   KERNEL_DISK     how the guest gets its scratch disk: nvme, virtio or sata
+#                   (default nvme; the driver must be built into the kernel)
+#   QEMU            the qemu binary (default qemu-system-x86_64)
+set -eu
+
+work=${1:?usage: run.sh WORK_DIR PROGRAM_DIR MANIFEST}
+bin=${2:?usage: run.sh WORK_DIR PROGRAM_DIR MANIFEST}
+manifest=${3:?usage: run.sh WORK_DIR PROGRAM_DIR MANIFEST}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+bin=$(cd "$bin" && pwd)
+KERNELS=${KERNELS:-debian-6.1}
+KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-240}
+KERNEL_DISK=${KERNEL_DISK:-nvme}
+QEMU=${QEMU:-qemu-system-x86_64}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+die() {
+	echo "check-kernels: ERROR: $*" >&2
+	echo "real-kernels: kernels=0 ops_checked=0 native=0 fallback=0 agree_with_simulation=0 failed=1"
+	exit 1
+}
+
+now() {
+	date +%s.%N
+}
+
+# Seconds since $1, one decimal.
+since() {
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+times=""
+phase() {
+	times="$times $1=$(since "$2")s"
+}
+
+# --- tools: qemu, cpio, mkfs.ext4 ---------------------------------------------------
+
+t=$(now)
+need=""
+command -v "$QEMU" >/dev/null 2>&1 || need="$need qemu-system-x86"
+command -v cpio >/dev/null 2>&1 || need="$need cpio"
+command -v mkfs.ext4 >/dev/null 2>&1 || need="$need e2fsprogs"
+if [ -n "$need" ]; then
+	[ "$(id -u)" = 0 ] || die "missing:$need; install them with: sudo apt-get install$need"
+	echo "  DEPS    apt-get install$need"
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends \
+		$need >"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log" >&2; die "apt-get install$need failed"; }
+	command -v "$QEMU" >/dev/null 2>&1 || die "$QEMU is still missing after installing qemu-system-x86"
+fi
+
+# --- kernels -----------------------------------------------------------------------------
+
+# The kernel's own version string from the bzImage header (the string
+# `file` shows: at 0x200 plus the 16-bit pointer at 0x20e), first word.
+bz_version() {
+	[ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] || return 1
+	off=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
+	[ -n "$off" ] && [ "$off" -gt 0 ] || return 1
+	dd if="$1" bs=1 skip=$((off + 512)) count=200 2>/dev/null | tr '\0' '\n' | head -n 1 | awk '{ print $1 }'
+}
+
+list=$work/kernels.list
+: >"$list"
+add_kernel() {	# NAME PATH
+	v=$(bz_version "$2") || die "$2 is not a bootable x86 bzImage (no HdrS header)"
+	p=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+	name=${1:-$v}
+	if cut -f 1 "$list" | grep -qxF "$name"; then
+		die "KERNELS: two kernels are called $name; name one with NAME=PATH"
+	fi
+	printf '%s\t%s\t%s\n' "$name" "$p" "$v" >>"$list"
+}
+for word in $KERNELS; do
+	name=""
+	path=$word
+	case $word in
+	*=*) name=${word%%=*}; path=${word#*=} ;;
+	esac
+	if [ "$path" = debian-6.1 ]; then
+		"$here/fetch-debian.sh" "$work/cache" >"$work/fetch.out" || die "cannot fetch the Debian 6.1 kernel (above)"
+		path=$(tail -n 1 "$work/fetch.out")
+		add_kernel "$name" "$path"
+	elif [ -d "$path" ]; then
+		found=0
+		for f in "$path"/*; do
+			if [ -f "$f" ] && v=$(bz_version "$f" 2>/dev/null); then
+				add_kernel "${name:+$name-}$v" "$f"
+				found=$((found + 1))
+			fi
+		done
+		[ "$found" -gt 0 ] || die "KERNELS: $path holds no bzImage"
+	elif [ -f "$path" ]; then
+		add_kernel "$name" "$path"
+	else
+		die "KERNELS: $word is neither debian-6.1, a bzImage nor a directory"
+	fi
+done
+[ -s "$list" ] || die "KERNELS is empty"
+phase fetch "$t"
+
+# --- initramfs ---------------------------------------------------------------------------
+
+# MANIFEST lines: NAME TIMEOUT HOST PROGRAM [ARGS...]; the guest's list
+# drops HOST and finds PROGRAM in /sr.
+t=$(now)
+root=$work/initramfs
+rm -rf "$root"
+mkdir -p "$root/sr"
+[ -x "$bin/init" ] || die "$bin/init is missing (make builds it)"
+cp "$bin/init" "$root/init"
+grep -v '^[[:space:]]*\(#\|$\)' "$manifest" | while read -r tname tmo host prog args; do
+	[ -n "$prog" ] || die "$manifest: $tname: want NAME TIMEOUT HOST PROGRAM [ARGS...]"
+	[ -x "$bin/$prog" ] || die "$manifest: $tname: $bin/$prog is missing (make builds it)"
+	cp "$bin/$prog" "$root/sr/$prog"
+	echo "$tname $tmo /sr/$prog $args" >>"$root/sr/tests"
+done
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/initramfs.cpio"
+phase initramfs "$t"
+
+# --- boot each kernel, then simulate it here ----------------------------------------------
+
+case $KERNEL_DISK in
+nvme) disk="-device nvme,drive=scratch,serial=srscratch" ;;
+virtio) disk="-device virtio-blk-pci,drive=scratch" ;;
+sata) disk="-device ide-hd,drive=scratch" ;;	# q35's AHCI controller
+*) die "KERNEL_DISK=$KERNEL_DISK: use nvme, virtio or sata" ;;
+esac
+
+host_release=$(uname -r)
+host_ver=$(echo "$host_release" | sed -n 's/^\([0-9]*\.[0-9]*\(\.[0-9]*\)\{0,1\}\).*/\1/p')
+rm -rf "$work/run"
+runs=""
+boot_t=0
+sim_t=0
+while IFS="$(printf '\t')" read -r name path ver; do
+	dir=$work/run/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	runs="$runs $dir"
+	printf '%s\n' "$name" >"$dir/name"
+	printf '%s\n' "$path" >"$dir/image"
+
+	t=$(now)
+	echo "  QEMU    $name ($path: $ver, TCG)"
+	# A fresh ext4 scratch disk each boot: /tmp in the guest (init.c says why).
+	truncate -s 256M "$dir/scratch.img"
+	mkfs.ext4 -q -F "$dir/scratch.img"
+	set +e
+	# shellcheck disable=SC2086
+	timeout -k 5 "$KERNEL_TIMEOUT" "$QEMU" -M q35 -accel tcg -cpu max -smp 2 -m 1024 \
+		-nographic -monitor none -no-reboot -net none \
+		-kernel "$path" -initrd "$work/initramfs.cpio" \
+		-append "console=ttyS0 loglevel=5 panic=-1" \
+		-serial "file:$dir/console.log" -serial "file:$dir/guest.log" \
+		-drive "file=$dir/scratch.img,if=none,id=scratch,format=raw" $disk \
+		>"$dir/qemu.out" 2>&1
+	rc=$?
+	set -e
+	rm -f "$dir/scratch.img"
+	echo "$rc" >"$dir/qemu.status"
+	echo "$KERNEL_TIMEOUT" >"$dir/qemu.timeout"
+	boot_t=$(awk -v a="$boot_t" -v b="$(since "$t")" 'BEGIN { print a + b }')
+	since "$t" >"$dir/boot.seconds"
+
+	# The host runs the same programs, told by SR_KERNEL that it is the
+	# guest's kernel, X.Y.Z as uname gave it inside.
+	t=$(now)
+	release=$(sed -n 's/^sr-init: release=\([^ ]*\) .*/\1/p' "$dir/guest.log" 2>/dev/null | head -n 1)
+	gver=$(echo "$release" | sed -n 's/^\([0-9]*\.[0-9]*\(\.[0-9]*\)\{0,1\}\).*/\1/p')
+	if [ -z "$gver" ]; then
+		echo "the guest never reported its kernel release" >"$dir/host.error"
+	elif [ "$(printf '%s\n%s\n' "$gver" "$host_ver" | sort -V | tail -n 1)" != "$host_ver" ]; then
+		echo "the guest runs $release, newer than this machine's $host_release: SR_KERNEL can only simulate older kernels" >"$dir/host.error"
+	else
+		echo "$gver" >"$dir/simulated"
+		scratch=$(mktemp -d)
+		grep -v '^[[:space:]]*\(#\|$\)' "$manifest" | while read -r tname tmo host prog args; do
+			[ "$host" = simulate ] || continue
+			echo "==== sr-init begin $tname ===="
+			s=$(now)
+			set +e
+			# shellcheck disable=SC2086
+			(cd "$scratch" && SR_KERNEL=$gver timeout -k 5 "$tmo" "$bin/$prog" $args 2>&1)
+			trc=$?
+			set -e
+			case $trc in
+			124|137) st=timeout ;;
+			*) st=exit:$trc ;;
+			esac
+			echo "==== sr-init end $tname status=$st ms=$(awk -v a="$s" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }') ===="
+		done >"$dir/host.log"
+		rm -rf "$scratch"
+	fi
+	sim_t=$(awk -v a="$sim_t" -v b="$(since "$t")" 'BEGIN { print a + b }')
+done <"$list"
+times="$times boot+guest=$(printf '%.1f' "$boot_t")s host-simulation=$(printf '%.1f' "$sim_t")s"
+
+# --- verdict ------------------------------------------------------------------------------
+
+t=$(now)
+set +e
+# shellcheck disable=SC2086
+"$PYTHON" "$here/compare.py" "$manifest" $runs
+rc=$?
+set -e
+phase compare "$t"
+echo "check-kernels: times:$times (logs in $work/run)"
+exit "$rc"
