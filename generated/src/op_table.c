@@ -1720,6 +1720,16 @@ sr__sys_pipe(const struct io_uring_sqe *sqe)
 	return ret == -1 ? -errno : (int)ret;
 }
 
+/* --- ops that act on others (remove, update): the ops they can name ------------------- */
+
+static const uint16_t sr__targets_poll_remove[] = { SR_OP_POLL_ADD, SR_OP_POLL_MULTISHOT };
+
+static const uint16_t sr__targets_poll_update[] = { SR_OP_POLL_ADD, SR_OP_POLL_MULTISHOT };
+
+static const uint16_t sr__targets_timeout_remove[] = { SR_OP_TIMEOUT, SR_OP_TIMEOUT_MULTISHOT };
+
+static const uint16_t sr__targets_timeout_update[] = { SR_OP_TIMEOUT, SR_OP_TIMEOUT_MULTISHOT };
+
 /* --- fallback routes, best first ----------------------------------------------------- */
 
 static const struct sr_fb_route sr__routes_nop[] = {
@@ -2630,6 +2640,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_nop,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READV] = {
@@ -2648,6 +2660,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_readv,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__readv_finish,
 	},
 	[SR_OP_WRITEV] = {
@@ -2666,6 +2680,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_writev,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__writev_finish,
 	},
 	[SR_OP_FSYNC] = {
@@ -2684,6 +2700,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fsync,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READ_FIXED] = {
@@ -2702,6 +2720,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_read_fixed,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__read_fixed_finish,
 	},
 	[SR_OP_WRITE_FIXED] = {
@@ -2720,6 +2740,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_write_fixed,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__write_fixed_finish,
 	},
 	[SR_OP_POLL_ADD] = {
@@ -2738,6 +2760,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_poll_add,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_MULTISHOT] = {
@@ -2756,6 +2780,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_poll_multishot,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_REMOVE] = {
@@ -2774,6 +2800,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_poll_remove,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = sr__targets_poll_remove,
+		.ntargets = 2,
 		.finish = NULL,
 	},
 	[SR_OP_POLL_UPDATE] = {
@@ -2792,6 +2820,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_poll_update,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = sr__targets_poll_update,
+		.ntargets = 2,
 		.finish = NULL,
 	},
 	[SR_OP_SYNC_FILE_RANGE] = {
@@ -2810,6 +2840,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_sync_file_range,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SENDMSG] = {
@@ -2828,6 +2860,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_sendmsg,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__sendmsg_finish,
 	},
 	[SR_OP_RECVMSG] = {
@@ -2846,6 +2880,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_recvmsg,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__recvmsg_finish,
 	},
 	[SR_OP_RECVMSG_MULTISHOT] = {
@@ -2864,6 +2900,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_recvmsg_multishot,
 		.nroutes = 1,
 		.selects_buffer = 1,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT] = {
@@ -2882,6 +2920,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_timeout,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_MULTISHOT] = {
@@ -2900,6 +2940,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_timeout_multishot,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_REMOVE] = {
@@ -2918,6 +2960,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_timeout_remove,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = sr__targets_timeout_remove,
+		.ntargets = 2,
 		.finish = NULL,
 	},
 	[SR_OP_TIMEOUT_UPDATE] = {
@@ -2936,6 +2980,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_timeout_update,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = sr__targets_timeout_update,
+		.ntargets = 2,
 		.finish = NULL,
 	},
 	[SR_OP_ACCEPT] = {
@@ -2954,6 +3000,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_accept,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__accept_finish,
 	},
 	[SR_OP_ACCEPT_DIRECT] = {
@@ -2972,6 +3020,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_accept_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__accept_direct_finish,
 	},
 	[SR_OP_MULTISHOT_ACCEPT] = {
@@ -2990,6 +3040,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_multishot_accept,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MULTISHOT_ACCEPT_DIRECT] = {
@@ -3008,6 +3060,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_multishot_accept_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_ASYNC_CANCEL] = {
@@ -3026,6 +3080,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_async_cancel,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_ASYNC_CANCEL_FD] = {
@@ -3044,6 +3100,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_async_cancel_fd,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LINK_TIMEOUT] = {
@@ -3062,6 +3120,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_link_timeout,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CONNECT] = {
@@ -3080,6 +3140,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_connect,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FALLOCATE] = {
@@ -3098,6 +3160,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fallocate,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT] = {
@@ -3116,6 +3180,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT_DIRECT] = {
@@ -3134,6 +3200,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CLOSE] = {
@@ -3152,6 +3220,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_close,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CLOSE_DIRECT] = {
@@ -3170,6 +3240,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_close_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FILES_UPDATE] = {
@@ -3188,6 +3260,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_files_update,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_STATX] = {
@@ -3206,6 +3280,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_statx,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__statx_finish,
 	},
 	[SR_OP_READ] = {
@@ -3224,6 +3300,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_read,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__read_finish,
 	},
 	[SR_OP_WRITE] = {
@@ -3242,6 +3320,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_write,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__write_finish,
 	},
 	[SR_OP_FADVISE] = {
@@ -3260,6 +3340,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fadvise,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FADVISE64] = {
@@ -3278,6 +3360,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fadvise64,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MADVISE] = {
@@ -3296,6 +3380,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_madvise,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MADVISE64] = {
@@ -3314,6 +3400,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_madvise64,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SEND] = {
@@ -3332,6 +3420,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_send,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__send_finish,
 	},
 	[SR_OP_SENDTO] = {
@@ -3350,6 +3440,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_sendto,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__sendto_finish,
 	},
 	[SR_OP_RECV] = {
@@ -3368,6 +3460,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_recv,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__recv_finish,
 	},
 	[SR_OP_RECV_MULTISHOT] = {
@@ -3386,6 +3480,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_recv_multishot,
 		.nroutes = 2,
 		.selects_buffer = 1,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT2] = {
@@ -3404,6 +3500,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat2,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT2_DIRECT] = {
@@ -3422,6 +3520,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat2_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_EPOLL_CTL] = {
@@ -3440,6 +3540,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_epoll_ctl,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SPLICE] = {
@@ -3458,6 +3560,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_splice,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_PROVIDE_BUFFERS] = {
@@ -3476,6 +3580,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_provide_buffers,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_REMOVE_BUFFERS] = {
@@ -3494,6 +3600,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_remove_buffers,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_TEE] = {
@@ -3512,6 +3620,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_tee,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SHUTDOWN] = {
@@ -3530,6 +3640,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_shutdown,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_RENAMEAT] = {
@@ -3548,6 +3660,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_renameat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_UNLINKAT] = {
@@ -3566,6 +3680,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_unlinkat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MKDIRAT] = {
@@ -3584,6 +3700,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_mkdirat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SYMLINKAT] = {
@@ -3602,6 +3720,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_symlinkat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LINKAT] = {
@@ -3620,6 +3740,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_linkat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING] = {
@@ -3638,6 +3760,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_msg_ring,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING_CQE_FLAGS] = {
@@ -3656,6 +3780,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_msg_ring_cqe_flags,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_MSG_RING_FD] = {
@@ -3674,6 +3800,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_msg_ring_fd,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FSETXATTR] = {
@@ -3692,6 +3820,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fsetxattr,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SETXATTR] = {
@@ -3710,6 +3840,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_setxattr,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FGETXATTR] = {
@@ -3728,6 +3860,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fgetxattr,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__fgetxattr_finish,
 	},
 	[SR_OP_GETXATTR] = {
@@ -3746,6 +3880,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_getxattr,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__getxattr_finish,
 	},
 	[SR_OP_SOCKET] = {
@@ -3764,6 +3900,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_socket,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SOCKET_DIRECT] = {
@@ -3782,6 +3920,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_socket_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SOCKET_DIRECT_ALLOC] = {
@@ -3800,6 +3940,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_socket_direct_alloc,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_URING_CMD] = {
@@ -3818,6 +3960,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_uring_cmd,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_CMD_SOCK] = {
@@ -3836,6 +3980,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_cmd_sock,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_SEND_ZC] = {
@@ -3854,6 +4000,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_send_zc,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__send_zc_finish,
 	},
 	[SR_OP_SEND_ZC_FIXED] = {
@@ -3872,6 +4020,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_send_zc_fixed,
 		.nroutes = 3,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__send_zc_fixed_finish,
 	},
 	[SR_OP_SENDMSG_ZC] = {
@@ -3890,6 +4040,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_sendmsg_zc,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__sendmsg_zc_finish,
 	},
 	[SR_OP_SENDMSG_ZC_FIXED] = {
@@ -3908,6 +4060,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_sendmsg_zc_fixed,
 		.nroutes = 3,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__sendmsg_zc_fixed_finish,
 	},
 	[SR_OP_READ_MULTISHOT] = {
@@ -3926,6 +4080,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_read_multishot,
 		.nroutes = 2,
 		.selects_buffer = 1,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_WAITID] = {
@@ -3944,6 +4100,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_waitid,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__waitid_finish,
 	},
 	[SR_OP_FUTEX_WAIT] = {
@@ -3962,6 +4120,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_futex_wait,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FUTEX_WAKE] = {
@@ -3980,6 +4140,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_futex_wake,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FUTEX_WAITV] = {
@@ -3998,6 +4160,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_futex_waitv,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FIXED_FD_INSTALL] = {
@@ -4016,6 +4180,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_fixed_fd_install,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_FTRUNCATE] = {
@@ -4034,6 +4200,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_ftruncate,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_BIND] = {
@@ -4052,6 +4220,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_bind,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_LISTEN] = {
@@ -4070,6 +4240,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_listen,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_RECV_ZC] = {
@@ -4088,6 +4260,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_recv_zc,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_EPOLL_WAIT] = {
@@ -4106,6 +4280,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_epoll_wait,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__epoll_wait_finish,
 	},
 	[SR_OP_READV_FIXED] = {
@@ -4124,6 +4300,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_readv_fixed,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__readv_fixed_finish,
 	},
 	[SR_OP_WRITEV_FIXED] = {
@@ -4142,6 +4320,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_writev_fixed,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__writev_fixed_finish,
 	},
 	[SR_OP_PIPE] = {
@@ -4160,6 +4340,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_pipe,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__pipe_finish,
 	},
 	[SR_OP_PIPE_DIRECT] = {
@@ -4178,6 +4360,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_pipe_direct,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__pipe_direct_finish,
 	},
 	[SR_OP_NOP128] = {
@@ -4196,6 +4380,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_nop128,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_URING_CMD128] = {
@@ -4214,6 +4400,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_uring_cmd128,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 };

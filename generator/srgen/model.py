@@ -620,6 +620,15 @@ class Op:
         return next(a for a in self.all_args if a.name == name)
 
     @property
+    def target_ops(self):
+        """Ops named as targets of this op's target arguments ('any' names none)."""
+        out = []
+        for a in self.all_args:
+            if a.mem and a.mem.kind == "target":
+                out += [t for t in a.mem.of if t != "any" and t not in out]
+        return out
+
+    @property
     def selects_buffer(self):
         """The kernel picks this op's buffer from a provided-buffer group."""
         return any(a.mem and a.mem.kind == "provided" for a in self.all_args)

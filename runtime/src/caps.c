@@ -248,7 +248,8 @@ static void kver_text(const struct sr_caps *c, char *buf, size_t len)
 		snprintf(buf, len, "%s", c->release);
 }
 
-const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+/* Why op cannot run natively for reasons of its own, or NULL. */
+static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, size_t len)
 {
 	const struct sr_caps *c = sr_caps_get();
 	const struct sr_op_info *o;
@@ -294,6 +295,31 @@ const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, s
 	if (disabled(c->disable, o->name) || (r->_ext && disabled(r->_ext->disable, o->name))) {
 		snprintf(buf, len, "%s is disabled (SR_DISABLE or the ring's disable list)", o->name);
 		return buf;
+	}
+	return NULL;
+}
+
+const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	const char *why = own_reason(r, op, buf, len);
+
+	if (why || !r || !r->_uring_up || r->_policy == SR_POLICY_STRICT || op >= sr_op_count)
+		return why;
+	/*
+	 * An op that acts on this one (timeout_update on a timeout) but runs
+	 * on the fallback backend reaches only what the backend runs: this
+	 * op goes there too.
+	 */
+	for (unsigned x = 0; x < sr_op_count; x++) {
+		const struct sr_op_info *o = &sr_op_table[x];
+		char xwhy[200];
+
+		for (unsigned k = 0; k < o->ntargets; k++)
+			if (o->targets[k] == op && own_reason(r, x, xwhy, sizeof(xwhy))) {
+				snprintf(buf, len, "%s runs on the fallback backend with %s, which acts on it (%s)",
+					 sr_op_table[op].name, o->name, xwhy);
+				return buf;
+			}
 	}
 	return NULL;
 }

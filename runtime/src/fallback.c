@@ -36,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -201,13 +202,22 @@ static uint64_t job_kud(const struct job *j)
 	       ((uint64_t)(j->gen & JOB_ID_MASK) << 40) | j->id;
 }
 
-/* The route's system call (or emulation) runs on the caller's kernel: is
- * the real kernel new enough to hand an emulation's own SQE to it? */
+/*
+ * May the backend hand an emulated op's own SQE to the kernel (for targets
+ * the kernel runs)?  Only if the ring runs the op natively: SR_KERNEL's
+ * simulated kernel lacks what it lacks.  Cancellation is the exception:
+ * like the runtime's own cancels (sr_NAME_cancel, teardown) it uses what
+ * the running kernel has, since nothing else reaches a native request.
+ */
 static bool kernel_has(const struct sr_ring *r, unsigned op)
 {
 	const struct sr_caps *c = sr_caps_get();
 
-	return r->_uring_up && sr_op_table[op].kernel <= sr_kver_code(c->running) &&
+	if (!r->_uring_up)
+		return false;
+	if (!sr_op_table[op].nroutes || sr_op_table[op].routes[0].emulate != SR_EMU_CANCEL)
+		return sr__fb_native(r, op);
+	return sr_op_table[op].kernel <= sr_kver_code(c->running) &&
 	       (!c->have_probe || c->opcode_ok[sr_op_table[op].opcode]);
 }
 
@@ -239,6 +249,9 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 		case SR_FB_EMULATE:
 			/* ... and the backend from its own lists only. */
 			if (o->selects_buffer && !groups_user(r))
+				continue;
+			/* Only the backend's own file table can be read without the kernel. */
+			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)
 				continue;
 			return rt;
 		default:
@@ -1153,7 +1166,7 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 			return NULL;
 		}
 		if (rt->engine == SR_FB_SYSCALL && (op->_slow & SR__SLOW_FIXED_FILE) && r->_uring_up &&
-		    !kernel_has(r, SR_OP_FIXED_FD_INSTALL)) {
+		    !sr__fb_native(r, SR_OP_FIXED_FD_INSTALL)) {
 			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s, and its fallback (%s) needs a plain descriptor for "
 				 "the registered file, which takes fixed_fd_install (Linux 6.8)", op_name(opid), why,
 				 rt->text);
@@ -1271,14 +1284,19 @@ static int job_prepare(struct sr_ring *r, struct job *j, const struct io_uring_s
 	return 0;
 }
 
-/* Is thread tid of this process asleep (in a blocking system call)? */
-static bool thread_asleep(pid_t tid)
+/*
+ * Is thread tid of this process blocked in a system call other than a
+ * wait for lock (the backend's own mutex)?  /proc/self/task/TID/syscall
+ * says "running", or the call's number and arguments.
+ */
+static bool thread_blocked(pid_t tid, const void *lock)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[256];
+	unsigned long nr, arg0;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return true;	/* cannot tell: do not wait */
@@ -1287,8 +1305,9 @@ static bool thread_asleep(pid_t tid)
 	if (n <= 0)
 		return true;
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return !p || (p[1] == ' ' && p[2] == 'S');
+	if (sscanf(buf, "%lu %lx", &nr, &arg0) != 2)
+		return false;	/* "running" */
+	return !(nr == SYS_futex && arg0 == (uintptr_t)lock);
 }
 
 /*
@@ -1300,14 +1319,15 @@ static void wait_asleep(struct sr__fallback *fb, struct job *j)
 {
 	uint32_t gen = j->gen;
 
-	for (int i = 0; i < 2000; i++) {
+	/* Up to 2 s: a slow machine (an emulated CPU) takes a while to get there. */
+	for (int i = 0; i < 40000; i++) {
 		bool running = j->state == J_RUNNING && j->has_thread;
 		pid_t tid = j->tid;
 
 		if (j->gen != gen || (j->state != J_QUEUED && !running))
 			return;
 		pthread_mutex_unlock(&fb->lock);
-		if (running && thread_asleep(tid)) {
+		if (running && thread_blocked(tid, &fb->lock)) {
 			pthread_mutex_lock(&fb->lock);
 			return;
 		}

@@ -110,6 +110,8 @@ struct sr_op_info {
 	const struct sr_fb_route *routes;	/* the fallback chain, flattened, best first */
 	uint8_t nroutes;
 	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group */
+	uint8_t ntargets;
+	const uint16_t *targets;	/* SR_OP_* this op can act on (remove, update) */
 	/* Completion-time work: return buffers, mark results written.  NULL
 	 * for ops without memory.  final: this CQE ends the op's use of it. */
 	void (*finish)(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final);
