@@ -25,7 +25,7 @@ KERNEL_MANIFEST := tests/kernels/guest-tests
 
 # The top Makefile defines CONF_SRC after including this file, so the
 # conformance sources are named again here (prerequisites expand at once).
-KCONF_SRC := tests/conformance/conf.c $(wildcard tests/live/*.c) \
+KCONF_SRC := tests/conformance/conf.c tests/conformance/matrix.c $(wildcard tests/live/*.c) \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
 KCONF_OBJ := $(patsubst %.c,$(KBUILD)/obj/%.o,$(KCONF_SRC))
 # Our own flags, not TEST_CFLAGS: a sanitizer runtime cannot link -static.

@@ -368,7 +368,7 @@ void conf_run_live(unsigned op)
 	}
 }
 
-static bool selected(const char *name)
+bool conf_selected(const char *name)
 {
 	const char *only = getenv("CONF_ONLY");
 
@@ -392,9 +392,9 @@ int main(int argc, char **argv)
 	if (getenv("CONF_MATRIX_CHILD"))
 		return conf_matrix_child();
 	if (argc > 1 && !strcmp(argv[1], "--matrix"))
-		return conf_matrix(argv[0]);
+		return conf_matrix(argv[0], argc - 2, argv + 2);
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s [--matrix]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--matrix [--only=op,op] [CONFIG...]]\n", argv[0]);
 		return 2;
 	}
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -402,15 +402,15 @@ int main(int argc, char **argv)
 	sqe = CU_add_suite("sqe", NULL, NULL);
 	live = CU_add_suite("live", NULL, NULL);
 	for (const struct conf_test *c = conf_sqe_tests; c->name; c++)
-		if (selected(c->name))
+		if (conf_selected(c->name))
 			CU_add_test(sqe, c->name, c->fn);
 	for (const struct live_entry *e = conf_live_tests; e->name; e++)
-		if (selected(e->name))
+		if (conf_selected(e->name))
 			CU_add_test(live, e->name, e->cu);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	for (unsigned op = 0; op < SR_OP__COUNT; op++) {
-		if (!selected(sr_op_table[op].name))
+		if (!conf_selected(sr_op_table[op].name))
 			continue;
 		n_ops++;
 		if (skip_lines[op][0])

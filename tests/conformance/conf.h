@@ -79,8 +79,10 @@ int conf_live_one(unsigned op, bool all, char *msg, size_t msglen, char *status,
 		  char *lasterr, size_t lelen);
 
 /* The fallback matrix (matrix.c): every op under every configuration. */
-int conf_matrix(const char *self);
+int conf_matrix(const char *self, int argc, char **argv);
 int conf_matrix_child(void);
+/* CONF_ONLY=op,op (unset: every op). */
+bool conf_selected(const char *name);
 
 int live_skip(struct live *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int live_failf(struct live *t, const char *file, int line, const char *fmt, ...)

@@ -18,6 +18,16 @@ static int queued(struct live *t, size_t n)
 	return s;
 }
 
+/*
+ * The opcode is older than sockets' support for commands, which came with
+ * cmd_sock (6.7): before that a socket answers -EOPNOTSUPP.  Under
+ * SR_KERNEL the real, newer kernel still answers.
+ */
+static bool sockets_refuse_commands(void)
+{
+	return sr_kver_code(sr_caps_get()->kernel) < sr_op_table[SR_OP_CMD_SOCK].kernel;
+}
+
 int live_cmd_sock(struct live *t)
 {
 	int s = queued(t, 5), val = 0, one = 1;
@@ -61,7 +71,10 @@ int live_uring_cmd(struct live *t)
 	op = sr_uring_cmd(SR_SOCKET_URING_OP_SIOCINQ, s);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
-	LIVE_EQ(t, c.res, 7);
+	if (sockets_refuse_commands())
+		LIVE_CHECK(t, c.res == 7 || c.res == -EOPNOTSUPP);
+	else
+		LIVE_EQ(t, c.res, 7);
 	return LIVE_PASS;
 }
 
@@ -76,6 +89,9 @@ int live_uring_cmd128(struct live *t)
 	op = sr_uring_cmd128(SR_SOCKET_URING_OP_SIOCINQ, s);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
-	LIVE_EQ(t, c.res, 9);
+	if (sockets_refuse_commands())
+		LIVE_CHECK(t, c.res == 9 || c.res == -EOPNOTSUPP);
+	else
+		LIVE_EQ(t, c.res, 9);
 	return LIVE_PASS;
 }
