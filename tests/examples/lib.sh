@@ -15,12 +15,13 @@ T_NAME=${T_NAME:-examples}
 T_TAG=${EX_ENV:+ [$EX_ENV]}
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sr-examples.XXXXXX")
 T_PIDS=""
+T_EXTRA_DIR=""
 
 cleanup() {
 	for p in $T_PIDS; do
 		kill -KILL "$p" 2>/dev/null
 	done
-	rm -rf "$T_DIR"
+	rm -rf "$T_DIR" ${T_EXTRA_DIR:+"$T_EXTRA_DIR"}
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
