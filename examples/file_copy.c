@@ -372,47 +372,47 @@ static void progress(const struct copy *cp, double start, bool final)
 
 static int make_slots(struct copy *cp)
 {
-	struct sr_buf **bufs;
+	struct sr_buf **bufs = calloc(cp->depth, sizeof(*bufs));
+	int ret = -1;
 
 	cp->slots = calloc(cp->depth, sizeof(*cp->slots));
-	bufs = calloc(cp->depth, sizeof(*bufs));
 	if (!cp->slots || !bufs) {
-		free(bufs);
-		return -ENOMEM;
+		fprintf(stderr, "file_copy: out of memory\n");
+		goto out;
 	}
 	for (unsigned i = 0; i < cp->depth; i++) {
 		struct slot *s = &cp->slots[i];
+		int cap;
 
 		s->cp = cp;
 		s->pipe[0] = s->pipe[1] = -1;
-		if (cp->mode == MODE_SPLICE) {
-			int cap;
-
-			if (pipe2(s->pipe, O_CLOEXEC) < 0) {
-				free(bufs);
-				return -errno;
-			}
-			/* A pipe holds 64 KiB unless asked for more; unprivileged
-			 * users may get less than they ask for. */
-			fcntl(s->pipe[1], F_SETPIPE_SZ, (int)(cp->chunk < INT_MAX ? cp->chunk : INT_MAX));
-			cap = fcntl(s->pipe[1], F_GETPIPE_SZ);
-			if (cap > 0 && (size_t)cap < cp->chunk)
-				cp->chunk = (size_t)cap;
-		} else {
+		if (cp->mode != MODE_SPLICE) {
 			bufs[i] = s->buf = sr_buf_alloc(cp->chunk);
 			if (!s->buf) {
-				free(bufs);
-				return -ENOMEM;
+				fprintf(stderr, "file_copy: %s\n", sr_last_error());
+				goto out;
 			}
+			continue;
 		}
+		if (pipe2(s->pipe, O_CLOEXEC) < 0) {
+			fprintf(stderr, "file_copy: pipe: %s\n", strerror(errno));
+			goto out;
+		}
+		/* A pipe holds 64 KiB unless asked for more, and an unprivileged
+		 * user may get less than asked: chunks fit what we got. */
+		fcntl(s->pipe[1], F_SETPIPE_SZ, (int)(cp->chunk < INT_MAX ? cp->chunk : INT_MAX));
+		cap = fcntl(s->pipe[1], F_GETPIPE_SZ);
+		if (cap > 0 && (size_t)cap < cp->chunk)
+			cp->chunk = (size_t)cap;
 	}
 	if (cp->mode == MODE_FIXED && sr_ring_register_buffers(cp->ring, bufs, cp->depth) < 0) {
 		fprintf(stderr, "file_copy: %s\n", sr_last_error());
-		free(bufs);
-		return -EINVAL;
+		goto out;
 	}
+	ret = 0;
+out:
 	free(bufs);
-	return 0;
+	return ret;
 }
 
 static void free_slots(struct copy *cp)
@@ -441,6 +441,8 @@ static int ring_fsync(struct sr_ring *ring, int fd)
 		fprintf(stderr, "file_copy: %s\n", sr_last_error());
 		return ret;
 	}
+	if (done.res < 0)
+		fprintf(stderr, "file_copy: fsync: %s\n", strerror(-done.res));
 	return done.res;
 }
 
@@ -468,7 +470,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: file_copy [--splice] [--registered] [--sync] [--bufsize N] [--depth N] SRC DST\n"
 		"  --splice      move the data with splice through pipes, never through user space\n"
 		"  --registered  read and write through buffers registered with the ring\n"
-		"  --sync        fsync the copy (and its directory) before and after renaming it into place\n"
+		"  --sync        fsync the copy before renaming it into place, and its directory after\n"
 		"  --bufsize N   bytes per chunk, e.g. 4096, 128K, 1M (default 128K)\n"
 		"  --depth N     chunks in flight, 1..256 (default 8)\n");
 }
@@ -551,6 +553,12 @@ int main(int argc, char **argv)
 	mask = umask(0);
 	umask(mask);
 
+	/* From here on, a signal must not leave the temporary file behind. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* Past RLIMIT_FSIZE, a write should fail (EFBIG), not kill us mid-copy. */
+	signal(SIGXFSZ, SIG_IGN);
+
 	if (stat(dst, &dst_st) == 0 && S_ISDIR(dst_st.st_mode)) {
 		fprintf(stderr, "file_copy: %s is a directory; name the copy\n", dst);
 		goto out;
@@ -571,10 +579,6 @@ int main(int argc, char **argv)
 		tmp = NULL;
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* Past RLIMIT_FSIZE, a write should fail (EFBIG), not kill us mid-copy. */
-	signal(SIGXFSZ, SIG_IGN);
 
 	/* Holes stay holes: the copy starts as one, the size of the source. */
 	if (!cp.stream && ftruncate(cp.dst, (off_t)cp.size) < 0) {
@@ -586,13 +590,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "file_copy: %s\n", sr_last_error());
 		goto out;
 	}
-	if ((ret = make_slots(&cp)) < 0) {
-		if (ret != -EINVAL)
-			fprintf(stderr, "file_copy: setting up %u slots: %s\n", cp.depth, strerror(-ret));
-		ret = 1;
+	if (make_slots(&cp) < 0)
 		goto out;
-	}
-	ret = 1;
 
 	start = now();
 	for (unsigned i = 0; i < cp.depth; i++)
@@ -627,11 +626,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (fchmod(cp.dst, (S_ISREG(st.st_mode) ? st.st_mode & 07777 : 0666) & ~mask) < 0 ||
-	    (sync && ring_fsync(cp.ring, cp.dst) < 0)) {
-		fprintf(stderr, "file_copy: finishing %s failed\n", tmp);
+	if (fchmod(cp.dst, (S_ISREG(st.st_mode) ? st.st_mode & 07777 : 0666) & ~mask) < 0) {
+		fprintf(stderr, "file_copy: chmod: %s\n", strerror(errno));
 		goto out;
 	}
+	if (sync && ring_fsync(cp.ring, cp.dst) < 0)
+		goto out;
 	if (rename(tmp, dst) < 0) {
 		fprintf(stderr, "file_copy: cannot rename the copy to %s: %s\n", dst, strerror(errno));
 		goto out;

@@ -36,7 +36,8 @@ static void flush(struct conn *cn)
 {
 	int n;
 
-	if (cn->send_busy || !BIO_ctrl_pending(cn->net_out))
+	/* With kTLS sending, OpenSSL writes to the socket itself: no net_out. */
+	if (!cn->net_out || cn->send_busy || !BIO_ctrl_pending(cn->net_out))
 		return;
 	n = BIO_read(cn->net_out, sr_buf_data(cn->out), OUT_SIZE);
 	if (n <= 0)
