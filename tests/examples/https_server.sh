@@ -129,7 +129,12 @@ for i in 1 2 3; do
 	sleep 10 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -quiet >/dev/null 2>&1 &
 	T_PIDS="$T_PIDS $!"
 done
-sleep 1
+i=0	# until the three are connected (at most 5 s)
+while [ "$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)" -lt 3 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5	# and past their handshakes
 stop_server TERM
 tail -1 "$D/idle.out" | grep -q "^https_server: SIGTERM: 3 connections" || fail "idle: $(tail -1 "$D/idle.out")"
 note "SIGTERM with 3 idle TLS clients: ops cancelled, exit 0"
