@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# echo_server against echo_load: 1,000 concurrent connections with random
+# message sizes up to 64 KiB, every byte checked; many small messages; a
+# starved buffer group; shutdown with traffic in flight; bad arguments and
+# a port in use.
+set -u
+T_NAME=echo_server
+. "$(dirname "$0")/lib.sh"
+
+# Arguments are checked before anything starts.
+for bad in "--port 70000" "--port x" "--bufs 3" "--bufsize 0" "extra"; do
+	ex echo_server $bad >/dev/null 2>"$T_DIR/err" && fail "accepted '$bad'"
+	[ $? -eq 2 ] && grep -q "usage:" "$T_DIR/err" || fail "'$bad': no usage message and exit 2"
+done
+
+ready --bufgroup multishot_accept recv_multishot send read
+load() {
+	timeout 90 "$EX_TOOLS/echo_load" --port "$port" --timeout 60 "$@" >"$T_DIR/load.out" 2>"$T_DIR/load.err" ||
+		fail "echo_load $*: $(cat "$T_DIR/load.err" "$T_DIR/load.out")"
+	cat "$T_DIR/load.out"
+}
+summary_field() {	# the number before $1 in the server's summary line
+	tail -1 "$T_DIR/$name.out" | sed -n "s/.*[ (]\([0-9][0-9]*\) $1.*/\1/p"
+}
+
+# 1. Many connections at once, random sizes up to 64 KiB.
+start_server echo echo_server
+big=$(load --conns 1000 --max-size 65536 --messages 6)
+sent1=$(echo "$big" | sed -n 's/.* messages, \([0-9]*\) bytes.*/\1/p')
+# 2. Many small messages: ordering within a connection.
+small=$(load --conns 200 --max-size 100 --messages 200)
+sent2=$(echo "$small" | sed -n 's/.* messages, \([0-9]*\) bytes.*/\1/p')
+
+# A second server cannot take the same port.
+ex echo_server --port "$port" >/dev/null 2>"$T_DIR/busy.err" && fail "a second server took port $port"
+grep -q "Address already in use" "$T_DIR/busy.err" || fail "port in use: $(cat "$T_DIR/busy.err")"
+
+stop_server TERM
+line=$(tail -1 "$T_DIR/echo.out")
+echo "$line" | grep -q "^echo_server: SIGTERM: 1200 connections" || fail "summary: $line"
+[ "$(summary_field "at once")" -ge 1000 ] || fail "fewer than 1000 connections at once: $line"
+[ "$(summary_field "bytes echoed")" -eq $((sent1 + sent2)) ] || fail "bytes echoed != $((sent1 + sent2)): $line"
+echo "$line" | grep -q " 4096/4096 buffers back" || fail "buffers: $line"
+note "$(echo "$big" | sed 's/^echo_load: //')"
+note "$(echo "$small" | sed 's/^echo_load: //')"
+
+# 3. Few small buffers: recvs end with ENOBUFS and wait for buffers to come back.
+start_server starve echo_server --bufs 16 --bufsize 4096
+load --conns 100 --max-size 65536 --messages 4 >/dev/null
+stop_server INT
+line=$(tail -1 "$T_DIR/starve.out")
+echo "$line" | grep -q "^echo_server: SIGINT: 100 connections.* 16/16 buffers back" || fail "summary: $line"
+[ "$(summary_field "waits for a buffer")" -gt 0 ] || fail "16 buffers were never short: $line"
+note "16 buffers of 4 KiB for 100 connections: $(summary_field "waits for a buffer") waits for a buffer, every byte right"
+
+# 4. SIGINT while 500 connections are busy: ops cancelled, every buffer back, exit 0.
+start_server busy echo_server
+"$EX_TOOLS/echo_load" --port "$port" --conns 500 --duration 30 --timeout 40 >/dev/null 2>&1 &
+client=$!
+T_PIDS="$T_PIDS $client"
+sleep 1.5
+kill -0 "$client" 2>/dev/null || fail "the load ended before the signal"
+stop_server INT
+line=$(tail -1 "$T_DIR/busy.out")
+echo "$line" | grep -q "^echo_server: SIGINT: 500 connections.* 4096/4096 buffers back" || fail "summary: $line"
+wait_exit "$client" 10
+[ "$rc" -ne 0 ] || fail "the client did not notice the server going away"
+note "SIGINT with 500 busy connections: exit 0, $(echo "$line" | sed "s/.*connections ([0-9]* at once), //")"
+note "bad arguments exit 2; a port in use exits 1 with the reason"
