@@ -154,9 +154,10 @@ $(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(wildcard tests/live
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(CONF_SRC) $(LIB_A) -lcunit $(LDLIBS)
 
-$(BUILD)/test_runtime: tests/unit/test_runtime.c $(LIB_A)
+UNIT_SRC := tests/unit/test_runtime.c tests/unit/test_fallback.c
+$(BUILD)/test_runtime: $(UNIT_SRC) tests/unit/unit.h $(LIB_A)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIB_A) -lcunit $(LDLIBS)
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRC) $(LIB_A) -lcunit $(LDLIBS)
 
 # CONF_ONLY=op,op limits the run to those ops.
 conformance: $(BUILD)/conformance
@@ -202,7 +203,9 @@ check-sanitize:
 		{ tail -40 $(BUILD)/san/unit.log; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance >$(BUILD)/san/conformance.log 2>&1 || \
 		{ grep -E "ERROR|FAIL|conformance:" $(BUILD)/san/conformance.log | head -40; exit 1; }
-	@echo "sanitize: unit and conformance suites pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log))"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance --matrix >$(BUILD)/san/matrix.log 2>&1 || \
+		{ grep -E "ERROR|FAILED|fallback-matrix:" $(BUILD)/san/matrix.log | head -40; exit 1; }
+	@echo "sanitize: unit, conformance and fallback matrix pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log); $$(tail -1 $(BUILD)/san/matrix.log))"
 
 # The unit suite is clean under valgrind's memcheck.
 check-valgrind: $(BUILD)/test_runtime

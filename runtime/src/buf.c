@@ -15,6 +15,8 @@
 
 static const char *op_name(unsigned op)
 {
+	if (op == SR__OP_GROUP)
+		return "its provided-buffer group (for the kernel to pick)";
 	return op < sr_op_count ? sr_op_table[op].name : "?";
 }
 

@@ -333,6 +333,14 @@ const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size
 	return buf;
 }
 
+int sr_op_lookup(const char *name)
+{
+	for (unsigned op = 0; name && op < sr_op_count; op++)
+		if (!strcmp(sr_op_table[op].name, name))
+			return (int)op;
+	return -ENOENT;
+}
+
 bool sr__register_ok(const struct sr_ring *r, unsigned code)
 {
 	if (!r->_uring_up)

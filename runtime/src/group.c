@@ -55,7 +55,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 			b->_cap = size;
 			b->_magic = SR__BUF_MAGIC;
 			b->_flags = SR__BUF_GROUP;
-			sr__buf_lend(r, b, SR_OP_RECV_MULTISHOT);
+			sr__buf_lend(r, b, SR__OP_GROUP);
 			g->_free[i] = (uint16_t)(nbufs - 1 - i);	/* picked lowest id first */
 		}
 		g->_nfree = nbufs;
@@ -78,7 +78,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 		b->_cap = size;
 		b->_magic = SR__BUF_MAGIC;
 		b->_flags = SR__BUF_GROUP;
-		sr__buf_lend(r, b, SR_OP_RECV_MULTISHOT);
+		sr__buf_lend(r, b, SR__OP_GROUP);
 		io_uring_buf_ring_add(g->_br, b->_data, (unsigned)size, (unsigned short)i,
 				      io_uring_buf_ring_mask(nbufs), (int)i);
 	}
@@ -164,11 +164,14 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 		return sr__fail(-EINVAL, "sr_bufgroup_recycle: not a live buffer group");
 	if (!b || b < g->_bufs || b >= g->_bufs + g->_nbufs)
 		return sr__fail(-EINVAL, "sr_bufgroup_recycle: the buffer is not from group %u", g->_bgid);
+	if ((b->_flags & SR__BUF_LENT) && b->_lent_op == SR__OP_GROUP)
+		return sr__fail(-EALREADY, "sr_bufgroup_recycle: the buffer is already back in group %u", g->_bgid);
 	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EALREADY, "sr_bufgroup_recycle: the buffer is already back with the kernel");
+		return sr__fail(-EBUSY, "sr_bufgroup_recycle: the buffer is lent to %s (in flight); recycle it once "
+				"that op completes", b->_lent_op < sr_op_count ? sr_op_table[b->_lent_op].name : "?");
 	bid = (unsigned)(b - g->_bufs);
 	b->_len = 0;
-	sr__buf_lend(g->_ring, b, SR_OP_RECV_MULTISHOT);
+	sr__buf_lend(g->_ring, b, SR__OP_GROUP);
 	g->_out--;
 	if (g->_user) {
 		sr__group_unpick(g, bid);

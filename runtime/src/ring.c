@@ -405,6 +405,49 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 }
 
 /*
+ * Submit and block until a completion is ready (timeout_ms < 0: however
+ * long it takes; -ETIME when the time ran out).  While the fallback
+ * backend has jobs, their completions come from its threads, which cannot
+ * post CQEs: then the ring fd and the backend's eventfd are polled
+ * together (which also lets tools that serialize threads, like valgrind,
+ * run the backend's threads meanwhile).
+ */
+static int kernel_wait(struct sr_ring *r, int timeout_ms)
+{
+	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
+					.tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
+	struct io_uring_cqe *cqe;
+	struct pollfd p[2];
+	int ret;
+
+	sr__cq_publish(r);
+	if (!r->_fb || !sr__fb_busy(r)) {
+		if (timeout_ms < 0)
+			return io_uring_submit_and_wait(&r->_uring, 1);
+		if (io_uring_sq_ready(&r->_uring))
+			io_uring_submit(&r->_uring);
+		return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
+	}
+	if (io_uring_sq_ready(&r->_uring)) {
+		ret = io_uring_submit(&r->_uring);
+		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
+			return ret;
+	}
+	if (sr__cq_has(r))
+		return 0;
+	p[0] = (struct pollfd){ .fd = r->_uring.ring_fd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = sr__fb_fd(r), .events = POLLIN };
+	ret = poll(p, 2, timeout_ms);
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return -ETIME;
+	/* Deferred task work (DEFER_TASKRUN) posts its CQEs now. */
+	ret = io_uring_get_events(&r->_uring);
+	return ret < 0 ? ret : 0;
+}
+
+/*
  * Hand queued SQEs to the kernel; with block, wait until at least one
  * completion is ready.  CQEs stay in the CQ for the caller to take; the
  * fallback backend's completions are accounted here.  Returns how many
@@ -426,7 +469,7 @@ int sr__enter(struct sr_ring *r, bool block)
 		return n;
 	sr__cq_publish(r);
 	if (block)
-		ret = io_uring_submit_and_wait(&r->_uring, 1);
+		ret = kernel_wait(r, -1);
 	else if (io_uring_sq_ready(&r->_uring))
 		ret = io_uring_submit(&r->_uring);
 	else
@@ -468,7 +511,7 @@ int sr__wait_some(struct sr_ring *r, bool block)
 	if (r->_uring_up) {
 		sr__cq_publish(r);
 		if (block)
-			ret = io_uring_submit_and_wait(&r->_uring, 1);
+			ret = kernel_wait(r, -1);
 		else if (io_uring_sq_ready(&r->_uring))
 			ret = io_uring_submit(&r->_uring);
 		else
@@ -919,8 +962,6 @@ int sr_ring_poll(struct sr_ring *r)
 
 int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 {
-	struct __kernel_timespec ts;
-	struct io_uring_cqe *cqe;
 	int ret;
 
 	if (timeout_ms < 0)
@@ -934,10 +975,7 @@ int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 			return ret;
 		return sr__wait_some(r, false);
 	}
-	ts.tv_sec = timeout_ms / 1000;
-	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-	sr__cq_publish(r);
-	ret = io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
+	ret = kernel_wait(r, timeout_ms);
 	if (ret < 0 && ret != -ETIME && ret != -EINTR)
 		return sr__fail(ret, "sr_ring_run_once: waiting failed");
 	if (ret == -EINTR)

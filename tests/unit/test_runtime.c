@@ -18,6 +18,8 @@
 #include <CUnit/Basic.h>
 #include <safer-ring.h>
 
+#include "unit.h"
+
 static struct sr_ring *ring(void)
 {
 	struct sr_ring *r = NULL;
@@ -589,6 +591,7 @@ int main(void)
 	s = CU_add_suite("runtime", NULL, NULL);
 	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		CU_add_test(s, tests[i].name, tests[i].fn);
+	fallback_tests(CU_add_suite("fallback", NULL, NULL));
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

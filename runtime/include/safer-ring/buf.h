@@ -45,6 +45,8 @@ enum {
 };
 
 #define SR__BUF_MAGIC 0x5262756fu
+/* _lent_op of a group's buffer waiting in the group for the kernel to pick. */
+#define SR__OP_GROUP 0xffffu
 
 /* Allocate a page-aligned buffer of cap bytes (len 0). */
 struct sr_buf *sr_buf_alloc(size_t cap);

@@ -53,6 +53,9 @@ struct sr_caps {
 /* The process-wide capabilities (detected on first use). */
 const struct sr_caps *sr_caps_get(void);
 
+/* The SR_OP_* named name ("send_zc"), or -ENOENT. */
+int sr_op_lookup(const char *name);
+
 /* Why an op cannot run natively on this ring ("needs Linux 6.19; running 6.18.44"),
  * or NULL when it can. */
 const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, size_t len);

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fallback backend where the per-op scenarios do not reach: IO_LINK
+ * chains that mix fallback and native ops, emulated link timeouts,
+ * cancelling a system call a worker is blocked in, teardown with jobs in
+ * flight, the policies (WARN logs once, STRICT refuses), what
+ * sr_op_status says, and a ring without io_uring in an outer event loop.
+ * Per-ring disable lists make chosen ops take their fallback here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+#include <safer-ring.h>
+
+#include "unit.h"
+
+static struct sr_ring *ring_with(const char *disable, unsigned flags, enum sr_policy policy)
+{
+	struct sr_ring_params p = { .disable = disable, .flags = flags, .policy = policy };
+	struct sr_ring *r = NULL;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	return r;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int tmpfile_fd(void)
+{
+	char path[] = "/tmp/sr-fb-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* write (fallback) -> read (native): the read runs after the write and sees it. */
+static void test_chain_fallback_first(void)
+{
+	struct sr_ring *r = ring_with("write", 0, SR_POLICY_GRACEFUL);
+	struct sr_buf *src = sr_buf_alloc(16), *dst = sr_buf_alloc(16);
+	struct sr_write_submitted ws;
+	struct sr_write_completed wc;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_write_op w;
+	struct sr_read_op rd;
+	int fd = tmpfile_fd();
+
+	CU_ASSERT_FATAL(fd >= 0 && src && dst);
+	CU_ASSERT(!sr_ring_native(r, SR_OP_WRITE) && sr_ring_native(r, SR_OP_READ));
+	memcpy(sr_buf_data(src), "chained", 7);
+	sr_buf_set_len(src, 7);
+	w = sr_write(fd, src, 0);
+	CU_ASSERT_EQUAL(sr_write_set_sqe_flags(&w, IOSQE_IO_LINK), 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &w, &ws), 0);
+	rd = sr_read(fd, dst, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 7);
+	CU_ASSERT(rc.res == 7 && !memcmp(sr_buf_data(dst), "chained", 7));
+	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+	CU_ASSERT_EQUAL(wc.res, 7);
+	sr_ring_destroy(r);
+	sr_buf_free(src);
+	sr_buf_free(dst);
+	close(fd);
+}
+
+/* write (native, queued with LINK) -> fsync (fallback) -> read (native). */
+static void test_chain_native_first(void)
+{
+	struct sr_ring *r = ring_with("fsync", 0, SR_POLICY_GRACEFUL);
+	struct sr_buf *src = sr_buf_alloc(16), *dst = sr_buf_alloc(16);
+	struct sr_write_submitted ws;
+	struct sr_write_completed wc;
+	struct sr_fsync_submitted fs;
+	struct sr_fsync_completed fc;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_write_op w;
+	struct sr_fsync_op f;
+	struct sr_read_op rd;
+	int fd = tmpfile_fd();
+
+	CU_ASSERT_FATAL(fd >= 0 && src && dst);
+	memcpy(sr_buf_data(src), "abc", 3);
+	sr_buf_set_len(src, 3);
+	w = sr_write(fd, src, 0);
+	sr_write_set_sqe_flags(&w, IOSQE_IO_LINK);
+	CU_ASSERT_EQUAL(sr_submit(r, &w, &ws), 0);
+	f = sr_fsync(fd);
+	sr_fsync_set_sqe_flags(&f, IOSQE_IO_LINK);
+	CU_ASSERT_EQUAL(sr_submit(r, &f, &fs), 0);
+	rd = sr_read(fd, dst, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 3);
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), 0);
+	CU_ASSERT_EQUAL(fc.res, 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+	CU_ASSERT_EQUAL(wc.res, 3);
+	sr_ring_destroy(r);
+	sr_buf_free(src);
+	sr_buf_free(dst);
+	close(fd);
+}
+
+/* A failed link cancels the rest; a hard link does not. */
+static void test_chain_failure(void)
+{
+	struct sr_ring *r = ring_with("fsync", 0, SR_POLICY_GRACEFUL);
+	struct sr_fsync_submitted fs;
+	struct sr_fsync_completed fc;
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+	struct sr_fsync_op f;
+	struct sr_nop_op n;
+
+	f = sr_fsync(-1);
+	sr_fsync_set_sqe_flags(&f, IOSQE_IO_LINK);
+	CU_ASSERT_EQUAL(sr_submit(r, &f, &fs), 0);
+	n = sr_nop();
+	CU_ASSERT_EQUAL(sr_submit(r, &n, &ns), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL(nc.res, -ECANCELED);
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), 0);
+	CU_ASSERT_EQUAL(fc.res, -EBADF);
+
+	f = sr_fsync(-1);
+	sr_fsync_set_sqe_flags(&f, IOSQE_IO_HARDLINK);
+	CU_ASSERT_EQUAL(sr_submit(r, &f, &fs), 0);
+	n = sr_nop();
+	CU_ASSERT_EQUAL(sr_submit(r, &n, &ns), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL(nc.res, 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), 0);
+	CU_ASSERT_EQUAL(fc.res, -EBADF);
+	sr_ring_destroy(r);
+}
+
+/* An emulated link timeout: it fires and cancels the op, or the op wins. */
+static void test_link_timeout(void)
+{
+	struct sr_ring *r = ring_with("link_timeout,read", 0, SR_POLICY_GRACEFUL);
+	struct __kernel_timespec ts = { .tv_nsec = 20 * 1000000 };
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_link_timeout_submitted ls;
+	struct sr_link_timeout_completed lc;
+	struct sr_link_timeout_op lt;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_read_op rd;
+	double t0;
+	int p[2];
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	for (int round = 0; round < 2; round++) {
+		/* Round 0: nothing to read, the timer fires.  Round 1: data is there. */
+		if (round == 1)
+			CU_ASSERT_EQUAL(write(p[1], "y", 1), 1);
+		rd = sr_read(p[0], b, (__u64)-1);
+		sr_read_set_sqe_flags(&rd, IOSQE_IO_LINK);
+		t0 = now();
+		CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+		lt = sr_link_timeout(&ts);
+		CU_ASSERT_EQUAL(sr_submit(r, &lt, &ls), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &ls, &lc), 0);
+		if (round == 0) {
+			CU_ASSERT_EQUAL(rc.res, -ECANCELED);
+			CU_ASSERT_EQUAL(lc.res, -ETIME);
+			CU_ASSERT(now() - t0 >= 0.019);
+		} else {
+			CU_ASSERT_EQUAL(rc.res, 1);
+			CU_ASSERT_EQUAL(lc.res, -ECANCELED);
+		}
+		CU_ASSERT(!sr_buf_is_lent(b));
+	}
+	sr_ring_destroy(r);
+	close(p[0]);
+	close(p[1]);
+	sr_buf_free(b);
+}
+
+/* A native read timed by an emulated link timeout: the kernel read is cancelled. */
+static void test_link_timeout_native_op(void)
+{
+	struct sr_ring *r = ring_with("link_timeout", 0, SR_POLICY_GRACEFUL);
+	struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_link_timeout_submitted ls;
+	struct sr_link_timeout_completed lc;
+	struct sr_link_timeout_op lt;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_read_op rd;
+	int p[2];
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	CU_ASSERT(sr_ring_native(r, SR_OP_READ) && !sr_ring_native(r, SR_OP_LINK_TIMEOUT));
+	rd = sr_read(p[0], b, (__u64)-1);
+	sr_read_set_sqe_flags(&rd, IOSQE_IO_LINK);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+	lt = sr_link_timeout(&ts);
+	CU_ASSERT_EQUAL(sr_submit(r, &lt, &ls), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ls, &lc), 0);
+	CU_ASSERT_EQUAL(lc.res, -ETIME);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT(rc.res == -ECANCELED || rc.res == -EINTR);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	sr_ring_destroy(r);
+	close(p[0]);
+	close(p[1]);
+	sr_buf_free(b);
+}
+
+/* A worker blocked in futex(2) is interrupted when the op is cancelled. */
+static void test_cancel_blocked_syscall(void)
+{
+	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
+	static uint32_t word;
+	struct sr_futex_wait_submitted s;
+	struct sr_futex_wait_completed c;
+	struct sr_futex_wait_op op;
+	double t0;
+
+	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
+		printf("\n    skip: futex_wait has no fallback here\n");
+		sr_ring_destroy(r);
+		return;
+	}
+	word = 0;
+	op = sr_futex_wait(&word, 0, FUTEX_BITSET_MATCH_ANY, 2 | 128);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT_EQUAL(sr_poll(r, &s, &c), -EAGAIN);
+	t0 = now();
+	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	CU_ASSERT(now() - t0 < 1.0);
+	sr_ring_destroy(r);
+}
+
+/* Destroying a ring with fallback jobs waiting (recv on a quiet socket)
+ * cancels them; their buffers come back. */
+static void test_teardown_jobs(void)
+{
+	struct sr_ring *r = ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL);
+	struct sr_buf *b[4];
+	int sv[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT_STRING_EQUAL(sr_ring_backend(r), "fallback");
+	for (int i = 0; i < 4; i++) {
+		struct sr_recv_submitted s;
+		struct sr_recv_op op;
+
+		b[i] = sr_buf_alloc(64);
+		op = sr_recv(sv[0], b[i]);
+		CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+		CU_ASSERT(sr_buf_is_lent(b[i]));
+	}
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 4);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT(!sr_buf_is_lent(b[i]));
+		CU_ASSERT_EQUAL(sr_buf_free(b[i]), 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* WARN says once per op which fallback it takes; STRICT refuses with the reason. */
+static void test_policies(void)
+{
+	struct sr_ring *r = ring_with("nop", 0, SR_POLICY_WARN);
+	struct sr_nop_submitted s;
+	struct sr_nop_completed c;
+	struct sr_nop_op op;
+	char log[1024] = "", status[256];
+	int p[2], saved = dup(2);
+	ssize_t n;
+
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0 && saved >= 0);
+	dup2(p[1], 2);
+	for (int i = 0; i < 2; i++) {
+		op = sr_nop();
+		CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+		CU_ASSERT_EQUAL(c.res, 0);
+	}
+	dup2(saved, 2);
+	close(saved);
+	n = read(p[0], log, sizeof(log) - 1);
+	log[n > 0 ? n : 0] = 0;
+	CU_ASSERT(strstr(log, "nop is disabled") && strstr(log, "emulated (complete)"));
+	/* Once, for two submits. */
+	CU_ASSERT(strstr(log, "nop is disabled") && !strstr(strstr(log, "nop is disabled") + 1, "nop is disabled"));
+	CU_ASSERT_STRING_EQUAL(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), "fallback: emulated (complete)");
+	sr_ring_destroy(r);
+	close(p[0]);
+	close(p[1]);
+
+	r = ring_with("nop", 0, SR_POLICY_STRICT);
+	op = sr_nop();
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), -EOPNOTSUPP);
+	CU_ASSERT(strstr(sr_last_error(), "sr_nop_submit: nop is disabled") && strstr(sr_last_error(), "STRICT"));
+	CU_ASSERT(!strncmp(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), "unavailable: nop is disabled", 28));
+	sr_ring_destroy(r);
+
+	/* An op with no route says why. */
+	r = ring_with("msg_ring", 0, SR_POLICY_GRACEFUL);
+	sr_op_status(r, SR_OP_MSG_RING, status, sizeof(status));
+	CU_ASSERT(strstr(status, "unavailable:") && strstr(status, "no fallback: posting into another ring"));
+	sr_ring_destroy(r);
+}
+
+/* A ring without io_uring in an outer loop: its fd and its eventfd say when to poll. */
+static void test_outer_loop(void)
+{
+	struct sr_ring *r = ring_with(NULL, SR_RING_FALLBACK | SR_RING_EVENTFD, SR_POLICY_GRACEFUL);
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct pollfd pf[2];
+	int p[2];
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	op = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	pf[0] = (struct pollfd){ .fd = sr_ring_fd(r), .events = POLLIN };
+	pf[1] = (struct pollfd){ .fd = sr_ring_eventfd(r), .events = POLLIN };
+	CU_ASSERT(pf[0].fd >= 0 && pf[1].fd >= 0);
+	CU_ASSERT_EQUAL(poll(pf, 2, 50), 0);
+	CU_ASSERT_EQUAL(write(p[1], "z", 1), 1);
+	/* Both say so (the backend writes one, then the other). */
+	CU_ASSERT_EQUAL(poll(&pf[0], 1, 2000), 1);
+	CU_ASSERT_EQUAL(poll(&pf[1], 1, 2000), 1);
+	CU_ASSERT(sr_ring_poll(r) >= 1);
+	CU_ASSERT_EQUAL(sr_poll(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 1);
+	sr_ring_destroy(r);
+	close(p[0]);
+	close(p[1]);
+	sr_buf_free(b);
+}
+
+/* multishot_accept re-armed as accept: one fd per connection, F_MORE, then cancel. */
+static void test_rearm_stream(void)
+{
+	struct sr_ring *r = ring_with("multishot_accept", 0, SR_POLICY_GRACEFUL);
+	struct sr_multishot_accept_submitted s;
+	struct sr_multishot_accept_completed c;
+	struct sr_multishot_accept_op op;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cl[3];
+	char status[256];
+
+	CU_ASSERT_FATAL(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 8) == 0);
+	getsockname(l, (struct sockaddr *)&a, &len);
+	CU_ASSERT_STRING_EQUAL(sr_op_status(r, SR_OP_MULTISHOT_ACCEPT, status, sizeof(status)),
+			       "fallback: accept (re-armed)");
+	op = sr_multishot_accept(l);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	for (int i = 0; i < 3; i++) {
+		cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CU_ASSERT(connect(cl[i], (struct sockaddr *)&a, sizeof(a)) == 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+		CU_ASSERT(c.res >= 0 && c.more);
+		if (c.res >= 0)
+			close(c.res);
+	}
+	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+	do {
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &s, &c), 0);
+	} while (c.more);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	for (int i = 0; i < 3; i++)
+		close(cl[i]);
+	close(l);
+	sr_ring_destroy(r);
+}
+
+void fallback_tests(CU_pSuite s)
+{
+	CU_add_test(s, "fallback: chain, fallback op first", test_chain_fallback_first);
+	CU_add_test(s, "fallback: chain, native ops queued first", test_chain_native_first);
+	CU_add_test(s, "fallback: chain failure and hard links", test_chain_failure);
+	CU_add_test(s, "fallback: emulated link timeout", test_link_timeout);
+	CU_add_test(s, "fallback: emulated link timeout on a native op", test_link_timeout_native_op);
+	CU_add_test(s, "fallback: cancel a blocked system call", test_cancel_blocked_syscall);
+	CU_add_test(s, "fallback: teardown with jobs in flight", test_teardown_jobs);
+	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
+	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);
+	CU_add_test(s, "fallback: multishot re-armed", test_rearm_stream);
+}
