@@ -1630,11 +1630,6 @@ int sr__fb_wait(struct sr_ring *r, int timeout_ms)
 	return 0;
 }
 
-bool sr__fb_busy(const struct sr_ring *r)
-{
-	return r->_fb && r->_fb->live;
-}
-
 int sr__fb_fd(const struct sr_ring *r)
 {
 	return r->_fb ? r->_fb->notify : -1;

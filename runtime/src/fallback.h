@@ -36,8 +36,6 @@ void sr__fb_consumed(struct sr_ring *r, uint32_t idx);
 /* Entering the kernel ends an open IO_LINK chain, as it does for SQEs. */
 void sr__fb_chain_end(struct sr_ring *r);
 int sr__fb_fd(const struct sr_ring *r);
-/* Does the backend have jobs whose completions may come? */
-bool sr__fb_busy(const struct sr_ring *r);
 /* Is op native here, looking through an open chain? */
 bool sr__fb_native(const struct sr_ring *r, unsigned op);
 

@@ -16,6 +16,12 @@
 #include "internal.h"
 #include "fallback.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 /* --- errors ------------------------------------------------------------------ */
 
 static __thread char sr__errbuf[512];
@@ -405,46 +411,44 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 }
 
 /*
- * Submit and block until a completion is ready (timeout_ms < 0: however
- * long it takes; -ETIME when the time ran out).  While the fallback
- * backend has jobs, their completions come from its threads, which cannot
- * post CQEs: then the ring fd and the backend's eventfd are polled
- * together (which also lets tools that serialize threads, like valgrind,
- * run the backend's threads meanwhile).
+ * Submit and block until a CQE is ready (timeout_ms < 0: however long it
+ * takes; -ETIME when the time ran out).  The fallback backend's threads
+ * wake this wait through its internal poll on their eventfd (a CQE), which
+ * works with DEFER_TASKRUN, where polling the ring fd would not.
  */
 static int kernel_wait(struct sr_ring *r, int timeout_ms)
 {
 	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
 					.tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
 	struct io_uring_cqe *cqe;
-	struct pollfd p[2];
-	int ret;
 
+	/*
+	 * valgrind runs one thread at a time and keeps this one running while
+	 * it sleeps in io_uring_enter, so the backend's threads could never
+	 * post: under valgrind, wait in slices, polling their eventfd.
+	 */
+	if (sr__unlikely(r->_fb && RUNNING_ON_VALGRIND)) {
+		for (int waited = 0;; waited++) {
+			struct pollfd p = { .fd = sr__fb_fd(r), .events = POLLIN };
+			int ret;
+
+			sr__cq_publish(r);
+			ret = io_uring_sq_ready(&r->_uring) ? io_uring_submit(&r->_uring) :
+							      io_uring_get_events(&r->_uring);
+			if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
+				return ret;
+			if (sr__cq_has(r) || poll(&p, 1, 1) > 0)
+				return 0;
+			if (timeout_ms >= 0 && waited >= timeout_ms)
+				return -ETIME;
+		}
+	}
 	sr__cq_publish(r);
-	if (!r->_fb || !sr__fb_busy(r)) {
-		if (timeout_ms < 0)
-			return io_uring_submit_and_wait(&r->_uring, 1);
-		if (io_uring_sq_ready(&r->_uring))
-			io_uring_submit(&r->_uring);
-		return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
-	}
-	if (io_uring_sq_ready(&r->_uring)) {
-		ret = io_uring_submit(&r->_uring);
-		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
-			return ret;
-	}
-	if (sr__cq_has(r))
-		return 0;
-	p[0] = (struct pollfd){ .fd = r->_uring.ring_fd, .events = POLLIN };
-	p[1] = (struct pollfd){ .fd = sr__fb_fd(r), .events = POLLIN };
-	ret = poll(p, 2, timeout_ms);
-	if (ret < 0)
-		return -errno;
-	if (ret == 0)
-		return -ETIME;
-	/* Deferred task work (DEFER_TASKRUN) posts its CQEs now. */
-	ret = io_uring_get_events(&r->_uring);
-	return ret < 0 ? ret : 0;
+	if (timeout_ms < 0)
+		return io_uring_submit_and_wait(&r->_uring, 1);
+	if (io_uring_sq_ready(&r->_uring))
+		io_uring_submit(&r->_uring);
+	return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
 }
 
 /*
