@@ -200,7 +200,8 @@ def grouped_bars(ax, workloads, ylabel, value=lambda s: s["value"], xlabel=lambd
             means.append(mean)
             errs.append(0 if math.isnan(half) else half)
             ax.plot([x] * len(values), values, ".", color="black", markersize=3, alpha=0.5)
-        ax.bar(xs, means, width, yerr=errs, capsize=3, label=label)
+        below = [min(e, m) for e, m in zip(errs, means)]        # error bars stop at 0
+        ax.bar(xs, means, width, yerr=[below, errs], capsize=3, label=label)
     ax.set_xticks(range(len(workloads)))
     ax.set_xticklabels([xlabel(w) for w in workloads], fontsize=8)
     ax.set_ylabel(ylabel)
@@ -220,6 +221,11 @@ def plot_group(out, group, workloads):
         grouped_bars(axes[0], workloads, "requests/s (higher is better)", xlabel=short)
         grouped_bars(axes[1], workloads, "p99 latency, µs (lower is better)",
                      value=lambda s: s["p99_us"], xlabel=short)
+    elif group == "nop":
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+        grouped_bars(axes[0], workloads, "wall clock, ns/op (lower is better)", xlabel=short)
+        grouped_bars(axes[1], workloads, "CPU time, ns/op (lower is better)",
+                     value=lambda s: s["cpu"], xlabel=short)
     elif group == "sync":           # seconds differ by orders of magnitude: one panel each
         fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads), 4.5))
         for ax, w in zip(np.atleast_1d(axes), workloads):
@@ -238,25 +244,34 @@ def plot_group(out, group, workloads):
 
 
 def plot_overheads(out, workloads):
-    """Every safer-ring vs raw io_uring overhead with its 95% CI."""
+    """Every safer-ring vs raw io_uring overhead with its 95% CI, wall clock
+    and CPU time."""
     rows = [(w["title"].replace("NOP submit + complete, ", "NOP ") + ": " + c["cand"]["label"], c)
             for w in workloads for c in w["comparisons"]
             if c["result"] and c["base"]["side"] == "raw io_uring"
             and c["cand"]["side"] == "safer-ring"]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(rows) + 1.5))
     ys = np.arange(len(rows))
-    means = [c["result"]["overhead_pct"] for _, c in rows]
-    errs = [0 if math.isnan(c["result"]["overhead_ci_pct"]) else c["result"]["overhead_ci_pct"]
-            for _, c in rows]
-    ax.barh(ys, means, xerr=errs, capsize=3, color="tab:blue")
+    for key, shift, colour, label in (("result", -0.2, "tab:blue", "wall clock"),
+                                      ("cpu_result", 0.2, "tab:orange", "CPU time")):
+        picked = [(y, c[key]) for y, (_, c) in zip(ys, rows) if c.get(key)]
+        if not picked:
+            continue
+        means = [r["overhead_pct"] for _, r in picked]
+        errs = [[0 if math.isnan(r["overhead_low_pct"]) else r["overhead_pct"] - r["overhead_low_pct"]
+                 for _, r in picked],
+                [0 if math.isnan(r["overhead_high_pct"]) else r["overhead_high_pct"] - r["overhead_pct"]
+                 for _, r in picked]]
+        ax.barh([y + shift for y, _ in picked], means, height=0.4, xerr=errs, capsize=3,
+                color=colour, label=label)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.axvline(2, color="tab:red", linestyle="--", linewidth=0.8, label="2% target")
     ax.set_yticks(ys)
     ax.set_yticklabels([label for label, _ in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("overhead against raw liburing, % (wall clock; 95% CI)")
+    ax.set_xlabel("overhead against raw liburing, % (95% CI)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "overhead.png"), dpi=110)
@@ -283,6 +298,28 @@ def targets_table(workloads):
             rows.append("| %s | %s vs %s | %s | %s | %s |" % (
                 w["title"], c["cand"]["label"], c["base"]["label"], target_text(c["target"]),
                 measured, c["verdict"]))
+    return rows
+
+
+def summary_table(workloads):
+    """The headline comparisons: wall clock and CPU time, side by side."""
+    rows = ["| workload | safer-ring | against | wall clock: overhead (p) | speed | "
+            "CPU time: overhead (p) |", "|---|---|---|---|---|---|"]
+    for w in workloads:
+        for c in w["comparisons"]:
+            if not c["headline"]:
+                continue
+            r, cr = c["result"], c.get("cpu_result")
+            if r is None:
+                cells = ["not measured: " + c["why"], "", ""]
+            else:
+                cells = ["%s ± %s (p=%s)" % (pct(r["overhead_pct"]), pct(r["overhead_ci_pct"]),
+                                            pval(r["p_welch"])),
+                         speed(r),
+                         "%s ± %s (p=%s)" % (pct(cr["overhead_pct"]), pct(cr["overhead_ci_pct"]),
+                                            pval(cr["p_welch"])) if cr else ""]
+            rows.append("| %s | %s | %s | %s |" % (w["title"], c["cand"]["label"],
+                                                  c["base"]["label"], " | ".join(cells)))
     return rows
 
 
@@ -322,6 +359,12 @@ def write_report(out, data, gates):
            "baseline of the checked API (limit: +24 instructions per op); the `_raw` variant's "
            "baseline is raw liburing reaping in batches (`io_uring_for_each_cqe` + "
            "`io_uring_cq_advance`; limit: +2).", ""]
+
+    md += ["## Summary", "",
+           "Overhead: how much more time the safer-ring program needs for the same work "
+           "(negative: less); speed: its work per second over the other's. Wall clock is what "
+           "the targets judge; CPU time moves less on a busy machine.", ""]
+    md += summary_table(workloads) + [""]
 
     md += ["## Targets", "",
            "Stated, never gated (the machine is noisy). A speed target is met when the mean "

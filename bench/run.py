@@ -131,20 +131,18 @@ def tree_size(path):
 class Program:
     """One contender of a workload."""
 
-    def __init__(self, name, label, side, binary, missing_why=None):
+    def __init__(self, name, label, side, binary):
         self.name = name            # key in results.json
         self.label = label          # shown in the report
         self.side = side            # "safer-ring", "raw io_uring" or "alternative"
         self.binary = binary        # checked for existence before the runs
-        self.missing_why = missing_why
         self.samples = []
         self.skip = None            # why it was not measured, if it was not
         self.verified = False       # its output was compared in full once
 
     def check(self):
         if self.binary and not (os.path.isfile(self.binary) or shutil.which(self.binary)):
-            self.skip = "%s is not built yet%s" % (
-                self.binary, " (" + self.missing_why + ")" if self.missing_why else "")
+            self.skip = "not built (%s does not exist)" % self.binary
         return self.skip is None
 
 
@@ -222,8 +220,7 @@ def copy_workloads(cfg):
     for synced in (False, True):
         progs = [
             Program("file_copy", "safer-ring file_copy example", "safer-ring",
-                    os.path.join(cfg.build, "examples", "file_copy"),
-                    "the file_copy example has not landed on this branch"),
+                    os.path.join(cfg.build, "examples", "file_copy")),
             Program("copy_liburing", "raw liburing (8 x 128 KiB in flight)", "raw io_uring",
                     os.path.join(cfg.build, "bench", "copy_liburing")),
             Program("cp", "cp (coreutils: copy_file_range)", "alternative", "cp"),
@@ -314,8 +311,7 @@ def echo_workloads(cfg):
     for conns, size in cfg.echo_configs:
         progs = [
             Program("echo_server", "safer-ring echo_server example", "safer-ring",
-                    os.path.join(cfg.build, "examples", "echo_server"),
-                    "the echo_server example has not landed on this branch"),
+                    os.path.join(cfg.build, "examples", "echo_server")),
             Program("echo_liburing", "raw liburing echo", "raw io_uring",
                     os.path.join(cfg.build, "bench", "echo_liburing")),
             Program("echo_epoll", "epoll echo", "alternative",
@@ -361,8 +357,7 @@ def sync_workloads(cfg):
         dst = os.path.join(cfg.data, "sync.out")
         progs = [
             Program("uring_sync", "uring-sync", "safer-ring",
-                    os.path.join(cfg.build, "uring-sync"),
-                    "the uring-sync tool has not landed on this branch"),
+                    os.path.join(cfg.build, "uring-sync")),
             Program("cp_a", "cp -a", "alternative", "cp"),
             Program("rsync_a", "rsync -a", "alternative", "rsync"),
         ]
@@ -438,7 +433,7 @@ def run_workload(w, reps, warmup_round):
     ready = [p for p in w.programs if p.check()]
     for p in w.programs:
         if p.skip:
-            print("bench: %s: %s not measured: %s" % (w.id, p.label, p.skip), flush=True)
+            print("bench: %s: skip %s: %s" % (w.id, p.label, p.skip), flush=True)
     if warmup_round:
         for p in list(ready):
             try:

@@ -72,8 +72,9 @@ def compare(candidate, baseline, better):
     overhead = math.exp(m) - 1.0
     speed = math.exp(-m)
     if math.isnan(h):
-        overhead_ci = speed_ci = math.nan
+        overhead_ci = speed_ci = lo = hi = math.nan
     else:
+        lo, hi = math.exp(m - h) - 1.0, math.exp(m + h) - 1.0
         overhead_ci = max(math.exp(m + h) - 1.0 - overhead, overhead - (math.exp(m - h) - 1.0))
         speed_ci = max(math.exp(-m + h) - speed, speed - math.exp(-m - h))
     welch, mwu = p_values(candidate, baseline)
@@ -81,6 +82,8 @@ def compare(candidate, baseline, better):
         "pairs": n,
         "overhead_pct": overhead * 100.0,
         "overhead_ci_pct": overhead_ci * 100.0,
+        "overhead_low_pct": lo * 100.0,        # the interval itself
+        "overhead_high_pct": hi * 100.0,
         "speed": speed,
         "speed_ci": speed_ci,
         "p_welch": welch,
