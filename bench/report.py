@@ -118,6 +118,11 @@ def target_text(target):
     return "at least %gx" % limit
 
 
+def who(p):
+    """safer-ring and raw io_uring programs go by their side, others by name."""
+    return p["side"] if p["side"] in ("safer-ring", "raw io_uring") else p["label"]
+
+
 def comparison_block(w, c):
     """The lines the issue asks for, for one comparison."""
     cand, base, r = c["cand"], c["base"], c["result"]
@@ -129,8 +134,8 @@ def comparison_block(w, c):
         return lines
     verdict = {True: "significant", False: "not significant", None: "n/a"}[r["significant"]]
     lines += ["```",
-              "%s: %s" % (cand["side"], pm(cand["mean"], cand["ci"], w["unit"])),
-              "%s: %s" % (base["side"], pm(base["mean"], base["ci"], w["unit"])),
+              "%s: %s" % (who(cand), pm(cand["mean"], cand["ci"], w["unit"])),
+              "%s: %s" % (who(base), pm(base["mean"], base["ci"], w["unit"])),
               "Overhead: %s ± %s (p=%s, %s)" % (
                   pct(r["overhead_pct"]), pct(r["overhead_ci_pct"]), pval(r["p_welch"]), verdict),
               "Speed: %s of %s (Mann-Whitney U p=%s, %d pairs)" % (
@@ -151,22 +156,21 @@ def program_table(w):
     has_lat = any("p99_us" in s for p in w["programs"] for s in p["samples"])
     cpu_unit = {"nop": "CPU ns/op", "copy": "CPU s", "sync": "CPU s", "echo": "server CPU µs/req"}
     head = ["program", "side", "%s (%s), mean ± 95%% CI" % (w["metric"], w["unit"]), "runs"]
-    if has_cpu or has_lat:
+    if has_cpu:
         head.insert(3, cpu_unit.get(w["group"], "CPU"))
     if has_lat:
-        head[4:4] = ["p50 µs", "p99 µs", "p99.9 µs"]
+        head[3 + has_cpu:3 + has_cpu] = ["p50 µs (mean of runs)", "p99 µs", "p99.9 µs"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in w["programs"]:
         if not p["samples"]:
             cells = [p["label"], p["side"], "not measured: %s" % p["skip"]] + [""] * (len(head) - 3)
         else:
             cells = [p["label"], p["side"], pm(p["mean"], p["ci"]).replace(" (95% CI)", "")]
+            if has_cpu:
+                cells.append(pm(p["cpu_mean"], p["cpu_ci"]).replace(" (95% CI)", ""))
             if has_lat:
-                cells.append(num(float(np.mean([s["cpu_us_per_request"] for s in p["samples"]]))))
                 for key in ("p50_us", "p99_us", "p999_us"):
                     cells.append(num(float(np.mean([s[key] for s in p["samples"]]))))
-            elif has_cpu:
-                cells.append(pm(p["cpu_mean"], p["cpu_ci"]).replace(" (95% CI)", ""))
             cells.append(str(len(p["samples"])))
         rows.append("| " + " | ".join(cells) + " |")
     return rows
