@@ -381,7 +381,8 @@ def write_report(out, data, gates):
            "starting with the k-th, so that slow phases of the machine hit all of them; "
            "repetitions per workload: %s%s." % (
                ", ".join("%s %d" % kv for kv in data["reps"].items()),
-               "" if data["quick"] else ", after one discarded warmup round"),
+               "" if data["quick"] else "; NOP and echo runs start with one discarded warmup "
+               "round (copies read a source that is already in the page cache)"),
            "- X ± Y is the mean of the runs and half the width of its 95% Student t interval. "
            "Runs pair up (the k-th run of each program): overhead is the geometric mean of the "
            "paired ratios candidate cost / baseline cost, minus 1 (cost: time per unit of "
