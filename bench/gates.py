@@ -70,11 +70,11 @@ def run(cmd):
     return result
 
 
-def instructions(build, name, ops, tmp):
+def instructions(build, name, ops, tmp, batch=BATCH):
     """User-space instructions of one run, counted by callgrind."""
-    out = os.path.join(tmp, "callgrind.%s.%d.out" % (name, ops))
+    out = os.path.join(tmp, "callgrind.%s.%d.%d.out" % (name, batch, ops))
     run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
-        + command(build, name, BATCH, ops))
+        + command(build, name, batch, ops))
     with open(out) as f:
         for line in f:
             if line.startswith("totals:") or line.startswith("summary:"):
@@ -140,9 +140,10 @@ def gate_line(m):
                m["allocs"]["checked"]))
 
 
-def measure(build, ops):
+def measure(build, ops, all_batches=False):
     """Every count, each from an N-op and a 2N-op run (the runs go in parallel:
-    counts do not depend on timing)."""
+    counts do not depend on timing).  With all_batches, instructions per op
+    at batch 1, 8 and 128 too (reported, not gated)."""
     names = ("raw", "batch", "checked", "rawapi")
     strace_n = 128 * 25         # divisible by every batch; strace is slow per call
     with tempfile.TemporaryDirectory(prefix="sr-gates-") as tmp:
@@ -158,6 +159,10 @@ def measure(build, ops):
             for name in ("checked", "rawapi", "control"):
                 for n in (ops // 10, ops // 5):
                     jobs["alloc", name, n] = pool.submit(allocations, build, name, n)
+            for b in (1, 8, 128) if all_batches else ():
+                for name in names:
+                    for n in (1000 * b, 2000 * b):
+                        jobs["irb", name, b, n] = pool.submit(instructions, build, name, n, tmp, b)
             count = {key: job.result() for key, job in jobs.items()}
 
     def per_op(kind, name, n, *batch):
@@ -169,6 +174,9 @@ def measure(build, ops):
                    for b in (1, 8, 32, 128)}
     m["allocs"] = {name: per_op("alloc", name, ops // 10)
                    for name in ("checked", "rawapi", "control")}
+    m["by_batch"] = {b: {name: per_op("irb", name, 1000 * b, b) for name in names}
+                     for b in ((1, 8, 128) if all_batches else ())}
+    m["by_batch"][BATCH] = {name: m[name] for name in names}
     return m
 
 
@@ -199,6 +207,8 @@ def main():
     ap.add_argument("--build", default="build", help="the build directory (default: build)")
     ap.add_argument("--ops", type=int, default=32000, help="N, the smaller run (default 32000)")
     ap.add_argument("--selftest", action="store_true", help="only test the decision logic")
+    ap.add_argument("--all-batches", action="store_true",
+                    help="also report (not gate) instructions per op at batch 1, 8 and 128")
     args = ap.parse_args()
     selftest()
     if args.selftest:
@@ -209,10 +219,16 @@ def main():
     if args.ops % (BATCH * 10):
         sys.exit("bench-gates: --ops must be a multiple of %d" % (BATCH * 10))
 
-    m = measure(args.build, args.ops)
+    m = measure(args.build, args.ops, args.all_batches)
     checks = decide(m)
     for ok, text in checks:
         print("  %s  %s" % ("ok  " if ok else "FAIL", text))
+    for b in sorted(m["by_batch"]) if args.all_batches else ():
+        i = m["by_batch"][b]
+        print("  info  instructions/op at batch %d: checked %.1f, raw %.1f (+%.1f); "
+              "rawapi %.1f, raw batched %.1f (+%.1f)"
+              % (b, i["checked"], i["raw"], i["checked"] - i["raw"],
+                 i["rawapi"], i["batch"], i["rawapi"] - i["batch"]))
     print(gate_line(m))
     if not all(ok for ok, _ in checks):
         sys.exit("bench-gates: FAILED (see the FAIL lines above)")
