@@ -206,6 +206,7 @@ def grouped_bars(ax, workloads, ylabel, value=lambda s: s["value"], xlabel=lambd
             ax.plot([x] * len(values), values, ".", color="black", markersize=3, alpha=0.5)
         below = [min(e, m) for e, m in zip(errs, means)]        # error bars stop at 0
         ax.bar(xs, means, width, yerr=[below, errs], capsize=3, label=label)
+    ax.set_xlim(-0.5, len(workloads) - 0.5)     # room for programs not measured
     ax.set_xticks(range(len(workloads)))
     ax.set_xticklabels([xlabel(w) for w in workloads], fontsize=8)
     ax.set_ylabel(ylabel)
