@@ -1,0 +1,524 @@
+# SPDX-License-Identifier: MIT
+"""Run the benchmark workloads and record every sample in results.json.
+
+Workloads (each compares programs doing identical I/O):
+
+  nop    NOP submit + complete at batch 1, 8, 32, 128: the checked API and
+         the _raw variant (bench/nop_sr.c) against raw liburing
+         (bench/nop_liburing.c); ns per op, timed inside each program
+         around the op loop only (ring setup and a warmup are outside).
+  copy   a 1 GiB file, page cache hot, without and with the final fsync:
+         the file_copy example, raw liburing (bench/copy_liburing.c), cp,
+         and a read/write loop (bench/copy_rw.c); GiB/s.
+  echo   TCP echo on 127.0.0.1: the echo_server example, raw liburing
+         (bench/echo_liburing.c), epoll (bench/echo_epoll.c), driven by
+         bench/echo_load.c (closed loop, C connections, fixed message
+         size, bounded in time); requests/s and latency percentiles.
+  sync   10,000 files of 4 KiB, and one 1 GiB file: uring-sync against
+         cp -a and rsync -a; seconds.
+
+Copies and syncs are timed from the command's start to its exit, the same
+way for every program (so a program's own setup, e.g. its ring, counts
+the way cp's does; for the C baselines it is also printed on its own).
+Nothing that prepares a run is timed: source files are made once and read
+into the page cache, and the destination is removed (and the file system
+synced) before each run.
+
+Runs are interleaved: in repetition k, the programs of a workload run in
+turn, starting with the k-th (A B C, B C A, C A B, ...), so slow phases of
+a noisy machine hit every program alike.  A program that is not built is
+skipped with its reason, and the report says "not measured".
+
+Usage: run.py [--quick] --build BUILD --data DATA_DIR --out OUT_DIR [--only nop,copy,...]
+"""
+
+import argparse
+import filecmp
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import sysinfo
+
+GiB = 1 << 30
+
+
+class BenchError(Exception):
+    """A run failed: the program is dropped from its workload."""
+
+
+# --- running one command -------------------------------------------------------------
+
+def run_timed(argv, timeout=300):
+    """Run argv; return (wall seconds, CPU seconds, stdout).
+
+    The wall time runs from just before the fork to the exit; the CPU time
+    is the child's user + system time (its threads included, so io_uring's
+    io-wq workers count too)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise BenchError("%s exited with %d: %s" % (" ".join(argv), proc.returncode,
+                                                      err.read().strip()[-500:]))
+        return wall, usage.ru_utime + usage.ru_stime, out.read()
+
+
+def fields(line):
+    """The key=value pairs of a result line, numbers as floats."""
+    found = {}
+    for key, value in re.findall(r"(\w+)=(\S+)", line):
+        try:
+            found[key] = float(value)
+        except ValueError:
+            found[key] = value
+    return found
+
+
+def remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def settle(path):
+    """Before a run (untimed): remove the destination, write back what is dirty."""
+    remove(path)
+    os.sync()
+
+
+def warm(path):
+    """Read a file or a tree once, so that it is in the page cache."""
+    paths = [path] if os.path.isfile(path) else [
+        os.path.join(d, f) for d, _, files in os.walk(path) for f in files]
+    for p in paths:
+        with open(p, "rb") as f:
+            while f.read(1 << 20):
+                pass
+
+
+def tree_size(path):
+    """(number of files, total bytes) under path."""
+    if os.path.isfile(path):
+        return 1, os.path.getsize(path)
+    files = size = 0
+    for d, _, names in os.walk(path):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(d, name))
+    return files, size
+
+
+# --- programs and workloads ----------------------------------------------------------
+
+class Program:
+    """One contender of a workload."""
+
+    def __init__(self, name, label, side, binary):
+        self.name = name            # key in results.json
+        self.label = label          # shown in the report
+        self.side = side            # "safer-ring", "raw io_uring" or "alternative"
+        self.binary = binary        # checked for existence before the runs
+        self.samples = []
+        self.skip = None            # why it was not measured, if it was not
+        self.verified = False       # its output was compared in full once
+
+    def check(self):
+        if self.binary and not (os.path.isfile(self.binary) or shutil.which(self.binary)):
+            self.skip = "not built (%s does not exist)" % self.binary
+        return self.skip is None
+
+
+class Workload:
+    """Programs, how to measure one run of one of them, and what to compare."""
+
+    def __init__(self, wid, group, title, metric, unit, better, programs, measure,
+                 comparisons, notes=""):
+        self.id = wid
+        self.group = group
+        self.title = title
+        self.metric = metric
+        self.unit = unit
+        self.better = better        # "lower" or "higher"
+        self.programs = programs
+        self.measure = measure      # measure(program) -> sample dict with "value"
+        self.comparisons = comparisons
+        self.notes = notes
+        self.prepare = None         # run once before the first run, untimed
+
+    def to_json(self):
+        return {
+            "id": self.id, "group": self.group, "title": self.title, "metric": self.metric,
+            "unit": self.unit, "better": self.better, "notes": self.notes,
+            "comparisons": self.comparisons,
+            "programs": [{"name": p.name, "label": p.label, "side": p.side, "skip": p.skip,
+                          "samples": p.samples} for p in self.programs],
+        }
+
+
+def comparison(candidate, baseline, target=None, headline=False):
+    """candidate against baseline; target is ("overhead", max percent) or
+    ("speed", minimum speed ratio), stated as met or not met in the report."""
+    return {"candidate": candidate, "baseline": baseline, "target": target,
+            "headline": headline}
+
+
+def nop_workloads(cfg):
+    build = cfg.build
+    ops = cfg.nop_ops
+    workloads = []
+    for batch in (1, 8, 32, 128):
+        progs = [
+            Program("sr_checked", "safer-ring checked API", "safer-ring",
+                    os.path.join(build, "bench", "nop_sr")),
+            Program("sr_raw", "safer-ring _raw variant", "safer-ring",
+                    os.path.join(build, "bench", "nop_sr")),
+            Program("liburing_wait", "liburing, wait_cqe + cqe_seen per op", "raw io_uring",
+                    os.path.join(build, "bench", "nop_liburing")),
+            Program("liburing_batch", "liburing, for_each_cqe + cq_advance", "raw io_uring",
+                    os.path.join(build, "bench", "nop_liburing")),
+        ]
+        mode = {"sr_checked": "checked", "sr_raw": "raw",
+                "liburing_wait": "wait", "liburing_batch": "batch"}
+
+        def measure(p, batch=batch):
+            _, _, out = run_timed([p.binary, mode[p.name], str(batch), str(ops), str(ops // 8)])
+            f = fields(out)
+            return {"value": f["ns_per_op"], "cpu": f["cpu_ns_per_op"], "setup_ns": f["setup_ns"]}
+
+        workloads.append(Workload(
+            "nop-b%d" % batch, "nop", "NOP submit + complete, batch %d" % batch,
+            "time per op", "ns/op", "lower", progs, measure,
+            [comparison("sr_checked", "liburing_wait", ("overhead", 2.0), headline=True),
+             comparison("sr_raw", "liburing_batch", ("overhead", 2.0), headline=True)],
+            notes="%d ops per run after %d warmup ops; the clock runs around the op loop only."
+                  % (ops, ops // 8)))
+    return workloads
+
+
+def copy_workloads(cfg):
+    src = os.path.join(cfg.data, "file.bin")
+    dst = os.path.join(cfg.data, "copy.out")
+    workloads = []
+    for synced in (False, True):
+        progs = [
+            Program("file_copy", "safer-ring file_copy example", "safer-ring",
+                    os.path.join(cfg.build, "examples", "file_copy")),
+            Program("copy_liburing", "raw liburing (8 x 128 KiB in flight)", "raw io_uring",
+                    os.path.join(cfg.build, "bench", "copy_liburing")),
+            Program("cp", "cp (coreutils: copy_file_range)", "alternative", "cp"),
+            Program("copy_rw", "read/write loop (128 KiB)", "alternative",
+                    os.path.join(cfg.build, "bench", "copy_rw")),
+        ]
+
+        def measure(p, synced=synced):
+            settle(dst)
+            if p.name == "cp":
+                wall, cpu, _ = run_timed(["cp", src, dst])
+                if synced:      # cp has no fsync of its own: sync(1) on the file does it
+                    wall2, cpu2, _ = run_timed(["sync", dst])
+                    wall, cpu = wall + wall2, cpu + cpu2
+            else:
+                wall, cpu, _ = run_timed([p.binary] + (["--sync"] if synced else []) + [src, dst])
+            size = os.path.getsize(dst)
+            if size != cfg.file_size:
+                raise BenchError("%s wrote %d bytes, not %d" % (p.name, size, cfg.file_size))
+            if not p.verified:
+                if not filecmp.cmp(src, dst, shallow=False):
+                    raise BenchError("%s: the copy differs from the source" % p.name)
+                p.verified = True
+            return {"value": cfg.file_size / wall / GiB, "cpu": cpu, "seconds": wall}
+
+        mode = "with the final fsync" if synced else "page cache hot, no fsync"
+        w = Workload(
+            "copy-sync" if synced else "copy-hot", "copy",
+            "File copy of %s, %s" % (human(cfg.file_size), mode), "throughput", "GiB/s",
+            "higher", progs, measure,
+            [comparison("file_copy", "copy_liburing", ("speed", 0.97), headline=True),
+             comparison("file_copy", "cp", ("speed", 0.95), headline=True),
+             comparison("copy_liburing", "cp"),
+             comparison("copy_liburing", "copy_rw")],
+            notes="Source in the page cache; destination removed and the file system synced "
+                  "before each run (untimed). Time: the command's start to its exit%s."
+                  % ("; cp is followed by sync(1) on the copy, which fsyncs it" if synced else ""))
+        w.prepare = lambda: warm(src)
+        workloads.append(w)
+    return workloads
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """An echo server process: started, ready when it prints its port, stopped by SIGTERM."""
+
+    def __init__(self, argv):
+        self.err = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.err, text=True)
+        line = [None]
+        reader = threading.Thread(target=lambda: line.__setitem__(0, self.proc.stdout.readline()))
+        reader.start()
+        reader.join(10)
+        found = re.search(r"listening on [\d.]+:(\d+)", line[0] or "")
+        if not found:
+            self.stop()
+            self.err.seek(0)
+            raise BenchError("%s did not print 'listening on 127.0.0.1:PORT' (got %r; %s)"
+                             % (" ".join(argv), line[0], self.err.read().strip()[-300:]))
+        self.port = int(found.group(1))
+
+    def stop(self):
+        """SIGTERM; returns the server's CPU seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            timer = threading.Timer(10, self.proc.kill)
+            timer.start()
+            _, status, usage = os.wait4(self.proc.pid, 0)
+            timer.cancel()
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_utime + usage.ru_stime
+        except ChildProcessError:
+            return float("nan")
+        finally:
+            self.proc.stdout.close()
+            self.err.close()
+
+
+def echo_workloads(cfg):
+    load = os.path.join(cfg.build, "bench", "echo_load")
+    workloads = []
+    for conns, size in cfg.echo_configs:
+        progs = [
+            Program("echo_server", "safer-ring echo_server example", "safer-ring",
+                    os.path.join(cfg.build, "examples", "echo_server")),
+            Program("echo_liburing", "raw liburing echo", "raw io_uring",
+                    os.path.join(cfg.build, "bench", "echo_liburing")),
+            Program("echo_epoll", "epoll echo", "alternative",
+                    os.path.join(cfg.build, "bench", "echo_epoll")),
+        ]
+
+        def measure(p, conns=conns, size=size):
+            server = Server([p.binary, "--port", str(free_port())])
+            try:
+                _, _, out = run_timed([load, "--port", str(server.port), "--conns", str(conns),
+                                       "--size", str(size), "--duration", str(cfg.echo_seconds),
+                                       "--warmup", str(cfg.echo_warmup)], timeout=60)
+            finally:
+                cpu = server.stop()
+            f = fields(out)
+            if not f.get("requests"):
+                raise BenchError("%s served no request" % p.name)
+            return {"value": f["rps"], "p50_us": f["p50_us"], "p99_us": f["p99_us"],
+                    "p999_us": f["p999_us"], "mean_us": f["mean_us"],
+                    "cpu": cpu / f["total"] * 1e6}      # server CPU µs per request
+
+        workloads.append(Workload(
+            "echo-c%d-s%d" % (conns, size), "echo",
+            "Echo, %d connections, %d-byte messages" % (conns, size),
+            "requests per second", "req/s", "higher", progs, measure,
+            [comparison("echo_server", "echo_liburing", ("speed", 0.97), headline=True),
+             comparison("echo_server", "echo_epoll", ("speed", 1.0), headline=True),
+             comparison("echo_liburing", "echo_epoll")],
+            notes="echo_load keeps one request in flight per connection; %.1f s warmup, then "
+                  "%.1f s measured. Server and load generator share the machine's %d CPUs."
+                  % (cfg.echo_warmup, cfg.echo_seconds, os.cpu_count())))
+    return workloads
+
+
+def sync_workloads(cfg):
+    workloads = []
+    datasets = [
+        ("small", os.path.join(cfg.data, "small"),
+         "%d files of 4 KiB" % cfg.small_files, True),
+        ("big", os.path.join(cfg.data, "big"), "one %s file" % human(cfg.file_size), False),
+    ]
+    for key, src, what, targets in datasets:
+        dst = os.path.join(cfg.data, "sync.out")
+        progs = [
+            Program("uring_sync", "uring-sync", "safer-ring",
+                    os.path.join(cfg.build, "uring-sync")),
+            Program("cp_a", "cp -a", "alternative", "cp"),
+            Program("rsync_a", "rsync -a", "alternative", "rsync"),
+        ]
+        argv = {"uring_sync": lambda p, s, d: [p.binary, s, d],
+                "cp_a": lambda p, s, d: ["cp", "-a", s, d],
+                "rsync_a": lambda p, s, d: ["rsync", "-a", s + "/", d + "/"]}
+
+        def measure(p, src=src, dst=dst):
+            settle(dst)
+            wall, cpu, _ = run_timed(argv[p.name](p, src, dst))
+            if tree_size(dst) != tree_size(src):
+                raise BenchError("%s: the copy has %s (files, bytes), the source %s"
+                                 % (p.name, tree_size(dst), tree_size(src)))
+            return {"value": wall, "cpu": cpu}
+
+        w = Workload(
+            "sync-" + key, "sync", "Tree copy: %s" % what, "time", "s", "lower", progs, measure,
+            [comparison("uring_sync", "cp_a", ("speed", 1.0) if targets else None, headline=True),
+             comparison("uring_sync", "rsync_a", ("speed", 2.0) if targets else None,
+                        headline=True),
+             comparison("cp_a", "rsync_a")],
+            notes="Source tree in the page cache; destination removed and the file system synced "
+                  "before each run (untimed); no fsync in the timed copy. Time: the command's "
+                  "start to its exit. Each copy's file count and bytes are checked.")
+        w.prepare = lambda src=src: warm(src)
+        workloads.append(w)
+    return workloads
+
+
+# --- data -------------------------------------------------------------------------------
+
+def human(n):
+    for unit, size in (("GiB", GiB), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return "%d %s" % (n // size, unit)
+    return "%d bytes" % n
+
+
+def make_data(cfg):
+    """The source files, made once per size and kept (untimed)."""
+    os.makedirs(cfg.data, exist_ok=True)
+    marker = os.path.join(cfg.data, ".ready-%d-%d" % (cfg.file_size, cfg.small_files))
+    if os.path.exists(marker):
+        return
+    for old in os.listdir(cfg.data):
+        remove(os.path.join(cfg.data, old))
+    print("bench: making the data in %s (once)" % cfg.data, flush=True)
+    # The big file: 1 MiB of random bytes, each copy stamped with its index,
+    # so that no two MiB are alike (faster than reading /dev/urandom).
+    block = bytearray(os.urandom(1 << 20))
+    with open(os.path.join(cfg.data, "file.bin"), "wb") as f:
+        for i in range(cfg.file_size >> 20):
+            block[:8] = i.to_bytes(8, "little")
+            f.write(block)
+    os.makedirs(os.path.join(cfg.data, "big"))
+    os.link(os.path.join(cfg.data, "file.bin"), os.path.join(cfg.data, "big", "file.bin"))
+    # The small files: 100 per directory.
+    for i in range(cfg.small_files):
+        d = os.path.join(cfg.data, "small", "d%03d" % (i // 100))
+        if i % 100 == 0:
+            os.makedirs(d)
+        with open(os.path.join(d, "f%03d" % (i % 100)), "wb") as f:
+            f.write(os.urandom(4096))
+    os.sync()
+    open(marker, "w").close()
+
+
+# --- the runner -------------------------------------------------------------------------
+
+def run_workload(w, reps, warmup_round):
+    if w.prepare:
+        w.prepare()
+    ready = [p for p in w.programs if p.check()]
+    for p in w.programs:
+        if p.skip:
+            print("bench: %s: skip %s: %s" % (w.id, p.label, p.skip), flush=True)
+    if warmup_round:
+        for p in list(ready):
+            try:
+                w.measure(p)
+            except BenchError as e:
+                p.skip = "failed: %s" % e
+                ready.remove(p)
+    for rep in range(reps):
+        k = rep % max(1, len(ready))
+        for p in ready[k:] + ready[:k]:
+            if p.skip:
+                continue
+            try:
+                p.samples.append(w.measure(p))
+            except BenchError as e:
+                p.skip = "failed: %s" % e
+                p.samples = []
+                print("bench: %s: %s %s" % (w.id, p.label, p.skip), flush=True)
+    summary = ", ".join("%s %.4g" % (p.name, sum(s["value"] for s in p.samples) / len(p.samples))
+                        for p in w.programs if p.samples)
+    print("bench: %-14s %s (%s, %d runs each)" % (w.id, summary or "nothing measured",
+                                                  w.unit, reps), flush=True)
+
+
+class Config:
+    def __init__(self, args):
+        self.build = args.build
+        self.data = os.path.abspath(args.data)
+        self.quick = args.quick
+        if args.quick:          # each workload once, small: a smoke test
+            self.reps = {"nop": 1, "copy": 1, "echo": 1, "sync": 1}
+            self.nop_ops = 1 << 16
+            self.file_size = 64 << 20
+            self.small_files = 500
+            self.echo_configs = [(16, 64)]
+            self.echo_seconds, self.echo_warmup = 0.5, 0.1
+        else:
+            self.reps = {"nop": 20, "copy": 5, "echo": 5, "sync": 5}
+            self.nop_ops = 1 << 19
+            self.file_size = GiB
+            self.small_files = 10000
+            self.echo_configs = [(16, 64), (16, 4096)]
+            self.echo_seconds, self.echo_warmup = 1.5, 0.3
+        if args.reps:
+            self.reps = {k: args.reps for k in self.reps}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="each workload once, small")
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--data", default="build/bench-data", help="where the source files live")
+    ap.add_argument("--out", required=True, help="where results.json goes")
+    ap.add_argument("--only", default="", help="comma-separated groups: nop,copy,echo,sync")
+    ap.add_argument("--reps", type=int, default=0, help="repetitions (default: per workload)")
+    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
+    args = ap.parse_args()
+    cfg = Config(args)
+    groups = [g for g in args.only.split(",") if g] or ["nop", "copy", "echo", "sync"]
+
+    started = time.time()
+    make_data(cfg)
+    system = sysinfo.describe(cfg.data, cfg.build, args.cc)
+    makers = {"nop": nop_workloads, "copy": copy_workloads, "echo": echo_workloads,
+              "sync": sync_workloads}
+    workloads = []
+    for group in groups:
+        for w in makers[group](cfg):
+            # A discarded warmup round where runs are short; copies start from a warm cache.
+            warmup = not cfg.quick and group in ("nop", "echo")
+            run_workload(w, cfg.reps[group], warmup_round=warmup)
+            workloads.append(w)
+    for path in (os.path.join(cfg.data, "copy.out"), os.path.join(cfg.data, "sync.out")):
+        remove(path)
+    system["busy_end"] = sysinfo.busy()
+    system["bench_seconds"] = "%.0f" % (time.time() - started)
+
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "results.json")
+    with open(path, "w") as f:
+        json.dump({"system": system, "quick": cfg.quick, "reps": cfg.reps,
+                   "workloads": [w.to_json() for w in workloads]}, f, indent=1)
+    print("bench: %d workloads in %.0f s; samples in %s" % (len(workloads), time.time() - started,
+                                                            path), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
