@@ -507,6 +507,7 @@ static void dirlist_opened(struct us_opc *o, int res)
 
 static void entry_stated(struct us_opc *o, int res);
 static void entry_dispatch(struct us_job *j);
+static char *read_link(int dirfd, const char *name, size_t hint, int *err);
 
 static void entry_start(struct us_worker *w, struct us_dir *d, const struct us_ent *e)
 {
@@ -521,6 +522,15 @@ static void entry_start(struct us_worker *w, struct us_dir *d, const struct us_e
 	}
 	j->dir = d;
 	j->ent = e;
+	/*
+	 * A symlink is read before it is stat'ed: readlink may update its
+	 * atime (relatime), and the copy gets the atime the source has after.
+	 */
+	if (e->d_type == DT_LNK) {
+		int err = 0;
+
+		j->target = read_link(d->sfd, e->name, 256, &err);
+	}
 	j->pending = 1;
 	j->op[0].fn = entry_stated;
 	j->op[0].owner = j;
@@ -857,24 +867,45 @@ static void other_cleared(struct us_opc *o, int res)
 		other_create(j);
 }
 
+static void relink_stated(struct us_opc *o, int res);
+
 static void entry_other(struct us_job *j)
 {
 	mode_t t = j->st.stx_mode & S_IFMT;
 	int err = 0;
 
-	if (t == S_IFLNK) {
+	if (t != S_IFLNK && j->target) {
+		free(j->target);
+		j->target = NULL;
+	}
+	if (t == S_IFLNK && !j->target) {
+		/* The listing did not say it was a link: read it, then stat it again. */
 		j->target = read_link(j->dir->sfd, j->ent->name, j->st.stx_size, &err);
 		if (!j->target) {
 			us_job_fail(j, "src", "read symlink", err);
 			us_entry_finish(j);
 			return;
 		}
+		j->op[0].fn = relink_stated;
+		j->op[0].owner = j;
+		us_op_statx(j->w, &j->op[0], j->dir->sfd, j->ent->name, AT_SYMLINK_NOFOLLOW);
+		return;
+	}
+	if (t == S_IFLNK && strlen(j->target) != j->st.stx_size && !j->step) {
+		/* Changed between the read and the stat: read it again, once. */
+		free(j->target);
+		j->target = NULL;
+		j->step = 1;
+		entry_other(j);
+		return;
 	}
 	if (j->dst_exists && (j->dst.stx_mode & S_IFMT) == t) {
 		bool same;
 
 		if (t == S_IFLNK) {
-			char *have = read_link(j->dir->dfd, j->ent->name, j->dst.stx_size, &err);
+			/* Read only when the lengths agree: reading moves the link's atime. */
+			char *have = j->dst.stx_size != strlen(j->target) ? NULL :
+				     read_link(j->dir->dfd, j->ent->name, j->dst.stx_size, &err);
 
 			same = have && !strcmp(have, j->target);
 			free(have);
@@ -902,6 +933,25 @@ static void entry_other(struct us_job *j)
 		return;
 	}
 	other_create(j);
+}
+
+static void relink_stated(struct us_opc *o, int res)
+{
+	struct us_job *j = o->owner;
+
+	if (res < 0) {
+		us_job_fail(j, "src", "stat", res);
+		us_entry_finish(j);
+		return;
+	}
+	if (!S_ISLNK(o->stx.stx_mode)) {
+		us_job_fail(j, "src", "changed type while being copied", 0);
+		us_entry_finish(j);
+		return;
+	}
+	j->st = o->stx;
+	j->step = 1;
+	entry_other(j);
 }
 
 /* Made under a temporary name, given its metadata, then renamed into place. */
@@ -1167,6 +1217,7 @@ static void dmeta_opened(struct us_opc *o, int res);
 static void dmeta_stated(struct us_opc *o, int res);
 static void dmeta_done(struct us_job *j);
 
+
 static void dmeta_start(struct us_job *j)
 {
 	const char *rel = j->dir->rel[0] ? j->dir->rel : ".";
@@ -1209,17 +1260,30 @@ static void dmeta_opened(struct us_opc *o, int res)
 		dmeta_finish(j);
 		return;
 	}
+	/*
+	 * Both sides as they are now: listing the source changed its atime
+	 * (relatime), and the destination's mtime moved with every entry made.
+	 */
+	j->pending = 2;
 	j->op[0].fn = dmeta_stated;
-	us_op_statx(j->w, &j->op[0], j->dfd, "", AT_EMPTY_PATH);
+	j->op[1].fn = dmeta_stated;
+	us_op_statx(j->w, &j->op[0], j->sfd, "", AT_EMPTY_PATH);
+	us_op_statx(j->w, &j->op[1], j->dfd, "", AT_EMPTY_PATH);
 }
 
 static void dmeta_stated(struct us_opc *o, int res)
 {
 	struct us_job *j = o->owner;
+	bool src = o == &j->op[0];
 	struct us_meta *m;
 
-	if (res < 0) {
-		us_job_fail(j, "dst", "stat", res);
+	if (res >= 0)
+		*(src ? &j->st : &j->dst) = o->stx;
+	else if (!j->err)
+		us_job_fail(j, src ? "src" : "dst", "stat", res);
+	if (--j->pending)
+		return;
+	if (j->err) {
 		dmeta_finish(j);
 		return;
 	}
@@ -1231,8 +1295,8 @@ static void dmeta_stated(struct us_opc *o, int res)
 	}
 	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
 	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
-	m->sst = &j->dir->st;
-	m->dst_st = o->stx;
+	m->sst = &j->st;
+	m->dst_st = j->dst;
 	m->fresh = false;
 	m->dry = us_c->o.dry_run;
 	m->done = dmeta_done;
