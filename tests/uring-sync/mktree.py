@@ -151,9 +151,9 @@ def odd(top):
     os.makedirs(j(b'sparse'))
     with open(j(b'sparse', b'holes'), 'wb') as f:
         f.write(data(4096))
-        f.seek(300 << 20)
+        f.seek(30 << 20)
         f.write(data(70000))
-        f.seek((1 << 30) - 4096)
+        f.seek((100 << 20) - 4096)
         f.write(data(4096))
     with open(j(b'sparse', b'leading-hole'), 'wb') as f:
         f.seek(10 << 20)

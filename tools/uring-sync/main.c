@@ -7,6 +7,7 @@
  * This file: options, the checks before anything is written, budgets,
  * the worker threads, signals, the progress bar and messages.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -379,10 +380,78 @@ static int setup_mkdir(struct sr_ring *r, const char *path)
 	return done.res;
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+static bool under(const char *p, const char *top)
+{
+	size_t n = strlen(top);
+
+	if (!strcmp(top, "/"))
+		return true;
+	return !strncmp(p, top, n) && (p[n] == '/' || !p[n]);
+}
+
 /*
- * DST must not be SRC or inside it: compared by canonical path, and by
- * device and inode of every existing ancestor of DST (a bind mount of
- * SRC is still SRC).
+ * Where a canonical absolute path lies inside its filesystem: the mount
+ * that holds it (the longest mount point above it) gives the device and
+ * the directory of that filesystem mounted there (a bind mount's root).
+ */
+static char *fs_path(const char *abs, char *dev, size_t devlen)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], best_root[4096] = "", best_mp[4096] = "";
+	size_t best = 0;
+	char *out;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char mm[64], root[4096], mp[4096];
+
+		if (sscanf(line, "%*d %*d %63s %4095s %4095s", mm, root, mp) != 3)
+			continue;
+		unescape(root);
+		unescape(mp);
+		/* A later mount on the same point hides the earlier: take the last. */
+		if (under(abs, mp) && strlen(mp) >= best) {
+			best = strlen(mp);
+			snprintf(best_root, sizeof(best_root), "%s", root);
+			snprintf(best_mp, sizeof(best_mp), "%s", mp);
+			snprintf(dev, devlen, "%s", mm);
+		}
+	}
+	fclose(f);
+	if (!best)
+		return NULL;
+	out = malloc(strlen(best_root) + strlen(abs) + 2);
+	if (out)
+		sprintf(out, "%s%s", strcmp(best_root, "/") ? best_root : "",
+			strcmp(best_mp, "/") ? abs + strlen(best_mp) : abs);
+	if (out && !*out)
+		strcpy(out, "/");
+	return out;
+}
+
+/*
+ * DST must not be SRC or inside it: compared by canonical path, by the
+ * paths inside their filesystems (a bind mount of a directory of SRC is
+ * still inside SRC), and by device and inode of every existing ancestor
+ * of DST.  The walk also never enters the destination (walk.c).
  */
 static int check_dst_outside(const char *src, const struct statx *sst, const char *dst)
 {
@@ -435,6 +504,15 @@ static int check_dst_outside(const char *src, const struct statx *sst, const cha
 
 	if (!strcmp(s, "/") || !strcmp(s, d) || (!strncmp(s, d, sl) && d[sl] == '/'))
 		bad = 1;
+	if (!bad) {
+		char sdev[64] = "", ddev[64] = "", *sf = fs_path(s, sdev, sizeof(sdev)),
+		     *df = fs_path(d, ddev, sizeof(ddev));
+
+		if (sf && df && !strcmp(sdev, ddev) && under(df, sf))
+			bad = 1;
+		free(sf);
+		free(df);
+	}
 	/* Every existing ancestor of DST (and DST) against SRC's device and inode. */
 	for (char *q = d + strlen(d); !bad && q >= d; q--) {
 		struct stat st;
@@ -455,6 +533,20 @@ static int check_dst_outside(const char *src, const struct statx *sst, const cha
 	return bad;
 }
 
+/* The descriptors open now (the listing's own one not counted). */
+static unsigned open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 8;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0;	/* ., .. and the listing */
+}
+
 static void budgets(struct us_ctx *c)
 {
 	struct us_opts *o = &c->o;
@@ -464,8 +556,8 @@ static void budgets(struct us_ctx *c)
 
 	if (!o->jobs)
 		o->jobs = cpus > 0 ? (unsigned)(cpus > 64 ? 64 : cpus) : 1;
-	/* stdio, roots, one ring (and its eventfd) per worker, the setup ring, slack. */
-	reserve = 16 + 2 * o->jobs;
+	/* What is open now (stdio, the roots), one ring per worker, a little slack. */
+	reserve = open_fds() + o->jobs + 4;
 	want = o->max_open ? o->max_open : 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rlim_t need = (rlim_t)want + reserve;
@@ -655,6 +747,8 @@ int main(int argc, char **argv)
 	if (!(created && c->o.dry_run)) {
 		root->dst_setgid = dst_st.stx_mode & S_ISGID;
 		root->dst_gid = dst_st.stx_gid;
+		c->dst_dev = makedev(dst_st.stx_dev_major, dst_st.stx_dev_minor);
+		c->dst_ino = dst_st.stx_ino;
 	}
 	if (created)
 		us_item("mkdir", "", NULL, "/");

@@ -281,6 +281,7 @@ struct us_ctx {
 	const char *src_arg, *dst_arg;
 	int src_root, dst_root;
 	uint64_t src_dev;
+	uint64_t dst_dev, dst_ino;	/* the destination root, never entered as a source directory */
 	bool root;
 	uid_t euid;
 	gid_t egid;

@@ -759,6 +759,12 @@ static void subdir_made(struct us_opc *o, int res)
 
 static void entry_dir(struct us_job *j)
 {
+	if (makedev(j->st.stx_dev_major, j->st.stx_dev_minor) == us_c->dst_dev && j->st.stx_ino == us_c->dst_ino) {
+		/* The destination seen from inside the source (through a bind mount). */
+		us_job_fail(j, "src", "is the destination directory; not copied into itself", 0);
+		us_entry_finish(j);
+		return;
+	}
 	if (j->dst_exists && S_ISDIR(j->dst.stx_mode)) {
 		subdir_push(j, false);
 		return;
@@ -1081,6 +1087,12 @@ static void link_start(struct us_worker *w, struct us_linkreq *lr)
 		return;
 	}
 	j->lr = lr;
+	if (us_c->dst_root < 0) {
+		/* A dry run into a destination that does not exist yet. */
+		us_item("link", lr->rel, NULL, lr->leader->rel);
+		link_finish(j);
+		return;
+	}
 	if (atomic_load(&lr->leader->state) != 1) {
 		char what[4200];
 
