@@ -338,14 +338,17 @@ static void parse_opts(struct us_opts *o, int argc, char **argv)
 	}
 }
 
-/* One op on the setup ring, waited for. */
+/* One op on the setup ring, waited for (a syscall where the kernel lacks the op). */
 static int setup_statx(struct sr_ring *r, int dfd, const char *path, int flags, struct statx *st)
 {
 	struct sr_statx_op op = sr_statx(dfd, path, flags, STATX_BASIC_STATS);
 	struct sr_statx_submitted sub;
 	struct sr_statx_completed done;
-	int ret = sr_submit(r, &op, &sub);
+	int ret;
 
+	if (!sr_ring_native(r, SR_OP_STATX))
+		return statx(dfd, path, flags, STATX_BASIC_STATS, st) < 0 ? -errno : 0;
+	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;
 	if (done.res >= 0)
@@ -358,8 +361,11 @@ static int setup_opendir(struct sr_ring *r, const char *path)
 	struct sr_openat_op op = sr_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct sr_openat_submitted sub;
 	struct sr_openat_completed done;
-	int ret = sr_submit(r, &op, &sub);
+	int ret;
 
+	if (!sr_ring_native(r, SR_OP_OPENAT))
+		return (ret = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ? -errno : ret;
+	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;
 	return done.res;
@@ -547,7 +553,7 @@ static unsigned open_fds(void)
 	return n > 3 ? n - 3 : 0;	/* ., .. and the listing */
 }
 
-static void budgets(struct us_ctx *c)
+static int budgets(struct us_ctx *c)
 {
 	struct us_opts *o = &c->o;
 	struct rlimit rl;
@@ -580,7 +586,7 @@ static void budgets(struct us_ctx *c)
 	if (want < 6) {
 		us_msg("too few file descriptors: --max-open %u (and ulimit -n) leaves %u; at least 6 are needed",
 		       o->max_open ? o->max_open : 1024, want);
-		exit(2);
+		return -1;
 	}
 	o->max_open = want;
 	c->dirs_open_max = want / 16;
@@ -594,7 +600,7 @@ static void budgets(struct us_ctx *c)
 		o->jobs--;
 	if (o->max_memory < (size_t)2 * US_CHUNK) {
 		us_msg("--max-memory must be at least %u KiB", 2 * US_CHUNK / 1024);
-		exit(2);
+		return -1;
 	}
 	while (o->jobs > 1 && o->max_memory / o->jobs < (size_t)2 * US_CHUNK)
 		o->jobs--;
@@ -603,7 +609,7 @@ static void budgets(struct us_ctx *c)
 	c->workers = calloc(o->jobs, sizeof(*c->workers));
 	if (!c->workers) {
 		us_msg("out of memory");
-		exit(2);
+		return -1;
 	}
 	for (unsigned i = 0; i < o->jobs; i++) {
 		struct us_worker *w = &c->workers[i];
@@ -616,6 +622,61 @@ static void budgets(struct us_ctx *c)
 		if (w->max_jobs > 128)
 			w->max_jobs = 128;
 	}
+	return 0;
+}
+
+/* SRC open and stat'ed, DST checked, made if missing, and open; -1 after a message. */
+static int open_roots(struct us_ctx *c, struct sr_ring *setup, struct statx *sst, struct statx *dst_st,
+		      bool *created)
+{
+	int ret;
+
+	c->src_root = setup_opendir(setup, c->src_arg);
+	if (c->src_root < 0) {
+		us_msg("%s: %s", c->src_arg, c->src_root == -ENOTDIR ? "not a directory (SRC must be a directory)" :
+		       strerror(-c->src_root));
+		return -1;
+	}
+	ret = setup_statx(setup, c->src_root, "", AT_EMPTY_PATH, sst);
+	if (ret < 0) {
+		us_msg("%s: stat: %s", c->src_arg, strerror(-ret));
+		return -1;
+	}
+	c->src_dev = makedev(sst->stx_dev_major, sst->stx_dev_minor);
+	ret = check_dst_outside(c->src_arg, sst, c->dst_arg);
+	if (ret) {
+		us_msg(ret > 0 ? "%s: the destination is inside the source %s; refusing to copy a tree into itself" :
+		       "%s: cannot check the destination against %s", c->dst_arg, c->src_arg);
+		return -1;
+	}
+	ret = setup_statx(setup, AT_FDCWD, c->dst_arg, 0, dst_st);
+	if (ret == -ENOENT) {
+		if (!c->o.dry_run) {
+			ret = setup_mkdir(setup, c->dst_arg);
+			if (ret < 0) {
+				us_msg("%s: make directory: %s", c->dst_arg, strerror(-ret));
+				return -1;
+			}
+		}
+		*created = true;
+	} else if (ret < 0) {
+		us_msg("%s: stat: %s", c->dst_arg, strerror(-ret));
+		return -1;
+	} else if (!S_ISDIR(dst_st->stx_mode)) {
+		us_msg("%s: exists and is not a directory", c->dst_arg);
+		return -1;
+	}
+	c->dst_root = -1;
+	if (!(*created && c->o.dry_run)) {
+		c->dst_root = setup_opendir(setup, c->dst_arg);
+		if (c->dst_root < 0) {
+			us_msg("%s: open: %s", c->dst_arg, strerror(-c->dst_root));
+			return -1;
+		}
+		if (*created)
+			setup_statx(setup, c->dst_root, "", AT_EMPTY_PATH, dst_st);
+	}
+	return 0;
 }
 
 /* Everything is freed, so that leak checkers see a clean exit. */
@@ -646,7 +707,8 @@ static void cleanup(struct us_ctx *c)
 		close(c->src_root);
 	if (c->dst_root >= 0)
 		close(c->dst_root);
-	pthread_barrier_destroy(&c->barrier);
+	if (c->nworkers)
+		pthread_barrier_destroy(&c->barrier);
 }
 
 int main(int argc, char **argv)
@@ -670,6 +732,7 @@ int main(int argc, char **argv)
 		usage_error("%s", argc - optind < 2 ? "missing SRC or DST" : "too many arguments");
 	c->src_arg = argv[optind];
 	c->dst_arg = argv[optind + 1];
+	c->src_root = c->dst_root = -1;
 	c->euid = geteuid();
 	c->egid = getegid();
 	c->root = c->euid == 0;
@@ -690,57 +753,17 @@ int main(int argc, char **argv)
 		us_msg("%s", sr_last_error());
 		return 2;
 	}
-	c->src_root = setup_opendir(setup, c->src_arg);
-	if (c->src_root < 0) {
-		us_msg("%s: %s", c->src_arg, c->src_root == -ENOTDIR ? "not a directory (SRC must be a directory)" :
-		       strerror(-c->src_root));
-		return 2;
-	}
-	ret = setup_statx(setup, c->src_root, "", AT_EMPTY_PATH, &sst);
-	if (ret < 0) {
-		us_msg("%s: stat: %s", c->src_arg, strerror(-ret));
-		return 2;
-	}
-	c->src_dev = makedev(sst.stx_dev_major, sst.stx_dev_minor);
-	ret = check_dst_outside(c->src_arg, &sst, c->dst_arg);
-	if (ret) {
-		us_msg(ret > 0 ? "%s: the destination is inside the source %s; refusing to copy a tree into itself" :
-		       "%s: cannot check the destination against %s", c->dst_arg, c->src_arg);
-		return 2;
-	}
-	ret = setup_statx(setup, AT_FDCWD, c->dst_arg, 0, &dst_st);
-	if (ret == -ENOENT) {
-		if (!c->o.dry_run) {
-			ret = setup_mkdir(setup, c->dst_arg);
-			if (ret < 0) {
-				us_msg("%s: make directory: %s", c->dst_arg, strerror(-ret));
-				return 2;
-			}
-		}
-		created = true;
-	} else if (ret < 0) {
-		us_msg("%s: stat: %s", c->dst_arg, strerror(-ret));
-		return 2;
-	} else if (!S_ISDIR(dst_st.stx_mode)) {
-		us_msg("%s: exists and is not a directory", c->dst_arg);
-		return 2;
-	}
-	c->dst_root = -1;
-	if (!(created && c->o.dry_run)) {
-		c->dst_root = setup_opendir(setup, c->dst_arg);
-		if (c->dst_root < 0) {
-			us_msg("%s: open: %s", c->dst_arg, strerror(-c->dst_root));
-			return 2;
-		}
-		if (created)
-			setup_statx(setup, c->dst_root, "", AT_EMPTY_PATH, &dst_st);
-	}
+	ret = open_roots(c, setup, &sst, &dst_st, &created);
 	sr_ring_destroy(setup);
-
-	budgets(c);
+	if (ret < 0 || budgets(c) < 0) {
+		cleanup(c);
+		return 2;
+	}
+	pthread_barrier_init(&c->barrier, NULL, c->nworkers);
 	root = us_dir_new(NULL, NULL, &sst);
 	if (!root) {
 		us_msg("out of memory");
+		cleanup(c);
 		return 2;
 	}
 	root->dst_new = created;
@@ -760,7 +783,6 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	pthread_barrier_init(&c->barrier, NULL, c->nworkers);
 	start = now();
 	atomic_store(&c->running, c->nworkers);
 	for (unsigned i = 0; i < c->nworkers; i++) {

@@ -48,6 +48,11 @@ void us_worker_probe(struct us_worker *w)
 	struct sr_ring *r = w->ring;
 
 	w->nat_statx = sr_ring_native(r, SR_OP_STATX);
+	w->nat_openat = sr_ring_native(r, SR_OP_OPENAT);
+	w->nat_close = sr_ring_native(r, SR_OP_CLOSE);
+	w->nat_read = sr_ring_native(r, SR_OP_READ);
+	w->nat_write = sr_ring_native(r, SR_OP_WRITE);
+	w->nat_fsync = sr_ring_native(r, SR_OP_FSYNC);
 	w->nat_openat2 = sr_ring_native(r, SR_OP_OPENAT2);
 	w->nat_ftruncate = sr_ring_native(r, SR_OP_FTRUNCATE);
 	w->nat_fallocate = sr_ring_native(r, SR_OP_FALLOCATE);
@@ -142,9 +147,12 @@ void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *pat
 
 void us_op_openat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags, mode_t mode)
 {
-	struct sr_openat_op op = sr_openat(dfd, path, flags | O_CLOEXEC, mode);
-
 	o->w = w;
+	if (!w->nat_openat) {
+		us_defer(w, o, sys_res(openat(dfd, path, flags | O_CLOEXEC, mode)));
+		return;
+	}
+	struct sr_openat_op op = sr_openat(dfd, path, flags | O_CLOEXEC, mode);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_openat, o, NULL));
 }
 
@@ -170,9 +178,12 @@ void us_op_opendir(struct us_worker *w, struct us_opc *o, int dfd, const char *p
 
 void us_op_close(struct us_worker *w, struct us_opc *o, int fd)
 {
-	struct sr_close_op op = sr_close(fd);
-
 	o->w = w;
+	if (!w->nat_close) {
+		us_defer(w, o, sys_res(close(fd)));
+		return;
+	}
+	struct sr_close_op op = sr_close(fd);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_close, o, NULL));
 }
 
@@ -192,7 +203,7 @@ void us_close_async(struct us_worker *w, int fd)
 
 	if (fd < 0)
 		return;
-	if (sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
+	if (!w->nat_close || sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
 		close(fd);
 	else
 		w->ops++;
@@ -200,21 +211,25 @@ void us_close_async(struct us_worker *w, int fd)
 
 void us_op_read(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b, uint64_t off)
 {
-	struct sr_read_op op = sr_read(fd, b, off);
-	int ret;
-
 	o->w = w;
 	o->buf = b;
-	ret = sr_submit_cb(w->ring, &op, cb_read, o, NULL);
-	submitted(w, o, ret);
+	if (!w->nat_read) {
+		us_defer(w, o, sys_res(pread(fd, sr_buf_data(b), sr_buf_cap(b), (off_t)off)));
+		return;
+	}
+	struct sr_read_op op = sr_read(fd, b, off);
+	submitted(w, o, sr_submit_cb(w->ring, &op, cb_read, o, NULL));
 }
 
 void us_op_write(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b, uint64_t off)
 {
-	struct sr_write_op op = sr_write(fd, b, off);
-
 	o->w = w;
 	o->buf = b;
+	if (!w->nat_write) {
+		us_defer(w, o, sys_res(pwrite(fd, sr_buf_data(b), sr_buf_len(b), (off_t)off)));
+		return;
+	}
+	struct sr_write_op op = sr_write(fd, b, off);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_write, o, NULL));
 }
 
@@ -303,6 +318,10 @@ void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd)
 	struct sr_fsync_op op = sr_fsync(fd);
 
 	o->w = w;
+	if (!w->nat_fsync) {
+		us_defer(w, o, sys_res(fdatasync(fd)));
+		return;
+	}
 	sr_fsync_set_fsync_flags(&op, IORING_FSYNC_DATASYNC);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fsync, o, NULL));
 }

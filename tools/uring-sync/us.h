@@ -246,7 +246,8 @@ struct us_worker {
 	pthread_t thr;
 	struct sr_ring *ring;
 	bool nat_ftruncate, nat_fallocate, nat_xattr, nat_linkat, nat_symlinkat, nat_mkdirat,
-	     nat_renameat, nat_unlinkat, nat_openat2, nat_statx, nat_fadvise;
+	     nat_renameat, nat_unlinkat, nat_openat2, nat_statx, nat_fadvise, nat_openat, nat_close,
+	     nat_read, nat_write, nat_fsync;
 	unsigned ops;		/* ops in flight on this ring */
 	atomic_uint njobs;	/* jobs this worker started and not finished */
 	unsigned max_jobs;
