@@ -77,6 +77,7 @@ def odd(top):
     put(j(b'files', b'chunk+1'), data((512 << 10) + 1))
     put(j(b'files', b'multi'), data(5 << 20 | 12345))
     put(j(b'files', b'zeros'), bytes(1 << 20))        # zeros, but allocated: must stay allocated
+    put(j(b'files', b'direct'), data((16 << 20) + 1234))  # written with O_DIRECT, then a buffered tail
     put(j(b'files', b'setuid'), b'#!/bin/sh\n', 0o4755)
     put(j(b'files', b'setgid'), b'x', 0o2750)
     put(j(b'files', b'sticky'), b'x', 0o1644)

@@ -119,10 +119,9 @@ static int ranges_add(struct us_job *j, uint64_t off, uint64_t end, unsigned *ca
 	return 0;
 }
 
-/* The data of the source: everything, or, for a file with holes, its data extents. */
-static int ranges_build(struct us_job *j, bool sparse)
+/* The data of the source up to size: everything, or, for a file with holes, its data extents. */
+static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
 {
-	uint64_t size = j->st.stx_size;
 	unsigned cap = 0;
 	off_t pos = 0;
 
@@ -156,6 +155,19 @@ static int ranges_build(struct us_job *j, bool sparse)
 	return 0;
 }
 
+/* Files from this size are copied by splice (once the benchmarks say so). */
+static uint64_t splice_min(void)
+{
+	static uint64_t v = UINT64_MAX - 1;
+
+	if (v == UINT64_MAX - 1) {
+		const char *e = getenv("US_SPLICE_MIN");
+
+		v = e ? strtoull(e, NULL, 0) : 0;
+	}
+	return v;
+}
+
 static void range_finished(struct us_worker *w, struct us_range *rg)
 {
 	struct us_job *j = rg->job;
@@ -185,6 +197,8 @@ static void ranges_start(struct us_job *j, bool comparing)
 		return;
 	}
 	atomic_store(&j->ranges_left, j->nranges);
+	if (!comparing && !j->writers && !atomic_load(&j->direct) && j->st.stx_size >= splice_min())
+		j->writers = calloc(us_c->nworkers, sizeof(*j->writers));
 	for (unsigned i = 0; i < j->nranges; i++) {
 		j->ranges[i].next = j->ranges[i].off;
 		j->ranges[i].inflight = 0;
@@ -258,6 +272,8 @@ static void chunk_end(struct us_worker *w, struct us_chunk *ch, int err, bool ds
 	if (err)
 		set_err(rg->job, err, dst);
 	rg->inflight--;
+	if (ch->pipe)
+		us_pipe_put(w, ch->pipe, err || ch->wr != ch->rd);
 	us_mem_put(w, ch->mem, ch->cls);
 	us_mem_put(w, ch->mem2, ch->cls2);
 	us_chunk_put(w, ch);
@@ -279,12 +295,19 @@ static void chunk_read_done(struct us_opc *o, int res)
 	chunk_write(w, ch);
 }
 
+static bool direct_off(struct us_job *j);
+
 static void chunk_write_done(struct us_opc *o, int res)
 {
 	struct us_chunk *ch = o->owner;
 	struct us_worker *w = o->w;
 
 	sr_buf_free(o->buf);
+	if (res == -EINVAL && direct_off(ch->rg->job)) {
+		/* Not aligned as the device wants (or a short read before): write it buffered. */
+		chunk_write(w, ch);
+		return;
+	}
 	if (res <= 0) {
 		chunk_end(w, ch, res < 0 ? res : -EIO, true);
 		return;
@@ -325,6 +348,115 @@ static void chunk_write(struct us_worker *w, struct us_chunk *ch)
 	us_op_write(w, &ch->op, ch->rg->job->dfd, b, ch->off + ch->wr);
 }
 
+/* Splice: source to pipe (page references), pipe to destination (one copy). */
+static void chunk_splice_in(struct us_worker *w, struct us_chunk *ch);
+static void chunk_spliced_out(struct us_opc *o, int res);
+
+static void splice_out(struct us_worker *w, struct us_chunk *ch)
+{
+	ch->op.fn = chunk_spliced_out;
+	us_op_splice(w, &ch->op, ch->pipe->r, -1, ch->rg->job->dfd, (int64_t)(ch->off + ch->wr), ch->rd - ch->wr);
+}
+
+/* The chunk's pipe holds data: write it now, or after this worker's current write to the file. */
+static void want_write(struct us_worker *w, struct us_chunk *ch)
+{
+	struct us_writer *rg = &ch->rg->job->writers[w->id];
+
+	if (rg->writing) {
+		ch->next = NULL;
+		if (rg->wq_tail)
+			rg->wq_tail->next = ch;
+		else
+			rg->wq = ch;
+		rg->wq_tail = ch;
+		return;
+	}
+	rg->writing = true;
+	splice_out(w, ch);
+}
+
+/* This worker's write to the file is done: the next waiting chunk writes (or, after a failure, is dropped). */
+static void next_writer(struct us_worker *w, struct us_job *j)
+{
+	struct us_writer *rg = &j->writers[w->id];
+	struct us_chunk *ch = rg->wq;
+
+	rg->writing = false;
+	if (!ch)
+		return;
+	rg->wq = ch->next;
+	if (!rg->wq)
+		rg->wq_tail = NULL;
+	if (atomic_load(&j->copy_err) || us_stopped()) {
+		chunk_end(w, ch, 0, false);	/* its pipe still holds data: closed, not reused */
+		next_writer(w, j);
+		return;
+	}
+	rg->writing = true;
+	splice_out(w, ch);
+}
+
+static void chunk_spliced_out(struct us_opc *o, int res)
+{
+	struct us_chunk *ch = o->owner;
+	struct us_worker *w = o->w;
+	struct us_range *rg = ch->rg;
+	struct us_job *j = rg->job;
+
+	if (res <= 0) {
+		chunk_end(w, ch, res < 0 ? res : -EIO, true);
+		next_writer(w, j);
+		return;
+	}
+	ch->wr += (uint32_t)res;
+	atomic_fetch_add(&us_c->s.bytes_done, (unsigned long long)res);
+	if (ch->wr < ch->rd) {
+		splice_out(w, ch);
+		return;
+	}
+	/* Range and job stay alive: the range counts this chunk until chunk_end. */
+	if (ch->rd < ch->len && !atomic_load(&j->copy_err) && !us_stopped())
+		chunk_splice_in(w, ch);
+	else
+		chunk_end(w, ch, 0, false);
+	next_writer(w, j);
+}
+
+static void chunk_spliced_in(struct us_opc *o, int res)
+{
+	struct us_chunk *ch = o->owner;
+	struct us_worker *w = o->w;
+	struct us_job *j = ch->rg->job;
+
+	if (res == -EINVAL && !ch->rd) {
+		/* A source that cannot splice: read and write from now on. */
+		atomic_store(&j->no_splice, true);
+		us_pipe_put(w, ch->pipe, false);
+		ch->pipe = NULL;
+		ch->mem = us_mem_get(w, ch->len, &ch->cls);
+		if (!ch->mem) {
+			chunk_end(w, ch, -ENOMEM, false);
+			return;
+		}
+		chunk_read(w, ch);
+		return;
+	}
+	if (res <= 0) {
+		chunk_end(w, ch, res < 0 ? res : US_ECHANGED, false);
+		return;
+	}
+	ch->rd += (uint32_t)res;
+	want_write(w, ch);
+}
+
+static void chunk_splice_in(struct us_worker *w, struct us_chunk *ch)
+{
+	ch->op.fn = chunk_spliced_in;
+	ch->op.owner = ch;
+	us_op_splice(w, &ch->op, ch->rg->job->sfd, (int64_t)(ch->off + ch->rd), ch->pipe->w, -1, ch->len - ch->rd);
+}
+
 /* Compare: both reads are in. */
 static void cmp_read_done(struct us_opc *o, int res)
 {
@@ -358,7 +490,31 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 	struct sr_buf *b1, *b2;
 	unsigned cls, cls2 = 0;
 	void *mem, *mem2 = NULL;
+	struct us_pipe *p;
 
+	if (!j->comparing && j->writers && !atomic_load(&j->no_splice) && w->max_pipes) {
+		p = us_pipe_get(w);
+		/* Wait for a pipe to come back rather than add a second writer; without any, read and write. */
+		if (!p && w->npipes)
+			return false;
+	} else {
+		p = NULL;
+	}
+	if (p) {
+		ch = us_chunk_get(w);
+		if (!ch) {
+			us_pipe_put(w, p, false);
+			return false;
+		}
+		ch->rg = rg;
+		ch->off = rg->next;
+		ch->len = len < p->cap ? len : p->cap;
+		ch->pipe = p;
+		rg->next += ch->len;
+		rg->inflight++;
+		chunk_splice_in(w, ch);
+		return true;
+	}
 	mem = us_mem_get(w, len, &cls);
 	if (!mem)
 		return false;
@@ -464,7 +620,7 @@ static void cmp_opened(struct us_opc *o, int res)
 		copy_abort(j);
 		return;
 	}
-	if (ranges_build(j, false) < 0) {
+	if (ranges_build(j, false, j->st.stx_size) < 0) {
 		us_job_fail(j, "src", "compare", -ENOMEM);
 		copy_abort(j);
 		return;
@@ -532,9 +688,29 @@ static void checksum_compared(struct us_job *j)
 static void copy_opened(struct us_opc *o, int res);
 static void prepared(struct us_opc *o, int res);
 
+static bool sparse_file(const struct statx *st)
+{
+	return (st->stx_mask & STATX_BLOCKS) && st->stx_blocks * 512 < st->stx_size;
+}
+
+/*
+ * Large files without holes are written with O_DIRECT: the copy does not
+ * go through the page cache, where filling fresh pages costs more than
+ * the device's own bandwidth, and ext4 runs aligned direct writes into
+ * preallocated blocks in parallel.  Reads stay buffered (cheap when the
+ * source is cached, asynchronous when not).
+ */
+static int direct_flag(struct us_job *j)
+{
+	bool d = j->st.stx_size >= US_DIRECT_MIN && !sparse_file(&j->st) && !atomic_load(&us_c->no_direct);
+
+	atomic_store(&j->direct, d);
+	return d ? O_DIRECT : 0;
+}
+
 static void open_dst(struct us_job *j)
 {
-	int acc = us_c->o.verify ? O_RDWR : O_WRONLY;
+	int acc = (us_c->o.verify ? O_RDWR : O_WRONLY) | direct_flag(j);
 	mode_t mode = j->st.stx_mode & 0777;
 
 	j->op[1].fn = copy_opened;
@@ -579,6 +755,11 @@ static void copy_opened(struct us_opc *o, int res)
 	} else if (res >= 0) {
 		j->dfd = res;
 		j->tmp_named = !j->tmpfile;
+	} else if (res == -EINVAL && atomic_load(&j->direct)) {
+		/* No O_DIRECT on this filesystem: buffered from now on. */
+		atomic_store(&us_c->no_direct, true);
+		open_dst(j);
+		return;
 	} else if (j->tmpfile && (res == -EOPNOTSUPP || res == -EISDIR || res == -EINVAL)) {
 		/* No O_TMPFILE on this filesystem: named temporaries from now on. */
 		atomic_store(&us_c->no_tmpfile, true);
@@ -594,9 +775,13 @@ static void copy_opened(struct us_opc *o, int res)
 		return;
 	}
 	/* A file with fewer blocks than its size has holes: copy only its data. */
-	bool sparse = (j->st.stx_mask & STATX_BLOCKS) && j->st.stx_blocks * 512 < j->st.stx_size;
+	bool sparse = sparse_file(&j->st);
 
-	ret = ranges_build(j, sparse);
+	/* O_DIRECT takes aligned blocks; the unaligned end is written afterwards, buffered. */
+	j->tail = atomic_load(&j->direct) ? j->st.stx_size & ~(uint64_t)4095 : 0;
+	ret = ranges_build(j, sparse, j->tail ? j->tail : j->st.stx_size);
+	if (j->tail == j->st.stx_size)
+		j->tail = 0;
 	if (ret < 0) {
 		us_job_fail(j, "src", "find holes", ret);
 		copy_abort(j);
@@ -632,6 +817,17 @@ static void prepared(struct us_opc *o, int res)
 	ranges_start(j, false);
 }
 
+/* Clear O_DIRECT on the destination (fcntl has no io_uring op); false if it was not set. */
+static bool direct_off(struct us_job *j)
+{
+	int fl;
+
+	if (!atomic_exchange(&j->direct, false))
+		return false;
+	fl = fcntl(j->dfd, F_GETFL);
+	return fl >= 0 && fcntl(j->dfd, F_SETFL, fl & ~O_DIRECT) == 0;
+}
+
 static void place(struct us_job *j);
 static void copy_meta_done(struct us_job *j);
 static void verify_synced(struct us_opc *o, int res);
@@ -649,6 +845,21 @@ static void content_done(struct us_job *j)
 	if (err) {
 		us_job_fail(j, atomic_load(&j->copy_err_dst) ? "dst" : "src", "copy", err);
 		copy_abort(j);
+		return;
+	}
+	/* After the aligned part written with O_DIRECT, the end, buffered. */
+	direct_off(j);
+	if (j->tail) {
+		unsigned cap = 0;
+
+		j->nranges = 0;
+		if (ranges_add(j, j->tail, j->st.stx_size, &cap) < 0) {
+			us_job_fail(j, "dst", "copy", -ENOMEM);
+			copy_abort(j);
+			return;
+		}
+		j->tail = 0;
+		ranges_start(j, false);
 		return;
 	}
 	if (us_c->o.verify) {
@@ -696,7 +907,7 @@ static void verify_dropped(struct us_opc *o, int res)
 
 	(void)res;	/* only a cache hint */
 	j->verifying = true;
-	if (ranges_build(j, false) < 0) {
+	if (ranges_build(j, false, j->st.stx_size) < 0) {
 		us_job_fail(j, "dst", "verify", -ENOMEM);
 		copy_abort(j);
 		return;

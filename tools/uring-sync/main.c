@@ -617,6 +617,10 @@ static int budgets(struct us_ctx *c)
 		w->c = c;
 		w->id = i;
 		w->mem_budget = o->max_memory / o->jobs;
+		/* Pipes for splice: each holds a chunk of data and two fds. */
+		w->max_pipes = per >= 64 ? 8 : per >= 24 ? 2 : 0;
+		if ((size_t)w->max_pipes * US_CHUNK > w->mem_budget)
+			w->max_pipes = (unsigned)(w->mem_budget / US_CHUNK);
 		atomic_store(&w->fds, (int)per);
 		w->max_jobs = per / 2 < 64 ? (per / 2 ? per / 2 : 1) * 2 : 128;
 		if (w->max_jobs > 128)
@@ -782,7 +786,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);	/* the last worker is done */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	c->main_thread = pthread_self();
 	start = now();
 	atomic_store(&c->running, c->nworkers);
 	for (unsigned i = 0; i < c->nworkers; i++) {
@@ -797,7 +803,7 @@ int main(int argc, char **argv)
 		struct timespec ts = { 0, 200 * 1000000 };
 		int s = sigtimedwait(&sigs, NULL, &ts);
 
-		if (s > 0) {
+		if (s > 0 && s != SIGUSR1) {
 			sig = s;
 			us_set_stop(US_STOP_SIGNAL);
 		}

@@ -8,8 +8,10 @@
  * blocks of other classes are released first, and when that is not
  * enough the caller waits until one of its own writes completes.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "us.h"
 
@@ -104,8 +106,69 @@ void us_chunk_put(struct us_worker *w, struct us_chunk *ch)
 	w->free_chunks = ch;
 }
 
+/*
+ * Pipes for splice, made on demand up to max_pipes, each paying two fds
+ * out of the worker's share; a pipe that failed midway may hold data and
+ * is closed instead of reused.
+ */
+struct us_pipe *us_pipe_get(struct us_worker *w)
+{
+	struct us_pipe *p = w->pipes;
+	int fds[2], have;
+
+	if (p) {
+		w->pipes = p->next;
+		return p;
+	}
+	if (w->npipes >= w->max_pipes)
+		return NULL;
+	have = atomic_load(&w->fds);
+	/* Leave room for two files: pipes are a speed-up, files must go on. */
+	do {
+		if (have < 6)
+			return NULL;
+	} while (!atomic_compare_exchange_weak(&w->fds, &have, have - 2));
+	p = calloc(1, sizeof(*p));
+	if (!p || pipe2(fds, O_CLOEXEC) < 0) {
+		free(p);
+		atomic_fetch_add(&w->fds, 2);
+		w->max_pipes = w->npipes;	/* do not try again */
+		return NULL;
+	}
+	p->r = fds[0];
+	p->w = fds[1];
+	/* A chunk at once; the default 64 KiB where the limit forbids more. */
+	int cap = fcntl(p->w, F_SETPIPE_SZ, US_CHUNK);
+
+	p->cap = cap > 0 ? (unsigned)cap : (unsigned)fcntl(p->w, F_GETPIPE_SZ);
+	if ((int)p->cap <= 0)
+		p->cap = 65536;
+	w->npipes++;
+	return p;
+}
+
+void us_pipe_put(struct us_worker *w, struct us_pipe *p, bool broken)
+{
+	if (broken) {
+		close(p->r);
+		close(p->w);
+		free(p);
+		w->npipes--;
+		atomic_fetch_add(&w->fds, 2);
+		return;
+	}
+	p->next = w->pipes;
+	w->pipes = p;
+}
+
 void us_mem_destroy(struct us_worker *w)
 {
+	while (w->pipes) {
+		struct us_pipe *p = w->pipes;
+
+		w->pipes = p->next;
+		us_pipe_put(w, p, true);
+	}
 	for (unsigned c = 0; c < US_NCLASS; c++)
 		while (w->free_mem[c])
 			release_one(w, c);

@@ -53,6 +53,7 @@ void us_worker_probe(struct us_worker *w)
 	w->nat_read = sr_ring_native(r, SR_OP_READ);
 	w->nat_write = sr_ring_native(r, SR_OP_WRITE);
 	w->nat_fsync = sr_ring_native(r, SR_OP_FSYNC);
+	w->nat_splice = sr_ring_native(r, SR_OP_SPLICE);
 	w->nat_openat2 = sr_ring_native(r, SR_OP_OPENAT2);
 	w->nat_ftruncate = sr_ring_native(r, SR_OP_FTRUNCATE);
 	w->nat_fallocate = sr_ring_native(r, SR_OP_FALLOCATE);
@@ -101,6 +102,7 @@ US_CB(ftruncate)
 US_CB(fallocate)
 US_CB(fsync)
 US_CB(fadvise)
+US_CB(splice)
 US_CB(fsetxattr)
 US_CB(setxattr)
 #undef US_CB
@@ -335,6 +337,21 @@ void us_op_fadvise(struct us_worker *w, struct us_opc *o, int fd, int advice)
 	}
 	struct sr_fadvise_op op = sr_fadvise(fd, 0, 0, advice);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fadvise, o, NULL));
+}
+
+void us_op_splice(struct us_worker *w, struct us_opc *o, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
+		  unsigned len)
+{
+	o->w = w;
+	if (!w->nat_splice) {
+		loff_t oi = off_in, oo = off_out;
+
+		us_defer(w, o, sys_res(splice(fd_in, off_in < 0 ? NULL : &oi, fd_out, off_out < 0 ? NULL : &oo,
+					      len, 0)));
+		return;
+	}
+	struct sr_splice_op op = sr_splice(fd_in, off_in, fd_out, off_out, len);
+	submitted(w, o, sr_submit_cb(w->ring, &op, cb_splice, o, NULL));
 }
 
 /*

@@ -43,6 +43,7 @@
 #define US_RANGE	(16u << 20)	/* a large file is split in ranges of this size */
 #define US_SPLIT_MIN	(32u << 20)	/* files from this size are shared between workers */
 #define US_RANGE_QD	4		/* chunks in flight per range */
+#define US_DIRECT_MIN	(16u << 20)	/* files from this size are written with O_DIRECT */
 #define US_NCLASS	8		/* buffer size classes: 4 KiB << 0..7 (4 KiB..512 KiB) */
 
 enum us_stop {
@@ -145,6 +146,24 @@ struct us_range {
 };
 
 /*
+ * A worker's splice writes to one file go one at a time: buffered writes
+ * to a file serialize on its inode lock anyway, and concurrent ones spin
+ * on it (io_uring hashes plain writes per file in io-wq, but not splice's
+ * output side).  One slot per worker, touched only by that worker.
+ */
+struct us_writer {
+	bool writing;
+	struct us_chunk *wq, *wq_tail;
+};
+
+/* A pipe for splice: file to pipe moves page references, pipe to file copies once. */
+struct us_pipe {
+	int r, w;
+	unsigned cap;
+	struct us_pipe *next;
+};
+
+/*
  * One piece of a range in flight: read into mem, then written from it
  * (a short read or write goes on from where it stopped); or, comparing,
  * both sides read, into mem and mem2.
@@ -156,6 +175,7 @@ struct us_chunk {
 	uint32_t len, rd, wr;
 	unsigned cls, cls2;
 	void *mem, *mem2;
+	struct us_pipe *pipe;	/* copying by splice through this pipe, or by read and write */
 	int got;		/* compare: reads completed */
 	int res1, res2;
 	struct us_chunk *next;
@@ -233,6 +253,10 @@ struct us_job {
 	atomic_uint ranges_left;
 	atomic_int copy_err;
 	bool comparing;		/* the ranges compare instead of copy */
+	atomic_bool no_splice;	/* the source refused splice: read and write */
+	struct us_writer *writers;	/* per worker */
+	atomic_bool direct;	/* the destination is written with O_DIRECT */
+	uint64_t tail;		/* O_DIRECT: the unaligned end, written afterwards, buffered */
 	bool verifying;		/* the compare is --verify's, of a fresh copy */
 	bool differs;
 	/* Phase B and C. */
@@ -247,7 +271,7 @@ struct us_worker {
 	struct sr_ring *ring;
 	bool nat_ftruncate, nat_fallocate, nat_xattr, nat_linkat, nat_symlinkat, nat_mkdirat,
 	     nat_renameat, nat_unlinkat, nat_openat2, nat_statx, nat_fadvise, nat_openat, nat_close,
-	     nat_read, nat_write, nat_fsync;
+	     nat_read, nat_write, nat_fsync, nat_splice;
 	unsigned ops;		/* ops in flight on this ring */
 	atomic_uint njobs;	/* jobs this worker started and not finished */
 	unsigned max_jobs;
@@ -257,6 +281,8 @@ struct us_worker {
 	size_t mem_used, mem_budget;
 	void *free_mem[US_NCLASS];
 	struct us_chunk *free_chunks;
+	struct us_pipe *pipes;	/* idle pipes */
+	unsigned npipes, max_pipes;
 	struct us_range *active;	/* ranges this worker pumps */
 	unsigned nactive;
 	struct us_job *fdwait;	/* jobs waiting for fd budget */
@@ -289,11 +315,13 @@ struct us_ctx {
 	gid_t *groups;
 	int ngroups;
 	atomic_bool no_tmpfile;		/* O_TMPFILE unsupported at the destination */
+	atomic_bool no_direct;		/* O_DIRECT unsupported at the destination */
 	atomic_int stop;		/* enum us_stop */
 	atomic_int phase;
 	unsigned nworkers;
 	struct us_worker *workers;
 	atomic_uint running;		/* workers not finished */
+	pthread_t main_thread;		/* woken with SIGUSR1 when the last worker ends */
 	pthread_barrier_t barrier;
 
 	pthread_mutex_t lock;
@@ -356,6 +384,8 @@ void us_op_ftruncate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len
 void us_op_fallocate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len);
 void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd);
 void us_op_fadvise(struct us_worker *w, struct us_opc *o, int fd, int advice);
+void us_op_splice(struct us_worker *w, struct us_opc *o, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
+		  unsigned len);
 void us_op_getxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *ref, const char *name,
 		    struct sr_buf *b);
 void us_op_setxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *ref, const char *name,
@@ -370,6 +400,8 @@ bool us_mem_room(struct us_worker *w, size_t len);
 void us_mem_destroy(struct us_worker *w);
 struct us_chunk *us_chunk_get(struct us_worker *w);
 void us_chunk_put(struct us_worker *w, struct us_chunk *ch);
+struct us_pipe *us_pipe_get(struct us_worker *w);
+void us_pipe_put(struct us_worker *w, struct us_pipe *p, bool broken);
 
 /* meta.c */
 void us_meta_start(struct us_job *j, struct us_meta *m);

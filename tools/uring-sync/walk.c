@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ void us_job_free(struct us_job *j)
 	free(j->target);
 	free(j->meta);
 	free(j->ranges);
+	free(j->writers);
 	atomic_fetch_sub(&o->njobs, 1);
 	if (j->w != o)
 		us_wake();
@@ -1593,6 +1595,7 @@ void *us_worker_main(void *arg)
 	if (w->ring)
 		sr_ring_destroy(w->ring);
 	us_mem_destroy(w);
-	atomic_fetch_sub(&c->running, 1);
+	if (atomic_fetch_sub(&c->running, 1) == 1)
+		pthread_kill(c->main_thread, SIGUSR1);
 	return NULL;
 }
