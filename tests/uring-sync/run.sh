@@ -232,7 +232,7 @@ interrupt() {
 }
 
 t_interrupt() {
-	local s=$T/int rc n
+	local s=$T/int rc n pid
 	mk many "$s/flat" 4000 && mk big "$s/big" 64 || { bad interrupt "mktree failed"; return; }
 	interrupt KILL "$s" "$T/int-copy"; rc=$?
 	[ $rc != 99 ] || { bad interrupt "the copy finished before it could be killed"; return; }
@@ -254,6 +254,18 @@ t_interrupt() {
 	us "$s" "$T/int-copy2" || { bad sigterm "rerun: exit $?"; return; }
 	same sigterm "$s" "$T/int-copy2" --no-atime || return
 	ok "sigterm: stops with exit 4, no temporaries and no partial file left, a rerun ends identical"
+
+	# Stopped while large files are split in ranges over the workers.
+	for i in 1 2 3 4 5 6; do mk big "$T/ranges/b$i" 48 || { bad sigterm-ranges "mktree failed"; return; }; done
+	"${WRAP[@]}" "$BIN" -j 2 "$T/ranges" "$T/ranges-copy" 2>"$T/err" &
+	pid=$!
+	sleep 0.15
+	kill -TERM $pid 2>/dev/null
+	wait $pid; rc=$?
+	[ $rc = 4 ] || [ $rc = 0 ] || { bad sigterm-ranges "exit $rc: $(head -3 "$T/err")"; return; }
+	$PY "$HERE/compare.py" --partial "$T/ranges" "$T/ranges-copy" >"$T/out" || { bad sigterm-ranges "$(head -3 "$T/out")"; return; }
+	us "$T/ranges" "$T/ranges-copy" && same sigterm-ranges "$T/ranges" "$T/ranges-copy" --no-atime || return
+	ok "sigterm-ranges: stopped while large files were split between workers (exit $rc), a rerun ends identical"
 }
 
 # --- failures -------------------------------------------------------------------------------------
@@ -296,6 +308,12 @@ t_nonroot() {
 	"${run[@]}" chmod 600 "$n/src/files/none"
 	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src" "$n/dst" 2>"$T/err" ||
 		{ bad nonroot "rerun: exit $?: $(head -3 "$T/err")"; return; }
+	same nonroot "$n/src" "$n/dst" --no-atime || return
+	# A change inside a directory that is read-only in the copy (mode 0555, from the source).
+	"${run[@]}" sh -c "chmod u+w '$n/src/dirs/readonly' && echo new >'$n/src/dirs/readonly/new' &&
+		chmod u-w '$n/src/dirs/readonly'" || { bad nonroot "cannot change the source"; return; }
+	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src" "$n/dst" 2>"$T/err" ||
+		{ bad nonroot "rerun into a read-only directory: exit $?: $(head -3 "$T/err")"; return; }
 	same nonroot "$n/src" "$n/dst" --no-atime || return
 	ok "nonroot: as nobody, an unreadable file is reported and skipped, the rest (ACLs, xattrs) copied"
 }

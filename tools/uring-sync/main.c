@@ -616,11 +616,17 @@ static int budgets(struct us_ctx *c)
 
 		w->c = c;
 		w->id = i;
-		w->mem_budget = o->max_memory / o->jobs;
-		/* Pipes for splice: each holds a chunk of data and two fds. */
+		/*
+		 * The worker's share of --max-memory: pipes for splice (each holds
+		 * up to a chunk, and costs two fds), the rest for buffers, of
+		 * which a compare needs two chunks.
+		 */
+		size_t share = o->max_memory / o->jobs;
+
 		w->max_pipes = per >= 64 ? 8 : per >= 24 ? 2 : 0;
-		if ((size_t)w->max_pipes * US_CHUNK > w->mem_budget)
-			w->max_pipes = (unsigned)(w->mem_budget / US_CHUNK);
+		if (w->max_pipes > (share - 2 * (size_t)US_CHUNK) / US_CHUNK)
+			w->max_pipes = (unsigned)((share - 2 * (size_t)US_CHUNK) / US_CHUNK);
+		w->mem_budget = share - (size_t)w->max_pipes * US_CHUNK;
 		atomic_store(&w->fds, (int)per);
 		w->max_jobs = per / 2 < 64 ? (per / 2 ? per / 2 : 1) * 2 : 128;
 		if (w->max_jobs > 128)
@@ -774,6 +780,7 @@ int main(int argc, char **argv)
 	if (!(created && c->o.dry_run)) {
 		root->dst_setgid = dst_st.stx_mode & S_ISGID;
 		root->dst_gid = dst_st.stx_gid;
+		root->dst_mode = dst_st.stx_mode;
 		c->dst_dev = makedev(dst_st.stx_dev_major, dst_st.stx_dev_minor);
 		c->dst_ino = dst_st.stx_ino;
 	}

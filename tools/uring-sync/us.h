@@ -94,6 +94,7 @@ struct us_dir {
 	atomic_uint refs;	/* entries in flight, +1 while being listed */
 	/* The destination as new entries see it. */
 	gid_t dst_gid;
+	mode_t dst_mode;	/* of a pre-existing destination directory */
 	bool dst_setgid;
 	bool dst_default_acl;	/* a pre-existing default ACL, removed before the first create */
 	atomic_bool prepared;

@@ -363,6 +363,9 @@ void us_dir_prepare(struct us_job *j)
 		if (d->dst_default_acl && fremovexattr(d->dfd, "system.posix_acl_default") < 0 &&
 		    errno != ENODATA)
 			us_fail(us_c->dst_arg, d->rel, NULL, "remove default ACL for now", -errno);
+		/* Root writes anywhere; others need write and search permission here. */
+		if (!us_c->root && (d->dst_mode & 0300) != 0300 && fchmod(d->dfd, (d->dst_mode & 07777) | 0700) < 0)
+			us_fail(us_c->dst_arg, d->rel, NULL, "make writable for now", -errno);
 		atomic_store(&d->prepared, true);
 	}
 	pthread_mutex_unlock(&us_c->lock);
@@ -715,6 +718,7 @@ static void subdir_push(struct us_job *j, bool created)
 	} else {
 		sd->dst_setgid = j->dst.stx_mode & S_ISGID;
 		sd->dst_gid = j->dst.stx_gid;
+		sd->dst_mode = j->dst.stx_mode;
 	}
 	if (created)
 		us_item("mkdir", d->rel, j->ent->name, "/");
@@ -1439,7 +1443,8 @@ static bool take_ranges(struct us_worker *w)
 {
 	bool any = false;
 
-	while (w->nactive < 2 && us_mem_room(w, US_CHUNK) && us_take_shared_range(w))
+	/* After a stop every queued range is taken, to be counted out of its file. */
+	while ((us_stopped() || (w->nactive < 2 && us_mem_room(w, US_CHUNK))) && us_take_shared_range(w))
 		any = true;
 	return any;
 }
@@ -1477,9 +1482,9 @@ static void phase_a(struct us_worker *w)
 		us_run_deferred(w);
 		resume_fd_waiters(w);
 		us_range_pump(w);
+		if (take_ranges(w))
+			us_range_pump(w);
 		if (!us_stopped()) {
-			if (take_ranges(w))
-				us_range_pump(w);
 			while (claim_entries(w))
 				;
 			while (claim_dir(w))
@@ -1495,7 +1500,7 @@ static void phase_a(struct us_worker *w)
 		/* Nothing of ours in flight on this ring. */
 		pthread_mutex_lock(&c->lock);
 		if (us_stopped())
-			done = !w->nactive && !w->fdwait;
+			done = !w->nactive && !w->fdwait && !c->rangeq;
 		else
 			done = atomic_load(&c->work) == 0;
 		if (!done && !claimable(w)) {
