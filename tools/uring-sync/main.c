@@ -628,9 +628,8 @@ static int budgets(struct us_ctx *c)
 			w->max_pipes = (unsigned)((share - 2 * (size_t)US_CHUNK) / US_CHUNK);
 		w->mem_budget = share - (size_t)w->max_pipes * US_CHUNK;
 		atomic_store(&w->fds, (int)per);
-		w->max_jobs = per / 2 < 64 ? (per / 2 ? per / 2 : 1) * 2 : 128;
-		if (w->max_jobs > 128)
-			w->max_jobs = 128;
+		/* Entries in flight; those that need fds wait for them beyond the budget. */
+		w->max_jobs = 128;
 	}
 	return 0;
 }
