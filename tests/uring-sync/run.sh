@@ -28,7 +28,7 @@ HERE=$(dirname "$(realpath "$0")")
 # Debian's interpreter: another python3 on PATH may not be readable by nobody.
 PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
-T=$(mktemp -d /tmp/uring-sync-test.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/uring-sync-test.XXXXXX")
 MOUNTS=()
 cleanup() {
 	for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done
