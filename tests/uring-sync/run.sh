@@ -184,7 +184,7 @@ t_jobs() {
 # Every op uring-sync uses, disabled in safer-ring: the syscall paths make the same copy.
 t_fallback() {
 	local ops=statx,openat,openat2,close,read,write,fsync,mkdirat,symlinkat,linkat,renameat,unlinkat
-	ops+=,ftruncate,fallocate,fadvise,fgetxattr,fsetxattr,getxattr,setxattr
+	ops+=,splice,ftruncate,fallocate,fadvise,fgetxattr,fsetxattr,getxattr,setxattr
 	SR_DISABLE=$ops us --verify "$T/odd" "$T/fallback" 2>"$T/err" || { bad fallback "exit $?: $(head -3 "$T/err")"; return; }
 	same fallback "$T/odd" "$T/fallback" || return
 	SR_DISABLE=ftruncate,linkat,fsetxattr,getxattr us -j 3 "$T/odd" "$T/fallback2" 2>"$T/err" ||

@@ -155,19 +155,6 @@ static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
 	return 0;
 }
 
-/* Files from this size are copied by splice (once the benchmarks say so). */
-static uint64_t splice_min(void)
-{
-	static uint64_t v = UINT64_MAX - 1;
-
-	if (v == UINT64_MAX - 1) {
-		const char *e = getenv("US_SPLICE_MIN");
-
-		v = e ? strtoull(e, NULL, 0) : 0;
-	}
-	return v;
-}
-
 static void range_finished(struct us_worker *w, struct us_range *rg)
 {
 	struct us_job *j = rg->job;
@@ -197,7 +184,7 @@ static void ranges_start(struct us_job *j, bool comparing)
 		return;
 	}
 	atomic_store(&j->ranges_left, j->nranges);
-	if (!comparing && !j->writers && !atomic_load(&j->direct) && j->st.stx_size >= splice_min())
+	if (!comparing && !j->writers && !atomic_load(&j->direct) && j->st.stx_size >= US_SPLICE_MIN)
 		j->writers = calloc(us_c->nworkers, sizeof(*j->writers));
 	for (unsigned i = 0; i < j->nranges; i++) {
 		j->ranges[i].next = j->ranges[i].off;

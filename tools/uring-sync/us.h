@@ -43,6 +43,7 @@
 #define US_RANGE	(16u << 20)	/* a large file is split in ranges of this size */
 #define US_SPLIT_MIN	(32u << 20)	/* files from this size are shared between workers */
 #define US_RANGE_QD	4		/* chunks in flight per range */
+#define US_SPLICE_MIN	(64u << 10)	/* files from this size are copied with splice */
 #define US_DIRECT_MIN	(16u << 20)	/* files from this size are written with O_DIRECT */
 #define US_NCLASS	8		/* buffer size classes: 4 KiB << 0..7 (4 KiB..512 KiB) */
 
