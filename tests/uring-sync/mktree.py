@@ -174,6 +174,11 @@ def odd(top):
         os.chown(j(b'owners', b'link'), 4321, 8765, follow_symlinks=False)
         os.mkfifo(j(b'owners', b'fifo'))
         os.chown(j(b'owners', b'fifo'), 65534, 65534)
+        # A capability on a file of another owner: the copy's chown must come before it.
+        put(j(b'owners', b'capable'), b'#!/bin/sh\n', 0o755)
+        os.chown(j(b'owners', b'capable'), 1234, 5678)
+        xattr(j(b'owners', b'capable'), b'security.capability',
+              bytes.fromhex('0100000200200000000000000000000000000000'))
         os.chown(j(b'owners'), 2000, 3000)
 
     # Directories: empty, sticky, read-only with content, deep.

@@ -769,7 +769,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pthread_barrier_init(&c->barrier, NULL, c->nworkers);
-	root = us_dir_new(NULL, NULL, &sst);
+	root = us_dir_new(NULL, NULL);
 	if (!root) {
 		us_msg("out of memory");
 		cleanup(c);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 /*
- * Metadata of one entry, made equal to the source's: extended attributes
- * (POSIX ACLs are the system.posix_acl_* attributes), owner, mode, times,
- * in that order: chown clears setuid bits and file capabilities, and
- * every change but the times moves ctime only.
+ * Metadata of one entry, made equal to the source's: owner, extended
+ * attributes (POSIX ACLs are the system.posix_acl_* attributes), mode,
+ * times, in that order: chown clears setuid bits and file capabilities
+ * (security.capability), and every change but the times moves ctime only.
  *
  * Listing attributes and fchown/fchmod/utimensat have no io_uring op and
  * are plain syscalls; each value is read and written with fgetxattr/
@@ -124,6 +124,7 @@ static void warn(struct us_job *j, struct us_meta *m, const char *what, int err)
 }
 
 static void meta_rest(struct us_job *j);
+static void meta_owner(struct us_job *j);
 static void meta_get(struct us_job *j);
 static void got_src(struct us_opc *o, int res);
 static void got_dst(struct us_opc *o, int res);
@@ -152,6 +153,7 @@ void us_meta_start(struct us_job *j, struct us_meta *m)
 		}
 	}
 	m->cur = m->sll > 0 ? m->sl : NULL;
+	meta_owner(j);
 	meta_get(j);
 }
 
@@ -304,19 +306,16 @@ static bool same_time(const struct statx_timestamp *a, const struct statx_timest
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-static void meta_rest(struct us_job *j)
+/* Owner first: chown clears setuid/setgid bits and file capabilities, set after it. */
+static void meta_owner(struct us_job *j)
 {
 	struct us_meta *m = j->meta;
 	const struct statx *s = m->sst, *d = &m->dst_st;
 	const struct us_ref *r = &m->dst;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
-	bool chowned = false;
-	int ret;
 
-	if (us_stopped())
-		goto out;
-	remove_extras(j);
+	m->chowned = false;
 	if (us_c->root) {
 		if (s->stx_uid != d->stx_uid)
 			uid = s->stx_uid;
@@ -325,23 +324,33 @@ static void meta_rest(struct us_job *j)
 	} else if (s->stx_gid != d->stx_gid && in_groups(s->stx_gid)) {
 		gid = s->stx_gid;
 	}
-	if (uid != (uid_t)-1 || gid != (gid_t)-1) {
-		m->changed |= US_CH_OWNER;
-		if (!m->dry) {
-			ret = r->fd >= 0 ? fchown(r->fd, uid, gid) :
-			      fchownat(r->dirfd, r->name, uid, gid, AT_SYMLINK_NOFOLLOW);
-			if (ret < 0)
-				warn(j, m, "set owner", -errno);
-			else
-				chowned = true;
-		}
-	}
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return;
+	m->changed |= US_CH_OWNER;
+	if (m->dry)
+		return;
+	if ((r->fd >= 0 ? fchown(r->fd, uid, gid) : fchownat(r->dirfd, r->name, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
+		warn(j, m, "set owner", -errno);
+	else
+		m->chowned = true;
+}
+
+static void meta_rest(struct us_job *j)
+{
+	struct us_meta *m = j->meta;
+	const struct statx *s = m->sst, *d = &m->dst_st;
+	const struct us_ref *r = &m->dst;
+	int ret;
+
+	if (us_stopped())
+		goto out;
+	remove_extras(j);
 	if (!r->symlink) {
 		mode_t want = s->stx_mode & 07777, have = d->stx_mode & 07777;
 
 		if (want != have)
 			m->changed |= US_CH_MODE;
-		if (!m->dry && (want != have || (chowned && (want & 06000)))) {
+		if (!m->dry && (want != have || (m->chowned && (want & 06000)))) {
 			ret = r->fd >= 0 ? fchmod(r->fd, want) : fchmodat(r->dirfd, r->name, want, 0);
 			if (ret < 0)
 				warn(j, m, "set mode", -errno);

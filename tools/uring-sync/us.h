@@ -81,10 +81,7 @@ struct us_ent {
 
 struct us_dir {
 	char *rel;		/* relative to the roots: "" for the root, else "a/b" */
-	struct statx st;	/* the source directory */
-	unsigned depth;
 	bool dst_new;		/* created by this run (or would be, in a dry run) */
-	bool listed;
 	atomic_bool failed;	/* not listed or not created: no metadata applied */
 	int sfd, dfd;		/* open while entries are in flight */
 	struct us_ent *ents;
@@ -100,7 +97,6 @@ struct us_dir {
 	bool dst_default_acl;	/* a pre-existing default ACL, removed before the first create */
 	atomic_bool prepared;
 	struct us_dir *qnext;	/* to-list stack, or published list */
-	struct us_dir *parent;
 };
 
 /* Hard link groups: the first name seen of an inode with several links. */
@@ -204,7 +200,7 @@ struct us_meta {
 	struct statx dst_st;	/* the destination as it is; or, when fresh, as it was created */
 	bool fresh;		/* created by this run: no xattrs to compare */
 	bool dry;		/* only find what differs */
-	bool created_mode_only;	/* mode of a fresh file already right unless special bits */
+	bool chowned;		/* the owner was changed: setuid/setgid bits need setting again */
 	char *sl, *dl;		/* names: source, destination (NUL-separated) */
 	ssize_t sll, dll;
 	char *cur;		/* the source name being copied */
@@ -428,7 +424,7 @@ void us_entry_abort(struct us_job *j);
 void us_inplace_meta(struct us_job *j);
 struct us_meta *us_meta_new(struct us_job *j);
 void us_fresh_stat(struct us_job *j, struct statx *d, mode_t mode);
-struct us_dir *us_dir_new(struct us_dir *parent, const char *name, const struct statx *st);
+struct us_dir *us_dir_new(struct us_dir *parent, const char *name);
 int us_dir_add(struct us_dir *d, bool list);
 void us_job_fail(struct us_job *j, const char *side, const char *what, int err);
 const char *us_job_rel(struct us_job *j);

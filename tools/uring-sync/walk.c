@@ -327,7 +327,7 @@ out:
 	return ret;
 }
 
-struct us_dir *us_dir_new(struct us_dir *parent, const char *name, const struct statx *st)
+struct us_dir *us_dir_new(struct us_dir *parent, const char *name)
 {
 	struct us_dir *d = calloc(1, sizeof(*d));
 
@@ -338,9 +338,6 @@ struct us_dir *us_dir_new(struct us_dir *parent, const char *name, const struct 
 		free(d);
 		return NULL;
 	}
-	d->st = *st;
-	d->parent = parent;
-	d->depth = parent ? parent->depth + 1 : 0;
 	d->sfd = d->dfd = -1;
 	return d;
 }
@@ -488,7 +485,6 @@ static void dirlist_opened(struct us_opc *o, int res)
 		remove_leftovers(j, d, d->dnames, dlen);
 		d->dst_default_acl = fgetxattr(j->dfd, "system.posix_acl_default", NULL, 0) > 0;
 	}
-	d->listed = true;
 	/* The lister's reference, and one per entry. */
 	atomic_store(&d->refs, n + 1);
 	pthread_mutex_lock(&us_c->lock);
@@ -702,7 +698,7 @@ static void subdir_made(struct us_opc *o, int res);
 
 static void subdir_push(struct us_job *j, bool created)
 {
-	struct us_dir *d = j->dir, *sd = us_dir_new(d, j->ent->name, &j->st);
+	struct us_dir *d = j->dir, *sd = us_dir_new(d, j->ent->name);
 	bool mountpoint = us_c->o.one_fs &&
 			  makedev(j->st.stx_dev_major, j->st.stx_dev_minor) != us_c->src_dev;
 
