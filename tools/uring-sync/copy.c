@@ -640,7 +640,7 @@ static void checksum_compared(struct us_job *j)
 	}
 	if (!err) {
 		/* Same content: only metadata may differ; fix it through the open files. */
-		j->checksum_same = true;
+		j->placed = true;
 		m = us_meta_new(j);
 		if (!m) {
 			us_job_fail(j, "dst", "metadata", -ENOMEM);
@@ -1011,7 +1011,7 @@ static void placed(struct us_opc *o, int res)
 		return;
 	}
 	j->tmp_named = false;
-	j->replaced = true;
+	j->placed = true;
 	atomic_fetch_add(&us_c->s.copied, 1);
 	us_item(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name, NULL);
 	us_entry_finish(j);

@@ -233,8 +233,7 @@ struct us_job {
 	unsigned fds_held;	/* fd budget taken */
 	bool tmpfile;		/* dfd is an O_TMPFILE */
 	bool tmp_named;		/* tmpname exists in the directory */
-	bool replaced;		/* the content was copied */
-	bool checksum_same;
+	bool placed;		/* the destination entry is in place (made now, or found right) */
 	bool dir_done;		/* counted out of its directory */
 	char tmpname[US_TMP_LEN + 1];
 	char *target;		/* symlink target */

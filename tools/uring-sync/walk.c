@@ -342,6 +342,12 @@ struct us_dir *us_dir_new(struct us_dir *parent, const char *name)
 	return d;
 }
 
+static void dir_fail_msg(struct us_dir *d, const char *name, const char *what, int err)
+{
+	atomic_fetch_add(&us_c->s.errors, 1);
+	us_fail(us_c->dst_arg, d->rel, name, what, err);
+}
+
 /*
  * Before the first entry is created in a directory that existed before
  * this run: a default ACL there would be inherited by every new entry
@@ -359,10 +365,10 @@ void us_dir_prepare(struct us_job *j)
 	if (!atomic_load(&d->prepared)) {
 		if (d->dst_default_acl && fremovexattr(d->dfd, "system.posix_acl_default") < 0 &&
 		    errno != ENODATA)
-			us_fail(us_c->dst_arg, d->rel, NULL, "remove default ACL for now", -errno);
+			dir_fail_msg(d, NULL, "remove default ACL for now", -errno);
 		/* Root writes anywhere; others need write and search permission here. */
 		if (!us_c->root && (d->dst_mode & 0300) != 0300 && fchmod(d->dfd, (d->dst_mode & 07777) | 0700) < 0)
-			us_fail(us_c->dst_arg, d->rel, NULL, "make writable for now", -errno);
+			dir_fail_msg(d, NULL, "make writable for now", -errno);
 		atomic_store(&d->prepared, true);
 	}
 	pthread_mutex_unlock(&us_c->lock);
@@ -421,7 +427,7 @@ static void remove_leftovers(struct us_job *j, struct us_dir *d, char *dn, size_
 		if (in_src || us_c->o.dry_run)
 			continue;
 		if (unlinkat(d->dfd, p, 0) < 0 && errno != ENOENT)
-			us_fail(us_c->dst_arg, d->rel, p, "remove leftover temporary", -errno);
+			dir_fail_msg(d, p, "remove leftover temporary", -errno);
 	}
 	(void)j;
 }
@@ -550,7 +556,7 @@ void us_entry_finish(struct us_job *j)
 	struct us_dir *d = j->dir;
 
 	if (j->leader)
-		atomic_store(&j->leader->state, j->err && !j->replaced && !j->checksum_same ? -1 : 1);
+		atomic_store(&j->leader->state, j->placed || us_c->o.dry_run ? 1 : -1);
 	if (!S_ISDIR(j->st.stx_mode))
 		atomic_fetch_add(&us_c->s.entries_done, 1);
 	if (j->sfd >= 0)
@@ -817,6 +823,7 @@ void us_inplace_meta(struct us_job *j)
 	m->fresh = false;
 	m->dry = us_c->o.dry_run;
 	m->done = inplace_meta_done;
+	j->placed = true;
 	us_meta_start(j, m);
 }
 
@@ -1029,7 +1036,7 @@ static void other_placed(struct us_opc *o, int res)
 		return;
 	}
 	j->tmp_named = false;
-	j->replaced = true;
+	j->placed = true;
 	atomic_fetch_add(&us_c->s.created, 1);
 	us_item(S_ISLNK(j->st.stx_mode) ? "symlink" : "special", j->dir->rel, j->ent->name, j->target);
 	us_entry_finish(j);
