@@ -37,8 +37,8 @@ static const char usage_text[] =
 "                       number of CPUs); large files are split between them\n"
 "      --max-open N     at most N file descriptors open at once (default 1024,\n"
 "                       lowered to fit RLIMIT_NOFILE)\n"
-"      --max-memory SIZE  at most SIZE bytes of data buffers (default 64M;\n"
-"                       suffixes K, M, G)\n"
+"      --max-memory SIZE  at most SIZE bytes of file data in flight, buffers\n"
+"                       and pipes (default 64M; suffixes K, M, G)\n"
 "  -n, --dry-run        change nothing; list what would be done\n"
 "  -c, --checksum       decide by content, not by size and mtime: files of\n"
 "                       the same size are compared byte for byte\n"
@@ -218,15 +218,17 @@ static void progress(double start, bool final)
 	human(a, sizeof(a), (double)done);
 	human(b, sizeof(b), (double)todo);
 	human(r, sizeof(r), rate);
-	if (phase == 1)
+	if (final)
+		;
+	else if (phase == 1)
 		snprintf(eta, sizeof(eta), "  linking");
 	else if (phase == 2)
 		snprintf(eta, sizeof(eta), "  directory metadata");
-	else if (scanned && rate > 0 && todo >= done && !final) {
+	else if (scanned && rate > 0 && todo >= done) {
 		unsigned s = (unsigned)((double)(todo - done) / rate);
 
 		snprintf(eta, sizeof(eta), "  ETA %u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
-	} else if (!scanned && !final) {
+	} else if (!scanned) {
 		snprintf(eta, sizeof(eta), "  scanning");
 	}
 	pthread_mutex_lock(&c->out_lock);
