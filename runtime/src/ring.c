@@ -418,8 +418,7 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
  */
 static int kernel_wait(struct sr_ring *r, int timeout_ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
-					.tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
+	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
 	/*
@@ -448,6 +447,8 @@ static int kernel_wait(struct sr_ring *r, int timeout_ms)
 		return io_uring_submit_and_wait(&r->_uring, 1);
 	if (io_uring_sq_ready(&r->_uring))
 		io_uring_submit(&r->_uring);
+	ts.tv_sec = timeout_ms / 1000;
+	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
 	return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
 }
 
@@ -622,12 +623,36 @@ int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, 
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block)
 {
 	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+
+	/*
+	 * The usual way here: a plain op submitted just now (a batch of one),
+	 * no CQE yet.  Enter once, and take its CQE from the CQ head.
+	 */
+	if (block && !r->_fb && !(want & SR__UD_SLOW) && !(r->_flags & SR_RING_CAPTURE) && r->_uring_up &&
+	    idx < r->_nslots && r->_slots[idx]._ud == want && !sr__cq_has(r)) {
+		/* Submitting alone often completes it (a NOP, a ready socket):
+		 * like io_uring_submit + io_uring_wait_cqe, wait only if not. */
+		int ret = io_uring_submit(&r->_uring);
+
+		if (ret >= 0 && !sr__cq_has(r))
+			ret = io_uring_submit_and_wait(&r->_uring, 1);
+		if (ret >= 0 && sr__cq_has(r) && sr__cq_head(r)->user_data == want) {
+			const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+			r->_slots[idx]._res = cqe->res;
+			r->_slots[idx]._cflags = cqe->flags;
+			r->_slots[idx]._state = SR__SLOT_DONE;
+			r->_cqh++;
+			return 0;
+		}
+	}
 
 	for (;;) {
-		uint32_t idx = sr__slot_of(r, h, op);
 		struct sr_slot *s;
 		int ret;
 
+		idx = sr__slot_of(r, h, op);
 		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
 			return sr__handle_error(r, h, op, fn);
 		s = &r->_slots[idx];

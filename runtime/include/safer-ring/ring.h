@@ -650,20 +650,40 @@ unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned
  */
 static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 {
-	unsigned n = 0;
+	/*
+	 * The CQ's fields live in locals during the loop: a store to out[]
+	 * may alias the ring's fields, which would otherwise be reloaded for
+	 * every CQE.
+	 */
+	const char *cqes = (const char *)r->_cqes;
+	uint32_t head = r->_cqh, tail = r->_cqt, mask = r->_cq_mask;
+	unsigned shift = r->_cqe_shift, n = 0;
 
 	if (sr__unlikely(r->_rawq_head != r->_rawq_tail || !r->_uring_up))
 		return sr__raw_reap_slow(r, out, max);
-	while (n < max && sr__cq_has(r)) {
-		const struct io_uring_cqe *cqe = sr__cq_head(r);
+	while (n < max) {
+		const struct io_uring_cqe *cqe;
 
-		r->_cqh++;
+		if (head == tail) {
+			io_uring_smp_store_release(r->_uring.cq.khead, head);
+			tail = io_uring_smp_load_acquire(r->_uring.cq.ktail);
+			if (head == tail)
+				break;
+		}
+		cqe = (const struct io_uring_cqe *)(cqes + ((size_t)(head & mask) << shift));
+		head++;
 		if (sr__unlikely(cqe->user_data & SR__UD_TRACKED)) {
+			r->_cqh = head;
+			r->_cqt = tail;
 			sr__reap_one(r, cqe);
+			head = r->_cqh;
+			tail = r->_cqt;
 			continue;
 		}
 		out[n++] = *cqe;
 	}
+	r->_cqh = head;
+	r->_cqt = tail;
 	return n;
 }
 
