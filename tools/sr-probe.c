@@ -35,6 +35,32 @@ static const char *memlock(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Some ops need a ring set up for them (recv_zc: 32-byte CQEs).  Their
+ * status on a ring that has what they need, or NULL if none can be made.
+ */
+static const char *status_on_fitting_ring(unsigned op, char *buf, size_t len, char *how, size_t howlen)
+{
+	static const struct { uint32_t setup; unsigned flag; } fit[] = {
+		{ SR_IORING_SETUP_CQE32, SR_RING_CQE32 },
+		{ SR_IORING_SETUP_SQE128, SR_RING_SQE128 },
+	};
+	const struct sr_op_info *o = &sr_op_table[op];
+
+	for (unsigned i = 0; i < sizeof(fit) / sizeof(fit[0]); i++) {
+		struct sr_ring_params p = { .flags = fit[i].flag };
+		struct sr_ring *r;
+
+		if (!(o->setup_any & fit[i].setup) || sr_ring_create(&r, &p))
+			continue;
+		sr_op_status(r, op, buf, len);
+		sr_flag_names(sr_setup_flag_table, sr_setup_flag_count, fit[i].setup, how, howlen);
+		sr_ring_destroy(r);
+		return buf;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
@@ -94,11 +120,16 @@ int main(int argc, char **argv)
 	}
 	for (unsigned op = 0; op < sr_op_count; op++) {
 		const struct sr_op_info *o = &sr_op_table[op];
+		char fitted[512], how[128] = "";
 
 		if (r)
 			sr_op_status(r, op, buf, sizeof(buf));
 		else
 			snprintf(buf, sizeof(buf), "unavailable: %s", sr_last_error());
+		/* Native where the program sets the ring up for it: say so. */
+		if (r && strcmp(buf, "native") && o->setup_any &&
+		    status_on_fitting_ring(op, fitted, sizeof(fitted), how, sizeof(how)) && !strcmp(fitted, "native"))
+			snprintf(buf, sizeof(buf), "native (on a ring set up with %s)", how);
 		if (!strncmp(buf, "native", 6))
 			native++;
 		else if (!strncmp(buf, "fallback", 8))
