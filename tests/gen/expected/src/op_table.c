@@ -213,6 +213,8 @@ sr__sys_statx(const struct io_uring_sqe *sqe)
 	return ret == -1 ? -errno : (int)ret;
 }
 
+/* --- ops that act on others (remove, update): the ops they can name ------------------- */
+
 /* --- fallback routes, best first ----------------------------------------------------- */
 
 static const struct sr_fb_route sr__routes_nop[] = {
@@ -282,6 +284,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_nop,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_READ] = {
@@ -300,6 +304,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_read,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__read_finish,
 	},
 	[SR_OP_OPENAT] = {
@@ -318,6 +324,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_OPENAT_DIRECT] = {
@@ -336,6 +344,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_openat_direct,
 		.nroutes = 2,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = NULL,
 	},
 	[SR_OP_STATX] = {
@@ -354,6 +364,8 @@ const struct sr_op_info sr_op_table[] = {
 		.routes = sr__routes_statx,
 		.nroutes = 1,
 		.selects_buffer = 0,
+		.targets = NULL,
+		.ntargets = 0,
 		.finish = sr__statx_finish,
 	},
 };
