@@ -385,10 +385,24 @@ static bool more_while(const struct sr_fb_route *rt, int32_t res)
 }
 
 /*
+ * Does a re-armed stream ask again only once its item was taken?  Readiness
+ * reports do (a poll re-armed at once on a still-readable fd would report
+ * the same data again before the caller could drain it); accepts, reads and
+ * timers go on at once, as the kernel's multishot ops do.
+ */
+static bool rearm_waits(const struct job *j)
+{
+	return sr_op_table[j->rt->exec_op].result == SR_RESULT_MASK;
+}
+
+static void rewait(struct sr__fallback *fb, struct job *j);
+
+/*
  * A route produced a result: post what the op's own shape would have.  A
- * re-armed stream posts an item with F_MORE and waits (J_HELD) until it
- * is taken; a two-phase route posts the result with F_MORE and then the
- * notification, as the zero-copy op does once the data is sent.
+ * re-armed stream posts an item with F_MORE and goes on (J_HELD while it
+ * waits to be asked again); a two-phase route posts the result with F_MORE
+ * and then the notification, as the zero-copy op does once the data is
+ * sent.
  */
 static void job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t cflags)
 {
@@ -408,6 +422,10 @@ static void job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint
 			j->left--;
 		post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
 		j->state = J_HELD;
+		/* Kernel routes are re-armed by the owner when it reaps the item;
+		 * timerfds repeat by themselves. */
+		if (!rearm_waits(j) && j->kind != K_KERNEL && j->tfd < 0)
+			rewait(fb, j);
 		return;
 	}
 	post(fb, j, res, cflags & ~IORING_CQE_F_MORE, true);
@@ -446,7 +464,6 @@ static void block_signals(void)
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 }
 
-static void rewait(struct sr__fallback *fb, struct job *j);
 static void *worker_main(void *arg);
 
 static void spawn_worker(struct sr__fallback *fb)
@@ -657,12 +674,27 @@ static bool epoll_wait_for(struct sr__fallback *fb, struct job *j, int fd)
 	return true;
 }
 
+/* Is fd ready for events right now?  (Saves a trip through the poller.) */
+static bool ready_now(int fd, uint32_t events)
+{
+	struct pollfd p = { .fd = fd, .events = (short)events };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLOUT | POLLERR | POLLHUP));
+}
+
+/* A system call that waits for readiness: run it now if the descriptor is
+ * ready, else wait in epoll. */
+static void wait_or_run(struct sr__fallback *fb, struct job *j)
+{
+	if (j->rt->wait && j->fd >= 0 && !ready_now(j->fd, j->events) && epoll_wait_for(fb, j, j->fd))
+		return;
+	enqueue(fb, j);
+}
+
 static void rewait(struct sr__fallback *fb, struct job *j)
 {
-	if (j->kind == K_SYSCALL && j->rt->wait && j->fd >= 0 && epoll_wait_for(fb, j, j->fd))
-		return;
 	if (j->kind == K_SYSCALL)
-		enqueue(fb, j);
+		wait_or_run(fb, j);
 	else if (!epoll_wait_for(fb, j, j->fd))
 		post(fb, j, -errno, 0, true);
 }
@@ -894,9 +926,7 @@ static void job_start(struct sr_ring *r, struct job *j)
 			install_first(r, j);
 			return;
 		}
-		if (j->rt->wait && j->fd >= 0 && epoll_wait_for(fb, j, j->fd))
-			return;
-		enqueue(fb, j);
+		wait_or_run(fb, j);
 		return;
 	}
 	switch (j->emu) {
@@ -1606,8 +1636,8 @@ int sr__fb_reap(struct sr_ring *r, bool block)
 		if (it.final) {
 			chain_next(r, j, it.res);
 			job_free(fb, j);
-		} else if (j->state == J_HELD && j->rt && j->rt->more_while == SR_FB_MORE_ETIME) {
-			rearm(r, j);	/* a repeating timeout keeps its period */
+		} else if (j->state == J_HELD && j->rt && !rearm_waits(j)) {
+			rearm(r, j);	/* a kernel route's stream goes on (a timeout keeps its period) */
 		}
 	}
 	if (fb->counters)

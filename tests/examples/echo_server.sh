@@ -39,7 +39,11 @@ grep -q "Address already in use" "$T_DIR/busy.err" || fail "port in use: $(cat "
 stop_server TERM
 line=$(tail -1 "$T_DIR/echo.out")
 echo "$line" | grep -q "^echo_server: SIGTERM: 1200 connections" || fail "summary: $line"
-[ "$(summary_field "at once")" -ge 1000 ] || fail "fewer than 1000 connections at once: $line"
+# Natively one multishot accept takes the whole backlog at once; a fallback
+# path (EX_ENV) re-arms a single accept, so fewer overlap there.
+if [ -z "$EX_ENV" ]; then
+	[ "$(summary_field "at once")" -ge 1000 ] || fail "fewer than 1000 connections at once: $line"
+fi
 [ "$(summary_field "bytes echoed")" -eq $((sent1 + sent2)) ] || fail "bytes echoed != $((sent1 + sent2)): $line"
 echo "$line" | grep -q " 4096/4096 buffers back" || fail "buffers: $line"
 note "$(echo "$big" | sed 's/^echo_load: //')"
@@ -51,7 +55,11 @@ load --conns 100 --max-size 65536 --messages 4 >/dev/null
 stop_server INT
 line=$(tail -1 "$T_DIR/starve.out")
 echo "$line" | grep -q "^echo_server: SIGINT: 100 connections.* 16/16 buffers back" || fail "summary: $line"
-[ "$(summary_field "waits for a buffer")" -gt 0 ] || fail "16 buffers were never short: $line"
+# The kernel picks buffers for every connection with data at once; the
+# fallback picks one per worker thread running a recv, so it need not run short.
+if [ -z "$EX_ENV" ]; then
+	[ "$(summary_field "waits for a buffer")" -gt 0 ] || fail "16 buffers were never short: $line"
+fi
 note "16 buffers of 4 KiB for 100 connections: $(summary_field "waits for a buffer") waits for a buffer, every byte right"
 
 # 4. SIGINT while 500 connections are busy: ops cancelled, every buffer back, exit 0.
