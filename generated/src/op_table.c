@@ -781,12 +781,80 @@ sr__accept_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cfla
 
 	(void)cflags;
 	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)res : x->_fslot);
+	}
 	if (!final)
 		return;
 	if (res >= 0)
 		sr__kernel_wrote(&st->addr, sizeof(st->addr));
 	if (res >= 0)
 		sr__kernel_wrote(&st->addrlen, sizeof(st->addrlen));
+}
+
+static void
+sr__multishot_accept_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, (uint32_t)res);
+	}
+	if (!final)
+		return;
+}
+
+static void
+sr__openat_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)res : x->_fslot);
+	}
+	if (!final)
+		return;
+}
+
+static void
+sr__close_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		sr__file_closed(r, x->_fslot);
+	}
+	if (!final)
+		return;
+}
+
+static void
+sr__files_update_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		if (x->_fslot == SR_IORING_FILE_INDEX_ALLOC)
+			sr__files_all_changed(r);	/* which slots it picked is not kept */
+		else
+			for (int i = 0; i < res; i++)
+				sr__file_installed(r, x->_fslot + (uint32_t)i);
+	}
+	if (!final)
+		return;
 }
 
 static void
@@ -864,6 +932,21 @@ sr__recv_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 }
 
 static void
+sr__openat2_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)res : x->_fslot);
+	}
+	if (!final)
+		return;
+}
+
+static void
 sr__fgetxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -885,6 +968,36 @@ sr__getxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, b
 	if (!final)
 		return;
 	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static void
+sr__socket_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)res : x->_fslot);
+	}
+	if (!final)
+		return;
+}
+
+static void
+sr__socket_direct_alloc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		x->_fgen[0] = sr__file_installed(r, (uint32_t)res);
+	}
+	if (!final)
+		return;
 }
 
 static void
@@ -1011,6 +1124,11 @@ sr__pipe_direct_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags
 
 	(void)cflags;
 	(void)x;
+	/* The registered file table changed: slots get a new generation. */
+	if (res >= 0) {
+		for (unsigned i = 0; i < 2; i++)
+			x->_fgen[i] = sr__file_installed(r, (uint32_t)st->fds[i]);
+	}
 	if (!final)
 		return;
 	if (res >= 0)
@@ -3062,7 +3180,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__multishot_accept_direct_finish,
 	},
 	[SR_OP_ASYNC_CANCEL] = {
 		.name = "async_cancel",
@@ -3202,7 +3320,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__openat_direct_finish,
 	},
 	[SR_OP_CLOSE] = {
 		.name = "close",
@@ -3242,7 +3360,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__close_direct_finish,
 	},
 	[SR_OP_FILES_UPDATE] = {
 		.name = "files_update",
@@ -3262,7 +3380,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__files_update_finish,
 	},
 	[SR_OP_STATX] = {
 		.name = "statx",
@@ -3522,7 +3640,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__openat2_direct_finish,
 	},
 	[SR_OP_EPOLL_CTL] = {
 		.name = "epoll_ctl",
@@ -3922,7 +4040,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__socket_direct_finish,
 	},
 	[SR_OP_SOCKET_DIRECT_ALLOC] = {
 		.name = "socket_direct_alloc",
@@ -3942,7 +4060,7 @@ const struct sr_op_info sr_op_table[] = {
 		.selects_buffer = 0,
 		.targets = NULL,
 		.ntargets = 0,
-		.finish = NULL,
+		.finish = sr__socket_direct_alloc_finish,
 	},
 	[SR_OP_URING_CMD] = {
 		.name = "uring_cmd",

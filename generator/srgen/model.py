@@ -339,6 +339,21 @@ class Fallback:
 
 
 @dataclass
+class Direct:
+    """What an op does to the ring's registered file table."""
+    effect: str                 # install | close | update
+    slot: Optional["Arg"]       # the argument naming the slot (or the first slot)
+    slots: Optional["Arg"]      # install: a result array the kernel writes the slots into
+    count: int                  # slots installed per completion
+    loc: Loc
+
+    @property
+    def from_res(self):
+        """install: the slot is the result (or, with a slot argument, when it is ALLOC)."""
+        return self.effect == "install" and self.slots is None
+
+
+@dataclass
 class Opcode:
     number: int
     uapi: str
@@ -371,6 +386,7 @@ class Op:
     parent: Optional["Op"]
     loc: Loc
     index: int = -1
+    direct: Optional[Direct] = None
     variants: List["Op"] = field(default_factory=list)
 
     # --- names -----------------------------------------------------------------
@@ -535,7 +551,7 @@ class Op:
             return f"({t})op->{src.name}->_reg_index"
         kind = a.mem.kind if a.mem else None
         return {
-            "buffer": f"({t})op->{a.name}->_data",
+            "buffer": f"({t})sr__buf_io_ptr(op->{a.name})",
             "bufvec": f"({t})st->{a.name}_iov",
             "copy": f"({t})cp_{a.name}",
             "result": f"({t})&st->{a.name}",
@@ -640,8 +656,9 @@ class Op:
 
     @property
     def has_finish(self):
-        """Completion-time work: owned buffers to return, results to mark written."""
-        return bool(self.buffers or self.bufvecs or self.msghdrs or self.results)
+        """Completion-time work: owned buffers to return, results to mark written,
+        the registered file table's generations to move on."""
+        return bool(self.buffers or self.bufvecs or self.msghdrs or self.results or self.direct)
 
     @property
     def slot_flags(self):
@@ -1028,6 +1045,8 @@ class Builder:
         elif parent is not None:
             op.test_skip = parent.test_skip
         self._link_mem(op)
+        if "direct" in n:
+            op.direct = self._direct(op, n["direct"])
         self._check_fields(op)
         nbuf = [a for a in op.all_args if a.mem and a.mem.kind == "buffer"]
         if len(nbuf) > 2:
@@ -1239,6 +1258,26 @@ class Builder:
                   requires_setup=[], test_skip=None, parent=None, loc=n.loc)
         self._check_fields(fake)
         return form
+
+    def _direct(self, op, n):
+        effect = next(k for k in ("install", "close", "update") if k in n)
+        v = n[effect]
+        if v.value == "res":
+            if effect != "install" or op.result not in ("slot",):
+                raise SpecError(v.loc, f"{op.name}: direct {effect}: res names the slot only for result: slot")
+            return Direct(effect, None, None, 1, n.loc)
+        a = next((x for x in op.all_args if x.name == v.value), None)
+        if a is None:
+            raise SpecError(v.loc, f"{op.name}: direct {effect}: no argument '{v.value}'")
+        if a.mem and a.mem.kind == "result":
+            m = re.search(r"\[(\d+)\]$", a.mem.ctype or "")
+            if effect != "install" or not m:
+                raise SpecError(v.loc, f"{op.name}: direct {effect}: '{a.name}' must be an array result "
+                                "the kernel writes the slots into")
+            return Direct(effect, None, a, int(m.group(1)), n.loc)
+        if a.mem or a.ctype.is_ptr:
+            raise SpecError(v.loc, f"{op.name}: direct {effect}: '{a.name}' must be a slot number")
+        return Direct(effect, a, None, 1, n.loc)
 
     def _fallback(self, n):
         get = lambda k: n[k].value if k in n else None  # noqa: E731

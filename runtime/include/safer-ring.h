@@ -10,6 +10,7 @@
 
 #include <safer-ring/ring.h>
 #include <safer-ring/buf.h>
+#include <safer-ring/pool.h>
 #include <safer-ring/group.h>
 #include <safer-ring/files.h>
 #include <safer-ring/caps.h>

@@ -149,6 +149,20 @@ int sr_buf_set_len(struct sr_buf *b, size_t len)
 	return 0;
 }
 
+int sr_buf_set_window(struct sr_buf *b, size_t off, size_t len)
+{
+	if (!b || b->_magic != SR__BUF_MAGIC)
+		return sr__fail(-EINVAL, "sr_buf_set_window: not a live buffer");
+	if (b->_flags & SR__BUF_LENT)
+		return sr__fail(-EBUSY, "sr_buf_set_window: the buffer is lent to %s (in flight)", op_name(b->_lent_op));
+	if (off > b->_cap || len > b->_cap - off)
+		return sr__fail(-EINVAL, "sr_buf_set_window: %zu bytes at %zu run past the capacity %zu", len, off,
+				b->_cap);
+	b->_off = off;
+	b->_win = len;
+	return 0;
+}
+
 bool sr_buf_is_lent(const struct sr_buf *b)
 {
 	return b->_flags & SR__BUF_LENT;
@@ -183,7 +197,10 @@ void sr__kernel_wrote(const void *p, size_t n)
 /* A buffer that belongs to a pool or a group goes home when it is returned. */
 void sr__buf_returned(struct sr_buf *b)
 {
-	(void)b;
+	if (b->_flags & SR__BUF_RETURN_POOL) {
+		b->_flags &= ~SR__BUF_RETURN_POOL;
+		sr_pool_put(b);
+	}
 }
 
 /* --- buffer arrays (readv, writev) ------------------------------------------------ */
@@ -231,8 +248,8 @@ int sr__bufvec_take(struct sr_ring *r, struct iovec *iov, struct sr_buf **keep, 
 			untake(keep, i);
 			return sr__fail(-EINVAL, "%s: %s: buffer %u appears twice (or is lent elsewhere)", fn, arg, i);
 		}
-		iov[i].iov_base = b->_data;
-		iov[i].iov_len = dir == SR__OUT ? b->_cap : b->_len;
+		iov[i].iov_base = sr__buf_io_ptr(b);
+		iov[i].iov_len = sr__buf_io_len(b, dir);
 		keep[i] = b;
 		sr__buf_lend(r, b, op);
 	}
@@ -244,7 +261,8 @@ void sr__bufvec_return(struct sr_buf **bufs, unsigned n, bool out, int res)
 	size_t left = res > 0 ? (size_t)res : 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		size_t got = left < bufs[i]->_cap ? left : bufs[i]->_cap;
+		size_t room = sr__buf_io_len(bufs[i], SR__OUT);
+		size_t got = left < room ? left : room;
 
 		left -= got;
 		sr__buf_return(bufs[i], out, (long)got);

@@ -223,7 +223,7 @@ static bool kernel_has(const struct sr_ring *r, unsigned op)
 
 static bool groups_user(const struct sr_ring *r)
 {
-	return !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING);
+	return sr__group_mode(r) == SR__GROUP_USER;
 }
 
 const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
@@ -1292,7 +1292,7 @@ static int job_prepare(struct sr_ring *r, struct job *j, const struct io_uring_s
 	}
 	if (sqe->flags & SR_IOSQE_BUFFER_SELECT) {
 		j->group = r->_slotx[j->slot]._aux;
-		if (!j->group || !j->group->_user)
+		if (!j->group || j->group->_mode != SR__GROUP_USER)
 			return -EINVAL;
 	}
 	if (j->emu == SR_EMU_TIMER)

@@ -17,7 +17,7 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 	struct iovec *iov;
 	int ret;
 
-	if (x->nregbufs)
+	if (x->nregbufs || x->reg_pool)
 		return sr__fail(-EBUSY, "sr_ring_register_buffers: the ring already has fixed buffers; "
 				"sr_ring_unregister_buffers first");
 	if (!n || n > 16384)
@@ -68,6 +68,16 @@ int sr_ring_unregister_buffers(struct sr_ring *r)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
+	if (x->reg_pool) {
+		ret = sr__pool_lent_check(r, x->reg_pool);
+		if (ret)
+			return ret;
+		ret = r->_uring_up ? io_uring_unregister_buffers(&r->_uring) : 0;
+		if (ret)
+			return sr__fail(ret, "sr_ring_unregister_buffers: the kernel refused");
+		sr__pool_unregistered(r, x->reg_pool);
+		return 0;
+	}
 	if (!x->nregbufs)
 		return sr__fail(-ENXIO, "sr_ring_unregister_buffers: no fixed buffers are registered");
 	for (unsigned i = 0; i < x->nregbufs; i++)
@@ -95,41 +105,51 @@ int sr__buf_check_fixed(struct sr_ring *r, const struct sr_buf *b, const char *f
 	return 0;
 }
 
-static void files_close(struct sr_ring *r)
+/* Forget the table: its descriptors (fallback rings) and every slot's generation. */
+static void files_forget(struct sr_ring *r)
 {
 	struct sr__ring_ext *x = r->_ext;
 
-	if (!x->ufiles)
-		return;
-	for (unsigned i = 0; i < x->nfiles; i++)
-		if (x->ufiles[i] >= 0)
-			close(x->ufiles[i]);
+	if (x->ufiles)
+		for (unsigned i = 0; i < x->nfiles; i++)
+			if (x->ufiles[i] >= 0)
+				close(x->ufiles[i]);
 	free(x->ufiles);
+	free(x->file_gen);
 	x->ufiles = NULL;
+	x->file_gen = NULL;
 	x->nfiles = 0;
 }
 
 int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 {
+	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
-	if (r->_ext->nfiles)
+	if (x->nfiles)
 		return sr__fail(-EBUSY, "sr_ring_register_files: a file table is already registered");
 	if (!nslots || nslots > 1U << 20)
 		return sr__fail(-EINVAL, "sr_ring_register_files: %u slots; 1..%u", nslots, 1U << 20);
+	x->file_gen = calloc(nslots, sizeof(*x->file_gen));
+	if (!x->file_gen)
+		return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
 	if (!r->_uring_up) {
-		r->_ext->ufiles = malloc(nslots * sizeof(int));
-		if (!r->_ext->ufiles)
+		x->ufiles = malloc(nslots * sizeof(int));
+		if (!x->ufiles) {
+			files_forget(r);
 			return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
+		}
 		for (unsigned i = 0; i < nslots; i++)
-			r->_ext->ufiles[i] = -1;
-		r->_ext->nfiles = nslots;
+			x->ufiles[i] = -1;
+		x->nfiles = nslots;
 		return 0;
 	}
 	ret = io_uring_register_files_sparse(&r->_uring, nslots);
-	if (ret)
+	if (ret) {
+		files_forget(r);
 		return sr__fail(ret, "sr_ring_register_files: the kernel refused a table of %u slots", nslots);
-	r->_ext->nfiles = nslots;
+	}
+	x->nfiles = nslots;
 	return 0;
 }
 
@@ -139,37 +159,101 @@ int sr_ring_unregister_files(struct sr_ring *r)
 
 	if (!r->_ext->nfiles)
 		return sr__fail(-ENXIO, "sr_ring_unregister_files: no file table is registered");
-	if (!r->_uring_up) {
-		files_close(r);
-		return 0;
+	if (r->_uring_up) {
+		ret = io_uring_unregister_files(&r->_uring);
+		if (ret)
+			return sr__fail(ret, "sr_ring_unregister_files: the kernel refused");
 	}
-	ret = io_uring_unregister_files(&r->_uring);
-	if (ret)
-		return sr__fail(ret, "sr_ring_unregister_files: the kernel refused");
-	r->_ext->nfiles = 0;
+	files_forget(r);
 	return 0;
 }
 
-int sr_ring_files_set(struct sr_ring *r, unsigned slot, int fd)
+int sr_ring_files_set(struct sr_ring *r, unsigned slot, int fd, struct sr_file *out)
 {
+	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
-	if (slot >= r->_ext->nfiles)
-		return sr__fail(-EINVAL, "sr_ring_files_set: slot %u is outside the table (%u slots)", slot,
-				r->_ext->nfiles);
-	if (r->_ext->ufiles) {
+	if (out)
+		*out = sr__file_handle(false, 0, 0);
+	if (slot >= x->nfiles)
+		return sr__fail(-EINVAL, "sr_ring_files_set: slot %u is outside the table (%u slots)", slot, x->nfiles);
+	if (x->ufiles) {
 		int dup = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 
 		if (fd >= 0 && dup < 0)
 			return sr__fail(-errno, "sr_ring_files_set: cannot hold fd %d for slot %u", fd, slot);
-		if (r->_ext->ufiles[slot] >= 0)
-			close(r->_ext->ufiles[slot]);
-		r->_ext->ufiles[slot] = dup;
+		if (x->ufiles[slot] >= 0)
+			close(x->ufiles[slot]);
+		x->ufiles[slot] = dup;
+	} else {
+		ret = io_uring_register_files_update(&r->_uring, slot, &fd, 1);
+		if (ret < 0)
+			return sr__fail(ret, "sr_ring_files_set: updating slot %u failed", slot);
+	}
+	if (fd < 0) {
+		sr__file_closed(r, slot);
 		return 0;
 	}
-	ret = io_uring_register_files_update(&r->_uring, slot, &fd, 1);
-	if (ret < 0)
-		return sr__fail(ret, "sr_ring_files_set: updating slot %u failed", slot);
+	ret = (int)sr__file_installed(r, slot);
+	if (out)
+		*out = sr__file_handle(true, slot, (uint32_t)ret);
+	return 0;
+}
+
+int sr_ring_file_handle(struct sr_ring *r, unsigned slot, struct sr_file *out)
+{
+	struct sr__ring_ext *x = r->_ext;
+
+	*out = sr__file_handle(false, 0, 0);
+	if (slot >= x->nfiles)
+		return sr__fail(-EINVAL, "sr_ring_file_handle: slot %u is outside the table (%u slots)", slot, x->nfiles);
+	/* A slot filled from outside (another ring) is news to us: it gets a
+	 * generation now, which also retires any handle to what was there. */
+	if (!x->file_gen[slot])
+		sr__file_installed(r, slot);
+	*out = sr__file_handle(true, slot, x->file_gen[slot]);
+	return 0;
+}
+
+/* Generations come from one counter per ring, so a handle from an earlier
+ * table (or an earlier occupant) never matches a later one. */
+uint32_t sr__file_installed(struct sr_ring *r, uint32_t slot)
+{
+	struct sr__ring_ext *x = r->_ext;
+
+	if (slot >= x->nfiles)
+		return 0;
+	if (!++x->file_epoch)
+		x->file_epoch = 1;
+	x->file_gen[slot] = x->file_epoch;
+	return x->file_epoch;
+}
+
+void sr__file_closed(struct sr_ring *r, uint32_t slot)
+{
+	if (slot < r->_ext->nfiles)
+		r->_ext->file_gen[slot] = 0;
+}
+
+void sr__files_all_changed(struct sr_ring *r)
+{
+	for (uint32_t i = 0; i < r->_ext->nfiles; i++)
+		if (r->_ext->file_gen[i])
+			sr__file_installed(r, i);
+}
+
+int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, const char *fn)
+{
+	struct sr__ring_ext *x = r->_ext;
+
+	if (!x->nfiles)
+		return sr__fail(-EBADF, "%s: a registered file was set but the ring has no file table (never "
+				"registered, or unregistered since)", fn);
+	if (!gen)
+		return sr__fail(-EBADF, "%s: the registered-file handle is empty (from a failed op?)", fn);
+	if (slot >= x->nfiles || x->file_gen[slot] != gen)
+		return sr__fail(-EBADF, "%s: registered file slot %u has changed since the handle was made (closed, "
+				"replaced or unregistered); it would reach another file", fn, slot);
 	return 0;
 }
 
@@ -189,6 +273,8 @@ void sr__files_destroy(struct sr_ring *r)
 {
 	struct sr__ring_ext *x = r->_ext;
 
+	if (x->reg_pool)
+		sr__pool_unregistered(r, x->reg_pool);
 	for (unsigned i = 0; i < x->nregbufs; i++) {
 		x->regbufs[i]->_flags &= ~SR__BUF_REGISTERED;
 		x->regbufs[i]->_reg_ring = NULL;
@@ -196,5 +282,5 @@ void sr__files_destroy(struct sr_ring *r)
 	free(x->regbufs);
 	x->regbufs = NULL;
 	x->nregbufs = 0;
-	files_close(r);
+	files_forget(r);
 }

@@ -11,6 +11,30 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fallback.h"
+
+int sr__group_mode(const struct sr_ring *r)
+{
+	if (sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
+		return SR__GROUP_RING;
+	if (r->_uring_up && sr__fb_native(r, SR_OP_PROVIDE_BUFFERS) && sr__fb_native(r, SR_OP_REMOVE_BUFFERS))
+		return SR__GROUP_LEGACY;
+	return SR__GROUP_USER;
+}
+
+/* Legacy mode: hand nr buffers from bid on to the kernel and wait for it. */
+static int legacy_provide(struct sr_ring *r, struct sr_bufgroup *g, unsigned bid, unsigned nr)
+{
+	struct sr_provide_buffers_op op = sr_provide_buffers((char *)g->_mem + (size_t)bid * g->_size,
+							     (int)g->_size, (int)nr, g->_bgid, (int)bid);
+	struct sr_provide_buffers_submitted sub;
+	struct sr_provide_buffers_completed c;
+	int ret = sr_provide_buffers_submit(r, &op, &sub);
+
+	if (!ret)
+		ret = sr_provide_buffers_wait(r, &sub, &c);
+	return ret ? ret : c.res < 0 ? c.res : 0;
+}
 
 struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size)
 {
@@ -20,9 +44,9 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	size_t ring_bytes;
 	int ret;
 
-	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > UINT32_MAX) {
+	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > INT32_MAX) {
 		sr__fail(-EINVAL, "sr_bufgroup_create: %u buffers of %zu bytes: the count must be a power of two "
-			 "up to 32768 and the size 1..4 GiB", nbufs, size);
+			 "up to 32768 and the size 1..2 GiB", nbufs, size);
 		return NULL;
 	}
 	g = calloc(1, sizeof(*g));
@@ -30,16 +54,16 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory");
 		return NULL;
 	}
-	g->_user = !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING);
+	g->_mode = (uint8_t)sr__group_mode(r);
 	g->_bufs = calloc(nbufs, sizeof(*g->_bufs));
 	ring_bytes = nbufs * sizeof(struct io_uring_buf);
-	if (g->_user)
+	if (g->_mode == SR__GROUP_USER)
 		g->_free = calloc(nbufs, sizeof(*g->_free));
-	else
+	else if (g->_mode == SR__GROUP_RING)
 		g->_br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (posix_memalign(&g->_mem, (size_t)sysconf(_SC_PAGESIZE), nbufs * size))
 		g->_mem = NULL;
-	if (!g->_bufs || g->_br == MAP_FAILED || (g->_user && !g->_free) || !g->_mem) {
+	if (!g->_bufs || g->_br == MAP_FAILED || (g->_mode == SR__GROUP_USER && !g->_free) || !g->_mem) {
 		sr__fail(-ENOMEM, "sr_bufgroup_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
@@ -47,18 +71,27 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	g->_size = size;
 	g->_nbufs = nbufs;
 	g->_bgid = x->next_bgid++;
-	if (g->_user) {
-		for (unsigned i = 0; i < nbufs; i++) {
-			struct sr_buf *b = &g->_bufs[i];
+	for (unsigned i = 0; i < nbufs; i++) {
+		struct sr_buf *b = &g->_bufs[i];
 
-			b->_data = (char *)g->_mem + (size_t)i * size;
-			b->_cap = size;
-			b->_magic = SR__BUF_MAGIC;
-			b->_flags = SR__BUF_GROUP;
-			sr__buf_lend(r, b, SR__OP_GROUP);
+		b->_data = (char *)g->_mem + (size_t)i * size;
+		b->_cap = size;
+		b->_magic = SR__BUF_MAGIC;
+		b->_flags = SR__BUF_GROUP;
+		sr__buf_lend(r, b, SR__OP_GROUP);
+	}
+	if (g->_mode == SR__GROUP_USER) {
+		for (unsigned i = 0; i < nbufs; i++)
 			g->_free[i] = (uint16_t)(nbufs - 1 - i);	/* picked lowest id first */
-		}
 		g->_nfree = nbufs;
+		goto done;
+	}
+	if (g->_mode == SR__GROUP_LEGACY) {
+		ret = legacy_provide(r, g, 0, nbufs);
+		if (ret) {
+			sr__fail(ret, "sr_bufgroup_create: the kernel refused buffer group %u (PROVIDE_BUFFERS)", g->_bgid);
+			goto fail;
+		}
 		goto done;
 	}
 	memset(&reg, 0, sizeof(reg));
@@ -71,17 +104,9 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 		goto fail;
 	}
 	io_uring_buf_ring_init(g->_br);
-	for (unsigned i = 0; i < nbufs; i++) {
-		struct sr_buf *b = &g->_bufs[i];
-
-		b->_data = (char *)g->_mem + (size_t)i * size;
-		b->_cap = size;
-		b->_magic = SR__BUF_MAGIC;
-		b->_flags = SR__BUF_GROUP;
-		sr__buf_lend(r, b, SR__OP_GROUP);
-		io_uring_buf_ring_add(g->_br, b->_data, (unsigned)size, (unsigned short)i,
+	for (unsigned i = 0; i < nbufs; i++)
+		io_uring_buf_ring_add(g->_br, g->_bufs[i]._data, (unsigned)size, (unsigned short)i,
 				      io_uring_buf_ring_mask(nbufs), (int)i);
-	}
 	io_uring_buf_ring_advance(g->_br, (int)nbufs);
 done:
 	g->_magic = SR__GROUP_MAGIC;
@@ -91,6 +116,8 @@ done:
 fail:
 	if (g->_br != MAP_FAILED && g->_br)
 		munmap(g->_br, ring_bytes);
+	for (unsigned i = 0; g->_bufs && i < nbufs; i++)
+		sr__buf_unpoison(&g->_bufs[i]);
 	free(g->_free);
 	free(g->_mem);
 	free(g->_bufs);
@@ -108,7 +135,7 @@ static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
 
 static void group_free(struct sr_ring *r, struct sr_bufgroup *g)
 {
-	if (!g->_user)
+	if (g->_mode == SR__GROUP_RING)
 		io_uring_unregister_buf_ring(&r->_uring, g->_bgid);
 	for (unsigned i = 0; i < g->_nbufs; i++) {
 		sr__buf_unpoison(&g->_bufs[i]);
@@ -136,6 +163,20 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 	if (group_in_use(r, g))
 		return sr__fail(-EBUSY, "sr_bufgroup_destroy: an op in flight can still pick from this group; "
 				"wait for it or cancel it first");
+	if (g->_mode == SR__GROUP_LEGACY) {
+		/* The kernel still has every buffer's address: take them back
+		 * before the memory goes. */
+		struct sr_remove_buffers_op op = sr_remove_buffers((int)g->_nbufs, g->_bgid);
+		struct sr_remove_buffers_submitted sub;
+		struct sr_remove_buffers_completed c;
+		int ret = sr_remove_buffers_submit(r, &op, &sub);
+
+		if (!ret)
+			ret = sr_remove_buffers_wait(r, &sub, &c);
+		if (ret || c.res < 0)
+			return sr__fail(ret ? ret : c.res, "sr_bufgroup_destroy: the kernel would not give back group "
+					"%u's buffers (REMOVE_BUFFERS)", g->_bgid);
+	}
 	for (pp = &r->_ext->groups; *pp; pp = &(*pp)->_next)
 		if (*pp == g) {
 			*pp = g->_next;
@@ -170,13 +211,25 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 		return sr__fail(-EBUSY, "sr_bufgroup_recycle: the buffer is lent to %s (in flight); recycle it once "
 				"that op completes", b->_lent_op < sr_op_count ? sr_op_table[b->_lent_op].name : "?");
 	bid = (unsigned)(b - g->_bufs);
+	if (g->_mode == SR__GROUP_LEGACY) {
+		/* Handed back without waiting for the CQE, which only says it
+		 * went in (groups are sized, so the kernel has room for it). */
+		struct io_uring_sqe *sqe = sr__sqe_internal(g->_ring);
+
+		if (!sqe)
+			return sr__fail(-EBUSY, "sr_bufgroup_recycle: no room in the SQ to hand the buffer back");
+		sr_prep_provide_buffers(sqe, b->_data, (int)g->_size, 1, g->_bgid, (int)bid);
+		sqe->user_data = SR__UD_INTERNAL;
+	}
 	b->_len = 0;
 	sr__buf_lend(g->_ring, b, SR__OP_GROUP);
 	g->_out--;
-	if (g->_user) {
+	if (g->_mode == SR__GROUP_USER) {
 		sr__group_unpick(g, bid);
 		return 0;
 	}
+	if (g->_mode == SR__GROUP_LEGACY)
+		return 0;
 	io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
 			      io_uring_buf_ring_mask(g->_nbufs), 0);
 	io_uring_buf_ring_advance(g->_br, 1);

@@ -12,6 +12,7 @@ struct sr__item {
 	uint32_t cflags;
 	uint32_t slot;
 	uint32_t next;
+	uint32_t fgen;		/* a multishot direct op's file generation for this item */
 };
 
 /* Ring-private state that the inline paths never touch. */
@@ -27,9 +28,12 @@ struct sr__ring_ext {
 	struct sr_bufgroup *groups;
 	uint16_t next_bgid;
 	struct sr_buf **regbufs;	/* registered buffers, by index */
+	struct sr_pool *reg_pool;	/* or a registered pool */
 	unsigned nregbufs;
 	unsigned nfiles;		/* registered file table size */
 	int *ufiles;			/* fallback backend rings: the table's descriptors (-1: empty) */
+	uint32_t *file_gen;		/* per slot: the generation of what is in it (0: empty) */
+	uint32_t file_epoch;		/* the last generation handed out */
 	bool capture;			/* tests: build SQEs, never submit */
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
@@ -56,6 +60,10 @@ void sr__deliver_pending(struct sr_ring *r);
 /* buf.c / group.c / files.c teardown */
 void sr__groups_destroy(struct sr_ring *r);
 void sr__files_destroy(struct sr_ring *r);
+/* pool.c: unregistering a pool */
+int sr__pool_lent_check(struct sr_ring *r, struct sr_pool *p);
+void sr__pool_unregistered(struct sr_ring *r, struct sr_pool *p);
+
 /* The descriptor in a fallback ring's file table slot, or -1. */
 int sr__file_fd(struct sr_ring *r, unsigned slot);
 

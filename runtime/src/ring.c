@@ -198,6 +198,7 @@ static bool fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_
 	it->res = res;
 	it->cflags = cflags;
 	it->slot = slot;
+	it->fgen = r->_slotx[slot]._fgen[0];
 	if (*tail == SR__NONE)
 		*head = i;
 	else
@@ -257,6 +258,7 @@ void sr__deliver_pending(struct sr_ring *r)
 			s->_cflags = it.cflags;
 			final = !(it.cflags & IORING_CQE_F_MORE);
 		}
+		r->_slotx[it.slot]._fgen[0] = it.fgen;
 		r->_slotx[it.slot]._deliver(r, it.slot);
 		/* The callback may have grown the table: index again. */
 		if (final) {
@@ -718,12 +720,12 @@ int sr__raw_unavailable(struct sr_ring *r, unsigned op)
 
 /* --- submit (slow path) ----------------------------------------------------------------- */
 
-static int check_fixed_file(struct sr_ring *r, unsigned opid)
+static int check_fixed_file(struct sr_ring *r, const struct sr_op *op, unsigned opid)
 {
-	if (!r->_ext->nfiles)
-		return sr__fail(-EBADF, "sr_%s_submit: a fixed file was set but the ring has no registered "
-				"file table; call sr_ring_register_files first", op_name(opid));
-	return 0;
+	char fn[64];
+
+	snprintf(fn, sizeof(fn), "sr_%s_submit", op_name(opid));
+	return sr__file_check(r, op->_file_slot, op->_file_gen, fn);
 }
 
 /* The uncommon part of commit: hand-set flags, personality, fixed file, fallback. */
@@ -751,7 +753,7 @@ struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigne
 		return NULL;
 	}
 	if (op->_slow & SR__SLOW_FIXED_FILE) {
-		if (check_fixed_file(r, opid))
+		if (check_fixed_file(r, op, opid))
 			return NULL;
 		op->_sqe_flags |= SR_IOSQE_FIXED_FILE;
 		op->_special |= SR__SPECIAL_SET;
@@ -801,6 +803,7 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 	fifo_pop(r, &r->_slotx[idx]._qhead, &r->_slotx[idx]._qtail, &it);
 	r->_slots[idx]._res = it.res;
 	r->_slots[idx]._cflags = it.cflags;
+	r->_slotx[idx]._fgen[0] = it.fgen;
 	*idxp = idx;
 	return 0;
 }

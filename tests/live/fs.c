@@ -19,13 +19,13 @@ static int dir_fd(struct live *t)
 }
 
 /* Read slot through r and check it holds text. */
-static int slot_holds_text(struct live *t, unsigned slot)
+static int slot_holds_text(struct live *t, struct sr_file f)
 {
 	struct sr_buf *b = live_keep_buf(t, sr_buf_alloc(64));
 	int res = 0;
 
 	LIVE_CHECK(t, b);
-	LIVE_EQ(t, lh_read_slot(t->ring, slot, b, 0, &res), 0);
+	LIVE_EQ(t, lh_read_slot(t->ring, f, b, 0, &res), 0);
 	LIVE_EQ(t, res, 17);
 	LIVE_CHECK(t, memcmp(sr_buf_data(b), text, 17) == 0);
 	return LIVE_PASS;
@@ -108,7 +108,8 @@ int live_openat_direct(struct live *t)
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 0);
-	return slot_holds_text(t, 2);
+	LIVE_EQ(t, sr_file_slot(c.file), 2);
+	return slot_holds_text(t, c.file);
 }
 
 int live_openat2_direct(struct live *t)
@@ -124,14 +125,15 @@ int live_openat2_direct(struct live *t)
 	LIVE_CHECK(t, fd >= 0);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
 	/* Take slot 0 so the kernel's allocation is visible: it must pick 1. */
-	LIVE_EQ(t, sr_ring_files_set(t->ring, 0, fd), 0);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 0, fd, NULL), 0);
 	live_path(t, "f", path, sizeof(path));
 	op = sr_openat2_direct(AT_FDCWD, path, &how, SR_IORING_FILE_INDEX_ALLOC);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 1);
 	slot = c.res;
-	return slot_holds_text(t, (unsigned)slot);
+	LIVE_EQ(t, sr_file_slot(c.file), slot);
+	return slot_holds_text(t, c.file);
 }
 
 int live_close(struct live *t)
@@ -163,21 +165,22 @@ int live_close_direct(struct live *t)
 	struct sr_close_direct_submitted sub;
 	struct sr_close_direct_completed c;
 	struct sr_close_direct_op op;
+	struct sr_file h;
 	int res = 0;
 
 	LIVE_CHECK(t, fd >= 0 && b);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
-	LIVE_EQ(t, sr_ring_files_set(t->ring, 1, fd), 0);
-	ret = slot_holds_text(t, 1);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 1, fd, &h), 0);
+	ret = slot_holds_text(t, h);
 	if (ret != LIVE_PASS)
 		return ret;
 	op = sr_close_direct(1);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 0);
-	/* The slot is empty now. */
-	LIVE_EQ(t, lh_read_slot(t->ring, 1, b, 0, &res), 0);
-	LIVE_EQ(t, res, -EBADF);
+	/* The slot is empty now: the old handle is refused before the kernel sees it. */
+	LIVE_EQ(t, lh_read_slot(t->ring, h, b, 0, &res), -EBADF);
+	LIVE_CHECK(t, strstr(sr_last_error(), "slot 1 has changed"));
 	op = sr_close_direct(1);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
@@ -192,7 +195,8 @@ int live_files_update(struct live *t)
 	struct sr_files_update_submitted sub;
 	struct sr_files_update_completed c;
 	struct sr_files_update_op op;
-	int fds[2], res = 0;
+	int fds[2];
+	struct sr_file h;
 
 	LIVE_CHECK(t, fd >= 0 && b);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
@@ -205,11 +209,12 @@ int live_files_update(struct live *t)
 	fds[0] = fds[1] = -1;
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 2);
-	LIVE_EQ(t, lh_read_slot(t->ring, 1, b, 0, &res), 0);
-	LIVE_EQ(t, res, -EBADF);
-	if (slot_holds_text(t, 2) != LIVE_PASS)
+	/* No handle came back: ask for the slots' (files_update moved them on). */
+	LIVE_EQ(t, sr_ring_file_handle(t->ring, 2, &h), 0);
+	if (slot_holds_text(t, h) != LIVE_PASS)
 		return LIVE_FAIL;
-	return slot_holds_text(t, 3);
+	LIVE_EQ(t, sr_ring_file_handle(t->ring, 3, &h), 0);
+	return slot_holds_text(t, h);
 }
 
 int live_fixed_fd_install(struct live *t)
@@ -223,7 +228,7 @@ int live_fixed_fd_install(struct live *t)
 
 	LIVE_CHECK(t, fd >= 0);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
-	LIVE_EQ(t, sr_ring_files_set(t->ring, 2, fd), 0);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 2, fd, NULL), 0);
 	op = sr_fixed_fd_install(2);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);

@@ -152,14 +152,14 @@ ssize_t lh_slurp(const char *path, char *out, size_t cap)
 	return n;
 }
 
-int lh_read_slot(struct sr_ring *r, unsigned slot, struct sr_buf *b, __u64 off, int *res)
+int lh_read_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b, __u64 off, int *res)
 {
 	struct sr_read_op op = sr_read(0, b, off);
 	struct sr_read_submitted sub;
 	struct sr_read_completed c;
 	int ret;
 
-	sr_read_set_fixed_file(&op, slot);
+	sr_read_set_file(&op, f);
 	ret = sr_submit(r, &op, &sub);
 	if (ret)
 		return ret;
@@ -168,14 +168,14 @@ int lh_read_slot(struct sr_ring *r, unsigned slot, struct sr_buf *b, __u64 off, 
 	return ret;
 }
 
-int lh_write_slot(struct sr_ring *r, unsigned slot, struct sr_buf *b, __u64 off, int *res)
+int lh_write_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b, __u64 off, int *res)
 {
 	struct sr_write_op op = sr_write(0, b, off);
 	struct sr_write_submitted sub;
 	struct sr_write_completed c;
 	int ret;
 
-	sr_write_set_fixed_file(&op, slot);
+	sr_write_set_file(&op, f);
 	ret = sr_submit(r, &op, &sub);
 	if (ret)
 		return ret;

@@ -48,9 +48,9 @@ int lh_resident(int fd, unsigned npages);
  * pipes): what the slot holds.  Returns the submit/wait error, or 0 with
  * the read's result in *res.
  */
-int lh_read_slot(struct sr_ring *r, unsigned slot, struct sr_buf *b, __u64 off, int *res);
+int lh_read_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b, __u64 off, int *res);
 /* Write b's bytes through slot of r's registered file table. */
-int lh_write_slot(struct sr_ring *r, unsigned slot, struct sr_buf *b, __u64 off, int *res);
+int lh_write_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b, __u64 off, int *res);
 /* Whole contents of a file at path, up to cap bytes; length or -1. */
 ssize_t lh_slurp(const char *path, char *out, size_t cap);
 

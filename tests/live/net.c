@@ -104,7 +104,7 @@ static struct sr_buf *bytes_buf(struct live *t, const void *mem, size_t n);
  * check does not depend on a newer op than the one under test), and see it
  * arrive at rx.
  */
-static int udp_slot_works(struct live *t, unsigned slot)
+static int udp_slot_works(struct live *t, struct sr_file f)
 {
 	struct sr_buf *b = live_buf(t, "slot"), *name;
 	struct sr_sendmsg_submitted sub;
@@ -126,7 +126,7 @@ static int udp_slot_works(struct live *t, unsigned slot)
 	m.iov[0] = b;
 	m.iovlen = 1;
 	op = sr_sendmsg(0, &m);
-	sr_sendmsg_set_fixed_file(&op, slot);
+	sr_sendmsg_set_file(&op, f);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 4);
@@ -147,7 +147,8 @@ int live_socket_direct(struct live *t)
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 0);
-	return udp_slot_works(t, 2);
+	LIVE_EQ(t, sr_file_slot(c.file), 2);
+	return udp_slot_works(t, c.file);
 }
 
 int live_socket_direct_alloc(struct live *t)
@@ -160,12 +161,13 @@ int live_socket_direct_alloc(struct live *t)
 	LIVE_CHECK(t, fd >= 0);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
 	/* Slot 0 is taken, so the kernel has to pick 1. */
-	LIVE_EQ(t, sr_ring_files_set(t->ring, 0, fd), 0);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 0, fd, NULL), 0);
 	op = sr_socket_direct_alloc(AF_INET, SOCK_DGRAM, 0);
 	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
 	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
 	LIVE_EQ(t, c.res, 1);
-	return udp_slot_works(t, 1);
+	LIVE_EQ(t, sr_file_slot(c.file), 1);
+	return udp_slot_works(t, c.file);
 }
 
 int live_bind(struct live *t)
@@ -307,7 +309,8 @@ int live_accept_direct(struct live *t)
 	LIVE_EQ(t, ntohs(((const struct sockaddr_in *)&c.addr)->sin_port), lh_port(cl));
 	/* Slot 3 holds the accepted connection: read the client's bytes through it. */
 	LIVE_EQ(t, send(cl, "direct", 6, 0), 6);
-	LIVE_EQ(t, lh_read_slot(t->ring, 3, b, (__u64)-1, &res), 0);
+	LIVE_EQ(t, sr_file_slot(c.file), 3);
+	LIVE_EQ(t, lh_read_slot(t->ring, c.file, b, (__u64)-1, &res), 0);
 	LIVE_EQ(t, res, 6);
 	LIVE_CHECK(t, memcmp(sr_buf_data(b), "direct", 6) == 0);
 	return LIVE_PASS;
@@ -372,7 +375,8 @@ int live_multishot_accept_direct(struct live *t)
 		slot[i] = c.res;
 		/* The slot the kernel picked is this client's connection. */
 		LIVE_EQ(t, send(cl, msg[i], n, 0), n);
-		LIVE_EQ(t, lh_read_slot(t->ring, (unsigned)slot[i], b, (__u64)-1, &res), 0);
+		LIVE_EQ(t, sr_file_slot(c.file), slot[i]);
+		LIVE_EQ(t, lh_read_slot(t->ring, c.file, b, (__u64)-1, &res), 0);
 		LIVE_EQ(t, res, n);
 		LIVE_CHECK(t, memcmp(sr_buf_data(b), msg[i], n) == 0);
 	}

@@ -51,9 +51,10 @@ int live_pipe_direct(struct live *t)
 	LIVE_EQ(t, c.res, 0);
 	LIVE_EQ(t, c.fds[0], 4);
 	LIVE_EQ(t, c.fds[1], 5);
-	LIVE_EQ(t, lh_write_slot(t->ring, (unsigned)c.fds[1], in, (__u64)-1, &res), 0);
+	LIVE_CHECK(t, sr_file_slot(c.files[0]) == 4 && sr_file_slot(c.files[1]) == 5);
+	LIVE_EQ(t, lh_write_slot(t->ring, c.files[1], in, (__u64)-1, &res), 0);
 	LIVE_EQ(t, res, 11);
-	LIVE_EQ(t, lh_read_slot(t->ring, (unsigned)c.fds[0], out, (__u64)-1, &res), 0);
+	LIVE_EQ(t, lh_read_slot(t->ring, c.files[0], out, (__u64)-1, &res), 0);
 	LIVE_EQ(t, res, 11);
 	LIVE_CHECK(t, memcmp(sr_buf_data(out), "direct pipe", 11) == 0);
 	return LIVE_PASS;

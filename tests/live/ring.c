@@ -88,10 +88,11 @@ static int msg_ring_fd_body(struct live *t, struct sr_ring *r2)
 	struct sr_msg_ring_fd_completed c;
 	struct sr_msg_ring_fd_op op;
 	struct io_uring_cqe cqe;
+	struct sr_file h;
 
 	LIVE_CHECK(t, fd >= 0 && b);
 	LIVE_EQ(t, sr_ring_register_files(t->ring, 4), 0);
-	LIVE_EQ(t, sr_ring_files_set(t->ring, 1, fd), 0);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 1, fd, NULL), 0);
 	LIVE_EQ(t, sr_ring_register_files(r2, 4), 0);
 	/* Our slot 1 into the other ring's slot 2. */
 	op = sr_msg_ring_fd(sr_ring_fd(r2), 1, 2, 0x77);
@@ -101,8 +102,10 @@ static int msg_ring_fd_body(struct live *t, struct sr_ring *r2)
 	LIVE_EQ(t, sr_raw_wait(r2, &cqe, 1), 1);
 	LIVE_EQ(t, cqe.user_data, 0x77);
 	LIVE_CHECK(t, cqe.res >= 0);
-	/* The other ring reads the file through its slot 2. */
-	LIVE_EQ(t, lh_read_slot(r2, 2, b, 0, &res), 0);
+	/* The other ring reads the file through its slot 2 (filled from outside:
+	 * it asks for the slot's handle). */
+	LIVE_EQ(t, sr_ring_file_handle(r2, 2, &h), 0);
+	LIVE_EQ(t, lh_read_slot(r2, h, b, 0, &res), 0);
 	LIVE_EQ(t, res, 20);
 	LIVE_CHECK(t, memcmp(sr_buf_data(b), "passed between rings", 20) == 0);
 	return LIVE_PASS;

@@ -268,11 +268,13 @@ sr_readv_set_personality(struct sr_readv_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_readv_set_fixed_file(struct sr_readv_op *sr_op, unsigned sr_index)
+sr_readv_set_file(struct sr_readv_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -489,11 +491,13 @@ sr_writev_set_personality(struct sr_writev_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_writev_set_fixed_file(struct sr_writev_op *sr_op, unsigned sr_index)
+sr_writev_set_file(struct sr_writev_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -695,11 +699,13 @@ sr_fsync_set_personality(struct sr_fsync_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fsync_set_fixed_file(struct sr_fsync_op *sr_op, unsigned sr_index)
+sr_fsync_set_file(struct sr_fsync_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -881,11 +887,13 @@ sr_read_fixed_set_personality(struct sr_read_fixed_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_read_fixed_set_fixed_file(struct sr_read_fixed_op *sr_op, unsigned sr_index)
+sr_read_fixed_set_file(struct sr_read_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -910,7 +918,7 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ_FIXED);
-	sr_prep_read_fixed(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
+	sr_prep_read_fixed(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -1071,11 +1079,13 @@ sr_write_fixed_set_personality(struct sr_write_fixed_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_write_fixed_set_fixed_file(struct sr_write_fixed_op *sr_op, unsigned sr_index)
+sr_write_fixed_set_file(struct sr_write_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1100,7 +1110,7 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE_FIXED);
-	sr_prep_write_fixed(sqe, op->fd, (const void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
+	sr_prep_write_fixed(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -1257,11 +1267,13 @@ sr_poll_add_set_personality(struct sr_poll_add_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_poll_add_set_fixed_file(struct sr_poll_add_op *sr_op, unsigned sr_index)
+sr_poll_add_set_file(struct sr_poll_add_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1435,11 +1447,13 @@ sr_poll_multishot_set_personality(struct sr_poll_multishot_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_poll_multishot_set_fixed_file(struct sr_poll_multishot_op *sr_op, unsigned sr_index)
+sr_poll_multishot_set_file(struct sr_poll_multishot_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1977,11 +1991,13 @@ sr_sync_file_range_set_personality(struct sr_sync_file_range_op *sr_op, uint16_t
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_sync_file_range_set_fixed_file(struct sr_sync_file_range_op *sr_op, unsigned sr_index)
+sr_sync_file_range_set_file(struct sr_sync_file_range_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2170,11 +2186,13 @@ sr_sendmsg_set_personality(struct sr_sendmsg_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_sendmsg_set_fixed_file(struct sr_sendmsg_op *sr_op, unsigned sr_index)
+sr_sendmsg_set_file(struct sr_sendmsg_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2379,11 +2397,13 @@ sr_recvmsg_set_personality(struct sr_recvmsg_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_recvmsg_set_fixed_file(struct sr_recvmsg_op *sr_op, unsigned sr_index)
+sr_recvmsg_set_file(struct sr_recvmsg_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2594,11 +2614,13 @@ sr_recvmsg_multishot_set_personality(struct sr_recvmsg_multishot_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_recvmsg_multishot_set_fixed_file(struct sr_recvmsg_multishot_op *sr_op, unsigned sr_index)
+sr_recvmsg_multishot_set_file(struct sr_recvmsg_multishot_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -3623,11 +3645,13 @@ sr_accept_set_personality(struct sr_accept_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_accept_set_fixed_file(struct sr_accept_op *sr_op, unsigned sr_index)
+sr_accept_set_file(struct sr_accept_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -3791,6 +3815,7 @@ struct sr_accept_direct_completed {
 	uint32_t flags;		/* IORING_CQE_F_* */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_accept_direct_cb)(struct sr_ring *r, struct sr_accept_direct_completed *c, void *arg);
@@ -3835,11 +3860,13 @@ sr_accept_direct_set_personality(struct sr_accept_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_accept_direct_set_fixed_file(struct sr_accept_direct_op *sr_op, unsigned sr_index)
+sr_accept_direct_set_file(struct sr_accept_direct_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -3866,6 +3893,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	memset(&st->addrlen, 0, sizeof(st->addrlen));
 	st->addrlen = sizeof(struct sockaddr_storage);
 	(void)tail;
+	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_accept_direct(sqe, op->fd, (struct sockaddr *)&st->addr, (socklen_t *)&st->addrlen, op->flags, op->file_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -3891,6 +3919,8 @@ sr__accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, 
 		memcpy(&c->addr, &st->addr, sizeof(c->addr));
 		memcpy(&c->addrlen, &st->addrlen, sizeof(c->addrlen));
 	}
+	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+				  x->_fgen[0]);
 }
 
 static inline void
@@ -4035,11 +4065,13 @@ sr_multishot_accept_set_personality(struct sr_multishot_accept_op *sr_op, uint16
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_multishot_accept_set_fixed_file(struct sr_multishot_accept_op *sr_op, unsigned sr_index)
+sr_multishot_accept_set_file(struct sr_multishot_accept_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -4190,6 +4222,7 @@ struct sr_multishot_accept_direct_completed {
 	int32_t res;		/* the kernel's result: slot, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	bool more;		/* the stream goes on: wait again */
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_multishot_accept_direct_cb)(struct sr_ring *r, struct sr_multishot_accept_direct_completed *c, void *arg);
@@ -4226,11 +4259,13 @@ sr_multishot_accept_direct_set_personality(struct sr_multishot_accept_direct_op 
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_multishot_accept_direct_set_fixed_file(struct sr_multishot_accept_direct_op *sr_op, unsigned sr_index)
+sr_multishot_accept_direct_set_file(struct sr_multishot_accept_direct_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -4255,19 +4290,19 @@ sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, idx, sqe, h, SR__SF_FINISH | SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
 sr__multishot_accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_direct_completed *c)
 {
-	(void)r;
-	(void)idx;
+	const struct sr_slotx *x = &r->_slotx[idx];
 
 	c->res = e->res;
 	c->flags = e->flags;
 	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	c->file = sr__file_handle(e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
 }
 
 static inline void
@@ -4972,11 +5007,13 @@ sr_connect_set_personality(struct sr_connect_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_connect_set_fixed_file(struct sr_connect_op *sr_op, unsigned sr_index)
+sr_connect_set_file(struct sr_connect_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -5168,11 +5205,13 @@ sr_fallocate_set_personality(struct sr_fallocate_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fallocate_set_fixed_file(struct sr_fallocate_op *sr_op, unsigned sr_index)
+sr_fallocate_set_file(struct sr_fallocate_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -5516,6 +5555,7 @@ struct sr_openat_direct_submitted {
 struct sr_openat_direct_completed {
 	int32_t res;		/* the kernel's result: slot, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_openat_direct_cb)(struct sr_ring *r, struct sr_openat_direct_completed *c, void *arg);
@@ -5582,6 +5622,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		tail += sr__align16(sz_path);
 	}
 	(void)tail;
+	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_openat_direct(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode, op->file_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -5591,18 +5632,19 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
 sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
-	(void)r;
-	(void)idx;
+	const struct sr_slotx *x = &r->_slotx[idx];
 
 	c->res = e->res;
 	c->flags = e->flags;
+	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+				  x->_fgen[0]);
 }
 
 static inline void
@@ -5640,7 +5682,7 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -5657,7 +5699,7 @@ sr_openat_direct_poll(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -5916,6 +5958,7 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 	sqe = sr__begin(r, &op->base, SR_OP_CLOSE_DIRECT, &idx);
 	if (sr__unlikely(!sqe))
 		return sr__begin_error();
+	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_close_direct(sqe, op->file_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -5925,7 +5968,7 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5974,7 +6017,7 @@ sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -5991,7 +6034,7 @@ sr_close_direct_poll(struct sr_ring *r, struct sr_close_direct_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -6108,6 +6151,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 		tail += sr__align16((size_t)op->nr_fds * sizeof(*op->fds));
 	}
 	(void)tail;
+	r->_slotx[idx]._fslot = (uint32_t)op->offset;
 	sr_prep_files_update(sqe, (int *)cp_fds, op->nr_fds, op->offset);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -6117,7 +6161,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_FILES_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FILES_UPDATE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6166,7 +6210,7 @@ sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -6183,7 +6227,7 @@ sr_files_update_poll(struct sr_ring *r, struct sr_files_update_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -6486,11 +6530,13 @@ sr_read_set_personality(struct sr_read_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
+sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -6512,7 +6558,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
-	sr_prep_read(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
+	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -6683,11 +6729,13 @@ sr_write_set_personality(struct sr_write_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_write_set_fixed_file(struct sr_write_op *sr_op, unsigned sr_index)
+sr_write_set_file(struct sr_write_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -6709,7 +6757,7 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE);
-	sr_prep_write(sqe, op->fd, (const void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
+	sr_prep_write(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -6871,11 +6919,13 @@ sr_fadvise_set_personality(struct sr_fadvise_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fadvise_set_fixed_file(struct sr_fadvise_op *sr_op, unsigned sr_index)
+sr_fadvise_set_file(struct sr_fadvise_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7052,11 +7102,13 @@ sr_fadvise64_set_personality(struct sr_fadvise64_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fadvise64_set_fixed_file(struct sr_fadvise64_op *sr_op, unsigned sr_index)
+sr_fadvise64_set_file(struct sr_fadvise64_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7584,11 +7636,13 @@ sr_send_set_personality(struct sr_send_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_send_set_fixed_file(struct sr_send_op *sr_op, unsigned sr_index)
+sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7610,7 +7664,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
-	sr_prep_send(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
+	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -7788,11 +7842,13 @@ sr_sendto_set_personality(struct sr_sendto_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_sendto_set_fixed_file(struct sr_sendto_op *sr_op, unsigned sr_index)
+sr_sendto_set_file(struct sr_sendto_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7829,7 +7885,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	(void)tail;
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SENDTO);
-	sr_prep_sendto(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, (const struct sockaddr *)cp_addr, op->addrlen);
+	sr_prep_sendto(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, (const struct sockaddr *)cp_addr, op->addrlen);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -8002,11 +8058,13 @@ sr_recv_set_personality(struct sr_recv_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_recv_set_fixed_file(struct sr_recv_op *sr_op, unsigned sr_index)
+sr_recv_set_file(struct sr_recv_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -8028,7 +8086,7 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_RECV);
-	sr_prep_recv(sqe, op->sockfd, (void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
+	sr_prep_recv(sqe, op->sockfd, (void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -8197,11 +8255,13 @@ sr_recv_multishot_set_personality(struct sr_recv_multishot_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_recv_multishot_set_fixed_file(struct sr_recv_multishot_op *sr_op, unsigned sr_index)
+sr_recv_multishot_set_file(struct sr_recv_multishot_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -8564,6 +8624,7 @@ struct sr_openat2_direct_submitted {
 struct sr_openat2_direct_completed {
 	int32_t res;		/* the kernel's result: slot, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_openat2_direct_cb)(struct sr_ring *r, struct sr_openat2_direct_completed *c, void *arg);
@@ -8636,6 +8697,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 		tail += sr__align16(sizeof(*op->how));
 	}
 	(void)tail;
+	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_openat2_direct(sqe, op->dfd, (const char *)cp_path, (struct open_how *)cp_how, op->file_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -8645,18 +8707,19 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_OPENAT2_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT2_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
 sr__openat2_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_direct_completed *c)
 {
-	(void)r;
-	(void)idx;
+	const struct sr_slotx *x = &r->_slotx[idx];
 
 	c->res = e->res;
 	c->flags = e->flags;
+	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+				  x->_fgen[0]);
 }
 
 static inline void
@@ -8694,7 +8757,7 @@ sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -8711,7 +8774,7 @@ sr_openat2_direct_poll(struct sr_ring *r, struct sr_openat2_direct_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -9002,11 +9065,13 @@ sr_splice_set_personality(struct sr_splice_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd_out. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd_out. */
 static inline void
-sr_splice_set_fixed_file(struct sr_splice_op *sr_op, unsigned sr_index)
+sr_splice_set_file(struct sr_splice_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd_out = (int)sr_index;
+	sr_op->fd_out = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -9536,11 +9601,13 @@ sr_tee_set_personality(struct sr_tee_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd_out. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd_out. */
 static inline void
-sr_tee_set_fixed_file(struct sr_tee_op *sr_op, unsigned sr_index)
+sr_tee_set_file(struct sr_tee_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd_out = (int)sr_index;
+	sr_op->fd_out = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -9713,11 +9780,13 @@ sr_shutdown_set_personality(struct sr_shutdown_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_shutdown_set_fixed_file(struct sr_shutdown_op *sr_op, unsigned sr_index)
+sr_shutdown_set_file(struct sr_shutdown_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -11482,11 +11551,13 @@ sr_fsetxattr_set_personality(struct sr_fsetxattr_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fsetxattr_set_fixed_file(struct sr_fsetxattr_op *sr_op, unsigned sr_index)
+sr_fsetxattr_set_file(struct sr_fsetxattr_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -11914,11 +11985,13 @@ sr_fgetxattr_set_personality(struct sr_fgetxattr_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_fgetxattr_set_fixed_file(struct sr_fgetxattr_op *sr_op, unsigned sr_index)
+sr_fgetxattr_set_file(struct sr_fgetxattr_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -11957,7 +12030,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	(void)tail;
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_FGETXATTR);
-	sr_prep_fgetxattr(sqe, op->fd, (const char *)cp_name, (char *)op->value->_data, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
+	sr_prep_fgetxattr(sqe, op->fd, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -12174,7 +12247,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	(void)tail;
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_GETXATTR);
-	sr_prep_getxattr(sqe, (const char *)cp_name, (char *)op->value->_data, (const char *)cp_path, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
+	sr_prep_getxattr(sqe, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (const char *)cp_path, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -12485,6 +12558,7 @@ struct sr_socket_direct_submitted {
 struct sr_socket_direct_completed {
 	int32_t res;		/* the kernel's result: status, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_socket_direct_cb)(struct sr_ring *r, struct sr_socket_direct_completed *c, void *arg);
@@ -12536,6 +12610,7 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 	sqe = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT, &idx);
 	if (sr__unlikely(!sqe))
 		return sr__begin_error();
+	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_socket_direct(sqe, op->domain, op->type, op->protocol, op->file_index, op->flags);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
@@ -12545,18 +12620,19 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
 sr__socket_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_completed *c)
 {
-	(void)r;
-	(void)idx;
+	const struct sr_slotx *x = &r->_slotx[idx];
 
 	c->res = e->res;
 	c->flags = e->flags;
+	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+				  x->_fgen[0]);
 }
 
 static inline void
@@ -12594,7 +12670,7 @@ sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -12611,7 +12687,7 @@ sr_socket_direct_poll(struct sr_ring *r, struct sr_socket_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -12666,6 +12742,7 @@ struct sr_socket_direct_alloc_submitted {
 struct sr_socket_direct_alloc_completed {
 	int32_t res;		/* the kernel's result: slot, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sr_file file;	/* the slot filled (sr_NAME_set_file takes it) */
 };
 
 typedef void (*sr_socket_direct_alloc_cb)(struct sr_ring *r, struct sr_socket_direct_alloc_completed *c, void *arg);
@@ -12725,18 +12802,18 @@ sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_
 		x->_cb_arg = arg;
 		sr__cb_added(r);
 	}
-	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
 static inline void
 sr__socket_direct_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_alloc_completed *c)
 {
-	(void)r;
-	(void)idx;
+	const struct sr_slotx *x = &r->_slotx[idx];
 
 	c->res = e->res;
 	c->flags = e->flags;
+	c->file = sr__file_handle(e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
 }
 
 static inline void
@@ -12774,7 +12851,7 @@ sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_sub
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, false, &idx, &e);
 
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
@@ -12791,7 +12868,7 @@ sr_socket_direct_alloc_poll(struct sr_ring *r, struct sr_socket_direct_alloc_sub
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_poll", false, true, &idx, &e);
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_poll", false, false, &idx, &e);
 
 	if (ret) {
 		memset(c, 0, sizeof(*c));
@@ -12874,11 +12951,13 @@ sr_uring_cmd_set_personality(struct sr_uring_cmd_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_uring_cmd_set_fixed_file(struct sr_uring_cmd_op *sr_op, unsigned sr_index)
+sr_uring_cmd_set_file(struct sr_uring_cmd_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13061,11 +13140,13 @@ sr_cmd_sock_set_personality(struct sr_cmd_sock_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_cmd_sock_set_fixed_file(struct sr_cmd_sock_op *sr_op, unsigned sr_index)
+sr_cmd_sock_set_file(struct sr_cmd_sock_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13259,11 +13340,13 @@ sr_send_zc_set_personality(struct sr_send_zc_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_send_zc_set_fixed_file(struct sr_send_zc_op *sr_op, unsigned sr_index)
+sr_send_zc_set_file(struct sr_send_zc_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13285,7 +13368,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC);
-	sr_prep_send_zc(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags);
+	sr_prep_send_zc(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -13464,11 +13547,13 @@ sr_send_zc_fixed_set_personality(struct sr_send_zc_fixed_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_send_zc_fixed_set_fixed_file(struct sr_send_zc_fixed_op *sr_op, unsigned sr_index)
+sr_send_zc_fixed_set_file(struct sr_send_zc_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13493,7 +13578,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC_FIXED);
-	sr_prep_send_zc_fixed(sqe, op->sockfd, (const void *)op->buf->_data, (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags, (unsigned)op->buf->_reg_index);
+	sr_prep_send_zc_fixed(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags, (unsigned)op->buf->_reg_index);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -13668,11 +13753,13 @@ sr_sendmsg_zc_set_personality(struct sr_sendmsg_zc_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_sendmsg_zc_set_fixed_file(struct sr_sendmsg_zc_op *sr_op, unsigned sr_index)
+sr_sendmsg_zc_set_file(struct sr_sendmsg_zc_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13877,11 +13964,13 @@ sr_sendmsg_zc_fixed_set_personality(struct sr_sendmsg_zc_fixed_op *sr_op, uint16
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_sendmsg_zc_fixed_set_fixed_file(struct sr_sendmsg_zc_fixed_op *sr_op, unsigned sr_index)
+sr_sendmsg_zc_fixed_set_file(struct sr_sendmsg_zc_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -14090,11 +14179,13 @@ sr_read_multishot_set_personality(struct sr_read_multishot_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_read_multishot_set_fixed_file(struct sr_read_multishot_op *sr_op, unsigned sr_index)
+sr_read_multishot_set_file(struct sr_read_multishot_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15220,11 +15311,13 @@ sr_ftruncate_set_personality(struct sr_ftruncate_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_ftruncate_set_fixed_file(struct sr_ftruncate_op *sr_op, unsigned sr_index)
+sr_ftruncate_set_file(struct sr_ftruncate_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15405,11 +15498,13 @@ sr_bind_set_personality(struct sr_bind_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_bind_set_fixed_file(struct sr_bind_op *sr_op, unsigned sr_index)
+sr_bind_set_file(struct sr_bind_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15597,11 +15692,13 @@ sr_listen_set_personality(struct sr_listen_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_listen_set_fixed_file(struct sr_listen_op *sr_op, unsigned sr_index)
+sr_listen_set_file(struct sr_listen_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15778,11 +15875,13 @@ sr_recv_zc_set_personality(struct sr_recv_zc_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as sockfd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
-sr_recv_zc_set_fixed_file(struct sr_recv_zc_op *sr_op, unsigned sr_index)
+sr_recv_zc_set_file(struct sr_recv_zc_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->sockfd = (int)sr_index;
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15995,7 +16094,7 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->events;
 	sr__buf_lend(r, op->events, SR_OP_EPOLL_WAIT);
-	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)op->events->_data, (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
+	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)sr__buf_io_ptr(op->events), (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];
 
@@ -16174,11 +16273,13 @@ sr_readv_fixed_set_personality(struct sr_readv_fixed_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_readv_fixed_set_fixed_file(struct sr_readv_fixed_op *sr_op, unsigned sr_index)
+sr_readv_fixed_set_file(struct sr_readv_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -16394,11 +16495,13 @@ sr_writev_fixed_set_personality(struct sr_writev_fixed_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_writev_fixed_set_fixed_file(struct sr_writev_fixed_op *sr_op, unsigned sr_index)
+sr_writev_fixed_set_file(struct sr_writev_fixed_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -16759,6 +16862,7 @@ struct sr_pipe_direct_completed {
 	int32_t res;		/* the kernel's result: status, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	int fds[2];
+	struct sr_file files[2];	/* the slots filled (sr_NAME_set_file takes them) */
 };
 
 typedef void (*sr_pipe_direct_cb)(struct sr_ring *r, struct sr_pipe_direct_completed *c, void *arg);
@@ -16846,6 +16950,8 @@ sr__pipe_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, st
 		const struct sr__pipe_direct_store *st = (const struct sr__pipe_direct_store *)x->_store;
 		memcpy(&c->fds, &st->fds, sizeof(c->fds));
 	}
+	for (unsigned i = 0; i < 2; i++)
+		c->files[i] = sr__file_handle(e->res >= 0, (uint32_t)c->fds[i], x->_fgen[i]);
 }
 
 static inline void
@@ -17148,11 +17254,13 @@ sr_uring_cmd128_set_personality(struct sr_uring_cmd128_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_uring_cmd128_set_fixed_file(struct sr_uring_cmd128_op *sr_op, unsigned sr_index)
+sr_uring_cmd128_set_file(struct sr_uring_cmd128_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 

@@ -24,6 +24,8 @@ struct sr_buf {
 	void *_data;
 	size_t _cap;
 	size_t _len;
+	size_t _off;		/* I/O window of the next op: start ... */
+	size_t _win;		/* ... and length (0: to the capacity, or the valid length) */
 	uint32_t _flags;	/* SR__BUF_* */
 	uint16_t _lent_op;	/* SR_OP_* holding it, while lent */
 	uint16_t _reg_index;	/* registered (fixed) buffer index */
@@ -42,6 +44,7 @@ enum {
 	SR__BUF_RDONLY		= 1 << 4,	/* wraps const memory: never lent for writing */
 	SR__BUF_GROUP		= 1 << 5,	/* belongs to a provided-buffer group */
 	SR__BUF_RETURN_POOL	= 1 << 6,	/* go back to the pool when the op ends */
+	SR__BUF_TAKEN		= 1 << 7,	/* a pool buffer out of its pool */
 };
 
 #define SR__BUF_MAGIC 0x5262756fu
@@ -63,6 +66,13 @@ size_t sr_buf_cap(const struct sr_buf *b);
 size_t sr_buf_len(const struct sr_buf *b);
 /* Set the valid length (the bytes a write sends); -EBUSY while lent. */
 int sr_buf_set_len(struct sr_buf *b, size_t len);
+/*
+ * The part of the buffer the next op uses: len bytes from off.  A read
+ * fills from off (after it the valid length is off + the bytes read); a
+ * write sends from off (len 0: up to the valid length).  The window
+ * applies to one op and is reset when that op gives the buffer back.
+ */
+int sr_buf_set_window(struct sr_buf *b, size_t off, size_t len);
 bool sr_buf_is_lent(const struct sr_buf *b);
 /* Which op holds it ("read"), or NULL. */
 const char *sr_buf_holder(const struct sr_buf *b);
@@ -172,17 +182,30 @@ static inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
 	if (out) {
-		b->_len = n > 0 ? ((size_t)n < b->_cap ? (size_t)n : b->_cap) : 0;
-		sr__kernel_wrote(b->_data, b->_len);
+		size_t got = n > 0 ? (size_t)n : 0;
+
+		/* Data now runs from the start to the end of what was read. */
+		b->_len = b->_off + got < b->_cap ? b->_off + got : b->_cap;
+		sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
 	}
+	b->_off = 0;
+	b->_win = 0;
 	if (sr__unlikely(b->_flags & (SR__BUF_RETURN_POOL | SR__BUF_GROUP)))
 		sr__buf_returned(b);
 }
 
-/* Length the kernel may use: capacity to fill, or valid bytes to send. */
+/* Where the kernel reads or writes: the start of the I/O window. */
+static inline void *sr__buf_io_ptr(const struct sr_buf *b)
+{
+	return (char *)b->_data + b->_off;
+}
+
+/* Length the kernel may use: the window, else the capacity to fill or the
+ * valid bytes to send (both from the window's start). */
 static inline uint32_t sr__buf_io_len(const struct sr_buf *b, int dir)
 {
-	size_t n = dir == SR__OUT ? b->_cap : b->_len;
+	size_t n = b->_win ? b->_win : dir == SR__OUT ? b->_cap - b->_off :
+		   b->_len > b->_off ? b->_len - b->_off : 0;
 
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }

@@ -4,9 +4,10 @@
  * their multishot forms (IOSQE_BUFFER_SELECT).  A group owns its buffers;
  * a completion hands one to the caller (struct sr_buf *) until the caller
  * recycles it, and while the kernel holds a buffer it counts as lent.
- * Without kernel buffer rings (before 5.19, or a ring on the fallback
- * backend) the group keeps its free buffers itself and the fallback
- * backend picks one for each completion the same way.
+ * Without kernel buffer rings (before 5.19) the buffers are handed to the
+ * kernel with PROVIDE_BUFFERS (5.7) instead; without either (or on a ring
+ * without io_uring) the group keeps its free buffers itself and the
+ * fallback backend picks one for each completion the same way.
  */
 #ifndef SAFER_RING_GROUP_H
 #define SAFER_RING_GROUP_H
@@ -30,13 +31,22 @@ struct sr_bufgroup {
 	uint16_t *_free;		/* user-space mode: ids of the buffers to pick from */
 	unsigned _nfree;
 	int _lock;			/* user-space mode: guards _free (backend threads pick) */
-	bool _user;			/* user-space mode: no kernel buffer ring */
+	uint8_t _mode;			/* SR__GROUP_*: who holds the free buffers */
 	uint16_t _bgid;
 	uint32_t _magic;
 	struct sr_bufgroup *_next;	/* the ring's list of groups */
 };
 
 #define SR__GROUP_MAGIC 0x47727570u
+
+enum {
+	SR__GROUP_RING,		/* a kernel buffer ring (IORING_REGISTER_PBUF_RING, 5.19) */
+	SR__GROUP_LEGACY,	/* buffers handed over with PROVIDE_BUFFERS (5.7) */
+	SR__GROUP_USER,		/* a free list the fallback backend picks from */
+};
+
+/* The mode groups of this ring get. */
+int sr__group_mode(const struct sr_ring *r);
 
 /* nbufs (a power of two, at most 32768) buffers of size bytes each. */
 struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size);

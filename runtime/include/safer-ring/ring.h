@@ -69,6 +69,8 @@ struct sr_op {
 	uint8_t _sqe_flags;		/* IOSQE_* from sr_NAME_set_sqe_flags */
 	uint8_t _slow;			/* SR__SLOW_*: submit takes the slow path */
 	uint16_t _personality;
+	uint32_t _file_slot;		/* a registered file's slot and generation (SR__SLOW_FIXED_FILE) */
+	uint32_t _file_gen;
 };
 
 enum {
@@ -180,6 +182,8 @@ struct sr_slotx {
 	void *_cb_arg;
 	void *_aux;		/* provided-buffer group of the op */
 	void *_fb;		/* the fallback backend's job for the op, or NULL */
+	uint32_t _fslot;	/* direct-descriptor ops: the slot asked for */
+	uint32_t _fgen[2];	/* ... and the generations of the slots filled */
 	struct sr_buf *_lent[2];	/* owned buffers of simple ops */
 };
 

@@ -264,11 +264,13 @@ sr_read_set_personality(struct sr_read_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-/* Use slot `index` of the ring's registered file table as fd. */
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
-sr_read_set_fixed_file(struct sr_read_op *sr_op, unsigned sr_index)
+sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 {
-	sr_op->fd = (int)sr_index;
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->base._file_slot = sr_f._slot;
+	sr_op->base._file_gen = sr_f._gen;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -290,7 +292,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
-	sr_prep_read(sqe, op->fd, (void *)op->buf->_data, (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
+	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	if (deliver) {
 		struct sr_slotx *x = &r->_slotx[idx];

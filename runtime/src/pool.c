@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Buffer pools.  The buffers are one mapping, carved into equal page-aligned
+ * pieces; the free list is a stack under a mutex, so rings on different
+ * threads can share a pool.  Registration hands the mapping to the kernel
+ * as a few large fixed buffers (at most 1 GiB each, the kernel's limit),
+ * so any two buffers of the pool can be in one fixed vectored op.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POOL_MAGIC 0x506f6f6cu
+#define REGION_MAX (1UL << 30)
+
+struct sr_pool {
+	pthread_mutex_t lock;
+	void *mem;
+	size_t size;		/* bytes per buffer (whole pages) */
+	size_t map_len;
+	unsigned nbufs;
+	unsigned nfree;
+	unsigned *free;		/* indexes of free buffers (a stack) */
+	struct sr_buf *bufs;
+	struct sr_ring *reg_ring;	/* registered with, or NULL */
+	bool locked;
+	uint32_t magic;
+};
+
+struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct sr_pool *p;
+
+	if (!nbufs || !size || size > REGION_MAX || flags & ~SR_POOL_LOCKED) {
+		sr__fail(-EINVAL, "sr_pool_create: %u buffers of %zu bytes (flags 0x%x): need at least one buffer, "
+			 "1 byte..1 GiB each, flags SR_POOL_LOCKED only", nbufs, size, flags);
+		return NULL;
+	}
+	size = (size + page - 1) & ~(page - 1);
+	if ((size_t)nbufs > SIZE_MAX / size) {
+		sr__fail(-EINVAL, "sr_pool_create: %u buffers of %zu bytes do not fit the address space", nbufs, size);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		sr__fail(-ENOMEM, "sr_pool_create: out of memory");
+		return NULL;
+	}
+	p->size = size;
+	p->nbufs = nbufs;
+	p->map_len = size * nbufs;
+	p->mem = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->free = calloc(nbufs, sizeof(*p->free));
+	p->bufs = calloc(nbufs, sizeof(*p->bufs));
+	if (p->mem == MAP_FAILED || !p->free || !p->bufs) {
+		sr__fail(-ENOMEM, "sr_pool_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
+		goto fail;
+	}
+	if ((flags & SR_POOL_LOCKED) && mlock(p->mem, p->map_len)) {
+		sr__fail(-errno, "sr_pool_create: cannot lock %zu bytes in memory (RLIMIT_MEMLOCK is %llu bytes)",
+			 p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
+		goto fail;
+	}
+	p->locked = flags & SR_POOL_LOCKED;
+	for (unsigned i = 0; i < nbufs; i++) {
+		struct sr_buf *b = &p->bufs[i];
+
+		b->_data = (char *)p->mem + (size_t)i * size;
+		b->_cap = size;
+		b->_flags = SR__BUF_POOLED;
+		b->_pool = p;
+		b->_pool_index = i;
+		b->_magic = SR__BUF_MAGIC;
+		p->free[i] = nbufs - 1 - i;	/* taken lowest first */
+	}
+	p->nfree = nbufs;
+	pthread_mutex_init(&p->lock, NULL);
+	p->magic = POOL_MAGIC;
+	return p;
+fail:
+	if (p->mem != MAP_FAILED)
+		munmap(p->mem, p->map_len);
+	free(p->free);
+	free(p->bufs);
+	free(p);
+	return NULL;
+}
+
+static bool pool_ok(const struct sr_pool *p)
+{
+	return p && p->magic == POOL_MAGIC;
+}
+
+int sr_pool_destroy(struct sr_pool *p)
+{
+	unsigned out;
+
+	if (!p)
+		return 0;
+	if (!pool_ok(p))
+		return sr__fail(-EINVAL, "sr_pool_destroy: not a live pool");
+	pthread_mutex_lock(&p->lock);
+	out = p->nbufs - p->nfree;
+	pthread_mutex_unlock(&p->lock);
+	if (out)
+		return sr__fail(-EBUSY, "sr_pool_destroy: %u buffer(s) are still taken; sr_pool_put them first", out);
+	if (p->reg_ring)
+		return sr__fail(-EBUSY, "sr_pool_destroy: the pool is registered with a ring; "
+				"sr_ring_unregister_buffers first");
+	for (unsigned i = 0; i < p->nbufs; i++)
+		p->bufs[i]._magic = 0;
+	p->magic = 0;
+	munmap(p->mem, p->map_len);
+	pthread_mutex_destroy(&p->lock);
+	free(p->free);
+	free(p->bufs);
+	free(p);
+	return 0;
+}
+
+struct sr_buf *sr_pool_take(struct sr_pool *p)
+{
+	struct sr_buf *b = NULL;
+
+	if (!pool_ok(p)) {
+		sr__fail(-EINVAL, "sr_pool_take: not a live pool");
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (p->nfree) {
+		b = &p->bufs[p->free[--p->nfree]];
+		b->_flags |= SR__BUF_TAKEN;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!b) {
+		sr__fail(-ENOBUFS, "sr_pool_take: all %u buffers are taken; put one back (sr_pool_put, or auto "
+			 "return) or make the pool bigger", p->nbufs);
+		return NULL;
+	}
+	b->_len = 0;
+	b->_off = 0;
+	b->_win = 0;
+	return b;
+}
+
+int sr_pool_put(struct sr_buf *b)
+{
+	struct sr_pool *p;
+
+	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED) || !pool_ok(b->_pool))
+		return sr__fail(-EINVAL, "sr_pool_put: not a buffer of a live pool");
+	if (b->_flags & SR__BUF_LENT)
+		return sr__fail(-EBUSY, "sr_pool_put: the buffer is lent to %s (in flight); it can go back once that "
+				"op completes (sr_buf_set_auto_return does that by itself)", sr_buf_holder(b));
+	p = b->_pool;
+	pthread_mutex_lock(&p->lock);
+	if (!(b->_flags & SR__BUF_TAKEN)) {
+		pthread_mutex_unlock(&p->lock);
+		return sr__fail(-EALREADY, "sr_pool_put: the buffer is already back in its pool");
+	}
+	b->_flags &= ~(SR__BUF_TAKEN | SR__BUF_RETURN_POOL);
+	p->free[p->nfree++] = b->_pool_index;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int sr_buf_set_auto_return(struct sr_buf *b, bool on)
+{
+	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED))
+		return sr__fail(-EINVAL, "sr_buf_set_auto_return: not a buffer of a pool");
+	if (!(b->_flags & SR__BUF_TAKEN))
+		return sr__fail(-EINVAL, "sr_buf_set_auto_return: the buffer is in its pool, not taken");
+	if (b->_flags & SR__BUF_LENT)
+		return sr__fail(-EBUSY, "sr_buf_set_auto_return: the buffer is lent to %s (in flight)", sr_buf_holder(b));
+	if (on)
+		b->_flags |= SR__BUF_RETURN_POOL;
+	else
+		b->_flags &= ~SR__BUF_RETURN_POOL;
+	return 0;
+}
+
+unsigned sr_pool_available(const struct sr_pool *p)
+{
+	unsigned n;
+
+	if (!pool_ok(p))
+		return 0;
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	n = p->nfree;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return n;
+}
+
+unsigned sr_pool_count(const struct sr_pool *p)
+{
+	return pool_ok(p) ? p->nbufs : 0;
+}
+
+size_t sr_pool_buf_size(const struct sr_pool *p)
+{
+	return pool_ok(p) ? p->size : 0;
+}
+
+/* --- registration ------------------------------------------------------------------ */
+
+int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
+{
+	struct sr__ring_ext *x = r->_ext;
+	unsigned per = (unsigned)(REGION_MAX / (pool_ok(p) ? p->size : 1)), nreg;
+	struct iovec *iov;
+	int ret;
+
+	if (!pool_ok(p))
+		return sr__fail(-EINVAL, "sr_ring_register_pool: not a live pool");
+	if (x->nregbufs || x->reg_pool)
+		return sr__fail(-EBUSY, "sr_ring_register_pool: the ring already has fixed buffers; "
+				"sr_ring_unregister_buffers first");
+	if (p->reg_ring)
+		return sr__fail(-EBUSY, "sr_ring_register_pool: the pool is registered with another ring");
+	nreg = (p->nbufs + per - 1) / per;
+	iov = calloc(nreg, sizeof(*iov));
+	if (!iov)
+		return sr__fail(-ENOMEM, "sr_ring_register_pool: out of memory");
+	for (unsigned k = 0; k < nreg; k++) {
+		unsigned first = k * per, n = p->nbufs - first < per ? p->nbufs - first : per;
+
+		iov[k].iov_base = p->bufs[first]._data;
+		iov[k].iov_len = (size_t)n * p->size;
+	}
+	/* A ring on the fallback backend hands plain memory to its system calls. */
+	ret = r->_uring_up ? io_uring_register_buffers(&r->_uring, iov, nreg) : 0;
+	free(iov);
+	if (ret == -ENOMEM)
+		return sr__fail(ret, "sr_ring_register_pool: the kernel could not pin %zu bytes (RLIMIT_MEMLOCK %llu "
+				"bytes?)", p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
+	if (ret)
+		return sr__fail(ret, "sr_ring_register_pool: the kernel refused the pool's memory");
+	for (unsigned i = 0; i < p->nbufs; i++) {
+		p->bufs[i]._flags |= SR__BUF_REGISTERED;
+		p->bufs[i]._reg_ring = r;
+		p->bufs[i]._reg_index = (uint16_t)(i / per);
+	}
+	p->reg_ring = r;
+	x->reg_pool = p;
+	return 0;
+}
+
+/* May the pool be unregistered from r?  Not while a buffer is lent to an op of r. */
+int sr__pool_lent_check(struct sr_ring *r, struct sr_pool *p)
+{
+	for (unsigned i = 0; i < p->nbufs; i++)
+		if ((p->bufs[i]._flags & SR__BUF_LENT) && p->bufs[i]._lent_ring == r)
+			return sr__fail(-EBUSY, "sr_ring_unregister_buffers: pool buffer %u is lent to %s (in flight); "
+					"wait for it first", i, sr_buf_holder(&p->bufs[i]));
+	return 0;
+}
+
+void sr__pool_unregistered(struct sr_ring *r, struct sr_pool *p)
+{
+	for (unsigned i = 0; i < p->nbufs; i++) {
+		p->bufs[i]._flags &= ~SR__BUF_REGISTERED;
+		p->bufs[i]._reg_ring = NULL;
+	}
+	p->reg_ring = NULL;
+	r->_ext->reg_pool = NULL;
+}
