@@ -15,5 +15,6 @@
 #include <safer-ring/files.h>
 #include <safer-ring/caps.h>
 #include <safer-ring/api.h>
+#include <safer-ring/chain.h>
 
 #endif

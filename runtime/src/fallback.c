@@ -75,6 +75,10 @@ struct job {
 	bool interrupting;	/* counted in fb->cancelling */
 	bool in_epoll;
 	bool proxy;		/* an emulation handed to the kernel: its own SQE runs there */
+	bool report_usage;	/* zero-copy stand-in: say the data was copied (it was) */
+	bool pending;		/* committed, waiting for the next submit (as an SQE waits in the SQ) */
+	bool enobufs;		/* a stream that goes on after -ENOBUFS ... */
+	bool starved;		/* ... and now waits for its group to get a buffer back */
 	int fd;			/* a duplicate the job owns (waits, runs on), or -1 */
 	int ufd;		/* the descriptor as the caller gave it (cancel by fd) */
 	int tfd;		/* timerfd, or -1 */
@@ -126,6 +130,7 @@ struct sr__fallback {
 	unsigned live;		/* jobs: while there are any, the wake-up poll is armed */
 	unsigned long items_total;	/* completions accounted (timeouts with a count) */
 	struct job *counters;
+	struct job *pend_head, *pend_tail;	/* jobs to start at the next submit, in order */
 	bool chain_open;	/* the last op had IO_LINK: the next joins it */
 	struct job *chain_last;	/* the chain's last op, while it lives */
 	bool chain_failed;	/* ... or how it ended */
@@ -133,6 +138,7 @@ struct sr__fallback {
 	const struct sr_fb_route *stage_rt;
 	uint16_t stage_op;
 	bool stage_pull;	/* native SQEs queued in an open chain join the new op's */
+	bool stage_rearm;	/* the op goes on after -ENOBUFS */
 	unsigned cq_head, cq_tail;	/* rings without io_uring: an always empty CQ */
 	unsigned char stage[128] __attribute__((aligned(64)));
 };
@@ -303,10 +309,29 @@ static void epoll_forget(struct sr__fallback *fb, struct job *j)
 	j->in_epoll = false;
 }
 
+static void unpend(struct sr__fallback *fb, struct job *j)
+{
+	struct job *prev = NULL;
+
+	for (struct job *q = fb->pend_head; q; prev = q, q = q->next)
+		if (q == j) {
+			if (prev)
+				prev->next = q->next;
+			else
+				fb->pend_head = q->next;
+			if (fb->pend_tail == q)
+				fb->pend_tail = prev;
+			break;
+		}
+	j->pending = false;
+}
+
 static void job_free(struct sr__fallback *fb, struct job *j)
 {
 	struct sr_ring *r = fb->r;
 
+	if (j->pending)
+		unpend(fb, j);
 	epoll_forget(fb, j);
 	close_fd(&j->fd);
 	close_fd(&j->tfd);
@@ -408,10 +433,18 @@ static void job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint
 {
 	uint8_t how = j->rt ? j->rt->how : SR_FB_SAME;
 
+	/* Every buffer of the group is out: the stream pauses (an item says
+	 * so) and goes on when the owner sees one come back. */
+	if (res == -ENOBUFS && j->enobufs && !j->cancel) {
+		post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
+		j->state = J_HELD;
+		j->starved = true;
+		return;
+	}
 	if (how == SR_FB_NOTIF) {
 		if (res >= 0) {
 			post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
-			post(fb, j, 0, IORING_CQE_F_NOTIF, true);
+			post(fb, j, j->report_usage ? (int32_t)SR_IORING_NOTIF_USAGE_ZC_COPIED : 0, IORING_CQE_F_NOTIF, true);
 		} else {
 			post(fb, j, res, cflags, true);
 		}
@@ -1232,6 +1265,7 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 	if (r->_policy == SR_POLICY_WARN && !native)
 		warn_once(opid, why, rt);
 	fb->stage_rt = rt;
+	fb->stage_rearm = op->_slow & SR__SLOW_REARM;
 	fb->stage_op = (uint16_t)opid;
 	memset(fb->stage, 0, sizeof(fb->stage));
 	op->_special |= SR__SPECIAL_FALLBACK;
@@ -1266,6 +1300,8 @@ static int job_prepare(struct sr_ring *r, struct job *j, const struct io_uring_s
 	if (rt->repeat_bits)
 		j->left = rt->repeat_bits == 64 ? sr__sqe_get64(stage, rt->repeat_off) :
 			  sr__sqe_get32(stage, rt->repeat_off);
+	if (rt->how == SR_FB_NOTIF)
+		j->report_usage = sr__sqe_get16(stage, SR_SQE_IOPRIO) & SR_IORING_SEND_ZC_REPORT_USAGE;
 	for (unsigned i = 0; i < rt->nxform; i++)
 		rt->xform[i](sqe);
 	if (rt->engine == SR_FB_KERNEL) {
@@ -1366,6 +1402,71 @@ static void wait_asleep(struct sr__fallback *fb, struct job *j)
 	}
 }
 
+/* Committed jobs start at the next submit, as their SQEs would reach the kernel. */
+static void pend(struct sr__fallback *fb, struct job *j)
+{
+	j->pending = true;
+	j->next = NULL;
+	if (fb->pend_tail)
+		fb->pend_tail->next = j;
+	else
+		fb->pend_head = j;
+	fb->pend_tail = j;
+}
+
+int sr__fb_submit(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+	int started = 0;
+
+	if (!fb)
+		return 0;
+	pthread_mutex_lock(&fb->lock);
+	sr__fb_chain_end(r);
+	while (fb->pend_head) {
+		struct job *j = fb->pend_head;
+
+		fb->pend_head = j->next;
+		if (!fb->pend_head)
+			fb->pend_tail = NULL;
+		j->pending = false;
+		if (j->state != J_PARKED || j->cancel)
+			continue;
+		job_start(r, j);
+		started++;
+		if (j->kind == K_SYSCALL && j->rt && j->rt->queued_at_submit)
+			wait_asleep(fb, j);
+	}
+	pthread_mutex_unlock(&fb->lock);
+	return started;
+}
+
+int sr__fb_discard(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+	int n = 0;
+
+	if (!fb)
+		return 0;
+	pthread_mutex_lock(&fb->lock);
+	while (fb->pend_head) {
+		struct job *j = fb->pend_head;
+
+		fb->pend_head = j->next;
+		if (!fb->pend_head)
+			fb->pend_tail = NULL;
+		j->pending = false;
+		if (j->state != J_PARKED || j->cancel)
+			continue;
+		j->cancel = true;
+		post(fb, j, -ECANCELED, 0, true);
+		n++;
+	}
+	sr__fb_chain_end(r);
+	pthread_mutex_unlock(&fb->lock);
+	return n;
+}
+
 /* A link timeout appended to an op that already started times it from now. */
 static void link_timer_join(struct sr__fallback *fb, struct job *t, struct job *pred)
 {
@@ -1404,6 +1505,10 @@ void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
 	j->state = J_PARKED;
 	r->_slotx[idx]._fb = j;
 	err = job_prepare(r, j, stage);
+	if (fb->stage_rearm) {
+		j->enobufs = true;
+		j->group = r->_slotx[idx]._aux;
+	}
 	if (err < 0) {
 		/* It fails with err when its turn comes. */
 		j->kind = K_EMULATE;
@@ -1421,12 +1526,10 @@ void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
 		j->cancel = true;
 		post(fb, j, -ECANCELED, 0, true);
 	} else {
-		job_start(r, j);
+		pend(fb, j);
 	}
 	if (head)
-		job_start(r, head);
-	if (j->kind == K_SYSCALL && j->rt->queued_at_submit)
-		wait_asleep(fb, j);
+		pend(fb, head);
 	/* A link timeout that found its op gone leaves the chain as it was. */
 	if (pred || !timer || !fb->chain_open)
 		fb->chain_last = j;
@@ -1533,7 +1636,7 @@ void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
 	}
 	if (j->proxy && j->emu == SR_EMU_CANCEL && j->extra)
 		res = res >= 0 ? res + j->extra : j->extra;
-	if (!j->rt || j->rt->how == SR_FB_SAME)
+	if ((!j->rt || j->rt->how == SR_FB_SAME) && !(res == -ENOBUFS && j->enobufs))
 		post(fb, j, res, cqe->flags, !(cqe->flags & IORING_CQE_F_MORE));	/* the kernel's own shape */
 	else
 		job_result(fb, j, res, cqe->flags);
@@ -1558,10 +1661,43 @@ void sr__fb_consumed(struct sr_ring *r, uint32_t idx)
 	struct sr__fallback *fb = r->_fb;
 	struct job *j = r->_slotx[idx]._fb;
 
-	if (!fb || !j)
+	if (!fb || !j || j->starved)
 		return;
 	pthread_mutex_lock(&fb->lock);
 	rearm(r, j);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+void sr__fb_unlink(struct sr_ring *r, uint32_t idx)
+{
+	struct sr__fallback *fb = r->_fb;
+	struct job *j = r->_slotx[idx]._fb;
+
+	if (!fb || !j)
+		return;
+	pthread_mutex_lock(&fb->lock);
+	j->link = 0;
+	if (fb->chain_open && fb->chain_last == j)
+		sr__fb_chain_end(r);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* A buffer went back to group g: streams paused by -ENOBUFS go on. */
+void sr__fb_group_refilled(struct sr_ring *r, struct sr_bufgroup *g)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	if (!fb)
+		return;
+	pthread_mutex_lock(&fb->lock);
+	for (uint32_t k = 0; k < fb->njobs; k++) {
+		struct job *j = fb->jobs[k];
+
+		if (j->state == J_HELD && j->starved && j->group == g) {
+			j->starved = false;
+			rearm(r, j);
+		}
+	}
 	pthread_mutex_unlock(&fb->lock);
 }
 
@@ -1636,6 +1772,11 @@ int sr__fb_reap(struct sr_ring *r, bool block)
 		if (it.final) {
 			chain_next(r, j, it.res);
 			job_free(fb, j);
+		} else if (j->state == J_HELD && j->starved) {
+			if (sr_bufgroup_available(j->group)) {
+				j->starved = false;
+				rearm(r, j);	/* buffers came back before the -ENOBUFS was seen */
+			}
 		} else if (j->state == J_HELD && j->rt && !rearm_waits(j)) {
 			rearm(r, j);	/* a kernel route's stream goes on (a timeout keeps its period) */
 		}

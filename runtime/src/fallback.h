@@ -33,8 +33,16 @@ int sr__fb_reap(struct sr_ring *r, bool block);
 int sr__fb_wait(struct sr_ring *r, int timeout_ms);
 /* A re-armed stream's item was taken: ask again. */
 void sr__fb_consumed(struct sr_ring *r, uint32_t idx);
+/* A chain's last op runs in the backend: it links to nothing after all. */
+void sr__fb_unlink(struct sr_ring *r, uint32_t idx);
+/* A buffer went back to group g: streams paused by -ENOBUFS go on. */
+void sr__fb_group_refilled(struct sr_ring *r, struct sr_bufgroup *g);
 /* Entering the kernel ends an open IO_LINK chain, as it does for SQEs. */
 void sr__fb_chain_end(struct sr_ring *r);
+/* A submit: end an open chain and start the jobs committed since the
+ * last one (how many); discard: complete them with -ECANCELED instead. */
+int sr__fb_submit(struct sr_ring *r);
+int sr__fb_discard(struct sr_ring *r);
 int sr__fb_fd(const struct sr_ring *r);
 /* Is op native here, looking through an open chain? */
 bool sr__fb_native(const struct sr_ring *r, unsigned op);

@@ -226,13 +226,17 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 	g->_out--;
 	if (g->_mode == SR__GROUP_USER) {
 		sr__group_unpick(g, bid);
-		return 0;
+		goto refilled;
 	}
 	if (g->_mode == SR__GROUP_LEGACY)
-		return 0;
+		goto refilled;
 	io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
 			      io_uring_buf_ring_mask(g->_nbufs), 0);
 	io_uring_buf_ring_advance(g->_br, 1);
+refilled:
+	/* A stream that stopped for want of a buffer can go on now. */
+	if (g->_ring->_fb)
+		sr__fb_group_refilled(g->_ring, g);
 	return 0;
 }
 

@@ -467,7 +467,7 @@ int sr__enter(struct sr_ring *r, bool block)
 	if (sr__unlikely(r->_ext->capture))
 		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
 	if (r->_fb) {
-		sr__fb_chain_end(r);
+		sr__fb_submit(r);
 		n = sr__fb_reap(r, block && !r->_uring_up);
 		if (n > 0)
 			sr__deliver_pending(r);
@@ -503,7 +503,7 @@ int sr__wait_some(struct sr_ring *r, bool block)
 		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
 	n = r->_uring_up ? sr__reap_ready(r) : 0;
 	if (r->_fb) {
-		sr__fb_chain_end(r);
+		sr__fb_submit(r);
 		ret = sr__fb_reap(r, block && !n && !r->_uring_up);
 		if (ret < 0)
 			return ret;
@@ -559,6 +559,10 @@ struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 {
 	struct io_uring_sqe *sqe;
 
+	if (r->_flags & SR_RING_SQ_NOFLUSH) {
+		sr__fail(-EBUSY, "ring: the SQ is full (SR_RING_SQ_NOFLUSH): sr_ring_submit, then submit again");
+		return NULL;
+	}
 	/* The SQ is full: hand it to the kernel and take the freed entry. */
 	for (int i = 0; i < 64; i++) {
 		int ret;
@@ -760,7 +764,7 @@ struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigne
 	}
 	/* Not native, or a fallback op's IO_LINK chain is open (the native
 	 * bitmap is cleared meanwhile): the backend takes it. */
-	if (!sr__native(r, opid) || (op->_slow & SR__SLOW_BACKEND))
+	if (!sr__native(r, opid) || (op->_slow & (SR__SLOW_BACKEND | SR__SLOW_REARM)))
 		return sr__fb_begin(r, op, opid, idxp);
 	idx = r->_free;
 	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
@@ -892,10 +896,8 @@ int sr_ring_discard(struct sr_ring *r)
 	struct io_uring_sq *sq = &r->_uring.sq;
 	int n = 0;
 
-	if (!r->_uring_up)
-		return 0;
-	for (unsigned i = sq->sqe_head; i != sq->sqe_tail; i++) {
-		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+	for (unsigned i = sq->sqe_head; r->_uring_up && i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = sq_at(r, i);
 		struct io_uring_cqe fake;
 
 		if (!(sqe->user_data & SR__UD_TRACKED))
@@ -906,9 +908,12 @@ int sr_ring_discard(struct sr_ring *r)
 		sr__reap_one(r, &fake);
 		n += (sqe->user_data & SR__UD_OP_MASK) != SR__UD_OP_MASK;
 	}
-	sq->sqe_tail = sq->sqe_head;
-	if (r->_fb)
-		sr__fb_chain_end(r);
+	if (r->_uring_up)
+		sq->sqe_tail = sq->sqe_head;
+	if (r->_fb) {
+		n += sr__fb_discard(r);
+		sr__fb_reap(r, false);
+	}
 	sr__deliver_pending(r);
 	return n;
 }
@@ -972,19 +977,19 @@ fail:
 
 int sr_ring_submit(struct sr_ring *r)
 {
-	int ret;
+	int ret, started = 0;
 
 	if (r->_ext->capture)
 		return 0;
 	if (r->_fb)
-		sr__fb_chain_end(r);
+		started = sr__fb_submit(r);
 	if (!r->_uring_up)
-		return 0;
+		return started;
 	sr__cq_publish(r);
 	ret = io_uring_submit(&r->_uring);
 	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
 		return sr__fail(ret, "sr_ring_submit: io_uring_enter failed");
-	return ret < 0 ? 0 : ret;
+	return (ret < 0 ? 0 : ret) + started;
 }
 
 int sr_ring_poll(struct sr_ring *r)

@@ -6,5 +6,6 @@
 #include <CUnit/CUnit.h>
 
 void fallback_tests(CU_pSuite s);
+void buffer_tests(CU_pSuite s);
 
 #endif

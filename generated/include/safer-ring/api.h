@@ -2614,6 +2614,20 @@ sr_recvmsg_multishot_set_personality(struct sr_recvmsg_multishot_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
+/*
+ * on: when every buffer of the group is out, the stream does not end with
+ * -ENOBUFS but pauses (an item with res -ENOBUFS and more set) and goes on
+ * once a buffer is recycled.
+ */
+static inline void
+sr_recvmsg_multishot_set_rearm_on_enobufs(struct sr_recvmsg_multishot_op *sr_op, bool on)
+{
+	if (on)
+		sr_op->base._slow |= SR__SLOW_REARM;
+	else
+		sr_op->base._slow &= (uint8_t)~SR__SLOW_REARM;
+}
+
 /* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
 static inline void
 sr_recvmsg_multishot_set_file(struct sr_recvmsg_multishot_op *sr_op, struct sr_file sr_f)
@@ -8255,6 +8269,20 @@ sr_recv_multishot_set_personality(struct sr_recv_multishot_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
+/*
+ * on: when every buffer of the group is out, the stream does not end with
+ * -ENOBUFS but pauses (an item with res -ENOBUFS and more set) and goes on
+ * once a buffer is recycled.
+ */
+static inline void
+sr_recv_multishot_set_rearm_on_enobufs(struct sr_recv_multishot_op *sr_op, bool on)
+{
+	if (on)
+		sr_op->base._slow |= SR__SLOW_REARM;
+	else
+		sr_op->base._slow &= (uint8_t)~SR__SLOW_REARM;
+}
+
 /* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
 static inline void
 sr_recv_multishot_set_file(struct sr_recv_multishot_op *sr_op, struct sr_file sr_f)
@@ -13294,6 +13322,7 @@ struct sr_send_zc_completed {
 	int32_t res;		/* the kernel's result: bytes, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	uint32_t notif;		/* notification res: SR_IORING_NOTIF_USAGE_ZC_COPIED if copied */
+	bool copied;		/* with IORING_SEND_ZC_REPORT_USAGE: the kernel copied the data after all */
 	struct sr_buf *buf;	/* yours again */
 };
 
@@ -13389,6 +13418,7 @@ sr__send_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct
 	c->res = x->_res0;
 	c->flags = x->_cflags0;
 	c->notif = (uint32_t)e->res;
+	c->copied = (c->notif & SR_IORING_NOTIF_USAGE_ZC_COPIED) != 0;
 	c->buf = x->_lent[0];
 }
 
@@ -13501,6 +13531,7 @@ struct sr_send_zc_fixed_completed {
 	int32_t res;		/* the kernel's result: bytes, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	uint32_t notif;		/* notification res: SR_IORING_NOTIF_USAGE_ZC_COPIED if copied */
+	bool copied;		/* with IORING_SEND_ZC_REPORT_USAGE: the kernel copied the data after all */
 	struct sr_buf *buf;	/* yours again */
 };
 
@@ -13599,6 +13630,7 @@ sr__send_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, 
 	c->res = x->_res0;
 	c->flags = x->_cflags0;
 	c->notif = (uint32_t)e->res;
+	c->copied = (c->notif & SR_IORING_NOTIF_USAGE_ZC_COPIED) != 0;
 	c->buf = x->_lent[0];
 }
 
@@ -13710,6 +13742,7 @@ struct sr_sendmsg_zc_completed {
 	int32_t res;		/* the kernel's result: bytes, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	uint32_t notif;		/* notification res: SR_IORING_NOTIF_USAGE_ZC_COPIED if copied */
+	bool copied;		/* with IORING_SEND_ZC_REPORT_USAGE: the kernel copied the data after all */
 };
 
 typedef void (*sr_sendmsg_zc_cb)(struct sr_ring *r, struct sr_sendmsg_zc_completed *c, void *arg);
@@ -13811,6 +13844,7 @@ sr__sendmsg_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, str
 	c->res = x->_res0;
 	c->flags = x->_cflags0;
 	c->notif = (uint32_t)e->res;
+	c->copied = (c->notif & SR_IORING_NOTIF_USAGE_ZC_COPIED) != 0;
 }
 
 static inline void
@@ -13921,6 +13955,7 @@ struct sr_sendmsg_zc_fixed_completed {
 	int32_t res;		/* the kernel's result: bytes, or -errno */
 	uint32_t flags;		/* IORING_CQE_F_* */
 	uint32_t notif;		/* notification res: SR_IORING_NOTIF_USAGE_ZC_COPIED if copied */
+	bool copied;		/* with IORING_SEND_ZC_REPORT_USAGE: the kernel copied the data after all */
 };
 
 typedef void (*sr_sendmsg_zc_fixed_cb)(struct sr_ring *r, struct sr_sendmsg_zc_fixed_completed *c, void *arg);
@@ -14022,6 +14057,7 @@ sr__sendmsg_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *
 	c->res = x->_res0;
 	c->flags = x->_cflags0;
 	c->notif = (uint32_t)e->res;
+	c->copied = (c->notif & SR_IORING_NOTIF_USAGE_ZC_COPIED) != 0;
 }
 
 static inline void
@@ -14177,6 +14213,20 @@ sr_read_multishot_set_personality(struct sr_read_multishot_op *sr_op, uint16_t s
 {
 	sr_op->base._personality = sr_personality;
 	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/*
+ * on: when every buffer of the group is out, the stream does not end with
+ * -ENOBUFS but pauses (an item with res -ENOBUFS and more set) and goes on
+ * once a buffer is recycled.
+ */
+static inline void
+sr_read_multishot_set_rearm_on_enobufs(struct sr_read_multishot_op *sr_op, bool on)
+{
+	if (on)
+		sr_op->base._slow |= SR__SLOW_REARM;
+	else
+		sr_op->base._slow &= (uint8_t)~SR__SLOW_REARM;
 }
 
 /* Use a registered file (its slot and generation: a stale handle is refused) as fd. */

@@ -81,6 +81,7 @@ enum {
 enum {
 	SR__SLOW_FIXED_FILE = 1 << 0,	/* the fd argument is a registered-file index */
 	SR__SLOW_BACKEND = 1 << 1,	/* its target runs on the fallback backend: so must it */
+	SR__SLOW_REARM = 1 << 2,	/* a stream that goes on after -ENOBUFS (the backend re-arms it) */
 };
 
 enum {
@@ -293,6 +294,7 @@ enum {
 	SR_RING_SQE128		= 1 << 4,	/* 128-byte SQEs (nop128, uring_cmd128) */
 	SR_RING_CQE32		= 1 << 5,	/* 32-byte CQEs */
 	SR_RING_CAPTURE		= 1 << 6,	/* tests: every op builds natively, nothing is submitted */
+	SR_RING_SQ_NOFLUSH	= 1 << 7,	/* a full SQ fails the submit (-EBUSY) instead of being flushed */
 };
 
 int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p);
@@ -437,6 +439,8 @@ static inline void sr__op_begin(struct sr_op *op, unsigned opid)
 	op->_sqe_flags = 0;
 	op->_slow = 0;
 	op->_personality = 0;
+	op->_file_slot = 0;
+	op->_file_gen = 0;
 }
 
 /*
