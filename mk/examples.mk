@@ -11,10 +11,10 @@
 #   make check-examples-sanitize   the tests with ASan + UBSan builds
 #   make check-examples-valgrind   the examples under valgrind (shorter loads)
 
-EX_PROGS := echo_server file_copy https_server
+EX_PROGS := echo_server file_copy https_server buffer_pool
 EX_PROG_BINS := $(addprefix $(BUILD)/examples/,$(EX_PROGS))
 EX_TOOL_BINS := $(BUILD)/tests/examples/echo_load $(BUILD)/tests/examples/sr_ready
-EX_TESTS := echo_server file_copy https_server
+EX_TESTS := echo_server file_copy https_server buffer_pool
 
 DEPS_EXTRA += libssl-dev openssl curl
 ALL_EXTRA += $(EX_PROG_BINS) $(EX_TOOL_BINS)

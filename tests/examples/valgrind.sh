@@ -61,3 +61,12 @@ if command -v openssl >/dev/null && command -v curl >/dev/null; then
 	done
 	note "https_server: userspace TLS and --tls kernel, 4 requests each, SIGTERM: clean"
 fi
+
+head -c 1000003 /dev/urandom >"$D/pool-src"
+for args in "" "--registered --bufs 2"; do
+	$VG --log-file="$D/buffer_pool.vg.%p" "$EX_BIN_REAL/buffer_pool" $args "$D/pool-src" "$D/pool-dst" >/dev/null ||
+		fail "buffer_pool $args: $(cat "$D"/buffer_pool.vg.* 2>/dev/null | head -30)"
+	cmp -s "$D/pool-src" "$D/pool-dst" || fail "buffer_pool $args: the copy differs"
+	check_logs buffer_pool
+done
+note "buffer_pool: plain and registered pools, two threads: clean"
