@@ -186,6 +186,19 @@ static void detect(void)
 	env = getenv("SR_DISABLE");
 	if (env)
 		snprintf(c->disable, sizeof(c->disable), "%s", env);
+	c->policy = -1;
+	env = getenv("SR_POLICY");
+	if (env && *env) {
+		if (!strcmp(env, "graceful"))
+			c->policy = SR_POLICY_GRACEFUL;
+		else if (!strcmp(env, "warn"))
+			c->policy = SR_POLICY_WARN;
+		else if (!strcmp(env, "strict"))
+			c->policy = SR_POLICY_STRICT;
+		else
+			snprintf(c->env_error, sizeof(c->env_error), "SR_POLICY=%.40s: use graceful, warn or strict; "
+				 "ignored", env);
+	}
 	env = getenv("SR_BACKEND");
 	if (env && *env) {
 		if (!strcmp(env, "fallback"))

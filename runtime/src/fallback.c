@@ -1813,13 +1813,13 @@ int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p)
 	const struct sr_caps *c = sr_caps_get();
 	bool asked = c->force_fallback || (p->flags & SR_RING_FALLBACK);
 
-	if (!asked && p->policy == SR_POLICY_STRICT)
+	if (!asked && r->_policy == SR_POLICY_STRICT)
 		return sr__fail(c->setup_errno, "sr_ring_create: %s (policy STRICT takes no fallback backend)",
 				c->setup_why);
 	r->_fb = fb_new(r);
 	if (!r->_fb)
 		return sr__fail(-ENOMEM, "sr_ring_create: out of memory for the fallback backend");
-	if (!asked && p->policy == SR_POLICY_WARN)
+	if (!asked && r->_policy == SR_POLICY_WARN)
 		fprintf(stderr, "safer-ring: %s; the ring runs on the fallback backend (system calls)\n",
 			c->setup_why);
 	memset(r->_native, 0, sizeof(r->_native));

@@ -947,7 +947,7 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	r->_ext->max_inflight = p->max_inflight;
 	r->_ext->next_bgid = 1;
 	r->_ext->capture = p->flags & SR_RING_CAPTURE;
-	r->_policy = p->policy;
+	r->_policy = sr_caps_get()->policy >= 0 ? sr_caps_get()->policy : (int)p->policy;
 	r->_flags = p->flags;
 	r->_eventfd = -1;
 	ret = sr__setup(r, entries, p);

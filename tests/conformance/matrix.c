@@ -7,6 +7,8 @@
  *   5.1 ... 6.1         SR_KERNEL: ops newer than that take their fallback
  *   seccomp-enosys/-eperm  a real seccomp filter makes io_uring_setup fail,
  *                       so detection has to find out and use the backend
+ *   strict              SR_POLICY=strict: what the kernel lacks fails at
+ *                       submit, naming the kernel it needs and the one running
  * SR_KERNEL set for the whole run stands for the kernel in the columns that
  * do not set their own.
  * Per op and configuration the ring says what it does (sr_op_status), and
@@ -31,19 +33,21 @@ struct config {
 	const char *kernel;	/* SR_KERNEL */
 	const char *backend;	/* SR_BACKEND */
 	int seccomp_errno;	/* io_uring_* fail with this under a seccomp filter */
+	const char *policy;	/* SR_POLICY */
 };
 
 static const struct config configs[] = {
-	{ "native", "native", NULL, NULL, 0 },
-	{ "fallback", "SR_BACK", NULL, "fallback", 0 },
-	{ "5.1", "5.1", "5.1", NULL, 0 },
-	{ "5.6", "5.6", "5.6", NULL, 0 },
-	{ "5.11", "5.11", "5.11", NULL, 0 },
-	{ "5.19", "5.19", "5.19", NULL, 0 },
-	{ "6.0", "6.0", "6.0", NULL, 0 },
-	{ "6.1", "6.1", "6.1", NULL, 0 },
-	{ "seccomp-enosys", "ENOSYS", NULL, NULL, ENOSYS },
-	{ "seccomp-eperm", "EPERM", NULL, NULL, EPERM },
+	{ "native", "native", NULL, NULL, 0, NULL },
+	{ "fallback", "SR_BACK", NULL, "fallback", 0, NULL },
+	{ "5.1", "5.1", "5.1", NULL, 0, NULL },
+	{ "5.6", "5.6", "5.6", NULL, 0, NULL },
+	{ "5.11", "5.11", "5.11", NULL, 0, NULL },
+	{ "5.19", "5.19", "5.19", NULL, 0, NULL },
+	{ "6.0", "6.0", "6.0", NULL, 0, NULL },
+	{ "6.1", "6.1", "6.1", NULL, 0, NULL },
+	{ "seccomp-enosys", "ENOSYS", NULL, NULL, ENOSYS, NULL },
+	{ "seccomp-eperm", "EPERM", NULL, NULL, EPERM, NULL },
+	{ "strict", "STRICT", NULL, NULL, 0, "strict" },
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -204,6 +208,9 @@ static unsigned run_config(const char *self, unsigned k, char *note, size_t note
 		 * (check-kernels simulates a guest that way). */
 		unsetenv("SR_BACKEND");
 		unsetenv("SR_DISABLE");
+		unsetenv("SR_POLICY");
+		if (c->policy)
+			setenv("SR_POLICY", c->policy, 1);
 		if (c->kernel)
 			setenv("SR_KERNEL", c->kernel, 1);
 		if (c->backend)
@@ -294,7 +301,7 @@ int conf_matrix(const char *self, int argc, char **argv)
 	}
 	printf("\nfallback matrix: N native, F fallback, E error (the op says why), S skipped, X failed\n");
 	printf("columns: this kernel; SR_BACKEND=fallback; SR_KERNEL=5.1 .. 6.1; io_uring_setup failing with\n"
-	       "ENOSYS and with EPERM under a seccomp filter\n\n");
+	       "ENOSYS and with EPERM under a seccomp filter; SR_POLICY=strict\n\n");
 	printf("%-24s", "op");
 	for (unsigned k = 0; k < NCONFIGS; k++)
 		printf(" %7s", configs[k].column);

@@ -3,7 +3,7 @@
  * What the running system offers: kernel version, opcode probe, features,
  * the setup flags the kernel accepts, and the reasons io_uring may be
  * unavailable (seccomp, kernel.io_uring_disabled, RLIMIT_MEMLOCK).
- * Detected once per process; SR_KERNEL, SR_DISABLE and SR_BACKEND in the
+ * Detected once per process; SR_KERNEL, SR_DISABLE, SR_BACKEND and SR_POLICY in the
  * environment override it so every path can be tested on one kernel.
  */
 #ifndef SAFER_RING_CAPS_H
@@ -34,6 +34,7 @@ struct sr_caps {
 	struct sr_kver kernel;		/* what ops are checked against (SR_KERNEL may lower it) */
 	bool simulated;			/* kernel comes from SR_KERNEL */
 	bool force_fallback;		/* SR_BACKEND=fallback */
+	int policy;			/* SR_POLICY=graceful|warn|strict: every ring's policy, or -1 */
 	int io_uring_disabled;		/* /proc/sys/kernel/io_uring_disabled, or -1 */
 	int seccomp;			/* Seccomp: of /proc/self/status, or -1 */
 	uint64_t memlock_cur;		/* RLIMIT_MEMLOCK, UINT64_MAX for unlimited */
