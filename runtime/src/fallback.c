@@ -499,32 +499,58 @@ static void block_signals(void)
 
 static void *worker_main(void *arg);
 
-static void spawn_worker(struct sr__fallback *fb)
+/* A backend thread starts with every signal blocked (it unblocks its own). */
+static bool start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
+	bool ok;
 
-	if (fb->idle || fb->nthreads >= MAX_WORKERS)
-		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&fb->threads[fb->nthreads], NULL, worker_main, fb) == 0)
-		fb->nthreads++;
+	ok = pthread_create(t, NULL, fn, arg) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
+static void spawn_worker(struct sr__fallback *fb)
+{
+	if (fb->idle || fb->nthreads >= MAX_WORKERS)
+		return;
+	if (start_thread(&fb->threads[fb->nthreads], worker_main, fb))
+		fb->nthreads++;
 	if (!fb->nthreads) {
 		fprintf(stderr, "safer-ring: cannot start a fallback worker thread\n");
 		abort();
 	}
 }
 
+/* Jobs queue up in a singly linked list through ->next. */
+static void queue_push(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static struct job *queue_pop(struct job **head, struct job **tail)
+{
+	struct job *j = *head;
+
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+	}
+	return j;
+}
+
 static void enqueue(struct sr__fallback *fb, struct job *j)
 {
 	j->state = J_QUEUED;
-	j->next = NULL;
-	if (fb->runq_tail)
-		fb->runq_tail->next = j;
-	else
-		fb->runq = j;
-	fb->runq_tail = j;
+	queue_push(&fb->runq, &fb->runq_tail, j);
 	spawn_worker(fb);
 	pthread_cond_signal(&fb->work);
 }
@@ -549,10 +575,7 @@ static void *worker_main(void *arg)
 		}
 		if (fb->stop)
 			break;
-		j = fb->runq;
-		fb->runq = j->next;
-		if (!fb->runq)
-			fb->runq_tail = NULL;
+		j = queue_pop(&fb->runq, &fb->runq_tail);
 		j->state = J_RUNNING;
 		j->thread = pthread_self();
 		j->tid = gettid();
@@ -680,14 +703,9 @@ static void *poller_main(void *arg)
 
 static void start_poller(struct sr__fallback *fb)
 {
-	sigset_t all, old;
-
 	if (fb->poller_up)
 		return;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	fb->poller_up = pthread_create(&fb->poller, NULL, poller_main, fb) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fb->poller_up = start_thread(&fb->poller, poller_main, fb);
 	if (!fb->poller_up) {
 		fprintf(stderr, "safer-ring: cannot start the fallback poller thread\n");
 		abort();
@@ -1406,32 +1424,33 @@ static void wait_asleep(struct sr__fallback *fb, struct job *j)
 static void pend(struct sr__fallback *fb, struct job *j)
 {
 	j->pending = true;
-	j->next = NULL;
-	if (fb->pend_tail)
-		fb->pend_tail->next = j;
-	else
-		fb->pend_head = j;
-	fb->pend_tail = j;
+	queue_push(&fb->pend_head, &fb->pend_tail, j);
+}
+
+/* The next committed job still to start, or NULL. */
+static struct job *next_pending(struct sr__fallback *fb)
+{
+	struct job *j;
+
+	while ((j = queue_pop(&fb->pend_head, &fb->pend_tail))) {
+		j->pending = false;
+		if (j->state == J_PARKED && !j->cancel)
+			return j;
+	}
+	return NULL;
 }
 
 int sr__fb_submit(struct sr_ring *r)
 {
 	struct sr__fallback *fb = r->_fb;
+	struct job *j;
 	int started = 0;
 
 	if (!fb)
 		return 0;
 	pthread_mutex_lock(&fb->lock);
 	sr__fb_chain_end(r);
-	while (fb->pend_head) {
-		struct job *j = fb->pend_head;
-
-		fb->pend_head = j->next;
-		if (!fb->pend_head)
-			fb->pend_tail = NULL;
-		j->pending = false;
-		if (j->state != J_PARKED || j->cancel)
-			continue;
+	while ((j = next_pending(fb))) {
 		job_start(r, j);
 		started++;
 		if (j->kind == K_SYSCALL && j->rt && j->rt->queued_at_submit)
@@ -1444,20 +1463,13 @@ int sr__fb_submit(struct sr_ring *r)
 int sr__fb_discard(struct sr_ring *r)
 {
 	struct sr__fallback *fb = r->_fb;
+	struct job *j;
 	int n = 0;
 
 	if (!fb)
 		return 0;
 	pthread_mutex_lock(&fb->lock);
-	while (fb->pend_head) {
-		struct job *j = fb->pend_head;
-
-		fb->pend_head = j->next;
-		if (!fb->pend_head)
-			fb->pend_tail = NULL;
-		j->pending = false;
-		if (j->state != J_PARKED || j->cancel)
-			continue;
+	while ((j = next_pending(fb))) {
 		j->cancel = true;
 		post(fb, j, -ECANCELED, 0, true);
 		n++;

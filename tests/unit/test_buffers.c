@@ -43,16 +43,6 @@ static bool says(const char *needle)
 	return false;
 }
 
-static int tmp_fd(void)
-{
-	char path[] = "/tmp/sr-buf-XXXXXX";
-	int fd = mkstemp(path);
-
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 /* Taking never allocates; an empty pool says so; puts are checked. */
 static void test_pool_basics(void)
 {
@@ -101,7 +91,7 @@ static void test_pool_auto_return(void)
 	struct sr_read_completed rc;
 	struct sr_write_op w;
 	struct sr_read_op rd;
-	int fd = tmp_fd(), pfd[2];
+	int fd = unit_tmp_fd(), pfd[2];
 
 	CU_ASSERT_FATAL(p && fd >= 0 && pipe2(pfd, O_CLOEXEC) == 0);
 	/* Success. */
@@ -203,7 +193,7 @@ static void test_registered_pool(void)
 	struct sr_readv_fixed_completed rc;
 	struct sr_write_fixed_op w;
 	struct sr_readv_fixed_op rv;
-	int fd = tmp_fd();
+	int fd = unit_tmp_fd();
 
 	CU_ASSERT_FATAL(p && fd >= 0);
 	CU_ASSERT_EQUAL(sr_ring_register_pool(r, p), 0);
@@ -252,7 +242,7 @@ static void test_windows(void)
 	struct sr_read_op rd;
 	struct sr_write_op w;
 	char back[8] = "";
-	int fd = tmp_fd();
+	int fd = unit_tmp_fd();
 
 	CU_ASSERT_FATAL(b && fd >= 0);
 	CU_ASSERT_EQUAL(pwrite(fd, "abcdefgh", 8, 0), 8);
@@ -287,7 +277,7 @@ static void test_file_handles(void)
 	struct sr_read_submitted s;
 	struct sr_read_completed c;
 	struct sr_read_op rd;
-	int fa = tmp_fd(), fb = tmp_fd();
+	int fa = unit_tmp_fd(), fb = unit_tmp_fd();
 
 	CU_ASSERT_FATAL(b && fa >= 0 && fb >= 0);
 	CU_ASSERT_EQUAL(pwrite(fa, "AAAA", 4, 0), 4);
@@ -452,7 +442,7 @@ static void test_chains(void)
 	struct sr_read_op rd;
 	struct sr_fsync_op f;
 	struct sr_chain ch;
-	int fd = tmp_fd(), p[2];
+	int fd = unit_tmp_fd(), p[2];
 
 	CU_ASSERT_FATAL(src && dst && fd >= 0 && pipe2(p, O_CLOEXEC) == 0);
 	memcpy(sr_buf_data(src), "link", 4);

@@ -43,16 +43,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int tmpfile_fd(void)
-{
-	char path[] = "/tmp/sr-fb-XXXXXX";
-	int fd = mkstemp(path);
-
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 /* write (fallback) -> read (native): the read runs after the write and sees it. */
 static void test_chain_fallback_first(void)
 {
@@ -64,7 +54,7 @@ static void test_chain_fallback_first(void)
 	struct sr_read_completed rc;
 	struct sr_write_op w;
 	struct sr_read_op rd;
-	int fd = tmpfile_fd();
+	int fd = unit_tmp_fd();
 
 	CU_ASSERT_FATAL(fd >= 0 && src && dst);
 	CU_ASSERT(!sr_ring_native(r, SR_OP_WRITE) && sr_ring_native(r, SR_OP_READ));
@@ -100,7 +90,7 @@ static void test_chain_native_first(void)
 	struct sr_write_op w;
 	struct sr_fsync_op f;
 	struct sr_read_op rd;
-	int fd = tmpfile_fd();
+	int fd = unit_tmp_fd();
 
 	CU_ASSERT_FATAL(fd >= 0 && src && dst);
 	memcpy(sr_buf_data(src), "abc", 3);
