@@ -49,18 +49,26 @@ echo "$line" | grep -q " 4096/4096 buffers back" || fail "buffers: $line"
 note "$(echo "$big" | sed 's/^echo_load: //')"
 note "$(echo "$small" | sed 's/^echo_load: //')"
 
-# 3. Few small buffers: recvs end with ENOBUFS and wait for buffers to come back.
-start_server starve echo_server --bufs 16 --bufsize 4096
-load --conns 100 --max-size 65536 --messages 4 >/dev/null
-stop_server INT
-line=$(tail -1 "$T_DIR/starve.out")
-echo "$line" | grep -q "^echo_server: SIGINT: 100 connections.* 16/16 buffers back" || fail "summary: $line"
+# 3. Few small buffers: recvs end with ENOBUFS and wait for buffers to come
+# back.  Whether 100 clients ever hold all 4 at once depends on scheduling
+# (a busy machine can serialize them), so up to three rounds are run to see
+# it happen; every round must echo every byte and get every buffer back.
+waits=0
+for round in 1 2 3; do
+	start_server starve echo_server --bufs 4 --bufsize 4096
+	load --conns 100 --max-size 65536 --messages 4 >/dev/null
+	stop_server INT
+	line=$(tail -1 "$T_DIR/starve.out")
+	echo "$line" | grep -q "^echo_server: SIGINT: 100 connections.* 4/4 buffers back" || fail "summary: $line"
+	waits=$(summary_field "waits for a buffer")
+	[ "$waits" -gt 0 ] && break
+done
 # The kernel picks buffers for every connection with data at once; the
 # fallback picks one per worker thread running a recv, so it need not run short.
 if [ -z "$EX_ENV" ]; then
-	[ "$(summary_field "waits for a buffer")" -gt 0 ] || fail "16 buffers were never short: $line"
+	[ "$waits" -gt 0 ] || fail "4 buffers were never short in three rounds: $line"
 fi
-note "16 buffers of 4 KiB for 100 connections: $(summary_field "waits for a buffer") waits for a buffer, every byte right"
+note "4 buffers of 4 KiB for 100 connections: $waits waits for a buffer, every byte right"
 
 # 4. SIGINT while 500 connections are busy: ops cancelled, every buffer back, exit 0.
 start_server busy echo_server
