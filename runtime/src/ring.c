@@ -621,6 +621,29 @@ int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, 
 }
 
 /*
+ * A batch of one: a plain op was submitted just now and its CQE is not
+ * there.  Submitting alone often completes it (a NOP, a ready socket), so,
+ * like io_uring_submit + io_uring_wait_cqe, wait only if not.  Kept apart
+ * from sr__not_done so the common case pays for no more than it uses.
+ * Returns whether a CQE is ready; the caller checks it is the op's.
+ */
+bool sr__enter_one(struct sr_ring *r, uint64_t ud)
+{
+	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+
+	/* Only a live handle whose CQE is still to come may block: the
+	 * kernel has its op (one reaped earlier is in its slot already). */
+	if (r->_fb || (r->_flags & SR_RING_CAPTURE) || !r->_uring_up || idx >= r->_nslots ||
+	    r->_slots[idx]._ud != ud || r->_slots[idx]._state == SR__SLOT_DONE)
+		return false;
+	if (io_uring_submit(&r->_uring) < 0)
+		return false;
+	if (sr__cq_has(r))
+		return true;
+	return io_uring_submit_and_wait(&r->_uring, 1) >= 0 && sr__cq_has(r);
+}
+
+/*
  * The slow half of sr__wait_done: the op is not done yet.  Entering the
  * kernel leaves the new CQEs in the CQ: when ours is first, it is taken
  * there (the batch case: wait in submission order); otherwise everything

@@ -147,6 +147,11 @@ static void test_bad_handles(void)
 	fs.h = sub.h;	/* only possible by reaching into the struct */
 	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
 	CU_ASSERT(msg_has("nop op, not fsync"));
+	/* Also with the nop's CQE next in the CQ, where waits take it directly. */
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
+	CU_ASSERT(msg_has("nop op, not fsync"));
+	CU_ASSERT_EQUAL(sr_poll(r, &fs, &fc), -EINVAL);
 	fs.h._ud = SR__UD_TRACKED | ((uint64_t)SR_OP_FSYNC << SR__UD_OP_SHIFT) | SR__UD_SLOT_MASK;
 	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), -EINVAL);
 	CU_ASSERT(msg_has("not a handle"));

@@ -348,6 +348,7 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 void sr__next_done(struct sr_ring *r, uint32_t idx);
 void sr__cb_added(struct sr_ring *r);
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
+bool sr__enter_one(struct sr_ring *r, uint64_t ud);
 
 static inline size_t sr__align16(size_t n)
 {
@@ -600,27 +601,28 @@ static inline uint32_t sr__slot_of(const struct sr_ring *r, const struct sr_hand
 static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, unsigned op,
 				const char *fn, bool block, bool plain, uint32_t *idxp, struct sr_cqe *e)
 {
-	uint64_t want;
+	uint64_t want = sr__want(h, op);
 	uint32_t idx;
 
 	/*
 	 * A plain op (one CQE, nothing to give back) whose CQE is next: the
-	 * exact user_data is only ever made by this ring for this use of the
-	 * slot, so it proves the handle live, and the completion needs nothing
-	 * but res and flags.
+	 * exact user_data (this op's, so a handle of another op never matches)
+	 * is only ever made by this ring for this use of the slot, so it proves
+	 * the handle live, and the completion needs nothing but res and flags.
+	 * Waiting on the op just submitted enters the kernel for it first.
 	 */
-	if (plain && sr__likely((int64_t)h->_ud < 0 && !(h->_ud & SR__UD_SLOW) && sr__cq_has(r))) {
+	if (plain && sr__likely(!(want & SR__UD_SLOW)) &&
+	    (sr__cq_has(r) || (block && sr__enter_one(r, want)))) {
 		const struct io_uring_cqe *cqe = sr__cq_head(r);
 
-		if (sr__likely(cqe->user_data == h->_ud)) {
+		if (sr__likely(cqe->user_data == want)) {
 			e->res = cqe->res;
 			e->flags = cqe->flags;
 			r->_cqh++;
-			*idxp = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
+			*idxp = (uint32_t)(want & SR__UD_SLOT_MASK);
 			return 0;
 		}
 	}
-	want = sr__want(h, op);
 	idx = (uint32_t)(want & SR__UD_SLOT_MASK);
 	if (idx >= r->_nslots || r->_slots[idx]._ud != want || r->_slots[idx]._state != SR__SLOT_DONE) {
 		int ret = sr__not_done(r, h, op, fn, block);
