@@ -163,8 +163,13 @@ $(BUILD)/test_runtime: $(UNIT_SRC) tests/unit/unit.h $(LIB_A)
 conformance: $(BUILD)/conformance
 	$(Q)$(BUILD)/conformance
 
+# Twice: on io_uring, and on the fallback backend (the misuse rules are the same).
 unit: $(BUILD)/test_runtime
 	$(Q)$(BUILD)/test_runtime
+	$(Q)SR_BACKEND=fallback $(BUILD)/test_runtime >$(BUILD)/unit-fallback.log 2>&1 || \
+		{ cat $(BUILD)/unit-fallback.log; echo "unit: fails with SR_BACKEND=fallback"; exit 1; }
+	@echo "unit: with SR_BACKEND=fallback: $$(grep -E '^ +tests ' $(BUILD)/unit-fallback.log | \
+		awk '{print $$4 " of " $$2 " pass"}'), $$(grep -c 'skip:' $(BUILD)/unit-fallback.log) skip (io_uring only)"
 
 # Every op's scenario under every configuration (native, no io_uring,
 # simulated older kernels, seccomp filters): the table and one summary line.
@@ -201,17 +206,22 @@ check-sanitize:
 		$(BUILD)/san/test_runtime $(BUILD)/san/conformance >/dev/null
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_runtime >$(BUILD)/san/unit.log 2>&1 || \
 		{ tail -40 $(BUILD)/san/unit.log; exit 1; }
+	$(Q)ASAN_OPTIONS=detect_leaks=1 SR_BACKEND=fallback $(BUILD)/san/test_runtime >$(BUILD)/san/unit-fallback.log 2>&1 || \
+		{ tail -40 $(BUILD)/san/unit-fallback.log; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance >$(BUILD)/san/conformance.log 2>&1 || \
 		{ grep -E "ERROR|FAIL|conformance:" $(BUILD)/san/conformance.log | head -40; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance --matrix >$(BUILD)/san/matrix.log 2>&1 || \
 		{ grep -E "ERROR|FAILED|fallback-matrix:" $(BUILD)/san/matrix.log | head -40; exit 1; }
-	@echo "sanitize: unit, conformance and fallback matrix pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log); $$(tail -1 $(BUILD)/san/matrix.log))"
+	@echo "sanitize: unit (io_uring and fallback backend), conformance and fallback matrix pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log); $$(tail -1 $(BUILD)/san/matrix.log))"
 
-# The unit suite is clean under valgrind's memcheck.
+# The unit suite is clean under valgrind's memcheck, on both backends.
 check-valgrind: $(BUILD)/test_runtime
 	$(Q)valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		$(BUILD)/test_runtime >$(BUILD)/valgrind.log 2>&1 || { tail -40 $(BUILD)/valgrind.log; exit 1; }
-	@echo "valgrind: unit suite clean"
+	$(Q)SR_BACKEND=fallback valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		$(BUILD)/test_runtime >$(BUILD)/valgrind-fallback.log 2>&1 || \
+		{ tail -40 $(BUILD)/valgrind-fallback.log; exit 1; }
+	@echo "valgrind: unit suite clean (io_uring and fallback backend)"
 
 check: deps check-gen gen-tests all headers compile-fail unit conformance matrix clang-build check-sanitize \
 	check-valgrind $(CHECK_EXTRA)

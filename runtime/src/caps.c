@@ -261,6 +261,20 @@ static void kver_text(const struct sr_caps *c, char *buf, size_t len)
 		snprintf(buf, len, "%s", c->release);
 }
 
+/* Why the ring runs without io_uring, after "what: ". */
+const char *sr__no_uring_why(const char *what, char *buf, size_t len)
+{
+	const struct sr_caps *c = sr_caps_get();
+
+	if (c->force_fallback)
+		snprintf(buf, len, "%s: SR_BACKEND=fallback runs the ring without io_uring", what);
+	else if (c->setup_errno)
+		snprintf(buf, len, "%s: io_uring is unavailable: %s", what, c->setup_why);
+	else
+		snprintf(buf, len, "%s: the ring runs without io_uring", what);
+	return buf;
+}
+
 /* Why op cannot run natively for reasons of its own, or NULL. */
 static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, size_t len)
 {
@@ -274,15 +288,8 @@ static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, s
 	}
 	o = &sr_op_table[op];
 	kver_text(c, kv, sizeof(kv));
-	if (!r || !r->_uring_up) {
-		if (c->force_fallback)
-			snprintf(buf, len, "%s: SR_BACKEND=fallback runs the ring without io_uring", o->name);
-		else if (c->setup_errno)
-			snprintf(buf, len, "%s: io_uring is unavailable: %s", o->name, c->setup_why);
-		else
-			snprintf(buf, len, "%s: the ring runs without io_uring", o->name);
-		return buf;
-	}
+	if (!r || !r->_uring_up)
+		return sr__no_uring_why(o->name, buf, len);
 	if (o->kernel > sr_kver_code(c->kernel)) {
 		snprintf(buf, len, "%s needs Linux %u.%u; running %s", o->name, o->kernel >> 16,
 			 (o->kernel >> 8) & 0xff, kv);

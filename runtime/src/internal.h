@@ -45,6 +45,7 @@ struct sr__ring_ext *sr__ext(struct sr_ring *r);
 void sr__caps_native(struct sr_ring *r, const char *disable, bool all);
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p);
 const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size_t len);
+const char *sr__no_uring_why(const char *what, char *buf, size_t len);
 /* The ring's kernel has this IORING_REGISTER_* operation (as simulated by SR_KERNEL). */
 bool sr__register_ok(const struct sr_ring *r, unsigned code);
 

@@ -401,6 +401,13 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 			sr__deliver_pending(r);
 			return (int)n;
 		}
+		/* Raw ops are refused without io_uring: waiting would be forever. */
+		if (!r->_uring_up) {
+			char why[320];
+
+			return sr__fail(-EOPNOTSUPP, "sr_raw_wait: no raw op can be in flight; %s",
+					sr__no_uring_why("ring", why, sizeof(why)));
+		}
 		if (r->_uring_up && !r->_fb) {
 			sr__cq_publish(r);
 			ret = io_uring_submit_and_wait(&r->_uring, 1);

@@ -581,6 +581,9 @@ static void test_sq_noflush(void)
 	struct sr_nop_completed c;
 	struct sr_nop_op op;
 
+	/* The backend queues ops until sr_ring_submit and never flushes early. */
+	if (unit_needs_uring(r, "the kernel's SQ running full"))
+		return;
 	for (int i = 0; i < 4; i++) {
 		op = sr_nop();
 		CU_ASSERT_EQUAL(sr_submit(r, &op, &s[i]), 0);

@@ -56,6 +56,12 @@ static void test_chain_fallback_first(void)
 	struct sr_read_op rd;
 	int fd = unit_tmp_fd();
 
+	if (unit_needs_uring(r, "a chain of a fallback op and a native one")) {
+		sr_buf_free(src);
+		sr_buf_free(dst);
+		close(fd);
+		return;
+	}
 	CU_ASSERT_FATAL(fd >= 0 && src && dst);
 	CU_ASSERT(!sr_ring_native(r, SR_OP_WRITE) && sr_ring_native(r, SR_OP_READ));
 	memcpy(sr_buf_data(src), "chained", 7);
@@ -210,6 +216,10 @@ static void test_link_timeout_native_op(void)
 	struct sr_read_op rd;
 	int p[2];
 
+	if (unit_needs_uring(r, "a native op timed by an emulated link timeout")) {
+		sr_buf_free(b);
+		return;
+	}
 	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
 	CU_ASSERT(sr_ring_native(r, SR_OP_READ) && !sr_ring_native(r, SR_OP_LINK_TIMEOUT));
 	rd = sr_read(p[0], b, (__u64)-1);
@@ -291,8 +301,10 @@ static void test_policies(void)
 	struct sr_nop_submitted s;
 	struct sr_nop_completed c;
 	struct sr_nop_op op;
-	char log[1024] = "", status[256];
+	char log[1024] = "", status[256], want[128];
 	int p[2], saved = dup(2);
+	/* Why nop is not native: SR_DISABLE, or no io_uring at all. */
+	const char *why = sr_ring_uring(r) ? "nop is disabled" : "nop: SR_BACKEND=fallback";
 	ssize_t n;
 
 	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0 && saved >= 0);
@@ -307,9 +319,9 @@ static void test_policies(void)
 	close(saved);
 	n = read(p[0], log, sizeof(log) - 1);
 	log[n > 0 ? n : 0] = 0;
-	CU_ASSERT(strstr(log, "nop is disabled") && strstr(log, "emulated (complete)"));
+	CU_ASSERT(strstr(log, why) && strstr(log, "emulated (complete)"));
 	/* Once, for two submits. */
-	CU_ASSERT(strstr(log, "nop is disabled") && !strstr(strstr(log, "nop is disabled") + 1, "nop is disabled"));
+	CU_ASSERT(strstr(log, why) && !strstr(strstr(log, why) + 1, why));
 	CU_ASSERT_STRING_EQUAL(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), "fallback: emulated (complete)");
 	sr_ring_destroy(r);
 	close(p[0]);
@@ -318,8 +330,10 @@ static void test_policies(void)
 	r = ring_with("nop", 0, SR_POLICY_STRICT);
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), -EOPNOTSUPP);
-	CU_ASSERT(strstr(sr_last_error(), "sr_nop_submit: nop is disabled") && strstr(sr_last_error(), "STRICT"));
-	CU_ASSERT(!strncmp(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), "unavailable: nop is disabled", 28));
+	snprintf(want, sizeof(want), "sr_nop_submit: %s", why);
+	CU_ASSERT(strstr(sr_last_error(), want) && strstr(sr_last_error(), "STRICT"));
+	snprintf(want, sizeof(want), "unavailable: %s", why);
+	CU_ASSERT(!strncmp(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), want, strlen(want)));
 	sr_ring_destroy(r);
 
 	/* An op with no route says why. */
@@ -375,8 +389,13 @@ static void test_rearm_stream(void)
 
 	CU_ASSERT_FATAL(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 8) == 0);
 	getsockname(l, (struct sockaddr *)&a, &len);
-	CU_ASSERT_STRING_EQUAL(sr_op_status(r, SR_OP_MULTISHOT_ACCEPT, status, sizeof(status)),
-			       "fallback: accept (re-armed)");
+	sr_op_status(r, SR_OP_MULTISHOT_ACCEPT, status, sizeof(status));
+	/* Natively the kernel's accept is re-armed; the backend re-arms accept4(2). */
+	if (sr_ring_uring(r)) {
+		CU_ASSERT_STRING_EQUAL(status, "fallback: accept (re-armed)");
+	} else {
+		CU_ASSERT(!strncmp(status, "fallback: accept4(2)", 20) && strstr(status, "(re-armed)"));
+	}
 	op = sr_multishot_accept(l);
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
 	for (int i = 0; i < 3; i++) {
