@@ -77,7 +77,10 @@ def liburing_version():
 
 def git_commit(tree):
     commit = _run(["git", "-C", tree, "rev-parse", "--short", "HEAD"])
-    if commit and _run(["git", "-C", tree, "status", "--porcelain", "--untracked-files=no"]):
+    # The results directory is what a run writes: its changes do not make
+    # the measured build differ from the commit.
+    if commit and _run(["git", "-C", tree, "status", "--porcelain", "--untracked-files=no",
+                        "--", ".", ":(exclude)bench/results"]):
         commit += " (with uncommitted changes)"
     return commit or "unknown"
 
