@@ -34,11 +34,14 @@ int sr__chain_prep(struct sr_chain *ch, struct sr_op *op)
 		return 0;	/* the submit says what is wrong */
 	op->_sqe_flags |= ch->_link;
 	op->_special |= SR__SPECIAL_SET;
+	/* A full SQ is not flushed while this op is added (see sr__sqe_slow). */
+	ch->_ring->_ext->chain_queued = ch->_n;
 	return 0;
 }
 
 int sr__chain_added(struct sr_chain *ch, int ret, const struct sr_handle *h)
 {
+	ch->_ring->_ext->chain_queued = 0;
 	if (ch->_err)
 		return ch->_err;
 	if (ret) {

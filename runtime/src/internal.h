@@ -35,6 +35,7 @@ struct sr__ring_ext {
 	uint32_t *file_gen;		/* per slot: the generation of what is in it (0: empty) */
 	uint32_t file_epoch;		/* the last generation handed out */
 	bool capture;			/* tests: build SQEs, never submit */
+	unsigned chain_queued;		/* ops of an open chain before the one being added */
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
 };

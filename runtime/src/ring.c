@@ -570,6 +570,15 @@ struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 		sr__fail(-EBUSY, "ring: the SQ is full (SR_RING_SQ_NOFLUSH): sr_ring_submit, then submit again");
 		return NULL;
 	}
+	/* The kernel ends a chain where a submission ends: flushing now
+	 * would silently run the rest of the chain unordered. */
+	if (r->_ext->chain_queued) {
+		sr__fail(-EBUSY, "sr_chain_add: the SQ is full after %u ops of the chain, and submitting them "
+			 "now would end the chain there (the kernel ends a chain with a submission); the %u "
+			 "queued run as a shorter chain: create the ring with more entries, or make the "
+			 "chain shorter", r->_ext->chain_queued, r->_ext->chain_queued);
+		return NULL;
+	}
 	/* The SQ is full: hand it to the kernel and take the freed entry. */
 	for (int i = 0; i < 64; i++) {
 		int ret;

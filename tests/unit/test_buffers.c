@@ -573,6 +573,56 @@ static void test_cancel_race(void)
 	close(p[1]);
 }
 
+/* A chain longer than the SQ fails where it stops fitting, instead of being
+ * split by a flush into two unordered halves. */
+static void test_chain_too_long(void)
+{
+	struct sr_ring *r = new_ring(4, SR_RING_NO_LADDER);
+	struct sr_nop_submitted s[6];
+	struct sr_nop_completed c;
+	struct sr_nop_op op;
+	struct sr_chain ch;
+
+	if (unit_needs_uring(r, "a chain filling the kernel's SQ"))
+		return;
+	/* Exactly the SQ's size fits. */
+	sr_chain_begin(r, &ch, 0);
+	for (int i = 0; i < 4; i++) {
+		op = sr_nop();
+		CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[i]), 0);
+	}
+	CU_ASSERT_EQUAL(sr_chain_end(&ch), 0);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &s[i], &c), 0);
+		CU_ASSERT_EQUAL(c.res, 0);
+	}
+	/* One more does not: the fifth add fails, the four run. */
+	sr_chain_begin(r, &ch, 0);
+	for (int i = 0; i < 4; i++) {
+		op = sr_nop();
+		CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[i]), 0);
+	}
+	op = sr_nop();
+	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[4]), -EBUSY);
+	CU_ASSERT(says("sr_chain_add: the SQ is full after 4 ops of the chain"));
+	op = sr_nop();
+	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[5]), -EBUSY);
+	CU_ASSERT_EQUAL(sr_chain_end(&ch), -EBUSY);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &s[i], &c), 0);
+		CU_ASSERT_EQUAL(c.res, 0);
+	}
+	/* Outside a chain a full SQ is flushed as usual. */
+	for (int i = 0; i < 6; i++) {
+		op = sr_nop();
+		CU_ASSERT_EQUAL(sr_submit(r, &op, &s[i]), 0);
+	}
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL(sr_wait(r, &s[i], &c), 0);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	sr_ring_destroy(r);
+}
+
 /* SR_RING_SQ_NOFLUSH: a full SQ fails the submit instead of being flushed. */
 static void test_sq_noflush(void)
 {
@@ -614,5 +664,6 @@ void buffer_tests(CU_pSuite s)
 	CU_add_test(s, "typed link chains", test_chains);
 	CU_add_test(s, "cancel by fd and all", test_cancel_many);
 	CU_add_test(s, "cancellation racing completion", test_cancel_race);
+	CU_add_test(s, "chain longer than the SQ", test_chain_too_long);
 	CU_add_test(s, "SQ full without flushing", test_sq_noflush);
 }

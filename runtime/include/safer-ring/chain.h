@@ -42,7 +42,10 @@ enum {
  * the SQ could not hold a few more. */
 void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags);
 /* Add a built op (any op): it is submitted linked to the next one.  Returns
- * what the submit returned; after a failure the chain adds nothing more. */
+ * what the submit returned; after a failure the chain adds nothing more.
+ * The kernel ends a chain where a submission ends, so a chain must fit in
+ * the SQ: the op that finds it full fails with -EBUSY (the ops before it run
+ * as a shorter chain). */
 #define sr_chain_add(ch, op, sub) \
 	sr__chain_added((ch), sr__chain_prep((ch), &(op)->base) ? (ch)->_err : sr_submit((ch)->_ring, (op), (sub)), \
 			&(sub)->h)
