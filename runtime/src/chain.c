@@ -11,10 +11,6 @@
 #include "internal.h"
 #include "fallback.h"
 
-/* Room for a few SQEs, so a short chain is not split by a full SQ (the
- * kernel ends a chain where a submission ends). */
-#define CHAIN_ROOM 16
-
 void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 {
 	memset(ch, 0, sizeof(*ch));
@@ -22,8 +18,9 @@ void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 	ch->_link = (flags & SR_CHAIN_HARD) ? SR_IOSQE_IO_HARDLINK : SR_IOSQE_IO_LINK;
 	if (flags & ~SR_CHAIN_HARD)
 		ch->_err = sr__fail(-EINVAL, "sr_chain_begin: flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
-	else if (r->_uring_up && io_uring_sq_space_left(&r->_uring) < CHAIN_ROOM)
-		sr_ring_submit(r);
+	/* Where the chain starts in the SQ: a full SQ submits only what is
+	 * before it (the kernel ends a chain where a submission ends). */
+	r->_ext->chain_sq_start = r->_uring_up ? r->_uring.sq.sqe_tail : 0;
 }
 
 int sr__chain_prep(struct sr_chain *ch, struct sr_op *op)

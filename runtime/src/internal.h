@@ -36,6 +36,7 @@ struct sr__ring_ext {
 	uint32_t file_epoch;		/* the last generation handed out */
 	bool capture;			/* tests: build SQEs, never submit */
 	unsigned chain_queued;		/* ops of an open chain before the one being added */
+	unsigned chain_sq_start;	/* the SQ position of the open chain's first SQE */
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
 };

@@ -562,47 +562,69 @@ struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r)
 	return sr__get_sqe(r);
 }
 
+/*
+ * Submit the queued SQEs up to (not including) position end, leaving the
+ * rest queued, until the SQ has room.  Returns whether it has.
+ */
+static bool flush_for_room(struct sr_ring *r, unsigned end)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+
+	for (int i = 0; i < 64; i++) {
+		unsigned tail = sq->sqe_tail;
+		int ret;
+
+		sr__cq_publish(r);
+		sq->sqe_tail = end;	/* liburing submits up to sqe_tail */
+		ret = io_uring_submit(&r->_uring);
+		sq->sqe_tail = tail;
+		if (ret == -EBUSY || ret == -EAGAIN)
+			sr__reap_ready(r);	/* CQ backlog: make room, then retry */
+		else if (ret < 0 && ret != -EINTR) {
+			sr__fail(ret, "ring: submitting a full SQ failed");
+			return false;
+		}
+		sq_recount(r);
+		if (sq->sqe_tail != r->_sq_limit)
+			return true;
+	}
+	sr__fail(-EBUSY, "ring: the SQ stays full");
+	return false;
+}
+
 struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r)
 {
-	struct io_uring_sqe *sqe;
+	struct io_uring_sq *sq = &r->_uring.sq;
+	unsigned end = sq->sqe_tail;
 
 	if (r->_flags & SR_RING_SQ_NOFLUSH) {
 		sr__fail(-EBUSY, "ring: the SQ is full (SR_RING_SQ_NOFLUSH): sr_ring_submit, then submit again");
 		return NULL;
 	}
-	/* The kernel ends a chain where a submission ends: flushing now
-	 * would silently run the rest of the chain unordered. */
-	if (r->_ext->chain_queued) {
-		sr__fail(-EBUSY, "sr_chain_add: the SQ is full after %u ops of the chain, and submitting them "
-			 "now would end the chain there (the kernel ends a chain with a submission); the %u "
-			 "queued run as a shorter chain: create the ring with more entries, or make the "
-			 "chain shorter", r->_ext->chain_queued, r->_ext->chain_queued);
+	if (r->_ext->capture) {
+		sr__fail(-EBUSY, "ring: capture ring SQ is full; call sr_ring_discard");
 		return NULL;
 	}
-	/* The SQ is full: hand it to the kernel and take the freed entry. */
-	for (int i = 0; i < 64; i++) {
-		int ret;
-
-		if (r->_ext->capture) {
-			sr__fail(-EBUSY, "ring: capture ring SQ is full; call sr_ring_discard");
+	/*
+	 * The kernel ends a chain where a submission ends: in an open chain
+	 * only what was queued before it is submitted.  A chain that fills
+	 * the SQ on its own cannot be kept whole.
+	 */
+	if (r->_ext->chain_queued) {
+		end = r->_ext->chain_sq_start;
+		if ((int)(end - sq->sqe_head) <= 0) {
+			sr__fail(-EBUSY, "sr_chain_add: the SQ is full after %u ops of the chain, and submitting "
+				 "them now would end the chain there (the kernel ends a chain with a "
+				 "submission); the %u queued run as a shorter chain: create the ring with more "
+				 "entries, or make the chain shorter", r->_ext->chain_queued,
+				 r->_ext->chain_queued);
 			return NULL;
-		}
-		sr__cq_publish(r);
-		ret = io_uring_submit(&r->_uring);
-		if (ret == -EBUSY || ret == -EAGAIN)
-			sr__reap_ready(r);	/* CQ backlog: make room, then retry */
-		else if (ret < 0 && ret != -EINTR) {
-			sr__fail(ret, "ring: submitting a full SQ failed");
-			return NULL;
-		}
-		sq_recount(r);
-		if (r->_uring.sq.sqe_tail != r->_sq_limit) {
-			sqe = sr__get_sqe(r);
-			return sqe;
 		}
 	}
-	sr__fail(-EBUSY, "ring: the SQ stays full");
-	return NULL;
+	/* The SQ is full: hand it to the kernel and take the freed entry. */
+	if (!flush_for_room(r, end))
+		return NULL;
+	return sr__get_sqe(r);
 }
 
 /* --- handles ------------------------------------------------------------------- */

@@ -38,14 +38,14 @@ enum {
 	SR_CHAIN_HARD = 1 << 0,		/* members go on after a member fails (IOSQE_IO_HARDLINK) */
 };
 
-/* Start a chain on r; flags SR_CHAIN_*.  Queued SQEs are submitted first if
- * the SQ could not hold a few more. */
+/* Start a chain on r; flags SR_CHAIN_*. */
 void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags);
 /* Add a built op (any op): it is submitted linked to the next one.  Returns
  * what the submit returned; after a failure the chain adds nothing more.
- * The kernel ends a chain where a submission ends, so a chain must fit in
- * the SQ: the op that finds it full fails with -EBUSY (the ops before it run
- * as a shorter chain). */
+ * The kernel ends a chain where a submission ends: when the SQ runs full,
+ * only what was queued before the chain is submitted, and a chain that
+ * fills the SQ on its own fails with -EBUSY at the op that does not fit
+ * (the ops before it run as a shorter chain). */
 #define sr_chain_add(ch, op, sub) \
 	sr__chain_added((ch), sr__chain_prep((ch), &(op)->base) ? (ch)->_err : sr_submit((ch)->_ring, (op), (sub)), \
 			&(sub)->h)
