@@ -86,24 +86,37 @@ static void die_op(struct server *srv, const char *what)
 
 static void arm_recv(struct conn *cn);
 
+/*
+ * A buffer is free: the first connection starved of one receives again.
+ * Called when a buffer comes back, and when a woken connection leaves it
+ * unused (its recv saw EOF or an error first), so a free buffer never sits
+ * idle while a connection starves.  One at a time: more would mostly meet
+ * -ENOBUFS again.
+ */
+static void wake_starved(struct server *srv)
+{
+	while (srv->starved && !srv->stopping && sr_bufgroup_available(srv->group) > 0) {
+		struct conn *cn = srv->starved;
+
+		srv->starved = cn->next_starved;
+		if (!srv->starved)
+			srv->starved_tail = NULL;
+		cn->starved = false;
+		if (!cn->done) {
+			arm_recv(cn);
+			return;
+		}
+	}
+}
+
 /* A buffer goes back to the group; a connection starved of buffers may go on. */
 static void give_back(struct server *srv, struct sr_buf *b)
 {
-	struct conn *cn;
-
 	if (sr_bufgroup_recycle(srv->group, b) < 0) {
 		die_op(srv, "sr_bufgroup_recycle");
 		return;
 	}
-	cn = srv->starved;
-	if (!cn)
-		return;
-	srv->starved = cn->next_starved;
-	if (!srv->starved)
-		srv->starved_tail = NULL;
-	cn->starved = false;
-	if (!cn->done && !srv->stopping)
-		arm_recv(cn);
+	wake_starved(srv);
 }
 
 static void starve(struct conn *cn)
@@ -279,6 +292,11 @@ static void on_recv(struct sr_ring *r, struct sr_recv_multishot_completed *c, vo
 		else
 			starve(cn);
 	}
+	/* A stream that ended on EOF or an error without taking a buffer may
+	 * have been woken for one: pass the wake on.  (After -ENOBUFS the
+	 * buffers are out, and whoever has them wakes the next when done.) */
+	if (!c->more && !c->buf && c->res != -ENOBUFS)
+		wake_starved(srv);
 	conn_check(cn);
 }
 
