@@ -408,7 +408,7 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 			return sr__fail(-EOPNOTSUPP, "sr_raw_wait: no raw op can be in flight; %s",
 					sr__no_uring_why("ring", why, sizeof(why)));
 		}
-		if (r->_uring_up && !r->_fb) {
+		if (!r->_fb) {
 			sr__cq_publish(r);
 			ret = io_uring_submit_and_wait(&r->_uring, 1);
 		} else {
@@ -693,26 +693,18 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
 
 	/*
-	 * The usual way here: a plain op submitted just now (a batch of one),
-	 * no CQE yet.  Enter once, and take its CQE from the CQ head.
+	 * The usual way here: an op submitted just now (a batch of one), no
+	 * CQE yet.  Enter once, and take its CQE from the CQ head.
 	 */
-	if (block && !r->_fb && !(want & SR__UD_SLOW) && !(r->_flags & SR_RING_CAPTURE) && r->_uring_up &&
-	    idx < r->_nslots && r->_slots[idx]._ud == want && !sr__cq_has(r)) {
-		/* Submitting alone often completes it (a NOP, a ready socket):
-		 * like io_uring_submit + io_uring_wait_cqe, wait only if not. */
-		int ret = io_uring_submit(&r->_uring);
+	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r) && sr__enter_one(r, want) &&
+	    sr__cq_head(r)->user_data == want) {
+		const struct io_uring_cqe *cqe = sr__cq_head(r);
 
-		if (ret >= 0 && !sr__cq_has(r))
-			ret = io_uring_submit_and_wait(&r->_uring, 1);
-		if (ret >= 0 && sr__cq_has(r) && sr__cq_head(r)->user_data == want) {
-			const struct io_uring_cqe *cqe = sr__cq_head(r);
-
-			r->_slots[idx]._res = cqe->res;
-			r->_slots[idx]._cflags = cqe->flags;
-			r->_slots[idx]._state = SR__SLOT_DONE;
-			r->_cqh++;
-			return 0;
-		}
+		r->_slots[idx]._res = cqe->res;
+		r->_slots[idx]._cflags = cqe->flags;
+		r->_slots[idx]._state = SR__SLOT_DONE;
+		r->_cqh++;
+		return 0;
 	}
 
 	for (;;) {

@@ -23,7 +23,7 @@ static inline int unit_tmp_fd(void)
 /*
  * The suites also run with SR_BACKEND=fallback.  A test of what only a ring
  * on io_uring does (native ops mixed with fallback ones, the kernel's SQ)
- * says so and skips there.
+ * says so and skips there; the ring is destroyed when it skips.
  */
 static inline bool unit_needs_uring(struct sr_ring *r, const char *what)
 {
