@@ -22,7 +22,6 @@
 
 #define FAIL_EXIT 86
 #define MAX_WORKERS 16
-#define MAX_PRINTED 12
 
 struct shared {
 	atomic_ullong next;		/* index of the next seed */
@@ -41,6 +40,7 @@ static struct shared *sh;
 static int worker_id;
 static const char *self_path = "api_fuzz";
 static int alarm_s = 30;
+static unsigned max_printed = 12;
 static char extra_args[256];	/* options a reproduction needs */
 
 static double now_s(void)
@@ -66,7 +66,7 @@ static void record(int feat, uint64_t seed, unsigned step)
 
 static bool may_print(void)
 {
-	return !sh || atomic_fetch_add(&sh->printed, 1) < MAX_PRINTED;
+	return !sh || atomic_fetch_add(&sh->printed, 1) < max_printed;
 }
 
 void fz_report_failure(int feat, uint64_t seed, unsigned step, const char *msg)
@@ -183,7 +183,7 @@ static pid_t spawn(int id, unsigned long long first, unsigned long long count)
 static void usage(void)
 {
 	fprintf(stderr, "usage: api_fuzz [--seeds N] [--first S] [--workers W] [--seconds T] [--only f,f] [--skip f,f]\n"
-			"                [--steps MIN-MAX] [--alarm S] | --seed S [--verbose]\n");
+			"                [--steps MIN-MAX] [--alarm S] [--print N] | --seed S [--verbose]\n");
 	exit(2);
 }
 
@@ -210,6 +210,8 @@ int main(int argc, char **argv)
 			nworkers = atoi(v), i++;
 		} else if (!strcmp(a, "--seconds") && v) {
 			seconds = atof(v), i++;
+		} else if (!strcmp(a, "--print") && v) {
+			max_printed = (unsigned)atoi(v), i++;
 		} else if (!strcmp(a, "--alarm") && v) {
 			alarm_s = atoi(v), i++;
 		} else if (!strcmp(a, "--only") && v) {

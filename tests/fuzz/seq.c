@@ -1425,6 +1425,12 @@ static int do_submit(struct sub_args *a)
 		o->group = a->group;
 		S.chan[a->chan].reader = oi;
 		S.grp[a->group].streams++;
+		/*
+		 * The kernel picks a buffer when it first tries the op, data or
+		 * not, and ends the stream with -ENOBUFS if the group is dry then:
+		 * have it tried now, while the group has a buffer for it.
+		 */
+		expect(FT_BASIC, "sr_ring_submit (arm the stream)", sr_ring_submit(r) < 0 ? -1 : 0, 0);
 		break;
 	case K_LTMO:
 		o->certain = true;
@@ -1556,7 +1562,8 @@ static int submit_random(int ri, bool in_cb)
 			return -1;
 		a.group = pick_group(ri);
 		a.chan = chan_free_reader(kind == K_RECVMS, kind == K_READMS);
-		if (a.group < 0 || a.chan < 0 || S.chan[a.chan].qn)
+		if (a.group < 0 || a.chan < 0 || S.chan[a.chan].qn ||
+		    S.grp[a.group].n - S.grp[a.group].out - S.grp[a.group].claimed <= 0)
 			return -1;
 		break;
 	case K_READFX:
@@ -1697,6 +1704,47 @@ static void st_feed(void)
 	do_wait(oi, "dry: ");
 }
 
+static void do_group_create(int ri, const char *how);
+
+/* A stream that hands an item out, in one step: a group, a stream on a channel, data, the item. */
+static void st_stream_item(void)
+{
+	int ri = pick_ring(), gi, oi = -1;
+	struct sub_args a;
+
+	if (ri < 0 || ops_free() < 8)
+		return;
+	if ((gi = pick_group(ri)) < 0) {
+		do_group_create(ri, "");
+		if ((gi = pick_group(ri)) < 0)
+			return;
+	}
+	for (int i = 0; i < FZ_MAXOP; i++) {
+		struct mop *o = &S.op[i];
+
+		if (o->state == OP_INFLIGHT && is_stream(o->kind) && o->group == gi && !o->end_certain && !o->pend &&
+		    !o->pend_opt)
+			oi = i;
+	}
+	if (S.grp[gi].n - S.grp[gi].out - S.grp[gi].claimed <= 0)
+		return;
+	if (oi < 0) {
+		sub_init(&a, ri, chance(50) ? K_RECVMS : K_READMS);
+		a.group = gi;
+		a.chan = chan_free_reader(a.kind == K_RECVMS, a.kind == K_READMS);
+		if (a.chan < 0 || S.chan[a.chan].qn)
+			return;
+		if ((oi = do_submit(&a)) < 0)
+			return;
+	}
+	if (S.grp[gi].n - S.grp[gi].out - S.grp[gi].claimed <= 0)
+		return;
+	feed(S.op[oi].chan, 1 + (int)rnd(48), -1);
+	S.op[oi].pend = S.chan[S.op[oi].chan].qn;
+	S.grp[gi].claimed++;
+	do_wait(oi, "");
+}
+
 static void st_create(void)
 {
 	bool fb = chance(50);
@@ -1712,6 +1760,11 @@ static void st_destroy(void)
 
 	if (ri < 0 || nlive() <= 1)
 		return;
+	/* Often the ring whose group has items out (docs/safety.md section 2: they stay valid). */
+	if (ON(FT_GROUP) && chance(70))
+		for (int i = 0; i < FZ_MAXITEM; i++)
+			if (S.item[i].used && !S.grp[S.item[i].group].detached && ring_usable(S.grp[S.item[i].group].ring))
+				ri = S.grp[S.item[i].group].ring;
 	/* Sometimes wait for what is certain first; the rest is cancelled by the destroy. */
 	if (chance(30))
 		for (int oi; (oi = pick_op(ri, false, true)) >= 0;)
@@ -2090,7 +2143,7 @@ static void st_files(void)
 	if (ri < 0)
 		return;
 	m = &S.ring[ri];
-	switch (rnd(6)) {
+	switch (!m->files && chance(70) ? 0 : rnd(6)) {
 	case 0:
 		snprintf(call, sizeof(call), "sr_ring_register_files(%s, %d)", rname(ri), FZ_NFSLOT);
 		S.call = "sr_ring_register_files";
@@ -2651,6 +2704,9 @@ void fz_delivered(struct sr_ring *r, void *arg, const struct fz_done *d)
 	if (!op_ring_live(o) || S.ring[ri].r != r)
 		fail(FT_CALLBACK, "the callback of %s op%d ran with ring %p, the op's ring is %s (%p)",
 		     fz_kind_names[o->kind], oi, (void *)r, rname(ri), (void *)S.ring[ri].r);
+	if (S.in_child)
+		fail(FT_FORK, "the callback of %s op%d of inherited %s ran in the fork child", fz_kind_names[o->kind], oi,
+		     rname(ri));
 	if (S.ring[ri].owner != self_th)
 		fail(FT_THREAD, "the callback of %s op%d on %s ran on thread %d; the ring's owner is %d",
 		     fz_kind_names[o->kind], oi, rname(ri), self_th, S.ring[ri].owner);
@@ -2890,7 +2946,7 @@ static void child_probe(int ri)
 
 static void child_main(void)
 {
-	bool lent[FZ_NBUF];
+	bool lent[FZ_NBUF], probe_first;
 	struct sr_ring *nr;
 	struct sr_ring_params p = { .entries = 8 };
 	struct sr_nop_op op = sr_nop();
@@ -2901,8 +2957,11 @@ static void child_main(void)
 	self_th = TH_CHILD;
 	signal(SIGALRM, SIG_DFL);
 	alarm(5);
+	/* Half the time the child destroys its copies first: the parent's ops must
+	 * still complete (fallback rings share the parent's epoll set). */
+	probe_first = chance(50);
 	for (int ri = 0; ri < FZ_MAXRING; ri++)
-		if (S.ring[ri].live && !S.ring[ri].closing && chance(70))
+		if (probe_first && S.ring[ri].live && !S.ring[ri].closing && chance(70))
 			child_probe(ri);
 	/* Pools work in the child (their locks are not left held by fork). */
 	for (int pi = 0; pi < FZ_NPOOL; pi++) {
@@ -3107,6 +3166,7 @@ static const struct step steps[] = {
 	{ FT_BASIC, 5, st_group, "group" },
 	{ FT_BASIC, 4, st_files, "files" },
 	{ FT_BASIC, 3, st_chain, "chain" },
+	{ FT_BASIC, 3, st_stream_item, "stream item" },
 	{ FT_STALE, 4, st_stale, "stale" },
 	{ FT_IDENTITY, 5, st_identity, "identity" },
 	{ FT_POOL, 3, st_pool_misuse, "pool misuse" },
