@@ -13,7 +13,7 @@ FUZZ_WORKERS ?= 4
 FUZZ_SECONDS ?= 3600
 FUZZ_ARGS ?=
 
-FUZZ_SRC := tests/fuzz/run.c tests/fuzz/seq.c tests/fuzz/ops.c
+FUZZ_SRC := tests/fuzz/run.c tests/fuzz/seq.c tests/fuzz/ops.c tests/fuzz/oom.c
 FUZZ_HDR := tests/fuzz/fz.h
 FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # The library under test, built with the sanitizers (the same build as check-sanitize).
@@ -23,6 +23,8 @@ FUZZ_HAVE := $(if $(shell grep -l 'sr_ring_acquire' runtime/include/safer-ring/r
 	$(if $(shell grep -l 'sr_ring_destroy_timeout' runtime/include/safer-ring/ring.h 2>/dev/null),-DFZ_HAVE_DESTROY_TIMEOUT=1) \
 	$(if $(wildcard runtime/src/mem.c),-DFZ_HAVE_FAIL_ALLOC=1)
 FUZZ_CFLAGS = -O1 -g -std=gnu11 $(WARN) $(FUZZ_SAN) $(FUZZ_HAVE)
+# The library's allocations go through the driver (tests/fuzz/oom.c), which can fail them.
+FUZZ_WRAP := -DFZ_WRAP -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=mmap
 
 # Its own sub-make, like check-sanitize: the library's objects get the sanitizer flags.
 $(FUZZ_LIB): $(RUNTIME_SRC) $(HEADERS)
@@ -31,7 +33,7 @@ $(FUZZ_LIB): $(RUNTIME_SRC) $(HEADERS)
 $(BUILD)/fuzz/api_fuzz: $(FUZZ_SRC) $(FUZZ_HDR) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(FUZZ_LIB) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_WRAP) -o $@ $(FUZZ_SRC) $(FUZZ_LIB) $(LDLIBS)
 
 api-fuzz: $(BUILD)/fuzz/api_fuzz
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/fuzz/api_fuzz --seeds $(FUZZ_SEEDS) --first $(FUZZ_FIRST) \
@@ -50,12 +52,14 @@ FUZZ_CORPUS ?= $(BUILD)/fuzz/corpus
 $(FUZZ_LF_LIB): $(RUNTIME_SRC) $(HEADERS)
 	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/fuzz/lf SAN="$(FUZZ_LF_SAN)" CFLAGS="-O1 -g" $@ >/dev/null
 
-$(BUILD)/fuzz/api_fuzz_libfuzzer: tests/fuzz/libfuzzer.c tests/fuzz/seq.c tests/fuzz/ops.c $(FUZZ_HDR) $(FUZZ_LF_LIB)
+FUZZ_LF_SRC := tests/fuzz/libfuzzer.c tests/fuzz/seq.c tests/fuzz/ops.c tests/fuzz/oom.c
+
+$(BUILD)/fuzz/api_fuzz_libfuzzer: $(FUZZ_LF_SRC) $(FUZZ_HDR) $(FUZZ_LF_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -std=gnu11 $(WARN) $(FUZZ_HAVE) \
 		-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -o $@ \
-		tests/fuzz/libfuzzer.c tests/fuzz/seq.c tests/fuzz/ops.c $(FUZZ_LF_LIB) $(LDLIBS)
+		$(FUZZ_LF_SRC) $(FUZZ_LF_LIB) $(LDLIBS)
 
 api-fuzz-libfuzzer: $(BUILD)/fuzz/api_fuzz_libfuzzer
 	@mkdir -p $(FUZZ_CORPUS)

@@ -105,6 +105,13 @@ struct fz_src {
 void fz_src_seed(struct fz_src *src, uint64_t seed);
 uint64_t fz_src_next(struct fz_src *src);
 
+/* oom.c: fail the library's allocations (FZ_WRAP builds) */
+extern const bool fz_oom_available;
+/* After `after` more allocations succeed, fail the next n. */
+void fz_oom_arm(unsigned after, unsigned n);
+void fz_oom_disarm(void);
+unsigned fz_oom_fired(void);
+
 /* seq.c */
 struct fz_opts {
 	unsigned feat;		/* FT_* bits enabled */

@@ -177,6 +177,7 @@ static struct {
 	int nstack;
 	bool in_child;
 	int child_fd;		/* fork child: where its failure message goes */
+	int chain_err;		/* the first error of the chain being built */
 } S;
 
 /* Scratch files: two with known contents (A, B), one to write to, /dev/null. */
@@ -260,14 +261,40 @@ static void check_msg(int feat, const char *call, int e)
 		fail(feat, "%s returned %s but sr_last_error() does not say so: \"%s\"", call, ename(e), sr_last_error());
 }
 
-/* A call returned got; the contract says want. */
-static void expect(int feat, const char *call, int got, int want)
+/*
+ * Allocations failed on purpose (oom.c) during this step or the one
+ * before: a call may answer -ENOMEM then, having changed nothing
+ * (docs/safety.md section 6); a completion it could not record comes later.
+ */
+static unsigned oom_window, oom_prev;
+
+static bool oom_ok(int got)
 {
+	return got == -ENOMEM && fz_oom_fired() > oom_window;
+}
+
+static void check_msg(int feat, const char *call, int e);
+
+static bool oom_taken(const char *call, int got)
+{
+	if (!oom_ok(got))
+		return false;
+	vlog("%s -> ENOMEM (an allocation failed on purpose)", call);
+	check_msg(FT_OOM, call, got);
+	return true;
+}
+
+/* A call returned got; the contract says want.  False: it ran out of memory instead. */
+static bool expect(int feat, const char *call, int got, int want)
+{
+	if (got != want && oom_taken(call, got))
+		return false;
 	vlog("%s -> %s%s%s", call, ename(got), got == want ? "" : ", expected ", got == want ? "" : ename(want));
 	if (got != want)
 		fail(feat, "%s returned %s, expected %s (last error: %s)", call, ename(got), ename(want), sr_last_error());
 	if (want < 0)
 		check_msg(feat, call, got);
+	return true;
 }
 
 /* Refused, with any error: where the contract does not name the code. */
@@ -278,11 +305,14 @@ static void expect_refused(int feat, const char *call, int got)
 		fail(feat, "%s returned %d, expected it to be refused", call, got);
 }
 
-static void expect_ok_count(int feat, const char *call, int got)
+static bool expect_ok_count(int feat, const char *call, int got)
 {
+	if (oom_taken(call, got))
+		return false;
 	vlog("%s -> %d", call, got);
 	if (got < 0)
 		fail(feat, "%s returned %s, expected a count (last error: %s)", call, ename(got), sr_last_error());
+	return true;
 }
 
 /* NULL-returning calls: the errno is the name in sr_last_error(). */
@@ -294,6 +324,8 @@ static void expect_null_err(int feat, const char *call, const void *p, int want)
 	vlog("%s -> %p (expected NULL, %s)", call, p, ename(want));
 	if (p)
 		fail(feat, "%s succeeded, expected %s", call, ename(want));
+	if (fz_oom_fired() > oom_window && strstr(sr_last_error(), "(ENOMEM)"))
+		return;
 	if (!strstr(sr_last_error(), n))
 		fail(feat, "%s returned NULL but sr_last_error() does not say %s: \"%s\"", call, ename(want),
 		     sr_last_error());
@@ -973,7 +1005,8 @@ static int do_create(bool fallback, bool movable)
 	ret = sr_ring_create(&r, &p);
 	snprintf(call, sizeof(call), "sr_ring_create(ring%d, %s%s, %u entries)", ri, fallback ? "fallback" : "io_uring",
 		 movable ? ", movable" : "", p.entries);
-	expect(FT_BASIC, call, ret, 0);
+	if (!expect(FT_BASIC, call, ret, 0))
+		return -1;
 	memset(&S.ring[ri], 0, sizeof(S.ring[ri]));
 	S.ring[ri].r = r;
 	S.ring[ri].used = S.ring[ri].live = true;
@@ -1000,7 +1033,8 @@ static void do_recycle(int it, int feat)
 	snprintf(call, sizeof(call), "sr_bufgroup_recycle(group %d%s, %p)", m->group, g->detached ? " (detached)" : "",
 		 (void *)m->b);
 	S.call = "sr_bufgroup_recycle";
-	expect(feat, call, sr_bufgroup_recycle(g->g, m->b), 0);
+	if (!expect(feat, call, sr_bufgroup_recycle(g->g, m->b), 0))
+		return;
 	if (g->nback < 8)
 		g->back[g->nback++] = m->b;
 	item_drop(it);
@@ -1031,7 +1065,9 @@ static void do_destroy(int ri, int feat)
 	snprintf(call, sizeof(call), "sr_ring_destroy(%s)", rname(ri));
 	model_ring_closing(ri);
 	S.call = "sr_ring_destroy";
-	expect(feat, call, sr_ring_destroy(R(ri)), 0);
+	for (int tries = 0; !expect(feat, call, sr_ring_destroy(R(ri)), 0); tries++)
+		if (tries == 3)
+			fail(FT_OOM, "%s: still -ENOMEM after %d tries", call, tries + 1);
 	model_ring_gone(ri);
 }
 
@@ -1045,7 +1081,8 @@ static void do_wait(int oi, const char *how)
 	snprintf(call, sizeof(call), "%swait(%s op%d on %s)", how, fz_kind_names[o->kind], oi, rname(o->ring));
 	S.call = "wait";
 	ret = fz_op_wait(R(o->ring), o->kind, &o->sub, true, &d);
-	expect(FT_BASIC, call, ret, 0);
+	if (!expect(FT_BASIC, call, ret, 0))
+		return;
 	vlog("  res %s more %d buf %p", ename(d.res), d.more, (void *)d.buf);
 	complete(oi, &d, "wait:");
 }
@@ -1065,7 +1102,8 @@ static void do_poll(int oi, const char *how)
 		expect(FT_BASIC, call, ret, -EAGAIN);
 		return;
 	}
-	expect(FT_BASIC, call, ret, 0);
+	if (!expect(FT_BASIC, call, ret, 0))
+		return;
 	vlog("  res %s more %d buf %p", ename(d.res), d.more, (void *)d.buf);
 	complete(oi, &d, "poll:");
 }
@@ -1077,7 +1115,8 @@ static void do_cancel(int oi, const char *how)
 
 	snprintf(call, sizeof(call), "%scancel(%s op%d on %s)", how, fz_kind_names[o->kind], oi, rname(o->ring));
 	S.call = "cancel";
-	expect(FT_BASIC, call, fz_op_cancel(R(o->ring), o->kind, &o->sub), 0);
+	if (!expect(FT_BASIC, call, fz_op_cancel(R(o->ring), o->kind, &o->sub), 0))
+		return;
 	if (is_stream(o->kind)) {
 		if (o->pend) {
 			o->pend_opt = o->pend;
@@ -1163,8 +1202,7 @@ static void do_run(int ri, int how)
 		snprintf(call, sizeof(call), "sr_ring_run(%s)", rname(ri));
 		S.call = "sr_ring_run";
 		ret = sr_ring_run(R(ri));
-		expect(FT_BASIC, call, ret, 0);
-		if (!S.ring[ri].live)
+		if (!expect(FT_BASIC, call, ret, 0) || !S.ring[ri].live)
 			return;
 		for (int i = 0; i < FZ_MAXOP; i++) {
 			struct mop *o = &S.op[i];
@@ -1265,6 +1303,9 @@ static int do_submit(struct sub_args *a)
 
 	if (oi < 0)
 		return -1;
+	/* After a chain's first error, every add returns it and adds nothing. */
+	if (a->ch && S.chain_err && a->expect != 1)
+		a->expect = S.chain_err;
 	o = &S.op[oi];
 	memset(&o->sub, 0, sizeof(o->sub));
 	S.call = fz_kind_names[a->kind];
@@ -1349,10 +1390,13 @@ static int do_submit(struct sub_args *a)
 		 a->group >= 0 ? ", group" : "", oi);
 	if (a->expect == 1) {
 		expect_refused(a->feat, call, ret);
-	} else {
-		expect(a->feat, call, ret, a->expect);
+	} else if (!expect(a->feat, call, ret, a->expect)) {
+		if (a->ch && !S.chain_err)
+			S.chain_err = ret;
 	}
 	if (ret) {
+		if (a->ch && !S.chain_err)
+			S.chain_err = ret;
 		/* Refused: nothing lent, nothing in flight (the latter is checked after the step). */
 		if (b && !was_lent && sr_buf_is_lent(b))
 			fail(a->feat, "%s was refused (%s) but left its buffer lent to %s", call, ename(ret),
@@ -1809,6 +1853,10 @@ static void do_pool_create(int pi)
 	S.call = "sr_pool_create";
 	mp->p = sr_pool_create(FZ_POOLN, 4096, 0);
 	vlog("sr_pool_create(pool %d) -> %p", pi, (void *)mp->p);
+	if (!mp->p && fz_oom_fired() > oom_window && strstr(sr_last_error(), "(ENOMEM)")) {
+		mp->live = false;
+		return;
+	}
 	if (!mp->p)
 		fail(FT_BASIC, "sr_pool_create failed: %s", sr_last_error());
 	memset(mp->e, 0, sizeof(mp->e));
@@ -1916,8 +1964,7 @@ static void do_register_pool(int ri, int pi)
 
 	snprintf(call, sizeof(call), "sr_ring_register_pool(%s, pool %d)", rname(ri), pi);
 	S.call = "sr_ring_register_pool";
-	expect(FT_BASIC, call, sr_ring_register_pool(R(ri), mp->p), want);
-	if (!want) {
+	if (expect(FT_BASIC, call, sr_ring_register_pool(R(ri), mp->p), want) && !want) {
 		mp->regring = ri;
 		mp->reginc = S.ring[ri].inc;
 		S.ring[ri].regpool = pi;
@@ -1944,8 +1991,7 @@ static void do_unregister_pool(int ri)
 		}
 	}
 	S.call = "sr_ring_unregister_buffers";
-	expect(FT_BASIC, call, sr_ring_unregister_buffers(R(ri)), want);
-	if (!want) {
+	if (expect(FT_BASIC, call, sr_ring_unregister_buffers(R(ri)), want) && !want) {
 		S.pool[pi].regring = -1;
 		S.ring[ri].regpool = -1;
 	}
@@ -2007,6 +2053,8 @@ static void do_group_create(int ri, const char *how)
 	S.call = "sr_bufgroup_create";
 	g->g = sr_bufgroup_create(R(ri), n, 64);
 	vlog("%ssr_bufgroup_create(%s, %u x 64) -> %p", how, rname(ri), n, (void *)g->g);
+	if (!g->g && fz_oom_fired() > oom_window && strstr(sr_last_error(), "(ENOMEM)"))
+		return;
 	if (!g->g)
 		fail(FT_BASIC, "sr_bufgroup_create(%s) failed: %s", rname(ri), sr_last_error());
 	g->live = true;
@@ -2029,8 +2077,7 @@ static void do_group_destroy(int gi, const char *how)
 
 	snprintf(call, sizeof(call), "%ssr_bufgroup_destroy(group %d on %s)", how, gi, rname(g->ring));
 	S.call = "sr_bufgroup_destroy";
-	expect(FT_BASIC, call, sr_bufgroup_destroy(g->g), want);
-	if (!want) {
+	if (expect(FT_BASIC, call, sr_bufgroup_destroy(g->g), want) && !want) {
 		g->live = false;
 		S.ring[g->ring].ngroups--;
 	}
@@ -2112,9 +2159,8 @@ static void do_files_set(int ri, int slot, int file, const char *how)
 	snprintf(call, sizeof(call), "%ssr_ring_files_set(%s, slot %d, %s)", how, rname(ri), slot,
 		 file < 0 ? "clear" : file ? "file B" : "file A");
 	S.call = "sr_ring_files_set";
-	expect(FT_BASIC, call, sr_ring_files_set(R(ri), (unsigned)slot, file < 0 ? -1 : file_fd[file], &h),
-	       m->files ? 0 : -EINVAL);
-	if (!m->files)
+	if (!expect(FT_BASIC, call, sr_ring_files_set(R(ri), (unsigned)slot, file < 0 ? -1 : file_fd[file], &h),
+		    m->files ? 0 : -EINVAL) || !m->files)
 		return;
 	fh_invalidate(ri, slot);
 	m->fslot[slot] = file;
@@ -2147,13 +2193,14 @@ static void st_files(void)
 	case 0:
 		snprintf(call, sizeof(call), "sr_ring_register_files(%s, %d)", rname(ri), FZ_NFSLOT);
 		S.call = "sr_ring_register_files";
-		expect(FT_BASIC, call, sr_ring_register_files(R(ri), FZ_NFSLOT), m->files ? -EBUSY : 0);
-		m->files = true;
+		if (expect(FT_BASIC, call, sr_ring_register_files(R(ri), FZ_NFSLOT), m->files ? -EBUSY : 0))
+			m->files = true;
 		break;
 	case 1:
 		snprintf(call, sizeof(call), "sr_ring_unregister_files(%s)", rname(ri));
 		S.call = "sr_ring_unregister_files";
-		expect(FT_BASIC, call, sr_ring_unregister_files(R(ri)), m->files ? 0 : -ENXIO);
+		if (!expect(FT_BASIC, call, sr_ring_unregister_files(R(ri)), m->files ? 0 : -ENXIO))
+			break;
 		fh_invalidate(ri, -1);
 		m->files = false;
 		for (int i = 0; i < FZ_NFSLOT; i++)
@@ -2196,7 +2243,7 @@ static int chain_member(int ri, struct sr_chain *ch, int kind, bool badfd)
 
 static void st_chain(void)
 {
-	int ri = pick_ring(), pattern = (int)rnd(4), n = 2 + (int)rnd(2), first = -1, oi, err = 0;
+	int ri = pick_ring(), pattern = (int)rnd(4), n = 2 + (int)rnd(2), first = -1, oi;
 	bool hard = chance(30);
 	struct sr_chain ch;
 	char call[64];
@@ -2205,6 +2252,7 @@ static void st_chain(void)
 		return;
 	vlog("sr_chain_begin(%s%s), pattern %d", rname(ri), hard ? ", hard" : "", pattern);
 	S.call = "sr_chain";
+	S.chain_err = 0;
 	sr_chain_begin(R(ri), &ch, hard ? SR_CHAIN_HARD : 0);
 	switch (pattern) {
 	case 0:	/* every member succeeds */
@@ -2213,7 +2261,7 @@ static void st_chain(void)
 		break;
 	case 1:	/* the first fails: a soft chain cancels the rest, a hard one runs them */
 		first = chain_member(ri, &ch, K_WRITEF, true);
-		for (int i = 1; i < n && first >= 0; i++) {
+		for (int i = 1; i < n && first >= 0 && !S.chain_err; i++) {
 			oi = chain_member(ri, &ch, (int)rnd(3), false);
 			if (oi >= 0 && !hard)
 				set_res1(&S.op[oi], -ECANCELED);
@@ -2255,16 +2303,12 @@ static void st_chain(void)
 		/* Nothing more is added after a refusal. */
 		sub_init(&a, ri, K_NOP);
 		a.ch = &ch;
-		a.expect = -EBUSY;
 		do_submit(&a);
-		err = -EBUSY;
 		break;
 	}
 	}
 	snprintf(call, sizeof(call), "sr_chain_end(%s)", rname(ri));
-	if (!ch._n && !err)
-		err = ch._err;	/* nothing was added (no buffer was free) */
-	expect(FT_BASIC, call, sr_chain_end(&ch), err);
+	expect(FT_BASIC, call, sr_chain_end(&ch), S.chain_err);
 }
 
 /* --- misuse: stale handles within a ring ------------------------------------------------------------ */
@@ -2955,6 +2999,7 @@ static void child_main(void)
 
 	S.in_child = true;
 	self_th = TH_CHILD;
+	fz_oom_disarm();
 	signal(SIGALRM, SIG_DFL);
 	alarm(5);
 	/* Half the time the child destroys its copies first: the parent's ops must
@@ -3072,7 +3117,8 @@ static void *peer_main(void *arg)
 	(void)arg;
 	self_th = TH_PEER;
 	if ((ret = sr_ring_create(&r, &p))) {
-		snprintf(peer.err, sizeof(peer.err), "peer: sr_ring_create -> %s", ename(ret));
+		if (ret != -ENOMEM || !fz_oom_fired())
+			snprintf(peer.err, sizeof(peer.err), "peer: sr_ring_create -> %s", ename(ret));
 		return NULL;
 	}
 	for (unsigned i = 0; i < peer.iters && !peer.err[0]; i++) {
@@ -3093,7 +3139,13 @@ static void *peer_main(void *arg)
 		if (autoret)
 			sr_buf_set_auto_return(b, true);
 		w = sr_write(null_fd, b, 0);
-		if ((ret = sr_submit(r, &w, &s)) || (ret = sr_wait(r, &s, &c)) || c.res != 64) {
+		if ((ret = sr_submit(r, &w, &s)) == -ENOMEM && fz_oom_fired()) {
+			sr_pool_put(b);
+			continue;
+		}
+		while (!ret && (ret = sr_wait(r, &s, &c)) == -ENOMEM && fz_oom_fired())
+			ret = 0;	/* the completion comes with the next wait */
+		if (ret || c.res != 64) {
 			snprintf(peer.err, sizeof(peer.err), "peer: write -> %s, res %d: %s", ename(ret), c.res,
 				 sr_last_error());
 			break;
@@ -3318,7 +3370,7 @@ static void teardown(void)
 
 unsigned fz_run_sequence(uint64_t seed, const uint8_t *data, size_t len)
 {
-	unsigned nsteps, nrings;
+	unsigned nsteps, nrings, oom_step = 0, oom_after = 0, oom_burst = 0;
 
 	memset(&S, 0, sizeof(S));
 	memset(&peer, 0, sizeof(peer));
@@ -3336,6 +3388,13 @@ unsigned fz_run_sequence(uint64_t seed, const uint8_t *data, size_t len)
 	nrings = 2 + rnd(2);
 	if (fz_opts.verbose)
 		fprintf(stderr, "api-fuzz: seed %llu: %u rings, %u steps\n", (unsigned long long)seed, nrings, nsteps);
+	/* Some sequences fail one allocation of the library, or a few in a row (section 6). */
+	if (ON(FT_OOM) && fz_oom_available && chance(25)) {
+		oom_step = 1 + rnd(nsteps);
+		oom_after = chance(50) ? rnd(4) : rnd(24);
+		oom_burst = chance(70) ? 1 : 2 + rnd(7);
+	}
+	oom_window = oom_prev = fz_oom_fired();
 	setup();
 	for (unsigned i = 0; i < nrings; i++)
 		run_on(ON(FT_THREAD) && chance(25) ? TH_HELPER : TH_MAIN, create_initial, NULL);
@@ -3347,6 +3406,13 @@ unsigned fz_run_sequence(uint64_t seed, const uint8_t *data, size_t len)
 		 * outcome of one step does not shift the choices of the next. */
 		if (!S.src.bytes)
 			fz_src_seed(&S.ssrc, fz_src_next(&S.src));
+		oom_window = oom_prev;
+		oom_prev = fz_oom_fired();
+		if (S.step == oom_step) {
+			if (fz_opts.verbose)
+				fprintf(stderr, "step %u: allocations: %u succeed, then %u fail\n", S.step, oom_after, oom_burst);
+			fz_oom_arm(oom_after, oom_burst);
+		}
 		if (ON(FT_FORK) && rnd(1000) >= 997) {
 			if (fz_opts.verbose)
 				fprintf(stderr, "step %u: fork\n", S.step);
@@ -3365,6 +3431,10 @@ unsigned fz_run_sequence(uint64_t seed, const uint8_t *data, size_t len)
 		}
 		run_on(th, run_step, (void *)st);
 	}
+	oom_window = oom_prev;
 	teardown();
+	fz_oom_disarm();
+	if (fz_opts.verbose && oom_step)
+		fprintf(stderr, "allocations failed on purpose so far: %u\n", fz_oom_fired());
 	return nsteps;
 }
