@@ -17,12 +17,29 @@ static const char *op_name(unsigned op)
 {
 	if (op == SR__OP_GROUP)
 		return "its provided-buffer group (for the kernel to pick)";
-	return op < sr_op_count ? sr_op_table[op].name : "?";
+	return sr__op_name(op);
+}
+
+/*
+ * Is b a buffer the caller may touch now?  0, or an error naming fn and
+ * why not: not a buffer, lent to an op, or back in its pool.
+ */
+static int buf_usable(const struct sr_buf *b, const char *fn)
+{
+	if (!b || b->_magic != SR__BUF_MAGIC)
+		return sr__fail(-EINVAL, "%s: not a live buffer (freed, or not from sr_buf_alloc/_wrap)", fn);
+	if (b->_flags & SR__BUF_HOME)
+		return sr__fail(-EINVAL, "%s: the buffer is back in its pool (sr_pool_put); take one with "
+				"sr_pool_take", fn);
+	if (b->_flags & SR__BUF_LENT)
+		return sr__fail(-EBUSY, "%s: the buffer is lent to %s (in flight); its bytes are the kernel's "
+				"until that op completes", fn, op_name(b->_lent_op));
+	return 0;
 }
 
 static struct sr_buf *buf_new(void *data, size_t cap, size_t len, uint32_t flags)
 {
-	struct sr_buf *b = calloc(1, sizeof(*b));
+	struct sr_buf *b = sr__calloc(1, sizeof(*b));
 
 	if (!b) {
 		sr__fail(-ENOMEM, "sr_buf: out of memory");
@@ -40,9 +57,9 @@ struct sr_buf *sr_buf_alloc(size_t cap)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct sr_buf *b;
-	void *p;
+	void *p = sr__memalign((size_t)page, cap);
 
-	if (posix_memalign(&p, (size_t)page, cap ? cap : 1)) {
+	if (!p) {
 		sr__fail(-ENOMEM, "sr_buf_alloc: cannot allocate %zu bytes", cap);
 		return NULL;
 	}
@@ -87,8 +104,7 @@ int sr_buf_free(struct sr_buf *b)
 		return sr__fail(-EBUSY, "sr_buf_free: the buffer is registered with a ring; "
 				"sr_ring_unregister_buffers first");
 	if (b->_flags & SR__BUF_GROUP)
-		return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a buffer group; "
-				"give it back with sr_bufgroup_recycle");
+		return sr__group_buf_free(b);
 	if (b->_flags & SR__BUF_POOLED)
 		return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a pool; give it back with sr_pool_put");
 	b->_magic = 0;
@@ -100,15 +116,8 @@ int sr_buf_free(struct sr_buf *b)
 
 void *sr_buf_data(struct sr_buf *b)
 {
-	if (!b || b->_magic != SR__BUF_MAGIC) {
-		sr__fail(-EINVAL, "sr_buf_data: not a live buffer");
+	if (buf_usable(b, "sr_buf_data"))
 		return NULL;
-	}
-	if (b->_flags & SR__BUF_LENT) {
-		sr__fail(-EBUSY, "sr_buf_data: the buffer is lent to %s (in flight); its bytes are the kernel's "
-			 "until that op completes", op_name(b->_lent_op));
-		return NULL;
-	}
 	if (b->_flags & SR__BUF_RDONLY) {
 		sr__fail(-EINVAL, "sr_buf_data: read-only buffer; use sr_buf_cdata");
 		return NULL;
@@ -118,14 +127,8 @@ void *sr_buf_data(struct sr_buf *b)
 
 const void *sr_buf_cdata(const struct sr_buf *b)
 {
-	if (!b || b->_magic != SR__BUF_MAGIC) {
-		sr__fail(-EINVAL, "sr_buf_cdata: not a live buffer");
+	if (buf_usable(b, "sr_buf_cdata"))
 		return NULL;
-	}
-	if (b->_flags & SR__BUF_LENT) {
-		sr__fail(-EBUSY, "sr_buf_cdata: the buffer is lent to %s (in flight)", op_name(b->_lent_op));
-		return NULL;
-	}
 	return b->_data;
 }
 
@@ -141,8 +144,10 @@ size_t sr_buf_len(const struct sr_buf *b)
 
 int sr_buf_set_len(struct sr_buf *b, size_t len)
 {
-	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_buf_set_len: the buffer is lent to %s (in flight)", op_name(b->_lent_op));
+	int ret = buf_usable(b, "sr_buf_set_len");
+
+	if (ret)
+		return ret;
 	if (len > b->_cap)
 		return sr__fail(-EINVAL, "sr_buf_set_len: %zu is beyond the capacity %zu", len, b->_cap);
 	b->_len = len;
@@ -151,10 +156,10 @@ int sr_buf_set_len(struct sr_buf *b, size_t len)
 
 int sr_buf_set_window(struct sr_buf *b, size_t off, size_t len)
 {
-	if (!b || b->_magic != SR__BUF_MAGIC)
-		return sr__fail(-EINVAL, "sr_buf_set_window: not a live buffer");
-	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_buf_set_window: the buffer is lent to %s (in flight)", op_name(b->_lent_op));
+	int ret = buf_usable(b, "sr_buf_set_window");
+
+	if (ret)
+		return ret;
 	if (off > b->_cap || len > b->_cap - off)
 		return sr__fail(-EINVAL, "sr_buf_set_window: %zu bytes at %zu run past the capacity %zu", len, off,
 				b->_cap);
@@ -179,6 +184,9 @@ int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, co
 		return sr__fail(-EINVAL, "%s: %s: NULL buffer; make one with sr_buf_alloc or sr_buf_wrap", fn, arg);
 	if (b->_magic != SR__BUF_MAGIC)
 		return sr__fail(-EINVAL, "%s: %s: not a live buffer (freed, or not from sr_buf_alloc/_wrap)", fn, arg);
+	if (b->_flags & SR__BUF_HOME)
+		return sr__fail(-EINVAL, "%s: %s: the buffer is back in its pool (sr_pool_put); take one with "
+				"sr_pool_take", fn, arg);
 	if (b->_flags & SR__BUF_LENT)
 		return sr__fail(-EBUSY, "%s: %s: the buffer is lent to %s (in flight); wait for that op or use "
 				"another buffer", fn, arg, op_name(b->_lent_op));

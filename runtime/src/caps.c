@@ -125,7 +125,7 @@ static bool rung_allowed(const struct sr_caps *c, uint32_t flags)
 
 /* Walk the spec's setup ladder; EINVAL drops to the next rung. */
 static int ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, unsigned cq_entries,
-		       bool ladder, unsigned *accepted, unsigned *tried, const struct sr_caps *c)
+		       bool ladder, unsigned forbid, unsigned *accepted, unsigned *tried, const struct sr_caps *c)
 {
 	int ret = -EINVAL;
 
@@ -134,7 +134,7 @@ static int ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, 
 		struct io_uring_params p;
 		uint32_t flags = sr_setup_ladder[i] | extra;
 
-		if (!rung_allowed(c, sr_setup_ladder[i]))
+		if (!rung_allowed(c, sr_setup_ladder[i]) || (sr_setup_ladder[i] & forbid))
 			continue;
 		(*tried)++;
 		memset(&p, 0, sizeof(p));
@@ -212,7 +212,7 @@ static void detect(void)
 		c->memlock_cur = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
 		c->memlock_max = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : rl.rlim_max;
 	}
-	ret = ladder_init(&ring, 8, 0, 0, true, &c->setup_flags, &c->ladder_tried, c);
+	ret = ladder_init(&ring, 8, 0, 0, true, 0, &c->setup_flags, &c->ladder_tried, c);
 	if (ret < 0) {
 		classify(c, ret);
 		return;
@@ -386,7 +386,7 @@ void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p)
 {
 	const struct sr_caps *c = sr_caps_get();
-	unsigned extra = 0, tried;
+	unsigned extra = 0, forbid = 0, tried;
 	int ret;
 
 	snprintf(r->_ext->kernel_text, sizeof(r->_ext->kernel_text), "%s", c->release);
@@ -404,7 +404,16 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 	} else if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
 		return sr__fb_create(r, p);
 	}
-	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER),
+	/*
+	 * A ring that may change threads: the kernel ties a single-issuer
+	 * ring to its creator, and with cooperative task work the ops a
+	 * former owner submitted would complete only when it next enters the
+	 * kernel.
+	 */
+	if (p->flags & SR_RING_MOVABLE)
+		forbid = SR_IORING_SETUP_SINGLE_ISSUER | SR_IORING_SETUP_DEFER_TASKRUN |
+			 SR_IORING_SETUP_COOP_TASKRUN | SR_IORING_SETUP_TASKRUN_FLAG;
+	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER), forbid,
 			  &r->_setup_flags, &tried, c);
 	if (ret < 0) {
 		struct sr_caps tmp = *c;

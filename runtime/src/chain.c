@@ -18,6 +18,10 @@ void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 	ch->_link = (flags & SR_CHAIN_HARD) ? SR_IOSQE_IO_HARDLINK : SR_IOSQE_IO_LINK;
 	if (flags & ~SR_CHAIN_HARD)
 		ch->_err = sr__fail(-EINVAL, "sr_chain_begin: flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
+	if (!ch->_err)
+		ch->_err = sr__ring_use(r, "sr_chain_begin");
+	if (ch->_err)
+		return;
 	/* Where the chain starts in the SQ: a full SQ submits only what is
 	 * before it (the kernel ends a chain where a submission ends). */
 	r->_ext->chain_sq_start = r->_uring_up ? r->_uring.sq.sqe_tail : 0;
@@ -65,7 +69,10 @@ int sr_chain_end(struct sr_chain *ch)
 {
 	struct sr_ring *r = ch->_ring;
 	uint32_t idx = (uint32_t)(ch->_last & SR__UD_SLOT_MASK);
+	int ret = sr__ring_use(r, "sr_chain_end");
 
+	if (ret)
+		return ret;
 	if (ch->_n && idx < r->_nslots && r->_slots[idx]._ud == ch->_last) {
 		if (r->_slotx[idx]._fb) {
 			sr__fb_unlink(r, idx);
@@ -107,13 +114,15 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 
 int sr_ring_cancel_all(struct sr_ring *r)
 {
-	int n = 0;
+	int n = 0, ret = sr__ring_use(r, "sr_ring_cancel_all");
 
+	if (ret)
+		return ret;
 	/* The runtime knows every op in flight: ask for each (a callback may
 	 * grow the table meanwhile, so the count is read each time). */
 	for (uint32_t i = 0; i < r->_nslots; i++) {
 		struct sr_slot *s = &r->_slots[i];
-		struct sr_handle h = { s->_ud };
+		struct sr_handle h = { s->_ud, r->_id };
 
 		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT || (s->_flags & SR__SF_CANCEL))
 			continue;

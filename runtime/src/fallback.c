@@ -64,6 +64,20 @@ enum {
 
 enum { K_KERNEL, K_SYSCALL, K_EMULATE };
 
+/*
+ * A job's completions wait for the owner in the job itself: no memory is
+ * needed to post one, so a completion is never lost for want of it.  A
+ * stream that runs ahead pauses when its records are nearly full (the last
+ * is kept for the final completion) and goes on once the owner took them.
+ */
+#define JOB_RECS	4
+
+struct rec {
+	int32_t res;
+	uint32_t cflags;
+	bool final;
+};
+
 struct job {
 	uint32_t id, gen;
 	uint32_t slot;
@@ -96,16 +110,14 @@ struct job {
 	struct job *chain;	/* the op linked after this one */
 	struct job *target;	/* link timer: the op it times */
 	struct job *cnext;	/* list of timeouts with a completion count */
+	struct job *dnext;	/* list of jobs with records for the owner */
+	struct rec recs[JOB_RECS];	/* completions for the owner, in order */
+	uint8_t rhead, nrec;
+	bool in_done;		/* on the done list */
+	bool cancel_req;	/* a link timer fired: the owner cancels the job */
+	bool rearm_later;	/* a stream paused with full records: go on when taken */
+	uint64_t ticks;		/* a repeating timer's expirations not yet posted */
 	unsigned char sqe[128];	/* the SQE image that runs (exec op's layout) */
-};
-
-struct item {
-	struct job *j;
-	uint32_t gen;
-	int32_t res;
-	uint32_t cflags;
-	uint8_t final;
-	uint8_t cancel;		/* not a completion: cancel the job (a link timer fired) */
 };
 
 struct sr__fallback {
@@ -122,12 +134,14 @@ struct sr__fallback {
 	int epfd;		/* the poller's epoll */
 	int notify;		/* eventfd: completions are queued */
 	int pwake;		/* eventfd: wake the poller */
-	struct item *items;
-	unsigned ihead, itail, icap;	/* queue of completions, a ring of icap */
+	struct job *done_head, *done_tail;	/* jobs with records or a cancel request */
+	struct job *spare;	/* jobs taken at submit for the op being built (and its chain) */
+	uint32_t cap;		/* room in jobs[] */
 	/* owner thread only */
 	struct sr_ring *r;
 	bool wake_armed;
 	unsigned live;		/* jobs: while there are any, the wake-up poll is armed */
+	unsigned reaped;	/* completions accounted by this reap */
 	unsigned long items_total;	/* completions accounted (timeouts with a count) */
 	struct job *counters;
 	struct job *pend_head, *pend_tail;	/* jobs to start at the next submit, in order */
@@ -269,34 +283,59 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 
 /* --- jobs ------------------------------------------------------------------------ */
 
+/* A fresh job from the free list, or a new one (the table grows by doubling). */
 static struct job *job_new(struct sr__fallback *fb)
 {
 	struct job *j = fb->free;
+	uint32_t id, gen;
 
 	if (j) {
 		fb->free = j->next;
 	} else {
-		struct job **jobs;
-
 		if (fb->njobs > JOB_ID_MASK)
 			return NULL;
-		jobs = realloc(fb->jobs, (fb->njobs + 1) * sizeof(*jobs));
-		if (!jobs)
-			return NULL;
-		fb->jobs = jobs;
-		j = calloc(1, sizeof(*j));
+		if (fb->njobs == fb->cap) {
+			uint32_t n = fb->cap ? fb->cap * 2 : 16;
+			struct job **jobs = sr__realloc(fb->jobs, n * sizeof(*jobs));
+
+			if (!jobs)
+				return NULL;
+			fb->jobs = jobs;
+			fb->cap = n;
+		}
+		j = sr__calloc(1, sizeof(*j));
 		if (!j)
 			return NULL;
 		j->id = fb->njobs;
 		fb->jobs[fb->njobs++] = j;
 	}
-	uint32_t id = j->id, gen = j->gen + 1;
-
+	id = j->id;
+	gen = j->gen + 1;
 	fb->live++;
 	memset(j, 0, sizeof(*j));
 	j->id = id;
 	j->gen = gen;
 	j->fd = j->ufd = j->tfd = j->install = -1;
+	return j;
+}
+
+/* A job taken but never used (the submit failed): back to the free list. */
+static void job_unused(struct sr__fallback *fb, struct job *j)
+{
+	j->state = J_FREE;
+	j->gen++;
+	fb->live--;
+	j->next = fb->free;
+	fb->free = j;
+}
+
+/* One of the jobs taken at submit. */
+static struct job *job_spare(struct sr__fallback *fb)
+{
+	struct job *j = fb->spare;
+
+	fb->spare = j->next;
+	j->next = NULL;
 	return j;
 }
 
@@ -326,10 +365,31 @@ static void unpend(struct sr__fallback *fb, struct job *j)
 	j->pending = false;
 }
 
+/* Take j off the done list. */
+static void done_remove(struct sr__fallback *fb, struct job *j)
+{
+	struct job *prev = NULL;
+
+	if (!j->in_done)
+		return;
+	for (struct job *q = fb->done_head; q; prev = q, q = q->dnext)
+		if (q == j) {
+			if (prev)
+				prev->dnext = q->dnext;
+			else
+				fb->done_head = q->dnext;
+			if (fb->done_tail == q)
+				fb->done_tail = prev;
+			break;
+		}
+	j->in_done = false;
+}
+
 static void job_free(struct sr__fallback *fb, struct job *j)
 {
 	struct sr_ring *r = fb->r;
 
+	done_remove(fb, j);
 	if (j->pending)
 		unpend(fb, j);
 	epoll_forget(fb, j);
@@ -344,55 +404,57 @@ static void job_free(struct sr__fallback *fb, struct job *j)
 			*pp = j->cnext;
 			break;
 		}
-	j->state = J_FREE;
-	j->gen++;
-	fb->live--;
-	j->next = fb->free;
-	fb->free = j;
+	job_unused(fb, j);
 }
 
-/* Queue a completion for the owner.  final: the job posts nothing more. */
-static void post(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t cflags, bool final)
+/* Put a job on the owner's done list, and wake the owner for the first. */
+static void done_push(struct sr__fallback *fb, struct job *j)
 {
-	struct item *it;
-
-	if (fb->itail - fb->ihead == fb->icap) {
-		unsigned n = fb->icap ? fb->icap * 2 : 64;
-		struct item *q = malloc(n * sizeof(*q));
-
-		if (!q) {
-			fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
-				op_name((unsigned)((j->ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT)));
-			abort();
-		}
-		for (unsigned i = 0; i < fb->itail - fb->ihead; i++)
-			q[i] = fb->items[(fb->ihead + i) % fb->icap];
-		free(fb->items);
-		fb->items = q;
-		fb->itail -= fb->ihead;
-		fb->ihead = 0;
-		fb->icap = n;
-	}
-	it = &fb->items[fb->itail++ % fb->icap];
-	it->j = j;
-	it->gen = j->gen;
-	it->res = res;
-	it->cflags = cflags;
-	it->final = final;
-	it->cancel = 0;
-	if (final)
-		j->state = J_ENDED;
-	if (fb->itail - fb->ihead == 1) {
+	if (j->in_done)
+		return;
+	j->in_done = true;
+	j->dnext = NULL;
+	if (fb->done_tail)
+		fb->done_tail->dnext = j;
+	else
+		fb->done_head = j;
+	fb->done_tail = j;
+	if (fb->done_head == j) {
 		kick(fb->notify);
 		if (!fb->r->_uring_up)
 			kick(fb->r->_eventfd);
 	}
 }
 
+/* May a stream post one more non-final completion now?  One record is
+ * always kept for the final one. */
+static bool rec_room(const struct job *j)
+{
+	return j->nrec < JOB_RECS - 1;
+}
+
+/* Queue a completion for the owner.  final: the job posts nothing more. */
+static void post(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t cflags, bool final)
+{
+	struct rec *rc;
+
+	/* By construction a stream stops at JOB_RECS - 1 (rec_room), which
+	 * leaves room for its final completion, and a two-phase op posts two. */
+	if (j->nrec == JOB_RECS)
+		return;
+	rc = &j->recs[(j->rhead + j->nrec++) % JOB_RECS];
+	rc->res = res;
+	rc->cflags = cflags;
+	rc->final = final;
+	if (final)
+		j->state = J_ENDED;
+	done_push(fb, j);
+}
+
 static void post_cancel_request(struct sr__fallback *fb, struct job *target)
 {
-	post(fb, target, 0, 0, false);
-	fb->items[(fb->itail - 1) % fb->icap].cancel = 1;
+	target->cancel_req = true;
+	done_push(fb, target);
 }
 
 static bool more_while(const struct sr_fb_route *rt, int32_t res)
@@ -456,9 +518,14 @@ static void job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint
 		post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
 		j->state = J_HELD;
 		/* Kernel routes are re-armed by the owner when it reaps the item;
-		 * timerfds repeat by themselves. */
-		if (!rearm_waits(j) && j->kind != K_KERNEL && j->tfd < 0)
-			rewait(fb, j);
+		 * timerfds repeat by themselves; a stream whose records are
+		 * nearly full waits for the owner to take them. */
+		if (!rearm_waits(j) && j->kind != K_KERNEL && j->tfd < 0) {
+			if (rec_room(j))
+				rewait(fb, j);
+			else
+				j->rearm_later = true;
+		}
 		return;
 	}
 	post(fb, j, res, cflags & ~IORING_CQE_F_MORE, true);
@@ -512,16 +579,15 @@ static bool start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 	return ok;
 }
 
-static void spawn_worker(struct sr__fallback *fb)
+/* Another worker when none is idle.  False: there is no worker at all
+ * (none could be started), so nothing would run the queue. */
+static bool spawn_worker(struct sr__fallback *fb)
 {
 	if (fb->idle || fb->nthreads >= MAX_WORKERS)
-		return;
+		return true;
 	if (start_thread(&fb->threads[fb->nthreads], worker_main, fb))
 		fb->nthreads++;
-	if (!fb->nthreads) {
-		fprintf(stderr, "safer-ring: cannot start a fallback worker thread\n");
-		abort();
-	}
+	return fb->nthreads > 0;
 }
 
 /* Jobs queue up in a singly linked list through ->next. */
@@ -549,9 +615,12 @@ static struct job *queue_pop(struct job **head, struct job **tail)
 
 static void enqueue(struct sr__fallback *fb, struct job *j)
 {
+	if (!spawn_worker(fb)) {
+		post(fb, j, -EAGAIN, 0, true);	/* no thread to run it (thread limits) */
+		return;
+	}
 	j->state = J_QUEUED;
 	queue_push(&fb->runq, &fb->runq_tail, j);
-	spawn_worker(fb);
 	pthread_cond_signal(&fb->work);
 }
 
@@ -620,6 +689,19 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Post a repeating timer's expirations, as far as its records have room. */
+static void timer_ticks(struct sr__fallback *fb, struct job *j)
+{
+	while (j->ticks && j->state == J_WAIT && rec_room(j)) {
+		j->ticks--;
+		job_result(fb, j, -ETIME, 0);
+		if (j->state == J_HELD)
+			j->state = J_WAIT;	/* the timerfd repeats by itself */
+	}
+	if (j->state == J_ENDED)
+		epoll_forget(fb, j);
+}
+
 static void timer_fired(struct sr__fallback *fb, struct job *j)
 {
 	uint64_t n = 0;
@@ -643,13 +725,8 @@ static void timer_fired(struct sr__fallback *fb, struct job *j)
 		post(fb, j, -ETIME, 0, true);
 		return;
 	}
-	while (n-- && j->state == J_WAIT) {
-		job_result(fb, j, -ETIME, 0);
-		if (j->state == J_HELD)
-			j->state = J_WAIT;	/* the timerfd repeats by itself */
-	}
-	if (j->state == J_ENDED)
-		epoll_forget(fb, j);
+	j->ticks += n;
+	timer_ticks(fb, j);
 }
 
 static void *poller_main(void *arg)
@@ -701,15 +778,15 @@ static void *poller_main(void *arg)
 	return NULL;
 }
 
-static void start_poller(struct sr__fallback *fb)
+/* The epoll thread, started with the first wait.  False (errno EAGAIN)
+ * when it cannot be. */
+static bool start_poller(struct sr__fallback *fb)
 {
-	if (fb->poller_up)
-		return;
-	fb->poller_up = start_thread(&fb->poller, poller_main, fb);
-	if (!fb->poller_up) {
-		fprintf(stderr, "safer-ring: cannot start the fallback poller thread\n");
-		abort();
-	}
+	if (!fb->poller_up)
+		fb->poller_up = start_thread(&fb->poller, poller_main, fb);
+	if (!fb->poller_up)
+		errno = EAGAIN;
+	return fb->poller_up;
 }
 
 /* Wait in epoll (again): readiness for a system call, or a poll. */
@@ -717,7 +794,8 @@ static bool epoll_wait_for(struct sr__fallback *fb, struct job *j, int fd)
 {
 	struct epoll_event ev = { .events = j->events | EPOLLONESHOT, .data.u64 = job_tag(j) };
 
-	start_poller(fb);
+	if (!start_poller(fb))
+		return false;
 	if (epoll_ctl(fb->epfd, j->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
 		return false;
 	j->in_epoll = true;
@@ -792,7 +870,8 @@ static int timer_start(struct sr__fallback *fb, struct job *j)
 	/* Not one-shot: a repeating timer keeps firing while items wait. */
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = job_tag(j) };
 
-	start_poller(fb);
+	if (!start_poller(fb))
+		return -EAGAIN;
 	if (epoll_ctl(fb->epfd, EPOLL_CTL_ADD, j->tfd, &ev) < 0)
 		return -errno;
 	j->in_epoll = true;
@@ -812,6 +891,7 @@ static struct job *find_job(struct sr__fallback *fb, uint64_t ud, int emu)
 }
 
 static void cancel_job(struct sr_ring *r, struct job *j);
+static int job_drain(struct sr_ring *r, struct job *j);
 
 bool sr__fb_target(struct sr_ring *r, uint32_t idx, uint64_t *ud)
 {
@@ -1104,12 +1184,8 @@ static struct job *pull_chain(struct sr_ring *r, struct job **lastp)
 		struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)sq->sqes +
 			((size_t)((start + i) & sq->ring_mask) << r->_sqe_shift));
 		uint32_t idx = (uint32_t)(sqe->user_data & SR__UD_SLOT_MASK);
-		struct job *j = job_new(fb);
+		struct job *j = job_spare(fb);
 
-		if (!j) {
-			fprintf(stderr, "safer-ring: out of memory taking over an IO_LINK chain\n");
-			abort();
-		}
 		j->slot = idx;
 		j->ud = sqe->user_data;
 		j->kind = K_KERNEL;
@@ -1166,7 +1242,7 @@ static void warn_once(unsigned op, const char *why, const struct sr_fb_route *rt
 
 static struct sr__fallback *fb_new(struct sr_ring *r)
 {
-	struct sr__fallback *fb = calloc(1, sizeof(*fb));
+	struct sr__fallback *fb = sr__calloc(1, sizeof(*fb));
 	pthread_mutexattr_t ma;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
 	static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
@@ -1205,6 +1281,35 @@ static struct sr__fallback *fb_get(struct sr_ring *r)
 	return r->_fb;
 }
 
+static void spare_release(struct sr__fallback *fb);
+
+/* Take n jobs for the op being built; false (nothing taken) without memory. */
+static bool spare_take(struct sr__fallback *fb, unsigned n)
+{
+	pthread_mutex_lock(&fb->lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct job *j = job_new(fb);
+
+		if (!j) {
+			pthread_mutex_unlock(&fb->lock);
+			spare_release(fb);
+			return false;
+		}
+		j->next = fb->spare;
+		fb->spare = j;
+	}
+	pthread_mutex_unlock(&fb->lock);
+	return true;
+}
+
+static void spare_release(struct sr__fallback *fb)
+{
+	pthread_mutex_lock(&fb->lock);
+	while (fb->spare)
+		job_unused(fb, job_spare(fb));
+	pthread_mutex_unlock(&fb->lock);
+}
+
 struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp)
 {
 	const struct sr_fb_route *rt = NULL;
@@ -1212,6 +1317,7 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 	bool native = sr__fb_native(r, opid);
 	char why[200];
 	uint32_t idx;
+	unsigned need, n;
 
 	if (r->_ext->capture) {
 		sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s", op_name(opid), sr__op_missing(r, opid, why, sizeof(why)));
@@ -1268,17 +1374,26 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 		return NULL;
 	}
 	fb->stage_pull = false;
-	if (!fb->chain_open && queued_chain(r, &idx)) {
+	need = 1;
+	if (!fb->chain_open && (n = queued_chain(r, &idx))) {
 		if (!queued_chain_ok(r)) {
 			sr__fail(-EINVAL, "sr_%s_submit: %s runs on its fallback and cannot join an IO_LINK chain "
 				 "that has raw SQEs in it", op_name(opid), op_name(opid));
 			return NULL;
 		}
 		fb->stage_pull = true;
+		need += n;
+	}
+	/* Every job the commit needs is taken now, while the submit can fail. */
+	if (!spare_take(fb, need)) {
+		sr__fail(-ENOMEM, "sr_%s_submit: out of memory for the fallback job", op_name(opid));
+		return NULL;
 	}
 	idx = r->_free;
-	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
+	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE) {
+		spare_release(fb);
 		return NULL;
+	}
 	sr__slot_take(r, idx);
 	if (r->_policy == SR_POLICY_WARN && !native)
 		warn_once(opid, why, rt);
@@ -1300,6 +1415,8 @@ bool sr__fb_staging(struct sr_ring *r, const struct io_uring_sqe *sqe)
 void sr__fb_abort(struct sr_ring *r)
 {
 	r->_fb_building = false;
+	if (r->_fb)
+		spare_release(r->_fb);
 }
 
 /* Fill in a job from the staged SQE: route, descriptor, buffer group, limits. */
@@ -1505,11 +1622,7 @@ void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
 		head = pull_chain(r, &pred);
 	else if (fb->chain_open)
 		pred = fb->chain_last;
-	j = job_new(fb);
-	if (!j) {
-		fprintf(stderr, "safer-ring: out of memory for a fallback job of %s\n", op_name(fb->stage_op));
-		abort();
-	}
+	j = job_spare(fb);
 	j->slot = idx;
 	j->ud = r->_slots[idx]._ud;
 	j->rt = fb->stage_rt;
@@ -1609,7 +1722,7 @@ int sr__fb_cancel(struct sr_ring *r, uint32_t idx)
 
 /* --- completions -------------------------------------------------------------------------- */
 
-void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
+bool sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	struct sr__fallback *fb = r->_fb;
 	uint64_t ud = cqe->user_data;
@@ -1618,17 +1731,17 @@ void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
 	int32_t res = cqe->res;
 
 	if (!fb)
-		return;
+		return true;
 	if (((ud >> SR__UD_KIND_SHIFT) & 0xff) == SR__UDK_WAKE) {
 		fb->wake_armed = false;
-		return;
+		return true;
 	}
 	pthread_mutex_lock(&fb->lock);
 	if (id >= fb->njobs || ((fb->jobs[id]->gen & JOB_ID_MASK) != ((ud >> 40) & JOB_ID_MASK)) ||
 	    fb->jobs[id]->state != J_KERNEL) {
 		r->_ext->stale_cqes++;
 		pthread_mutex_unlock(&fb->lock);
-		return;
+		return true;
 	}
 	j = fb->jobs[id];
 	if (j->install >= 0) {
@@ -1644,15 +1757,26 @@ void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe)
 			job_start(r, j);
 		}
 		pthread_mutex_unlock(&fb->lock);
-		return;
+		return true;
 	}
 	if (j->proxy && j->emu == SR_EMU_CANCEL && j->extra)
 		res = res >= 0 ? res + j->extra : j->extra;
-	if ((!j->rt || j->rt->how == SR_FB_SAME) && !(res == -ENOBUFS && j->enobufs))
-		post(fb, j, res, cqe->flags, !(cqe->flags & IORING_CQE_F_MORE));	/* the kernel's own shape */
-	else
+	if ((!j->rt || j->rt->how == SR_FB_SAME) && !(res == -ENOBUFS && j->enobufs)) {
+		bool more = cqe->flags & IORING_CQE_F_MORE;
+
+		/* The kernel's own shape.  A kernel multishot is not held back:
+		 * when the job's records are nearly full, the owner (this thread)
+		 * takes them first; without memory for that, the CQE waits. */
+		if (more && !rec_room(j) && job_drain(r, j) < 0) {
+			pthread_mutex_unlock(&fb->lock);
+			return false;
+		}
+		post(fb, j, res, cqe->flags, !more);
+	} else {
 		job_result(fb, j, res, cqe->flags);
+	}
 	pthread_mutex_unlock(&fb->lock);
+	return true;
 }
 
 /* Re-arm a held stream: its last item was taken (or, for timers, at once). */
@@ -1660,8 +1784,14 @@ static void rearm(struct sr_ring *r, struct job *j)
 {
 	struct sr__fallback *fb = r->_fb;
 
-	if (j->state != J_HELD)
+	/* A stream starved of buffers goes on only when one comes back. */
+	if (j->state != J_HELD || j->starved)
 		return;
+	if (!rec_room(j)) {
+		j->rearm_later = true;
+		return;
+	}
+	j->rearm_later = false;
 	if (j->kind == K_KERNEL)
 		to_kernel(r, j);
 	else
@@ -1673,8 +1803,9 @@ void sr__fb_consumed(struct sr_ring *r, uint32_t idx)
 	struct sr__fallback *fb = r->_fb;
 	struct job *j = r->_slotx[idx]._fb;
 
-	if (!fb || !j || j->starved)
+	if (!fb || !j)
 		return;
+	/* starved is the workers' to set: read it under the lock (rearm does). */
 	pthread_mutex_lock(&fb->lock);
 	rearm(r, j);
 	pthread_mutex_unlock(&fb->lock);
@@ -1744,62 +1875,89 @@ static void arm_wake(struct sr_ring *r)
 	fb->wake_armed = true;
 }
 
+/*
+ * Hand j's records to its slot, in order (owner thread, lock held).
+ * Returns 1 when the final one freed the job, 0 when all were taken, or
+ * -ENOMEM when one could not be recorded: it stays first, nothing lost.
+ */
+static int job_drain(struct sr_ring *r, struct job *j)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	while (j->nrec) {
+		struct rec rc = j->recs[j->rhead];
+		struct sr_slot *s = &r->_slots[j->slot];
+
+		if (s->_ud == j->ud && s->_state == SR__SLOT_INFLIGHT) {
+			if (!sr__complete(r, j->slot, rc.res, rc.cflags))
+				return -ENOMEM;
+			fb->items_total++;
+			fb->reaped++;
+		}
+		j->rhead = (uint8_t)((j->rhead + 1) % JOB_RECS);
+		j->nrec--;
+		if (rc.final) {
+			chain_next(r, j, rc.res);
+			job_free(fb, j);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int sr__fb_reap(struct sr_ring *r, bool block)
 {
 	struct sr__fallback *fb = r->_fb;
-	int n = 0;
+	struct job *j;
+	int ret = 0;
 
 	if (!fb)
 		return 0;
 	pthread_mutex_lock(&fb->lock);
-	while (block && fb->ihead == fb->itail) {
+	while (block && !fb->done_head) {
 		struct pollfd p = { .fd = fb->notify, .events = POLLIN };
 
 		pthread_mutex_unlock(&fb->lock);
 		if (poll(&p, 1, -1) < 0 && errno == EINTR)
 			return -EINTR;
 		pthread_mutex_lock(&fb->lock);
-		if (fb->ihead == fb->itail)
+		if (!fb->done_head)
 			drain_fd(fb->notify);
 	}
 	drain_fd(fb->notify);
-	/* Items posted while these are handled (chains, cancels) are handled too. */
-	while (fb->ihead != fb->itail) {
-		struct item it = fb->items[fb->ihead++ % fb->icap];
-		struct job *j = it.j;
-		struct sr_slot *s;
-
-		if (j->gen != it.gen)
-			continue;
-		if (it.cancel) {
+	fb->reaped = 0;
+	/* Jobs that post while these are handled (chains, cancels) are handled too. */
+	while ((j = fb->done_head)) {
+		if (j->cancel_req) {
+			j->cancel_req = false;
 			cancel_job(r, j);
-			continue;
 		}
-		s = &r->_slots[j->slot];
-		if (s->_ud == j->ud && s->_state == SR__SLOT_INFLIGHT) {
-			sr__complete(r, j->slot, it.res, it.cflags);
-			fb->items_total++;
-			n++;
-		}
-		if (it.final) {
-			chain_next(r, j, it.res);
-			job_free(fb, j);
-		} else if (j->state == J_HELD && j->starved) {
+		ret = job_drain(r, j);
+		if (ret < 0)
+			break;
+		if (ret)
+			continue;	/* ended and freed */
+		done_remove(fb, j);
+		if (j->state == J_HELD && j->starved) {
 			if (sr_bufgroup_available(j->group)) {
 				j->starved = false;
 				rearm(r, j);	/* buffers came back before the -ENOBUFS was seen */
 			}
-		} else if (j->state == J_HELD && j->rt && !rearm_waits(j)) {
+		} else if (j->rearm_later || (j->state == J_HELD && j->rt && !rearm_waits(j))) {
 			rearm(r, j);	/* a kernel route's stream goes on (a timeout keeps its period) */
 		}
+		if (j->ticks)
+			timer_ticks(fb, j);
 	}
 	if (fb->counters)
 		check_counts(r);
-	if (fb->ihead != fb->itail)
+	if (fb->done_head)
 		kick(fb->notify);
 	arm_wake(r);
 	pthread_mutex_unlock(&fb->lock);
-	return n;
+	if (ret < 0 && !fb->reaped)
+		return sr__stalled(r);
+	return (int)fb->reaped;
 }
 
 int sr__fb_wait(struct sr_ring *r, int timeout_ms)
@@ -1843,6 +2001,8 @@ int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p)
 	return 0;
 }
 
+static void fb_free(struct sr_ring *r);
+
 void sr__fb_destroy(struct sr_ring *r)
 {
 	struct sr__fallback *fb = r->_fb;
@@ -1858,20 +2018,39 @@ void sr__fb_destroy(struct sr_ring *r)
 		pthread_join(fb->threads[i], NULL);
 	if (fb->poller_up)
 		pthread_join(fb->poller, NULL);
+	pthread_mutex_destroy(&fb->lock);
+	pthread_cond_destroy(&fb->work);
+	fb_free(r);
+}
+
+/* Its memory and descriptors; the threads are gone (or, after fork(), never were ours). */
+static void fb_free(struct sr_ring *r)
+{
+	struct sr__fallback *fb = r->_fb;
+
 	for (uint32_t k = 0; k < fb->njobs; k++) {
 		close_fd(&fb->jobs[k]->fd);
 		close_fd(&fb->jobs[k]->tfd);
 		free(fb->jobs[k]);
 	}
 	free(fb->jobs);
-	free(fb->items);
 	close_fd(&fb->epfd);
 	close_fd(&fb->notify);
 	close_fd(&fb->pwake);
-	pthread_mutex_destroy(&fb->lock);
-	pthread_cond_destroy(&fb->work);
 	free(fb);
 	r->_fb = NULL;
+}
+
+/*
+ * The child's copy after fork(): no thread of the backend exists here, its
+ * lock may have been held by one, and the epoll set is shared with the
+ * parent (a descriptor removed here would be removed there).  Only the
+ * child's memory and its copies of the descriptors are released.
+ */
+void sr__fb_forget(struct sr_ring *r)
+{
+	if (r->_fb)
+		fb_free(r);
 }
 
 /* --- system calls the routes use where libc has no single call ------------------------------ */

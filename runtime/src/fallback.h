@@ -16,6 +16,8 @@
 /* A ring with no io_uring at all: every op takes a fallback route. */
 int sr__fb_create(struct sr_ring *r, const struct sr_ring_params *p);
 void sr__fb_destroy(struct sr_ring *r);
+/* fork() child: release the copy without threads, locks or the shared epoll set. */
+void sr__fb_forget(struct sr_ring *r);
 
 struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp);
 void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe);
@@ -24,8 +26,9 @@ bool sr__fb_staging(struct sr_ring *r, const struct io_uring_sqe *sqe);
 void sr__fb_abort(struct sr_ring *r);
 
 int sr__fb_cancel(struct sr_ring *r, uint32_t idx);
-/* A CQE of the backend's own kernel requests. */
-void sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe);
+/* A CQE of the backend's own kernel requests; false: no memory to record
+ * it (it stays in the CQ). */
+bool sr__fb_cqe(struct sr_ring *r, const struct io_uring_cqe *cqe);
 /* Account finished routes to their slots; block: wait for one first
  * (rings without io_uring).  Returns completions accounted, or -EINTR. */
 int sr__fb_reap(struct sr_ring *r, bool block);

@@ -17,6 +17,9 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 	struct iovec *iov;
 	int ret;
 
+	ret = sr__ring_use(r, "sr_ring_register_buffers");
+	if (ret)
+		return ret;
 	if (x->nregbufs || x->reg_pool)
 		return sr__fail(-EBUSY, "sr_ring_register_buffers: the ring already has fixed buffers; "
 				"sr_ring_unregister_buffers first");
@@ -27,12 +30,16 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 
 		if (!b || b->_magic != SR__BUF_MAGIC)
 			return sr__fail(-EINVAL, "sr_ring_register_buffers: bufs[%u] is not a live buffer", i);
-		if (b->_flags & (SR__BUF_REGISTERED | SR__BUF_RDONLY | SR__BUF_GROUP))
-			return sr__fail(-EINVAL, "sr_ring_register_buffers: bufs[%u] is registered, read-only or "
-					"in a group", i);
+		if (b->_flags & SR__BUF_REGISTERED)
+			return sr__fail(b->_reg_ring == r ? -EINVAL : -EBUSY, "sr_ring_register_buffers: bufs[%u] "
+					"is already registered with %s", i, b->_reg_ring == r ? "this ring (twice in "
+					"the list?)" : "another ring");
+		if (b->_flags & (SR__BUF_RDONLY | SR__BUF_GROUP | SR__BUF_POOLED))
+			return sr__fail(-EINVAL, "sr_ring_register_buffers: bufs[%u] is read-only, in a group or "
+					"in a pool (a pool registers whole: sr_ring_register_pool)", i);
 	}
-	iov = calloc(n, sizeof(*iov));
-	x->regbufs = calloc(n, sizeof(*x->regbufs));
+	iov = sr__calloc(n, sizeof(*iov));
+	x->regbufs = sr__calloc(n, sizeof(*x->regbufs));
 	if (!iov || !x->regbufs) {
 		free(iov);
 		free(x->regbufs);
@@ -68,6 +75,9 @@ int sr_ring_unregister_buffers(struct sr_ring *r)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
+	ret = sr__ring_use(r, "sr_ring_unregister_buffers");
+	if (ret)
+		return ret;
 	if (x->reg_pool) {
 		ret = sr__pool_lent_check(r, x->reg_pool);
 		if (ret)
@@ -99,7 +109,10 @@ int sr_ring_unregister_buffers(struct sr_ring *r)
 
 int sr__buf_check_fixed(struct sr_ring *r, const struct sr_buf *b, const char *fn, const char *arg)
 {
-	if (!(b->_flags & SR__BUF_REGISTERED) || b->_reg_ring != r)
+	if ((b->_flags & SR__BUF_REGISTERED) && b->_reg_ring != r)
+		return sr__fail(-EXDEV, "%s: %s: the buffer is registered with another ring; a fixed op uses "
+				"buffers registered with its own ring", fn, arg);
+	if (!(b->_flags & SR__BUF_REGISTERED))
 		return sr__fail(-EINVAL, "%s: %s: the buffer is not registered with this ring; "
 				"sr_ring_register_buffers first, or use the non-fixed op", fn, arg);
 	return 0;
@@ -126,15 +139,18 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
+	ret = sr__ring_use(r, "sr_ring_register_files");
+	if (ret)
+		return ret;
 	if (x->nfiles)
 		return sr__fail(-EBUSY, "sr_ring_register_files: a file table is already registered");
 	if (!nslots || nslots > 1U << 20)
 		return sr__fail(-EINVAL, "sr_ring_register_files: %u slots; 1..%u", nslots, 1U << 20);
-	x->file_gen = calloc(nslots, sizeof(*x->file_gen));
+	x->file_gen = sr__calloc(nslots, sizeof(*x->file_gen));
 	if (!x->file_gen)
 		return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
 	if (!r->_uring_up) {
-		x->ufiles = malloc(nslots * sizeof(int));
+		x->ufiles = sr__malloc(nslots * sizeof(int));
 		if (!x->ufiles) {
 			files_forget(r);
 			return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
@@ -157,6 +173,9 @@ int sr_ring_unregister_files(struct sr_ring *r)
 {
 	int ret;
 
+	ret = sr__ring_use(r, "sr_ring_unregister_files");
+	if (ret)
+		return ret;
 	if (!r->_ext->nfiles)
 		return sr__fail(-ENXIO, "sr_ring_unregister_files: no file table is registered");
 	if (r->_uring_up) {
@@ -174,7 +193,10 @@ int sr_ring_files_set(struct sr_ring *r, unsigned slot, int fd, struct sr_file *
 	int ret;
 
 	if (out)
-		*out = sr__file_handle(false, 0, 0);
+		*out = sr__file_handle(r, false, 0, 0);
+	ret = sr__ring_use(r, "sr_ring_files_set");
+	if (ret)
+		return ret;
 	if (slot >= x->nfiles)
 		return sr__fail(-EINVAL, "sr_ring_files_set: slot %u is outside the table (%u slots)", slot, x->nfiles);
 	if (x->ufiles) {
@@ -196,22 +218,26 @@ int sr_ring_files_set(struct sr_ring *r, unsigned slot, int fd, struct sr_file *
 	}
 	ret = (int)sr__file_installed(r, slot);
 	if (out)
-		*out = sr__file_handle(true, slot, (uint32_t)ret);
+		*out = sr__file_handle(r, true, slot, (uint32_t)ret);
 	return 0;
 }
 
 int sr_ring_file_handle(struct sr_ring *r, unsigned slot, struct sr_file *out)
 {
 	struct sr__ring_ext *x = r->_ext;
+	int ret;
 
-	*out = sr__file_handle(false, 0, 0);
+	*out = sr__file_handle(r, false, 0, 0);
+	ret = sr__ring_use(r, "sr_ring_file_handle");
+	if (ret)
+		return ret;
 	if (slot >= x->nfiles)
 		return sr__fail(-EINVAL, "sr_ring_file_handle: slot %u is outside the table (%u slots)", slot, x->nfiles);
 	/* A slot filled from outside (another ring) is news to us: it gets a
 	 * generation now, which also retires any handle to what was there. */
 	if (!x->file_gen[slot])
 		sr__file_installed(r, slot);
-	*out = sr__file_handle(true, slot, x->file_gen[slot]);
+	*out = sr__file_handle(r, true, slot, x->file_gen[slot]);
 	return 0;
 }
 
@@ -242,10 +268,13 @@ void sr__files_all_changed(struct sr_ring *r)
 			sr__file_installed(r, i);
 }
 
-int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, const char *fn)
+int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, uint64_t ring, const char *fn)
 {
 	struct sr__ring_ext *x = r->_ext;
 
+	if (gen && ring != r->_id)
+		return sr__fail(-EXDEV, "%s: the registered-file handle belongs to another ring (or to one "
+				"destroyed since); it would reach whatever this ring has in slot %u", fn, slot);
 	if (!x->nfiles)
 		return sr__fail(-EBADF, "%s: a registered file was set but the ring has no file table (never "
 				"registered, or unregistered since)", fn);

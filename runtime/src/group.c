@@ -44,26 +44,33 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	size_t ring_bytes;
 	int ret;
 
+	ret = sr__ring_use(r, "sr_bufgroup_create");
+	if (ret)
+		return NULL;
+	if (r->_state != SR__RING_LIVE) {
+		sr__fail(-ESHUTDOWN, "sr_bufgroup_create: the ring is being destroyed");
+		return NULL;
+	}
 	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > INT32_MAX) {
 		sr__fail(-EINVAL, "sr_bufgroup_create: %u buffers of %zu bytes: the count must be a power of two "
 			 "up to 32768 and the size 1..2 GiB", nbufs, size);
 		return NULL;
 	}
-	g = calloc(1, sizeof(*g));
+	g = sr__calloc(1, sizeof(*g));
 	if (!g) {
 		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory");
 		return NULL;
 	}
 	g->_mode = (uint8_t)sr__group_mode(r);
-	g->_bufs = calloc(nbufs, sizeof(*g->_bufs));
+	g->_bufs = sr__calloc(nbufs, sizeof(*g->_bufs));
 	ring_bytes = nbufs * sizeof(struct io_uring_buf);
 	if (g->_mode == SR__GROUP_USER)
-		g->_free = calloc(nbufs, sizeof(*g->_free));
+		g->_free = sr__calloc(nbufs, sizeof(*g->_free));
 	else if (g->_mode == SR__GROUP_RING)
-		g->_br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (posix_memalign(&g->_mem, (size_t)sysconf(_SC_PAGESIZE), nbufs * size))
-		g->_mem = NULL;
-	if (!g->_bufs || g->_br == MAP_FAILED || (g->_mode == SR__GROUP_USER && !g->_free) || !g->_mem) {
+		g->_br = sr__mmap(ring_bytes);
+	g->_mem = sr__memalign((size_t)sysconf(_SC_PAGESIZE), nbufs * size);
+	if (!g->_bufs || (g->_mode == SR__GROUP_RING && !g->_br) || (g->_mode == SR__GROUP_USER && !g->_free) ||
+	    !g->_mem) {
 		sr__fail(-ENOMEM, "sr_bufgroup_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
@@ -78,6 +85,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 		b->_cap = size;
 		b->_magic = SR__BUF_MAGIC;
 		b->_flags = SR__BUF_GROUP;
+		b->_group = g;
 		sr__buf_lend(r, b, SR__OP_GROUP);
 	}
 	if (g->_mode == SR__GROUP_USER) {
@@ -114,7 +122,7 @@ done:
 	x->groups = g;
 	return g;
 fail:
-	if (g->_br != MAP_FAILED && g->_br)
+	if (g->_br)
 		munmap(g->_br, ring_bytes);
 	for (unsigned i = 0; g->_bufs && i < nbufs; i++)
 		sr__buf_unpoison(&g->_bufs[i]);
@@ -133,10 +141,16 @@ static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
 	return false;
 }
 
-static void group_free(struct sr_ring *r, struct sr_bufgroup *g)
+/* Take the group's buffers back from the kernel (not in a fork child:
+ * the kernel ring is the parent's). */
+static void group_unregister(struct sr_ring *r, struct sr_bufgroup *g)
 {
-	if (g->_mode == SR__GROUP_RING)
+	if (g->_mode == SR__GROUP_RING && r->_owner != SR__OWNER_FORKED)
 		io_uring_unregister_buf_ring(&r->_uring, g->_bgid);
+}
+
+static void group_free(struct sr_bufgroup *g)
+{
 	for (unsigned i = 0; i < g->_nbufs; i++) {
 		sr__buf_unpoison(&g->_bufs[i]);
 		g->_bufs[i]._magic = 0;
@@ -154,10 +168,18 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 {
 	struct sr_ring *r;
 	struct sr_bufgroup **pp;
+	int ret;
 
 	if (!g || g->_magic != SR__GROUP_MAGIC)
 		return sr__fail(-EINVAL, "sr_bufgroup_destroy: not a live buffer group");
 	r = g->_ring;
+	if (!r)
+		return sr__fail(-EBUSY, "sr_bufgroup_destroy: its ring was destroyed while %u buffer(s) were out; "
+				"the group goes away when the last comes back (sr_bufgroup_recycle or sr_buf_free)",
+				g->_out);
+	ret = sr__ring_use(r, "sr_bufgroup_destroy");
+	if (ret)
+		return ret;
 	if (g->_out)
 		return sr__fail(-EBUSY, "sr_bufgroup_destroy: %u buffer(s) are still out; recycle them first", g->_out);
 	if (group_in_use(r, g))
@@ -169,8 +191,8 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 		struct sr_remove_buffers_op op = sr_remove_buffers((int)g->_nbufs, g->_bgid);
 		struct sr_remove_buffers_submitted sub;
 		struct sr_remove_buffers_completed c;
-		int ret = sr_remove_buffers_submit(r, &op, &sub);
 
+		ret = sr_remove_buffers_submit(r, &op, &sub);
 		if (!ret)
 			ret = sr_remove_buffers_wait(r, &sub, &c);
 		if (ret || c.res < 0)
@@ -182,34 +204,64 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 			*pp = g->_next;
 			break;
 		}
-	group_free(r, g);
+	group_unregister(r, g);
+	group_free(g);
 	return 0;
 }
 
-/* Ring teardown: every op is done, so the kernel no longer uses any group. */
+/*
+ * Ring teardown: every op is done, so the kernel no longer uses any group.
+ * A group with buffers out is detached instead of freed: its buffers stay
+ * the caller's until given back, and the last one back frees it.
+ */
 void sr__groups_destroy(struct sr_ring *r)
 {
 	while (r->_ext->groups) {
 		struct sr_bufgroup *g = r->_ext->groups;
 
 		r->_ext->groups = g->_next;
-		group_free(r, g);
+		group_unregister(r, g);
+		if (!g->_out) {
+			group_free(g);
+			continue;
+		}
+		g->_ring = NULL;
+		g->_next = NULL;
+		for (unsigned i = 0; i < g->_nbufs; i++)
+			if ((g->_bufs[i]._flags & SR__BUF_LENT) && g->_bufs[i]._lent_op == SR__OP_GROUP)
+				g->_bufs[i]._lent_ring = NULL;
 	}
+}
+
+/* A buffer out of a detached group comes back: release it, and the group with the last. */
+static int detached_return(struct sr_bufgroup *g, struct sr_buf *b)
+{
+	b->_flags |= SR__BUF_LENT;	/* never usable again */
+	b->_lent_op = SR__OP_GROUP;
+	if (--g->_out == 0)
+		group_free(g);
+	return 0;
 }
 
 int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 {
 	unsigned bid;
 
+	int ret;
+
 	if (!g || g->_magic != SR__GROUP_MAGIC)
 		return sr__fail(-EINVAL, "sr_bufgroup_recycle: not a live buffer group");
 	if (!b || b < g->_bufs || b >= g->_bufs + g->_nbufs)
 		return sr__fail(-EINVAL, "sr_bufgroup_recycle: the buffer is not from group %u", g->_bgid);
+	if (g->_ring && (ret = sr__ring_use(g->_ring, "sr_bufgroup_recycle")))
+		return ret;
 	if ((b->_flags & SR__BUF_LENT) && b->_lent_op == SR__OP_GROUP)
 		return sr__fail(-EALREADY, "sr_bufgroup_recycle: the buffer is already back in group %u", g->_bgid);
 	if (b->_flags & SR__BUF_LENT)
 		return sr__fail(-EBUSY, "sr_bufgroup_recycle: the buffer is lent to %s (in flight); recycle it once "
-				"that op completes", b->_lent_op < sr_op_count ? sr_op_table[b->_lent_op].name : "?");
+				"that op completes", sr__op_name(b->_lent_op));
+	if (!g->_ring)
+		return detached_return(g, b);
 	bid = (unsigned)(b - g->_bufs);
 	if (g->_mode == SR__GROUP_LEGACY) {
 		/* Handed back without waiting for the CQE, which only says it
@@ -289,8 +341,20 @@ int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *
 	if (!g || g->_magic != SR__GROUP_MAGIC)
 		return sr__fail(-EINVAL, "%s: %s: not a live buffer group (sr_bufgroup_create)", fn, arg);
 	if (g->_ring != r)
-		return sr__fail(-EINVAL, "%s: %s: the buffer group belongs to another ring", fn, arg);
+		return sr__fail(-EXDEV, "%s: %s: the buffer group belongs to another ring (or to one destroyed "
+				"since); an op picks from groups of its own ring", fn, arg);
 	return 0;
+}
+
+/* sr_buf_free of a group's buffer: only a detached group takes it back so. */
+int sr__group_buf_free(struct sr_buf *b)
+{
+	struct sr_bufgroup *g = b->_group;
+
+	if (g && g->_magic == SR__GROUP_MAGIC && !g->_ring)
+		return detached_return(g, b);
+	return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a buffer group; give it back with "
+			"sr_bufgroup_recycle");
 }
 
 struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags)

@@ -17,12 +17,16 @@ struct sr__item {
 
 /* Ring-private state that the inline paths never touch. */
 struct sr__ring_ext {
+	struct sr_ring *ring;
+	struct sr__ring_ext *reg_next, *reg_prev;	/* the process's live rings (process.c) */
+	uintptr_t creator;		/* the thread that set the ring up */
 	struct sr__item *items;		/* pool of queued completions */
 	uint32_t nitems, free_item;
 	uint32_t dq_head, dq_tail;	/* callback deliveries (item indexes) */
 	unsigned max_inflight;
 	unsigned cbs;			/* slots delivering to callbacks */
-	unsigned delivering;		/* nesting depth of the delivery loop */
+	unsigned delivering;		/* nesting depth of the delivery loop: callbacks run */
+	bool destroying;		/* sr_ring_destroy is on the stack */
 	unsigned long stale_cqes;	/* CQEs for slots no longer tracked (a bug if not 0) */
 	unsigned long internal_cqes;	/* CQEs of the runtime's own requests */
 	struct sr_bufgroup *groups;
@@ -43,6 +47,17 @@ struct sr__ring_ext {
 
 struct sr__ring_ext *sr__ext(struct sr_ring *r);
 
+/* mem.c: every allocation of the library (SR_FAIL_ALLOC makes them fail). */
+void *sr__malloc(size_t n);
+void *sr__calloc(size_t n, size_t size);
+void *sr__realloc(void *p, size_t n);
+void *sr__memalign(size_t align, size_t n);
+void *sr__mmap(size_t n);
+
+/* process.c: ring ids and the list of live rings (fork() marks them). */
+void sr__ring_register(struct sr_ring *r);
+void sr__ring_unregister(struct sr_ring *r);
+
 /* caps.c */
 void sr__caps_native(struct sr_ring *r, const char *disable, bool all);
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p);
@@ -53,7 +68,12 @@ bool sr__register_ok(const struct sr_ring *r, unsigned code);
 
 /* ring.c */
 int sr__enter(struct sr_ring *r, bool block);
-void sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cflags);
+/* false: no memory to record it; nothing changed (the caller keeps it). */
+bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cflags);
+/* 0 when the calling thread may use r (its owner), else -EPERM with a message. */
+int sr__ring_use(const struct sr_ring *r, const char *fn);
+/* The op's name, for messages ("?" when out of range). */
+const char *sr__op_name(unsigned op);
 struct io_uring_sqe *sr__sqe_internal(struct sr_ring *r);
 int sr__push_cancel(struct sr_ring *r, uint64_t ud);
 uint32_t sr__item_alloc(struct sr_ring *r);

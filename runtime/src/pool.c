@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 struct sr_pool {
 	pthread_mutex_t lock;
+	struct sr_pool *reg_next, *reg_prev;	/* live pools: their locks are held across fork() */
 	void *mem;
 	size_t size;		/* bytes per buffer (whole pages) */
 	size_t map_len;
@@ -30,6 +32,8 @@ struct sr_pool {
 	bool locked;
 	uint32_t magic;
 };
+
+static void pool_register(struct sr_pool *p);
 
 struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 {
@@ -46,7 +50,7 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 		sr__fail(-EINVAL, "sr_pool_create: %u buffers of %zu bytes do not fit the address space", nbufs, size);
 		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
+	p = sr__calloc(1, sizeof(*p));
 	if (!p) {
 		sr__fail(-ENOMEM, "sr_pool_create: out of memory");
 		return NULL;
@@ -54,10 +58,10 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 	p->size = size;
 	p->nbufs = nbufs;
 	p->map_len = size * nbufs;
-	p->mem = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p->free = calloc(nbufs, sizeof(*p->free));
-	p->bufs = calloc(nbufs, sizeof(*p->bufs));
-	if (p->mem == MAP_FAILED || !p->free || !p->bufs) {
+	p->mem = sr__mmap(p->map_len);
+	p->free = sr__calloc(nbufs, sizeof(*p->free));
+	p->bufs = sr__calloc(nbufs, sizeof(*p->bufs));
+	if (!p->mem || !p->free || !p->bufs) {
 		sr__fail(-ENOMEM, "sr_pool_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
@@ -72,7 +76,7 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 
 		b->_data = (char *)p->mem + (size_t)i * size;
 		b->_cap = size;
-		b->_flags = SR__BUF_POOLED;
+		b->_flags = SR__BUF_POOLED | SR__BUF_HOME;
 		b->_pool = p;
 		b->_pool_index = i;
 		b->_magic = SR__BUF_MAGIC;
@@ -81,9 +85,10 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 	p->nfree = nbufs;
 	pthread_mutex_init(&p->lock, NULL);
 	p->magic = POOL_MAGIC;
+	pool_register(p);
 	return p;
 fail:
-	if (p->mem != MAP_FAILED)
+	if (p->mem)
 		munmap(p->mem, p->map_len);
 	free(p->free);
 	free(p->bufs);
@@ -96,8 +101,87 @@ static bool pool_ok(const struct sr_pool *p)
 	return p && p->magic == POOL_MAGIC;
 }
 
+/*
+ * fork(): a pool lock held by another thread at that moment would stay
+ * held for ever in the child.  Every pool is locked around fork(), so the
+ * child gets them free and consistent.
+ */
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sr_pool *pools;
+static pthread_once_t pools_once = PTHREAD_ONCE_INIT;
+
+static void pools_prepare(void)
+{
+	pthread_mutex_lock(&pools_lock);
+	for (struct sr_pool *p = pools; p; p = p->reg_next)
+		pthread_mutex_lock(&p->lock);
+}
+
+static void pools_after(void)
+{
+	for (struct sr_pool *p = pools; p; p = p->reg_next)
+		pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&pools_lock);
+}
+
+static void pools_init(void)
+{
+	pthread_atfork(pools_prepare, pools_after, pools_after);
+}
+
+static void pool_register(struct sr_pool *p)
+{
+	pthread_once(&pools_once, pools_init);
+	pthread_mutex_lock(&pools_lock);
+	p->reg_next = pools;
+	if (pools)
+		pools->reg_prev = p;
+	pools = p;
+	pthread_mutex_unlock(&pools_lock);
+}
+
+static void pool_unregister(struct sr_pool *p)
+{
+	pthread_mutex_lock(&pools_lock);
+	if (p->reg_prev)
+		p->reg_prev->reg_next = p->reg_next;
+	else if (pools == p)
+		pools = p->reg_next;
+	if (p->reg_next)
+		p->reg_next->reg_prev = p->reg_prev;
+	pthread_mutex_unlock(&pools_lock);
+}
+
+/* "2 lent (read, send), 1 taken" */
+static void describe_out(struct sr_pool *p, char *buf, size_t len)
+{
+	unsigned lent = 0, taken = 0;
+	size_t at;
+
+	for (unsigned i = 0; i < p->nbufs; i++) {
+		lent += !!(p->bufs[i]._flags & SR__BUF_LENT);
+		taken += !(p->bufs[i]._flags & (SR__BUF_HOME | SR__BUF_LENT));
+	}
+	at = (size_t)snprintf(buf, len, "%u lent", lent);
+	for (unsigned i = 0, shown = 0; i < p->nbufs && at < len && lent; i++) {
+		if (!(p->bufs[i]._flags & SR__BUF_LENT))
+			continue;
+		if (shown++ == 6) {
+			at += (size_t)snprintf(buf + at, len - at, ", ...");
+			break;
+		}
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", shown == 1 ? " (to " : ", ",
+				       sr__op_name(p->bufs[i]._lent_op));
+	}
+	if (lent && at < len)
+		at += (size_t)snprintf(buf + at, len - at, ")");
+	if (at < len)
+		snprintf(buf + at, len - at, ", %u taken", taken);
+}
+
 int sr_pool_destroy(struct sr_pool *p)
 {
+	char what[256];
 	unsigned out;
 
 	if (!p)
@@ -106,12 +190,16 @@ int sr_pool_destroy(struct sr_pool *p)
 		return sr__fail(-EINVAL, "sr_pool_destroy: not a live pool");
 	pthread_mutex_lock(&p->lock);
 	out = p->nbufs - p->nfree;
+	if (out)
+		describe_out(p, what, sizeof(what));
 	pthread_mutex_unlock(&p->lock);
 	if (out)
-		return sr__fail(-EBUSY, "sr_pool_destroy: %u buffer(s) are still taken; sr_pool_put them first", out);
+		return sr__fail(-EBUSY, "sr_pool_destroy: %u buffer(s) are not back: %s; wait for the ops, then "
+				"sr_pool_put the buffers", out, what);
 	if (p->reg_ring)
 		return sr__fail(-EBUSY, "sr_pool_destroy: the pool is registered with a ring; "
 				"sr_ring_unregister_buffers first");
+	pool_unregister(p);
 	for (unsigned i = 0; i < p->nbufs; i++)
 		p->bufs[i]._magic = 0;
 	p->magic = 0;
@@ -134,7 +222,7 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
 	pthread_mutex_lock(&p->lock);
 	if (p->nfree) {
 		b = &p->bufs[p->free[--p->nfree]];
-		b->_flags |= SR__BUF_TAKEN;
+		b->_flags &= ~SR__BUF_HOME;
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (!b) {
@@ -159,11 +247,11 @@ int sr_pool_put(struct sr_buf *b)
 				"op completes (sr_buf_set_auto_return does that by itself)", sr_buf_holder(b));
 	p = b->_pool;
 	pthread_mutex_lock(&p->lock);
-	if (!(b->_flags & SR__BUF_TAKEN)) {
+	if (b->_flags & SR__BUF_HOME) {
 		pthread_mutex_unlock(&p->lock);
 		return sr__fail(-EALREADY, "sr_pool_put: the buffer is already back in its pool");
 	}
-	b->_flags &= ~(SR__BUF_TAKEN | SR__BUF_RETURN_POOL);
+	b->_flags = (b->_flags & ~SR__BUF_RETURN_POOL) | SR__BUF_HOME;
 	p->free[p->nfree++] = b->_pool_index;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -173,7 +261,7 @@ int sr_buf_set_auto_return(struct sr_buf *b, bool on)
 {
 	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED))
 		return sr__fail(-EINVAL, "sr_buf_set_auto_return: not a buffer of a pool");
-	if (!(b->_flags & SR__BUF_TAKEN))
+	if (b->_flags & SR__BUF_HOME)
 		return sr__fail(-EINVAL, "sr_buf_set_auto_return: the buffer is in its pool, not taken");
 	if (b->_flags & SR__BUF_LENT)
 		return sr__fail(-EBUSY, "sr_buf_set_auto_return: the buffer is lent to %s (in flight)", sr_buf_holder(b));
@@ -215,6 +303,9 @@ int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
 	struct iovec *iov;
 	int ret;
 
+	ret = sr__ring_use(r, "sr_ring_register_pool");
+	if (ret)
+		return ret;
 	if (!pool_ok(p))
 		return sr__fail(-EINVAL, "sr_ring_register_pool: not a live pool");
 	if (x->nregbufs || x->reg_pool)
@@ -223,7 +314,7 @@ int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
 	if (p->reg_ring)
 		return sr__fail(-EBUSY, "sr_ring_register_pool: the pool is registered with another ring");
 	nreg = (p->nbufs + per - 1) / per;
-	iov = calloc(nreg, sizeof(*iov));
+	iov = sr__calloc(nreg, sizeof(*iov));
 	if (!iov)
 		return sr__fail(-ENOMEM, "sr_ring_register_pool: out of memory");
 	for (unsigned k = 0; k < nreg; k++) {

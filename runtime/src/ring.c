@@ -58,9 +58,42 @@ struct sr__ring_ext *sr__ext(struct sr_ring *r)
 	return r->_ext;
 }
 
-static const char *op_name(unsigned op)
+const char *sr__op_name(unsigned op)
 {
 	return op < sr_op_count ? sr_op_table[op].name : "?";
+}
+
+#define op_name sr__op_name
+
+int sr__not_owner(const struct sr_ring *r, const char *fn)
+{
+	if (r->_owner == SR__OWNER_FORKED)
+		return sr__fail(-EPERM, "%s: the ring was inherited across fork(): it is the parent's; the "
+				"child may only release its copy with sr_ring_destroy", fn);
+	if (!r->_owner)
+		return sr__fail(-EPERM, "%s: the ring is released (sr_ring_release); the thread taking it "
+				"over calls sr_ring_acquire first", fn);
+	return sr__fail(-EPERM, "%s: the ring belongs to another thread; call it from its owner, or hand "
+			"it over (sr_ring_release, then sr_ring_acquire in the new thread)", fn);
+}
+
+int sr__ring_use(const struct sr_ring *r, const char *fn)
+{
+	return sr__owned(r) ? 0 : sr__not_owner(r, fn);
+}
+
+/* Called from a completion callback of this ring: what must wait for it cannot. */
+static int in_callback(const struct sr_ring *r, const char *fn)
+{
+	return sr__fail(-EDEADLK, "%s: called from a completion callback of this ring, which it would "
+			"wait for; return from the callback first (sr_ring_stop ends sr_ring_run)", fn);
+}
+
+int sr__stalled(struct sr_ring *r)
+{
+	(void)r;
+	return sr__fail(-ENOMEM, "ring: out of memory to record a completion; it stays in the completion "
+			"queue: free memory, then wait or poll again");
 }
 
 /* --- slots -------------------------------------------------------------------- */
@@ -72,14 +105,15 @@ static void slots_init_range(struct sr_ring *r, uint32_t from, uint32_t to)
 		r->_slots[i]._state = SR__SLOT_INFLIGHT;
 		r->_slots[i]._next = i + 1 < to ? i + 1 : r->_free;
 		r->_slotx[i]._qhead = r->_slotx[i]._qtail = SR__NONE;
+		r->_slotx[i]._resv = SR__NONE;
 	}
 	r->_free = from;
 }
 
 static int slots_init(struct sr_ring *r, unsigned n)
 {
-	r->_slots = calloc(n, sizeof(*r->_slots));
-	r->_slotx = calloc(n, sizeof(*r->_slotx));
+	r->_slots = sr__calloc(n, sizeof(*r->_slots));
+	r->_slotx = sr__calloc(n, sizeof(*r->_slotx));
 	if (!r->_slots || !r->_slotx)
 		return -ENOMEM;
 	r->_nslots = n;
@@ -103,10 +137,10 @@ uint32_t sr__slot_grow(struct sr_ring *r)
 		sr__fail(-EBUSY, "ring: %u ops in flight, the limit; wait for some to complete", old);
 		return SR__NONE;
 	}
-	s = realloc(r->_slots, n * sizeof(*s));
+	s = sr__realloc(r->_slots, n * sizeof(*s));
 	if (s)
 		r->_slots = s;
-	x = s ? realloc(r->_slotx, n * sizeof(*x)) : NULL;
+	x = s ? sr__realloc(r->_slotx, n * sizeof(*x)) : NULL;
 	if (!x) {
 		sr__fail(-ENOMEM, "ring: cannot grow the op table to %u slots", n);
 		return SR__NONE;
@@ -131,7 +165,7 @@ void *sr__store(struct sr_ring *r, uint32_t idx, size_t size)
 	if (cap > UINT32_MAX)
 		return NULL;
 	/* The slot was free until now: nothing in the kernel points here. */
-	p = malloc(cap);
+	p = sr__malloc(cap);
 	if (!p)
 		return NULL;
 	free(x->_store);
@@ -142,10 +176,22 @@ void *sr__store(struct sr_ring *r, uint32_t idx, size_t size)
 
 int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err, const char *fn)
 {
-	/* A fallback op was being built in the backend's staging SQE; a native
-	 * one in the SQE we just took, which is the last one. */
-	if (sqe && !sr__fb_staging(r, sqe))
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	/* A fallback op was being built in the backend's staging SQE (and
+	 * holds a job); a native one in the SQE we just took, the last one. */
+	if (sqe && sr__fb_staging(r, sqe))
+		sr__fb_abort(r);
+	else if (sqe)
 		r->_uring.sq.sqe_tail--;
+	if (x->_resv != SR__NONE) {
+		sr__item_free(r, x->_resv);
+		x->_resv = SR__NONE;
+	}
+	if (x->_deliver) {
+		x->_deliver = NULL;
+		r->_ext->cbs--;
+	}
 	sr__free_slot(r, idx);
 	if (err == -ENOMEM)
 		return sr__fail(err, "%s: no memory for the op's storage", fn);
@@ -161,7 +207,7 @@ uint32_t sr__item_alloc(struct sr_ring *r)
 
 	if (x->free_item == SR__NONE) {
 		uint32_t old = x->nitems, n = old ? old * 2 : 256;
-		struct sr__item *it = realloc(x->items, n * sizeof(*it));
+		struct sr__item *it = sr__realloc(x->items, n * sizeof(*it));
 
 		if (!it)
 			return SR__NONE;
@@ -185,16 +231,12 @@ void sr__item_free(struct sr_ring *r, uint32_t i)
 	x->free_item = i;
 }
 
-/* Append a completion to a FIFO of items (head/tail indexes). */
-static bool fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_t slot,
+/* Append a completion, in item i, to a FIFO of items (head/tail indexes). */
+static void fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_t i, uint32_t slot,
 		      int32_t res, uint32_t cflags)
 {
-	uint32_t i = sr__item_alloc(r);
-	struct sr__item *it;
+	struct sr__item *it = &r->_ext->items[i];
 
-	if (i == SR__NONE)
-		return false;
-	it = &r->_ext->items[i];
 	it->res = res;
 	it->cflags = cflags;
 	it->slot = slot;
@@ -204,7 +246,6 @@ static bool fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_
 	else
 		r->_ext->items[*tail].next = i;
 	*tail = i;
-	return true;
 }
 
 static bool fifo_pop(struct sr_ring *r, uint32_t *head, uint32_t *tail, struct sr__item *out)
@@ -223,22 +264,27 @@ static bool fifo_pop(struct sr_ring *r, uint32_t *head, uint32_t *tail, struct s
 
 /* --- completion paths ------------------------------------------------------------ */
 
-void sr__cb_added(struct sr_ring *r)
+/*
+ * A callback op, or a multishot one: the item its final completion will
+ * be queued in is taken now, where running out of memory can still fail
+ * the submit (the items of a stream's other completions are taken as they
+ * come: a stream has no bound).
+ */
+int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb)(void), void *arg)
 {
-	r->_ext->cbs++;
-}
+	struct sr_slotx *x = &r->_slotx[idx];
+	uint32_t i = sr__item_alloc(r);
 
-/* A completion the slot's callback must see, once the CQ is advanced. */
-static void queue_delivery(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cflags)
-{
-	struct sr__ring_ext *x = r->_ext;
-
-	if (!fifo_push(r, &x->dq_head, &x->dq_tail, idx, res, cflags)) {
-		/* No memory to keep the completion: stop rather than lose it. */
-		fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
-			op_name(sr__slot_op(&r->_slots[idx])));
-		abort();
+	if (i == SR__NONE)
+		return -ENOMEM;
+	x->_resv = i;
+	if (deliver) {
+		x->_deliver = deliver;
+		x->_cb = cb;
+		x->_cb_arg = arg;
+		r->_ext->cbs++;
 	}
+	return 0;
 }
 
 void sr__deliver_pending(struct sr_ring *r)
@@ -263,6 +309,7 @@ void sr__deliver_pending(struct sr_ring *r)
 		/* The callback may have grown the table: index again. */
 		if (final) {
 			x->cbs--;
+			r->_slotx[it.slot]._deliver = NULL;
 			r->_slots[it.slot]._state = SR__SLOT_INFLIGHT;
 			sr__free_slot(r, it.slot);
 		} else if (r->_slotx[it.slot]._fb) {
@@ -276,69 +323,78 @@ void sr__deliver_pending(struct sr_ring *r)
  * Account a completion to slot idx by the op's shape: queue multishot
  * items, keep a two-phase op's result until its notification, hand
  * callbacks their delivery.  Kernel CQEs and the fallback backend's
- * completions both end here.
+ * completions both end here.  False when a queued completion needs an
+ * item and there is no memory for it: nothing has changed, and the caller
+ * keeps the completion for a later try (a ring being destroyed drops a
+ * stream's non-final items instead: nobody will take them).
  */
-void sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
+bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 {
 	struct sr_slot *s = &r->_slots[idx];
 	struct sr_slotx *x = &r->_slotx[idx];
 	uint8_t flags = s->_flags;
+	uint32_t item = SR__NONE;
 	bool final;
 
-	if (flags & SR__SF_NOTIF) {
-		if (cf & IORING_CQE_F_NOTIF) {
-			final = true;
-		} else {
-			x->_res0 = res;
-			x->_cflags0 = cf;
-			s->_flags |= SR__SF_GOTRES;
-			final = !(cf & IORING_CQE_F_MORE);
-			if (final) {
-				res = 0;	/* no notification will follow */
-				cf = 0;
-			}
-		}
-	} else if (flags & SR__SF_MULTI) {
+	if (flags & SR__SF_NOTIF)
+		final = (cf & IORING_CQE_F_NOTIF) || !(cf & IORING_CQE_F_MORE);
+	else if (flags & SR__SF_MULTI)
 		final = !(cf & IORING_CQE_F_MORE);
-	} else {
+	else
 		final = true;
+	if (final && (flags & (SR__SF_MULTI | SR__SF_CB))) {
+		item = x->_resv;
+		x->_resv = SR__NONE;
+	} else if (flags & SR__SF_MULTI) {
+		item = sr__item_alloc(r);
+		if (item == SR__NONE && r->_state != SR__RING_CLOSING)
+			return false;
+	}
+	if ((flags & SR__SF_NOTIF) && !(cf & IORING_CQE_F_NOTIF)) {
+		x->_res0 = res;
+		x->_cflags0 = cf;
+		s->_flags |= SR__SF_GOTRES;
+		if (final) {
+			res = 0;	/* no notification will follow */
+			cf = 0;
+		}
 	}
 	if (flags & SR__SF_FINISH)
 		sr_op_table[sr__slot_op(s)].finish(r, idx, res, cf, final);
 	if (flags & SR__SF_MULTI) {
+		if (item == SR__NONE)
+			return true;	/* a closing ring's stream item: dropped */
 		if (flags & SR__SF_CB) {
-			queue_delivery(r, idx, res, cf);
-		} else if (!fifo_push(r, &x->_qhead, &x->_qtail, idx, res, cf)) {
-			fprintf(stderr, "safer-ring: out of memory queueing a completion of %s\n",
-				op_name(sr__slot_op(s)));
-			abort();
+			fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
+		} else {
+			fifo_push(r, &x->_qhead, &x->_qtail, item, idx, res, cf);
+			if (final)
+				s->_state = SR__SLOT_DONE;
 		}
-		if (final && !(flags & SR__SF_CB))
-			s->_state = SR__SLOT_DONE;
-		return;
+		return true;
 	}
 	if (!final)
-		return;
+		return true;
 	s->_res = res;
 	s->_cflags = cf;
 	/* A callback slot stays in flight until its callback ran: it is never
 	 * DONE for a waiter to consume. */
 	if (flags & SR__SF_CB)
-		queue_delivery(r, idx, res, cf);
+		fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
 	else
 		s->_state = SR__SLOT_DONE;
+	return true;
 }
 
-static void raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
+/* Keep a raw op's CQE met while reaping for tracked ones; false: no memory. */
+static bool raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	if (r->_rawq_tail - r->_rawq_head == r->_rawq_cap) {
 		unsigned n = r->_rawq_cap ? r->_rawq_cap * 2 : 64;
-		struct io_uring_cqe *q = malloc(n * sizeof(*q));
+		struct io_uring_cqe *q = sr__malloc(n * sizeof(*q));
 
-		if (!q) {
-			fprintf(stderr, "safer-ring: out of memory keeping a raw completion\n");
-			abort();
-		}
+		if (!q)
+			return r->_state == SR__RING_CLOSING;	/* nobody reaps them any more */
 		for (unsigned i = 0; i < r->_rawq_tail - r->_rawq_head; i++)
 			q[i] = r->_rawq[(r->_rawq_head + i) % r->_rawq_cap];
 		free(r->_rawq);
@@ -348,58 +404,64 @@ static void raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
 		r->_rawq_cap = n;
 	}
 	r->_rawq[r->_rawq_tail++ % r->_rawq_cap] = *cqe;
+	return true;
 }
 
 /* CQEs off the inline path: ops with more than a plain completion, the
  * runtime's own requests, and raw ops. */
-void sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
+bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
 	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
 	struct sr_slot *s;
 
-	if (!(ud & SR__UD_TRACKED)) {
-		raw_keep(r, cqe);
-		return;
-	}
+	if (!(ud & SR__UD_TRACKED))
+		return raw_keep(r, cqe);
 	if ((ud & SR__UD_OP_MASK) == SR__UD_OP_MASK) {
+		if (((ud >> SR__UD_KIND_SHIFT) & 0xff) != SR__UDK_IGNORE && !sr__fb_cqe(r, cqe))
+			return false;
 		r->_ext->internal_cqes++;
-		if (((ud >> SR__UD_KIND_SHIFT) & 0xff) != SR__UDK_IGNORE)
-			sr__fb_cqe(r, cqe);
-		return;
+		return true;
 	}
 	s = idx < r->_nslots ? &r->_slots[idx] : NULL;
 	if (!s || s->_ud != ud || s->_state != SR__SLOT_INFLIGHT) {
 		r->_ext->stale_cqes++;
-		return;
+		return true;
 	}
-	sr__complete(r, idx, cqe->res, cqe->flags);
+	return sr__complete(r, idx, cqe->res, cqe->flags);
 }
 
-unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
+int sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 {
 	unsigned n = 0;
+	int ret = 0, fret = 0;
 
+	if (!sr__owned(r))
+		return sr__not_owner(r, "sr_raw_reap");
 	/* Pull everything ready into the queue first, then hand out in order. */
 	if (r->_uring_up)
-		sr__reap_ready(r);
+		ret = sr__reap_ready(r);
 	if (r->_fb)
-		sr__fb_reap(r, false);
+		fret = sr__fb_reap(r, false);
 	while (n < max && r->_rawq_head != r->_rawq_tail)
 		out[n++] = r->_rawq[r->_rawq_head++ % r->_rawq_cap];
 	sr__deliver_pending(r);
-	return n;
+	if (!n && (ret == -ENOMEM || fret == -ENOMEM))
+		return -ENOMEM;
+	return (int)n;
 }
 
 int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 {
 	for (;;) {
-		unsigned n = sr_raw_reap(r, out, max);
+		int n = sr_raw_reap(r, out, max);
 		int ret;
 
+		if (n < 0)
+			return n;
 		if (n) {
 			sr__deliver_pending(r);
-			return (int)n;
+			return n;
 		}
 		/* Raw ops are refused without io_uring: waiting would be forever. */
 		if (!r->_uring_up) {
@@ -496,31 +558,45 @@ int sr__enter(struct sr_ring *r, bool block)
 	return 0;
 }
 
+/* Reap the kernel's CQEs and the backend's completions: how many, or -ENOMEM. */
+static int reap_all(struct sr_ring *r, bool fb_block)
+{
+	int n = 0, ret;
+
+	if (r->_uring_up) {
+		n = sr__reap_ready(r);
+		if (n < 0)
+			return n;
+	}
+	if (r->_fb) {
+		ret = sr__fb_reap(r, fb_block && !n);
+		if (ret < 0)
+			return ret;
+		n += ret;
+	}
+	return n;
+}
+
 /*
  * Submit what is queued and reap what is ready; with block, wait for at
  * least one completion first.  Returns the number of completions
- * processed, or a negative error (-EINTR when a signal interrupted).
+ * processed, or a negative error (-EINTR when a signal interrupted,
+ * -ENOMEM when a completion could not be recorded: it is kept).
  */
 int sr__wait_some(struct sr_ring *r, bool block)
 {
-	unsigned n;
-	int ret;
+	int n, ret;
 
 	if (sr__unlikely(r->_ext->capture))
 		return sr__fail(-EINVAL, "ring: a capture ring never submits; it cannot wait");
-	n = r->_uring_up ? sr__reap_ready(r) : 0;
-	if (r->_fb) {
+	if (r->_fb)
 		sr__fb_submit(r);
-		ret = sr__fb_reap(r, block && !n && !r->_uring_up);
-		if (ret < 0)
-			return ret;
-		n += (unsigned)ret;
-	}
+	n = reap_all(r, block && !r->_uring_up);
 	if (n) {
-		if (r->_uring_up && io_uring_sq_ready(&r->_uring))
+		if (n > 0 && r->_uring_up && io_uring_sq_ready(&r->_uring))
 			io_uring_submit(&r->_uring);
 		sr__deliver_pending(r);
-		return (int)n;
+		return n;
 	}
 	if (r->_uring_up) {
 		sr__cq_publish(r);
@@ -535,14 +611,10 @@ int sr__wait_some(struct sr_ring *r, bool block)
 				return ret;
 			return sr__fail(ret, "ring: io_uring_enter failed");
 		}
-		n = sr__reap_ready(r);
-		if (r->_fb) {
-			ret = sr__fb_reap(r, false);
-			n += ret > 0 ? (unsigned)ret : 0;
-		}
+		n = reap_all(r, false);
 	}
 	sr__deliver_pending(r);
-	return (int)n;
+	return n;
 }
 
 /* Recount the SQ room from the kernel's head. */
@@ -578,8 +650,11 @@ static bool flush_for_room(struct sr_ring *r, unsigned end)
 		sq->sqe_tail = end;	/* liburing submits up to sqe_tail */
 		ret = io_uring_submit(&r->_uring);
 		sq->sqe_tail = tail;
-		if (ret == -EBUSY || ret == -EAGAIN)
-			sr__reap_ready(r);	/* CQ backlog: make room, then retry */
+		if (ret == -EBUSY || ret == -EAGAIN) {
+			/* CQ backlog: make room, then retry */
+			if (sr__reap_ready(r) < 0)
+				return false;
+		}
 		else if (ret < 0 && ret != -EINTR) {
 			sr__fail(ret, "ring: submitting a full SQ failed");
 			return false;
@@ -644,7 +719,15 @@ int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, 
 	unsigned hop = (unsigned)((h->_ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT);
 	struct sr_slot *s;
 
-	if (!(h->_ud & SR__UD_TRACKED) || idx >= r->_nslots)
+	if (!sr__owned(r))
+		return sr__not_owner(r, fn);
+	if (!(h->_ud & SR__UD_TRACKED) || !h->_ring)
+		return sr__fail(-EINVAL, "%s: not a handle from sr_%s_submit (zeroed, or from a failed submit)",
+				fn, op_name(op));
+	if (h->_ring != r->_id)
+		return sr__fail(-EXDEV, "%s: the %s handle belongs to another ring (or to one destroyed since); "
+				"wait on it with the ring it was submitted to", fn, op_name(hop < sr_op_count ? hop : op));
+	if (idx >= r->_nslots)
 		return sr__fail(-EINVAL, "%s: not a handle from sr_%s_submit on this ring", fn, op_name(op));
 	if (hop != op)
 		return sr__fail(-EINVAL, "%s: the handle is for a %s op, not %s", fn, op_name(hop), op_name(op));
@@ -727,8 +810,10 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 				r->_cqh++;
 				return 0;
 			}
-			sr__reap_ready(r);
+			ret = sr__reap_ready(r);
 			sr__deliver_pending(r);
+			if (ret < 0)
+				return ret;
 			continue;
 		}
 		ret = sr__enter(r, block);
@@ -745,9 +830,12 @@ int sr__target(struct sr_ring *r, struct sr_op *op, const struct sr_handle *h, c
 {
 	uint32_t idx = (uint32_t)(h->_ud & SR__UD_SLOT_MASK);
 
-	if (!(h->_ud & SR__UD_TRACKED) || idx >= r->_nslots || r->_slots[idx]._ud != h->_ud)
+	if (h->_ring != r->_id && h->_ring && (h->_ud & SR__UD_TRACKED))
+		return sr__fail(-EXDEV, "%s: %s: the target op belongs to another ring (or to one destroyed "
+				"since); an op acts only on ops of its own ring", fn, arg);
+	if (!(h->_ud & SR__UD_TRACKED) || h->_ring != r->_id || idx >= r->_nslots || r->_slots[idx]._ud != h->_ud)
 		return sr__fail(-ENOENT, "%s: %s: the target op is not in flight on this ring "
-				"(completed, consumed, or from another ring)", fn, arg);
+				"(completed and consumed, or never submitted)", fn, arg);
 	*ud = h->_ud;
 	/* The kernel knows a fallback op only by the backend's user_data, and
 	 * not at all while the backend itself runs it. */
@@ -777,13 +865,6 @@ int sr__raw_unavailable(struct sr_ring *r, unsigned op)
 
 /* --- submit (slow path) ----------------------------------------------------------------- */
 
-static int check_fixed_file(struct sr_ring *r, const struct sr_op *op, unsigned opid)
-{
-	char fn[64];
-
-	snprintf(fn, sizeof(fn), "sr_%s_submit", op_name(opid));
-	return sr__file_check(r, op->_file_slot, op->_file_gen, fn);
-}
 
 /* The uncommon part of commit: hand-set flags, personality, fixed file, fallback. */
 void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struct io_uring_sqe *sqe)
@@ -800,34 +881,38 @@ void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struc
 	sqe->user_data = s->_ud;
 }
 
-struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp)
+struct sr__begun sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid)
 {
-	struct io_uring_sqe *sqe;
+	struct sr__begun b = { NULL, NULL, 0 };
 	uint32_t idx;
 
 	if (r->_state != SR__RING_LIVE) {
 		sr__fail(-ESHUTDOWN, "sr_%s_submit: the ring is being destroyed", op_name(opid));
-		return NULL;
+		return b;
 	}
+	/* The generated submit checked the handle (sr__file_check). */
 	if (op->_slow & SR__SLOW_FIXED_FILE) {
-		if (check_fixed_file(r, op, opid))
-			return NULL;
 		op->_sqe_flags |= SR_IOSQE_FIXED_FILE;
 		op->_special |= SR__SPECIAL_SET;
 	}
 	/* Not native, or a fallback op's IO_LINK chain is open (the native
 	 * bitmap is cleared meanwhile): the backend takes it. */
-	if (!sr__native(r, opid) || (op->_slow & (SR__SLOW_BACKEND | SR__SLOW_REARM)))
-		return sr__fb_begin(r, op, opid, idxp);
+	if (!sr__native(r, opid) || (op->_slow & (SR__SLOW_BACKEND | SR__SLOW_REARM))) {
+		b.sqe = sr__fb_begin(r, op, opid, &b.idx);
+		if (b.sqe)
+			b.slot = &r->_slots[b.idx];
+		return b;
+	}
 	idx = r->_free;
 	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
-		return NULL;
-	sqe = sr__get_sqe(r);
-	if (!sqe)
-		return NULL;
+		return b;
+	b.sqe = sr__get_sqe(r);
+	if (!b.sqe)
+		return b;
 	sr__slot_take(r, idx);
-	*idxp = idx;
-	return sqe;
+	b.idx = idx;
+	b.slot = &r->_slots[idx];
+	return b;
 }
 
 /* --- multishot streams ---------------------------------------------------------- */
@@ -839,6 +924,8 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 	uint32_t idx;
 	int ret;
 
+	if (!sr__owned(r))
+		return sr__not_owner(r, fn);
 	for (;;) {
 		idx = sr__slot_of(r, h, op);
 		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
@@ -927,9 +1014,12 @@ int sr__push_cancel(struct sr_ring *r, uint64_t ud)
 
 int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn)
 {
-	uint32_t idx = sr__slot_of(r, h, op);
+	uint32_t idx;
 	struct sr_slot *s;
 
+	if (!sr__owned(r))
+		return sr__not_owner(r, fn);
+	idx = sr__slot_of(r, h, op);
 	if (idx == SR__NONE)
 		return sr__handle_error(r, h, op, fn);
 	s = &r->_slots[idx];
@@ -944,11 +1034,13 @@ int sr__cancel(struct sr_ring *r, const struct sr_handle *h, unsigned op, const 
 }
 
 /* Complete queued-but-unsubmitted ops with -ECANCELED and drop their SQEs. */
-int sr_ring_discard(struct sr_ring *r)
+static int discard(struct sr_ring *r)
 {
 	struct io_uring_sq *sq = &r->_uring.sq;
 	int n = 0;
 
+	/* Each is a final completion, which has its item reserved: this
+	 * cannot run out of memory. */
 	for (unsigned i = sq->sqe_head; r->_uring_up && i != sq->sqe_tail; i++) {
 		struct io_uring_sqe *sqe = sq_at(r, i);
 		struct io_uring_cqe fake;
@@ -971,6 +1063,13 @@ int sr_ring_discard(struct sr_ring *r)
 	return n;
 }
 
+int sr_ring_discard(struct sr_ring *r)
+{
+	int ret = sr__ring_use(r, "sr_ring_discard");
+
+	return ret ? ret : discard(r);
+}
+
 /* --- public ring API -------------------------------------------------------------- */
 
 int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
@@ -987,10 +1086,10 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	if (!p)
 		p = &defaults;
 	entries = p->entries ? p->entries : 256;
-	r = calloc(1, sizeof(*r));
+	r = sr__calloc(1, sizeof(*r));
 	if (!r)
 		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
-	r->_ext = calloc(1, sizeof(*r->_ext));
+	r->_ext = sr__calloc(1, sizeof(*r->_ext));
 	if (!r->_ext) {
 		free(r);
 		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
@@ -1000,6 +1099,8 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	r->_ext->max_inflight = p->max_inflight;
 	r->_ext->next_bgid = 1;
 	r->_ext->capture = p->flags & SR_RING_CAPTURE;
+	r->_ext->creator = sr__self();
+	r->_owner = sr__self();
 	r->_policy = sr_caps_get()->policy >= 0 ? sr_caps_get()->policy : (int)p->policy;
 	r->_flags = p->flags;
 	r->_eventfd = -1;
@@ -1007,20 +1108,25 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	if (ret < 0)
 		goto fail;
 	ret = slots_init(r, entries * 2 < 64 ? 64 : entries * 2);
-	if (ret < 0)
+	if (ret < 0) {
+		ret = sr__fail(ret, "sr_ring_create: out of memory for %u op slots", entries * 2 < 64 ? 64 : entries * 2);
 		goto fail;
+	}
 	if (p->flags & SR_RING_EVENTFD) {
 		ret = sr_ring_eventfd(r);
 		if (ret < 0)
 			goto fail;
 	}
 	r->_state = SR__RING_LIVE;
+	sr__ring_register(r);
 	*ringp = r;
 	return 0;
 fail:
 	if (r->_uring_up)
 		io_uring_queue_exit(&r->_uring);
 	sr__fb_destroy(r);
+	if (r->_eventfd >= 0)
+		close(r->_eventfd);
 	free(r->_slots);
 	free(r->_slotx);
 	free(r->_ext);
@@ -1032,6 +1138,9 @@ int sr_ring_submit(struct sr_ring *r)
 {
 	int ret, started = 0;
 
+	ret = sr__ring_use(r, "sr_ring_submit");
+	if (ret)
+		return ret;
 	if (r->_ext->capture)
 		return 0;
 	if (r->_fb)
@@ -1047,10 +1156,12 @@ int sr_ring_submit(struct sr_ring *r)
 
 int sr_ring_poll(struct sr_ring *r)
 {
-	return sr__wait_some(r, false);
+	int ret = sr__ring_use(r, "sr_ring_poll");
+
+	return ret ? ret : sr__wait_some(r, false);
 }
 
-int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
+static int run_once(struct sr_ring *r, int timeout_ms)
 {
 	int ret;
 
@@ -1069,25 +1180,42 @@ int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 	if (ret < 0 && ret != -ETIME && ret != -EINTR)
 		return sr__fail(ret, "sr_ring_run_once: waiting failed");
 	if (ret == -EINTR)
-		return ret;
+		return sr__fail(ret, "sr_ring_run_once: interrupted by a signal");
 	return sr__wait_some(r, false);
+}
+
+int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
+{
+	int ret = sr__ring_use(r, "sr_ring_run_once");
+
+	if (ret)
+		return ret;
+	if (r->_ext->delivering)
+		return in_callback(r, "sr_ring_run_once");
+	return run_once(r, timeout_ms);
 }
 
 int sr_ring_run(struct sr_ring *r)
 {
-	r->_stop = false;
-	while (!r->_stop && r->_ext->cbs) {
-		int ret = sr__wait_some(r, true);
+	int ret = sr__ring_use(r, "sr_ring_run");
 
+	if (ret)
+		return ret;
+	if (r->_ext->delivering)
+		return in_callback(r, "sr_ring_run");
+	__atomic_store_n(&r->_stop, false, __ATOMIC_RELAXED);
+	while (!__atomic_load_n(&r->_stop, __ATOMIC_RELAXED) && r->_ext->cbs) {
+		ret = sr__wait_some(r, true);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
 }
 
+/* Any thread, and signal handlers: the loop stops when it next wakes. */
 void sr_ring_stop(struct sr_ring *r)
 {
-	r->_stop = true;
+	__atomic_store_n(&r->_stop, true, __ATOMIC_RELAXED);
 }
 
 int sr_ring_fd(const struct sr_ring *r)
@@ -1101,6 +1229,9 @@ int sr_ring_eventfd(struct sr_ring *r)
 {
 	int fd, ret;
 
+	ret = sr__ring_use(r, "sr_ring_eventfd");
+	if (ret)
+		return ret;
 	if (r->_eventfd >= 0)
 		return r->_eventfd;
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1121,6 +1252,8 @@ unsigned sr_ring_inflight(const struct sr_ring *r)
 {
 	unsigned n = 0;
 
+	if (sr__ring_use(r, "sr_ring_inflight"))
+		return 0;
 	for (unsigned i = 0; i < r->_nslots; i++)
 		n += r->_slots[i]._ud != 0;
 	return n;
@@ -1128,6 +1261,10 @@ unsigned sr_ring_inflight(const struct sr_ring *r)
 
 struct io_uring *sr_ring_uring(struct sr_ring *r)
 {
+	if (sr__unlikely(!sr__owned(r))) {
+		sr__not_owner(r, "sr_ring_uring");
+		return NULL;
+	}
 	return r->_uring_up ? &r->_uring : NULL;
 }
 
@@ -1139,6 +1276,38 @@ bool sr_ring_native(const struct sr_ring *r, unsigned op)
 const char *sr_ring_backend(const struct sr_ring *r)
 {
 	return r->_uring_up ? "io_uring" : "fallback";
+}
+
+/* --- threads ------------------------------------------------------------------------ */
+
+int sr_ring_release(struct sr_ring *r)
+{
+	int ret = sr__ring_use(r, "sr_ring_release");
+
+	if (ret)
+		return ret;
+	if (r->_ext->delivering)
+		return in_callback(r, "sr_ring_release");
+	__atomic_store_n(&r->_owner, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int sr_ring_acquire(struct sr_ring *r)
+{
+	uintptr_t me = sr__self(), none = 0;
+
+	if (r->_owner == me)
+		return 0;
+	if (r->_owner == SR__OWNER_FORKED)
+		return sr__not_owner(r, "sr_ring_acquire");
+	if (r->_uring_up && (r->_setup_flags & SR_IORING_SETUP_SINGLE_ISSUER) && me != r->_ext->creator)
+		return sr__fail(-EPERM, "sr_ring_acquire: the ring was set up with IORING_SETUP_SINGLE_ISSUER, "
+				"so the kernel takes its submissions only from the thread that created it; create "
+				"rings to be handed over with SR_RING_MOVABLE");
+	if (!__atomic_compare_exchange_n(&r->_owner, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return sr__fail(-EBUSY, "sr_ring_acquire: the ring belongs to another thread; its owner "
+				"sr_ring_release()s it first");
+	return 0;
 }
 
 /* --- teardown ------------------------------------------------------------------------ */
@@ -1160,20 +1329,58 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* "3 ops: send_zc (waits for its notification), read" */
+static void describe_busy(struct sr_ring *r, char *buf, size_t len)
+{
+	size_t at;
+	unsigned n = count_busy(r), shown = 0;
+
+	at = (size_t)snprintf(buf, len, "%u op%s in flight:", n, n == 1 ? "" : "s");
+	for (unsigned i = 0; i < r->_nslots && at < len; i++) {
+		const struct sr_slot *s = &r->_slots[i];
+		const char *why = "";
+
+		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT)
+			continue;
+		if (shown++ == 8) {
+			at += (size_t)snprintf(buf + at, len - at, " ...");
+			break;
+		}
+		if ((s->_flags & SR__SF_NOTIF) && (s->_flags & SR__SF_GOTRES))
+			why = " (sent; the kernel holds its buffer until the peer has the data: its notification)";
+		else if (s->_flags & SR__SF_FALLBACK)
+			why = " (on the fallback backend)";
+		at += (size_t)snprintf(buf + at, len - at, "%s %s%s", shown > 1 ? "," : "",
+				       op_name(sr__slot_op(s)), why);
+	}
+}
+
 /*
  * Cancel everything in flight and wait until the kernel has posted every
  * CQE: only then is no request left that could write into memory the
  * caller frees after we return.  Ops that ignore cancellation are waited
- * for, with a note on stderr every few seconds saying which.
+ * for, with a note on stderr every few seconds saying which; with a
+ * deadline (timeout_ms >= 0), -ETIMEDOUT once it passes.
  */
-static void drain(struct sr_ring *r)
+static int drain(struct sr_ring *r, int timeout_ms, const char *fn)
 {
 	double start = now_s(), last_cancel = -1, last_note = start;
+	char what[512];
 
-	sr_ring_discard(r);
-	while (count_busy(r)) {
-		double t = now_s();
+	for (;;) {
+		double t = now_s(), left = 1e9;
 
+		if (!count_busy(r))
+			return 0;
+		if (timeout_ms >= 0) {
+			left = (double)timeout_ms / 1000 - (t - start);
+			if (left <= 0 && last_cancel >= 0) {
+				describe_busy(r, what, sizeof(what));
+				return sr__fail(-ETIMEDOUT, "%s: gave up after %d ms with %s; nothing was freed "
+						"(the ring stays closing: destroy it again to go on waiting)",
+						fn, timeout_ms, what);
+			}
+		}
 		if (t - last_cancel >= 1.0) {
 			for (unsigned i = 0; i < r->_nslots; i++) {
 				struct sr_slot *s = &r->_slots[i];
@@ -1188,36 +1395,23 @@ static void drain(struct sr_ring *r)
 			last_cancel = t;
 		}
 		if (t - last_note >= 5.0) {
-			fprintf(stderr, "safer-ring: sr_ring_destroy is still waiting for %u op(s) to complete:",
-				count_busy(r));
-			for (unsigned i = 0; i < r->_nslots; i++)
-				if (r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT)
-					fprintf(stderr, " %s", op_name(sr__slot_op(&r->_slots[i])));
-			fprintf(stderr, "\n");
+			describe_busy(r, what, sizeof(what));
+			fprintf(stderr, "safer-ring: %s has waited %.0f s for %s\n", fn, t - start, what);
 			last_note = t;
 		}
-		if (sr_ring_run_once(r, 100) < 0 && errno != EINTR)
-			(void)0;
+		/* A closing ring's completions never need new memory (see
+		 * sr__complete): this cannot stall. */
+		run_once(r, left < 0.1 ? (int)(left * 1000) + 1 : 100);
 	}
-	(void)start;
 }
 
-int sr_ring_destroy(struct sr_ring *r)
+/* Free what the ring holds; every op is done (or, forked, never ours). */
+static void ring_free(struct sr_ring *r)
 {
-	struct sr__ring_ext *x;
+	struct sr__ring_ext *x = r->_ext;
 
-	if (!r)
-		return 0;
-	x = r->_ext;
-	if (r->_state == SR__RING_CLOSING)
-		return sr__fail(-EALREADY, "sr_ring_destroy: already being destroyed (called from a callback?)");
-	r->_state = SR__RING_CLOSING;
-	/* Every submit now takes the slow path, which refuses a closing ring. */
-	memset(r->_native, 0, sizeof(r->_native));
-	if (!x->capture)
-		drain(r);
-	else
-		sr_ring_discard(r);
+	sr__ring_unregister(r);
+	/* Groups with buffers still out are kept for them (group.c). */
 	sr__groups_destroy(r);
 	sr__files_destroy(r);
 	if (r->_uring_up)
@@ -1233,5 +1427,66 @@ int sr_ring_destroy(struct sr_ring *r)
 	free(r->_rawq);
 	free(x);
 	free(r);
+}
+
+/*
+ * The child's copy of a ring inherited across fork(): the kernel ring, the
+ * epoll set and the threads are the parent's.  Nothing is submitted or
+ * waited for; the memory the ops hold becomes the child's again.
+ */
+static int destroy_forked(struct sr_ring *r)
+{
+	for (unsigned i = 0; i < r->_nslots; i++) {
+		struct sr_slot *s = &r->_slots[i];
+
+		if (s->_ud && s->_state == SR__SLOT_INFLIGHT && (s->_flags & SR__SF_FINISH))
+			sr_op_table[sr__slot_op(s)].finish(r, i, -ECANCELED, 0, true);
+	}
+	sr__fb_forget(r);
+	ring_free(r);
 	return 0;
+}
+
+static int ring_destroy(struct sr_ring *r, int timeout_ms, const char *fn)
+{
+	struct sr__ring_ext *x;
+	int ret;
+
+	if (!r)
+		return 0;
+	x = r->_ext;
+	if (r->_owner == SR__OWNER_FORKED)
+		return destroy_forked(r);
+	ret = sr__ring_use(r, fn);
+	if (ret)
+		return ret;
+	if (x->delivering)
+		return in_callback(r, fn);
+	if (x->destroying)
+		return sr__fail(-EALREADY, "%s: already being destroyed", fn);
+	if (r->_state != SR__RING_CLOSING) {
+		r->_state = SR__RING_CLOSING;
+		/* Every submit now takes the slow path, which refuses a closing ring. */
+		memset(r->_native, 0, sizeof(r->_native));
+		discard(r);
+	}
+	if (!x->capture) {
+		x->destroying = true;
+		ret = drain(r, timeout_ms, fn);
+		x->destroying = false;
+		if (ret)
+			return ret;
+	}
+	ring_free(r);
+	return 0;
+}
+
+int sr_ring_destroy(struct sr_ring *r)
+{
+	return ring_destroy(r, -1, "sr_ring_destroy");
+}
+
+int sr_ring_destroy_timeout(struct sr_ring *r, int timeout_ms)
+{
+	return ring_destroy(r, timeout_ms < 0 ? 0 : timeout_ms, "sr_ring_destroy_timeout");
 }

@@ -81,24 +81,23 @@ static inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_NOP, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_NOP);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_nop(sqe);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_NOP, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_NOP, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -188,6 +187,8 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_nop_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -212,6 +213,7 @@ struct sr_readv_op {
 	unsigned nr_vecs;
 	__u64 offset;
 	int rw_flags;
+	struct sr_file _file;	/* sr_readv_set_file (read only with it) */
 };
 
 struct sr_readv_submitted {
@@ -273,8 +275,7 @@ static inline void
 sr_readv_set_file(struct sr_readv_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -282,6 +283,7 @@ static inline int
 sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__readv_store *st;
@@ -289,15 +291,27 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__OUT, false, SR_OP_READV, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
 	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	sqe = sr__begin(r, &op->base, SR_OP_READV, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READV);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__readv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -313,15 +327,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	(void)tail;
 	sr_prep_readv(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READV, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -411,6 +417,8 @@ sr_readv_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_readv_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READV)))
 		return sr__raw_unavailable(sr_r, SR_OP_READV);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -435,6 +443,7 @@ struct sr_writev_op {
 	unsigned nr_vecs;
 	__u64 offset;
 	int rw_flags;
+	struct sr_file _file;	/* sr_writev_set_file (read only with it) */
 };
 
 struct sr_writev_submitted {
@@ -496,8 +505,7 @@ static inline void
 sr_writev_set_file(struct sr_writev_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -505,6 +513,7 @@ static inline int
 sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__writev_store *st;
@@ -512,15 +521,27 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__IN, false, SR_OP_WRITEV, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
 	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	sqe = sr__begin(r, &op->base, SR_OP_WRITEV, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_WRITEV);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__writev_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -536,15 +557,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	(void)tail;
 	sr_prep_writev(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_WRITEV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITEV, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -634,6 +647,8 @@ sr_writev_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, unsigned
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_writev_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITEV)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITEV);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -654,6 +669,7 @@ struct sr_fsync_op {
 	struct sr_op base;
 	int fd;
 	unsigned fsync_flags;
+	struct sr_file _file;	/* sr_fsync_set_file (read only with it) */
 };
 
 struct sr_fsync_submitted {
@@ -704,8 +720,7 @@ static inline void
 sr_fsync_set_file(struct sr_fsync_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -713,24 +728,29 @@ static inline int
 sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FSYNC, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_fsync(sqe, op->fd, op->fsync_flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_FSYNC, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_FSYNC);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_fsync(sqe, op->fd, op->fsync_flags);
+	sr__commit(r, &op->base, SR_OP_FSYNC, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -820,6 +840,8 @@ sr_fsync_raw(struct sr_ring *sr_r, int fd, unsigned fsync_flags, __u64 sr_user_d
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fsync_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FSYNC)))
 		return sr__raw_unavailable(sr_r, SR_OP_FSYNC);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -842,6 +864,7 @@ struct sr_read_fixed_op {
 	int fd;
 	struct sr_buf *buf;
 	__u64 offset;
+	struct sr_file _file;	/* sr_read_fixed_set_file (read only with it) */
 };
 
 struct sr_read_fixed_submitted {
@@ -892,8 +915,7 @@ static inline void
 sr_read_fixed_set_file(struct sr_read_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -901,10 +923,13 @@ static inline int
 sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ_FIXED, fn, "buf");
@@ -913,21 +938,23 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_READ_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READ_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ_FIXED);
 	sr_prep_read_fixed(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READ_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1017,6 +1044,8 @@ sr_read_fixed_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u6
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_read_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1039,6 +1068,7 @@ struct sr_write_fixed_op {
 	int fd;
 	struct sr_buf *buf;
 	__u64 offset;
+	struct sr_file _file;	/* sr_write_fixed_set_file (read only with it) */
 };
 
 struct sr_write_fixed_submitted {
@@ -1084,8 +1114,7 @@ static inline void
 sr_write_fixed_set_file(struct sr_write_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1093,10 +1122,13 @@ static inline int
 sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_WRITE_FIXED, fn, "buf");
@@ -1105,21 +1137,23 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_WRITE_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_WRITE_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE_FIXED);
 	sr_prep_write_fixed(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_WRITE_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITE_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1209,6 +1243,8 @@ sr_write_fixed_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbyte
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_write_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITE_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITE_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1229,6 +1265,7 @@ struct sr_poll_add_op {
 	struct sr_op base;
 	int fd;
 	unsigned poll_mask;
+	struct sr_file _file;	/* sr_poll_add_set_file (read only with it) */
 };
 
 struct sr_poll_add_submitted {
@@ -1272,8 +1309,7 @@ static inline void
 sr_poll_add_set_file(struct sr_poll_add_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1281,24 +1317,29 @@ static inline int
 sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_POLL_ADD, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_poll_add(sqe, op->fd, op->poll_mask);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_POLL_ADD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_POLL_ADD);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_poll_add(sqe, op->fd, op->poll_mask);
+	sr__commit(r, &op->base, SR_OP_POLL_ADD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1388,6 +1429,8 @@ sr_poll_add_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr_user_
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_poll_add_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_ADD)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_ADD);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1408,6 +1451,7 @@ struct sr_poll_multishot_op {
 	struct sr_op base;
 	int fd;
 	unsigned poll_mask;
+	struct sr_file _file;	/* sr_poll_multishot_set_file (read only with it) */
 };
 
 struct sr_poll_multishot_submitted {
@@ -1452,8 +1496,7 @@ static inline void
 sr_poll_multishot_set_file(struct sr_poll_multishot_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -1461,24 +1504,29 @@ static inline int
 sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_POLL_MULTISHOT, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_poll_multishot(sqe, op->fd, op->poll_mask);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_POLL_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_POLL_MULTISHOT);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_poll_multishot(sqe, op->fd, op->poll_mask);
+	sr__commit(r, &op->base, SR_OP_POLL_MULTISHOT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1574,6 +1622,8 @@ sr_poll_multishot_raw(struct sr_ring *sr_r, int fd, unsigned poll_mask, __u64 sr
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_poll_multishot_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_MULTISHOT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1635,29 +1685,28 @@ static inline int
 sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_POLL_REMOVE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_POLL_REMOVE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_poll_remove(sqe, (__u64)ud_user_data);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_POLL_REMOVE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_POLL_REMOVE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1747,6 +1796,8 @@ sr_poll_remove_raw(struct sr_ring *sr_r, __u64 user_data, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_poll_remove_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_REMOVE)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_REMOVE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1810,29 +1861,28 @@ static inline int
 sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	uint64_t ud_old_user_data;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__target(r, &op->base, &op->old_user_data, fn, "old_user_data", &ud_old_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_POLL_UPDATE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_POLL_UPDATE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_poll_update(sqe, (__u64)ud_old_user_data, (__u64)(0), op->poll_mask, (unsigned)(SR_IORING_POLL_UPDATE_EVENTS));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_POLL_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_POLL_UPDATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -1922,6 +1972,8 @@ sr_poll_update_raw(struct sr_ring *sr_r, __u64 old_user_data, __u64 new_user_dat
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_poll_update_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_POLL_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_POLL_UPDATE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -1944,6 +1996,7 @@ struct sr_sync_file_range_op {
 	unsigned len;
 	__u64 offset;
 	int flags;
+	struct sr_file _file;	/* sr_sync_file_range_set_file (read only with it) */
 };
 
 struct sr_sync_file_range_submitted {
@@ -1996,8 +2049,7 @@ static inline void
 sr_sync_file_range_set_file(struct sr_sync_file_range_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2005,24 +2057,29 @@ static inline int
 sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SYNC_FILE_RANGE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_sync_file_range(sqe, op->fd, op->len, op->offset, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_SYNC_FILE_RANGE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_SYNC_FILE_RANGE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_sync_file_range(sqe, op->fd, op->len, op->offset, op->flags);
+	sr__commit(r, &op->base, SR_OP_SYNC_FILE_RANGE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -2112,6 +2169,8 @@ sr_sync_file_range_raw(struct sr_ring *sr_r, int fd, unsigned len, __u64 offset,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_sync_file_range_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SYNC_FILE_RANGE)))
 		return sr__raw_unavailable(sr_r, SR_OP_SYNC_FILE_RANGE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -2134,6 +2193,7 @@ struct sr_sendmsg_op {
 	int fd;
 	const struct sr_msg *msg;
 	unsigned flags;
+	struct sr_file _file;	/* sr_sendmsg_set_file (read only with it) */
 };
 
 struct sr_sendmsg_submitted {
@@ -2191,8 +2251,7 @@ static inline void
 sr_sendmsg_set_file(struct sr_sendmsg_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2200,6 +2259,7 @@ static inline int
 sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_store *st;
@@ -2207,14 +2267,26 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__msg_check(r, op->msg, SR__IN, false, SR_OP_SENDMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SENDMSG);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__sendmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -2224,15 +2296,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_sendmsg(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SENDMSG, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SENDMSG, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -2322,6 +2386,8 @@ sr_sendmsg_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsigned 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_sendmsg_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -2344,6 +2410,7 @@ struct sr_recvmsg_op {
 	int fd;
 	const struct sr_msg *msg;
 	unsigned flags;
+	struct sr_file _file;	/* sr_recvmsg_set_file (read only with it) */
 };
 
 struct sr_recvmsg_submitted {
@@ -2402,8 +2469,7 @@ static inline void
 sr_recvmsg_set_file(struct sr_recvmsg_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2411,6 +2477,7 @@ static inline int
 sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__recvmsg_store *st;
@@ -2418,14 +2485,26 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__msg_check(r, op->msg, SR__OUT, false, SR_OP_RECVMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_RECVMSG, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_RECVMSG);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__recvmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -2435,15 +2514,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_recvmsg(sqe, op->fd, (struct msghdr *)&st->msg.hdr, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_RECVMSG, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RECVMSG, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -2536,6 +2607,8 @@ sr_recvmsg_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsigned flags,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_recvmsg_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECVMSG)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECVMSG);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -2560,6 +2633,7 @@ struct sr_recvmsg_multishot_op {
 	const struct msghdr *msg;
 	unsigned flags;
 	struct sr_bufgroup *buf_group;
+	struct sr_file _file;	/* sr_recvmsg_multishot_set_file (read only with it) */
 };
 
 struct sr_recvmsg_multishot_submitted {
@@ -2633,8 +2707,7 @@ static inline void
 sr_recvmsg_multishot_set_file(struct sr_recvmsg_multishot_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -2642,6 +2715,7 @@ static inline int
 sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__recvmsg_multishot_store *st;
@@ -2650,15 +2724,27 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	void *cp_msg = NULL;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->msg));
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_RECVMSG_MULTISHOT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_RECVMSG_MULTISHOT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__recvmsg_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -2673,15 +2759,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	sr_prep_recvmsg_multishot(sqe, op->fd, (struct msghdr *)cp_msg, op->flags);
 	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_RECVMSG_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RECVMSG_MULTISHOT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -2777,6 +2855,8 @@ sr_recvmsg_multishot_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsig
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_recvmsg_multishot_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECVMSG_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECVMSG_MULTISHOT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -2861,6 +2941,7 @@ static inline int
 sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_store *st;
@@ -2868,12 +2949,18 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_TIMEOUT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -2885,15 +2972,7 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	}
 	(void)tail;
 	sr_prep_timeout(sqe, (struct __kernel_timespec *)cp_ts, op->count, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_TIMEOUT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_TIMEOUT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -2983,6 +3062,8 @@ sr_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned coun
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_timeout_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -3068,6 +3149,7 @@ static inline int
 sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_multishot_store *st;
@@ -3075,12 +3157,18 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_TIMEOUT_MULTISHOT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__timeout_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3092,15 +3180,7 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	}
 	(void)tail;
 	sr_prep_timeout_multishot(sqe, (struct __kernel_timespec *)cp_ts, op->count, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_MULTISHOT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -3196,6 +3276,8 @@ sr_timeout_multishot_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, uns
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_timeout_multishot_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_MULTISHOT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -3266,29 +3348,28 @@ static inline int
 sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_REMOVE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_TIMEOUT_REMOVE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_timeout_remove(sqe, (__u64)ud_user_data, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_TIMEOUT_REMOVE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_REMOVE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -3378,6 +3459,8 @@ sr_timeout_remove_raw(struct sr_ring *sr_r, __u64 user_data, unsigned flags, __u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_timeout_remove_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_REMOVE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_REMOVE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -3456,6 +3539,7 @@ static inline int
 sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_update_store *st;
@@ -3465,15 +3549,21 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	uint64_t ud_user_data;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
 	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_TIMEOUT_UPDATE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_TIMEOUT_UPDATE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__timeout_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3485,15 +3575,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	}
 	(void)tail;
 	sr_prep_timeout_update(sqe, (struct __kernel_timespec *)cp_ts, (__u64)ud_user_data, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_TIMEOUT_UPDATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_TIMEOUT_UPDATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -3583,6 +3665,8 @@ sr_timeout_update_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, __u64 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_timeout_update_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TIMEOUT_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TIMEOUT_UPDATE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -3605,6 +3689,7 @@ struct sr_accept_op {
 	struct sr_op base;
 	int fd;
 	int flags;
+	struct sr_file _file;	/* sr_accept_set_file (read only with it) */
 };
 
 struct sr_accept_submitted {
@@ -3664,8 +3749,7 @@ static inline void
 sr_accept_set_file(struct sr_accept_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -3673,17 +3757,30 @@ static inline int
 sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__accept_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_ACCEPT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_ACCEPT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__accept_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3693,15 +3790,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	st->addrlen = sizeof(struct sockaddr_storage);
 	(void)tail;
 	sr_prep_accept(sqe, op->fd, (struct sockaddr *)&st->addr, (socklen_t *)&st->addrlen, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_ACCEPT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_ACCEPT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -3795,6 +3884,8 @@ sr_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, socklen_t *ad
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_accept_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ACCEPT)))
 		return sr__raw_unavailable(sr_r, SR_OP_ACCEPT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -3818,6 +3909,7 @@ struct sr_accept_direct_op {
 	int fd;
 	int flags;
 	unsigned file_index;
+	struct sr_file _file;	/* sr_accept_direct_set_file (read only with it) */
 };
 
 struct sr_accept_direct_submitted {
@@ -3879,8 +3971,7 @@ static inline void
 sr_accept_direct_set_file(struct sr_accept_direct_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -3888,17 +3979,30 @@ static inline int
 sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__accept_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_ACCEPT_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_ACCEPT_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__accept_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3909,15 +4013,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	(void)tail;
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_accept_direct(sqe, op->fd, (struct sockaddr *)&st->addr, (socklen_t *)&st->addrlen, op->flags, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_ACCEPT_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_ACCEPT_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -3933,7 +4029,7 @@ sr__accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, 
 		memcpy(&c->addr, &st->addr, sizeof(c->addr));
 		memcpy(&c->addrlen, &st->addrlen, sizeof(c->addrlen));
 	}
-	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+	c->file = sr__file_handle(r, e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
 				  x->_fgen[0]);
 }
 
@@ -4013,6 +4109,8 @@ sr_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, sockle
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_accept_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ACCEPT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_ACCEPT_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4033,6 +4131,7 @@ struct sr_multishot_accept_op {
 	struct sr_op base;
 	int fd;
 	int flags;
+	struct sr_file _file;	/* sr_multishot_accept_set_file (read only with it) */
 };
 
 struct sr_multishot_accept_submitted {
@@ -4084,8 +4183,7 @@ static inline void
 sr_multishot_accept_set_file(struct sr_multishot_accept_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -4093,24 +4191,29 @@ static inline int
 sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_multishot_accept(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_multishot_accept(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
+	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -4206,6 +4309,8 @@ sr_multishot_accept_raw(struct sr_ring *sr_r, int fd, struct sockaddr *addr, soc
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_multishot_accept_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MULTISHOT_ACCEPT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MULTISHOT_ACCEPT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4226,6 +4331,7 @@ struct sr_multishot_accept_direct_op {
 	struct sr_op base;
 	int fd;
 	int flags;
+	struct sr_file _file;	/* sr_multishot_accept_direct_set_file (read only with it) */
 };
 
 struct sr_multishot_accept_direct_submitted {
@@ -4278,8 +4384,7 @@ static inline void
 sr_multishot_accept_direct_set_file(struct sr_multishot_accept_direct_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -4287,24 +4392,29 @@ static inline int
 sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_multishot_accept_direct(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, idx, sqe, h, SR__SF_FINISH | SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_multishot_accept_direct(sqe, op->fd, (struct sockaddr *)(0), (socklen_t *)(0), op->flags);
+	sr__commit(r, &op->base, SR_OP_MULTISHOT_ACCEPT_DIRECT, b, sqe, h, SR__SF_FINISH | SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -4316,7 +4426,7 @@ sr__multishot_accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct s
 	c->res = e->res;
 	c->flags = e->flags;
 	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
-	c->file = sr__file_handle(e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
+	c->file = sr__file_handle(r, e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
 }
 
 static inline void
@@ -4400,6 +4510,8 @@ sr_multishot_accept_direct_raw(struct sr_ring *sr_r, int fd, struct sockaddr *ad
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_multishot_accept_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MULTISHOT_ACCEPT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MULTISHOT_ACCEPT_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4470,29 +4582,28 @@ static inline int
 sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	uint64_t ud_user_data;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__target(r, &op->base, &op->user_data, fn, "user_data", &ud_user_data);
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_async_cancel(sqe, (__u64)ud_user_data, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -4582,6 +4693,8 @@ sr_async_cancel_raw(struct sr_ring *sr_r, __u64 user_data, int flags, __u64 sr_u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_async_cancel_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL)))
 		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4651,24 +4764,23 @@ static inline int
 sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL_FD, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_ASYNC_CANCEL_FD);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_async_cancel_fd(sqe, op->fd, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL_FD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL_FD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -4758,6 +4870,8 @@ sr_async_cancel_fd_raw(struct sr_ring *sr_r, int fd, unsigned flags, __u64 sr_us
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_async_cancel_fd_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_ASYNC_CANCEL_FD)))
 		return sr__raw_unavailable(sr_r, SR_OP_ASYNC_CANCEL_FD);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4833,6 +4947,7 @@ static inline int
 sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__link_timeout_store *st;
@@ -4840,12 +4955,18 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ts));
-	sqe = sr__begin(r, &op->base, SR_OP_LINK_TIMEOUT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_LINK_TIMEOUT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__link_timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -4857,15 +4978,7 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	}
 	(void)tail;
 	sr_prep_link_timeout(sqe, (struct __kernel_timespec *)cp_ts, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_LINK_TIMEOUT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_LINK_TIMEOUT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -4955,6 +5068,8 @@ sr_link_timeout_raw(struct sr_ring *sr_r, struct __kernel_timespec *ts, unsigned
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_link_timeout_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LINK_TIMEOUT)))
 		return sr__raw_unavailable(sr_r, SR_OP_LINK_TIMEOUT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -4977,6 +5092,7 @@ struct sr_connect_op {
 	int fd;
 	const struct sockaddr *addr;
 	socklen_t addrlen;
+	struct sr_file _file;	/* sr_connect_set_file (read only with it) */
 };
 
 struct sr_connect_submitted {
@@ -5026,8 +5142,7 @@ static inline void
 sr_connect_set_file(struct sr_connect_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -5035,6 +5150,7 @@ static inline int
 sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__connect_store *st;
@@ -5042,12 +5158,24 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	unsigned char *tail;
 	void *cp_addr = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16((size_t)op->addrlen);
-	sqe = sr__begin(r, &op->base, SR_OP_CONNECT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_CONNECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__connect_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5059,15 +5187,7 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	}
 	(void)tail;
 	sr_prep_connect(sqe, op->fd, (const struct sockaddr *)cp_addr, op->addrlen);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_CONNECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_CONNECT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5157,6 +5277,8 @@ sr_connect_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, sockle
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_connect_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CONNECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_CONNECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -5179,6 +5301,7 @@ struct sr_fallocate_op {
 	int mode;
 	__u64 offset;
 	__u64 len;
+	struct sr_file _file;	/* sr_fallocate_set_file (read only with it) */
 };
 
 struct sr_fallocate_submitted {
@@ -5224,8 +5347,7 @@ static inline void
 sr_fallocate_set_file(struct sr_fallocate_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -5233,24 +5355,29 @@ static inline int
 sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FALLOCATE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_fallocate(sqe, op->fd, op->mode, op->offset, op->len);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_FALLOCATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_FALLOCATE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_fallocate(sqe, op->fd, op->mode, op->offset, op->len);
+	sr__commit(r, &op->base, SR_OP_FALLOCATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5340,6 +5467,8 @@ sr_fallocate_raw(struct sr_ring *sr_r, int fd, int mode, __u64 offset, __u64 len
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fallocate_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FALLOCATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FALLOCATE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -5412,6 +5541,7 @@ static inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_store *st;
@@ -5420,13 +5550,19 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5438,15 +5574,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	}
 	(void)tail;
 	sr_prep_openat(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5536,6 +5664,8 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -5611,6 +5741,7 @@ static inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_direct_store *st;
@@ -5619,13 +5750,19 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5638,15 +5775,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	(void)tail;
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_openat_direct(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5657,7 +5786,7 @@ sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, 
 
 	c->res = e->res;
 	c->flags = e->flags;
-	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+	c->file = sr__file_handle(r, e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
 				  x->_fgen[0]);
 }
 
@@ -5737,6 +5866,8 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -5797,24 +5928,23 @@ static inline int
 sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_CLOSE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_CLOSE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_close(sqe, op->fd);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_CLOSE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_CLOSE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -5904,6 +6034,8 @@ sr_close_raw(struct sr_ring *sr_r, int fd, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_close_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CLOSE)))
 		return sr__raw_unavailable(sr_r, SR_OP_CLOSE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -5964,25 +6096,24 @@ static inline int
 sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_CLOSE_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_CLOSE_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_close_direct(sqe, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6072,6 +6203,8 @@ sr_close_direct_raw(struct sr_ring *sr_r, unsigned file_index, __u64 sr_user_dat
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_close_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CLOSE_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_CLOSE_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -6142,6 +6275,7 @@ static inline int
 sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__files_update_store *st;
@@ -6149,12 +6283,18 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	unsigned char *tail;
 	void *cp_fds = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16((size_t)op->nr_fds * sizeof(*op->fds));
-	sqe = sr__begin(r, &op->base, SR_OP_FILES_UPDATE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_FILES_UPDATE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__files_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -6167,15 +6307,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	(void)tail;
 	r->_slotx[idx]._fslot = (uint32_t)op->offset;
 	sr_prep_files_update(sqe, (int *)cp_fds, op->nr_fds, op->offset);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FILES_UPDATE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FILES_UPDATE, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6265,6 +6397,8 @@ sr_files_update_raw(struct sr_ring *sr_r, int *fds, unsigned nr_fds, int offset,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_files_update_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FILES_UPDATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FILES_UPDATE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -6340,6 +6474,7 @@ static inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__statx_store *st;
@@ -6348,13 +6483,19 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_STATX, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_STATX);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -6367,15 +6508,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	}
 	(void)tail;
 	sr_prep_statx(sqe, op->dfd, (const char *)cp_path, op->flags, op->mask, (struct statx *)&st->statxbuf);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_STATX, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_STATX, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6468,6 +6601,8 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_statx_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_STATX)))
 		return sr__raw_unavailable(sr_r, SR_OP_STATX);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -6491,6 +6626,7 @@ struct sr_read_op {
 	struct sr_buf *buf;
 	__u64 offset;
 	int rw_flags;
+	struct sr_file _file;	/* sr_read_set_file (read only with it) */
 };
 
 struct sr_read_submitted {
@@ -6549,8 +6685,7 @@ static inline void
 sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -6558,31 +6693,36 @@ static inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_READ, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READ);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READ, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6672,6 +6812,8 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_read_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -6695,6 +6837,7 @@ struct sr_write_op {
 	struct sr_buf *buf;
 	__u64 offset;
 	int rw_flags;
+	struct sr_file _file;	/* sr_write_set_file (read only with it) */
 };
 
 struct sr_write_submitted {
@@ -6748,8 +6891,7 @@ static inline void
 sr_write_set_file(struct sr_write_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -6757,31 +6899,36 @@ static inline int
 sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_WRITE, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_WRITE, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_WRITE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE);
 	sr_prep_write(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_WRITE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITE, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -6871,6 +7018,8 @@ sr_write_raw(struct sr_ring *sr_r, int fd, const void *buf, unsigned nbytes, __u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_write_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITE)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -6893,6 +7042,7 @@ struct sr_fadvise_op {
 	__u64 offset;
 	__u32 len;
 	int advice;
+	struct sr_file _file;	/* sr_fadvise_set_file (read only with it) */
 };
 
 struct sr_fadvise_submitted {
@@ -6938,8 +7088,7 @@ static inline void
 sr_fadvise_set_file(struct sr_fadvise_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -6947,24 +7096,29 @@ static inline int
 sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FADVISE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_fadvise(sqe, op->fd, op->offset, op->len, op->advice);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_FADVISE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_FADVISE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_fadvise(sqe, op->fd, op->offset, op->len, op->advice);
+	sr__commit(r, &op->base, SR_OP_FADVISE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7054,6 +7208,8 @@ sr_fadvise_raw(struct sr_ring *sr_r, int fd, __u64 offset, __u32 len, int advice
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fadvise_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FADVISE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FADVISE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -7076,6 +7232,7 @@ struct sr_fadvise64_op {
 	__u64 offset;
 	off_t len;
 	int advice;
+	struct sr_file _file;	/* sr_fadvise64_set_file (read only with it) */
 };
 
 struct sr_fadvise64_submitted {
@@ -7121,8 +7278,7 @@ static inline void
 sr_fadvise64_set_file(struct sr_fadvise64_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7130,24 +7286,29 @@ static inline int
 sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FADVISE64, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_fadvise64(sqe, op->fd, op->offset, op->len, op->advice);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_FADVISE64, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_FADVISE64);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_fadvise64(sqe, op->fd, op->offset, op->len, op->advice);
+	sr__commit(r, &op->base, SR_OP_FADVISE64, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7237,6 +7398,8 @@ sr_fadvise64_raw(struct sr_ring *sr_r, int fd, __u64 offset, off_t len, int advi
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fadvise64_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FADVISE64)))
 		return sr__raw_unavailable(sr_r, SR_OP_FADVISE64);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -7302,24 +7465,23 @@ static inline int
 sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MADVISE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MADVISE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_madvise(sqe, op->addr, op->length, op->advice);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MADVISE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MADVISE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7409,6 +7571,8 @@ sr_madvise_raw(struct sr_ring *sr_r, void *addr, __u32 length, int advice, __u64
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_madvise_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MADVISE)))
 		return sr__raw_unavailable(sr_r, SR_OP_MADVISE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -7474,24 +7638,23 @@ static inline int
 sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MADVISE64, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MADVISE64);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_madvise64(sqe, op->addr, op->length, op->advice);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MADVISE64, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MADVISE64, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7581,6 +7744,8 @@ sr_madvise64_raw(struct sr_ring *sr_r, void *addr, off_t length, int advice, __u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_madvise64_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MADVISE64)))
 		return sr__raw_unavailable(sr_r, SR_OP_MADVISE64);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -7603,6 +7768,7 @@ struct sr_send_op {
 	int sockfd;
 	struct sr_buf *buf;
 	int flags;
+	struct sr_file _file;	/* sr_send_set_file (read only with it) */
 };
 
 struct sr_send_submitted {
@@ -7655,8 +7821,7 @@ static inline void
 sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7664,30 +7829,35 @@ static inline int
 sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SEND, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
 	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SEND, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7777,6 +7947,8 @@ sr_send_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int f
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -7802,6 +7974,7 @@ struct sr_sendto_op {
 	int flags;
 	const struct sockaddr *addr;
 	socklen_t addrlen;
+	struct sr_file _file;	/* sr_sendto_set_file (read only with it) */
 };
 
 struct sr_sendto_submitted {
@@ -7861,8 +8034,7 @@ static inline void
 sr_sendto_set_file(struct sr_sendto_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -7870,6 +8042,7 @@ static inline int
 sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendto_store *st;
@@ -7878,15 +8051,27 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	void *cp_addr = NULL;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SENDTO, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
 	need += sr__align16((size_t)op->addrlen);
-	sqe = sr__begin(r, &op->base, SR_OP_SENDTO, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SENDTO);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__sendto_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -7900,15 +8085,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SENDTO);
 	sr_prep_sendto(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, (const struct sockaddr *)cp_addr, op->addrlen);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SENDTO, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SENDTO, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -7998,6 +8175,8 @@ sr_sendto_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_sendto_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDTO)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDTO);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -8020,6 +8199,7 @@ struct sr_recv_op {
 	int sockfd;
 	struct sr_buf *buf;
 	int flags;
+	struct sr_file _file;	/* sr_recv_set_file (read only with it) */
 };
 
 struct sr_recv_submitted {
@@ -8077,8 +8257,7 @@ static inline void
 sr_recv_set_file(struct sr_recv_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -8086,30 +8265,35 @@ static inline int
 sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_RECV, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_RECV, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_RECV);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_RECV);
 	sr_prep_recv(sqe, op->sockfd, (void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_RECV, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RECV, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -8199,6 +8383,8 @@ sr_recv_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, int flags, 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_recv_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -8221,6 +8407,7 @@ struct sr_recv_multishot_op {
 	int sockfd;
 	int flags;
 	struct sr_bufgroup *buf_group;
+	struct sr_file _file;	/* sr_recv_multishot_set_file (read only with it) */
 };
 
 struct sr_recv_multishot_submitted {
@@ -8288,8 +8475,7 @@ static inline void
 sr_recv_multishot_set_file(struct sr_recv_multishot_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -8297,31 +8483,36 @@ static inline int
 sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_RECV_MULTISHOT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_RECV_MULTISHOT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._aux = op->buf_group;
 	sr_prep_recv_multishot(sqe, op->sockfd, (void *)(0), (size_t)(0), op->flags);
 	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_RECV_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RECV_MULTISHOT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -8417,6 +8608,8 @@ sr_recv_multishot_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, i
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_recv_multishot_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV_MULTISHOT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -8488,6 +8681,7 @@ static inline int
 sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat2_store *st;
@@ -8497,14 +8691,20 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	size_t sz_path = 0;
 	void *cp_how = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
 	need += sr__align16(sizeof(*op->how));
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT2, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT2);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat2_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -8521,15 +8721,7 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	}
 	(void)tail;
 	sr_prep_openat2(sqe, op->dfd, (const char *)cp_path, (struct open_how *)cp_how);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT2, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT2, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -8619,6 +8811,8 @@ sr_openat2_raw(struct sr_ring *sr_r, int dfd, const char *path, struct open_how 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat2_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT2)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT2);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -8693,6 +8887,7 @@ static inline int
 sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat2_direct_store *st;
@@ -8702,14 +8897,20 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	size_t sz_path = 0;
 	void *cp_how = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
 	need += sr__align16(sizeof(*op->how));
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT2_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT2_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat2_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -8727,15 +8928,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	(void)tail;
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_openat2_direct(sqe, op->dfd, (const char *)cp_path, (struct open_how *)cp_how, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT2_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT2_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -8746,7 +8939,7 @@ sr__openat2_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e,
 
 	c->res = e->res;
 	c->flags = e->flags;
-	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+	c->file = sr__file_handle(r, e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
 				  x->_fgen[0]);
 }
 
@@ -8826,6 +9019,8 @@ sr_openat2_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, struct op
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat2_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT2_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT2_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -8898,6 +9093,7 @@ static inline int
 sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__epoll_ctl_store *st;
@@ -8905,12 +9101,18 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	unsigned char *tail;
 	void *cp_ev = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->ev));
-	sqe = sr__begin(r, &op->base, SR_OP_EPOLL_CTL, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_EPOLL_CTL);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__epoll_ctl_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -8922,15 +9124,7 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	}
 	(void)tail;
 	sr_prep_epoll_ctl(sqe, op->epfd, op->fd, op->op, (struct epoll_event *)cp_ev);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_EPOLL_CTL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_EPOLL_CTL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9020,6 +9214,8 @@ sr_epoll_ctl_raw(struct sr_ring *sr_r, int epfd, int fd, int op, struct epoll_ev
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_epoll_ctl_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_EPOLL_CTL)))
 		return sr__raw_unavailable(sr_r, SR_OP_EPOLL_CTL);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -9044,6 +9240,7 @@ struct sr_splice_op {
 	int64_t off_out;
 	unsigned nbytes;
 	unsigned flags;
+	struct sr_file _file;	/* sr_splice_set_file (read only with it) */
 };
 
 struct sr_splice_submitted {
@@ -9098,8 +9295,7 @@ static inline void
 sr_splice_set_file(struct sr_splice_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd_out = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -9107,24 +9303,29 @@ static inline int
 sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SPLICE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_splice(sqe, op->fd_in, op->off_in, op->fd_out, op->off_out, op->nbytes, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_SPLICE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_SPLICE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_splice(sqe, op->fd_in, op->off_in, op->fd_out, op->off_out, op->nbytes, op->flags);
+	sr__commit(r, &op->base, SR_OP_SPLICE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9214,6 +9415,8 @@ sr_splice_raw(struct sr_ring *sr_r, int fd_in, int64_t off_in, int fd_out, int64
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_splice_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SPLICE)))
 		return sr__raw_unavailable(sr_r, SR_OP_SPLICE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -9284,24 +9487,23 @@ static inline int
 sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_PROVIDE_BUFFERS, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_PROVIDE_BUFFERS);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_provide_buffers(sqe, op->addr, op->len, op->nr, op->bgid, op->bid);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_PROVIDE_BUFFERS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_PROVIDE_BUFFERS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9391,6 +9593,8 @@ sr_provide_buffers_raw(struct sr_ring *sr_r, void *addr, int len, int nr, int bg
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_provide_buffers_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PROVIDE_BUFFERS)))
 		return sr__raw_unavailable(sr_r, SR_OP_PROVIDE_BUFFERS);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -9453,24 +9657,23 @@ static inline int
 sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_REMOVE_BUFFERS, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_REMOVE_BUFFERS);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_remove_buffers(sqe, op->nr, op->bgid);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_REMOVE_BUFFERS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_REMOVE_BUFFERS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9560,6 +9763,8 @@ sr_remove_buffers_raw(struct sr_ring *sr_r, int nr, int bgid, __u64 sr_user_data
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_remove_buffers_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_REMOVE_BUFFERS)))
 		return sr__raw_unavailable(sr_r, SR_OP_REMOVE_BUFFERS);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -9582,6 +9787,7 @@ struct sr_tee_op {
 	int fd_out;
 	unsigned nbytes;
 	unsigned flags;
+	struct sr_file _file;	/* sr_tee_set_file (read only with it) */
 };
 
 struct sr_tee_submitted {
@@ -9634,8 +9840,7 @@ static inline void
 sr_tee_set_file(struct sr_tee_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd_out = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -9643,24 +9848,29 @@ static inline int
 sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_TEE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_tee(sqe, op->fd_in, op->fd_out, op->nbytes, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_TEE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_TEE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_tee(sqe, op->fd_in, op->fd_out, op->nbytes, op->flags);
+	sr__commit(r, &op->base, SR_OP_TEE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9750,6 +9960,8 @@ sr_tee_raw(struct sr_ring *sr_r, int fd_in, int fd_out, unsigned nbytes, unsigne
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_tee_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_TEE)))
 		return sr__raw_unavailable(sr_r, SR_OP_TEE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -9770,6 +9982,7 @@ struct sr_shutdown_op {
 	struct sr_op base;
 	int fd;
 	int how;
+	struct sr_file _file;	/* sr_shutdown_set_file (read only with it) */
 };
 
 struct sr_shutdown_submitted {
@@ -9813,8 +10026,7 @@ static inline void
 sr_shutdown_set_file(struct sr_shutdown_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -9822,24 +10034,29 @@ static inline int
 sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SHUTDOWN, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_shutdown(sqe, op->fd, op->how);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_SHUTDOWN, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_SHUTDOWN);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_shutdown(sqe, op->fd, op->how);
+	sr__commit(r, &op->base, SR_OP_SHUTDOWN, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -9929,6 +10146,8 @@ sr_shutdown_raw(struct sr_ring *sr_r, int fd, int how, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_shutdown_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SHUTDOWN)))
 		return sr__raw_unavailable(sr_r, SR_OP_SHUTDOWN);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -10011,6 +10230,7 @@ static inline int
 sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__renameat_store *st;
@@ -10021,15 +10241,21 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	void *cp_newpath = NULL;
 	size_t sz_newpath = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_oldpath = op->oldpath ? strlen(op->oldpath) + 1 : 0;
 	need += sr__align16(sz_oldpath);
 	sz_newpath = op->newpath ? strlen(op->newpath) + 1 : 0;
 	need += sr__align16(sz_newpath);
-	sqe = sr__begin(r, &op->base, SR_OP_RENAMEAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_RENAMEAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__renameat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10046,15 +10272,7 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	}
 	(void)tail;
 	sr_prep_renameat(sqe, op->olddfd, (const char *)cp_oldpath, op->newdfd, (const char *)cp_newpath, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_RENAMEAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RENAMEAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -10144,6 +10362,8 @@ sr_renameat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdf
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_renameat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RENAMEAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_RENAMEAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -10221,6 +10441,7 @@ static inline int
 sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__unlinkat_store *st;
@@ -10229,13 +10450,19 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_UNLINKAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_UNLINKAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__unlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10247,15 +10474,7 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	}
 	(void)tail;
 	sr_prep_unlinkat(sqe, op->dfd, (const char *)cp_path, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_UNLINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_UNLINKAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -10345,6 +10564,8 @@ sr_unlinkat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, __u6
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_unlinkat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_UNLINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_UNLINKAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -10415,6 +10636,7 @@ static inline int
 sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__mkdirat_store *st;
@@ -10423,13 +10645,19 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_MKDIRAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MKDIRAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__mkdirat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10441,15 +10669,7 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	}
 	(void)tail;
 	sr_prep_mkdirat(sqe, op->dfd, (const char *)cp_path, op->mode);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MKDIRAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MKDIRAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -10539,6 +10759,8 @@ sr_mkdirat_raw(struct sr_ring *sr_r, int dfd, const char *path, mode_t mode, __u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_mkdirat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MKDIRAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_MKDIRAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -10610,6 +10832,7 @@ static inline int
 sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__symlinkat_store *st;
@@ -10620,15 +10843,21 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	void *cp_linkpath = NULL;
 	size_t sz_linkpath = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_target = op->target ? strlen(op->target) + 1 : 0;
 	need += sr__align16(sz_target);
 	sz_linkpath = op->linkpath ? strlen(op->linkpath) + 1 : 0;
 	need += sr__align16(sz_linkpath);
-	sqe = sr__begin(r, &op->base, SR_OP_SYMLINKAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_SYMLINKAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__symlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10645,15 +10874,7 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	}
 	(void)tail;
 	sr_prep_symlinkat(sqe, (const char *)cp_target, op->newdirfd, (const char *)cp_linkpath);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SYMLINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SYMLINKAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -10743,6 +10964,8 @@ sr_symlinkat_raw(struct sr_ring *sr_r, const char *target, int newdirfd, const c
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_symlinkat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SYMLINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_SYMLINKAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -10825,6 +11048,7 @@ static inline int
 sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__linkat_store *st;
@@ -10835,15 +11059,21 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	void *cp_newpath = NULL;
 	size_t sz_newpath = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_oldpath = op->oldpath ? strlen(op->oldpath) + 1 : 0;
 	need += sr__align16(sz_oldpath);
 	sz_newpath = op->newpath ? strlen(op->newpath) + 1 : 0;
 	need += sr__align16(sz_newpath);
-	sqe = sr__begin(r, &op->base, SR_OP_LINKAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_LINKAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__linkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10860,15 +11090,7 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	}
 	(void)tail;
 	sr_prep_linkat(sqe, op->olddfd, (const char *)cp_oldpath, op->newdfd, (const char *)cp_newpath, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_LINKAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_LINKAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -10958,6 +11180,8 @@ sr_linkat_raw(struct sr_ring *sr_r, int olddfd, const char *oldpath, int newdfd,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_linkat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LINKAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_LINKAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11031,26 +11255,25 @@ static inline int
 sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
 		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MSG_RING);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_msg_ring(sqe, op->ring_fd, op->len, op->data, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MSG_RING, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MSG_RING, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -11140,6 +11363,8 @@ sr_msg_ring_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64 data, uns
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_msg_ring_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11215,26 +11440,25 @@ static inline int
 sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
 		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_msg_ring_cqe_flags(sqe, op->ring_fd, op->len, op->data, op->flags, op->cqe_flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -11324,6 +11548,8 @@ sr_msg_ring_cqe_flags_raw(struct sr_ring *sr_r, int ring_fd, unsigned len, __u64
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_msg_ring_cqe_flags_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING_CQE_FLAGS)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING_CQE_FLAGS);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11399,26 +11625,25 @@ static inline int
 sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
 		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
-	sqe = sr__begin(r, &op->base, SR_OP_MSG_RING_FD, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_MSG_RING_FD);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_msg_ring_fd(sqe, op->ring_fd, op->source_fd, op->target_fd, op->data, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_MSG_RING_FD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_MSG_RING_FD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -11508,6 +11733,8 @@ sr_msg_ring_fd_raw(struct sr_ring *sr_r, int ring_fd, int source_fd, int target_
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_msg_ring_fd_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING_FD)))
 		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING_FD);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11533,6 +11760,7 @@ struct sr_fsetxattr_op {
 	const char *value;
 	int flags;
 	unsigned len;
+	struct sr_file _file;	/* sr_fsetxattr_set_file (read only with it) */
 };
 
 struct sr_fsetxattr_submitted {
@@ -11584,8 +11812,7 @@ static inline void
 sr_fsetxattr_set_file(struct sr_fsetxattr_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -11593,6 +11820,7 @@ static inline int
 sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__fsetxattr_store *st;
@@ -11602,14 +11830,26 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	size_t sz_name = 0;
 	void *cp_value = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
 	need += sr__align16(sz_name);
 	need += sr__align16((size_t)op->len);
-	sqe = sr__begin(r, &op->base, SR_OP_FSETXATTR, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_FSETXATTR);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__fsetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11626,15 +11866,7 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	}
 	(void)tail;
 	sr_prep_fsetxattr(sqe, op->fd, (const char *)cp_name, (const char *)cp_value, op->flags, op->len);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FSETXATTR, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FSETXATTR, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -11724,6 +11956,8 @@ sr_fsetxattr_raw(struct sr_ring *sr_r, int fd, const char *name, const char *val
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fsetxattr_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FSETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_FSETXATTR);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11800,6 +12034,7 @@ static inline int
 sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__setxattr_store *st;
@@ -11811,6 +12046,8 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
@@ -11818,9 +12055,13 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	need += sr__align16((size_t)op->len);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_SETXATTR, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_SETXATTR);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__setxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11842,15 +12083,7 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	}
 	(void)tail;
 	sr_prep_setxattr(sqe, (const char *)cp_name, (const char *)cp_value, (const char *)cp_path, op->flags, op->len);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SETXATTR, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SETXATTR, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -11940,6 +12173,8 @@ sr_setxattr_raw(struct sr_ring *sr_r, const char *name, const char *value, const
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_setxattr_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_SETXATTR);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -11963,6 +12198,7 @@ struct sr_fgetxattr_op {
 	int fd;
 	const char *name;
 	struct sr_buf *value;
+	struct sr_file _file;	/* sr_fgetxattr_set_file (read only with it) */
 };
 
 struct sr_fgetxattr_submitted {
@@ -12018,8 +12254,7 @@ static inline void
 sr_fgetxattr_set_file(struct sr_fgetxattr_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -12027,6 +12262,7 @@ static inline int
 sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__fgetxattr_store *st;
@@ -12036,6 +12272,8 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	size_t sz_name = 0;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->value, SR__OUT, SR_OP_FGETXATTR, fn, "value");
@@ -12043,9 +12281,19 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 		return ret;
 	sz_name = op->name ? strlen(op->name) + 1 : 0;
 	need += sr__align16(sz_name);
-	sqe = sr__begin(r, &op->base, SR_OP_FGETXATTR, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_FGETXATTR);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__fgetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -12059,15 +12307,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_FGETXATTR);
 	sr_prep_fgetxattr(sqe, op->fd, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FGETXATTR, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FGETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -12157,6 +12397,8 @@ sr_fgetxattr_raw(struct sr_ring *sr_r, int fd, const char *name, char *value, un
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fgetxattr_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FGETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_FGETXATTR);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -12235,6 +12477,7 @@ static inline int
 sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__getxattr_store *st;
@@ -12246,6 +12489,8 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	size_t sz_path = 0;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->value, SR__OUT, SR_OP_GETXATTR, fn, "value");
@@ -12255,9 +12500,13 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	need += sr__align16(sz_name);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_GETXATTR, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_GETXATTR);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__getxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -12276,15 +12525,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_GETXATTR);
 	sr_prep_getxattr(sqe, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (const char *)cp_path, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_GETXATTR, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_GETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -12374,6 +12615,8 @@ sr_getxattr_raw(struct sr_ring *sr_r, const char *name, char *value, const char 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_getxattr_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_GETXATTR)))
 		return sr__raw_unavailable(sr_r, SR_OP_GETXATTR);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -12447,24 +12690,23 @@ static inline int
 sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SOCKET, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_SOCKET);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_socket(sqe, op->domain, op->type, op->protocol, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SOCKET, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SOCKET, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -12554,6 +12796,8 @@ sr_socket_raw(struct sr_ring *sr_r, int domain, int type, int protocol, unsigned
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_socket_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -12630,25 +12874,24 @@ static inline int
 sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_socket_direct(sqe, op->domain, op->type, op->protocol, op->file_index, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -12659,7 +12902,7 @@ sr__socket_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, 
 
 	c->res = e->res;
 	c->flags = e->flags;
-	c->file = sr__file_handle(e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
+	c->file = sr__file_handle(r, e->res >= 0, x->_fslot == SR_IORING_FILE_INDEX_ALLOC ? (uint32_t)e->res : x->_fslot,
 				  x->_fgen[0]);
 }
 
@@ -12739,6 +12982,8 @@ sr_socket_direct_raw(struct sr_ring *sr_r, int domain, int type, int protocol, u
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_socket_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -12813,24 +13058,23 @@ static inline int
 sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_socket_direct_alloc(sqe, op->domain, op->type, op->protocol, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -12841,7 +13085,7 @@ sr__socket_direct_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cq
 
 	c->res = e->res;
 	c->flags = e->flags;
-	c->file = sr__file_handle(e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
+	c->file = sr__file_handle(r, e->res >= 0, (uint32_t)e->res, x->_fgen[0]);
 }
 
 static inline void
@@ -12920,6 +13164,8 @@ sr_socket_direct_alloc_raw(struct sr_ring *sr_r, int domain, int type, int proto
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_socket_direct_alloc_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SOCKET_DIRECT_ALLOC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SOCKET_DIRECT_ALLOC);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -12941,6 +13187,7 @@ struct sr_uring_cmd_op {
 	struct sr_op base;
 	int cmd_op;
 	int fd;
+	struct sr_file _file;	/* sr_uring_cmd_set_file (read only with it) */
 };
 
 struct sr_uring_cmd_submitted {
@@ -12984,8 +13231,7 @@ static inline void
 sr_uring_cmd_set_file(struct sr_uring_cmd_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -12993,24 +13239,29 @@ static inline int
 sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_URING_CMD, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_uring_cmd(sqe, op->cmd_op, op->fd);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_URING_CMD, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_URING_CMD);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_uring_cmd(sqe, op->cmd_op, op->fd);
+	sr__commit(r, &op->base, SR_OP_URING_CMD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -13100,6 +13351,8 @@ sr_uring_cmd_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_uring_cmd_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_URING_CMD)))
 		return sr__raw_unavailable(sr_r, SR_OP_URING_CMD);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -13126,6 +13379,7 @@ struct sr_cmd_sock_op {
 	int optname;
 	void *optval;
 	int optlen;
+	struct sr_file _file;	/* sr_cmd_sock_set_file (read only with it) */
 };
 
 struct sr_cmd_sock_submitted {
@@ -13173,8 +13427,7 @@ static inline void
 sr_cmd_sock_set_file(struct sr_cmd_sock_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13182,24 +13435,29 @@ static inline int
 sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_CMD_SOCK, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_cmd_sock(sqe, op->cmd_op, op->fd, op->level, op->optname, op->optval, op->optlen);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_CMD_SOCK, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_CMD_SOCK);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_cmd_sock(sqe, op->cmd_op, op->fd, op->level, op->optname, op->optval, op->optlen);
+	sr__commit(r, &op->base, SR_OP_CMD_SOCK, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -13289,6 +13547,8 @@ sr_cmd_sock_raw(struct sr_ring *sr_r, int cmd_op, int fd, int level, int optname
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_cmd_sock_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_CMD_SOCK)))
 		return sr__raw_unavailable(sr_r, SR_OP_CMD_SOCK);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -13312,6 +13572,7 @@ struct sr_send_zc_op {
 	struct sr_buf *buf;
 	int flags;
 	unsigned zc_flags;
+	struct sr_file _file;	/* sr_send_zc_set_file (read only with it) */
 };
 
 struct sr_send_zc_submitted {
@@ -13374,8 +13635,7 @@ static inline void
 sr_send_zc_set_file(struct sr_send_zc_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13383,30 +13643,35 @@ static inline int
 sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND_ZC, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SEND_ZC, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND_ZC);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC);
 	sr_prep_send_zc(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SEND_ZC, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SEND_ZC, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -13498,6 +13763,8 @@ sr_send_zc_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, in
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_zc_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND_ZC);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -13521,6 +13788,7 @@ struct sr_send_zc_fixed_op {
 	struct sr_buf *buf;
 	int flags;
 	unsigned zc_flags;
+	struct sr_file _file;	/* sr_send_zc_fixed_set_file (read only with it) */
 };
 
 struct sr_send_zc_fixed_submitted {
@@ -13583,8 +13851,7 @@ static inline void
 sr_send_zc_fixed_set_file(struct sr_send_zc_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13592,10 +13859,13 @@ static inline int
 sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND_ZC_FIXED, fn, "buf");
@@ -13604,21 +13874,23 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SEND_ZC_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND_ZC_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC_FIXED);
 	sr_prep_send_zc_fixed(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags, (unsigned)op->buf->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SEND_ZC_FIXED, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SEND_ZC_FIXED, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -13710,6 +13982,8 @@ sr_send_zc_fixed_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t l
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_zc_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_ZC_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_SEND_ZC_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -13732,6 +14006,7 @@ struct sr_sendmsg_zc_op {
 	int fd;
 	const struct sr_msg *msg;
 	unsigned flags;
+	struct sr_file _file;	/* sr_sendmsg_zc_set_file (read only with it) */
 };
 
 struct sr_sendmsg_zc_submitted {
@@ -13791,8 +14066,7 @@ static inline void
 sr_sendmsg_zc_set_file(struct sr_sendmsg_zc_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -13800,6 +14074,7 @@ static inline int
 sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_zc_store *st;
@@ -13807,14 +14082,26 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__msg_check(r, op->msg, SR__IN, false, SR_OP_SENDMSG_ZC, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__sendmsg_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -13824,15 +14111,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_sendmsg_zc(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -13923,6 +14202,8 @@ sr_sendmsg_zc_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, unsign
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_sendmsg_zc_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG_ZC);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -13945,6 +14226,7 @@ struct sr_sendmsg_zc_fixed_op {
 	int fd;
 	const struct sr_msg *msg;
 	unsigned flags;
+	struct sr_file _file;	/* sr_sendmsg_zc_fixed_set_file (read only with it) */
 };
 
 struct sr_sendmsg_zc_fixed_submitted {
@@ -14004,8 +14286,7 @@ static inline void
 sr_sendmsg_zc_fixed_set_file(struct sr_sendmsg_zc_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -14013,6 +14294,7 @@ static inline int
 sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_zc_fixed_store *st;
@@ -14020,14 +14302,26 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__msg_check(r, op->msg, SR__IN, true, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SENDMSG_ZC_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__sendmsg_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -14037,15 +14331,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_sendmsg_zc_fixed(sqe, op->fd, (const struct msghdr *)&st->msg.hdr, op->flags, (unsigned)op->msg->iov[0]->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, idx, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SENDMSG_ZC_FIXED, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -14136,6 +14422,8 @@ sr_sendmsg_zc_fixed_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_sendmsg_zc_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_SENDMSG_ZC_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_SENDMSG_ZC_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -14159,6 +14447,7 @@ struct sr_read_multishot_op {
 	unsigned nbytes;
 	__u64 offset;
 	struct sr_bufgroup *buf_group;
+	struct sr_file _file;	/* sr_read_multishot_set_file (read only with it) */
 };
 
 struct sr_read_multishot_submitted {
@@ -14234,8 +14523,7 @@ static inline void
 sr_read_multishot_set_file(struct sr_read_multishot_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -14243,30 +14531,35 @@ static inline int
 sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_READ_MULTISHOT, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READ_MULTISHOT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._aux = op->buf_group;
 	sr_prep_read_multishot(sqe, op->fd, op->nbytes, op->offset, (int)sr__group_id(op->buf_group));
 	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READ_MULTISHOT, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ_MULTISHOT, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -14362,6 +14655,8 @@ sr_read_multishot_raw(struct sr_ring *sr_r, int fd, unsigned nbytes, __u64 offse
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_read_multishot_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ_MULTISHOT)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ_MULTISHOT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -14443,17 +14738,24 @@ static inline int
 sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__waitid_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_WAITID, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_WAITID);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__waitid_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -14461,15 +14763,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	memset(&st->infop, 0, sizeof(st->infop));
 	(void)tail;
 	sr_prep_waitid(sqe, op->idtype, op->id, (siginfo_t *)&st->infop, op->options, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_WAITID, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WAITID, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -14562,6 +14856,8 @@ sr_waitid_raw(struct sr_ring *sr_r, idtype_t idtype, id_t id, siginfo_t *infop, 
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_waitid_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WAITID)))
 		return sr__raw_unavailable(sr_r, SR_OP_WAITID);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -14638,24 +14934,23 @@ static inline int
 sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAIT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_FUTEX_WAIT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_futex_wait(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FUTEX_WAIT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAIT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -14745,6 +15040,8 @@ sr_futex_wait_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_futex_wait_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAIT)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAIT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -14821,24 +15118,23 @@ static inline int
 sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAKE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_FUTEX_WAKE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_futex_wake(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FUTEX_WAKE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAKE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -14928,6 +15224,8 @@ sr_futex_wake_raw(struct sr_ring *sr_r, const uint32_t *futex, uint64_t val, uin
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_futex_wake_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAKE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAKE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15005,6 +15303,7 @@ static inline int
 sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__futex_waitv_store *st;
@@ -15012,12 +15311,18 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	unsigned char *tail;
 	void *cp_futexv = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16((size_t)op->nr_futex * sizeof(*op->futexv));
-	sqe = sr__begin(r, &op->base, SR_OP_FUTEX_WAITV, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_FUTEX_WAITV);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__futex_waitv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -15029,15 +15334,7 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	}
 	(void)tail;
 	sr_prep_futex_waitv(sqe, (const struct futex_waitv *)cp_futexv, op->nr_futex, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FUTEX_WAITV, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FUTEX_WAITV, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -15127,6 +15424,8 @@ sr_futex_waitv_raw(struct sr_ring *sr_r, const struct futex_waitv *futexv, uint3
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_futex_waitv_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FUTEX_WAITV)))
 		return sr__raw_unavailable(sr_r, SR_OP_FUTEX_WAITV);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15196,24 +15495,23 @@ static inline int
 sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FIXED_FD_INSTALL, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_FIXED_FD_INSTALL);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_fixed_fd_install(sqe, op->fixed_index, op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_FIXED_FD_INSTALL, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FIXED_FD_INSTALL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -15303,6 +15601,8 @@ sr_fixed_fd_install_raw(struct sr_ring *sr_r, int fixed_index, unsigned flags, _
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_fixed_fd_install_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FIXED_FD_INSTALL)))
 		return sr__raw_unavailable(sr_r, SR_OP_FIXED_FD_INSTALL);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15323,6 +15623,7 @@ struct sr_ftruncate_op {
 	struct sr_op base;
 	int fd;
 	loff_t len;
+	struct sr_file _file;	/* sr_ftruncate_set_file (read only with it) */
 };
 
 struct sr_ftruncate_submitted {
@@ -15366,8 +15667,7 @@ static inline void
 sr_ftruncate_set_file(struct sr_ftruncate_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15375,24 +15675,29 @@ static inline int
 sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_FTRUNCATE, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_ftruncate(sqe, op->fd, op->len);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_FTRUNCATE, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_FTRUNCATE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_ftruncate(sqe, op->fd, op->len);
+	sr__commit(r, &op->base, SR_OP_FTRUNCATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -15482,6 +15787,8 @@ sr_ftruncate_raw(struct sr_ring *sr_r, int fd, loff_t len, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_ftruncate_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_FTRUNCATE)))
 		return sr__raw_unavailable(sr_r, SR_OP_FTRUNCATE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15504,6 +15811,7 @@ struct sr_bind_op {
 	int fd;
 	const struct sockaddr *addr;
 	socklen_t addrlen;
+	struct sr_file _file;	/* sr_bind_set_file (read only with it) */
 };
 
 struct sr_bind_submitted {
@@ -15553,8 +15861,7 @@ static inline void
 sr_bind_set_file(struct sr_bind_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15562,6 +15869,7 @@ static inline int
 sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__bind_store *st;
@@ -15569,12 +15877,24 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	unsigned char *tail;
 	void *cp_addr = NULL;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16((size_t)op->addrlen);
-	sqe = sr__begin(r, &op->base, SR_OP_BIND, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_BIND);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__bind_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -15586,15 +15906,7 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	}
 	(void)tail;
 	sr_prep_bind(sqe, op->fd, (const struct sockaddr *)cp_addr, op->addrlen);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_BIND, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_BIND, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -15684,6 +15996,8 @@ sr_bind_raw(struct sr_ring *sr_r, int fd, const struct sockaddr *addr, socklen_t
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_bind_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_BIND)))
 		return sr__raw_unavailable(sr_r, SR_OP_BIND);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15704,6 +16018,7 @@ struct sr_listen_op {
 	struct sr_op base;
 	int fd;
 	int backlog;
+	struct sr_file _file;	/* sr_listen_set_file (read only with it) */
 };
 
 struct sr_listen_submitted {
@@ -15747,8 +16062,7 @@ static inline void
 sr_listen_set_file(struct sr_listen_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15756,24 +16070,29 @@ static inline int
 sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_LISTEN, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_listen(sqe, op->fd, op->backlog);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_LISTEN, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_LISTEN);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_listen(sqe, op->fd, op->backlog);
+	sr__commit(r, &op->base, SR_OP_LISTEN, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -15863,6 +16182,8 @@ sr_listen_raw(struct sr_ring *sr_r, int fd, int backlog, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_listen_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_LISTEN)))
 		return sr__raw_unavailable(sr_r, SR_OP_LISTEN);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -15885,6 +16206,7 @@ struct sr_recv_zc_op {
 	int sockfd;
 	unsigned max_bytes;
 	unsigned zcrx_id;
+	struct sr_file _file;	/* sr_recv_zc_set_file (read only with it) */
 };
 
 struct sr_recv_zc_submitted {
@@ -15930,8 +16252,7 @@ static inline void
 sr_recv_zc_set_file(struct sr_recv_zc_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->sockfd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -15939,24 +16260,29 @@ static inline int
 sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_RECV_ZC, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_recv_zc(sqe, op->sockfd, op->max_bytes, op->zcrx_id);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_RECV_ZC, idx, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_RECV_ZC);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_recv_zc(sqe, op->sockfd, op->max_bytes, op->zcrx_id);
+	sr__commit(r, &op->base, SR_OP_RECV_ZC, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -16052,6 +16378,8 @@ sr_recv_zc_raw(struct sr_ring *sr_r, int sockfd, unsigned max_bytes, unsigned zc
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_recv_zc_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_RECV_ZC)))
 		return sr__raw_unavailable(sr_r, SR_OP_RECV_ZC);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -16130,30 +16458,29 @@ static inline int
 sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->events, SR__OUT, SR_OP_EPOLL_WAIT, fn, "events");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_EPOLL_WAIT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_EPOLL_WAIT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->events;
 	sr__buf_lend(r, op->events, SR_OP_EPOLL_WAIT);
 	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)sr__buf_io_ptr(op->events), (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_EPOLL_WAIT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_EPOLL_WAIT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -16243,6 +16570,8 @@ sr_epoll_wait_raw(struct sr_ring *sr_r, int epfd, struct epoll_event *events, in
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_epoll_wait_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_EPOLL_WAIT)))
 		return sr__raw_unavailable(sr_r, SR_OP_EPOLL_WAIT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -16267,6 +16596,7 @@ struct sr_readv_fixed_op {
 	unsigned nr_vecs;
 	__u64 offset;
 	int flags;
+	struct sr_file _file;	/* sr_readv_fixed_set_file (read only with it) */
 };
 
 struct sr_readv_fixed_submitted {
@@ -16328,8 +16658,7 @@ static inline void
 sr_readv_fixed_set_file(struct sr_readv_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -16337,6 +16666,7 @@ static inline int
 sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__readv_fixed_store *st;
@@ -16344,15 +16674,27 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__OUT, true, SR_OP_READV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
 	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	sqe = sr__begin(r, &op->base, SR_OP_READV_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READV_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__readv_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16367,15 +16709,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_readv_fixed(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset, op->flags, (int)op->iovecs[0]->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READV_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READV_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -16465,6 +16799,8 @@ sr_readv_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, uns
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_readv_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READV_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_READV_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -16489,6 +16825,7 @@ struct sr_writev_fixed_op {
 	unsigned nr_vecs;
 	__u64 offset;
 	int flags;
+	struct sr_file _file;	/* sr_writev_fixed_set_file (read only with it) */
 };
 
 struct sr_writev_fixed_submitted {
@@ -16550,8 +16887,7 @@ static inline void
 sr_writev_fixed_set_file(struct sr_writev_fixed_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -16559,6 +16895,7 @@ static inline int
 sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__writev_fixed_store *st;
@@ -16566,15 +16903,27 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 	unsigned char *tail;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__bufvec_check(r, op->iovecs, op->nr_vecs, SR__IN, true, SR_OP_WRITEV_FIXED, fn, "iovecs");
 	if (sr__unlikely(ret))
 		return ret;
 	need += sr__align16(op->nr_vecs * (sizeof(struct iovec) + sizeof(struct sr_buf *)));
-	sqe = sr__begin(r, &op->base, SR_OP_WRITEV_FIXED, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_WRITEV_FIXED);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__writev_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16589,15 +16938,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 		return sr__abort(r, idx, sqe, ret, fn);
 	(void)tail;
 	sr_prep_writev_fixed(sqe, op->fd, (const struct iovec *)st->iovecs_iov, op->nr_vecs, op->offset, op->flags, (int)op->iovecs[0]->_reg_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_WRITEV_FIXED, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITEV_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -16687,6 +17028,8 @@ sr_writev_fixed_raw(struct sr_ring *sr_r, int fd, const struct iovec *iovecs, un
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_writev_fixed_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_WRITEV_FIXED)))
 		return sr__raw_unavailable(sr_r, SR_OP_WRITEV_FIXED);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -16762,17 +17105,24 @@ static inline int
 sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__pipe_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_PIPE, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_PIPE);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__pipe_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16780,15 +17130,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	memset(&st->fds, 0, sizeof(st->fds));
 	(void)tail;
 	sr_prep_pipe(sqe, (int *)&st->fds, op->pipe_flags);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_PIPE, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_PIPE, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -16881,6 +17223,8 @@ sr_pipe_raw(struct sr_ring *sr_r, int *fds, int pipe_flags, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_pipe_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PIPE)))
 		return sr__raw_unavailable(sr_r, SR_OP_PIPE);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -16959,17 +17303,24 @@ static inline int
 sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__pipe_direct_store *st;
 	size_t need = sizeof(*st);
 	unsigned char *tail;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_PIPE_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_PIPE_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__pipe_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16977,15 +17328,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	memset(&st->fds, 0, sizeof(st->fds));
 	(void)tail;
 	sr_prep_pipe_direct(sqe, (int *)&st->fds, op->pipe_flags, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_PIPE_DIRECT, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_PIPE_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -17001,7 +17344,7 @@ sr__pipe_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, st
 		memcpy(&c->fds, &st->fds, sizeof(c->fds));
 	}
 	for (unsigned i = 0; i < 2; i++)
-		c->files[i] = sr__file_handle(e->res >= 0, (uint32_t)c->fds[i], x->_fgen[i]);
+		c->files[i] = sr__file_handle(r, e->res >= 0, (uint32_t)c->fds[i], x->_fgen[i]);
 }
 
 static inline void
@@ -17080,6 +17423,8 @@ sr_pipe_direct_raw(struct sr_ring *sr_r, int *fds, int pipe_flags, unsigned file
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_pipe_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_PIPE_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_PIPE_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -17138,24 +17483,23 @@ static inline int
 sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_NOP128, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_NOP128);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_nop128(sqe);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_NOP128, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_NOP128, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -17245,6 +17589,8 @@ sr_nop128_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_nop128_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP128)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP128);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -17266,6 +17612,7 @@ struct sr_uring_cmd128_op {
 	struct sr_op base;
 	int cmd_op;
 	int fd;
+	struct sr_file _file;	/* sr_uring_cmd128_set_file (read only with it) */
 };
 
 struct sr_uring_cmd128_submitted {
@@ -17309,8 +17656,7 @@ static inline void
 sr_uring_cmd128_set_file(struct sr_uring_cmd128_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -17318,24 +17664,29 @@ static inline int
 sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_URING_CMD128, &idx);
-	if (sr__unlikely(!sqe))
-		return sr__begin_error();
-	sr_prep_uring_cmd128(sqe, op->cmd_op, op->fd);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
+		if (sr_fret)
+			return sr_fret;
 	}
-	sr__commit(r, &op->base, SR_OP_URING_CMD128, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	b = sr__begin(r, &op->base, SR_OP_URING_CMD128);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_uring_cmd128(sqe, op->cmd_op, op->fd);
+	sr__commit(r, &op->base, SR_OP_URING_CMD128, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -17425,6 +17776,8 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_uring_cmd128_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_URING_CMD128)))
 		return sr__raw_unavailable(sr_r, SR_OP_URING_CMD128);
 	sr_sqe = sr__get_sqe(sr_r);

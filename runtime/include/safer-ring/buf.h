@@ -32,6 +32,7 @@ struct sr_buf {
 	struct sr_ring *_lent_ring;
 	struct sr_ring *_reg_ring;	/* ring it is registered with, or NULL */
 	struct sr_pool *_pool;	/* pool it belongs to, or NULL */
+	struct sr_bufgroup *_group;	/* group it belongs to, or NULL */
 	uint32_t _pool_index;
 	uint32_t _magic;
 };
@@ -44,7 +45,7 @@ enum {
 	SR__BUF_RDONLY		= 1 << 4,	/* wraps const memory: never lent for writing */
 	SR__BUF_GROUP		= 1 << 5,	/* belongs to a provided-buffer group */
 	SR__BUF_RETURN_POOL	= 1 << 6,	/* go back to the pool when the op ends */
-	SR__BUF_TAKEN		= 1 << 7,	/* a pool buffer out of its pool */
+	SR__BUF_HOME		= 1 << 7,	/* a pool buffer in its pool: not the caller's */
 };
 
 #define SR__BUF_MAGIC 0x5262756fu
@@ -160,7 +161,7 @@ static inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, co
 				const char *arg)
 {
 	if (sr__unlikely(!b || b->_magic != SR__BUF_MAGIC ||
-			 (b->_flags & (SR__BUF_LENT | (dir == SR__OUT ? SR__BUF_RDONLY : 0)))))
+			 (b->_flags & (SR__BUF_LENT | SR__BUF_HOME | (dir == SR__OUT ? SR__BUF_RDONLY : 0)))))
 		return sr__buf_bad(b, dir, op, fn, arg);
 	return 0;
 }

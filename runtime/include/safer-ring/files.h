@@ -25,6 +25,7 @@ int sr_ring_unregister_buffers(struct sr_ring *r);
 struct sr_file {
 	uint32_t _slot;
 	uint32_t _gen;		/* 0: no file */
+	uint64_t _ring;		/* the ring's id: a handle never reaches another ring's table */
 };
 
 /* A sparse table of nslots registered files (direct descriptors). */
@@ -56,11 +57,11 @@ int sr__buf_check_fixed(struct sr_ring *r, const struct sr_buf *b, const char *f
 uint32_t sr__file_installed(struct sr_ring *r, uint32_t slot);
 void sr__file_closed(struct sr_ring *r, uint32_t slot);
 void sr__files_all_changed(struct sr_ring *r);
-int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, const char *fn);
+int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, uint64_t ring, const char *fn);
 
-static inline struct sr_file sr__file_handle(bool ok, uint32_t slot, uint32_t gen)
+static inline struct sr_file sr__file_handle(const struct sr_ring *r, bool ok, uint32_t slot, uint32_t gen)
 {
-	struct sr_file f = { ok ? slot : 0, ok ? gen : 0 };
+	struct sr_file f = { ok ? slot : 0, ok ? gen : 0, ok ? r->_id : 0 };
 
 	return f;
 }

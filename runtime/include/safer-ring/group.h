@@ -21,7 +21,7 @@ extern "C" {
 struct io_uring_buf_ring;
 
 struct sr_bufgroup {
-	struct sr_ring *_ring;
+	struct sr_ring *_ring;		/* NULL once detached: its ring was destroyed with buffers out */
 	struct io_uring_buf_ring *_br;	/* kernel-shared ring of buffer addresses */
 	struct sr_buf *_bufs;		/* one struct sr_buf per buffer */
 	void *_mem;			/* the buffers, one region */
@@ -52,7 +52,11 @@ int sr__group_mode(const struct sr_ring *r);
 struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size);
 /* -EBUSY while buffers are out with the caller or an op can still pick one. */
 int sr_bufgroup_destroy(struct sr_bufgroup *g);
-/* Give a buffer the group handed out back to the kernel. */
+/*
+ * Give a buffer the group handed out back to the kernel.  When the ring
+ * was destroyed with buffers out, the group stays for them: each one given
+ * back here (or with sr_buf_free) is released, and the last frees the group.
+ */
 int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b);
 unsigned sr_bufgroup_id(const struct sr_bufgroup *g);
 unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
@@ -60,6 +64,8 @@ unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
 /* --- private ---------------------------------------------------------------- */
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
+/* sr_buf_free of a group's buffer (only a detached group takes it so). */
+int sr__group_buf_free(struct sr_buf *b);
 struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);
 /* User-space mode, any thread: pick a free buffer (its id, or -1), or put one back. */
 int sr__group_pick(struct sr_bufgroup *g);

@@ -49,10 +49,12 @@ struct sr_slot;
 
 /*
  * A submitted op.  It holds the op's user_data, which names the slot, the
- * slot's generation and the op: a stale or forged handle never matches.
+ * slot's generation and the op, and the id of the ring it belongs to: a
+ * stale, forged or foreign handle never matches.
  */
 struct sr_handle {
 	uint64_t _ud;
+	uint64_t _ring;		/* the ring's id (never reused in the process) */
 };
 
 /* What every completion carries. */
@@ -69,8 +71,6 @@ struct sr_op {
 	uint8_t _sqe_flags;		/* IOSQE_* from sr_NAME_set_sqe_flags */
 	uint8_t _slow;			/* SR__SLOW_*: submit takes the slow path */
 	uint16_t _personality;
-	uint32_t _file_slot;		/* a registered file's slot and generation (SR__SLOW_FIXED_FILE) */
-	uint32_t _file_gen;
 };
 
 enum {
@@ -176,6 +176,7 @@ struct sr_slotx {
 	uint32_t _store_cap;
 	uint32_t _qhead;	/* multishot: queued completions (item pool indexes) */
 	uint32_t _qtail;
+	uint32_t _resv;		/* the item reserved for the final completion, or SR__NONE */
 	int32_t _res0;		/* two-phase ops: the result CQE's res */
 	uint32_t _cflags0;
 	sr__deliver_fn _deliver;	/* callback trampoline */
@@ -237,6 +238,13 @@ struct sr__fallback;
 struct sr_ring {
 	struct io_uring _uring;
 	uint64_t _native[SR__NATIVE_WORDS];	/* per op: runs natively (one bit test) */
+	/*
+	 * Every call checks that it comes from the owner (the thread pointer,
+	 * sr__self), and every handle that it carries this ring's id.  The
+	 * owner is 0 while the ring is released, SR__OWNER_FORKED in a child.
+	 */
+	uintptr_t _owner;
+	uint64_t _id;
 	struct sr_slot *_slots;
 	struct sr_slotx *_slotx;
 	uint32_t _free;		/* free slot list head, SR__NONE when empty */
@@ -275,6 +283,35 @@ enum {
 	SR__RING_CLOSING,
 };
 
+/* The owner of a ring inherited across fork(): no thread of the child. */
+#define SR__OWNER_FORKED	((uintptr_t)1)
+
+/*
+ * This thread, as ring owners are recorded: the thread pointer, read in
+ * one instruction where the compiler can (the library's own copy reads
+ * the same register, so inline and out-of-line checks agree).
+ */
+uintptr_t sr__self_slow(void);
+
+static inline uintptr_t sr__self(void)
+{
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+	return (uintptr_t)__builtin_thread_pointer();
+#else
+	return sr__self_slow();
+#endif
+#else
+	return sr__self_slow();
+#endif
+}
+
+/* Is the calling thread the ring's owner? */
+static inline bool sr__owned(const struct sr_ring *r)
+{
+	return sr__likely(r->_owner == sr__self());
+}
+
 /* --- public ring API (ring.c) ---------------------------------------------- */
 
 struct sr_ring_params {
@@ -295,14 +332,29 @@ enum {
 	SR_RING_CQE32		= 1 << 5,	/* 32-byte CQEs */
 	SR_RING_CAPTURE		= 1 << 6,	/* tests: every op builds natively, nothing is submitted */
 	SR_RING_SQ_NOFLUSH	= 1 << 7,	/* a full SQ fails the submit (-EBUSY) instead of being flushed */
+	SR_RING_MOVABLE		= 1 << 8,	/* may be handed to another thread: no single-issuer setup */
 };
 
+/*
+ * A ring belongs to the thread that creates it (docs/safety.md): every
+ * call on it, its ops, handles, files and groups comes from that thread,
+ * or fails with -EPERM.  sr_ring_release and sr_ring_acquire hand it over.
+ */
 int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p);
+/* Cancel what is in flight, wait until the kernel is done with every
+ * buffer, free the ring.  -EDEADLK from one of the ring's own callbacks. */
 int sr_ring_destroy(struct sr_ring *r);
+/* The same, giving up after timeout_ms with -ETIMEDOUT: nothing is freed,
+ * the ring stays closing (no new ops); destroy it again to go on. */
+int sr_ring_destroy_timeout(struct sr_ring *r, int timeout_ms);
+/* The owner lets go of the ring; then another thread sr_ring_acquire()s it. */
+int sr_ring_release(struct sr_ring *r);
+int sr_ring_acquire(struct sr_ring *r);
 int sr_ring_submit(struct sr_ring *r);
 int sr_ring_poll(struct sr_ring *r);
 int sr_ring_run(struct sr_ring *r);
 int sr_ring_run_once(struct sr_ring *r, int timeout_ms);
+/* From any thread or a signal handler: sr_ring_run returns when it next wakes. */
 void sr_ring_stop(struct sr_ring *r);
 int sr_ring_fd(const struct sr_ring *r);
 int sr_ring_eventfd(struct sr_ring *r);
@@ -322,13 +374,22 @@ int sr__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3),
 int sr__begin_error(void) sr__cold;
 int sr__op_state_error(const struct sr_op *op, const char *fn) sr__cold;
 int sr__handle_error(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn) sr__cold;
-struct io_uring_sqe *sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t *idxp);
+/* A slot and an SQE for an op (see sr__begin); sqe NULL on error. */
+struct sr__begun {
+	struct io_uring_sqe *sqe;
+	struct sr_slot *slot;
+	uint32_t idx;
+};
+struct sr__begun sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned opid);
 uint32_t sr__slot_grow(struct sr_ring *r);
 void sr__commit_special(struct sr_ring *r, struct sr_op *op, uint32_t idx, struct io_uring_sqe *sqe);
 struct io_uring_sqe *sr__sqe_slow(struct sr_ring *r);
 struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r);
 int sr__wait_some(struct sr_ring *r, bool block);
-void sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe);
+bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe);
+/* A CQE could not be recorded for want of memory: -ENOMEM, and the
+ * ring's waits report it until a reap gets through. */
+int sr__stalled(struct sr_ring *r) sr__cold;
 /* System calls of fallback routes that libc has no single function for. */
 struct sockaddr;
 int sr__connect(int fd, const struct sockaddr *addr, unsigned len);
@@ -346,7 +407,11 @@ int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err
 int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
 	     uint32_t *idxp);
 void sr__next_done(struct sr_ring *r, uint32_t idx);
-void sr__cb_added(struct sr_ring *r);
+/* A callback op, or a multishot one: reserve what its completions need
+ * (-ENOMEM: the submit must abort). */
+int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb)(void), void *arg);
+/* Not called from the ring's owner thread: -EPERM with a message. */
+int sr__not_owner(const struct sr_ring *r, const char *fn) sr__cold;
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
 bool sr__enter_one(struct sr_ring *r, uint64_t ud);
 
@@ -440,8 +505,6 @@ static inline void sr__op_begin(struct sr_op *op, unsigned opid)
 	op->_sqe_flags = 0;
 	op->_slow = 0;
 	op->_personality = 0;
-	op->_file_slot = 0;
-	op->_file_gen = 0;
 }
 
 /*
@@ -454,10 +517,15 @@ static inline struct io_uring_sqe *sr__get_sqe(struct sr_ring *r)
 	struct io_uring_sq *sq = &r->_uring.sq;
 	unsigned tail = sq->sqe_tail;
 
+	struct io_uring_sqe *sqe;
+
 	if (sr__unlikely(tail == r->_sq_limit))
 		return sr__sqe_refill(r);
 	sq->sqe_tail = tail + 1;
-	return (struct io_uring_sqe *)((char *)sq->sqes + ((size_t)(tail & sq->ring_mask) << r->_sqe_shift));
+	sqe = (struct io_uring_sqe *)((char *)sq->sqes + ((size_t)(tail & sq->ring_mask) << r->_sqe_shift));
+	if (!sqe)
+		__builtin_unreachable();	/* only the refill fails */
+	return sqe;
 }
 
 /* Hand the consumed CQ entries back to the kernel. */
@@ -496,45 +564,50 @@ static inline void sr__slot_take(struct sr_ring *r, uint32_t idx)
 }
 
 /*
- * Take a slot and an SQE for an op.  Returns the SQE to prepare (a kernel
- * SQE, or a staging one when the op takes its fallback), or NULL with an
- * error.  A full SQ is flushed and a full slot table grows.
+ * Take a slot and an SQE for an op.  The SQE to prepare is a kernel SQE,
+ * or a staging one when the op takes its fallback; NULL with an error.
+ * The common case (a native op, a free slot, SQ room counted) is inline;
+ * the rest (fallback, a full SQ to flush, a table to grow) is not.
  */
-static inline struct io_uring_sqe *sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid,
-					     uint32_t *idxp)
+static inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid)
 {
-	struct io_uring_sqe *sqe;
-	uint32_t idx;
+	struct io_uring_sq *sq = &r->_uring.sq;
+	uint32_t idx = r->_free;
+	unsigned tail = sq->sqe_tail;
+	struct sr__begun b;
 
-	if (sr__unlikely(!sr__native(r, opid) || op->_slow))
-		return sr__begin_slow(r, op, opid, idxp);
-	idx = r->_free;
-	if (sr__unlikely(idx == SR__NONE) && (idx = sr__slot_grow(r)) == SR__NONE)
-		return NULL;
-	sqe = sr__get_sqe(r);
-	if (sr__unlikely(!sqe))
-		return NULL;
-	sr__slot_take(r, idx);
-	*idxp = idx;
-	return sqe;
+	if (sr__unlikely(!sr__native(r, opid) || op->_slow || idx == SR__NONE || tail == r->_sq_limit))
+		return sr__begin_slow(r, op, opid);
+	sq->sqe_tail = tail + 1;
+	b.slot = &r->_slots[idx];
+	r->_free = b.slot->_next;
+	b.sqe = (struct io_uring_sqe *)((char *)sq->sqes + ((size_t)(tail & sq->ring_mask) << r->_sqe_shift));
+	b.idx = idx;
+	/* Never NULL here: only the slow path fails (the caller's test of
+	 * sqe then belongs to it alone). */
+	if (!b.sqe)
+		__builtin_unreachable();
+	return b;
 }
 
 /*
  * Give the op its user_data (generation, op, slot, and whether it needs
- * more than a plain completion), spend the builder, hand out the handle.
- * Set flags, per-op personality and the fallback path go through
- * sr__commit_special.
+ * more than a plain completion), spend the builder, hand out the handle
+ * (with the ring's id).  Set flags, per-op personality and the fallback
+ * path go through sr__commit_special.
  */
-static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, uint32_t idx,
+static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, struct sr__begun b,
 			      struct io_uring_sqe *sqe, struct sr_handle *h, unsigned flags)
 {
-	struct sr_slot *s = &r->_slots[idx];
+	struct sr_slot *s = b.slot;
+	uint32_t idx = b.idx;
 	uint64_t ud = s->_base | SR__UD_TRACKED | ((uint64_t)opid << SR__UD_OP_SHIFT) |
 		      (flags ? SR__UD_SLOW : 0);
 
 	s->_flags = (uint8_t)flags;
 	s->_ud = ud;
 	h->_ud = ud;
+	h->_ring = r->_id;
 	op->_state = SR__OP_SPENT;
 	if (sr__unlikely(op->_special)) {
 		sr__commit_special(r, op, idx, sqe);
@@ -543,33 +616,49 @@ static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid
 	sqe->user_data = ud;
 }
 
-/* Account one CQE to its slot. */
-static inline void sr__reap_one(struct sr_ring *r, const struct io_uring_cqe *cqe)
+/*
+ * Account one CQE to its slot.  False: it could not be recorded (no
+ * memory for a queued completion); it stays in the CQ for a later try.
+ */
+static inline bool sr__reap_one(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
 	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
 	struct sr_slot *s;
 
-	if (sr__unlikely((ud & (SR__UD_TRACKED | SR__UD_SLOW)) != SR__UD_TRACKED || idx >= r->_nslots)) {
-		sr__reap_special(r, cqe);
-		return;
-	}
+	if (sr__unlikely((ud & (SR__UD_TRACKED | SR__UD_SLOW)) != SR__UD_TRACKED || idx >= r->_nslots))
+		return sr__reap_special(r, cqe);
 	s = &r->_slots[idx];
 	if (sr__likely(s->_ud == ud)) {
 		s->_res = cqe->res;
 		s->_cflags = cqe->flags;
 		s->_state = SR__SLOT_DONE;
 	}
+	return true;
 }
 
-/* Reap every CQE that is ready, without entering the kernel. */
-static inline unsigned sr__reap_ready(struct sr_ring *r)
+/*
+ * Reap every CQE that is ready, without entering the kernel.  Returns how
+ * many, or -ENOMEM when one could not be recorded (it stays in the CQ).
+ * Each CQE is copied and consumed before it is accounted: accounting may
+ * queue SQEs, which may reap (a full SQ), and must not see it again.  A
+ * CQE that cannot be recorded fails before anything else happened, so
+ * putting it back is safe.
+ */
+static inline int sr__reap_ready(struct sr_ring *r)
 {
-	unsigned n = 0;
+	int n = 0;
 
 	while (sr__cq_has(r)) {
-		for (; r->_cqh != r->_cqt; r->_cqh++, n++)
-			sr__reap_one(r, sr__cq_head(r));
+		for (; r->_cqh != r->_cqt; n++) {
+			struct io_uring_cqe cqe = *sr__cq_head(r);
+
+			r->_cqh++;
+			if (sr__unlikely(!sr__reap_one(r, &cqe))) {
+				r->_cqh--;
+				return sr__stalled(r);
+			}
+		}
 	}
 	return n;
 }
@@ -587,7 +676,7 @@ static inline uint32_t sr__slot_of(const struct sr_ring *r, const struct sr_hand
 	uint64_t want = sr__want(h, op);
 	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
 
-	if (sr__unlikely(idx >= r->_nslots || r->_slots[idx]._ud != want))
+	if (sr__unlikely(h->_ring != r->_id || idx >= r->_nslots || r->_slots[idx]._ud != want))
 		return SR__NONE;
 	return idx;
 }
@@ -604,18 +693,25 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	uint64_t want = sr__want(h, op);
 	uint32_t idx;
 
+	/* Another ring's handle (or another thread) never gets this far. */
+	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r))) {
+		e->res = 0;
+		e->flags = 0;
+		return sr__handle_error(r, h, op, fn);
+	}
 	/*
 	 * A plain op (one CQE, nothing to give back) whose CQE is next: the
 	 * exact user_data (this op's, so a handle of another op never matches)
 	 * is only ever made by this ring for this use of the slot, so it proves
 	 * the handle live, and the completion needs nothing but res and flags.
-	 * Waiting on the op just submitted enters the kernel for it first.
+	 * The compare is with the slow bit clear: the CQE of an op that needs
+	 * more (a callback) never matches and goes the long way.  Waiting on
+	 * the op just submitted enters the kernel for it first.
 	 */
-	if (plain && sr__likely(!(want & SR__UD_SLOW)) &&
-	    (sr__cq_has(r) || (block && sr__enter_one(r, want)))) {
+	if (plain && (sr__cq_has(r) || (block && sr__enter_one(r, want & ~SR__UD_SLOW)))) {
 		const struct io_uring_cqe *cqe = sr__cq_head(r);
 
-		if (sr__likely(cqe->user_data == want)) {
+		if (sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
 			e->res = cqe->res;
 			e->flags = cqe->flags;
 			r->_cqh++;
@@ -651,14 +747,15 @@ static inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
 
 /* --- raw completions ----------------------------------------------------------- */
 
-unsigned sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max);
+int sr__raw_reap_slow(struct sr_ring *r, struct io_uring_cqe *out, unsigned max);
 
 /*
  * Copy out up to max completions of ops queued with sr_NAME_raw() (their
- * user_data is yours) without entering the kernel.  Completions of
- * tracked ops met on the way are accounted to their slots.
+ * user_data is yours) without entering the kernel: how many, or a
+ * negative error.  Completions of tracked ops met on the way are
+ * accounted to their slots.
  */
-static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
+static inline int sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 {
 	/*
 	 * The CQ's fields live in locals during the loop: a store to out[]
@@ -669,7 +766,8 @@ static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, 
 	uint32_t head = r->_cqh, tail = r->_cqt, mask = r->_cq_mask;
 	unsigned shift = r->_cqe_shift, n = 0;
 
-	if (sr__unlikely(r->_rawq_head != r->_rawq_tail || !r->_uring_up))
+	/* A ring without io_uring has an empty CQ here (no raw op runs there). */
+	if (sr__unlikely(r->_rawq_head != r->_rawq_tail || !sr__owned(r)))
 		return sr__raw_reap_slow(r, out, max);
 	while (n < max) {
 		const struct io_uring_cqe *cqe;
@@ -683,9 +781,15 @@ static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, 
 		cqe = (const struct io_uring_cqe *)(cqes + ((size_t)(head & mask) << shift));
 		head++;
 		if (sr__unlikely(cqe->user_data & SR__UD_TRACKED)) {
+			struct io_uring_cqe copy = *cqe;
+
 			r->_cqh = head;
 			r->_cqt = tail;
-			sr__reap_one(r, cqe);
+			if (sr__unlikely(!sr__reap_one(r, &copy))) {
+				r->_cqh--;
+				sr__stalled(r);
+				return n ? (int)n : -ENOMEM;
+			}
 			head = r->_cqh;
 			tail = r->_cqt;
 			continue;
@@ -694,10 +798,11 @@ static inline unsigned sr_raw_reap(struct sr_ring *r, struct io_uring_cqe *out, 
 	}
 	r->_cqh = head;
 	r->_cqt = tail;
-	return n;
+	return (int)n;
 }
 
-/* Block until at least one raw completion is there; copy out up to max. */
+/* Block until at least one raw completion is there; copy out up to max:
+ * how many, or a negative error. */
 int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max);
 
 #ifdef __cplusplus

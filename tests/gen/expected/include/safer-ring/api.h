@@ -81,24 +81,23 @@ static inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	sqe = sr__begin(r, &op->base, SR_OP_NOP, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_NOP);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	sr_prep_nop(sqe);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_NOP, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_NOP, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -188,6 +187,8 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_nop_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_NOP)))
 		return sr__raw_unavailable(sr_r, SR_OP_NOP);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -211,6 +212,7 @@ struct sr_read_op {
 	struct sr_buf *buf;
 	__u64 offset;
 	int rw_flags;
+	struct sr_file _file;	/* sr_read_set_file (read only with it) */
 };
 
 struct sr_read_submitted {
@@ -269,8 +271,7 @@ static inline void
 sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 {
 	sr_op->fd = (int)sr_f._slot;
-	sr_op->base._file_slot = sr_f._slot;
-	sr_op->base._file_gen = sr_f._gen;
+	sr_op->_file = sr_f;
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
@@ -278,31 +279,36 @@ static inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	int ret;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
-	sqe = sr__begin(r, &op->base, SR_OP_READ, &idx);
-	if (sr__unlikely(!sqe))
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_READ);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_READ, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -392,6 +398,8 @@ sr_read_raw(struct sr_ring *sr_r, int fd, void *buf, unsigned nbytes, __u64 offs
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_read_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_READ)))
 		return sr__raw_unavailable(sr_r, SR_OP_READ);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -464,6 +472,7 @@ static inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_store *st;
@@ -472,13 +481,19 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -490,15 +505,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	}
 	(void)tail;
 	sr_prep_openat(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -588,6 +595,8 @@ sr_openat_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, mode_t
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -662,6 +671,7 @@ static inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_direct_store *st;
@@ -670,13 +680,19 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_OPENAT_DIRECT);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -688,15 +704,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	}
 	(void)tail;
 	sr_prep_openat_direct(sqe, op->dfd, (const char *)cp_path, op->flags, op->mode, op->file_index);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, idx, sqe, h, (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_OPENAT_DIRECT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -786,6 +794,8 @@ sr_openat_direct_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags,
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_openat_direct_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_OPENAT_DIRECT)))
 		return sr__raw_unavailable(sr_r, SR_OP_OPENAT_DIRECT);
 	sr_sqe = sr__get_sqe(sr_r);
@@ -861,6 +871,7 @@ static inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
+	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__statx_store *st;
@@ -869,13 +880,19 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	void *cp_path = NULL;
 	size_t sz_path = 0;
 
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	sz_path = op->path ? strlen(op->path) + 1 : 0;
 	need += sr__align16(sz_path);
-	sqe = sr__begin(r, &op->base, SR_OP_STATX, &idx);
-	if (sr__unlikely(!sqe))
+	b = sr__begin(r, &op->base, SR_OP_STATX);
+	if (sr__unlikely(!b.sqe))
 		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -888,15 +905,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	}
 	(void)tail;
 	sr_prep_statx(sqe, op->dfd, (const char *)cp_path, op->flags, op->mask, (struct statx *)&st->statxbuf);
-	if (deliver) {
-		struct sr_slotx *x = &r->_slotx[idx];
-
-		x->_deliver = deliver;
-		x->_cb = cb;
-		x->_cb_arg = arg;
-		sr__cb_added(r);
-	}
-	sr__commit(r, &op->base, SR_OP_STATX, idx, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_STATX, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
 
@@ -989,6 +998,8 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 {
 	struct io_uring_sqe *sr_sqe;
 
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_statx_raw");
 	if (sr__unlikely(!sr__native(sr_r, SR_OP_STATX)))
 		return sr__raw_unavailable(sr_r, SR_OP_STATX);
 	sr_sqe = sr__get_sqe(sr_r);
