@@ -73,6 +73,7 @@ struct mop {
 	int src, off, len;	/* reads: file and offset; reads and writes: the natural result */
 	int target;		/* timeout_remove: the timeout */
 	bool chain;
+	bool busy;		/* a wait or poll on it is under way (a callback runs inside it) */
 	/* What its next completion is. */
 	bool certain;		/* it comes without anything more from the driver */
 	int nres, res[4];	/* acceptable results */
@@ -710,13 +711,16 @@ static void complete_single(int oi, const struct fz_done *d, const char *how)
 static void stream_end(int oi)
 {
 	struct mop *o = &S.op[oi];
-	struct mgroup *g = &S.grp[o->group];
 
-	g->streams--;
-	if (o->pend)
-		g->claimed--;
-	if (o->pend_opt)
-		g->claimed--;
+	if (o->group >= 0) {
+		struct mgroup *g = &S.grp[o->group];
+
+		g->streams--;
+		if (o->pend)
+			g->claimed--;
+		if (o->pend_opt)
+			g->claimed--;
+	}
 	o->pend = o->pend_opt = 0;
 	if (S.chan[o->chan].reader == oi)
 		S.chan[o->chan].reader = -1;
@@ -727,9 +731,12 @@ static void stream_end(int oi)
 static void complete_stream(int oi, const struct fz_done *d, const char *how)
 {
 	struct mop *o = &S.op[oi];
-	struct mgroup *g = &S.grp[o->group];
+	struct mgroup *g = &S.grp[o->group >= 0 ? o->group : 0];
 	struct mchan *c = &S.chan[o->chan];
 
+	if (d->res > 0 && o->group < 0)
+		fail(FT_BASIC, "%s %s on %s: an item of %d bytes after its group was destroyed", how,
+		     fz_kind_names[o->kind], rname(o->ring), d->res);
 	if (d->res > 0) {
 		int want = o->pend ? o->pend : o->pend_opt;
 		const uint8_t *p;
@@ -912,7 +919,7 @@ static void model_ring_gone(int ri)
 			S.buf[o->buf].op = -1;
 		o->buf = -1;
 		pool_buf_back(o);
-		if (is_stream(o->kind)) {
+		if (is_stream(o->kind) && o->group >= 0) {
 			S.grp[o->group].streams--;
 			S.grp[o->group].claimed -= (o->pend ? 1 : 0) + (o->pend_opt ? 1 : 0);
 		}
@@ -1080,7 +1087,9 @@ static void do_wait(int oi, const char *how)
 
 	snprintf(call, sizeof(call), "%swait(%s op%d on %s)", how, fz_kind_names[o->kind], oi, rname(o->ring));
 	S.call = "wait";
+	o->busy = true;
 	ret = fz_op_wait(R(o->ring), o->kind, &o->sub, true, &d);
+	o->busy = false;
 	if (!expect(FT_BASIC, call, ret, 0))
 		return;
 	vlog("  res %s more %d buf %p", ename(d.res), d.more, (void *)d.buf);
@@ -1097,7 +1106,9 @@ static void do_poll(int oi, const char *how)
 
 	snprintf(call, sizeof(call), "%spoll(%s op%d on %s)", how, fz_kind_names[o->kind], oi, rname(o->ring));
 	S.call = "poll";
+	o->busy = true;
 	ret = fz_op_wait(R(o->ring), o->kind, &o->sub, false, &d);
+	o->busy = false;
 	if (!maybe || ret == -EAGAIN) {
 		expect(FT_BASIC, call, ret, -EAGAIN);
 		return;
@@ -1147,7 +1158,7 @@ static int pick_op(int ri, bool want_cb, bool need_certain)
 	for (int i = 0; i < FZ_MAXOP; i++) {
 		struct mop *o = &S.op[i];
 
-		if (o->state != OP_INFLIGHT || o->ring != ri || o->inc != S.ring[ri].inc || o->cb != want_cb)
+		if (o->state != OP_INFLIGHT || o->ring != ri || o->inc != S.ring[ri].inc || o->cb != want_cb || o->busy)
 			continue;
 		if (need_certain && !op_certain(o))
 			continue;
@@ -1729,8 +1740,10 @@ static void st_feed(void)
 			feed(ci, k, oi);
 		return;
 	}
+	if (o->pend || o->pend_opt || o->end_certain || o->group < 0)
+		return;
 	g = &S.grp[o->group];
-	if (o->pend || o->pend_opt || o->end_certain || k > (int)g->size)
+	if (k > (int)g->size)
 		return;
 	if (g->n - g->out - g->claimed > 0) {
 		feed(ci, k, -1);
@@ -2072,15 +2085,46 @@ static void do_group_create(int ri, const char *how)
 static void do_group_destroy(int gi, const char *how)
 {
 	struct mgroup *g = &S.grp[gi];
-	int want = g->out || g->streams ? -EBUSY : 0;
+	int want = g->out ? -EBUSY : 0, ret;
+	bool ending = false;
 	char call[80];
 
+	/*
+	 * A stream that can still pick keeps the group (-EBUSY); one that was
+	 * cancelled keeps it until its last completion is in, which the
+	 * runtime may have reaped already or not: either answer, then.
+	 */
+	for (int i = 0; i < FZ_MAXOP; i++) {
+		struct mop *o = &S.op[i];
+
+		if (o->state != OP_INFLIGHT || !is_stream(o->kind) || o->group != gi)
+			continue;
+		if (o->end_certain && !o->pend)
+			ending = true;
+		else
+			want = -EBUSY;
+	}
 	snprintf(call, sizeof(call), "%ssr_bufgroup_destroy(group %d on %s)", how, gi, rname(g->ring));
 	S.call = "sr_bufgroup_destroy";
-	if (expect(FT_BASIC, call, sr_bufgroup_destroy(g->g), want) && !want) {
-		g->live = false;
-		S.ring[g->ring].ngroups--;
+	ret = sr_bufgroup_destroy(g->g);
+	if (ending && !want && ret == -EBUSY)
+		want = -EBUSY;
+	if (!expect(FT_BASIC, call, ret, want) || want)
+		return;
+	/* Gone: the streams still to be waited on end with no item. */
+	for (int i = 0; i < FZ_MAXOP; i++) {
+		struct mop *o = &S.op[i];
+
+		if (o->state != OP_INFLIGHT || !is_stream(o->kind) || o->group != gi)
+			continue;
+		if (o->pend_opt)
+			g->claimed--;
+		o->pend_opt = 0;
+		g->streams--;
+		o->group = -1;
 	}
+	g->live = false;
+	S.ring[g->ring].ngroups--;
 }
 
 /* An item out with the caller, of a group this thread may touch. */
@@ -2281,11 +2325,14 @@ static void st_chain(void)
 		oi = do_submit(&a);
 		if (oi < 0)
 			break;
-		S.op[oi].certain = true;
-		set_res1(&S.op[oi], -ECANCELED);
 		sub_init(&a, ri, K_LTMO);
 		a.ch = &ch;
-		do_submit(&a);
+		if (do_submit(&a) >= 0) {
+			S.op[oi].certain = true;
+			set_res1(&S.op[oi], -ECANCELED);
+		} else {
+			S.op[oi].chain = false;	/* a read alone, blocked */
+		}
 		break;
 	}
 	case 3: {	/* a member is refused (its buffer is lent): the chain stops there */
