@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define FAIL_EXIT 86
+#define LEAK_EXIT 87
 #define MAX_WORKERS 16
 
 struct shared {
@@ -33,6 +34,7 @@ struct shared {
 	struct {
 		atomic_ullong seed;	/* the sequence running, +1 */
 		struct fz_progress at;
+		unsigned long long leak_lo, leak_hi;	/* a leak check found one: these seeds ran since the last */
 	} w[MAX_WORKERS];
 };
 
@@ -41,6 +43,7 @@ static int worker_id;
 static const char *self_path = "api_fuzz";
 static int alarm_s = 30;
 static unsigned max_printed = 12;
+static unsigned leak_every = 50;	/* sequences between leak checks (a check costs more than a sequence) */
 static char extra_args[256];	/* options a reproduction needs */
 
 static double now_s(void)
@@ -129,10 +132,22 @@ static unsigned parse_feats(const char *list)
 #endif
 #ifdef FZ_LSAN
 int __lsan_do_recoverable_leak_check(void);
+
+static bool leaked(void)
+{
+	return __lsan_do_recoverable_leak_check() != 0;
+}
+#else
+static bool leaked(void)
+{
+	return false;
+}
 #endif
 
 static void worker(unsigned long long first, unsigned long long count)
 {
+	unsigned long long since = 0, lo = 0, hi = 0;
+
 	signal(SIGALRM, on_alarm);
 	if (fz_init()) {
 		fprintf(stderr, "api-fuzz: worker setup failed\n");
@@ -145,24 +160,33 @@ static void worker(unsigned long long first, unsigned long long count)
 
 		if (sh->deadline ? now_s() >= sh->deadline : i >= count)
 			break;
+		if (!since)
+			lo = seed;
+		hi = seed;
 		atomic_store(&sh->w[worker_id].seed, seed + 1);
 		sh->w[worker_id].at.step = 0;
 		strcpy(sh->w[worker_id].at.name, "setup");
 		alarm((unsigned)alarm_s);
 		steps = fz_run_sequence(seed, NULL, 0);
 		alarm(0);
-#ifdef FZ_LSAN
-		/* A leak is this sequence's (the worker is replaced after any report). */
-		if (getenv("FZ_LEAK_EVERY") ? i % (unsigned)atoi(getenv("FZ_LEAK_EVERY")) == 0 : true) {
-			if (__lsan_do_recoverable_leak_check())
-				fz_report_failure(FT_BASIC, seed, steps + 1, "LeakSanitizer: memory leaked (report above)");
-		}
-#endif
 		atomic_fetch_add(&sh->sequences, 1);
 		atomic_fetch_add(&sh->steps, steps);
+		/* A leak is one of the seeds since the last check: the runner finds which. */
+		if (++since >= leak_every) {
+			since = 0;
+			if (leaked())
+				goto leak;
+		}
 	}
 	atomic_store(&sh->w[worker_id].seed, 0);
+	if (since && leaked())
+		goto leak;
 	_exit(0);
+leak:
+	atomic_store(&sh->w[worker_id].seed, 0);
+	sh->w[worker_id].leak_lo = lo;
+	sh->w[worker_id].leak_hi = hi;
+	_exit(LEAK_EXIT);
 }
 
 static pid_t spawn(int id, unsigned long long first, unsigned long long count)
@@ -180,10 +204,51 @@ static pid_t spawn(int id, unsigned long long first, unsigned long long count)
 	return pid;
 }
 
+/* Run the seeds of a leaky batch one by one, each in a fresh process with a leak check. */
+static void find_leak(int id, unsigned long long lo, unsigned long long hi)
+{
+	for (unsigned long long seed = lo; seed <= hi; seed++) {
+		int status;
+		pid_t pid;
+
+		fflush(stderr);
+		pid = fork();
+		if (pid == 0) {
+			unsigned steps;
+
+			worker_id = id;
+			fz_progress = &sh->w[id].at;
+			signal(SIGALRM, on_alarm);
+			if (fz_init())
+				_exit(2);
+			atomic_store(&sh->w[id].seed, seed + 1);
+			alarm((unsigned)alarm_s);
+			steps = fz_run_sequence(seed, NULL, 0);
+			alarm(0);
+			if (leaked()) {
+				/* Counted once, as this seed's failure (the batch's sequences are counted). */
+				atomic_fetch_sub(&sh->sequences, 1);
+				atomic_fetch_sub(&sh->steps, steps);
+				fz_report_failure(FT_BASIC, seed, steps + 1, "LeakSanitizer: memory leaked (report above)");
+			}
+			_exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) < 0)
+			break;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			return;		/* found (or it crashed: a crash is reported by its own report) */
+	}
+	if (may_print())
+		fprintf(stderr, "api-fuzz: FAIL seed=%llu [basic] LeakSanitizer: memory leaked in one of seeds %llu..%llu "
+			"(report above), not again when each ran alone\n", lo, lo, hi);
+	atomic_fetch_sub(&sh->sequences, 1);
+	record(FT_BASIC, lo, 0);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: api_fuzz [--seeds N] [--first S] [--workers W] [--seconds T] [--only f,f] [--skip f,f]\n"
-			"                [--steps MIN-MAX] [--alarm S] [--print N] | --seed S [--verbose]\n");
+			"                [--steps MIN-MAX] [--alarm S] [--print N] [--leak-every N] | --seed S [--verbose]\n");
 	exit(2);
 }
 
@@ -212,6 +277,10 @@ int main(int argc, char **argv)
 			seconds = atof(v), i++;
 		} else if (!strcmp(a, "--print") && v) {
 			max_printed = (unsigned)atoi(v), i++;
+		} else if (!strcmp(a, "--leak-every") && v) {
+			leak_every = (unsigned)atoi(v), i++;
+			if (!leak_every)
+				usage();
 		} else if (!strcmp(a, "--alarm") && v) {
 			alarm_s = atoi(v), i++;
 		} else if (!strcmp(a, "--only") && v) {
@@ -280,7 +349,9 @@ int main(int argc, char **argv)
 		live--;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			continue;
-		if (!(WIFEXITED(status) && WEXITSTATUS(status) == FAIL_EXIT)) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LEAK_EXIT)
+			find_leak(id, sh->w[id].leak_lo, sh->w[id].leak_hi);
+		if (!(WIFEXITED(status) && (WEXITSTATUS(status) == FAIL_EXIT || WEXITSTATUS(status) == LEAK_EXIT))) {
 			/* A crash (a sanitizer report, a signal): its report is above. */
 			unsigned long long s = atomic_load(&sh->w[id].seed);
 
