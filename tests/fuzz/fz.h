@@ -59,7 +59,7 @@ extern const char *const fz_feature_names[FT_COUNT];
 
 enum kind {
 	K_NOP, K_READF, K_WRITEF, K_READC, K_POLL, K_TMO, K_TMOL, K_TREM, K_RECVMS, K_READMS,
-	K_READFX, K_WRITEFX, K_LTMO, K_NKIND
+	K_READFX, K_WRITEFX, K_LTMO, K_ACANCEL, K_NKIND
 };
 extern const char *const fz_kind_names[K_NKIND];
 
@@ -75,6 +75,7 @@ union fz_sub {
 	struct sr_read_fixed_submitted read_fixed;
 	struct sr_write_fixed_submitted write_fixed;
 	struct sr_link_timeout_submitted link_timeout;
+	struct sr_async_cancel_submitted async_cancel;
 };
 
 /* A completion as the driver sees it, whatever the op. */
@@ -88,6 +89,8 @@ struct fz_done {
 /* ops.c: the typed calls behind one switch */
 int fz_op_wait(struct sr_ring *r, int kind, union fz_sub *s, bool block, struct fz_done *d);
 int fz_op_cancel(struct sr_ring *r, int kind, union fz_sub *s);
+/* The handle of a submitted op (a target for timeout_remove, async_cancel). */
+struct sr_handle fz_op_handle(int kind, const union fz_sub *s);
 /* The typed callbacks, each forwarding to fz_delivered(). */
 void fz_delivered(struct sr_ring *r, void *arg, const struct fz_done *d);
 void fz_cb_nop_fn(struct sr_ring *r, struct sr_nop_completed *c, void *arg);

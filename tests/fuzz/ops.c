@@ -7,6 +7,7 @@ const char *const fz_kind_names[K_NKIND] = {
 	[K_POLL] = "poll_add", [K_TMO] = "timeout(short)", [K_TMOL] = "timeout(long)",
 	[K_TREM] = "timeout_remove", [K_RECVMS] = "recv_multishot", [K_READMS] = "read_multishot",
 	[K_READFX] = "read_fixed", [K_WRITEFX] = "write_fixed", [K_LTMO] = "link_timeout",
+	[K_ACANCEL] = "async_cancel",
 };
 
 #define WAIT_CASE(K, NAME, EXTRA)							\
@@ -40,6 +41,7 @@ int fz_op_wait(struct sr_ring *r, int kind, union fz_sub *s, bool block, struct 
 	WAIT_CASE(K_READFX, read_fixed, d->buf = c.buf)
 	WAIT_CASE(K_WRITEFX, write_fixed, d->buf = c.buf)
 	WAIT_CASE(K_LTMO, link_timeout, )
+	WAIT_CASE(K_ACANCEL, async_cancel, )
 	}
 	return -EINVAL;
 }
@@ -58,8 +60,28 @@ int fz_op_cancel(struct sr_ring *r, int kind, union fz_sub *s)
 	case K_READFX: return sr_read_fixed_cancel(r, &s->read_fixed);
 	case K_WRITEFX: return sr_write_fixed_cancel(r, &s->write_fixed);
 	case K_LTMO: return sr_link_timeout_cancel(r, &s->link_timeout);
+	case K_ACANCEL: return sr_async_cancel_cancel(r, &s->async_cancel);
 	}
 	return -EINVAL;
+}
+
+struct sr_handle fz_op_handle(int kind, const union fz_sub *s)
+{
+	switch (kind) {
+	case K_NOP: return s->nop.h;
+	case K_READF: case K_READC: return s->read.h;
+	case K_WRITEF: return s->write.h;
+	case K_POLL: return s->poll_add.h;
+	case K_TMO: case K_TMOL: return s->timeout.h;
+	case K_TREM: return s->timeout_remove.h;
+	case K_RECVMS: return s->recv_multishot.h;
+	case K_READMS: return s->read_multishot.h;
+	case K_READFX: return s->read_fixed.h;
+	case K_WRITEFX: return s->write_fixed.h;
+	case K_LTMO: return s->link_timeout.h;
+	case K_ACANCEL: return s->async_cancel.h;
+	}
+	return s->nop.h;
 }
 
 void fz_cb_nop_fn(struct sr_ring *r, struct sr_nop_completed *c, void *arg)

@@ -52,6 +52,8 @@ struct mring {
 	bool files;		/* a file table of FZ_NFSLOT slots */
 	int fslot[FZ_NFSLOT];	/* what each slot holds: -1, or file 0/1 */
 	int regpool;		/* the pool registered with it, or -1 */
+	bool regbufs;		/* plain buffers registered with it */
+	bool stopped;		/* sr_ring_stop was called: the next sr_ring_run may return early */
 	int ngroups;
 };
 
@@ -89,6 +91,7 @@ struct mbuf {
 	struct sr_buf *b;
 	size_t cap;
 	int op;			/* lent to, or -1 */
+	int regring;		/* registered with (a fixed buffer of) this ring, or -1 */
 };
 
 enum { PB_IDLE, PB_TAKEN };
@@ -942,6 +945,10 @@ static void model_ring_gone(int ri)
 	for (int pi = 0; pi < FZ_NPOOL; pi++)
 		if (S.pool[pi].live && S.pool[pi].regring == ri && S.pool[pi].reginc == m->inc)
 			S.pool[pi].regring = -1;
+	for (int i = 0; i < FZ_NBUF; i++)
+		if (S.buf[i].regring == ri)
+			S.buf[i].regring = -1;
+	m->regbufs = false;
 	for (int i = 0; i < FZ_MAXFH; i++)
 		if (S.fh[i].used && S.fh[i].ring == ri && S.fh[i].inc == m->inc)
 			S.fh[i].valid = false;
@@ -1119,6 +1126,8 @@ static void do_poll(int oi, const char *how)
 	complete(oi, &d, "poll:");
 }
 
+static void model_cancel(int oi);
+
 static void do_cancel(int oi, const char *how)
 {
 	struct mop *o = &S.op[oi];
@@ -1128,6 +1137,14 @@ static void do_cancel(int oi, const char *how)
 	S.call = "cancel";
 	if (!expect(FT_BASIC, call, fz_op_cancel(R(o->ring), o->kind, &o->sub), 0))
 		return;
+	model_cancel(oi);
+}
+
+/* A cancel of the op was asked for: it may end cancelled (for sure, if nothing else could end it). */
+static void model_cancel(int oi)
+{
+	struct mop *o = &S.op[oi];
+
 	if (is_stream(o->kind)) {
 		if (o->pend) {
 			o->pend_opt = o->pend;
@@ -1144,7 +1161,8 @@ static void do_cancel(int oi, const char *how)
 	o->cancel_req = true;
 	/* A timeout_remove aimed at it may now find it gone. */
 	for (int i = 0; i < FZ_MAXOP; i++)
-		if (S.op[i].state == OP_INFLIGHT && S.op[i].kind == K_TREM && S.op[i].target == oi) {
+		if (S.op[i].state == OP_INFLIGHT && (S.op[i].kind == K_TREM || S.op[i].kind == K_ACANCEL) &&
+		    S.op[i].target == oi) {
 			add_res(&S.op[i], -ENOENT);
 			add_res(&S.op[i], -EALREADY);
 		}
@@ -1215,6 +1233,10 @@ static void do_run(int ri, int how)
 		ret = sr_ring_run(R(ri));
 		if (!expect(FT_BASIC, call, ret, 0) || !S.ring[ri].live)
 			return;
+		if (S.ring[ri].stopped) {
+			S.ring[ri].stopped = false;
+			return;
+		}
 		for (int i = 0; i < FZ_MAXOP; i++) {
 			struct mop *o = &S.op[i];
 
@@ -1295,6 +1317,7 @@ static size_t arg_cap(const struct sub_args *a)
 #define cbfn_read_fixed NULL
 #define cbfn_write_fixed NULL
 #define cbfn_link_timeout NULL
+#define cbfn_async_cancel NULL
 
 /*
  * Build and submit one op as the arguments say; check the answer; on
@@ -1363,7 +1386,7 @@ static int do_submit(struct sub_args *a)
 		break;
 	}
 	case K_TREM: {
-		struct sr_timeout_remove_op op = sr_timeout_remove(S.op[a->target].sub.timeout.h);
+		struct sr_timeout_remove_op op = sr_timeout_remove(fz_op_handle(S.op[a->target].kind, &S.op[a->target].sub));
 
 		SUBMIT(timeout_remove, op, timeout_remove);
 		break;
@@ -1395,6 +1418,12 @@ static int do_submit(struct sub_args *a)
 	case K_LTMO:
 		ret = sr_chain_timeout(a->ch, &ts_link, &o->sub.link_timeout);
 		break;
+	case K_ACANCEL: {
+		struct sr_async_cancel_op op = sr_async_cancel(fz_op_handle(S.op[a->target].kind, &S.op[a->target].sub));
+
+		SUBMIT(async_cancel, op, async_cancel);
+		break;
+	}
 	}
 	snprintf(call, sizeof(call), "%s%s%s(%s%s%s) -> op%d", a->ch ? "sr_chain_add " : "submit", a->cb ? "_cb " : " ",
 		 fz_kind_names[a->kind], rname(a->ri), a->fh >= 0 ? ", registered file" : "",
@@ -1490,6 +1519,17 @@ static int do_submit(struct sub_args *a)
 	case K_LTMO:
 		o->certain = true;
 		set_res1(o, -ETIME);
+		break;
+	case K_ACANCEL:
+		/* Found and cancelled; or, when the target may have ended, not found or too late. */
+		o->certain = true;
+		set_res1(o, 0);
+		if (op_certain(&S.op[a->target]) || S.op[a->target].cancel_req) {
+			add_res(o, -ENOENT);
+			add_res(o, -EALREADY);
+		}
+		model_cancel(a->target);
+		o->target = a->target;
 		break;
 	}
 	return oi;
@@ -1623,9 +1663,21 @@ static int submit_random(int ri, bool in_cb)
 		break;
 	case K_READFX:
 	case K_WRITEFX:
-		a.pbuf = pick_taken_pbuf(true, ri);
-		if (a.pbuf < 0)
-			return -1;
+		if (S.ring[ri].regbufs) {
+			for (int i = 0; i < FZ_NBUF; i++)
+				if (S.buf[i].regring == ri && S.buf[i].op < 0 && chance(60))
+					a.buf = i;
+			if (a.buf < 0)
+				return -1;
+		} else if ((a.pbuf = pick_taken_pbuf(true, ri)) < 0) {
+			/* A buffer registered nowhere: refused (it must be a fixed buffer of the ring). */
+			if (chance(80) || (a.buf = pick_free_buf()) < 0 || S.buf[a.buf].regring >= 0)
+				return -1;
+			if (kind == K_WRITEFX)
+				set_write_len(&a);
+			a.expect = 1;
+			return do_submit(&a);
+		}
 		maybe_autoret(&a);
 		if (kind == K_WRITEFX) {
 			set_write_len(&a);
@@ -1670,7 +1722,7 @@ static void st_poll(void)
 
 static bool cancellable(const struct mop *o)
 {
-	return !o->chain && o->kind != K_TREM && o->kind != K_LTMO;
+	return !o->chain && o->kind != K_TREM && o->kind != K_LTMO && o->kind != K_ACANCEL;
 }
 
 static void st_cancel(void)
@@ -1829,20 +1881,30 @@ static void st_destroy(void)
 	do_destroy(ri, FT_BASIC);
 }
 
-static void st_timeout_remove(void)
+static bool cancellable(const struct mop *o);
+
+/* An op aimed at another: timeout_remove of a long timeout, or async_cancel of any op. */
+static void st_target(void)
 {
 	int ri = pick_ring();
 	struct sub_args a;
 
 	if (ri < 0)
 		return;
-	sub_init(&a, ri, K_TREM);
-	for (int i = 0; i < FZ_MAXOP; i++) {
-		struct mop *t = &S.op[i];
+	if (chance(50)) {
+		sub_init(&a, ri, K_TREM);
+		for (int i = 0; i < FZ_MAXOP; i++) {
+			struct mop *t = &S.op[i];
 
-		if (t->state == OP_INFLIGHT && t->kind == K_TMOL && t->ring == ri && t->inc == S.ring[ri].inc &&
-		    !t->cancel_req)
-			a.target = i;
+			if (t->state == OP_INFLIGHT && t->kind == K_TMOL && t->ring == ri &&
+			    t->inc == S.ring[ri].inc && !t->cancel_req && !t->busy)
+				a.target = i;
+		}
+	} else {
+		sub_init(&a, ri, K_ACANCEL);
+		a.target = pick_op(ri, chance(30), false);
+		if (a.target >= 0 && !cancellable(&S.op[a.target]))
+			a.target = -1;
 	}
 	if (a.target >= 0)
 		do_submit(&a);
@@ -1973,7 +2035,7 @@ static void do_register_pool(int ri, int pi)
 {
 	struct mpool *mp = &S.pool[pi];
 	char call[80];
-	int want = mp->regring >= 0 || S.ring[ri].regpool >= 0 ? -EBUSY : 0;
+	int want = mp->regring >= 0 || S.ring[ri].regpool >= 0 || S.ring[ri].regbufs ? -EBUSY : 0;
 
 	snprintf(call, sizeof(call), "sr_ring_register_pool(%s, pool %d)", rname(ri), pi);
 	S.call = "sr_ring_register_pool";
@@ -1984,12 +2046,42 @@ static void do_register_pool(int ri, int pi)
 	}
 }
 
-static void do_unregister_pool(int ri)
+static void do_unregister(int ri)
 {
-	int pi = S.ring[ri].regpool, want = 0;
+	int pi = S.ring[ri].regpool, want = 0, ret;
+	bool either = false;
 	char call[64];
 
 	snprintf(call, sizeof(call), "sr_ring_unregister_buffers(%s)", rname(ri));
+	if (S.ring[ri].regbufs) {
+		/*
+		 * Refused while one is lent to an op of this ring; lent to another
+		 * ring's op (not fixed there), the contract leaves it open.
+		 */
+		for (int i = 0; i < FZ_NBUF; i++) {
+			struct mbuf *m = &S.buf[i];
+
+			if (m->regring != ri || m->op < 0)
+				continue;
+			if (op_certain(&S.op[m->op]))
+				return;	/* may be back by now */
+			if (S.op[m->op].ring == ri)
+				want = -EBUSY;
+			else
+				either = true;
+		}
+		S.call = "sr_ring_unregister_buffers";
+		ret = sr_ring_unregister_buffers(R(ri));
+		if (either && !want && ret == -EBUSY)
+			want = -EBUSY;
+		if (expect(FT_BASIC, call, ret, want) && !want) {
+			for (int i = 0; i < FZ_NBUF; i++)
+				if (S.buf[i].regring == ri)
+					S.buf[i].regring = -1;
+			S.ring[ri].regbufs = false;
+		}
+		return;
+	}
 	if (pi < 0) {
 		want = -ENXIO;
 	} else {
@@ -2042,9 +2134,49 @@ static void st_pool(void)
 		break;
 	case 6:
 		if ((ri = pick_ring()) >= 0)
-			do_unregister_pool(ri);
+			do_unregister(ri);
 		break;
 	}
+}
+
+/* Plain buffers as a ring's fixed buffers. */
+static void st_regbufs(void)
+{
+	int ri = pick_ring(), idx[2], n = 0, want;
+	struct sr_buf *bufs[2];
+	char call[96];
+
+	if (ri < 0)
+		return;
+	if (chance(30)) {
+		do_unregister(ri);
+		return;
+	}
+	for (int k = 0; k < 2 && (k == 0 || chance(50)); k++) {
+		int i = pick_free_buf();
+
+		if (i < 0 || (n && idx[0] == i))
+			break;
+		idx[n] = i;
+		bufs[n++] = S.buf[i].b;
+	}
+	if (!n)
+		return;
+	want = S.ring[ri].regpool >= 0 || S.ring[ri].regbufs ? -EBUSY : 0;
+	for (int k = 0; k < n; k++)
+		if (S.buf[idx[k]].regring >= 0)
+			want = want ? want : 1;	/* registered with a ring already: refused */
+	snprintf(call, sizeof(call), "sr_ring_register_buffers(%s, %d buffers)", rname(ri), n);
+	S.call = "sr_ring_register_buffers";
+	if (want == 1) {
+		expect_refused(FT_BASIC, call, sr_ring_register_buffers(R(ri), bufs, (unsigned)n));
+		return;
+	}
+	if (!expect(FT_BASIC, call, sr_ring_register_buffers(R(ri), bufs, (unsigned)n), want) || want)
+		return;
+	for (int k = 0; k < n; k++)
+		S.buf[idx[k]].regring = ri;
+	S.ring[ri].regbufs = true;
 }
 
 /* --- groups --------------------------------------------------------------------------------------- */
@@ -2402,12 +2534,13 @@ static void st_stale(void)
 			break;
 		}
 		break;
-	case 2: {	/* a timeout_remove aimed at a consumed timeout (reading: -ESTALE, section 1) */
+	case 2: {	/* a timeout_remove or async_cancel aimed at a consumed op (reading: -ESTALE, section 1) */
 		struct sub_args a;
+		bool trem = chance(50);
 
-		sub_init(&a, ri, K_TREM);
+		sub_init(&a, ri, trem ? K_TREM : K_ACANCEL);
 		for (int i = 0; i < FZ_MAXOP; i++)
-			if (S.op[i].state == OP_CONSUMED && (S.op[i].kind == K_TMO || S.op[i].kind == K_TMOL) &&
+			if (S.op[i].state == OP_CONSUMED && (!trem || S.op[i].kind == K_TMO || S.op[i].kind == K_TMOL) &&
 			    S.op[i].ring == ri && S.op[i].inc == S.ring[ri].inc)
 				a.target = i;
 		if (a.target < 0)
@@ -2522,9 +2655,15 @@ static void st_identity(void)
 		}
 		}
 		break;
-	case 2:	/* a timeout_remove aimed at another ring's timeout */
-		sub_init(&a, ri, K_TREM);
-		if ((a.target = pick_foreign_op(ri, K_TMOL)) < 0)
+	case 2:	/* a timeout_remove or async_cancel aimed at another ring's op */
+		if (chance(50)) {
+			sub_init(&a, ri, K_TREM);
+			a.target = pick_foreign_op(ri, K_TMOL);
+		} else {
+			sub_init(&a, ri, K_ACANCEL);
+			a.target = pick_foreign_op(ri, -1);
+		}
+		if (a.target < 0)
 			return;
 		a.expect = -EXDEV;
 		a.feat = FT_IDENTITY;
@@ -2558,18 +2697,24 @@ static void st_identity(void)
 		do_submit(&a);
 		break;
 	}
-	case 5: {	/* a fixed op with a pool registered with another ring */
-		int pb = -1;
+	case 5: {	/* a fixed op with a pool or a buffer registered with another ring */
+		int pb = -1, b = -1;
 
 		for (int p = 0; p < FZ_NPOOL; p++)
 			if (S.pool[p].live && S.pool[p].regring >= 0 && S.pool[p].regring != ri)
 				for (int i = 0; i < FZ_POOLN; i++)
 					if (S.pool[p].e[i].state == PB_TAKEN && S.pool[p].e[i].op < 0)
 						pb = p * FZ_POOLN + i;
-		if (pb < 0)
+		for (int i = 0; i < FZ_NBUF; i++)
+			if (S.buf[i].regring >= 0 && S.buf[i].regring != ri && S.buf[i].op < 0 && (pb < 0 || chance(50)))
+				b = i;
+		if (pb < 0 && b < 0)
 			return;
 		sub_init(&a, ri, chance(50) ? K_READFX : K_WRITEFX);
-		a.pbuf = pb;
+		if (b >= 0)
+			a.buf = b;
+		else
+			a.pbuf = pb;
 		a.off = 8192;
 		a.expect = -EXDEV;
 		a.feat = FT_IDENTITY;
@@ -2850,7 +2995,13 @@ static void st_foreign(void)
 	if (ri < 0)
 		return;
 	who = S.ring[ri].owner < 0 ? "released" : "owned by another thread";
-	switch (rnd(12)) {
+	switch (rnd(13)) {
+	case 12:	/* the one call any thread may make */
+		vlog("sr_ring_stop(%s, %s)", rname(ri), who);
+		S.call = "sr_ring_stop (foreign thread)";
+		sr_ring_stop(R(ri));
+		S.ring[ri].stopped = true;
+		break;
 	case 0:
 		sub_init(&a, ri, K_NOP);
 		a.expect = -EPERM;
@@ -3256,7 +3407,7 @@ static const struct step steps[] = {
 	{ FT_BASIC, 10, st_wait, "wait" },
 	{ FT_BASIC, 5, st_poll, "poll" },
 	{ FT_BASIC, 4, st_cancel, "cancel" },
-	{ FT_BASIC, 2, st_timeout_remove, "timeout_remove" },
+	{ FT_BASIC, 3, st_target, "timeout_remove/async_cancel" },
 	{ FT_BASIC, 7, st_feed, "feed" },
 	{ FT_BASIC, 5, st_run, "run" },
 	{ FT_BASIC, 2, st_create, "create" },
@@ -3266,6 +3417,7 @@ static const struct step steps[] = {
 	{ FT_BASIC, 4, st_files, "files" },
 	{ FT_BASIC, 3, st_chain, "chain" },
 	{ FT_BASIC, 3, st_stream_item, "stream item" },
+	{ FT_BASIC, 2, st_regbufs, "register buffers" },
 	{ FT_STALE, 4, st_stale, "stale" },
 	{ FT_IDENTITY, 5, st_identity, "identity" },
 	{ FT_POOL, 3, st_pool_misuse, "pool misuse" },
@@ -3325,6 +3477,7 @@ static void setup(void)
 		S.buf[i].cap = 64u << rnd(4);
 		S.buf[i].b = sr_buf_alloc(S.buf[i].cap);
 		S.buf[i].op = -1;
+		S.buf[i].regring = -1;
 		if (!S.buf[i].b)
 			fail(FT_BASIC, "sr_buf_alloc(%zu) failed: %s", S.buf[i].cap, sr_last_error());
 	}
