@@ -2615,10 +2615,14 @@ static void st_identity(void)
 	struct sub_args a;
 	struct fz_done d;
 	char call[128];
+	bool foreign_fh = false;
 
 	if (ri < 0)
 		return;
-	switch (rnd(6)) {
+	/* Registered files of other rings are rarer than op handles: when there is one, often it. */
+	for (int i = 0; i < FZ_MAXFH; i++)
+		foreign_fh |= S.fh[i].used && !(S.fh[i].ring == ri && S.fh[i].inc == S.ring[ri].inc);
+	switch (foreign_fh && chance(40) ? 3 : rnd(6)) {
 	case 0:
 	case 1:	/* wait, poll or cancel with another ring's handle */
 		if ((oi = pick_foreign_op(ri, -1)) < 0)
@@ -2670,12 +2674,30 @@ static void st_identity(void)
 		do_submit(&a);
 		break;
 	case 3:	/* a registered file of another ring */
+		/* Most dangerous: one naming a slot that holds a file here. */
+		for (int r2 = 0; r2 < FZ_MAXRING; r2++)
+			for (int i = 0; i < FZ_MAXFH && ring_usable(r2) && S.ring[r2].files && r2 != ri; i++)
+				if (S.fh[i].used && !(S.fh[i].ring == r2 && S.fh[i].inc == S.ring[r2].inc) &&
+				    S.ring[r2].fslot[S.fh[i].slot] >= 0)
+					ri = r2;
 		sub_init(&a, ri, K_READF);
 		for (int i = 0; i < FZ_MAXFH; i++)
-			if (S.fh[i].used && !(S.fh[i].ring == ri && S.fh[i].inc == S.ring[ri].inc) && chance(50))
+			if (S.fh[i].used && !(S.fh[i].ring == ri && S.fh[i].inc == S.ring[ri].inc) &&
+			    (a.fh < 0 || S.ring[ri].fslot[S.fh[i].slot] >= 0 || chance(30)))
 				a.fh = i;
 		if (a.fh < 0 || (a.buf = pick_free_buf()) < 0)
 			return;
+		/* Often with a file in that slot here too, the case where a match would read it. */
+		if (chance(60)) {
+			if (!S.ring[ri].files) {
+				snprintf(call, sizeof(call), "sr_ring_register_files(%s, %d)", rname(ri), FZ_NFSLOT);
+				if (!expect(FT_BASIC, call, sr_ring_register_files(R(ri), FZ_NFSLOT), 0))
+					return;
+				S.ring[ri].files = true;
+			}
+			if (S.ring[ri].fslot[S.fh[a.fh].slot] < 0)
+				do_files_set(ri, S.fh[a.fh].slot, 1 - S.fh[a.fh].file, "");
+		}
 		a.expect = -EXDEV;
 		a.feat = FT_IDENTITY;
 		do_submit(&a);
