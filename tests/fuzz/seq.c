@@ -3313,7 +3313,22 @@ static void st_fork(void)
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail(FT_FORK, "the fork child %s %d", WIFSIGNALED(status) ? "died of signal" : "exited with",
 		     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	/* The parent goes on: its ops complete as if nothing happened (checked as it waits on them). */
+	/*
+	 * The parent goes on: its ops complete as if nothing happened.  Reads
+	 * and polls that wait for data get it now, and are waited for (on the
+	 * fallback backend the child shares the parent's epoll set).
+	 */
+	if (!chance(70))
+		return;
+	for (int oi = 0; oi < FZ_MAXOP; oi++) {
+		struct mop *o = &S.op[oi];
+
+		if (o->state != OP_INFLIGHT || (o->kind != K_READC && o->kind != K_POLL) || o->certain || o->cb ||
+		    o->chain || o->busy || !ring_usable(o->ring))
+			continue;
+		feed(o->chan, 1 + (int)rnd(32), oi);
+		do_wait(oi, "after fork: ");
+	}
 }
 
 /* --- a peer thread: its own ring, a pool shared, concurrently (section 4) ------------------------------ */
