@@ -358,7 +358,8 @@ int main(int argc, char **argv)
 			if (s) {
 				if (may_print()) {
 					fprintf(stderr, "api-fuzz: FAIL seed=%llu step=%u [crash] the worker %s %d in step "
-						"'%s' (sanitizer report above)\n  reproduce: %s --seed %llu%s --verbose\n",
+						"'%s' (the sanitizer's report is above; none if a thread that blocks "
+						"signals crashed)\n  reproduce: %s --seed %llu%s --verbose\n",
 						s - 1, sh->w[id].at.step, WIFSIGNALED(status) ? "died of signal" : "exited with",
 						WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), sh->w[id].at.name,
 						self_path, s - 1, extra_args);
