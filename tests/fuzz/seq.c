@@ -2755,15 +2755,29 @@ static void st_pool_misuse(void)
 	struct mpbuf *e = &mp->e[i];
 	char call[96];
 
-	if (!mp->live)
+	if (!mp->live || mp->peer)
 		return;
 	if (chance(30)) {
 		/* Destroy with buffers taken or lent: -EBUSY, nothing unmapped. */
+		if (pool_idle(pi) == FZ_POOLN)
+			do_pool_take(pi, "to destroy the pool under it: ");
 		if (pool_idle(pi) < FZ_POOLN)
 			do_pool_destroy(pi, FT_POOL);
 		return;
 	}
-	if (e->state != PB_IDLE || !e->b || mp->peer)
+	/* A buffer given back: take one and put it back when there is none. */
+	for (int k = 0; k < FZ_POOLN && (e->state != PB_IDLE || !e->b); k++)
+		e = &mp->e[(i + k) % FZ_POOLN];
+	if (e->state != PB_IDLE || !e->b) {
+		do_pool_take(pi, "to give it back: ");
+		for (int k = 0; k < FZ_POOLN; k++)
+			if (mp->e[k].state == PB_TAKEN && mp->e[k].op < 0) {
+				e = &mp->e[k];
+				do_pool_put(pi, k, "");
+				break;
+			}
+	}
+	if (e->state != PB_IDLE || !e->b)
 		return;
 	switch (rnd(6)) {
 	case 0:
