@@ -1687,19 +1687,38 @@ static int submit_random(int ri, bool in_cb)
 	}
 	/* Callbacks for the kinds that have them here; their callbacks act (section 3). */
 	if ((kind == K_NOP || kind == K_READF || kind == K_TMO || kind == K_TMOL || kind == K_READC ||
-	     kind == K_POLL) && chance(30)) {
+	     kind == K_POLL) && chance(40)) {
 		a.cb = true;
-		a.action = !in_cb && ON(FT_CALLBACK) && chance(60) ? 1 + (int)rnd(A_NACT - 1) : A_NONE;
+		a.action = !in_cb && ON(FT_CALLBACK) && chance(80) ? 1 + (int)rnd(A_NACT - 1) : A_NONE;
 	}
 	return do_submit(&a);
 }
 
 static void st_submit(void)
 {
-	int ri = pick_ring();
+	int ri = pick_ring(), oi;
 
-	if (ri >= 0)
-		submit_random(ri, false);
+	if (ri < 0 || (oi = submit_random(ri, false)) < 0)
+		return;
+	/* A callback that acts: often run it now, while its ring is not closing. */
+	if (S.op[oi].cb && S.op[oi].action != A_NONE && chance(60) && S.ring[ri].live)
+		do_run(ri, 1 + (int)rnd(3));
+}
+
+/* A callback that acts (section 3), delivered at once: a nop or a short timeout, then run. */
+static void st_callback(void)
+{
+	int ri = pick_ring(), oi;
+	struct sub_args a;
+
+	if (ri < 0 || ops_free() < 8)
+		return;
+	sub_init(&a, ri, chance(70) ? K_NOP : K_TMO);
+	a.cb = true;
+	a.action = 1 + (int)rnd(A_NACT - 1);
+	if ((oi = do_submit(&a)) < 0)
+		return;
+	do_run(ri, run_may_return(ri) && chance(50) ? 3 : 2);
 }
 
 static void st_wait(void)
@@ -3470,6 +3489,7 @@ static const struct step steps[] = {
 	{ FT_BASIC, 3, st_stream_item, "stream item" },
 	{ FT_BASIC, 2, st_regbufs, "register buffers" },
 	{ FT_STALE, 4, st_stale, "stale" },
+	{ FT_CALLBACK, 4, st_callback, "callback" },
 	{ FT_IDENTITY, 5, st_identity, "identity" },
 	{ FT_POOL, 3, st_pool_misuse, "pool misuse" },
 	{ FT_GROUP, 2, st_group_detached, "detached group" },
@@ -3547,10 +3567,13 @@ static void teardown_ring(void *arg)
 {
 	int ri = (int)(intptr_t)arg;
 
-	if (chance(40))
+	if (chance(50))
+		do_run(ri, 3);	/* callbacks run (and act) before the ring closes */
+	if (S.ring[ri].live && chance(40))
 		for (int oi; (oi = pick_op(ri, false, true)) >= 0;)
 			do_wait(oi, "teardown: ");
-	do_destroy(ri, FT_BASIC);
+	if (S.ring[ri].live)
+		do_destroy(ri, FT_BASIC);
 }
 
 #if FZ_HAVE_HANDOVER
