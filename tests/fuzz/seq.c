@@ -3143,36 +3143,71 @@ static void st_foreign(void)
 }
 
 #if FZ_HAVE_HANDOVER
-static void st_handover(void)
+static void do_release(void *arg)
 {
-	int ri = (int)rnd(FZ_MAXRING), want;
+	int ri = (int)(intptr_t)arg;
 	struct mring *m = &S.ring[ri];
 	char call[96];
 
-	if (!m->live || m->closing)
-		return;
 	if (m->owner == self_th) {
 		snprintf(call, sizeof(call), "sr_ring_release(%s)", rname(ri));
 		S.call = "sr_ring_release";
 		expect(FT_HANDOVER, call, sr_ring_release(R(ri)), 0);
 		m->owner = -1;
-	} else if (m->owner < 0) {
-		/* A single-issuer ring (native, not SR_RING_MOVABLE) is the creating thread's for good. */
-		want = m->movable || m->fallback || m->creator == self_th ? 0 : -EPERM;
-		snprintf(call, sizeof(call), "sr_ring_acquire(%s%s)", rname(ri), m->movable ? ", movable" : "");
-		S.call = "sr_ring_acquire";
-		expect(FT_HANDOVER, call, sr_ring_acquire(R(ri)), want);
-		if (!want)
-			m->owner = self_th;
-	} else if (chance(50)) {
-		snprintf(call, sizeof(call), "sr_ring_acquire(%s, owned by thread %d)", rname(ri), m->owner);
-		S.call = "sr_ring_acquire (owned)";
-		expect_refused(FT_HANDOVER, call, sr_ring_acquire(R(ri)));
 	} else {
-		snprintf(call, sizeof(call), "sr_ring_release(%s, owned by thread %d)", rname(ri), m->owner);
+		snprintf(call, sizeof(call), "sr_ring_release(%s, %s)", rname(ri),
+			 m->owner < 0 ? "released" : "owned by another thread");
 		S.call = "sr_ring_release (not the owner)";
 		expect(FT_HANDOVER, call, sr_ring_release(R(ri)), -EPERM);
 	}
+}
+
+static void do_acquire(void *arg)
+{
+	int ri = (int)(intptr_t)arg, want;
+	struct mring *m = &S.ring[ri];
+	char call[96];
+
+	if (m->owner == self_th) {
+		/* Its own ring: the contract does not say; either answer, and it stays its own. */
+		snprintf(call, sizeof(call), "sr_ring_acquire(%s, already its own)", rname(ri));
+		S.call = "sr_ring_acquire (own)";
+		vlog("%s -> %s", call, ename(sr_ring_acquire(R(ri))));
+		return;
+	}
+	if (m->owner >= 0) {
+		snprintf(call, sizeof(call), "sr_ring_acquire(%s, owned by thread %d)", rname(ri), m->owner);
+		S.call = "sr_ring_acquire (owned)";
+		expect_refused(FT_HANDOVER, call, sr_ring_acquire(R(ri)));
+		return;
+	}
+	/* A single-issuer ring (native, not SR_RING_MOVABLE) is the creating thread's for good. */
+	want = m->movable || m->fallback || m->creator == self_th ? 0 : -EPERM;
+	snprintf(call, sizeof(call), "sr_ring_acquire(%s%s)", rname(ri), m->movable ? ", movable" : "");
+	S.call = "sr_ring_acquire";
+	if (expect(FT_HANDOVER, call, sr_ring_acquire(R(ri)), want) && !want)
+		m->owner = self_th;
+}
+
+static void st_handover(void)
+{
+	int ri = (int)rnd(FZ_MAXRING);
+	struct mring *m = &S.ring[ri];
+
+	if (!m->live || m->closing)
+		return;
+	/* From the main thread, often a whole hand-over from one thread to the other. */
+	if (self_th == TH_MAIN && helper.up && m->owner >= 0 && chance(60)) {
+		int to = 1 - m->owner;
+
+		run_on(m->owner, do_release, (void *)(intptr_t)ri);
+		run_on(to, do_acquire, (void *)(intptr_t)ri);
+		return;
+	}
+	if (m->owner < 0 || chance(50))
+		(m->owner == self_th || m->owner >= 0 ? do_release : do_acquire)((void *)(intptr_t)ri);
+	else
+		do_acquire((void *)(intptr_t)ri);
 }
 #endif
 
