@@ -154,10 +154,19 @@ $(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(wildcard tests/live
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(CONF_SRC) $(LIB_A) -lcunit $(LDLIBS)
 
-UNIT_SRC := tests/unit/test_runtime.c tests/unit/test_fallback.c tests/unit/test_buffers.c
+UNIT_SRC := tests/unit/test_runtime.c tests/unit/test_fallback.c tests/unit/test_buffers.c \
+	tests/unit/test_safety.c
 $(BUILD)/test_runtime: $(UNIT_SRC) tests/unit/unit.h $(LIB_A)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRC) $(LIB_A) -lcunit $(LDLIBS)
+
+$(BUILD)/test_oom: tests/unit/oom.c $(LIB_A)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+# Every allocation of a scenario fails in turn, on both backends.
+oom: $(BUILD)/test_oom
+	$(Q)$(BUILD)/test_oom
 
 # CONF_ONLY=op,op limits the run to those ops.
 conformance: $(BUILD)/conformance
@@ -203,16 +212,18 @@ clang-build:
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 check-sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN="$(SANITIZE)" CFLAGS="-O1 -g" \
-		$(BUILD)/san/test_runtime $(BUILD)/san/conformance >/dev/null
+		$(BUILD)/san/test_runtime $(BUILD)/san/conformance $(BUILD)/san/test_oom >/dev/null
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_runtime >$(BUILD)/san/unit.log 2>&1 || \
 		{ tail -40 $(BUILD)/san/unit.log; exit 1; }
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_oom >$(BUILD)/san/oom.log 2>&1 || \
+		{ tail -40 $(BUILD)/san/oom.log; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 SR_BACKEND=fallback $(BUILD)/san/test_runtime >$(BUILD)/san/unit-fallback.log 2>&1 || \
 		{ tail -40 $(BUILD)/san/unit-fallback.log; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance >$(BUILD)/san/conformance.log 2>&1 || \
 		{ grep -E "ERROR|FAIL|conformance:" $(BUILD)/san/conformance.log | head -40; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance --matrix >$(BUILD)/san/matrix.log 2>&1 || \
 		{ grep -E "ERROR|FAILED|fallback-matrix:" $(BUILD)/san/matrix.log | head -40; exit 1; }
-	@echo "sanitize: unit (io_uring and fallback backend), conformance and fallback matrix pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log); $$(tail -1 $(BUILD)/san/matrix.log))"
+	@echo "sanitize: unit (io_uring and fallback backend), every allocation failing in turn ($$(tail -1 $(BUILD)/san/oom.log)), conformance and fallback matrix pass under ASan + UBSan ($$(tail -1 $(BUILD)/san/conformance.log); $$(tail -1 $(BUILD)/san/matrix.log))"
 
 # The unit suite is clean under valgrind's memcheck, on both backends.
 check-valgrind: $(BUILD)/test_runtime
@@ -223,7 +234,7 @@ check-valgrind: $(BUILD)/test_runtime
 		{ tail -40 $(BUILD)/valgrind-fallback.log; exit 1; }
 	@echo "valgrind: unit suite clean (io_uring and fallback backend)"
 
-check: deps check-gen gen-tests all headers compile-fail unit conformance matrix clang-build check-sanitize \
+check: deps check-gen gen-tests all headers compile-fail unit oom conformance matrix clang-build check-sanitize \
 	check-valgrind $(CHECK_EXTRA)
 	@echo "check: all passed"
 
@@ -265,5 +276,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD) generated/.stamp
 
-.PHONY: all deps generate check-gen lib tools examples conformance unit matrix compile-fail gen-tests headers \
+.PHONY: all deps generate check-gen lib tools examples conformance unit oom matrix compile-fail gen-tests headers \
 	clang-build check-sanitize check-valgrind check demo install uninstall clean

@@ -60,7 +60,7 @@ struct sr_buf *sr_buf_alloc(size_t cap)
 	void *p = sr__memalign((size_t)page, cap);
 
 	if (!p) {
-		sr__fail(-ENOMEM, "sr_buf_alloc: cannot allocate %zu bytes", cap);
+		sr__fail(-ENOMEM, "sr_buf_alloc: out of memory for %zu bytes", cap);
 		return NULL;
 	}
 	b = buf_new(p, cap, 0, SR__BUF_OWNS);

@@ -71,7 +71,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	g->_mem = sr__memalign((size_t)sysconf(_SC_PAGESIZE), nbufs * size);
 	if (!g->_bufs || (g->_mode == SR__GROUP_RING && !g->_br) || (g->_mode == SR__GROUP_USER && !g->_free) ||
 	    !g->_mem) {
-		sr__fail(-ENOMEM, "sr_bufgroup_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
+		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory for %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
 	g->_ring = r;

@@ -53,6 +53,7 @@ void *sr__calloc(size_t n, size_t size);
 void *sr__realloc(void *p, size_t n);
 void *sr__memalign(size_t align, size_t n);
 void *sr__mmap(size_t n);
+long sr__alloc_count(void);
 
 /* process.c: ring ids and the list of live rings (fork() marks them). */
 void sr__ring_register(struct sr_ring *r);

@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-static long fail_at = -1;
+static long fail_at = -1;	/* 0: count only */
 static bool fail_after;
 static long allocs;
 static pthread_once_t fail_once = PTHREAD_ONCE_INIT;
@@ -27,7 +27,7 @@ static void fail_init(void)
 	if (!s || !*s)
 		return;
 	n = strtol(s, &end, 10);
-	if (n <= 0 || (*end && strcmp(end, "+")))
+	if (n < 0 || (*end && strcmp(end, "+")))
 		return;
 	fail_after = *end == '+';
 	fail_at = n;
@@ -47,6 +47,12 @@ static bool injected(void)
 		return true;
 	}
 	return false;
+}
+
+/* How many allocations were made (while SR_FAIL_ALLOC is set). */
+long sr__alloc_count(void)
+{
+	return __atomic_load_n(&allocs, __ATOMIC_RELAXED);
 }
 
 void *sr__malloc(size_t n)

@@ -62,7 +62,7 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 	p->free = sr__calloc(nbufs, sizeof(*p->free));
 	p->bufs = sr__calloc(nbufs, sizeof(*p->bufs));
 	if (!p->mem || !p->free || !p->bufs) {
-		sr__fail(-ENOMEM, "sr_pool_create: cannot allocate %u buffers of %zu bytes", nbufs, size);
+		sr__fail(-ENOMEM, "sr_pool_create: out of memory for %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
 	if ((flags & SR_POOL_LOCKED) && mlock(p->mem, p->map_len)) {

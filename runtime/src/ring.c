@@ -142,7 +142,7 @@ uint32_t sr__slot_grow(struct sr_ring *r)
 		r->_slots = s;
 	x = s ? sr__realloc(r->_slotx, n * sizeof(*x)) : NULL;
 	if (!x) {
-		sr__fail(-ENOMEM, "ring: cannot grow the op table to %u slots", n);
+		sr__fail(-ENOMEM, "ring: out of memory growing the op table to %u slots", n);
 		return SR__NONE;
 	}
 	r->_slotx = x;
@@ -194,7 +194,7 @@ int sr__abort(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *sqe, int err
 	}
 	sr__free_slot(r, idx);
 	if (err == -ENOMEM)
-		return sr__fail(err, "%s: no memory for the op's storage", fn);
+		return sr__fail(err, "%s: out of memory for the op's bookkeeping; nothing was submitted", fn);
 	return err;
 }
 
@@ -206,7 +206,7 @@ uint32_t sr__item_alloc(struct sr_ring *r)
 	uint32_t i;
 
 	if (x->free_item == SR__NONE) {
-		uint32_t old = x->nitems, n = old ? old * 2 : 256;
+		uint32_t old = x->nitems, n = old ? old * 2 : 32;
 		struct sr__item *it = sr__realloc(x->items, n * sizeof(*it));
 
 		if (!it)
@@ -1300,6 +1300,9 @@ int sr_ring_acquire(struct sr_ring *r)
 		return 0;
 	if (r->_owner == SR__OWNER_FORKED)
 		return sr__not_owner(r, "sr_ring_acquire");
+	if (__atomic_load_n(&r->_owner, __ATOMIC_RELAXED))
+		return sr__fail(-EBUSY, "sr_ring_acquire: the ring belongs to another thread; its owner "
+				"sr_ring_release()s it first");
 	if (r->_uring_up && (r->_setup_flags & SR_IORING_SETUP_SINGLE_ISSUER) && me != r->_ext->creator)
 		return sr__fail(-EPERM, "sr_ring_acquire: the ring was set up with IORING_SETUP_SINGLE_ISSUER, "
 				"so the kernel takes its submissions only from the thread that created it; create "

@@ -1,0 +1,977 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guarantees of docs/safety.md at the boundaries a program crosses:
+ * handles, files, groups and registered buffers of another ring (or of a
+ * destroyed one), memory given back (pools, groups, a ring destroyed with
+ * group buffers out), calls from completion callbacks, other threads,
+ * fork(), and teardown that must wait on the kernel.  Each test names the
+ * rule it checks; each fails if that rule is broken.  Out of memory is
+ * tested by tests/unit/oom.c, which needs a process per failing allocation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+#include <safer-ring.h>
+
+#include "unit.h"
+
+static struct sr_ring *ring_new(unsigned flags)
+{
+	struct sr_ring_params p = { .entries = 8, .flags = flags };
+	struct sr_ring *r = NULL;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	return r;
+}
+
+static bool said(const char *needle)
+{
+	if (strstr(sr_last_error(), needle))
+		return true;
+	printf("\n    last error: %s (expected '%s')\n", sr_last_error(), needle);
+	return false;
+}
+
+static void pipe_new(int p[2])
+{
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+}
+
+static void pipe_close(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A read of up to 16 bytes from fd into b, pending until fd has data. */
+static void read_start(struct sr_ring *r, int fd, struct sr_buf *b, struct sr_read_submitted *sub)
+{
+	struct sr_read_op op = sr_read(fd, b, 0);
+
+	CU_ASSERT_FATAL(sr_submit(r, &op, sub) == 0);
+	CU_ASSERT_FATAL(sr_ring_submit(r) >= 0);
+}
+
+static bool buf_says(struct sr_buf *b, const char *text)
+{
+	const char *d = sr_buf_data(b);
+
+	return d && sr_buf_len(b) == strlen(text) && !memcmp(d, text, strlen(text));
+}
+
+/* --- 1. identity --------------------------------------------------------------- */
+
+/* An op handle of ring A on ring B: refused, never B's op; a handle kept
+ * from a destroyed ring: refused on the ring created after it. */
+static void test_foreign_op_handles(void)
+{
+	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_buf *ba = sr_buf_alloc(16), *bb = sr_buf_alloc(16);
+	struct sr_read_submitted sa, sb, sa2, old;
+	struct sr_read_completed c;
+	int pa[2], pb[2];
+
+	pipe_new(pa);
+	pipe_new(pb);
+	read_start(a, pa[0], ba, &sa);
+	read_start(b, pb[0], bb, &sb);
+	CU_ASSERT_EQUAL(write(pa[1], "AAAA", 4), 4);
+	CU_ASSERT_EQUAL(write(pb[1], "BBBB", 4), 4);
+	CU_ASSERT_EQUAL(sr_wait(b, &sa, &c), -EXDEV);
+	CU_ASSERT(said("sr_read_wait") && said("another ring"));
+	CU_ASSERT_EQUAL(sr_poll(b, &sa, &c), -EXDEV);
+	CU_ASSERT_EQUAL(sr_cancel(b, &sa), -EXDEV);
+	CU_ASSERT(sr_buf_is_lent(ba) && sr_buf_is_lent(bb));
+	/* Each ring's own op is untouched by the attempts. */
+	CU_ASSERT_EQUAL(sr_wait(b, &sb, &c), 0);
+	CU_ASSERT(c.res == 4 && c.buf == bb && buf_says(bb, "BBBB"));
+	CU_ASSERT_EQUAL(sr_wait(a, &sa, &c), 0);
+	CU_ASSERT(c.res == 4 && c.buf == ba && buf_says(ba, "AAAA"));
+
+	/* A's ring goes away with a read pending; the next ring numbers its
+	 * slots the same way, but the old handle is not its. */
+	read_start(a, pa[0], ba, &old);
+	CU_ASSERT_EQUAL(sr_ring_destroy(a), 0);
+	CU_ASSERT(!sr_buf_is_lent(ba));
+	a = ring_new(0);
+	read_start(a, pa[0], ba, &sa2);
+	CU_ASSERT_EQUAL(sr_wait(a, &old, &c), -EXDEV);
+	CU_ASSERT_EQUAL(sr_cancel(a, &old), -EXDEV);
+	CU_ASSERT(sr_buf_is_lent(ba));
+	CU_ASSERT_EQUAL(write(pa[1], "CCCC", 4), 4);
+	CU_ASSERT_EQUAL(sr_wait(a, &sa2, &c), 0);
+	CU_ASSERT(c.res == 4 && buf_says(ba, "CCCC"));
+	/* A zeroed handle is no handle at all. */
+	memset(&old, 0, sizeof(old));
+	CU_ASSERT_EQUAL(sr_wait(a, &old, &c), -EINVAL);
+	sr_ring_destroy(a);
+	sr_ring_destroy(b);
+	sr_buf_free(ba);
+	sr_buf_free(bb);
+	pipe_close(pa);
+	pipe_close(pb);
+}
+
+/* Ops that act on another op (timeout_remove, async_cancel, poll_update)
+ * take targets of their own ring only. */
+static void test_foreign_targets(void)
+{
+	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct sr_timeout_op t = sr_timeout(&ts);
+	struct sr_timeout_submitted ts_sub;
+	struct sr_timeout_completed tc;
+	struct sr_timeout_remove_op rm;
+	struct sr_timeout_remove_submitted rm_sub;
+	struct sr_async_cancel_op ac;
+	struct sr_async_cancel_submitted ac_sub;
+	struct sr_poll_update_op pu;
+	struct sr_poll_update_submitted pu_sub;
+
+	CU_ASSERT_FATAL(sr_submit(a, &t, &ts_sub) == 0);
+	rm = sr_timeout_remove(ts_sub.h);
+	CU_ASSERT_EQUAL(sr_submit(b, &rm, &rm_sub), -EXDEV);
+	CU_ASSERT(said("sr_timeout_remove_submit") && said("another ring"));
+	ac = sr_async_cancel(ts_sub.h);
+	CU_ASSERT_EQUAL(sr_submit(b, &ac, &ac_sub), -EXDEV);
+	pu = sr_poll_update(ts_sub.h, POLLIN);
+	CU_ASSERT_EQUAL(sr_submit(b, &pu, &pu_sub), -EXDEV);
+	CU_ASSERT_EQUAL(sr_ring_inflight(b), 0);
+	/* On its own ring the same target works. */
+	CU_ASSERT_EQUAL(sr_cancel(a, &ts_sub), 0);
+	CU_ASSERT_EQUAL(sr_wait(a, &ts_sub, &tc), 0);
+	CU_ASSERT_EQUAL(tc.res, -ECANCELED);
+	sr_ring_destroy(a);
+	sr_ring_destroy(b);
+}
+
+/* A registered-file handle of ring A never reaches ring B's table, even
+ * where B has a file in the same slot with the same generation count. */
+static void test_foreign_files(void)
+{
+	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_buf *buf = sr_buf_alloc(16);
+	struct sr_file fa, fb;
+	struct sr_read_op op;
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	int pa[2], pb[2];
+
+	pipe_new(pa);
+	pipe_new(pb);
+	CU_ASSERT_FATAL(sr_ring_register_files(a, 4) == 0 && sr_ring_register_files(b, 4) == 0);
+	CU_ASSERT_FATAL(sr_ring_files_set(a, 0, pa[0], &fa) == 0);
+	CU_ASSERT_FATAL(sr_ring_files_set(b, 0, pb[0], &fb) == 0);
+	CU_ASSERT_EQUAL(write(pb[1], "Bsecret", 7), 7);
+	op = sr_read(0, buf, 0);
+	sr_read_set_file(&op, fa);
+	CU_ASSERT_EQUAL(sr_submit(b, &op, &sub), -EXDEV);
+	CU_ASSERT(said("sr_read_submit") && said("another ring"));
+	CU_ASSERT(!sr_buf_is_lent(buf) && sr_ring_inflight(b) == 0);
+	/* Destroyed: its handles die with it. */
+	CU_ASSERT_EQUAL(sr_ring_destroy(a), 0);
+	op = sr_read(0, buf, 0);
+	sr_read_set_file(&op, fa);
+	CU_ASSERT_EQUAL(sr_submit(b, &op, &sub), -EXDEV);
+	/* B's own handle reads B's file. */
+	op = sr_read(0, buf, 0);
+	sr_read_set_file(&op, fb);
+	CU_ASSERT_EQUAL(sr_submit(b, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_wait(b, &sub, &c), 0);
+	CU_ASSERT(c.res == 7 && buf_says(buf, "Bsecret"));
+	sr_ring_destroy(b);
+	sr_buf_free(buf);
+	pipe_close(pa);
+	pipe_close(pb);
+}
+
+/* A buffer group and registered buffers belong to their ring. */
+static void test_foreign_groups_and_fixed(void)
+{
+	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_bufgroup *g = sr_bufgroup_create(a, 2, 64);
+	struct sr_buf *fixed = sr_buf_alloc(64);
+	struct sr_recv_multishot_op rm;
+	struct sr_recv_multishot_submitted rm_sub;
+	struct sr_read_fixed_op rf;
+	struct sr_read_fixed_submitted rf_sub;
+	int sv[2];
+
+	CU_ASSERT_FATAL(g && fixed && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	rm = sr_recv_multishot(sv[0], g);
+	CU_ASSERT_EQUAL(sr_submit(b, &rm, &rm_sub), -EXDEV);
+	CU_ASSERT(said("another ring"));
+	CU_ASSERT_FATAL(sr_ring_register_buffers(a, &fixed, 1) == 0);
+	rf = sr_read_fixed(sv[0], fixed, 0);
+	CU_ASSERT_EQUAL(sr_submit(b, &rf, &rf_sub), -EXDEV);
+	CU_ASSERT(said("registered with another ring"));
+	CU_ASSERT(!sr_buf_is_lent(fixed) && sr_ring_inflight(b) == 0);
+	/* Registered with A, it cannot be registered with B as well. */
+	CU_ASSERT_EQUAL(sr_ring_register_buffers(b, &fixed, 1), -EBUSY);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	sr_ring_destroy(a);
+	/* A's destroy unregistered it: B may take it now. */
+	CU_ASSERT_EQUAL(sr_ring_register_buffers(b, &fixed, 1), 0);
+	sr_ring_destroy(b);
+	CU_ASSERT_EQUAL(sr_buf_free(fixed), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* --- 2. ownership -------------------------------------------------------------- */
+
+/* A pool buffer put back is the pool's: no op, no access, no second put. */
+static void test_pool_put_back(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_pool *p = sr_pool_create(2, 4096, 0);
+	struct sr_buf *b = sr_pool_take(p);
+	struct sr_read_op op;
+	struct sr_read_submitted sub;
+	int fd = unit_tmp_fd();
+
+	CU_ASSERT_FATAL(p && b && fd >= 0);
+	CU_ASSERT_EQUAL(sr_pool_put(b), 0);
+	op = sr_read(fd, b, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), -EINVAL);
+	CU_ASSERT(said("back in its pool"));
+	CU_ASSERT(!sr_buf_is_lent(b) && sr_ring_inflight(r) == 0);
+	CU_ASSERT(sr_buf_data(b) == NULL && said("back in its pool"));
+	CU_ASSERT(sr_buf_cdata(b) == NULL);
+	CU_ASSERT_EQUAL(sr_buf_set_len(b, 1), -EINVAL);
+	CU_ASSERT_EQUAL(sr_buf_set_window(b, 0, 1), -EINVAL);
+	CU_ASSERT_EQUAL(sr_buf_set_auto_return(b, true), -EINVAL);
+	CU_ASSERT_EQUAL(sr_pool_put(b), -EALREADY);
+	CU_ASSERT_EQUAL(sr_pool_available(p), 2);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	sr_ring_destroy(r);
+	close(fd);
+}
+
+/* A pool with buffers taken or lent is not destroyed; the refusal names
+ * the ops that hold them. */
+static void test_pool_destroy_busy(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_pool *p = sr_pool_create(3, 4096, 0);
+	struct sr_buf *lent = sr_pool_take(p), *held = sr_pool_take(p);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	int pp[2];
+
+	pipe_new(pp);
+	CU_ASSERT_FATAL(lent && held);
+	CU_ASSERT_EQUAL(sr_buf_set_auto_return(lent, true), 0);
+	read_start(r, pp[0], lent, &sub);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
+	CU_ASSERT(said("1 lent (to read)") && said("1 taken"));
+	CU_ASSERT_EQUAL(sr_pool_put(held), 0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);	/* the read still has one */
+	CU_ASSERT_EQUAL(write(pp[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_EQUAL(sr_pool_available(p), 3);	/* auto-returned */
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	sr_ring_destroy(r);
+	pipe_close(pp);
+}
+
+/* A ring destroyed while the caller holds group buffers: they stay the
+ * caller's, valid until given back; the last one back frees the group. */
+static void test_group_outlives_ring(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 4, 64);
+	struct sr_recv_multishot_op op;
+	struct sr_recv_multishot_submitted sub;
+	struct sr_recv_multishot_completed c;
+	struct sr_buf *held[2];
+	int sv[2];
+
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	op = sr_recv_multishot(sv[0], g);
+	CU_ASSERT_FATAL(sr_submit(r, &op, &sub) == 0);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(write(sv[1], i ? "second" : "first", i ? 6 : 5), i ? 6 : 5);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+		CU_ASSERT_FATAL(c.buf != NULL);
+		held[i] = c.buf;
+	}
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), -EBUSY);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	/* Still the caller's: readable and writable (ASan would see a use
+	 * after free). */
+	CU_ASSERT(buf_says(held[0], "first") && buf_says(held[1], "second"));
+	memset(sr_buf_data(held[0]), 'z', 64);
+	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), -EBUSY);
+	CU_ASSERT(said("the group goes away when the last comes back"));
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, held[0]), 0);
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, held[0]), -EALREADY);
+	CU_ASSERT(buf_says(held[1], "second"));
+	CU_ASSERT_EQUAL(sr_buf_free(held[1]), 0);	/* the last one: the group goes */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A group buffer is recycled once; a plain buffer cannot pose as one. */
+static void test_group_recycle_rules(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 2, 64), *g2 = sr_bufgroup_create(r, 2, 64);
+	struct sr_recv_multishot_op op;
+	struct sr_recv_multishot_submitted sub;
+	struct sr_recv_multishot_completed c;
+	struct sr_buf *plain = sr_buf_alloc(64);
+	int sv[2];
+
+	CU_ASSERT_FATAL(g && g2 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	op = sr_recv_multishot(sv[0], g);
+	CU_ASSERT_FATAL(sr_submit(r, &op, &sub) == 0);
+	CU_ASSERT_EQUAL(write(sv[1], "data", 4), 4);
+	CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_FATAL(c.buf != NULL);
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g2, c.buf), -EINVAL);	/* not g2's */
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, plain), -EINVAL);
+	CU_ASSERT_EQUAL(sr_buf_free(c.buf), -EINVAL);	/* a live group takes it back by recycle */
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, c.buf), 0);
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, c.buf), -EALREADY);
+	CU_ASSERT(sr_buf_data(c.buf) == NULL);	/* the kernel's again */
+	/* While the stream can pick from it, g stays. */
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), -EBUSY);
+	CU_ASSERT_EQUAL(sr_cancel(r, &sub), 0);
+	do {
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+		if (c.buf)
+			sr_bufgroup_recycle(g, c.buf);
+	} while (c.more);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	sr_ring_destroy(r);
+	sr_buf_free(plain);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* --- 3. callbacks -------------------------------------------------------------- */
+
+struct cb_env {
+	struct sr_ring *a, *b;
+	struct sr_pool *pool;
+	int calls;
+	int destroy, run, run_once, release, poll, wait, submit, cancel, pool_ok, group_ok;
+	int b_run, nested_destroy_a, nested_destroy_b, nested_run_a;
+	bool nested_done;
+};
+
+/* A callback of ring B, run from a callback of ring A. */
+static void cb_nested(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
+{
+	struct cb_env *e = arg;
+
+	(void)r;
+	(void)c;
+	e->nested_destroy_a = sr_ring_destroy(e->a);	/* A's callback is further up */
+	e->nested_run_a = sr_ring_run(e->a);
+	e->nested_destroy_b = sr_ring_destroy(e->b);	/* B's own */
+	e->nested_done = true;
+}
+
+static void cb_everything(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
+{
+	struct cb_env *e = arg;
+	struct sr_nop_op nop = sr_nop(), n2 = sr_nop();
+	struct sr_nop_submitted sub;
+	struct sr_nop_completed nc;
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct sr_timeout_op t = sr_timeout(&ts);
+	struct sr_timeout_submitted tsub;
+	struct sr_timeout_completed tc;
+	struct sr_buf *b;
+	struct sr_bufgroup *g;
+
+	(void)c;
+	e->calls++;
+	e->destroy = sr_ring_destroy(r);
+	e->run = sr_ring_run(r);
+	e->run_once = sr_ring_run_once(r, 0);
+	e->release = sr_ring_release(r);
+	e->poll = sr_ring_poll(r);
+	/* An op without a callback, submitted and waited for right here. */
+	e->submit = sr_submit(r, &nop, &sub);
+	e->wait = e->submit ? e->submit : sr_wait(r, &sub, &nc);
+	e->cancel = sr_submit(r, &t, &tsub);
+	if (!e->cancel)
+		e->cancel = sr_cancel(r, &tsub);
+	if (!e->cancel)
+		e->cancel = sr_wait(r, &tsub, &tc);
+	if (!e->cancel && tc.res != -ECANCELED)
+		e->cancel = -1;
+	b = sr_pool_take(e->pool);
+	e->pool_ok = b && sr_pool_put(b) == 0;
+	g = sr_bufgroup_create(r, 2, 64);
+	e->group_ok = g && sr_bufgroup_destroy(g) == 0;
+	/* Another ring, run from here: its callback finds A busy. */
+	e->b_run = sr_submit_cb(e->b, &n2, cb_nested, e, NULL);
+	if (!e->b_run)
+		e->b_run = sr_ring_run(e->b);
+}
+
+/* Every call from inside a completion callback has a defined answer,
+ * also for a ring whose callback runs further up the stack. */
+static void test_callback_reentry(void)
+{
+	struct cb_env e = { 0 };
+	struct sr_nop_op nop = sr_nop();
+
+	e.a = ring_new(0);
+	e.b = ring_new(0);
+	e.pool = sr_pool_create(1, 4096, 0);
+	CU_ASSERT_FATAL(sr_submit_cb(e.a, &nop, cb_everything, &e, NULL) == 0);
+	CU_ASSERT_EQUAL(sr_ring_run(e.a), 0);
+	CU_ASSERT_EQUAL(e.calls, 1);
+	CU_ASSERT_EQUAL(e.destroy, -EDEADLK);
+	CU_ASSERT_EQUAL(e.run, -EDEADLK);
+	CU_ASSERT_EQUAL(e.run_once, -EDEADLK);
+	CU_ASSERT_EQUAL(e.release, -EDEADLK);
+	CU_ASSERT(e.poll >= 0);
+	CU_ASSERT_EQUAL(e.submit, 0);
+	CU_ASSERT_EQUAL(e.wait, 0);
+	CU_ASSERT_EQUAL(e.cancel, 0);
+	CU_ASSERT(e.pool_ok && e.group_ok);
+	CU_ASSERT_EQUAL(e.b_run, 0);
+	CU_ASSERT(e.nested_done);
+	CU_ASSERT_EQUAL(e.nested_destroy_a, -EDEADLK);
+	CU_ASSERT_EQUAL(e.nested_run_a, -EDEADLK);
+	CU_ASSERT_EQUAL(e.nested_destroy_b, -EDEADLK);
+	CU_ASSERT_EQUAL(sr_ring_destroy(e.b), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(e.a), 0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(e.pool), 0);
+}
+
+/* After sr_ring_stop from a callback, run returns; destroy then works. */
+static void cb_stop(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
+{
+	(void)c;
+	(*(int *)arg)++;
+	sr_ring_stop(r);
+}
+
+static void test_callback_stop_then_destroy(void)
+{
+	struct sr_ring *r = ring_new(0);
+	int n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct sr_nop_op nop = sr_nop();
+
+		CU_ASSERT_FATAL(sr_submit_cb(r, &nop, cb_stop, &n, NULL) == 0);
+	}
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT(n >= 1);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);	/* the rest complete in teardown */
+	CU_ASSERT_EQUAL(n, 3);
+}
+
+/* --- 4. threads ---------------------------------------------------------------- */
+
+struct foreign {
+	struct sr_ring *r;
+	struct sr_buf *b;
+	struct sr_read_submitted *sub;
+	int fd;
+	int submit, wait, cancel, destroy, poll, run, discard, files, raw_nop, raw_reap, acquire;
+	bool buf_lent_after;
+	unsigned inflight_before;
+};
+
+static void *foreign_calls(void *arg)
+{
+	struct foreign *f = arg;
+	struct sr_read_op op = sr_read(f->fd, f->b, 0);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	struct io_uring_cqe cqe;
+
+	f->submit = sr_submit(f->r, &op, &sub);
+	f->buf_lent_after = sr_buf_is_lent(f->b);
+	f->wait = sr_wait(f->r, f->sub, &c);
+	f->cancel = sr_cancel(f->r, f->sub);
+	f->poll = sr_ring_poll(f->r);
+	f->run = sr_ring_run_once(f->r, 0);
+	f->discard = sr_ring_discard(f->r);
+	f->files = sr_ring_register_files(f->r, 2);
+	f->raw_nop = sr_nop_raw(f->r, 1);
+	f->raw_reap = sr_raw_reap(f->r, &cqe, 1);
+	f->acquire = sr_ring_acquire(f->r);
+	f->destroy = sr_ring_destroy(f->r);
+	sr_ring_stop(f->r);	/* allowed from anywhere */
+	return NULL;
+}
+
+/* A ring used from a thread that does not own it: every call fails at
+ * once, nothing is queued or lent; the owner goes on as if nothing happened. */
+static void test_foreign_thread(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_buf *mine = sr_buf_alloc(16), *theirs = sr_buf_alloc(16);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	struct foreign f = { 0 };
+	pthread_t t;
+	int pp[2];
+
+	pipe_new(pp);
+	read_start(r, pp[0], mine, &sub);
+	f.r = r;
+	f.b = theirs;
+	f.sub = &sub;
+	f.fd = pp[0];
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, foreign_calls, &f) == 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(f.submit, -EPERM);
+	CU_ASSERT(!f.buf_lent_after);
+	CU_ASSERT_EQUAL(f.wait, -EPERM);
+	CU_ASSERT_EQUAL(f.cancel, -EPERM);
+	CU_ASSERT_EQUAL(f.poll, -EPERM);
+	CU_ASSERT_EQUAL(f.run, -EPERM);
+	CU_ASSERT_EQUAL(f.discard, -EPERM);
+	CU_ASSERT_EQUAL(f.files, -EPERM);
+	CU_ASSERT_EQUAL(f.raw_nop, -EPERM);
+	CU_ASSERT_EQUAL(f.raw_reap, -EPERM);
+	CU_ASSERT_EQUAL(f.acquire, -EBUSY);
+	CU_ASSERT_EQUAL(f.destroy, -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 1);
+	CU_ASSERT(sr_buf_is_lent(mine) && !sr_buf_is_lent(theirs));
+	CU_ASSERT_EQUAL(write(pp[1], "mine", 4), 4);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(c.res == 4 && buf_says(mine, "mine"));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(mine);
+	sr_buf_free(theirs);
+	pipe_close(pp);
+}
+
+struct handover {
+	struct sr_ring *r;
+	struct sr_read_submitted *sub;
+	int fd_w;
+	int acquire, wait, res, destroy;
+	char got[8];
+	struct sr_buf *b;
+};
+
+static void *take_over(void *arg)
+{
+	struct handover *h = arg;
+	struct sr_read_completed c;
+
+	h->acquire = sr_ring_acquire(h->r);
+	if (write(h->fd_w, "moved", 5) != 5)
+		h->res = -1;
+	h->wait = sr_wait(h->r, h->sub, &c);
+	h->res = c.res;
+	if (!h->wait && c.res > 0)
+		memcpy(h->got, sr_buf_data(c.buf), 5);
+	h->destroy = sr_ring_destroy(h->r);
+	return NULL;
+}
+
+/* A movable ring handed to another thread with an op in flight: the new
+ * owner completes it and destroys the ring. */
+static void test_handover(void)
+{
+	struct sr_ring *r = ring_new(SR_RING_MOVABLE);
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_read_submitted sub;
+	struct handover h = { 0 };
+	struct sr_nop_op nop = sr_nop();
+	struct sr_nop_submitted ns;
+	pthread_t t;
+	int pp[2];
+
+	pipe_new(pp);
+	read_start(r, pp[0], b, &sub);
+	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
+	/* Released: not even the former owner may use it now. */
+	CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), -EPERM);
+	CU_ASSERT(said("released"));
+	h.r = r;
+	h.sub = &sub;
+	h.fd_w = pp[1];
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, take_over, &h) == 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(h.acquire, 0);
+	CU_ASSERT_EQUAL(h.wait, 0);
+	CU_ASSERT_EQUAL(h.res, 5);
+	CU_ASSERT(!memcmp(h.got, "moved", 5));
+	CU_ASSERT_EQUAL(h.destroy, 0);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	sr_buf_free(b);
+	pipe_close(pp);
+}
+
+static void *try_acquire(void *arg)
+{
+	struct sr_ring *r = arg;
+
+	return (void *)(intptr_t)sr_ring_acquire(r);
+}
+
+/* The kernel ties a single-issuer ring to its creator: refused, and said so. */
+static void test_single_issuer_stays(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct io_uring *u = sr_ring_uring(r);
+	pthread_t t;
+	void *ret;
+
+	if (!u || !(u->flags & SR_IORING_SETUP_SINGLE_ISSUER)) {
+		printf("\n    skip: this ring is not single-issuer (%s)\n", sr_ring_backend(r));
+		sr_ring_destroy(r);
+		return;
+	}
+	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, try_acquire, r) == 0);
+	pthread_join(t, &ret);
+	CU_ASSERT_EQUAL((int)(intptr_t)ret, -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_acquire(r), 0);	/* its creator takes it back */
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+struct loop_arg {
+	struct sr_ring *r;
+	int ops;
+	int err;
+	struct sr_pool *pool;
+};
+
+static void *own_ring_loop(void *arg)
+{
+	struct loop_arg *a = arg;
+	struct sr_ring *r;
+	struct sr_ring_params p = { .entries = 8 };
+	int fd = unit_tmp_fd();
+
+	if (sr_ring_create(&r, &p)) {
+		a->err = -1;
+		return NULL;
+	}
+	for (int i = 0; i < a->ops && !a->err; i++) {
+		struct sr_buf *b = sr_pool_take(a->pool);
+		struct sr_write_op w;
+		struct sr_write_submitted s;
+		struct sr_write_completed c;
+
+		if (!b) {
+			i--;
+			continue;	/* the other thread has them */
+		}
+		memset(sr_buf_data(b), 'a' + (i % 26), 64);
+		sr_buf_set_len(b, 64);
+		w = sr_write(fd, b, (uint64_t)i * 64);
+		if (sr_submit(r, &w, &s) || sr_wait(r, &s, &c) || c.res != 64 || sr_pool_put(b))
+			a->err = i + 1;
+	}
+	sr_ring_destroy(r);
+	close(fd);
+	return NULL;
+}
+
+/* Threads with rings of their own share a pool. */
+static void test_threads_share_pool(void)
+{
+	struct sr_pool *pool = sr_pool_create(3, 4096, 0);
+	struct loop_arg a[3];
+	pthread_t t[3];
+
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct loop_arg){ .ops = 300, .pool = pool };
+		CU_ASSERT_FATAL(pthread_create(&t[i], NULL, own_ring_loop, &a[i]) == 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(a[i].err, 0);
+	}
+	CU_ASSERT_EQUAL(sr_pool_available(pool), 3);
+	CU_ASSERT_EQUAL(sr_pool_destroy(pool), 0);
+}
+
+/* sr_ring_stop from another thread ends sr_ring_run at its next wake-up. */
+static void tick(struct sr_ring *r, struct sr_timeout_completed *c, void *arg)
+{
+	(void)r;
+	(void)c;
+	(*(int *)arg)++;
+}
+
+static void *stopper(void *arg)
+{
+	struct sr_ring *r = arg;
+
+	usleep(20000);
+	sr_ring_stop(r);
+	return NULL;
+}
+
+static void test_stop_from_thread(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct __kernel_timespec ts = { .tv_nsec = 5000000 };
+	struct sr_timeout_op t = sr_timeout(&ts);
+	struct sr_timeout_submitted sub;
+	pthread_t th;
+	int n = 0;
+
+	sr_timeout_set_flags(&t, SR_IORING_TIMEOUT_MULTISHOT);
+	CU_ASSERT_FATAL(sr_submit_cb(r, &t, tick, &n, &sub) == 0);
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, stopper, r) == 0);
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);	/* returns: stopped */
+	pthread_join(th, NULL);
+	CU_ASSERT(n >= 1);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+/* --- 5. fork() ------------------------------------------------------------------ */
+
+/* The child can neither use nor disturb the parent's ring; it may release
+ * its copy, and the lent buffer becomes its own again.  The parent's read
+ * completes as if nothing happened. */
+static void test_fork(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	int pp[2], status = -1;
+	pid_t pid;
+
+	pipe_new(pp);
+	read_start(r, pp[0], b, &sub);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct sr_nop_op nop = sr_nop();
+		struct sr_nop_submitted ns;
+		int bad = 0;
+
+		alarm(10);
+		bad |= sr_submit(r, &nop, &ns) != -EPERM;
+		bad |= !strstr(sr_last_error(), "inherited across fork") << 1;
+		bad |= (sr_wait(r, &sub, &c) != -EPERM) << 2;
+		bad |= (sr_cancel(r, &sub) != -EPERM) << 3;
+		bad |= (sr_ring_poll(r) != -EPERM) << 4;
+		bad |= (sr_ring_acquire(r) != -EPERM) << 5;
+		bad |= (sr_buf_free(b) != -EBUSY) << 6;	/* lent, until the copy is released */
+		bad |= (sr_ring_destroy(r) != 0) << 7;
+		bad |= (sr_buf_free(b) != 0) << 8;
+		_exit(bad);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		printf("\n    child failed checks 0x%x\n", WEXITSTATUS(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	/* The parent's read still waits for data, and gets it. */
+	CU_ASSERT(sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(write(pp[1], "after", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(c.res == 5 && buf_says(b, "after"));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	pipe_close(pp);
+}
+
+static volatile bool churn_stop;
+
+static void *pool_churn(void *arg)
+{
+	struct sr_pool *p = arg;
+
+	while (!churn_stop) {
+		struct sr_buf *b = sr_pool_take(p);
+
+		if (b)
+			sr_pool_put(b);
+	}
+	return NULL;
+}
+
+/* fork() while another thread works a pool: the child's pool is usable
+ * (no lock left held by a thread the child does not have). */
+static void test_fork_pool(void)
+{
+	struct sr_pool *p = sr_pool_create(2, 4096, 0);
+	pthread_t t;
+	int bad = 0;
+
+	churn_stop = false;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, pool_churn, p) == 0);
+	for (int i = 0; i < 50; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct sr_buf *b;
+
+			alarm(5);
+			b = sr_pool_take(p);
+			_exit(!b || sr_pool_put(b) != 0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+	}
+	churn_stop = true;
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+}
+
+/* --- 7. teardown ---------------------------------------------------------------- */
+
+/* A destroy with a deadline: a zero-copy send the peer does not read
+ * keeps its buffer; the destroy gives up, frees nothing, says why, and a
+ * later destroy finishes once the peer has the data. */
+static void test_destroy_deadline(void)
+{
+	struct sr_ring *r = ring_new(0);
+	size_t size = 4 << 20;
+	struct sr_buf *b = sr_buf_alloc(size);
+	struct sr_send_zc_op op;
+	struct sr_send_zc_submitted sub;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s, peer, ret;
+	char sink[65536];
+
+	if (!sr_ring_uring(r)) {
+		/* No kernel to wait on: the deadline is met once cancels land. */
+		int pp[2];
+		struct sr_read_submitted rs;
+
+		pipe_new(pp);
+		read_start(r, pp[0], b, &rs);
+		ret = sr_ring_destroy_timeout(r, 0);
+		CU_ASSERT(ret == 0 || ret == -ETIMEDOUT);
+		if (ret == -ETIMEDOUT) {
+			CU_ASSERT(sr_buf_is_lent(b));
+			CU_ASSERT(said("gave up") && said("read"));
+			CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		}
+		CU_ASSERT(!sr_buf_is_lent(b));
+		sr_buf_free(b);
+		pipe_close(pp);
+		close(l);
+		return;
+	}
+	CU_ASSERT_FATAL(b && l >= 0);
+	CU_ASSERT_FATAL(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0);
+	CU_ASSERT_FATAL(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(connect(s, (struct sockaddr *)&a, sizeof(a)) == 0);
+	peer = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	CU_ASSERT_FATAL(peer >= 0);
+	memset(sr_buf_data(b), 'z', size);
+	sr_buf_set_len(b, size);
+	op = sr_send_zc(s, b);
+	CU_ASSERT_FATAL(sr_submit(r, &op, &sub) == 0);
+	sr_ring_submit(r);
+	usleep(20000);
+	ret = sr_ring_destroy_timeout(r, 100);
+	if (ret == 0) {
+		printf("\n    note: the kernel finished the zero-copy send without the peer (nothing to wait for)\n");
+		goto out;
+	}
+	CU_ASSERT_EQUAL(ret, -ETIMEDOUT);
+	CU_ASSERT(said("gave up after 100 ms") && said("send_zc") && said("nothing was freed"));
+	CU_ASSERT(sr_buf_is_lent(b));	/* the kernel may still read it */
+	CU_ASSERT_EQUAL(sr_buf_free(b), -EBUSY);
+	/* Closing: no new ops. */
+	{
+		struct sr_nop_op nop = sr_nop();
+		struct sr_nop_submitted ns;
+
+		CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), -ESHUTDOWN);
+	}
+	/* The peer reads some and goes away: the kernel lets go of the
+	 * pages, and the destroy goes through. */
+	CU_ASSERT(read(peer, sink, sizeof(sink)) > 0);
+	close(peer);
+	peer = -1;
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+out:
+	CU_ASSERT(!sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	if (peer >= 0)
+		close(peer);
+	close(s);
+	close(l);
+}
+
+/* --- 8. scale ------------------------------------------------------------------- */
+
+/* Many jobs at once on the fallback backend, through a small CQ: the job
+ * table grows by doubling (one allocation per job plus a few, not two). */
+static void test_many_jobs(void)
+{
+	struct sr_ring_params p = { .entries = 8, .cq_entries = 8, .flags = SR_RING_FALLBACK };
+	enum { N = 20000 };
+	static struct sr_nop_submitted subs[N];
+	struct sr_nop_completed c;
+	struct sr_ring *r;
+	int ok = 0;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	for (int i = 0; i < N; i++) {
+		struct sr_nop_op nop = sr_nop();
+
+		CU_ASSERT_FATAL(sr_submit(r, &nop, &subs[i]) == 0);
+	}
+	for (int i = 0; i < N; i++)
+		ok += sr_wait(r, &subs[i], &c) == 0 && c.res == 0;
+	CU_ASSERT_EQUAL(ok, N);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+void safety_tests(CU_pSuite s)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} tests[] = {
+		{ "identity: op handles of another or a destroyed ring", test_foreign_op_handles },
+		{ "identity: targets of another ring", test_foreign_targets },
+		{ "identity: registered files of another ring", test_foreign_files },
+		{ "identity: groups and fixed buffers of another ring", test_foreign_groups_and_fixed },
+		{ "ownership: a pool buffer put back", test_pool_put_back },
+		{ "ownership: pool destroy with buffers out", test_pool_destroy_busy },
+		{ "ownership: group buffers outlive their ring", test_group_outlives_ring },
+		{ "ownership: group recycle rules", test_group_recycle_rules },
+		{ "callbacks: every call from a callback", test_callback_reentry },
+		{ "callbacks: stop, then destroy", test_callback_stop_then_destroy },
+		{ "threads: calls from a thread that is not the owner", test_foreign_thread },
+		{ "threads: handing a movable ring over", test_handover },
+		{ "threads: a single-issuer ring stays", test_single_issuer_stays },
+		{ "threads: rings of their own, one pool", test_threads_share_pool },
+		{ "threads: sr_ring_stop from another thread", test_stop_from_thread },
+		{ "fork: the child cannot touch the parent's ring", test_fork },
+		{ "fork: pools across fork", test_fork_pool },
+		{ "teardown: destroy with a deadline", test_destroy_deadline },
+		{ "scale: 20000 fallback jobs through an 8-entry CQ", test_many_jobs },
+	};
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(s, tests[i].name, tests[i].fn);
+}
