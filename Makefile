@@ -64,11 +64,11 @@ deps:
 SPEC := spec/ops.yaml spec/ring.yaml spec/schema.yaml
 GENERATOR := generator/gen.py $(wildcard generator/srgen/*.py)
 TEMPLATES := $(wildcard templates/*.j2)
-ORACLE := tests/oracle/opcodes.tsv tests/oracle/variants.tsv
+ORACLE := spec/oracle/opcodes.tsv spec/oracle/variants.tsv
 GENERATED := generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h generated/src/op_table.c generated/docs/ops.md \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
-GEN_CMD = $(PYTHON) generator/gen.py --spec spec --oracle tests/oracle/opcodes.tsv
+GEN_CMD = $(PYTHON) generator/gen.py --spec spec
 
 # One run renders every output and replaces only the files that changed;
 # the stamp records that the run happened.

@@ -35,14 +35,16 @@ def main(argv):
     ap.add_argument("--out", default="generated", help="output directory (default: generated)")
     ap.add_argument("--templates", default=os.path.join(os.path.dirname(__file__), "..", "..", "templates"),
                     help="template directory")
-    ap.add_argument("--oracle", default="tests/oracle/opcodes.tsv",
-                    help="reference opcodes.tsv for the conformance test, or 'none' (default: %(default)s)")
+    ap.add_argument("--oracle", default=None,
+                    help="reference opcodes.tsv for the conformance test (variants.tsv beside it), "
+                         "or 'none' (default: SPEC/oracle/opcodes.tsv)")
     ap.add_argument("--only", action="append", default=[], help="render only these outputs (by name)")
     ap.add_argument("--list", action="store_true", help="list output files and exit")
     args = ap.parse_args(argv)
     try:
         spec = load_spec(args.spec, args.schema)
-        outputs = render.render_all(spec, args.templates, None if args.oracle == "none" else args.oracle,
+        oracle_path = args.oracle or os.path.join(args.spec, "oracle", "opcodes.tsv")
+        outputs = render.render_all(spec, args.templates, None if oracle_path == "none" else oracle_path,
                                     args.only)
     except SpecError as e:
         print(e, file=sys.stderr)

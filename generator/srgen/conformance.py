@@ -7,7 +7,7 @@ strings, real structs, owned buffers wrapping the sample memory), and
 consistent between the two APIs (a buffer of capacity 256 stands for
 `buf, 256` in the raw call).  The C test then compares
   - sr_prep_NAME against liburing's helper (when the installed 2.3 has it),
-  - sr_prep_NAME against the oracle row (tests/oracle/*.tsv),
+  - sr_prep_NAME against the oracle row (spec/oracle/*.tsv),
   - the checked builder's submitted SQE against the same reference, after
     replacing pointers into op storage with the originals (their contents
     are compared first).

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The independent oracle for SQE layouts: tests/oracle/*.tsv.
+"""The independent oracle for SQE layouts: spec/oracle/*.tsv.
 
 opcodes.tsv (from ../shared/reference, written from liburing's helpers and
 checked byte for byte there) lists the fields each opcode's primary helper
