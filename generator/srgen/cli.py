@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from . import loader, model, render
+from . import build, loader, render
 from .errors import SpecError
 from .schema import Schema
 
@@ -24,7 +24,7 @@ def load_spec(spec_dir, schema_path=None):
         nodes[name] = node
     # Generated files name their sources relative to where the generator
     # runs (the top of the tree): no absolute paths in the output.
-    return model.build(nodes["ring.yaml"], nodes["ops.yaml"],
+    return build.build(nodes["ring.yaml"], nodes["ops.yaml"],
                        [os.path.relpath(os.path.join(spec_dir, n)) for n in ("ops.yaml", "ring.yaml")])
 
 
