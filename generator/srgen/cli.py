@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""Command line: load -> validate -> model -> render -> write (all or nothing)."""
+"""Command line: load -> schema -> build -> plan -> render -> write (all or nothing)."""
 import argparse
 import os
 import sys
 
-from . import build, loader, render
+from . import build, loader, oracle, plan, render
 from .errors import SpecError
 from .schema import Schema
 
@@ -44,8 +44,8 @@ def main(argv):
     try:
         spec = load_spec(args.spec, args.schema)
         oracle_path = args.oracle or os.path.join(args.spec, "oracle", "opcodes.tsv")
-        outputs = render.render_all(spec, args.templates, None if oracle_path == "none" else oracle_path,
-                                    args.only)
+        ref = oracle.load(None if oracle_path == "none" else oracle_path)
+        outputs = render.render_all(spec, plan.make(spec, ref), args.templates, args.only)
     except SpecError as e:
         print(e, file=sys.stderr)
         return 1

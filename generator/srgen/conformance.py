@@ -29,6 +29,17 @@ class Fixup:
 
 
 @dataclass
+class Block:
+    """One prep function (the op's own or a form's) checked against its references."""
+    label: str
+    prep: str                 # sr_prep_NAME
+    helper: object            # model.Helper: liburing's, compared where installed
+    args: list
+    vars: dict                # arg name -> C variable, where not v_NAME
+    expected: Optional[list]  # the oracle row: [(SqeField, C expression, is_or)], or None
+
+
+@dataclass
 class Plan:
     op: object
     decls: List[str] = field(default_factory=list)        # raw sample values
@@ -41,6 +52,7 @@ class Plan:
     cleanup: List[str] = field(default_factory=list)
     needs_group: bool = False
     needs_target: bool = False
+    blocks: List[Block] = field(default_factory=list)
 
     def call_args(self, args):
         return ", ".join(f"v_{a.name}" for a in args)
@@ -61,9 +73,18 @@ def _int_sample(a, k):
     return str(0x100 + k) if not t.signed else str(0x10 + k)
 
 
-def plan(op, spec):
+def plan(op, spec, oracle):
+    p = _plan(op)
+    p.blocks = [Block(op.name, op.prep_name, op.helper, op.args, {},
+                      oracle.expected(op, op.args, op.helper.name, spec))]
+    for f, fvars in zip(op.forms, p.form_vars):
+        p.blocks.append(Block(f.prep_name, f.prep_name, f.helper, f.args, fvars,
+                              oracle.expected(op, f.args, f.helper.name, spec, fvars)))
+    return p
+
+
+def _plan(op):
     p = Plan(op)
-    by = {a.name: a for a in op.all_args}
     sizes = {}     # args whose sample value another argument's sample decides
     for a in op.all_args:
         m = a.mem
@@ -148,7 +169,6 @@ def plan(op, spec):
         m = a.mem
         kind = m.kind if m else None
         if kind == "buffer":
-            fixed = ""
             p.checked_setup.append(f"struct sr_buf *b_{a.name} = sr_buf_wrap((void *)v_{a.name}, {BUF_CAP}, {BUF_LEN});")
             if m.fixed:
                 p.checked_setup.append(f"fake_register(b_{a.name}, ring, 3);")

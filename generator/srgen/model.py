@@ -239,28 +239,9 @@ class Arg:
         return f"(size_t){prefix}{k.arg.name}"
 
 
-_HOW = {"same": "", "rearm": " (re-armed)", "notif": " (two-phase completion kept)"}
 # Which results keep a re-armed stream going, by result kind (status needs more_while).
 MORE_WHILE = {"bytes": "positive", "mask": "positive", "count": "positive",
               "fd": "nonneg", "slot": "nonneg", "index": "nonneg", "value": "nonneg"}
-
-
-@dataclass
-class Route:
-    engine: str               # kernel | syscall | emulate | none
-    exec_op: "Op"             # the op whose SQE layout runs
-    how: str                  # same | rearm | notif
-    edges: list               # [(from_op, to_op, repeat_arg)]: SQE conversions, in order
-    sys: Optional["Fallback"]   # syscall routes
-    emulate: Optional[str]    # emulate routes: the kind
-    text: str                 # for people
-    setup: list = field(default_factory=list)   # IORING_SETUP_* the ring must have
-    repeat: Optional["Arg"] = None    # rearm: the argument limiting repeats
-    more_while: Optional[str] = None  # rearm: positive | nonneg | etime
-
-    @property
-    def xforms(self):
-        return [f"sr__xform_{a.name}_to_{b.name}" for a, b, _ in self.edges]
 
 
 @dataclass
@@ -591,45 +572,6 @@ class Op:
     def fallback_summary(self):
         return "; then ".join(f.describe() for f in self.fallback)
 
-    @property
-    def routes(self):
-        """The fallback chain flattened into routes, best first.
-
-        An {op: X} entry contributes X itself (when the kernel has it) and
-        then X's own routes, each keeping the first non-'same' `how` met (with
-        its repeat limit and stream rule), the setup flags every step needs,
-        and the chain of SQE conversions from this op's layout to the one
-        that runs.  Routes after a `none` are never taken."""
-        out = []
-
-        def walk(op, ctx, edges, seen):
-            how, setup, repeat, more = ctx
-            for fb in op.fallback:
-                if fb.kind == "op":
-                    t = fb.target_op
-                    if how == "same" and fb.how != "same":
-                        rep = op.arg(fb.repeat) if fb.repeat else None
-                        c = (fb.how, setup, rep, fb.more_while or MORE_WHILE.get(op.result))
-                    else:
-                        c = ctx
-                    if fb.setup:
-                        c = (c[0], c[1] + [fb.setup], c[2], c[3])
-                    e = edges + [(op, t, op.arg(fb.repeat) if fb.repeat else None)]
-                    out.append(Route("kernel", t, c[0], e, None, None, f"{t.name}{_HOW[c[0]]}", c[1], c[2], c[3]))
-                    if t.name not in seen:
-                        walk(t, c, e, seen | {t.name})
-                elif fb.kind == "syscall":
-                    out.append(Route("syscall", op, how, edges, fb, None, fb.describe() + _HOW[how],
-                                     setup, repeat, more))
-                elif fb.kind == "emulate":
-                    out.append(Route("emulate", op, how, edges, None, fb.target, fb.describe() + _HOW[how],
-                                     setup, repeat, more))
-                else:
-                    out.append(Route("none", op, how, edges, None, None, fb.text))
-                    return
-        walk(self, ("same", [], None, None), [], {self.name})
-        return out
-
     def arg(self, name):
         return next(a for a in self.all_args if a.name == name)
 
@@ -697,72 +639,3 @@ class Spec:
             if f.name == name:
                 return f
         raise KeyError(name)
-
-    @property
-    def edges(self):
-        """Every SQE conversion some fallback route uses, once: [(a, b, plan)]."""
-        out, seen = [], set()
-        for o in self.ops:
-            for r in o.routes:
-                for a, b, rep in r.edges:
-                    if (a.name, b.name) not in seen:
-                        seen.add((a.name, b.name))
-                        out.append((a, b, edge_plan(a, b, rep)))
-        return out
-
-    @property
-    def sys_ops(self):
-        """Ops whose chain has a syscall: they get an emulation function."""
-        return [o for o in self.ops if o.sys_fallback]
-
-    @property
-    def helpers(self):
-        """Every helper (op and form) with the prep function that mirrors it."""
-        out = []
-        for o in self.ops:
-            if o.helper.name:
-                out.append((o.helper, o.prep_name, o))
-            for f in o.forms:
-                out.append((f.helper, f.prep_name, o))
-        return out
-
-
-@dataclass
-class EdgePlan:
-    clears: list    # SqeFields to zero
-    unors: list     # SetVals whose bits to clear
-    sets: list      # SetVals of the target op to apply
-
-
-def edge_plan(a, b, repeat=None):
-    """What turns an SQE of op a into one of op b: the fields only a writes
-    are cleared (a's buffer-group fields stay: the buffer selection carries
-    over), and so is a re-armed op's repeat limit (the runtime counts the
-    repeats); bits only a ORs in are cleared, b's constants are set.  The
-    flags byte is never touched: it carries the caller's IOSQE bits."""
-    def spans(op):
-        out = set()
-        for x in op.all_args:
-            out.update(x.field.span)
-        for st in op.sets:
-            if not st.is_or:
-                out.update(st.field.span)
-        return out
-    b_spans = spans(b)
-    clear, seen = ([repeat.field], {repeat.field.name}) if repeat else ([], set())
-    for x in a.all_args:
-        if x.mem and x.mem.kind == "provided":
-            continue
-        if x.field.name != "flags" and not set(x.field.span) & b_spans and x.field.name not in seen:
-            clear.append(x.field)
-            seen.add(x.field.name)
-    for st in a.sets:
-        if not st.is_or and st.field.name != "flags" and not set(st.field.span) & b_spans \
-                and st.field.name not in seen:
-            clear.append(st.field)
-            seen.add(st.field.name)
-    b_or = {(st.field.name, st.value) for st in b.sets if st.is_or}
-    unor = [st for st in a.sets if st.is_or and (st.field.name, st.value) not in b_or]
-    a_set = {(st.field.name, st.value) for st in a.sets if not st.is_or}
-    sets = [st for st in b.sets if (st.field.name, st.value) not in a_set and st.field.name != "flags"]
-    return EdgePlan(clear, unor, sets)
