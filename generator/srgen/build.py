@@ -9,6 +9,7 @@ helpers and prep functions, dense opcode numbers, kernel order along the
 opcode enum, fallback targets and loops, target lists.  Every error is
 raised at the node at fault, so it reads FILE:LINE:COL.
 """
+from . import cnames
 from .build_op import OpBuilder
 from .errors import SpecError
 from .model import (MORE_WHILE, Constant, CType, FlagBit, RegisterOp, Spec, SqeField, Version)
@@ -167,7 +168,7 @@ def _ops(ops_node, ob):
             ops.append(o)
     preps = {}
     for o in ops:
-        for pname, loc in [(o.prep_name, o.loc)] + [(f.prep_name, f.loc) for f in o.forms]:
+        for pname, loc in [(cnames.prep_name(o), o.loc)] + [(cnames.form_prep_name(f), f.loc) for f in o.forms]:
             if pname in preps:
                 raise SpecError(loc, f"{pname} would be generated twice", f"also from {preps[pname]}; give the form a name:")
             preps[pname] = loc

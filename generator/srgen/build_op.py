@@ -7,7 +7,7 @@ fallback chain's entries.  Checks across ops are in build.py.
 import dataclasses
 import re
 
-from . import naming
+from . import cnames
 from .errors import SpecError
 from .model import Arg, Direct, Fallback, Form, Helper, Mem, Op, Opcode, SetVal, Size, Version
 
@@ -23,8 +23,7 @@ class OpBuilder:
             return default
 
         name = n["name"].value
-        naming.check_ident(name, n["name"].loc)
-        naming.check_op_name(name, n["name"].loc)
+        self._check_name(name, n["name"].loc, cnames.op_name_clash)
         kernel = Version.parse(n["kernel"].value)
         if parent is None:
             number = n["opcode"].value
@@ -111,6 +110,14 @@ class OpBuilder:
             raise SpecError(n.loc, f"{name}: needs a fallback chain (use {{none: reason}} if there is none)")
         return op
 
+    @staticmethod
+    def _check_name(name, loc, clash):
+        if name in cnames.KEYWORDS:
+            raise SpecError(loc, f"'{name}' is a C or C++ keyword and cannot name an op or argument")
+        why = clash(name)
+        if why:
+            raise SpecError(loc, why)
+
     def _helper(self, node):
         text = node.value
         if text == "none":
@@ -120,8 +127,7 @@ class OpBuilder:
 
     def _arg(self, n, opname):
         name = n["name"].value
-        naming.check_ident(name, n["name"].loc)
-        naming.check_arg_name(name, n["name"].loc)
+        self._check_name(name, n["name"].loc, cnames.arg_name_clash)
         tname = n["type"].value
         ctype = self.t.types.get(tname)
         if ctype is None:
@@ -233,9 +239,9 @@ class OpBuilder:
                     m.size = Size(kind, t)
                 else:
                     m.size = Size(kind)
-                if kind == "string" and a.ctype.pointee_c != "char":
+                if kind == "string" and not a.ctype.points_to_bytes:
                     raise SpecError(loc, f"{op.name}.{a.name}: size: string needs a char pointer")
-                if kind in ("sizeof", "array") and a.ctype.pointee_c in ("char",):
+                if kind in ("sizeof", "array") and a.ctype.points_to_bytes:
                     raise SpecError(loc, f"{op.name}.{a.name}: size: {kind} needs a typed pointer, not {a.ctype.c}")
 
     def _check_fields(self, op):
@@ -267,10 +273,10 @@ class OpBuilder:
         if isinstance(v, bool) or v is None:
             raise SpecError(node.loc, f"{opname}: expected a number or a constant name")
         if isinstance(v, int):
-            return str(v)
+            return v
         c = self.t.constant(v)
         if c is not None:
-            return c.macro
+            return c
         raise SpecError(node.loc, f"{opname}: unknown constant '{v}'",
                         "constants and flags are listed in spec/ring.yaml")
 

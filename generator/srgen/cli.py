@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""Command line: load -> schema -> build -> plan -> render -> write (all or nothing)."""
+"""Command line: load -> schema -> build -> plan -> C names -> render -> write (all or nothing)."""
 import argparse
 import os
 import sys
 
-from . import build, loader, oracle, plan, render
+from . import build, cnames, loader, oracle, plan, render
 from .errors import SpecError
 from .schema import Schema
 
@@ -45,7 +45,8 @@ def main(argv):
         spec = load_spec(args.spec, args.schema)
         oracle_path = args.oracle or os.path.join(args.spec, "oracle", "opcodes.tsv")
         ref = oracle.load(None if oracle_path == "none" else oracle_path)
-        outputs = render.render_all(spec, plan.make(spec, ref), args.templates, args.only)
+        spec_c, plan_c = cnames.present(spec, plan.make(spec, ref))
+        outputs = render.render_all(spec_c, plan_c, args.templates, args.only)
     except SpecError as e:
         print(e, file=sys.stderr)
         return 1

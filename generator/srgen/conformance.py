@@ -15,6 +15,8 @@ consistent between the two APIs (a buffer of capacity 256 stands for
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from . import cnames
+
 BUF_CAP = 256
 BUF_LEN = 128
 
@@ -75,10 +77,10 @@ def _int_sample(a, k):
 
 def plan(op, spec, oracle):
     p = _plan(op)
-    p.blocks = [Block(op.name, op.prep_name, op.helper, op.args, {},
+    p.blocks = [Block(op.name, cnames.prep_name(op), op.helper, op.args, {},
                       oracle.expected(op, op.args, op.helper.name, spec))]
     for f, fvars in zip(op.forms, p.form_vars):
-        p.blocks.append(Block(f.prep_name, f.prep_name, f.helper, f.args, fvars,
+        p.blocks.append(Block(cnames.form_prep_name(f), cnames.form_prep_name(f), f.helper, f.args, fvars,
                               oracle.expected(op, f.args, f.helper.name, spec, fvars)))
     return p
 
@@ -103,7 +105,7 @@ def _plan(op):
         elif m.kind == "msghdr" and m.fixed:
             sizes[m.fixed.name] = "3"
         elif m.kind == "copy" and m.size and m.size.kind == "arg":
-            sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if a.ctype.pointee_c != "char" else f"sizeof(s_{a.name}) - 1"
+            sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if not a.ctype.points_to_bytes else f"sizeof(s_{a.name}) - 1"
         elif m.kind == "copy" and m.size and m.size.kind == "array":
             sizes[m.size.arg.name] = "3"
     k = 0
@@ -121,15 +123,15 @@ def _plan(op):
         if kind == "copy" and m.size.kind == "string":
             p.decls.append(f'static const char s_{a.name}[] = "sample/{op.name}/{a.name}";')
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
-        elif kind == "copy" and t.pointee_c == "char":
+        elif kind == "copy" and t.points_to_bytes:
             p.decls.append(f'static const char s_{a.name}[] = "sample-{a.name}-value";')
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
         elif kind == "copy" and m.size.kind == "array":
-            p.decls.append(f"static {t.pointee_c} o_{a.name}[3];")
+            p.decls.append(f"static {cnames.pointee_c(t)} o_{a.name}[3];")
             p.decls.append(f"memset(o_{a.name}, 0x5a, sizeof(o_{a.name}));")
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})o_{a.name};")
         elif kind == "copy":
-            p.decls.append(f"static {t.pointee_c} o_{a.name};")
+            p.decls.append(f"static {cnames.pointee_c(t)} o_{a.name};")
             p.decls.append(f"memset(&o_{a.name}, 0x5a, sizeof(o_{a.name}));")
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})&o_{a.name};")
         elif kind == "bufvec":
@@ -160,8 +162,8 @@ def _plan(op):
         p.form_vars.append(names)
     if not op.checked:
         # Raw-pointer ops: the checked builder takes the same values.
-        p.checked_ctor = f"sr_{op.name}({', '.join('v_' + a.name for a in op.ctor_args)})"
-        p.checked_setters = [f"sr_{op.name}_set_{a.name}(&op, v_{a.name});" for a in op.setter_args if a in op.args]
+        p.checked_ctor = f"{cnames.api_name(op)}({', '.join('v_' + a.name for a in op.ctor_args)})"
+        p.checked_setters = [f"{cnames.setter_name(op, a)}(&op, v_{a.name});" for a in op.setter_args if a in op.args]
         return p
     # Checked API: owned objects standing for the raw samples.
     ctor = []
@@ -211,21 +213,22 @@ def _plan(op):
         elif kind == "provided":
             p.needs_group = True
             ctor.append("group")
-            p.overrides.append(f"sr__sqe_put16(&want, {a.field.macro}, (__u16)sr__group_id(group));")
+            p.overrides.append(f"sr__sqe_put16(&want, {cnames.field_macro(a.field)}, (__u16)sr__group_id(group));")
             p.overrides.append("want.flags |= SR_IOSQE_BUFFER_SELECT;")
         elif kind == "target":
             p.needs_target = True
             ctor.append("target")
         else:
             ctor.append(f"v_{a.name}")
-    p.checked_ctor = f"sr_{op.name}({', '.join(ctor)})"
+    p.checked_ctor = f"{cnames.api_name(op)}({', '.join(ctor)})"
     for a in op.setter_args:
         if a in op.args:
-            p.checked_setters.append(f"sr_{op.name}_set_{a.name}(&op, v_{a.name});")
+            p.checked_setters.append(f"{cnames.setter_name(op, a)}(&op, v_{a.name});")
     for a in op.args:
         if a.checked_value is not None:
             f = a.field
-            p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, (__u{f.bits})({a.checked_value}));")
+            p.overrides.append(f"sr__sqe_put{f.bits}(&want, {cnames.field_macro(f)}, "
+                               f"(__u{f.bits})({cnames.value(a.checked_value)}));")
         if a.mem and a.mem.kind == "result":
             chk = f"*(const {a.mem.ctype} *)p == {a.mem.init}" if a.mem.init else None
             p.fixups.append(Fixup(a.field, chk, f"(__u64)(uintptr_t)v_{a.name}", "result in op storage"))
@@ -234,11 +237,12 @@ def _plan(op):
     # Targets: the reference was built with the sample; the checked op names a live op.
     for a in op.targets:
         f = a.field
-        p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, target_ud);")
+        p.overrides.append(f"sr__sqe_put{f.bits}(&want, {cnames.field_macro(f)}, target_ud);")
     # or-sets on a field a checked value overwrote must be re-applied.
     for s in op.sets:
         if s.is_or and any(a.checked_value is not None and a.field.span == s.field.span for a in op.args):
-            p.overrides.append(f"sr__sqe_or{s.field.bits}(&want, {s.field.macro}, (__u{s.field.bits})({s.value}));")
+            p.overrides.append(f"sr__sqe_or{s.field.bits}(&want, {cnames.field_macro(s.field)}, "
+                               f"(__u{s.field.bits})({cnames.value(s.value)}));")
     return p
 
 

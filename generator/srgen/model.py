@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: MIT
-"""The typed model of the spec: dataclasses built (and checked) by build.py.
+"""The model of the spec: plain dataclasses, built and checked by build.py.
 
-Each object keeps the Loc of the node it came from so later checks can
-point at the right line.
+Objects hold facts from the spec and views derived from them (which
+arguments carry owned buffers, what the checked constructor takes); how
+any of it is spelled in C is cnames.py's business.  Each object keeps the
+Loc of the node it came from, so later checks can point at the right line.
 """
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Union
 
-from . import naming
 from .errors import Loc
 from .schema import VERSION
 
 DEBIAN_LIBURING = (2, 3)
+
+# Which results keep a re-armed stream going, by result kind (status needs more_while).
+MORE_WHILE = {"bytes": "positive", "mask": "positive", "count": "positive",
+              "fd": "nonneg", "slot": "nonneg", "index": "nonneg", "value": "nonneg"}
 
 
 # --- small value types -------------------------------------------------------
@@ -54,15 +59,11 @@ class Helper:
         a, b = self.since.split(".")
         return (int(a), int(b))
 
-    @property
-    def in_debian(self):
-        """Present in Debian 12's liburing 2.3 (the installed one)."""
-        t = self.since_tuple
-        return t is not None and t <= DEBIAN_LIBURING
-
     def __str__(self):
         return f"{self.name}@{self.since}" if self.name else "none"
 
+
+# --- ring.yaml ------------------------------------------------------------------
 
 @dataclass
 class SqeField:
@@ -72,10 +73,6 @@ class SqeField:
     signed: bool
     liburing: Version   # first liburing release whose struct io_uring_sqe has it
     loc: Loc
-
-    @property
-    def macro(self):
-        return f"SR_SQE_{self.name.upper()}"
 
     @property
     def bits(self):
@@ -88,7 +85,7 @@ class SqeField:
 
 @dataclass
 class CType:
-    c: str
+    c: str               # as the spec writes it: "const struct iovec *"
     kind: str            # int | ptr
     size: int
     signed: bool
@@ -104,15 +101,14 @@ class CType:
         return self.is_ptr and self.c.startswith("const ")
 
     @property
-    def const_c(self):
-        """The pointer type with const added (for data the kernel only reads)."""
-        return self.c if self.is_const_ptr or not self.is_ptr else "const " + self.c
+    def base(self):
+        """What a pointer points to, without const: "struct iovec", "void"."""
+        return self.c.replace("const ", "").rstrip(" *")
 
     @property
-    def pointee_c(self):
-        """What the pointer points to, for sizeof()."""
-        base = self.c.replace("const ", "").rstrip(" *")
-        return base if base != "void" and base != "char" else "char"
+    def points_to_bytes(self):
+        """A void or char pointer: its memory has no element type."""
+        return self.base in ("void", "char")
 
 
 @dataclass
@@ -121,10 +117,6 @@ class Constant:
     value: int
     kernel: Version
     loc: Loc
-
-    @property
-    def macro(self):
-        return "SR_" + self.name
 
 
 @dataclass
@@ -140,15 +132,6 @@ class FlagBit:
     conflicts: List[str] = field(default_factory=list)
     loc: Loc = None
 
-    @property
-    def macro(self):
-        return "SR_" + self.name
-
-    @property
-    def short(self):
-        """IORING_SETUP_SQPOLL -> sqpoll (for reports)."""
-        return self.name.split("_", 2)[-1].lower() if self.name.startswith("IORING_") else self.name.lower()
-
 
 @dataclass
 class RegisterOp:
@@ -159,6 +142,17 @@ class RegisterOp:
     doc: Optional[str]
     loc: Loc
 
+
+# A number, or a named constant or flag of ring.yaml (set: values, checked: values).
+Value = Union[int, Constant, FlagBit]
+
+
+def value_key(v):
+    """Something hashable that tells two Values apart."""
+    return v if isinstance(v, int) else v.name
+
+
+# --- ops.yaml -------------------------------------------------------------------
 
 @dataclass
 class Size:
@@ -203,58 +197,19 @@ class Arg:
     encode: Optional[str]
     doc: Optional[str]
     mem: Optional[Mem]
-    checked_value: Optional[str]     # C expression the checked API writes instead
+    checked_value: Optional[Value]   # what the checked API writes instead
     checked_why: Optional[str]
     loc: Loc
-    checked_forbid: Optional[str] = None  # bits the checked API refuses in this argument
+    checked_forbid: Optional[Value] = None  # bits the checked API refuses in this argument
     # Set when another argument derives this one in the checked API.
     derived_from: Optional["Arg"] = None
     derived_as: Optional[str] = None  # len | count | fixed
-
-    @property
-    def store_expr(self):
-        """C expression for the value stored into the SQE (raw API)."""
-        return naming.store_expr(self, self.name)
-
-    @property
-    def sys_decl(self):
-        return f"{self.ctype.c}{'' if self.ctype.is_ptr else ' '}{self.name}"
-
-    @property
-    def sys_decode(self):
-        """This argument read back from an SQE (for the syscall fallback)."""
-        f = self.field
-        raw = f"sr__sqe_get{f.bits}(sqe, {f.macro})"
-        if self.ctype.is_ptr:
-            return f"({self.ctype.c})(uintptr_t){raw}"
-        return f"({self.ctype.c}){raw}"
-
-    def copy_size(self, prefix):
-        """Bytes of a `copy` argument, reading the builder through prefix."""
-        k = self.mem.size
-        if k.kind == "sizeof":
-            return f"sizeof(*{prefix}{self.name})"
-        if k.kind == "array":
-            return f"(size_t){prefix}{k.arg.name} * sizeof(*{prefix}{self.name})"
-        return f"(size_t){prefix}{k.arg.name}"
-
-
-# Which results keep a re-armed stream going, by result kind (status needs more_while).
-MORE_WHILE = {"bytes": "positive", "mask": "positive", "count": "positive",
-              "fd": "nonneg", "slot": "nonneg", "index": "nonneg", "value": "nonneg"}
-
-
-@dataclass
-class _Field:
-    name: str
-    decl: str
-    init: str
 
 
 @dataclass
 class SetVal:
     field: SqeField
-    value: str          # C expression
+    value: Value
     is_or: bool
     loc: Loc
 
@@ -267,10 +222,6 @@ class Form:
     sets: List[SetVal]
     loc: Loc
     name: Optional[str] = None   # defaults to the helper's name without io_uring_prep_
-
-    @property
-    def prep_name(self):
-        return "sr_prep_" + (self.name or self.helper.short)
 
 
 @dataclass
@@ -287,6 +238,7 @@ class Fallback:
     more_while: Optional[str] = None  # rearm: which results keep the stream going
     name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
     queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
+    text_node: object = None        # syscall: the loader node of the expression (for error positions)
 
     @property
     def syscall_name(self):
@@ -305,6 +257,7 @@ class Fallback:
         return names[-1][4:] if names[-1].startswith("sr__") else names[-1]
 
     def describe(self):
+        """The entry for people: docs, the op table, error messages."""
         if self.kind == "op":
             how = {"rearm": " (re-armed)", "notif": " (two-phase completion kept)"}.get(self.how, "")
             return f"{self.target}{how}"
@@ -338,10 +291,6 @@ class Opcode:
     uapi: str
     base: "Op"
 
-    @property
-    def macro(self):
-        return "SR_" + self.uapi
-
 
 @dataclass
 class Op:
@@ -368,28 +317,7 @@ class Op:
     direct: Optional[Direct] = None
     variants: List["Op"] = field(default_factory=list)
 
-    # --- names -----------------------------------------------------------------
-    @property
-    def enum(self):
-        return "SR_OP_" + self.name.upper()
-
-    @property
-    def t_op(self):
-        return f"struct sr_{self.name}_op"
-
-    @property
-    def t_sub(self):
-        return f"struct sr_{self.name}_submitted"
-
-    @property
-    def t_done(self):
-        return f"struct sr_{self.name}_completed"
-
-    @property
-    def prep_name(self):
-        return f"sr_prep_{self.name}"
-
-    # --- derived views for templates ---------------------------------------------
+    # --- the arguments, by what the checked API does with them ----------------------
     @property
     def checked(self):
         """True when memory arguments are owned/copied by the checked API."""
@@ -411,12 +339,26 @@ class Op:
                [a for a in self.options if not (a.mem and a.mem.kind == "provided")]
 
     @property
+    def builder_args(self):
+        """Arguments the checked builder records (the others are derived, fixed or results)."""
+        return [a for a in self.all_args
+                if not (a.derived_from is not None and self.checked or a.checked_value is not None
+                        or self.checked_kind(a) == "result")]
+
+    def checked_kind(self, a):
+        """a's memory kind as the checked API handles it (None: a plain value)."""
+        return a.mem.kind if (self.checked and a.mem) else None
+
+    @property
     def all_args(self):
         return self.args + self.options
 
     @property
     def mem_args(self):
         return [a for a in self.all_args if a.mem]
+
+    def _kind(self, kind):
+        return [a for a in self.all_args if a.mem and a.mem.kind == kind] if self.checked else []
 
     @property
     def results(self):
@@ -427,32 +369,46 @@ class Op:
 
     @property
     def buffers(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "buffer"] if self.checked else []
+        return self._kind("buffer")
 
     @property
     def bufvecs(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "bufvec"] if self.checked else []
+        return self._kind("bufvec")
 
     @property
     def msghdrs(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "msghdr"] if self.checked else []
+        return self._kind("msghdr")
 
     @property
     def copies(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "copy"] if self.checked else []
+        return self._kind("copy")
 
     @property
     def provided(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "provided"] if self.checked else []
+        return self._kind("provided")
 
     @property
     def targets(self):
-        return [a for a in self.all_args if a.mem and a.mem.kind == "target"] if self.checked else []
+        return self._kind("target")
+
+    @property
+    def forbids(self):
+        return [a for a in self.all_args if a.checked_forbid is not None] if self.checked else []
 
     @property
     def needs_storage(self):
         """Bytes of op storage are needed (copies, results, iovec arrays, msghdrs)."""
         return bool(self.copies or self.results or self.bufvecs or self.msghdrs)
+
+    @property
+    def has_checks(self):
+        return bool(self.buffers or self.bufvecs or self.msghdrs or self.provided or self.targets)
+
+    @property
+    def has_finish(self):
+        """Completion-time work: owned buffers to return, results to mark written,
+        the registered file table's generations to move on."""
+        return bool(self.buffers or self.bufvecs or self.msghdrs or self.results or self.direct)
 
     @property
     def fd_arg(self):
@@ -461,120 +417,10 @@ class Op:
                 return a
         return None
 
-    @property
-    def lifetimes(self):
-        """Distinct lifetime classes of the memory this op touches, for docs/table."""
-        seen = []
-        for a in self.mem_args:
-            lc = a.mem.lifetime_class
-            if lc != "none" and lc not in seen:
-                seen.append(lc)
-        return seen
-
-    @property
-    def native_fallback(self):
-        return [f for f in self.fallback]
-
-    @property
-    def family(self):
-        return self.parent or self
-
-    # --- what the checked builder keeps, and how submit turns it into SQE arguments ---
-
-    def _checked_kind(self, a):
-        return a.mem.kind if (self.checked and a.mem) else None
-
-    @property
-    def builder_fields(self):
-        """Fields of struct sr_NAME_op: what the constructor and setters record."""
-        out = []
-        ctor = self.ctor_args
-        for a in self.all_args:
-            kind = self._checked_kind(a)
-            if a.derived_from is not None and self.checked or a.checked_value is not None or kind == "result":
-                continue
-            decl = {
-                "buffer": f"struct sr_buf *{a.name}",
-                "bufvec": f"struct sr_buf *const *{a.name}",
-                "copy": f"{a.ctype.const_c}{a.name}",
-                "msghdr": f"const struct sr_msg *{a.name}",
-                "provided": f"struct sr_bufgroup *{a.name}",
-                "target": f"struct sr_handle {a.name}",
-            }.get(kind, f"{a.ctype.c}{'' if a.ctype.is_ptr else ' '}{a.name}")
-            if a in ctor:
-                init = f"(struct sr_buf *){a.name}" if kind == "buffer" else a.name
-            elif kind == "target":
-                init = "(struct sr_handle){ 0 }"
-            else:
-                init = "0"
-            out.append(_Field(a.name, decl, init))
-        return out
-
-    def prep_value(self, a):
-        """What submit passes to sr_prep_NAME for argument a."""
-        t = a.ctype.c
-        if a.checked_value is not None:
-            return f"({t})({a.checked_value})"
-        if not self.checked:
-            return f"op->{a.name}"
-        if a.derived_from is not None:
-            src = a.derived_from
-            if a.derived_as == "len":
-                unit = f" / sizeof({src.mem.unit})" if src.mem.unit else ""
-                d = "SR__OUT" if src.mem.dir == "out" else "SR__IN"
-                return f"({t})(sr__buf_io_len(op->{src.name}, {d}){unit})"
-            if src.mem.kind == "bufvec":
-                return f"({t})op->{src.name}[0]->_reg_index"
-            if src.mem.kind == "msghdr":
-                return f"({t})op->{src.name}->iov[0]->_reg_index"
-            return f"({t})op->{src.name}->_reg_index"
-        kind = a.mem.kind if a.mem else None
-        return {
-            "buffer": f"({t})sr__buf_io_ptr(op->{a.name})",
-            "bufvec": f"({t})st->{a.name}_iov",
-            "copy": f"({t})cp_{a.name}",
-            "result": f"({t})&st->{a.name}",
-            "msghdr": f"({t})&st->{a.name}.hdr",
-            "provided": f"({t})sr__group_id(op->{a.name})",
-            "target": f"({t})ud_{a.name}",
-        }.get(kind, f"op->{a.name}")
-
-    def option_store(self, a):
-        """The value an option (a field no prep argument covers) stores at submit."""
-        if self.checked and a.mem and a.mem.kind == "provided":
-            return f"(__u{a.field.bits})sr__group_id(op->{a.name})"
-        return naming.store_expr(a, f"op->{a.name}")
-
-    @property
-    def forbids(self):
-        return [a for a in self.all_args if a.checked_forbid is not None] if self.checked else []
-
-    @property
-    def has_checks(self):
-        return bool(self.buffers or self.bufvecs or self.msghdrs or self.provided or self.targets)
-
-    @property
-    def lifetime_summary(self):
-        """e.g. 'buf: completion (owned buffer, out)'; 'none' without user memory."""
-        parts = []
-        for a in self.mem_args:
-            m = a.mem
-            what = {"buffer": "owned buffer", "bufvec": "owned buffers", "copy": "copied at submit",
-                    "result": "returned in the completion", "msghdr": "owned message",
-                    "provided": "buffer group", "target": "another op's handle",
-                    "key": "address, caller keeps it mapped"}[m.kind]
-            if not self.checked and m.kind not in ("target",):
-                what = "raw pointer, caller-managed"
-            parts.append(f"{a.name}: {m.lifetime_class} ({what}{', ' + m.dir if m.dir else ''})")
-        return "; ".join(parts) if parts else "none"
-
-    @property
-    def fallback_summary(self):
-        return "; then ".join(f.describe() for f in self.fallback)
-
     def arg(self, name):
         return next(a for a in self.all_args if a.name == name)
 
+    # --- what the op does beyond its SQE ---------------------------------------------
     @property
     def target_ops(self):
         """Ops named as targets of this op's target arguments ('any' names none)."""
@@ -594,23 +440,25 @@ class Op:
         """This op's own syscall entry, if its chain has one."""
         return next((f for f in self.fallback if f.kind == "syscall"), None)
 
+    # --- for people --------------------------------------------------------------------
     @property
-    def has_finish(self):
-        """Completion-time work: owned buffers to return, results to mark written,
-        the registered file table's generations to move on."""
-        return bool(self.buffers or self.bufvecs or self.msghdrs or self.results or self.direct)
+    def lifetime_summary(self):
+        """e.g. 'buf: completion (owned buffer, out)'; 'none' without user memory."""
+        parts = []
+        for a in self.mem_args:
+            m = a.mem
+            what = {"buffer": "owned buffer", "bufvec": "owned buffers", "copy": "copied at submit",
+                    "result": "returned in the completion", "msghdr": "owned message",
+                    "provided": "buffer group", "target": "another op's handle",
+                    "key": "address, caller keeps it mapped"}[m.kind]
+            if not self.checked and m.kind not in ("target",):
+                what = "raw pointer, caller-managed"
+            parts.append(f"{a.name}: {m.lifetime_class} ({what}{', ' + m.dir if m.dir else ''})")
+        return "; ".join(parts) if parts else "none"
 
     @property
-    def slot_flags(self):
-        """SR__SF_* the submit sets on the op's slot."""
-        out = []
-        if self.has_finish:
-            out.append("SR__SF_FINISH")
-        if self.shape == "multishot":
-            out.append("SR__SF_MULTI")
-        if self.shape == "notif":
-            out.append("SR__SF_NOTIF")
-        return out
+    def fallback_summary(self):
+        return "; then ".join(f.describe() for f in self.fallback)
 
 
 @dataclass
@@ -627,15 +475,3 @@ class Spec:
     features: List[FlagBit]
     register_ops: List[RegisterOp]
     sources: List[str]
-
-    def op(self, name):
-        for o in self.ops:
-            if o.name == name:
-                return o
-        return None
-
-    def field(self, name):
-        for f in self.sqe_fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)

@@ -11,6 +11,7 @@ import csv
 import os
 import re
 
+from . import cnames
 from .errors import Loc, SpecError
 
 _ASSIGN = re.compile(r"^([A-Za-z_0-9/]+)(\|?=)(.+)$")
@@ -77,7 +78,7 @@ def _expr(value, by_arg, consts, loc, who, var):
             v = var.get(term, f"v_{term}")
             c = f"(__u64)(uintptr_t){v}" if a.ctype.is_ptr else f"(__u64){v}"
         elif term in consts:
-            c = f"(__u64)SR_{term}"
+            c = f"(__u64){cnames.const_macro(consts[term])}"
         else:
             raise SpecError(loc, f"oracle: '{term}' in {who} is neither an argument, a number nor a known constant")
         if plus:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import conformance
-from .model import MORE_WHILE
+from .model import MORE_WHILE, value_key
 
 _HOW = {"same": "", "rearm": " (re-armed)", "notif": " (two-phase completion kept)"}
 
@@ -29,10 +29,6 @@ class Route:
     setup: list = field(default_factory=list)   # IORING_SETUP_* the ring must have
     repeat: Optional[object] = None   # rearm: the model.Arg limiting repeats
     more_while: Optional[str] = None  # rearm: positive | nonneg | etime
-
-    @property
-    def xforms(self):
-        return [f"sr__xform_{a.name}_to_{b.name}" for a, b, _ in self.edges]
 
 
 @dataclass
@@ -130,8 +126,10 @@ def edge_plan(a, b, repeat=None):
                 and st.field.name not in seen:
             clear.append(st.field)
             seen.add(st.field.name)
-    b_or = {(st.field.name, st.value) for st in b.sets if st.is_or}
-    unor = [st for st in a.sets if st.is_or and (st.field.name, st.value) not in b_or]
-    a_set = {(st.field.name, st.value) for st in a.sets if not st.is_or}
-    sets = [st for st in b.sets if (st.field.name, st.value) not in a_set and st.field.name != "flags"]
+    def key(st):
+        return st.field.name, value_key(st.value)
+    b_or = {key(st) for st in b.sets if st.is_or}
+    unor = [st for st in a.sets if st.is_or and key(st) not in b_or]
+    a_set = {key(st) for st in a.sets if not st.is_or}
+    sets = [st for st in b.sets if key(st) not in a_set and st.field.name != "flags"]
     return EdgePlan(clear, unor, sets)

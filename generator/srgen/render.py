@@ -8,7 +8,7 @@ import tempfile
 
 import jinja2
 
-from . import GEN_ABI, naming
+from . import GEN_ABI, cnames
 
 # Output file (relative to the output directory) -> template.
 OUTPUTS = [
@@ -35,10 +35,10 @@ def environment(template_dir):
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.globals.update(put=naming.put, put_or=naming.put_or, field_type=naming.field_type,
+    env.globals.update(put=cnames.put, put_or=cnames.put_or, field_type=cnames.field_type,
                        gen_abi=GEN_ABI)
-    env.filters["cstr"] = naming.c_string
-    env.filters["ident"] = naming.c_ident
+    env.filters["cstr"] = cnames.c_string
+    env.filters["ident"] = cnames.c_ident
     return env
 
 

@@ -1,0 +1,428 @@
+# SPDX-License-Identifier: MIT
+"""Every C spelling of the generated code, in one place.
+
+The model holds facts (an op's name, an argument's C type as the spec
+writes it); this module turns them into what the templates print:
+SR_OP_READ, struct sr_read_op, sr_prep_read, SR_SQE_ADDR, the statement
+storing an argument into its SQE field, a builder field's declaration, the
+C form of a `set:` value.
+
+Templates see the model and the plan through views (present()): a view
+carries the spellings of one model object as attributes and passes every
+other attribute through to the object, so `o.doc` is the model's fact and
+`o.t_op` its C type name; model objects reached through a view come back
+as views.
+"""
+import dataclasses
+
+# --- names the spec may not take -----------------------------------------------------
+
+# C11 and C++ keywords: an argument named like one would not compile in one
+# of the languages the public headers support.
+KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
+_Imaginary _Noreturn _Static_assert _Thread_local alignas alignof and asm bool catch class
+compl concept consteval constexpr constinit const_cast co_await co_return co_yield decltype
+delete dynamic_cast explicit export false friend mutable namespace new noexcept not nullptr
+operator or private protected public reinterpret_cast requires static_assert static_cast
+template this thread_local throw true try typeid typename using virtual wchar_t xor
+""".split())
+
+# sr_<word> names the runtime and the front macros already use.
+_RESERVED_OPS = {"submit", "submit_cb", "wait", "poll", "cancel", "set_sqe_flags", "last_error",
+                 "kernel_parse", "kver_code", "caps_get", "op_unavailable"}
+_RESERVED_PREFIXES = ("ring_", "buf_", "bufgroup_", "prep_", "raw_")
+
+
+def op_name_clash(name):
+    """Why sr_NAME cannot be an op's name, or None."""
+    if name in _RESERVED_OPS or name.startswith(_RESERVED_PREFIXES):
+        return f"op name '{name}' would clash with sr_{name} of the runtime or the front macros"
+    return None
+
+
+def arg_name_clash(name):
+    """Generated code names its own locals sr_*; `sqe` is the prep functions' first parameter."""
+    if name.startswith("sr_") or name == "sqe":
+        return f"argument name '{name}' is reserved for the generated code (sqe, sr_*)"
+    return None
+
+
+# --- spellings ---------------------------------------------------------------------
+
+def api_name(op):
+    """sr_read: the constructor, and the prefix of the op's functions and types."""
+    return f"sr_{op.name}"
+
+
+def setter_name(op, a):
+    return f"sr_{op.name}_set_{a.name}"
+
+
+def op_enum(op):
+    return "SR_OP_" + op.name.upper()
+
+
+def prep_name(op):
+    return f"sr_prep_{op.name}"
+
+
+def form_prep_name(form):
+    return "sr_prep_" + (form.name or form.helper.short)
+
+
+def field_macro(f):
+    """The SQE field's byte offset."""
+    return f"SR_SQE_{f.name.upper()}"
+
+
+def field_type(f):
+    """Unsigned type of a field's width: what sr__sqe_putN stores."""
+    return f"__u{f.bits}"
+
+
+def const_macro(c):
+    """A constant or flag of ring.yaml (SR_IORING_FSYNC_DATASYNC)."""
+    return "SR_" + c.name
+
+
+def value(v):
+    """A set: or checked: value: a number, or a constant's macro."""
+    return str(v) if isinstance(v, int) else const_macro(v)
+
+
+def const_c(ctype):
+    """The pointer type with const added (for data the kernel only reads)."""
+    return ctype.c if ctype.is_const_ptr or not ctype.is_ptr else "const " + ctype.c
+
+
+def pointee_c(ctype):
+    """What the pointer points to, for sizeof() (char for void and char)."""
+    return "char" if ctype.points_to_bytes else ctype.base
+
+
+def decl(ctype, name):
+    """`int fd`, `void *buf`: a parameter or variable of the spec's type."""
+    return f"{ctype.c}{'' if ctype.is_ptr else ' '}{name}"
+
+
+def store_expr(arg, val):
+    """Expression for what `val` (the argument, in the raw C type) stores into its field."""
+    f = arg.field
+    if arg.ctype.is_ptr:
+        return f"(__u64)(uintptr_t)({val})"
+    if arg.encode == "file_index":
+        return f"sr__file_index({val})"
+    if arg.encode == "plus1":
+        return f"(__u32)({val}) + 1"
+    return f"({field_type(f)})({val})"
+
+
+def put(f, expr, target="sqe"):
+    """Statement storing expr into field f of the SQE image at target."""
+    return f"sr__sqe_put{f.bits}({target}, {field_macro(f)}, {expr});"
+
+
+def put_or(f, expr, target="sqe"):
+    return f"sr__sqe_or{f.bits}({target}, {field_macro(f)}, {expr});"
+
+
+def dir_macro(mem):
+    """Which way the data of an owned buffer goes."""
+    return "SR__OUT" if mem.dir == "out" else "SR__IN"
+
+
+def checked_decl(op, a, param=False):
+    """a as the checked API takes it (param) or its builder keeps it."""
+    kind = op.checked_kind(a)
+    if kind == "buffer":
+        return f"{'const ' if param and a.mem.dir == 'in' else ''}struct sr_buf *{a.name}"
+    spelled = {
+        "bufvec": f"struct sr_buf *const *{a.name}",
+        "copy": f"{const_c(a.ctype)}{a.name}",
+        "msghdr": f"const struct sr_msg *{a.name}",
+        "provided": f"struct sr_bufgroup *{a.name}",
+        "target": f"struct sr_handle {a.name}",
+    }
+    return spelled.get(kind) or decl(a.ctype, a.name)
+
+
+def c_string(text):
+    """A C string literal for text (docs, messages)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{out}"'
+
+
+def c_ident(text):
+    """Upper-case C identifier fragment."""
+    return "".join(ch if ch.isalnum() else "_" for ch in text).upper()
+
+
+# --- views ---------------------------------------------------------------------------
+
+class View:
+    """A model (or plan) object with its C spellings."""
+
+    __slots__ = ("m", "_present")
+
+    def __init__(self, m, present):
+        self.m = m
+        self._present = present
+
+    def __getattr__(self, name):
+        return self._present.wrap(getattr(self.m, name))
+
+    def __str__(self):
+        return str(self.m)
+
+
+class OpC(View):
+    __slots__ = ()
+
+    @property
+    def enum(self):
+        return op_enum(self.m)
+
+    @property
+    def t_op(self):
+        return f"struct sr_{self.m.name}_op"
+
+    @property
+    def t_sub(self):
+        return f"struct sr_{self.m.name}_submitted"
+
+    @property
+    def t_done(self):
+        return f"struct sr_{self.m.name}_completed"
+
+    @property
+    def prep_name(self):
+        return prep_name(self.m)
+
+    @property
+    def ctor_params(self):
+        """The checked constructor's parameter list."""
+        o = self.m
+        return ", ".join(checked_decl(o, a, param=True) for a in o.ctor_args) or "void"
+
+    @property
+    def builder_fields(self):
+        """Fields of struct sr_NAME_op: what the constructor and setters record."""
+        o = self.m
+        ctor = o.ctor_args
+        out = []
+        for a in o.builder_args:
+            kind = o.checked_kind(a)
+            if a in ctor:
+                init = f"(struct sr_buf *){a.name}" if kind == "buffer" else a.name
+            elif kind == "target":
+                init = "(struct sr_handle){ 0 }"
+            else:
+                init = "0"
+            out.append(BuilderField(a.name, checked_decl(o, a), init))
+        return out
+
+    def prep_value(self, a):
+        """What submit passes to sr_prep_NAME for argument a."""
+        o, a = self.m, _model(a)
+        t = a.ctype.c
+        if a.checked_value is not None:
+            return f"({t})({value(a.checked_value)})"
+        if not o.checked:
+            return f"op->{a.name}"
+        if a.derived_from is not None:
+            src = a.derived_from
+            if a.derived_as == "len":
+                unit = f" / sizeof({src.mem.unit})" if src.mem.unit else ""
+                return f"({t})(sr__buf_io_len(op->{src.name}, {dir_macro(src.mem)}){unit})"
+            if src.mem.kind == "bufvec":
+                return f"({t})op->{src.name}[0]->_reg_index"
+            if src.mem.kind == "msghdr":
+                return f"({t})op->{src.name}->iov[0]->_reg_index"
+            return f"({t})op->{src.name}->_reg_index"
+        kind = a.mem.kind if a.mem else None
+        return {
+            "buffer": f"({t})sr__buf_io_ptr(op->{a.name})",
+            "bufvec": f"({t})st->{a.name}_iov",
+            "copy": f"({t})cp_{a.name}",
+            "result": f"({t})&st->{a.name}",
+            "msghdr": f"({t})&st->{a.name}.hdr",
+            "provided": f"({t})sr__group_id(op->{a.name})",
+            "target": f"({t})ud_{a.name}",
+        }.get(kind, f"op->{a.name}")
+
+    def option_store(self, a):
+        """The value an option (a field no prep argument covers) stores at submit."""
+        o, a = self.m, _model(a)
+        if o.checked_kind(a) == "provided":
+            return f"({field_type(a.field)})sr__group_id(op->{a.name})"
+        return store_expr(a, f"op->{a.name}")
+
+    @property
+    def slot_flags(self):
+        """SR__SF_* the submit sets on the op's slot."""
+        o = self.m
+        out = []
+        if o.has_finish:
+            out.append("SR__SF_FINISH")
+        if o.shape == "multishot":
+            out.append("SR__SF_MULTI")
+        if o.shape == "notif":
+            out.append("SR__SF_NOTIF")
+        return out
+
+
+@dataclasses.dataclass
+class BuilderField:
+    name: str
+    decl: str
+    init: str
+
+
+class ArgC(View):
+    __slots__ = ()
+
+    @property
+    def store_expr(self):
+        """C expression for the value stored into the SQE (raw API)."""
+        return store_expr(self.m, self.m.name)
+
+    @property
+    def sys_decl(self):
+        return decl(self.m.ctype, self.m.name)
+
+    @property
+    def sys_decode(self):
+        """This argument read back from an SQE (for the syscall fallback)."""
+        a = self.m
+        raw = f"sr__sqe_get{a.field.bits}(sqe, {field_macro(a.field)})"
+        if a.ctype.is_ptr:
+            return f"({a.ctype.c})(uintptr_t){raw}"
+        return f"({a.ctype.c}){raw}"
+
+    def copy_size(self, prefix):
+        """Bytes of a `copy` argument, reading the builder through prefix."""
+        a = self.m
+        k = a.mem.size
+        if k.kind == "sizeof":
+            return f"sizeof(*{prefix}{a.name})"
+        if k.kind == "array":
+            return f"(size_t){prefix}{k.arg.name} * sizeof(*{prefix}{a.name})"
+        return f"(size_t){prefix}{k.arg.name}"
+
+    @property
+    def checked_value(self):
+        v = self.m.checked_value
+        return None if v is None else value(v)
+
+    @property
+    def checked_forbid(self):
+        v = self.m.checked_forbid
+        return None if v is None else value(v)
+
+
+class CTypeC(View):
+    __slots__ = ()
+
+    @property
+    def const_c(self):
+        return const_c(self.m)
+
+    @property
+    def pointee_c(self):
+        return pointee_c(self.m)
+
+
+class FieldC(View):
+    __slots__ = ()
+
+    @property
+    def macro(self):
+        return field_macro(self.m)
+
+
+class ConstC(View):
+    """A constant or a flag bit."""
+    __slots__ = ()
+
+    @property
+    def macro(self):
+        return const_macro(self.m)
+
+
+class OpcodeC(View):
+    __slots__ = ()
+
+    @property
+    def macro(self):
+        return "SR_" + self.m.uapi
+
+
+class FormC(View):
+    __slots__ = ()
+
+    @property
+    def prep_name(self):
+        return form_prep_name(self.m)
+
+
+class SetValC(View):
+    __slots__ = ()
+
+    @property
+    def value(self):
+        """The value as C."""
+        return value(self.m.value)
+
+
+class RouteC(View):
+    __slots__ = ()
+
+    @property
+    def xforms(self):
+        """The SQE conversions, in order (generated into op_table.c)."""
+        return [f"sr__xform_{a.name}_to_{b.name}" for a, b, _ in self.m.edges]
+
+
+def _model(x):
+    return x.m if isinstance(x, View) else x
+
+
+class Present:
+    """Wraps model and plan objects in their views, one view per object."""
+
+    # By class name: model.Op, plan.Route, ...
+    VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
+             "FlagBit": ConstC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
+    # Values without model objects inside: handed over as they are.
+    PLAIN = ("Version", "Helper", "Loc")
+
+    def __init__(self):
+        self.cache = {}
+
+    def wrap(self, x):
+        if isinstance(x, (str, int, bool, float, type(None), View)):
+            return x
+        if isinstance(x, list):
+            return [self.wrap(v) for v in x]
+        if isinstance(x, tuple):
+            return tuple(self.wrap(v) for v in x)
+        if isinstance(x, dict):
+            return {k: self.wrap(v) for k, v in x.items()}
+        if callable(x) and not dataclasses.is_dataclass(x):
+            return lambda *a, **k: self.wrap(x(*[_model(v) for v in a], **k))
+        name = type(x).__name__
+        if not dataclasses.is_dataclass(x) or name in self.PLAIN:
+            return x
+        v = self.cache.get(id(x))
+        if v is None:
+            v = self.cache[id(x)] = self.VIEWS.get(name, View)(x, self)
+        return v
+
+
+def present(*objs):
+    """Views of the given model and plan objects, sharing one cache."""
+    p = Present()
+    return [p.wrap(o) for o in objs]
