@@ -129,6 +129,29 @@ def put_or(f, expr, target="sqe"):
     return f"sr__sqe_or{f.bits}({target}, {field_macro(f)}, {expr});"
 
 
+def cast_put(f, expr, is_or=False, target="sqe"):
+    """Store (or OR in) expr, cast to the field's width."""
+    return (put_or if is_or else put)(f, f"({field_type(f)})({expr})", target)
+
+
+def kernel_code(v):
+    """A Version as the runtime's packed kernel number."""
+    return "0x%06x" % v.code
+
+
+def mask(names):
+    """IORING_SETUP_* (or other flag) names as one C mask: SR_A | SR_B, or 0."""
+    return " | ".join("SR_" + n for n in names) or "0"
+
+
+def c_bool(b):
+    return "true" if b else "false"
+
+
+def c_string_or_null(text):
+    return c_string(text) if text is not None else "NULL"
+
+
 def dir_macro(mem):
     """Which way the data of an owned buffer goes."""
     return "SR__OUT" if mem.dir == "out" else "SR__IN"
@@ -158,6 +181,11 @@ def c_string(text):
 def c_ident(text):
     """Upper-case C identifier fragment."""
     return "".join(ch if ch.isalnum() else "_" for ch in text).upper()
+
+
+def c_enum(prefix, word):
+    """SR_SHAPE_SINGLE from ("SR_SHAPE_", "single"); NONE for None."""
+    return prefix + (word or "none").upper()
 
 
 # --- views ---------------------------------------------------------------------------
@@ -200,6 +228,50 @@ class OpC(View):
     @property
     def prep_name(self):
         return prep_name(self.m)
+
+    @property
+    def enum_suffix(self):
+        return self.m.name.upper()
+
+    @property
+    def t_store(self):
+        """Op storage: copies, results, iovec arrays, msghdrs."""
+        return f"struct sr__{self.m.name}_store"
+
+    @property
+    def finish_fn(self):
+        """Completion-time work (op_table.c), or NULL."""
+        return f"sr__{self.m.name}_finish" if self.m.has_finish else "NULL"
+
+    @property
+    def sys_fn(self):
+        """The op as a system call (op_table.c)."""
+        return f"sr__sys_{self.m.name}"
+
+    @property
+    def targets_table(self):
+        """The ops this one acts on (op_table.c), or NULL."""
+        return f"sr__targets_{self.m.name}" if self.m.target_ops else "NULL"
+
+    @property
+    def target_enums(self):
+        return ["SR_OP_" + t.upper() for t in self.m.target_ops]
+
+    @property
+    def c_shape(self):
+        return c_enum("SR_SHAPE_", self.m.shape)
+
+    @property
+    def c_fd_kind(self):
+        return c_enum("SR_FD_", self.m.fd_kind)
+
+    @property
+    def c_result(self):
+        return c_enum("SR_RESULT_", self.m.result)
+
+    @property
+    def setup_any(self):
+        return mask(self.m.requires_setup)
 
     @property
     def ctor_params(self):
@@ -290,8 +362,34 @@ class ArgC(View):
         return store_expr(self.m, self.m.name)
 
     @property
-    def sys_decl(self):
+    def store(self):
+        """The statement storing the argument into its field (prep functions)."""
+        return put(self.m.field, store_expr(self.m, self.m.name))
+
+    @property
+    def c_decl(self):
+        """`int fd`: the argument with the spec's C type."""
         return decl(self.m.ctype, self.m.name)
+
+    @property
+    def c_dir(self):
+        return dir_macro(self.m.mem)
+
+    @property
+    def c_out(self):
+        """The kernel writes the memory (true/false)."""
+        return c_bool(self.m.mem.dir == "out")
+
+    @property
+    def c_fixed(self):
+        """A registered buffer (true/false)."""
+        return c_bool(self.m.mem.fixed)
+
+    @property
+    def returned_len(self):
+        """Bytes a completion's res says were transferred (res counts units)."""
+        unit = self.m.mem.unit
+        return "(long)res" + (f" * (long)sizeof({unit})" if unit else "")
 
     @property
     def sys_decode(self):
@@ -342,14 +440,24 @@ class FieldC(View):
     def macro(self):
         return field_macro(self.m)
 
+    @property
+    def clear(self):
+        return put(self.m, "0")
+
 
 class ConstC(View):
-    """A constant or a flag bit."""
+    """A constant, a flag bit or a register operation."""
     __slots__ = ()
 
     @property
     def macro(self):
         return const_macro(self.m)
+
+    @property
+    def literal(self):
+        """A constant's value: negative in parentheses, wide ones in hex."""
+        v = self.m.value
+        return f"({v})" if v < 0 else (f"0x{v:x}U" if v >= 0x10000 else str(v))
 
 
 class OpcodeC(View):
@@ -376,14 +484,67 @@ class SetValC(View):
         """The value as C."""
         return value(self.m.value)
 
+    def store(self, target="sqe"):
+        """Set the field (or OR the bits in)."""
+        return cast_put(self.m.field, value(self.m.value), self.m.is_or, target)
+
+    @property
+    def unor(self):
+        """Clear the bits this OR-set put in (an SQE conversion)."""
+        f, v = self.m.field, value(self.m.value)
+        t, get = field_type(f), f"sr__sqe_get{f.bits}(sqe, {field_macro(f)})"
+        return f"sr__sqe_put{f.bits}(sqe, {field_macro(f)}, ({t})({get} & ~({t})({v})));"
+
 
 class RouteC(View):
+    """A fallback route as a struct sr_fb_route initializer's parts."""
     __slots__ = ()
 
     @property
     def xforms(self):
         """The SQE conversions, in order (generated into op_table.c)."""
-        return [f"sr__xform_{a.name}_to_{b.name}" for a, b, _ in self.m.edges]
+        return [xform_name(a, b) for a, b, _ in self.m.edges]
+
+    @property
+    def c_engine(self):
+        return c_enum("SR_FB_", self.m.engine)
+
+    @property
+    def c_how(self):
+        return c_enum("SR_FB_", self.m.how)
+
+    @property
+    def c_wait(self):
+        return c_enum("SR_FB_WAIT_", self.m.sys.wait if self.m.sys else None)
+
+    @property
+    def c_emulate(self):
+        return c_enum("SR_EMU_", self.m.emulate)
+
+    @property
+    def c_more_while(self):
+        return c_enum("SR_FB_MORE_", self.m.more_while)
+
+    @property
+    def c_setup(self):
+        return mask(self.m.setup)
+
+    @property
+    def sys_fn(self):
+        return f"sr__sys_{self.m.exec_op.name}" if self.m.engine == "syscall" else "NULL"
+
+
+class EdgeC(View):
+    __slots__ = ()
+
+    @property
+    def name(self):
+        return xform_name(self.m.src, self.m.dst)
+
+
+def xform_name(a, b):
+    """The function turning op a's SQE into op b's."""
+    return f"sr__xform_{a.name}_to_{b.name}"
 
 
 def _model(x):
@@ -395,7 +556,7 @@ class Present:
 
     # By class name: model.Op, plan.Route, ...
     VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
-             "FlagBit": ConstC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
+             "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
     # Values without model objects inside: handed over as they are.
     PLAIN = ("Version", "Helper", "Loc")
 

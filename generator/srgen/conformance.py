@@ -36,9 +36,8 @@ class Block:
     label: str
     prep: str                 # sr_prep_NAME
     helper: object            # model.Helper: liburing's, compared where installed
-    args: list
-    vars: dict                # arg name -> C variable, where not v_NAME
-    expected: Optional[list]  # the oracle row: [(SqeField, C expression, is_or)], or None
+    argv: List[str]           # the C variables holding the sample arguments
+    want: Optional[List[str]]  # statements writing the oracle row into `want`, or None
 
 
 @dataclass
@@ -77,12 +76,17 @@ def _int_sample(a, k):
 
 def plan(op, spec, oracle):
     p = _plan(op)
-    p.blocks = [Block(op.name, cnames.prep_name(op), op.helper, op.args, {},
-                      oracle.expected(op, op.args, op.helper.name, spec))]
+    p.blocks = [_block(op, op.name, cnames.prep_name(op), op.helper, op.args, {}, spec, oracle)]
     for f, fvars in zip(op.forms, p.form_vars):
-        p.blocks.append(Block(cnames.form_prep_name(f), cnames.form_prep_name(f), f.helper, f.args, fvars,
-                              oracle.expected(op, f.args, f.helper.name, spec, fvars)))
+        name = cnames.form_prep_name(f)
+        p.blocks.append(_block(op, name, name, f.helper, f.args, fvars, spec, oracle))
     return p
+
+
+def _block(op, label, prep, helper, args, fvars, spec, oracle):
+    row = oracle.expected(op, args, helper.name, spec, fvars)
+    want = None if row is None else [cnames.cast_put(f, e, is_or, "&want") for f, e, is_or in row]
+    return Block(label, prep, helper, [fvars.get(a.name, f"v_{a.name}") for a in args], want)
 
 
 def _plan(op):

@@ -33,6 +33,9 @@ class Route:
 
 @dataclass
 class EdgePlan:
+    """An SQE conversion: what turns op src's SQE into op dst's."""
+    src: object
+    dst: object
     clears: list    # SqeFields to zero
     unors: list     # SetVals whose bits to clear
     sets: list      # SetVals of the target op to apply
@@ -41,7 +44,7 @@ class EdgePlan:
 @dataclass
 class Plan:
     routes: dict        # op name -> [Route]
-    edges: list         # [(from_op, to_op, EdgePlan)], each conversion once
+    edges: list         # [EdgePlan], each conversion once
     sys_ops: list       # ops whose chain has a syscall: they get an emulation function
     conformance: dict   # op name -> conformance.Plan
 
@@ -54,7 +57,7 @@ def make(spec, oracle):
             for a, b, rep in r.edges:
                 if (a.name, b.name) not in seen:
                     seen.add((a.name, b.name))
-                    edges.append((a, b, edge_plan(a, b, rep)))
+                    edges.append(edge_plan(a, b, rep))
     return Plan(routes=routes, edges=edges,
                 sys_ops=[o for o in spec.ops if o.sys_fallback],
                 conformance={o.name: conformance.plan(o, spec, oracle) for o in spec.ops})
@@ -132,4 +135,4 @@ def edge_plan(a, b, repeat=None):
     unor = [st for st in a.sets if st.is_or and key(st) not in b_or]
     a_set = {key(st) for st in a.sets if not st.is_or}
     sets = [st for st in b.sets if key(st) not in a_set and st.field.name != "flags"]
-    return EdgePlan(clear, unor, sets)
+    return EdgePlan(a, b, clear, unor, sets)

@@ -37,7 +37,10 @@ def environment(template_dir):
     )
     env.globals.update(put=cnames.put, put_or=cnames.put_or, field_type=cnames.field_type,
                        gen_abi=GEN_ABI)
+    env.globals.update(mask=cnames.mask)
     env.filters["cstr"] = cnames.c_string
+    env.filters["cstr_or_null"] = cnames.c_string_or_null
+    env.filters["kcode"] = cnames.kernel_code
     env.filters["ident"] = cnames.c_ident
     return env
 
