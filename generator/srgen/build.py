@@ -14,6 +14,9 @@ from .build_op import OpBuilder
 from .errors import SpecError
 from .model import (MORE_WHILE, Constant, CType, FlagBit, RegisterOp, Spec, SqeField, Version)
 
+# SR_OP__COUNT < 0xff: the runtime marks its own user_data with op 0xff.
+MAX_OPS = 0xff
+
 
 class Tables:
     """ring.yaml, checked: what op entries refer to by name."""
@@ -173,10 +176,12 @@ def _ops(ops_node, ob):
                 raise SpecError(loc, f"{pname} would be generated twice", f"also from {preps[pname]}; give the form a name:")
             preps[pname] = loc
     # Opcodes: upstream's enum is dense and append-only.
-    numbers = sorted(by_number)
-    for i, num in enumerate(numbers):
-        if num != i:
-            raise SpecError(ops_node["ops"].loc, f"opcode {i} is missing: the enum is dense from 0")
+    missing = _first_gap(by_number)
+    if missing is not None:
+        after = min((oc for oc in opcodes if oc.number > missing), key=lambda oc: oc.number)
+        raise SpecError(after.loc, f"opcode {missing} is missing: the enum is dense from 0, "
+                        f"and {after.base.name} has {after.number}")
+    _check_ids(ops)
     prev = None
     for oc in sorted(opcodes, key=lambda o: o.number):
         b = oc.base
@@ -186,11 +191,35 @@ def _ops(ops_node, ob):
                             "the opcode enum is append-only, so a higher number cannot be older")
         prev = b
     opcodes.sort(key=lambda o: o.number)
-    for i, o in enumerate(ops):
-        o.index = i
     _link_fallbacks(ops, by_name)
     _check_chains(ops, by_name)
     return ops, opcodes
+
+
+def _first_gap(numbers):
+    """The smallest number missing from 0..max, or None."""
+    have = set(numbers)
+    return next((i for i in range(len(have) + 1) if i not in have and i < max(have, default=-1)), None)
+
+
+def _check_ids(ops):
+    """Op ids (SR_OP_*) are the ABI: each op carries its own, so adding ops or
+    variants anywhere leaves the others' alone; they run from 0 without gaps
+    (the op table is indexed by them)."""
+    by_id = {}
+    for o in ops:
+        if not 0 <= o.id < MAX_OPS:
+            raise SpecError(o.id_loc, f"{o.name}: op id {o.id} is out of range (0..{MAX_OPS - 1})")
+        if o.id in by_id:
+            free = min(set(range(len(ops))) - {x.id for x in ops})
+            raise SpecError(o.id_loc, f"{o.name}: op id {o.id} is already {by_id[o.id].name}'s",
+                            f"ids never change once given; a new op takes a free one: {free}")
+        by_id[o.id] = o
+    missing = _first_gap(by_id)
+    if missing is not None:
+        after = min((o for o in ops if o.id > missing), key=lambda o: o.id)
+        raise SpecError(after.id_loc, f"{after.name}: op id {after.id} leaves {missing} unused: "
+                        "op ids run from 0 without gaps")
 
 
 def _link_fallbacks(ops, by_name):

@@ -30,7 +30,7 @@ class OpBuilder:
             if not 0 <= number <= 255:
                 raise SpecError(n["opcode"].loc, f"opcode {number} does not fit the SQE's 8-bit opcode")
             uapi = opt("uapi", "IORING_OP_" + name.upper())
-            opcode = Opcode(number, uapi, None)
+            opcode = Opcode(number, uapi, None, n["opcode"].loc)
         else:
             opcode = parent.opcode
             if kernel < parent.kernel:
@@ -44,7 +44,8 @@ class OpBuilder:
                 shape=opt("shape", parent.shape if parent else None),
                 result=opt("result", parent.result if parent else None),
                 args=[], options=[], sets=[], forms=[], fallback=[],
-                raw_pointers=None, requires_setup=[], test_skip=None, parent=parent, loc=n.loc)
+                raw_pointers=None, requires_setup=[], test_skip=None, parent=parent, loc=n.loc,
+                id=n["id"].value, id_loc=n["id"].loc)
         if parent is None:
             opcode.base = op
         # Arguments: own, replaced, or the parent's plus additions.

@@ -230,6 +230,11 @@ class OpC(View):
         return prep_name(self.m)
 
     @property
+    def index(self):
+        """The op id under its old name (api.h.j2 until it says id)."""
+        return self.m.id
+
+    @property
     def enum_suffix(self):
         return self.m.name.upper()
 

@@ -290,6 +290,7 @@ class Opcode:
     number: int
     uapi: str
     base: "Op"
+    loc: Loc            # of the base op's `opcode:`
 
 
 @dataclass
@@ -313,7 +314,8 @@ class Op:
     test_skip: Optional[str]
     parent: Optional["Op"]
     loc: Loc
-    index: int = -1
+    id: int = -1            # SR_OP_*: fixed in the spec, never renumbered
+    id_loc: Loc = None
     direct: Optional[Direct] = None
     variants: List["Op"] = field(default_factory=list)
 
@@ -475,3 +477,8 @@ class Spec:
     features: List[FlagBit]
     register_ops: List[RegisterOp]
     sources: List[str]
+
+    @property
+    def ops_by_id(self):
+        """The ops in SR_OP_* order (the op table's)."""
+        return sorted(self.ops, key=lambda o: o.id)

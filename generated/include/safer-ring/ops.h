@@ -161,7 +161,7 @@ enum sr_opcode {
 	SR_IORING_OP__COUNT = 65,
 };
 
-/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants). */
+/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants), by id. */
 #define SR_OPS(X) \
 	X(NOP, nop, 0) \
 	X(READV, readv, 1) \
@@ -253,6 +253,10 @@ enum sr_opcode {
 	X(NOP128, nop128, 63) \
 	X(URING_CMD128, uring_cmd128, 64)
 
+/*
+ * Op ids: fixed per op in the spec (id:), never renumbered when ops or
+ * variants are added; compiled programs keep them.
+ */
 enum sr_op_id {
 	SR_OP_NOP = 0,
 	SR_OP_READV = 1,

@@ -39,20 +39,24 @@ enum sr_opcode {
 	SR_IORING_OP__COUNT = 4,
 };
 
-/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants). */
+/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants), by id. */
 #define SR_OPS(X) \
 	X(NOP, nop, 0) \
 	X(READ, read, 1) \
 	X(OPENAT, openat, 2) \
-	X(OPENAT_DIRECT, openat_direct, 2) \
-	X(STATX, statx, 3)
+	X(STATX, statx, 3) \
+	X(OPENAT_DIRECT, openat_direct, 2)
 
+/*
+ * Op ids: fixed per op in the spec (id:), never renumbered when ops or
+ * variants are added; compiled programs keep them.
+ */
 enum sr_op_id {
 	SR_OP_NOP = 0,
 	SR_OP_READ = 1,
 	SR_OP_OPENAT = 2,
-	SR_OP_OPENAT_DIRECT = 3,
-	SR_OP_STATX = 4,
+	SR_OP_STATX = 3,
+	SR_OP_OPENAT_DIRECT = 4,
 	SR_OP__COUNT = 5,
 };
 
