@@ -7,9 +7,9 @@ fallback chain's entries.  Checks across ops are in build.py.
 import dataclasses
 import re
 
-from . import cnames
+from . import cexpr, cnames
 from .errors import SpecError
-from .model import Arg, Direct, Fallback, Form, Helper, Mem, Op, Opcode, SetVal, Size, Version
+from .model import Arg, Direct, Fallback, Form, Helper, Mem, Op, Opcode, SetVal, Size
 
 
 class OpBuilder:
@@ -24,7 +24,7 @@ class OpBuilder:
 
         name = n["name"].value
         self._check_name(name, n["name"].loc, cnames.op_name_clash)
-        kernel = Version.parse(n["kernel"].value)
+        kernel = self.t.kernel(n["kernel"])
         if parent is None:
             number = n["opcode"].value
             if not 0 <= number <= 255:
@@ -45,7 +45,7 @@ class OpBuilder:
                 result=opt("result", parent.result if parent else None),
                 args=[], options=[], sets=[], forms=[], fallback=[],
                 raw_pointers=None, requires_setup=[], test_skip=None, parent=parent, loc=n.loc,
-                id=n["id"].value, id_loc=n["id"].loc)
+                id=n["id"].value, id_loc=n["id"].loc, kernel_loc=n["kernel"].loc)
         if parent is None:
             opcode.base = op
         # Arguments: own, replaced, or the parent's plus additions.
@@ -109,11 +109,30 @@ class OpBuilder:
             op.fallback = [dataclasses.replace(f, target_op=None) for f in parent.fallback]
         if not op.fallback:
             raise SpecError(n.loc, f"{name}: needs a fallback chain (use {{none: reason}} if there is none)")
+        self._check_syscalls(op, inherited="fallback" not in n)
         return op
+
+    def _check_syscalls(self, op, inherited):
+        """A syscall expression names the op's arguments, the spec's constants
+        and what the headers op_table.c includes declare (a variant checks the
+        chain it inherits against its own arguments)."""
+        names = None
+        for fb in op.fallback:
+            if fb.kind != "syscall":
+                continue
+            if names is None:
+                args = {a.name for a in op.all_args}
+                names = self.t.names(("runtime", "prep", "api", "fallback"),
+                                     args | self.t.macros | cnames.OP_TABLE_MACROS)
+            what = f"{op.name}: syscall" + (f" (inherited from {op.parent.name})" if inherited and op.parent else "")
+            cexpr.check(fb.text_node, fb.text, names, what,
+                        lambda x: f"not an argument of {op.name} ({', '.join(sorted(args)) or 'none'}), a "
+                        f"constant (SR_NAME) or a name of the headers in {self.t.file}; a call from "
+                        f"another header needs {{include: HEADER, names: [{x}]}} in headers.fallback")
 
     @staticmethod
     def _check_name(name, loc, clash):
-        if name in cnames.KEYWORDS:
+        if name in cexpr.KEYWORDS:
             raise SpecError(loc, f"'{name}' is a C or C++ keyword and cannot name an op or argument")
         why = clash(name)
         if why:
@@ -124,6 +143,8 @@ class OpBuilder:
         if text == "none":
             return Helper(None, None, node.loc)
         hname, since = text.split("@")
+        if since != "unreleased":
+            self.t.liburing(node, since)
         return Helper(hname, since, node.loc)
 
     def _arg(self, n, opname):
@@ -209,6 +230,12 @@ class OpBuilder:
             raise SpecError(n.loc, f"{opname}.{arg.name}: the kernel writes this buffer but its type is {arg.ctype.c}")
         if kind == "buffer" and m.lifetime not in ("completion", "notification"):
             raise SpecError(n["lifetime"].loc, f"{opname}.{arg.name}: a data buffer lives until completion or notification")
+        for k in ("ctype", "unit", "init"):
+            if k in n:
+                # Printed into api.h: complete types from the headers it includes.
+                cexpr.check(n[k], n[k].value, self.t.names(("runtime", "prep", "api")), f"{opname}.{arg.name}: {k}",
+                            lambda x: f"api.h sees the headers.runtime, prep and api lists of {self.t.file}; "
+                            f"a type from another header needs {{include: HEADER, names: [{x}]}} in headers.api")
         return m
 
     def _link_mem(self, op):
@@ -348,6 +375,7 @@ class OpBuilder:
                             repeat=get("repeat"), more_while=get("more_while"))
         if "syscall" in n:
             return Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
+                            text_node=n["syscall"],
                             queued_at_submit=bool(get("queued_at_submit")))
         if "emulate" in n:
             return Fallback("emulate", get("emulate"), None, None, n.loc)

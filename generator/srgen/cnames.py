@@ -15,20 +15,9 @@ as views.
 """
 import dataclasses
 
-# --- names the spec may not take -----------------------------------------------------
+from .cexpr import tokens
 
-# C11 and C++ keywords: an argument named like one would not compile in one
-# of the languages the public headers support.
-KEYWORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto if
-inline int long register restrict return short signed sizeof static struct switch typedef
-union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
-_Imaginary _Noreturn _Static_assert _Thread_local alignas alignof and asm bool catch class
-compl concept consteval constexpr constinit const_cast co_await co_return co_yield decltype
-delete dynamic_cast explicit export false friend mutable namespace new noexcept not nullptr
-operator or private protected public reinterpret_cast requires static_assert static_cast
-template this thread_local throw true try typeid typename using virtual wchar_t xor
-""".split())
+# --- names the spec may not take -----------------------------------------------------
 
 # sr_<word> names the runtime and the front macros already use.
 _RESERVED_OPS = {"submit", "submit_cb", "wait", "poll", "cancel", "set_sqe_flags", "last_error",
@@ -48,6 +37,12 @@ def arg_name_clash(name):
     if name.startswith("sr_") or name == "sqe":
         return f"argument name '{name}' is reserved for the generated code (sqe, sr_*)"
     return None
+
+
+# Macros generated/src/op_table.c defines for the syscall expressions.
+OP_TABLE_MACROS = frozenset({"SR_POSIX"})
+# What op_table.c itself uses from its headers (headers.fallback), and where it is.
+OP_TABLE_NEEDS = {"errno": "errno.h", "offsetof": "stddef.h"}
 
 
 # --- spellings ---------------------------------------------------------------------
@@ -552,6 +547,20 @@ def xform_name(a, b):
     return f"sr__xform_{a.name}_to_{b.name}"
 
 
+class SpecC(View):
+    __slots__ = ()
+
+    @property
+    def pointer_tags(self):
+        """struct tags the argument types point at, declared by prep.h (sorted)."""
+        tags = set()
+        for t in self.m.types:
+            toks = tokens(t.c)[0] if t.is_ptr else []
+            tags.update(f"{a.text} {b.text}" for a, b in zip(toks, toks[1:])
+                        if a.text in ("struct", "union", "enum") and b.kind == "ident")
+        return sorted(tags)
+
+
 def _model(x):
     return x.m if isinstance(x, View) else x
 
@@ -561,7 +570,7 @@ class Present:
 
     # By class name: model.Op, plan.Route, ...
     VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
-             "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
+             "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Spec": SpecC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
     # Values without model objects inside: handed over as they are.
     PLAIN = ("Version", "Helper", "Loc")
 

@@ -5,21 +5,51 @@ yaml.safe_load() throws line numbers away, so we compose the node graph
 and convert it into Node objects that keep a Loc for themselves and for
 each mapping key.  Duplicate keys, which YAML silently accepts, are errors.
 """
+import re
+
 import yaml
 
 from .errors import Loc, SpecError
 
 
 class Node:
-    """A YAML node: kind is 'map', 'seq' or 'scalar'."""
+    """A YAML node: kind is 'map', 'seq' or 'scalar'.
 
-    __slots__ = ("kind", "value", "loc", "key_locs")
+    A scalar also keeps its source text (raw, quotes and escapes included)
+    and style, so a position inside its value can be found (loc_at)."""
 
-    def __init__(self, kind, value, loc, key_locs=None):
+    __slots__ = ("kind", "value", "loc", "key_locs", "raw", "style")
+
+    def __init__(self, kind, value, loc, key_locs=None, raw=None, style=None):
         self.kind = kind
         self.value = value
         self.loc = loc
         self.key_locs = key_locs or {}
+        self.raw = raw
+        self.style = style
+
+    def loc_at(self, offset, token=None):
+        """The position of value[offset] (the start of token there) in the file."""
+        text, raw = self.value, self.raw
+        if not isinstance(text, str) or raw is None or not 0 <= offset <= len(text):
+            return self.loc
+        start = 1 if self.style in ('"', "'") else 0
+        if raw[start:start + len(text)] == text:
+            p = start + offset              # no escapes or folding: the same characters
+        elif token:
+            # The same occurrence of the token in the source text.
+            word = r"(?<![A-Za-z0-9_])" + re.escape(token) + r"(?![A-Za-z0-9_])"
+            k = len(re.findall(word, text[:offset]))
+            found = [m.start() for m in re.finditer(word, raw)]
+            if k >= len(found):
+                return self.loc
+            p = found[k]
+        else:
+            return self.loc
+        nl = raw.rfind("\n", 0, p)
+        if nl < 0:
+            return Loc(self.loc.file, self.loc.line, self.loc.col + p)
+        return Loc(self.loc.file, self.loc.line + raw.count("\n", 0, p), p - nl)
 
     # Convenience accessors for the model builder.
     def get(self, key, default=None):
@@ -54,7 +84,7 @@ _Loader.yaml_implicit_resolvers = {
     for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                              __import__("re").compile(r"^(?:true|false)$"), list("tf"))
+                              re.compile(r"^(?:true|false)$"), list("tf"))
 
 
 def _loc(path, mark):
@@ -62,9 +92,10 @@ def _loc(path, mark):
 
 
 class _Converter(yaml.constructor.SafeConstructor):
-    def __init__(self, path):
+    def __init__(self, path, text):
         super().__init__()
         self.path = path
+        self.text = text
 
     def convert(self, node):
         loc = _loc(self.path, node.start_mark)
@@ -87,7 +118,8 @@ class _Converter(yaml.constructor.SafeConstructor):
             return Node("map", out, loc, key_locs)
         if isinstance(node, yaml.SequenceNode):
             return Node("seq", [self.convert(n) for n in node.value], loc)
-        return Node("scalar", self.construct_object(node), loc)
+        raw = self.text[node.start_mark.index:node.end_mark.index]
+        return Node("scalar", self.construct_object(node), loc, raw=raw, style=node.style)
 
 
 def load(path, display=None):
@@ -109,4 +141,4 @@ def load(path, display=None):
                         f"YAML syntax: {e.problem or e.context}")
     if root is None:
         raise SpecError(Loc(name, 1, 1), "file is empty")
-    return _Converter(name).convert(root)
+    return _Converter(name, text).convert(root)

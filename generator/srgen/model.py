@@ -143,6 +143,14 @@ class RegisterOp:
     loc: Loc
 
 
+@dataclass
+class Header:
+    """A C header some generated file includes, and the names in it the spec's C text uses."""
+    include: str                 # "sys/uio.h"
+    names: List[str]             # identifiers, or struct/union/enum tags ("struct iovec")
+    loc: Loc
+
+
 # A number, or a named constant or flag of ring.yaml (set: values, checked: values).
 Value = Union[int, Constant, FlagBit]
 
@@ -316,6 +324,7 @@ class Op:
     loc: Loc
     id: int = -1            # SR_OP_*: fixed in the spec, never renumbered
     id_loc: Loc = None
+    kernel_loc: Loc = None
     direct: Optional[Direct] = None
     variants: List["Op"] = field(default_factory=list)
 
@@ -476,6 +485,7 @@ class Spec:
     ladder: List[List[FlagBit]]
     features: List[FlagBit]
     register_ops: List[RegisterOp]
+    headers: dict           # runtime | prep | api | fallback -> [Header], in #include order
     sources: List[str]
 
     @property

@@ -11,28 +11,47 @@ bad      every tests/gen/bad/*.yaml (an ops.yaml, or a ring.yaml when named
 op ids   adding a variant to opcode 0 and a new opcode to a copy of spec/
          leaves every existing SR_OP_* value as it was; the new ops take the
          next ids, and SR_OPS() lists the ops in id order.
+headers  every header of spec/ring.yaml `headers:` declares the names listed
+         for it (compiled, one header at a time, as the generated file that
+         includes it would); a system call from a header added to the list
+         (getdents64, dirent.h) reaches op_table.c with its #include.
 
 Usage: run_tests.py [--update-golden]
 """
-import filecmp
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 
 TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GEN = [sys.executable, os.path.join(TOP, "generator", "gen.py"), "--schema",
-       os.path.join(TOP, "spec", "schema.yaml")]
 SMALL = os.path.join("tests", "gen", "small")  # relative to TOP, where it runs
 EXPECTED = os.path.join(TOP, "tests", "gen", "expected")
 BAD = os.path.join(TOP, "tests", "gen", "bad")
 
 
+sys.path.insert(0, os.path.join(TOP, "generator"))
+from srgen import cli  # noqa: E402
+
+
 def run(spec_dir, out_dir, extra=()):
-    return subprocess.run(GEN + ["--spec", spec_dir, "--out", out_dir] + list(extra), cwd=TOP,
-                          capture_output=True, text=True)
+    """The generator, in this process (as `make generate` runs it, from the top)."""
+    argv = ["--schema", os.path.join(TOP, "spec", "schema.yaml"), "--spec", spec_dir, "--out", out_dir] + list(extra)
+    err, out = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(TOP)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            rc = cli.main(argv)
+    except Exception:
+        rc, err = 99, io.StringIO("the generator crashed:\n" + traceback.format_exc())
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
 
 
 def tree(d):
@@ -118,8 +137,6 @@ def op_ids_in(ops_h):
 
 def op_ids():
     """The ABI of op ids survives adding ops and variants (issue 17)."""
-    sys.path.insert(0, os.path.join(TOP, "generator"))
-    from srgen import cli
     failures = []
     with tempfile.TemporaryDirectory() as t:
         spec = os.path.join(t, "spec")
@@ -163,6 +180,74 @@ def op_ids():
     return failures
 
 
+# How each list's headers are compiled: as the generated file including them is.
+HEADER_FLAGS = {"runtime": ["-D_GNU_SOURCE"], "prep": [], "api": [], "fallback": ["-D_GNU_SOURCE"]}
+
+
+def header_names():
+    """Each header declares what spec/ring.yaml says it does."""
+    cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("gcc")
+    if not cc:
+        print("headers: SKIP (no C compiler to check spec/ring.yaml headers: with)")
+        return []
+    model = cli.load_spec(os.path.join(TOP, "spec"))
+    failures, checked = [], 0
+    with tempfile.TemporaryDirectory() as t:
+        for lst, headers in model.headers.items():
+            for h in headers:
+                lines = [f"#include <{h.include}>", "void sr_check(void);", "void sr_check(void)", "{"]
+                for name in h.names:
+                    if " " in name:
+                        lines.append(f"\t(void)sizeof({name});")
+                    else:
+                        lines += [f"#ifndef {name}", f"\t(void)sizeof({name});", "#endif"]
+                lines.append("}")
+                src = os.path.join(t, "check.c")
+                with open(src, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                r = subprocess.run([cc, "-std=gnu11", "-fsyntax-only", "-w"] + HEADER_FLAGS[lst] +
+                                   ["-I", os.path.join(TOP, "runtime", "include"),
+                                    "-I", os.path.join(TOP, "generated", "include"), src],
+                                   capture_output=True, text=True)
+                checked += 1
+                if r.returncode:
+                    errs = [ln for ln in r.stderr.split("\n") if "error" in ln][:3]
+                    failures.append(f"headers: {h.loc}: <{h.include}> does not declare what headers.{lst} "
+                                    f"lists: " + "; ".join(e.split("error: ", 1)[-1] for e in errs))
+    print(f"headers: {checked} headers of spec/ring.yaml declare the names listed for them"
+          if not failures else "headers: FAILED")
+    return failures
+
+
+def header_added():
+    """A system call from a header added to headers.fallback reaches op_table.c."""
+    with tempfile.TemporaryDirectory() as t:
+        spec = os.path.join(t, "spec")
+        shutil.copytree(os.path.join(TOP, SMALL), spec)
+        ring, ops = os.path.join(spec, "ring.yaml"), os.path.join(spec, "ops.yaml")
+        with open(ring) as f:
+            text = f.read()
+        text = text.replace("    - {include: sys/uio.h, names: [struct iovec]}\n",
+                            "    - {include: sys/uio.h, names: [struct iovec]}\n"
+                            "    - {include: dirent.h, names: [getdents64]}\n")
+        with open(ring, "w") as f:
+            f.write(text)
+        with open(ops) as f:
+            text = f.read()
+        text = text.replace('{syscall: "statx(dfd, path, flags, mask, statxbuf)"}',
+                            '{syscall: "getdents64(dfd, statxbuf, mask)"}')
+        with open(ops, "w") as f:
+            f.write(text)
+        r = run(spec, os.path.join(t, "out"), ["--oracle", "none"])
+        if r.returncode:
+            return [f"headers: a spec adding dirent.h for getdents64 failed to generate:\n{r.stderr}"]
+        with open(os.path.join(t, "out", "src", "op_table.c")) as f:
+            c = f.read()
+    if "#include <sys/uio.h>\n#include <dirent.h>\n" not in c or "getdents64(dfd, statxbuf, mask)" not in c:
+        return ["headers: op_table.c lacks #include <dirent.h> (after sys/uio.h) or the getdents64 call"]
+    return []
+
+
 def main():
     update = "--update-golden" in sys.argv
     failures = golden(update)
@@ -171,12 +256,14 @@ def main():
     for c in cases:
         bad += bad_case(c)
     ids = op_ids()
-    for f in failures + bad + ids:
+    hdrs = header_names() + header_added()
+    for f in failures + bad + ids + hdrs:
         print("FAIL:", f)
     print(f"generator: golden {'ok' if not failures else 'FAILED'}, "
           f"bad specs {len(cases) - len({f.split(':')[0] for f in bad})}/{len(cases)} reported at the right place, "
-          f"op ids {'stable' if not ids else 'CHANGED'} when ops and variants are added")
-    return 1 if failures or bad or ids else 0
+          f"op ids {'stable' if not ids else 'CHANGED'} when ops and variants are added, "
+          f"headers {'ok' if not hdrs else 'FAILED'}")
+    return 1 if failures or bad or ids or hdrs else 0
 
 
 if __name__ == "__main__":
