@@ -181,8 +181,17 @@ compile-fail:
 	$(Q)tests/compile-fail/run.sh $(CC)
 	$(Q)tests/compile-fail/run.sh $(CLANG)
 
+# The generator's golden, bad-spec, op-id and header tests, then a short
+# fuzz of the spec loader: the first cases of a fixed seed (400, or what
+# 20 s allow).  gen-fuzz runs it for FUZZ_SECONDS from a random seed; a
+# failing case is kept in $(BUILD)/fuzz-failures/.
+FUZZ_SECONDS ?= 600
 gen-tests:
 	$(Q)$(PYTHON) tests/gen/run_tests.py
+	$(Q)BUILD=$(BUILD) $(PYTHON) tests/gen/fuzz.py --seed 1 --cases 400 --seconds 20
+
+gen-fuzz:
+	$(Q)BUILD=$(BUILD) $(PYTHON) tests/gen/fuzz.py --cases 1000000 --seconds $(FUZZ_SECONDS)
 
 # Public headers compile as C11 and C++ with gcc and clang, warning-free.
 HEADER_TEST := printf '\#include <safer-ring.h>\nint main(void) { return 0; }\n'
@@ -265,5 +274,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD) generated/.stamp
 
-.PHONY: all deps generate check-gen lib tools examples conformance unit matrix compile-fail gen-tests headers \
+.PHONY: all deps generate check-gen lib tools examples conformance unit matrix compile-fail gen-tests gen-fuzz headers \
 	clang-build check-sanitize check-valgrind check demo install uninstall clean

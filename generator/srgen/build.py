@@ -58,6 +58,8 @@ class Tables:
             name = n["name"].value
             if name in self.constants:
                 raise SpecError(n["name"].loc, f"constant '{name}' defined twice")
+            if not -(1 << 63) <= n["value"].value < (1 << 64):
+                raise SpecError(n["value"].loc, f"constant '{name}': {n['value'].value} does not fit 64 bits")
             self.constants[name] = Constant(name, n["value"].value,
                                             self.kernel(n["kernel"], _OLDEST_CONSTANT), n.loc)
         self.sqe_flags = self._flags(ring["sqe_flags"], 8)
@@ -208,6 +210,8 @@ class Tables:
             op = RegisterOp(n["name"].value, n["code"].value, self.kernel(n["kernel"]),
                             n["kernel_note"].value if "kernel_note" in n else None,
                             n["doc"].value if "doc" in n else None, n.loc)
+            if not 0 <= op.code < (1 << 32):
+                raise SpecError(n["code"].loc, f"register op {op.name}: code {op.code} does not fit 32 bits")
             if op.code in seen:
                 raise SpecError(n["code"].loc, f"register op code {op.code} used twice ({seen[op.code]} and {op.name})")
             seen[op.code] = op.name

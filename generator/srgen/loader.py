@@ -71,7 +71,12 @@ class Node:
         return self.value
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when python3-yaml has it (ten times faster; the same
+# nodes and marks), else PyYAML's own.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
     """SafeLoader with YAML 1.2 booleans: only true/false.
 
     YAML 1.1 reads on/off/yes/no as booleans, and `field: off` (the SQE
@@ -87,6 +92,10 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
                               re.compile(r"^(?:true|false)$"), list("tf"))
 
 
+# The spec nests about 8 deep; far more is a mistake (and Python's stack).
+_MAX_DEPTH = 64
+
+
 def _loc(path, mark):
     return Loc(path, mark.line + 1, mark.column + 1)
 
@@ -97,8 +106,13 @@ class _Converter(yaml.constructor.SafeConstructor):
         self.path = path
         self.text = text
 
-    def convert(self, node):
+    def convert(self, node, active=()):
         loc = _loc(self.path, node.start_mark)
+        if id(node) in active:
+            raise SpecError(loc, "an alias refers to the node that contains it")
+        if len(active) > _MAX_DEPTH:
+            raise SpecError(loc, f"nested more than {_MAX_DEPTH} deep")
+        active = active + (id(node),) if not isinstance(node, yaml.ScalarNode) else active
         if isinstance(node, yaml.MappingNode):
             out, key_locs = {}, {}
             for knode, vnode in node.value:
@@ -114,31 +128,53 @@ class _Converter(yaml.constructor.SafeConstructor):
                                     f"duplicate key '{key}'",
                                     f"first given at {key_locs[key]}")
                 key_locs[key] = _loc(self.path, knode.start_mark)
-                out[key] = self.convert(vnode)
+                out[key] = self.convert(vnode, active)
             return Node("map", out, loc, key_locs)
         if isinstance(node, yaml.SequenceNode):
-            return Node("seq", [self.convert(n) for n in node.value], loc)
+            return Node("seq", [self.convert(n, active) for n in node.value], loc)
         raw = self.text[node.start_mark.index:node.end_mark.index]
         return Node("scalar", self.construct_object(node), loc, raw=raw, style=node.style)
+
+
+# The line breaks YAML counts lines by.
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _pos(name, text, index):
+    """The Loc of text[index], counting lines as YAML does."""
+    line, start = 1, 0
+    for m in _BREAK.finditer(text, 0, index):
+        line, start = line + 1, m.end()
+    return Loc(name, line, index - start + 1)
 
 
 def load(path, display=None):
     """Parse one YAML file into a Node tree; errors carry file:line:col."""
     name = display or path
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise SpecError(Loc(name, 1, 1), f"cannot read: {e.strerror}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        good = data[:e.start].decode("utf-8")
+        raise SpecError(_pos(name, good, len(good)), f"not UTF-8: byte 0x{data[e.start]:02x}")
     if not text.startswith("# SPDX-License-Identifier:"):
         raise SpecError(Loc(name, 1, 1),
                         "the first line must be an SPDX-License-Identifier comment")
     try:
         root = yaml.compose(text, Loader=_Loader)
+        if root is None:
+            raise SpecError(Loc(name, 1, 1), "file is empty")
+        return _Converter(name, text).convert(root)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise SpecError(_loc(name, mark) if mark else Loc(name, 1, 1),
                         f"YAML syntax: {e.problem or e.context}")
-    if root is None:
-        raise SpecError(Loc(name, 1, 1), "file is empty")
-    return _Converter(name, text).convert(root)
+    except yaml.reader.ReaderError as e:
+        raise SpecError(_pos(name, text, e.position), f"YAML cannot hold character U+{e.character:04X}"
+                        if isinstance(e.character, int) else f"YAML: {e.reason}")
+    except RecursionError:      # in the parser, before a node could be placed
+        raise SpecError(Loc(name, 1, 1), "nested too deeply for the YAML parser")

@@ -3,6 +3,7 @@
 file, then write every file atomically, and only if the whole run
 succeeded.  Nothing here decides anything: the templates only loop and
 print what the earlier stages worked out."""
+import functools
 import os
 import tempfile
 
@@ -26,7 +27,9 @@ class TemplateError(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=4)
 def environment(template_dir):
+    """The Jinja environment (templates compile once per process)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir),
         undefined=jinja2.StrictUndefined,
