@@ -14,6 +14,7 @@ other attribute through to the object, so `o.doc` is the model's fact and
 as views.
 """
 import dataclasses
+import re
 
 from .cexpr import tokens
 
@@ -173,11 +174,6 @@ def c_string(text):
     return f'"{out}"'
 
 
-def c_ident(text):
-    """Upper-case C identifier fragment."""
-    return "".join(ch if ch.isalnum() else "_" for ch in text).upper()
-
-
 def c_enum(prefix, word):
     """SR_SHAPE_SINGLE from ("SR_SHAPE_", "single"); NONE for None."""
     return prefix + (word or "none").upper()
@@ -225,9 +221,8 @@ class OpC(View):
         return prep_name(self.m)
 
     @property
-    def index(self):
-        """The op id under its old name (api.h.j2 until it says id)."""
-        return self.m.id
+    def api_name(self):
+        return api_name(self.m)
 
     @property
     def enum_suffix(self):
@@ -278,6 +273,37 @@ class OpC(View):
         """The checked constructor's parameter list."""
         o = self.m
         return ", ".join(checked_decl(o, a, param=True) for a in o.ctor_args) or "void"
+
+    @property
+    def ctor_macro(self):
+        """C only: the constructor as a macro making a const out-buffer a hard
+        error, as (parameters, call), or None when the kernel writes no buffer."""
+        o = self.m
+        outs = o.out_buffers
+        if not outs:
+            return None
+        names = [a.name for a in o.ctor_args]
+        call = [f"SR__OUT_BUF({a.name})" if a in outs else f"({a.name})" for a in o.ctor_args]
+        return ", ".join(names), ", ".join(call)
+
+    @property
+    def option_stores(self):
+        """Statements writing the options at submit: each one, then the bits OR-sets add to its field."""
+        o, out = self.m, []
+        for a in o.options:
+            out.append(put(a.field, self.option_store(a)))
+            out += [cast_put(s.field, value(s.value), True) for s in o.or_sets(a.field)]
+        return out
+
+    @property
+    def commit_flags(self):
+        """SR__SF_* for sr__commit: the op's own, then the callback's."""
+        return " | ".join(self.slot_flags + ["(deliver ? SR__SF_CB : 0)"])
+
+    @property
+    def c_plain(self):
+        """The slot needs no completion-time work (sr__wait_done frees it itself)."""
+        return c_bool(not self.slot_flags)
 
     @property
     def builder_fields(self):
@@ -399,6 +425,19 @@ class ArgC(View):
         if a.ctype.is_ptr:
             return f"({a.ctype.c})(uintptr_t){raw}"
         return f"({a.ctype.c}){raw}"
+
+    @property
+    def copy_len(self):
+        """Bytes of a `copy` argument at submit (a string's were measured into sz_NAME)."""
+        a = self.m
+        return f"sz_{a.name}" if a.mem.size.kind == "string" else self.copy_size("op->")
+
+    @property
+    def result_decl(self):
+        """A `result` member: `struct statx statxbuf`, `int fds[2]` for ctype int[2]."""
+        a = self.m
+        m = re.fullmatch(r"(.*?)\s*(\[\d+\])", a.mem.ctype)
+        return f"{m.group(1)} {a.name}{m.group(2)}" if m else f"{a.mem.ctype} {a.name}"
 
     def copy_size(self, prefix):
         """Bytes of a `copy` argument, reading the builder through prefix."""

@@ -403,6 +403,36 @@ class Op:
         return self._kind("target")
 
     @property
+    def out_buffers(self):
+        """Owned buffers the kernel writes into."""
+        return [a for a in self.buffers if a.mem.dir == "out"]
+
+    @property
+    def out_msghdrs(self):
+        """Messages the kernel writes (their msg_flags come back)."""
+        return [a for a in self.msghdrs if a.mem.dir == "out"]
+
+    def or_sets(self, f):
+        """The OR-sets into field f (they follow an option writing it)."""
+        return [s for s in self.sets if s.is_or and s.field is f]
+
+    @property
+    def installs(self):
+        """The op puts files into the registered file table."""
+        return bool(self.direct and self.direct.effect == "install")
+
+    @property
+    def fill_reads_store(self):
+        """Completion fills results or msg_flags from op storage."""
+        return bool(self.results or self.out_msghdrs)
+
+    @property
+    def fill_reads_slot(self):
+        """Completion reads more than the CQE: lent buffers, storage, the group, file slots."""
+        return bool(self.shape == "notif" or self.buffers or self.fill_reads_store or self.provided
+                    or self.installs)
+
+    @property
     def forbids(self):
         return [a for a in self.all_args if a.checked_forbid is not None] if self.checked else []
 

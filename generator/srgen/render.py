@@ -38,13 +38,11 @@ def environment(template_dir):
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.globals.update(put=cnames.put, put_or=cnames.put_or, field_type=cnames.field_type,
-                       gen_abi=GEN_ABI)
-    env.globals.update(mask=cnames.mask)
+    # The few spellings a template applies to plain values (strings, versions, name lists).
+    env.globals.update(gen_abi=GEN_ABI, mask=cnames.mask)
     env.filters["cstr"] = cnames.c_string
     env.filters["cstr_or_null"] = cnames.c_string_or_null
     env.filters["kcode"] = cnames.kernel_code
-    env.filters["ident"] = cnames.c_ident
     return env
 
 

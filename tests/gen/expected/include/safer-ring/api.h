@@ -15,14 +15,7 @@
 #ifndef SAFER_RING_API_H
 #define SAFER_RING_API_H
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/epoll.h>
-#include <sys/uio.h>
-#include <linux/futex.h>
-#include <linux/openat2.h>
 #include <linux/stat.h>
-#include <linux/time_types.h>
 #include <safer-ring/ops.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
