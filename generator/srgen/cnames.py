@@ -58,7 +58,8 @@ def setter_name(op, a):
 
 
 def op_enum(op):
-    return "SR_OP_" + op.name.upper()
+    """SR_OP_READ (op: a model.Op, or an op's name)."""
+    return "SR_OP_" + (op if isinstance(op, str) else op.name).upper()
 
 
 def prep_name(op):
@@ -250,7 +251,7 @@ class OpC(View):
 
     @property
     def target_enums(self):
-        return ["SR_OP_" + t.upper() for t in self.m.target_ops]
+        return [op_enum(t) for t in self.m.target_ops]
 
     @property
     def c_shape(self):

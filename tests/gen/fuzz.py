@@ -128,6 +128,8 @@ def run_case(spec_dir, out_dir, oracle):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             rc = cli.main(argv)
         return rc, err.getvalue(), None
+    except KeyboardInterrupt:
+        raise
     except BaseException:       # RecursionError, MemoryError, SystemExit from argparse: all failures
         return None, err.getvalue(), traceback.format_exc()
 
