@@ -14,7 +14,7 @@
 DEPS_EXTRA += qemu-system-x86 cpio e2fsprogs
 CHECK_EXTRA += check-kernels
 
-KERNELS ?= debian-6.1
+KERNELS ?= debian-5.10 debian-6.1 debian-6.12 debian-sid debian-experimental
 KERNEL_TIMEOUT ?= 240
 KERNEL_DISK ?= nvme
 QEMU ?= qemu-system-x86_64

@@ -12,12 +12,17 @@
 #
 # Environment:
 #   KERNELS         words, each one of
-#                     debian-6.1     the newest Debian 6.1 cloud kernel, fetched with apt-get
+#                     debian-5.10, debian-6.1, debian-6.12, debian-sid, debian-experimental
+#                                    the newest Debian cloud kernel of that line, fetched with
+#                                    apt-get (fetch-debian.sh), with its tls.ko
 #                     PATH           a bootable x86-64 bzImage
 #                     DIR            every bzImage in DIR
 #                     NAME=PATH      a bzImage with the name to report it under (for a
 #                                    DIR, NAME-VERSION for each bzImage in it)
-#                   (default: debian-6.1)
+#                   (default: the five Debian lines)
+#   KERNEL_CACHE    where fetched kernels and the private apt lists are kept
+#                   (default ${XDG_CACHE_HOME:-$HOME/.cache}/safer-ring/kernels; shared by
+#                   every worktree and build)
 #   KERNEL_TIMEOUT  seconds one guest may run before qemu is killed (default 240)
 #   KERNEL_DISK     how the guest gets its scratch disk: nvme, virtio or sata
 #                   (default nvme; the driver must be built into the kernel)
@@ -31,7 +36,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 bin=$(cd "$bin" && pwd)
-KERNELS=${KERNELS:-debian-6.1}
+KERNELS=${KERNELS:-debian-5.10 debian-6.1 debian-6.12 debian-sid debian-experimental}
+KERNEL_CACHE=${KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/safer-ring/kernels}
 KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-240}
 KERNEL_DISK=${KERNEL_DISK:-nvme}
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -86,14 +92,14 @@ bz_version() {
 
 list=$work/kernels.list
 : >"$list"
-add_kernel() {	# NAME PATH
+add_kernel() {	# NAME PATH [TLS_MODULE]
 	v=$(bz_version "$2") || die "$2 is not a bootable x86 bzImage (no HdrS header)"
 	p=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 	name=${1:-$v}
 	if cut -f 1 "$list" | grep -qxF "$name"; then
 		die "KERNELS: two kernels are called $name; name one with NAME=PATH"
 	fi
-	printf '%s\t%s\t%s\n' "$name" "$p" "$v" >>"$list"
+	printf '%s\t%s\t%s\t%s\n' "$name" "$p" "$v" "${3:--}" >>"$list"
 }
 for word in $KERNELS; do
 	name=""
@@ -101,11 +107,14 @@ for word in $KERNELS; do
 	case $word in
 	*=*) name=${word%%=*}; path=${word#*=} ;;
 	esac
-	if [ "$path" = debian-6.1 ]; then
-		"$here/fetch-debian.sh" "$work/cache" >"$work/fetch.out" || die "cannot fetch the Debian 6.1 kernel (above)"
-		path=$(tail -n 1 "$work/fetch.out")
-		add_kernel "$name" "$path"
-	elif [ -d "$path" ]; then
+	case $path in
+	debian-*)
+		"$here/fetch-debian.sh" "$KERNEL_CACHE" "$path" >"$work/fetch.out" || die "cannot fetch $path (above)"
+		kdir=$(tail -n 1 "$work/fetch.out")
+		add_kernel "${name:-$path}" "$kdir/vmlinuz" "$kdir/tls.ko"
+		continue ;;
+	esac
+	if [ -d "$path" ]; then
 		found=0
 		for f in "$path"/*; do
 			if [ -f "$f" ] && v=$(bz_version "$f" 2>/dev/null); then
@@ -117,7 +126,7 @@ for word in $KERNELS; do
 	elif [ -f "$path" ]; then
 		add_kernel "$name" "$path"
 	else
-		die "KERNELS: $word is neither debian-6.1, a bzImage nor a directory"
+		die "KERNELS: $word is neither debian-LINE, a bzImage nor a directory"
 	fi
 done
 [ -s "$list" ] || die "KERNELS is empty"
@@ -157,7 +166,7 @@ rm -rf "$work/run"
 runs=""
 boot_t=0
 sim_t=0
-while IFS="$(printf '\t')" read -r name path ver; do
+while IFS="$(printf '\t')" read -r name path ver tlsko; do
 	dir=$work/run/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -172,7 +181,7 @@ while IFS="$(printf '\t')" read -r name path ver; do
 	mkfs.ext4 -q -F "$dir/scratch.img"
 	set +e
 	# shellcheck disable=SC2086
-	timeout -k 5 "$KERNEL_TIMEOUT" "$QEMU" -M q35 -accel tcg -cpu max -smp 2 -m 1024 \
+	timeout -k 5 "$KERNEL_TIMEOUT" "$QEMU" -M q35 -accel tcg,thread=single -cpu max -smp 2 -m 1024 \
 		-nographic -monitor none -no-reboot -net none \
 		-kernel "$path" -initrd "$work/initramfs.cpio" \
 		-append "console=ttyS0 loglevel=5 panic=-1" \
