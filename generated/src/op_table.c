@@ -1838,6 +1838,25 @@ sr__sys_pipe(const struct io_uring_sqe *sqe)
 	return ret == -1 ? -errno : (int)ret;
 }
 
+/* --- system calls younger than the oldest kernel: is it there? ---------------------- */
+
+/* futex_waitv(2), Linux 5.16: 1 when this kernel has it, tried once. */
+static int
+sr__probe_futex_waitv_0(void)
+{
+	static int known;	/* 0: not tried yet; 1: there; -1: ENOSYS */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+	if (!k) {
+		int saved = errno;
+
+		k = (long)(syscall(SYS_futex_waitv, NULL, 0, 0, NULL, 0)) == -1 && errno == ENOSYS ? -1 : 1;
+		errno = saved;
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
+
 /* --- ops that act on others (remove, update): the ops they can name ------------------- */
 
 static const uint16_t sr__targets_poll_remove[] = { SR_OP_POLL_ADD, SR_OP_POLL_MULTISHOT };
@@ -2607,6 +2626,7 @@ static const struct sr_fb_route sr__routes_futex_waitv[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAITV,
 	  .queued_at_submit = 1,
+	  .sys_kernel = 0x051000, .sys_present = sr__probe_futex_waitv_0,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_waitv, .text = "futex_waitv(2)" },
 	{ 0 }

@@ -308,6 +308,8 @@ class Fallback:
     more_while: Optional[str] = None  # rearm: which results keep the stream going
     name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
     queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
+    kernel: Optional["Version"] = None  # syscall: the kernel that brought the system call
+    probe: Optional[str] = None     # syscall: a harmless call that fails with ENOSYS where it is missing
 
     @property
     def syscall_name(self):
@@ -1282,7 +1284,8 @@ class Builder:
     def _fallback(self, n):
         get = lambda k: n[k].value if k in n else None  # noqa: E731
         for key, kind in (("how", "op"), ("setup", "op"), ("repeat", "op"), ("more_while", "op"),
-                          ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall")):
+                          ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall"),
+                          ("kernel", "syscall"), ("probe", "syscall")):
             if key in n and kind not in n:
                 article = "an" if kind == "op" else "a"
                 raise SpecError(n[key].loc, f"{key}: applies to {article} {{{kind}: ...}} fallback")
@@ -1295,8 +1298,13 @@ class Builder:
             return Fallback("op", get("op"), get("how") or "same", None, n.loc, setup=get("setup"),
                             repeat=get("repeat"), more_while=get("more_while"))
         if "syscall" in n:
+            if ("kernel" in n) != ("probe" in n):
+                key = "kernel" if "kernel" in n else "probe"
+                raise SpecError(n[key].loc, "kernel: and probe: go together (the date for simulated kernels, "
+                                "the trial for real ones)")
             return Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
-                            queued_at_submit=bool(get("queued_at_submit")))
+                            queued_at_submit=bool(get("queued_at_submit")),
+                            kernel=self._version(n["kernel"]) if "kernel" in n else None, probe=get("probe"))
         if "emulate" in n:
             return Fallback("emulate", get("emulate"), None, None, n.loc)
         return Fallback("none", None, None, get("none"), n.loc)

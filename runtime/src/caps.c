@@ -437,9 +437,11 @@ const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t
 		snprintf(buf, len, "unavailable: %s (policy STRICT takes no fallback)", why);
 	else if (rt && rt->engine != SR_FB_NONE)
 		snprintf(buf, len, "fallback: %s", rt->text);
-	else
-		snprintf(buf, len, "unavailable: %s; no fallback: %s", why,
-			 rt ? rt->text : "none of its routes works on this ring");
+	else {
+		char none[160];
+
+		snprintf(buf, len, "unavailable: %s; no fallback: %s", why, sr__fb_none_why(r, op, none, sizeof(none)));
+	}
 	return buf;
 }
 

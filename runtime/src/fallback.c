@@ -232,6 +232,35 @@ static bool groups_user(const struct sr_ring *r)
 	return sr__group_mode(r) == SR__GROUP_USER;
 }
 
+/*
+ * A system call younger than io_uring (futex_waitv, 5.16): the route is
+ * there when the kernel is not dated before it (a simulated one) and the
+ * kernel has it (tried once: ENOSYS).
+ */
+static bool syscall_missing(const struct sr_fb_route *rt)
+{
+	return rt->engine == SR_FB_SYSCALL && rt->sys_present &&
+	       (rt->sys_kernel > sr_kver_code(sr_caps_get()->kernel) || !rt->sys_present());
+}
+
+const char *sr__fb_none_why(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	const struct sr_fb_route *rt = sr__fb_pick(r, op);
+
+	if (rt)
+		return rt->text;
+	snprintf(buf, len, "none of its routes works on this ring");
+	for (unsigned i = 0; op < sr_op_count && i < sr_op_table[op].nroutes; i++) {
+		rt = &sr_op_table[op].routes[i];
+		if (syscall_missing(rt)) {
+			snprintf(buf, len, "%s is missing from this kernel (it came in Linux %u.%u)", rt->text,
+				 rt->sys_kernel >> 16, (rt->sys_kernel >> 8) & 0xff);
+			break;
+		}
+	}
+	return buf;
+}
+
 const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 {
 	const struct sr_op_info *o;
@@ -258,6 +287,8 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 				continue;
 			/* Only the backend's own file table can be read without the kernel. */
 			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)
+				continue;
+			if (syscall_missing(rt))
 				continue;
 			return rt;
 		default:
@@ -1237,8 +1268,10 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 			return NULL;
 		}
 		if (!rt || rt->engine == SR_FB_NONE) {
+			char none[160];
+
 			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s; no fallback: %s", op_name(opid), why,
-				 rt ? rt->text : "none of its routes works on this ring");
+				 sr__fb_none_why(r, opid, none, sizeof(none)));
 			return NULL;
 		}
 		if (rt->engine != SR_FB_KERNEL && op->_personality) {
