@@ -386,7 +386,7 @@ void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p)
 {
 	const struct sr_caps *c = sr_caps_get();
-	unsigned extra = 0, tried;
+	unsigned extra = 0, optional, tried;
 	int ret;
 
 	snprintf(r->_ext->kernel_text, sizeof(r->_ext->kernel_text), "%s", c->release);
@@ -404,8 +404,23 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 	} else if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
 		return sr__fb_create(r, p);
 	}
+	/*
+	 * 128-byte SQEs and 32-byte CQEs are 5.19: a kernel without them
+	 * refuses every rung (EINVAL; Debian's 5.10 does).  The ring comes up
+	 * without them, and the ops that need them say so at submit ("needs a
+	 * ring set up with IORING_SETUP_SQE128"); a simulated kernel older
+	 * than the flags gets that same ring.
+	 */
+	optional = extra & (IORING_SETUP_SQE128 | IORING_SETUP_CQE32);
+	if (optional && !rung_allowed(c, optional)) {
+		extra &= ~optional;
+		optional = 0;
+	}
 	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER),
 			  &r->_setup_flags, &tried, c);
+	if (ret == -EINVAL && optional)
+		ret = ladder_init(&r->_uring, entries, extra & ~optional, p->cq_entries,
+				  !(p->flags & SR_RING_NO_LADDER), &r->_setup_flags, &tried, c);
 	if (ret < 0) {
 		struct sr_caps tmp = *c;
 
