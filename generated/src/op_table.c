@@ -680,6 +680,30 @@ _Static_assert(SR_IORING_FEAT_RW_ATTR == IORING_FEAT_RW_ATTR, "spec/ring.yaml: I
 #ifdef IORING_FEAT_NO_IOWAIT
 _Static_assert(SR_IORING_FEAT_NO_IOWAIT == IORING_FEAT_NO_IOWAIT, "spec/ring.yaml: IORING_FEAT_NO_IOWAIT");
 #endif
+#ifdef IORING_ENTER_GETEVENTS
+_Static_assert(SR_IORING_ENTER_GETEVENTS == IORING_ENTER_GETEVENTS, "spec/ring.yaml: IORING_ENTER_GETEVENTS");
+#endif
+#ifdef IORING_ENTER_SQ_WAKEUP
+_Static_assert(SR_IORING_ENTER_SQ_WAKEUP == IORING_ENTER_SQ_WAKEUP, "spec/ring.yaml: IORING_ENTER_SQ_WAKEUP");
+#endif
+#ifdef IORING_ENTER_SQ_WAIT
+_Static_assert(SR_IORING_ENTER_SQ_WAIT == IORING_ENTER_SQ_WAIT, "spec/ring.yaml: IORING_ENTER_SQ_WAIT");
+#endif
+#ifdef IORING_ENTER_EXT_ARG
+_Static_assert(SR_IORING_ENTER_EXT_ARG == IORING_ENTER_EXT_ARG, "spec/ring.yaml: IORING_ENTER_EXT_ARG");
+#endif
+#ifdef IORING_ENTER_REGISTERED_RING
+_Static_assert(SR_IORING_ENTER_REGISTERED_RING == IORING_ENTER_REGISTERED_RING, "spec/ring.yaml: IORING_ENTER_REGISTERED_RING");
+#endif
+#ifdef IORING_ENTER_ABS_TIMER
+_Static_assert(SR_IORING_ENTER_ABS_TIMER == IORING_ENTER_ABS_TIMER, "spec/ring.yaml: IORING_ENTER_ABS_TIMER");
+#endif
+#ifdef IORING_ENTER_EXT_ARG_REG
+_Static_assert(SR_IORING_ENTER_EXT_ARG_REG == IORING_ENTER_EXT_ARG_REG, "spec/ring.yaml: IORING_ENTER_EXT_ARG_REG");
+#endif
+#ifdef IORING_ENTER_NO_IOWAIT
+_Static_assert(SR_IORING_ENTER_NO_IOWAIT == IORING_ENTER_NO_IOWAIT, "spec/ring.yaml: IORING_ENTER_NO_IOWAIT");
+#endif
 
 static void
 sr__readv_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
@@ -4594,6 +4618,18 @@ const struct sr_flag_info sr_feature_table[] = {
 	{ "IORING_FEAT_NO_IOWAIT", 17, 0x060f00, 0, 0, 0, "" },
 };
 const unsigned sr_feature_count = 18;
+
+const struct sr_flag_info sr_enter_flag_table[] = {
+	{ "IORING_ENTER_GETEVENTS", 0, 0x050100, 0, 0, 0, "wait for min_complete completions" },
+	{ "IORING_ENTER_SQ_WAKEUP", 1, 0x050100, 0, 0, 0, "wake the SQPOLL thread" },
+	{ "IORING_ENTER_SQ_WAIT", 2, 0x050a00, 0, 0, 0, "SQPOLL: wait until the SQ has room" },
+	{ "IORING_ENTER_EXT_ARG", 3, 0x050b00, 0, 0, 0, "arg is a struct io_uring_getevents_arg (sigmask and timeout)" },
+	{ "IORING_ENTER_REGISTERED_RING", 4, 0x051200, 0, 0, 0, "fd is a registered ring index" },
+	{ "IORING_ENTER_ABS_TIMER", 5, 0x060c00, 0, 0, 0, "the wait timeout is absolute" },
+	{ "IORING_ENTER_EXT_ARG_REG", 6, 0x060d00, 0, 0, 0, "arg points into a registered wait region" },
+	{ "IORING_ENTER_NO_IOWAIT", 7, 0x060f00, 0, 0, 0, "do not count the wait as iowait" },
+};
+const unsigned sr_enter_flag_count = 8;
 
 const struct sr_register_info sr_register_table[] = {
 	{ "IORING_REGISTER_BUFFERS", 0, 0x050100 },

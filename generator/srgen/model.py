@@ -689,6 +689,7 @@ class Spec:
     features: List[FlagBit]
     register_ops: List[RegisterOp]
     sources: List[str]
+    enter_flags: List[FlagBit] = field(default_factory=list)
 
     def op(self, name):
         for o in self.ops:
@@ -790,7 +791,7 @@ class Builder:
                     types=list(self.types.values()), constants=list(self.constants.values()),
                     sqe_flags=self.sqe_flags, cqe_flags=self.cqe_flags,
                     setup_flags=self.setup_flags, ladder=self.ladder, features=self.features,
-                    register_ops=self.register_ops, sources=self.sources)
+                    register_ops=self.register_ops, sources=self.sources, enter_flags=self.enter_flags)
 
     # --- ring.yaml ---------------------------------------------------------------
 
@@ -826,6 +827,7 @@ class Builder:
         self.sqe_flags = self._flags(r["sqe_flags"], 8)
         self.cqe_flags = self._flags(r["cqe_flags"], 32)
         self.features = self._flags(r["features"], 32)
+        self.enter_flags = self._flags(r["enter_flags"], 32) if "enter_flags" in r else []
         self.setup_flags = self._flags(r["setup_flags"], 32)
         by_name = {f.name: f for f in self.setup_flags}
         for f in self.setup_flags:

@@ -498,6 +498,16 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_IORING_FEAT_RW_ATTR (1U << 16)	/* Linux 6.15 */
 #define SR_IORING_FEAT_NO_IOWAIT (1U << 17)	/* Linux 6.15 */
 
+/* IORING_ENTER_* flags (io_uring_enter(2)). */
+#define SR_IORING_ENTER_GETEVENTS (1U << 0)	/* Linux 5.1 */
+#define SR_IORING_ENTER_SQ_WAKEUP (1U << 1)	/* Linux 5.1 */
+#define SR_IORING_ENTER_SQ_WAIT (1U << 2)	/* Linux 5.10 */
+#define SR_IORING_ENTER_EXT_ARG (1U << 3)	/* Linux 5.11 */
+#define SR_IORING_ENTER_REGISTERED_RING (1U << 4)	/* Linux 5.18 */
+#define SR_IORING_ENTER_ABS_TIMER (1U << 5)	/* Linux 6.12 */
+#define SR_IORING_ENTER_EXT_ARG_REG (1U << 6)	/* Linux 6.13 */
+#define SR_IORING_ENTER_NO_IOWAIT (1U << 7)	/* Linux 6.15 */
+
 /* IORING_REGISTER_* operations. */
 #define SR_IORING_REGISTER_BUFFERS 0	/* Linux 5.1 */
 #define SR_IORING_UNREGISTER_BUFFERS 1	/* Linux 5.1 */
@@ -559,6 +569,8 @@ extern const struct sr_flag_info sr_setup_flag_table[];
 extern const unsigned sr_setup_flag_count;
 extern const struct sr_flag_info sr_feature_table[];
 extern const unsigned sr_feature_count;
+extern const struct sr_flag_info sr_enter_flag_table[];
+extern const unsigned sr_enter_flag_count;
 extern const struct sr_register_info sr_register_table[];
 extern const unsigned sr_register_count;
 /* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */
