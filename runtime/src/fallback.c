@@ -868,6 +868,15 @@ static void to_kernel(struct sr_ring *r, struct job *j)
 	}
 	memcpy(sqe, j->sqe, sqe_size(r));
 	sqe->flags &= (uint8_t)~(LINKS | SR_IOSQE_IO_DRAIN);
+	/* A multishot op's len 0 means "the whole buffer" to the kernels
+	 * that have it; older ones read at most len into a provided buffer
+	 * (Debian's 5.10: the re-armed recv and read got 0 bytes). */
+	if ((sqe->flags & SR_IOSQE_BUFFER_SELECT) && !sqe->len) {
+		const struct sr_bufgroup *g = j->group ? j->group : r->_slotx[j->slot]._aux;
+
+		if (g)
+			sqe->len = (uint32_t)g->_size;
+	}
 	sqe->user_data = job_kud(j);
 	j->state = J_KERNEL;
 }
