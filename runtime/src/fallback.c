@@ -257,6 +257,11 @@ const char *sr__fb_none_why(const struct sr_ring *r, unsigned op, char *buf, siz
 				 rt->sys_kernel >> 16, (rt->sys_kernel >> 8) & 0xff);
 			break;
 		}
+		if (rt->emulate == SR_EMU_CANCEL && r && r->_uring_up) {
+			snprintf(buf, len, "an emulated cancel by descriptor cannot find the kernel's requests "
+				 "on this ring");
+			break;
+		}
 	}
 	return buf;
 }
@@ -287,6 +292,13 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 				continue;
 			/* Only the backend's own file table can be read without the kernel. */
 			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)
+				continue;
+			/* A cancel by descriptor must find the kernel's requests
+			 * too, which only the kernel's own (5.19) can: the backend
+			 * knows no descriptor of theirs.  Judged on the kernel
+			 * the ring believes in, so SR_KERNEL shows it. */
+			if (rt->emulate == SR_EMU_CANCEL && r->_uring_up && o->fd_kind != SR_FD_NONE &&
+			    (o->kernel > sr_kver_code(sr_caps_get()->kernel) || !kernel_has(r, op)))
 				continue;
 			if (syscall_missing(rt))
 				continue;
