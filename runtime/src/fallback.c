@@ -233,14 +233,16 @@ static bool groups_user(const struct sr_ring *r)
 }
 
 /*
- * A system call younger than io_uring (futex_waitv, 5.16): the route is
- * there when the kernel is not dated before it (a simulated one) and the
- * kernel has it (tried once: ENOSYS).
+ * A system call younger than io_uring (futex_waitv, 5.16): a real kernel
+ * has it unless trying it gives ENOSYS; a simulated one by its date.
  */
 static bool syscall_missing(const struct sr_fb_route *rt)
 {
-	return rt->engine == SR_FB_SYSCALL && rt->sys_present &&
-	       (rt->sys_kernel > sr_kver_code(sr_caps_get()->kernel) || !rt->sys_present());
+	const struct sr_caps *c = sr_caps_get();
+
+	if (rt->engine != SR_FB_SYSCALL || !rt->sys_present)
+		return false;
+	return c->simulated ? rt->sys_kernel > sr_kver_code(c->kernel) : !rt->sys_present();
 }
 
 const char *sr__fb_none_why(const struct sr_ring *r, unsigned op, char *buf, size_t len)
