@@ -275,6 +275,27 @@ const char *sr__no_uring_why(const char *what, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A version is a hint, the probe a fact: an op that is its opcode's first
+ * form (not a flag variant, which the probe cannot show) runs on a real
+ * kernel whose probe lists the opcode, whatever the release says.  Stable
+ * series carry later io_uring: Debian's 5.10.223 has shutdown, renameat
+ * and unlinkat (mainline 5.11).  A simulated kernel (SR_KERNEL) has only
+ * its version: the probe read is the machine's.
+ */
+bool sr__probe_has(unsigned op)
+{
+	const struct sr_caps *c = sr_caps_get();
+	const struct sr_op_info *o = &sr_op_table[op];
+
+	if (c->simulated || !c->have_probe || !c->opcode_ok[o->opcode])
+		return false;
+	for (unsigned x = 0; x < sr_op_count; x++)
+		if (sr_op_table[x].opcode == o->opcode && sr_op_table[x].kernel < o->kernel)
+			return false;
+	return true;
+}
+
 /* Why op cannot run natively for reasons of its own, or NULL. */
 static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, size_t len)
 {
@@ -290,7 +311,7 @@ static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, s
 	kver_text(c, kv, sizeof(kv));
 	if (!r || !r->_uring_up)
 		return sr__no_uring_why(o->name, buf, len);
-	if (o->kernel > sr_kver_code(c->kernel)) {
+	if (o->kernel > sr_kver_code(c->kernel) && !sr__probe_has(op)) {
 		snprintf(buf, len, "%s needs Linux %u.%u; running %s", o->name, o->kernel >> 16,
 			 (o->kernel >> 8) & 0xff, kv);
 		return buf;
