@@ -31,7 +31,8 @@ KCONF_OBJ := $(patsubst %.c,$(KBUILD)/obj/%.o,$(KCONF_SRC))
 # Our own flags, not TEST_CFLAGS: a sanitizer runtime cannot link -static.
 KCFLAGS := -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes
 KLIBS := -lcunit -luring -lpthread
-KERNEL_PROGS := $(KBIN)/init $(KBIN)/conformance $(KBIN)/sr-variants $(KBIN)/sr-probe $(KBIN)/sr-kfacts
+KERNEL_PROGS := $(KBIN)/init $(KBIN)/conformance $(KBIN)/sr-variants $(KBIN)/sr-probe $(KBIN)/sr-kfacts \
+	$(KBIN)/sr-disabled
 
 $(KBUILD)/obj/%.o: %.c $(HEADERS) tests/conformance/conf.h $(wildcard tests/live/*.h)
 	@mkdir -p $(dir $@)
@@ -57,6 +58,11 @@ $(KBIN)/sr-kfacts: $(KBUILD)/obj/tests/kernels/kfacts.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@ (static)"
 	$(Q)$(CC) -static -o $@ $< $(LIB_A) $(KLIBS)
+
+$(KBIN)/sr-disabled: tests/kernels/disabled.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -O2 -std=gnu11 $(WARN) -o $@ $<
 
 $(KBIN)/init: tests/kernels/init.c
 	@mkdir -p $(dir $@)

@@ -468,6 +468,10 @@ def judge_generic(k, name, lines, status, hl):
     print("    guest:      " + " ".join("%s=%s" % kv for kv in g.items()))
     if g.get("failed", "0") != "0":
         k.fail("%s in the guest: failed=%s" % (name, g["failed"]))
+    # kernel.io_uring_disabled is 6.6: from there on every mode must run.
+    if name == "io_uring-disabled" and vkey(k.level) >= (6, 6) and (g.get("ran") != "3" or g.get("matrix_runs") != "2"):
+        k.fail("io_uring-disabled: the kernel has the sysctl (6.6), but ran=%s matrix_runs=%s (want 3 and 2)" % (
+            g.get("ran"), g.get("matrix_runs")))
     if g.get("fallback", "").isdigit():
         k.fallback += int(g["fallback"])
     if hl is None:
