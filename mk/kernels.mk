@@ -11,7 +11,7 @@
 #   KERNELS=debian-6.1 /path/bzImage name=/path/dir ...   (default debian-6.1)
 #   KERNEL_TIMEOUT=240   KERNEL_DISK=nvme|virtio|sata   QEMU=qemu-system-x86_64
 
-DEPS_EXTRA += qemu-system-x86 cpio e2fsprogs
+DEPS_EXTRA += qemu-system-x86 cpio e2fsprogs xz-utils libssl-dev openssl
 CHECK_EXTRA += check-kernels
 
 KERNELS ?= debian-5.10 debian-6.1 debian-6.12 debian-sid debian-experimental
@@ -32,7 +32,7 @@ KCONF_OBJ := $(patsubst %.c,$(KBUILD)/obj/%.o,$(KCONF_SRC))
 KCFLAGS := -O1 -g -std=gnu11 $(WARN) -Wno-missing-prototypes
 KLIBS := -lcunit -luring -lpthread
 KERNEL_PROGS := $(KBIN)/init $(KBIN)/conformance $(KBIN)/sr-variants $(KBIN)/sr-probe $(KBIN)/sr-kfacts \
-	$(KBIN)/sr-disabled
+	$(KBIN)/sr-disabled $(KBIN)/sr-ktls $(KBIN)/https_server $(KBIN)/ktls-cert.pem
 
 $(KBUILD)/obj/%.o: %.c $(HEADERS) tests/conformance/conf.h $(wildcard tests/live/*.h)
 	@mkdir -p $(dir $@)
@@ -63,6 +63,33 @@ $(KBIN)/sr-disabled: tests/kernels/disabled.c
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@ (static)"
 	$(Q)$(CC) -static -O2 -std=gnu11 $(WARN) -o $@ $<
+
+# kTLS in the guest (ktls.c): the https example and an OpenSSL client,
+# static (Debian's libssl-dev has the archives), and a certificate for
+# localhost made here.
+KSSL := -lssl -lcrypto -lpthread -ldl
+$(KBIN)/sr-ktls: tests/kernels/ktls.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -O2 -std=gnu11 $(WARN) -o $@ $< $(KSSL)
+
+KHTTPS_OBJ := $(patsubst %.c,$(KBUILD)/obj/%.o,$(wildcard examples/https_server/*.c))
+$(KBUILD)/obj/examples/https_server/%.o: examples/https_server/%.c $(HEADERS) $(wildcard examples/https_server/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(KCFLAGS) -c -o $@ $<
+
+$(KBIN)/https_server: $(KHTTPS_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) -static -o $@ $(KHTTPS_OBJ) $(LIB_A) -luring $(KSSL)
+
+$(KBIN)/ktls-cert.pem:
+	@mkdir -p $(dir $@)
+	@echo "  OPENSSL $@"
+	$(Q)openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout $(KBIN)/ktls-key.pem -out $@.tmp 2>/dev/null && \
+		mv $@.tmp $@
 
 $(KBIN)/init: tests/kernels/init.c
 	@mkdir -p $(dir $@)

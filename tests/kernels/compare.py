@@ -468,6 +468,15 @@ def judge_generic(k, name, lines, status, hl):
     print("    guest:      " + " ".join("%s=%s" % kv for kv in g.items()))
     if g.get("failed", "0") != "0":
         k.fail("%s in the guest: failed=%s" % (name, g["failed"]))
+    # kTLS: a kernel whose packages brought tls.ko must carry both
+    # versions' records itself; every kernel serves both over userspace
+    # TLS with the module absent.
+    if name == "ktls":
+        k.ktls = g
+        if g.get("module") == "loaded" and g.get("kernel_tls") != "2":
+            k.fail("ktls: tls.ko was loaded, but kTLS carried %s of 2 connections" % g.get("kernel_tls"))
+        if g.get("served") != g.get("bytes_equal") or int(g.get("served", "0")) < 2:
+            k.fail("ktls: served=%s bytes_equal=%s" % (g.get("served"), g.get("bytes_equal")))
     # kernel.io_uring_disabled is 6.6: from there on every mode must run.
     if name == "io_uring-disabled" and vkey(k.level) >= (6, 6) and (g.get("ran") != "3" or g.get("matrix_runs") != "2"):
         k.fail("io_uring-disabled: the kernel has the sysctl (6.6), but ran=%s matrix_runs=%s (want 3 and 2)" % (
@@ -550,6 +559,15 @@ def main():
                   k.name, pc[0], pc[1], pc[2], pc[3], k.ahead, k.ops_checked,
                   "spec" if getattr(k, "spec_only", False) else "simulation", k.agree, len(k.explained),
                   k.fallback, len(k.failures)))
+    kt = [k.ktls for k in kernels if getattr(k, "ktls", None)]
+    if kt:
+        print("ktls: kernels=%d served=%d bytes_equal=%d (kTLS connections %d, userspace TLS %d; kernels "
+              "with kTLS: %s)" % (
+                  sum(1 for g in kt if int(g.get("kernel_tls", "0")) > 0), sum(int(g.get("served", "0")) for g in kt),
+                  sum(int(g.get("bytes_equal", "0")) for g in kt), sum(int(g.get("kernel_tls", "0")) for g in kt),
+                  sum(int(g.get("user_tls", "0")) for g in kt),
+                  ", ".join(k.name for k in kernels if int(getattr(k, "ktls", {}).get("kernel_tls", "0")) > 0)
+                  or "none"))
     print("real-kernels: kernels=%d ops_checked=%d native=%d fallback=%d agree_with_simulation=%d failed=%d" % (
         len(kernels), sum(k.ops_checked for k in kernels), sum(k.native for k in kernels),
         sum(k.fallback for k in kernels), sum(k.agree for k in kernels), failed + (0 if kernels else 1)))

@@ -7,9 +7,11 @@
 #   vmlinuz    the bzImage
 #   version    PACKAGE=VERSION it came from
 #   config     the kernel's .config, when the packages carry it
-#   tls.ko     the kernel's own TLS module, uncompressed (kTLS in the guest),
-#              or tls.none saying why there is none (5.10's cloud flavour
-#              is built without CONFIG_TLS)
+#   modules/   the kernel's own TLS module and the crypto modules AES-GCM
+#              records need (gcm, ctr, ghash and what they need), uncompressed,
+#              and modules/order, the order to load them in (kTLS in the
+#              guest, which has no modprobe); or tls.none saying why there is
+#              none (5.10's cloud flavour is built without CONFIG_TLS)
 #
 #   NAME                  suite(s) asked                 package
 #   debian-5.10           bullseye                       linux-image-5.10.0-N-cloud-amd64-unsigned
@@ -146,7 +148,7 @@ for pv in $(candidates "$image" | head -n 3); do
 	pkg=${pv%%=*}
 	ver=${pv#*=}
 	dir=$cache/$name/${pkg}_$ver
-	if [ -f "$dir/vmlinuz" ]; then
+	if [ -f "$dir/vmlinuz" ] && { [ -f "$dir/modules/order" ] || [ -f "$dir/tls.none" ]; }; then
 		[ -z "$tried" ] || echo "check-kernels: NOTE: $name: could not download$tried; using $pkg $ver" >&2
 		echo "$dir"
 		exit 0
@@ -177,8 +179,10 @@ fi
 for deb in "$tmp"/*.deb; do
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" --wildcards --no-wildcards-match-slash \
 		'./boot/vmlinuz-*' './boot/config-*' './usr/lib/modules/*/vmlinuz*' './usr/lib/modules/*/config' \
-		'./lib/modules/*/kernel/net/tls/tls.ko*' './usr/lib/modules/*/kernel/net/tls/tls.ko*' \
 		2>/dev/null || true
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" --wildcards \
+		'*/modules/*/kernel/net/tls/*' '*/modules/*/kernel/crypto/*' '*/modules/*/kernel/lib/*' \
+		'*/modules/*/kernel/arch/x86/crypto/*' 2>/dev/null || true
 done
 vmlinuz=$(find "$tmp/x" -name 'vmlinuz*' -type f | head -n 1)
 [ -n "$vmlinuz" ] || die "no vmlinuz in $pkg $ver"
@@ -186,16 +190,55 @@ mkdir -p "$tmp/out"
 mv "$vmlinuz" "$tmp/out/vmlinuz"
 config=$(find "$tmp/x" -name 'config*' -type f | head -n 1)
 [ -z "$config" ] || mv "$config" "$tmp/out/config"
-tls=$(find "$tmp/x" -name 'tls.ko*' -type f | head -n 1)
-case $tls in
-"")
+if [ -z "$(find "$tmp/x" -name 'tls.ko*' -type f | head -n 1)" ]; then
 	tlsconf=$(grep -E '^(# )?CONFIG_TLS[ =]' "$tmp/out/config" 2>/dev/null || echo "no config in the package")
-	echo "no net/tls/tls.ko in $pkg $ver ($tlsconf)" >"$tmp/out/tls.none" ;;
-*.xz) xz -dc "$tls" >"$tmp/out/tls.ko" ;;
-*.zst) zstd -qdc "$tls" >"$tmp/out/tls.ko" ;;
-*.gz) gzip -dc "$tls" >"$tmp/out/tls.ko" ;;
-*) mv "$tls" "$tmp/out/tls.ko" ;;
-esac || die "cannot decompress $tls"
+	echo "no net/tls/tls.ko in $pkg $ver ($tlsconf)" >"$tmp/out/tls.none"
+else
+	# Uncompressed (the guest's kernel may lack the decompressor), then
+	# tls and the AES-GCM algorithms with everything they need, needs
+	# first.  An algorithm a module asks for by name (gcm asks for
+	# ctr(aes) and ghash) is no symbol dependency, so those are named.
+	mkdir -p "$tmp/ko" "$tmp/out/modules"
+	find "$tmp/x" -name '*.ko*' -type f | while read -r f; do
+		b=$(basename "$f")
+		case $b in
+		*.ko.xz) xz -dc "$f" >"$tmp/ko/${b%.xz}" ;;
+		*.ko.zst) zstd -qdc "$f" >"$tmp/ko/${b%.zst}" ;;
+		*.ko.gz) gzip -dc "$f" >"$tmp/ko/${b%.gz}" ;;
+		*.ko) cp "$f" "$tmp/ko/$b" ;;
+		esac || die "cannot decompress $f"
+	done
+	${PYTHON:-/usr/bin/python3} - "$tmp/ko" "$tmp/out/modules" tls gcm ctr ghash-generic <<'PY' ||
+import os, re, shutil, sys
+src, dst, want = sys.argv[1], sys.argv[2], sys.argv[3:]
+def norm(n):
+    return n.replace("-", "_")
+have = {norm(f[:-3]): f for f in os.listdir(src) if f.endswith(".ko")}
+def deps(name):
+    data = open(os.path.join(src, have[name]), "rb").read()
+    m = re.search(rb"depends=([^\0]*)\0", data)
+    return [norm(d) for d in (m.group(1).decode().split(",") if m and m.group(1) else [])]
+order, seen = [], set()
+def visit(n):
+    n = norm(n)
+    if n in seen:
+        return
+    seen.add(n)
+    if n not in have:
+        return  # built in (CONFIG_...=y)
+    for d in deps(n):
+        visit(d)
+    order.append(n)
+    shutil.copy(os.path.join(src, have[n]), os.path.join(dst, have[n]))
+for w in want:
+    visit(w)
+if "tls" not in order:
+    sys.exit("no tls module among the packages' modules")
+with open(os.path.join(dst, "order"), "w") as f:
+    f.write("".join(have[n] + "\n" for n in order))
+PY
+		die "cannot work out the TLS modules' load order"
+fi
 echo "$got${mpv:+ $mpv}" >"$tmp/out/version"
 # Whole or not at all: a half-fetched kernel never sits under its name.
 rm -rf "$dir"
