@@ -144,7 +144,14 @@ tmp=$cache/$name/.fetch.$$
 trap 'rm -rf "$tmp"' EXIT
 tried=""
 got=""
-for pv in $(candidates "$image" | head -n 3); do
+# The newest three, worked out once per reading of the lists (apt-cache
+# takes seconds a call).
+cands=$state/candidates.$name
+if [ "$fresh" = no ] || [ ! -s "$cands" ] || [ "$stamp" -nt "$cands" ]; then
+	candidates "$image" | head -n 3 >"$cands.tmp"
+	mv "$cands.tmp" "$cands"
+fi
+for pv in $(cat "$cands"); do
 	pkg=${pv%%=*}
 	ver=${pv#*=}
 	dir=$cache/$name/${pkg}_$ver

@@ -27,6 +27,7 @@
 #   KERNEL_DISK     how the guest gets its scratch disk: nvme, virtio or sata
 #                   (default nvme; the driver must be built into the kernel)
 #   QEMU            the qemu binary (default qemu-system-x86_64)
+#   KERNEL_JOBS     guests booted at once (default 2)
 set -eu
 
 work=${1:?usage: run.sh WORK_DIR PROGRAM_DIR MANIFEST}
@@ -41,6 +42,7 @@ KERNEL_CACHE=${KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/safer-ring/kernels}
 KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-240}
 KERNEL_DISK=${KERNEL_DISK:-nvme}
 QEMU=${QEMU:-qemu-system-x86_64}
+KERNEL_JOBS=${KERNEL_JOBS:-2}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 die() {
@@ -171,7 +173,10 @@ rm -rf "$work/run"
 runs=""
 boot_t=0
 sim_t=0
-while IFS="$(printf '\t')" read -r name path ver kdir; do
+# Each guest boots in its own process, KERNEL_JOBS at a time (each qemu
+# is one host thread), then the host simulates each in turn.
+boot_one() {	# NAME PATH VERSION FETCHED_DIR
+	name=$1 path=$2 ver=$3 kdir=$4
 	dir=$work/run/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -188,7 +193,6 @@ while IFS="$(printf '\t')" read -r name path ver kdir; do
 	(cat "$work/initramfs.cpio" && cd "$dir/extra" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 		>"$dir/initramfs.cpio"
 	rm -rf "$dir/extra"
-	runs="$runs $dir"
 	printf '%s\n' "$name" >"$dir/name"
 	printf '%s\n' "$path" >"$dir/image"
 
@@ -215,9 +219,26 @@ while IFS="$(printf '\t')" read -r name path ver kdir; do
 	rm -f "$dir/scratch.img" "$dir/initramfs.cpio"
 	echo "$rc" >"$dir/qemu.status"
 	echo "$KERNEL_TIMEOUT" >"$dir/qemu.timeout"
-	boot_t=$(awk -v a="$boot_t" -v b="$(since "$t")" 'BEGIN { print a + b }')
 	since "$t" >"$dir/boot.seconds"
 
+}
+
+t_boot=$(now)
+n=0
+while IFS="$(printf '\t')" read -r name path ver kdir; do
+	runs="$runs $work/run/$name"
+	boot_one "$name" "$path" "$ver" "$kdir" </dev/null &
+	n=$((n + 1))
+	if [ "$n" -ge "$KERNEL_JOBS" ]; then
+		wait
+		n=0
+	fi
+done <"$list"
+wait
+boot_t=$(since "$t_boot")
+
+while IFS="$(printf '\t')" read -r name path ver kdir; do
+	dir=$work/run/$name
 	# The host runs the same programs, told by SR_KERNEL that it is the
 	# guest's kernel, X.Y.Z as uname gave it inside.
 	t=$(now)

@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <safer-ring.h>
 
-#define VARIANT_TIMEOUT 20
+#define VARIANT_TIMEOUT 10
 
 static const char *const keys[] = { "ops", "sqe_equal", "live_pass", "skipped", "failed" };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
