@@ -4,17 +4,22 @@
 # The guest runs static programs from an initramfs, so everything it runs
 # is built here with -static: the conformance runner, sr-probe, sr-kfacts
 # (the spec's kernel dates against the kernel's own answers), sr-variants
-# (the conformance runner told to try ops the spec dates later) and the
-# init that runs them.  tests/kernels/guest-tests lists what runs;
+# (the conformance runner told to try ops the spec dates later),
+# sr-disabled (kernel.io_uring_disabled for real), sr-ktls with the https
+# example (kTLS for real) and the init that runs them.  tests/kernels/guest-tests lists what runs;
 # tests/kernels/run.sh boots, simulates and compares.
 #
-#   KERNELS=debian-6.1 /path/bzImage name=/path/dir ...   (default debian-6.1)
+#   KERNELS=debian-5.10 debian-sid /path/bzImage name=/path/dir ...
+#           (default: debian-5.10 debian-6.1 debian-6.12 debian-sid debian-experimental)
+#   KERNEL_CACHE=~/.cache/safer-ring/kernels   KERNEL_JOBS=2
 #   KERNEL_TIMEOUT=240   KERNEL_DISK=nvme|virtio|sata   QEMU=qemu-system-x86_64
 
 DEPS_EXTRA += qemu-system-x86 cpio e2fsprogs xz-utils libssl-dev openssl
 CHECK_EXTRA += check-kernels
 
 KERNELS ?= debian-5.10 debian-6.1 debian-6.12 debian-sid debian-experimental
+KERNEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/safer-ring/kernels
+KERNEL_JOBS ?= 2
 KERNEL_TIMEOUT ?= 240
 KERNEL_DISK ?= nvme
 QEMU ?= qemu-system-x86_64
@@ -103,6 +108,7 @@ kernel-progs: $(KERNEL_PROGS)
 check-kernels: $(KERNEL_PROGS)
 	$(Q)$(PYTHON) tests/kernels/selftest.py $(KBUILD)/selftest
 	$(Q)KERNELS="$(KERNELS)" KERNEL_TIMEOUT="$(KERNEL_TIMEOUT)" KERNEL_DISK="$(KERNEL_DISK)" QEMU="$(QEMU)" \
+		KERNEL_CACHE="$(KERNEL_CACHE)" KERNEL_JOBS="$(KERNEL_JOBS)" \
 		PYTHON="$(PYTHON)" tests/kernels/run.sh $(KBUILD) $(KBIN) $(KERNEL_MANIFEST)
 
 .PHONY: kernel-progs check-kernels
