@@ -65,6 +65,7 @@ class Tables:
         self.sqe_flags = self._flags(ring["sqe_flags"], 8)
         self.cqe_flags = self._flags(ring["cqe_flags"], 32)
         self.features = self._flags(ring["features"], 32)
+        self.enter_flags = self._flags(ring["enter_flags"], 32) if "enter_flags" in ring else []
         self.setup_flags = self._flags(ring["setup_flags"], 32)
         self.setup_by_name = {f.name: f for f in self.setup_flags}
         for n in ring["setup_flags"].value:
@@ -273,7 +274,8 @@ def build(ring_node, ops_node, sources):
                 types=list(tables.types.values()), constants=list(tables.constants.values()),
                 sqe_flags=tables.sqe_flags, cqe_flags=tables.cqe_flags,
                 setup_flags=tables.setup_flags, ladder=tables.ladder, features=tables.features,
-                register_ops=tables.register_ops, headers=tables.headers, sources=sources)
+                register_ops=tables.register_ops, headers=tables.headers, sources=sources,
+                enter_flags=tables.enter_flags)
 
 
 def _ops(ops_node, ob):

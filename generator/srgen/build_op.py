@@ -361,7 +361,8 @@ class OpBuilder:
     def _fallback(self, n):
         get = lambda k: n[k].value if k in n else None  # noqa: E731
         for key, kind in (("how", "op"), ("setup", "op"), ("repeat", "op"), ("more_while", "op"),
-                          ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall")):
+                          ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall"),
+                          ("kernel", "syscall"), ("probe", "syscall")):
             if key in n and kind not in n:
                 article = "an" if kind == "op" else "a"
                 raise SpecError(n[key].loc, f"{key}: applies to {article} {{{kind}: ...}} fallback")
@@ -374,9 +375,14 @@ class OpBuilder:
             return Fallback("op", get("op"), get("how") or "same", None, n.loc, setup=get("setup"),
                             repeat=get("repeat"), more_while=get("more_while"))
         if "syscall" in n:
+            if ("kernel" in n) != ("probe" in n):
+                key = "kernel" if "kernel" in n else "probe"
+                raise SpecError(n[key].loc, "kernel: and probe: go together (the date for simulated kernels, "
+                                "the trial for real ones)")
             return Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
                             text_node=n["syscall"],
-                            queued_at_submit=bool(get("queued_at_submit")))
+                            queued_at_submit=bool(get("queued_at_submit")),
+                            kernel=self.t.kernel(n["kernel"]) if "kernel" in n else None, probe=get("probe"))
         if "emulate" in n:
             return Fallback("emulate", get("emulate"), None, None, n.loc)
         return Fallback("none", None, None, get("none"), n.loc)

@@ -247,6 +247,8 @@ class Fallback:
     name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
     queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
     text_node: object = None        # syscall: the loader node of the expression (for error positions)
+    kernel: Optional["Version"] = None  # syscall: the kernel that brought the system call
+    probe: Optional[str] = None     # syscall: a harmless call that fails with ENOSYS where it is missing
 
     @property
     def syscall_name(self):
@@ -517,6 +519,7 @@ class Spec:
     register_ops: List[RegisterOp]
     headers: dict           # runtime | prep | api | fallback -> [Header], in #include order
     sources: List[str]
+    enter_flags: List[FlagBit] = field(default_factory=list)
 
     @property
     def ops_by_id(self):

@@ -100,6 +100,8 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 /* IORING_FEAT_* bits. */
 #define SR_IORING_FEAT_NODROP (1U << 1)	/* Linux 5.5 */
 
+/* IORING_ENTER_* flags (io_uring_enter(2)). */
+
 /* IORING_REGISTER_* operations. */
 #define SR_IORING_REGISTER_BUFFERS 0	/* Linux 5.1 */
 
@@ -124,6 +126,8 @@ extern const struct sr_flag_info sr_setup_flag_table[];
 extern const unsigned sr_setup_flag_count;
 extern const struct sr_flag_info sr_feature_table[];
 extern const unsigned sr_feature_count;
+extern const struct sr_flag_info sr_enter_flag_table[];
+extern const unsigned sr_enter_flag_count;
 extern const struct sr_register_info sr_register_table[];
 extern const unsigned sr_register_count;
 /* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */
