@@ -15,6 +15,9 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATAROOTDIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATAROOTDIR)/doc/safer-ring
+MANDIR ?= $(DATAROOTDIR)/man
 
 VERSION := 0.1.0
 SOVERSION := 0
@@ -35,7 +38,11 @@ LDLIBS += -luring -lpthread
 DEPS_EXTRA :=		# Debian packages
 ALL_EXTRA :=		# built by `make all`
 CHECK_EXTRA :=		# run by `make check`, after the core tests
+INSTALL_PROGS :=	# installed in BINDIR: $(BUILD)/inst/NAME, linked with LINK_INSTALLED
+INSTALL_DOCS :=		# installed in DOCDIR: FILE:NAME
+MAN_PAGES :=		# installed in MANDIR/manN: built pages named NAME.N
 INSTALL_EXTRA :=	# run by `make install`
+UNINSTALL_EXTRA :=	# run by `make uninstall`: undo what INSTALL_EXTRA did
 DEMO_EXTRA :=		# run by `make demo`, after the capability report
 
 Q = @
@@ -64,11 +71,11 @@ deps:
 SPEC := spec/ops.yaml spec/ring.yaml spec/schema.yaml
 GENERATOR := generator/gen.py $(wildcard generator/srgen/*.py)
 TEMPLATES := $(wildcard templates/*.j2)
-ORACLE := tests/oracle/opcodes.tsv tests/oracle/variants.tsv
+ORACLE := spec/oracle/opcodes.tsv spec/oracle/variants.tsv
 GENERATED := generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h generated/src/op_table.c generated/docs/ops.md \
 	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
-GEN_CMD = $(PYTHON) generator/gen.py --spec spec --oracle tests/oracle/opcodes.tsv
+GEN_CMD = $(PYTHON) generator/gen.py --spec spec
 
 # One run renders every output and replaces only the files that changed;
 # the stamp records that the run happened.
@@ -115,7 +122,7 @@ $(LIB_A): $(RUNTIME_OBJ)
 
 $(LIB_SO): $(RUNTIME_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SAN) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
 	$(Q)ln -sf libsafer-ring.so.$(VERSION) $(BUILD)/libsafer-ring.so.$(SOVERSION)
 	$(Q)ln -sf libsafer-ring.so.$(SOVERSION) $(BUILD)/libsafer-ring.so
 
@@ -125,7 +132,7 @@ lib: $(LIB_A) $(LIB_SO)
 
 $(BUILD)/sr-probe: tools/sr-probe.c $(LIB_A)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) -DSR_TOOL_VERSION='"$(VERSION)"' $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
 EXAMPLES := quickstart
 EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLES))
@@ -136,6 +143,16 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
 tools: $(BUILD)/sr-probe
+
+# What `make install` puts in BINDIR is linked again, against the shared
+# library, by rules using LINK_INSTALLED; the programs above use the static
+# library (tests, the demo, the guests of check-kernels).  Both depend on
+# INSTALL_STAMP, which changes when the install directories do: the RUNPATH
+# and the .pc file name them.
+INSTALL_STAMP := $(BUILD)/install.vars
+LINK_INSTALLED = $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(if $(RPATH),-Wl$(comma)-rpath$(comma)$(RPATH)) -o $@
+INSTALLED_LIBS = -L$(BUILD) -lsafer-ring $(LDLIBS)
+comma := ,
 examples: $(EXAMPLE_BINS)
 
 # The parts in mk/ (after the library's variables, before the targets that list them).
@@ -190,8 +207,17 @@ compile-fail:
 	$(Q)tests/compile-fail/run.sh $(CC)
 	$(Q)tests/compile-fail/run.sh $(CLANG)
 
+# The generator's golden, bad-spec, op-id and header tests, then a short
+# fuzz of the spec loader: the first cases of a fixed seed (400, or what
+# 20 s allow).  gen-fuzz runs it for FUZZ_SECONDS from a random seed; a
+# failing case is kept in $(BUILD)/fuzz-failures/.
+FUZZ_SECONDS ?= 600
 gen-tests:
 	$(Q)$(PYTHON) tests/gen/run_tests.py
+	$(Q)BUILD=$(BUILD) $(PYTHON) tests/gen/fuzz.py --seed 1 --cases 400 --seconds 20
+
+gen-fuzz:
+	$(Q)BUILD=$(BUILD) $(PYTHON) tests/gen/fuzz.py --cases 1000000 --seconds $(FUZZ_SECONDS)
 
 # Public headers compile as C11 and C++ with gcc and clang, warning-free.
 HEADER_TEST := printf '\#include <safer-ring.h>\nint main(void) { return 0; }\n'
@@ -204,7 +230,7 @@ headers: $(GENERATED)
 
 # The library and the tests build warning-free with clang too.
 clang-build:
-	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang lib $(BUILD)/clang/conformance \
+	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang lib $(BUILD)/clang/conformance installable \
 		$(BUILD)/clang/test_runtime tools examples >/dev/null
 	@echo "clang-build: library, tools, examples and tests build with clang -Werror"
 
@@ -248,16 +274,74 @@ demo: deps generate all
 	$(Q)$(if $(DEMO_EXTRA),$(MAKE) --no-print-directory $(DEMO_EXTRA))
 
 # --- install ------------------------------------------------------------------------------------
+#
+#   make install [PREFIX=/usr/local] [LIBDIR=...] [BINDIR=...] [DESTDIR=/staging/root]
+#   make uninstall (with the same directories) removes what install installed
+#
+# Every install writes the .pc file for its own PREFIX and LIBDIR.  The
+# installed programs carry a RUNPATH to LIBDIR when the dynamic linker does
+# not search it by itself (as libtool does); RPATH= turns that off.  Run
+# as root without DESTDIR, install ends with ldconfig (LDCONFIG=: skips it).
 
-$(BUILD)/safer-ring.pc: Makefile
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+SYSTEM_LIBDIRS := /lib /usr/lib /lib64 /usr/lib64 $(if $(MULTIARCH),/lib/$(MULTIARCH) /usr/lib/$(MULTIARCH))
+RPATH ?= $(if $(filter $(SYSTEM_LIBDIRS),$(patsubst %/,%,$(LIBDIR))),,$(LIBDIR))
+LDCONFIG ?= ldconfig
+
+INSTALL_VARS := prefix=$(PREFIX) libdir=$(LIBDIR) includedir=$(INCLUDEDIR) rpath=$(RPATH) version=$(VERSION)
+
+# Rewritten only when the directories change, so that what names them is rebuilt then.
+$(INSTALL_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	$(Q)echo '$(INSTALL_VARS)' | cmp -s - $@ 2>/dev/null || echo '$(INSTALL_VARS)' >$@
+
+FORCE:
+
+# ${prefix}-relative where the directories are under PREFIX (pkg-config --define-prefix).
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+$(BUILD)/safer-ring.pc: $(INSTALL_STAMP) Makefile
 	@mkdir -p $(BUILD)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
+		'includedir=$(call pc_path,$(INCLUDEDIR))' '' \
 		'Name: safer-ring' 'Description: io_uring with typed, ownership-checked operations' \
 		'Version: $(VERSION)' 'Requires.private: liburing' 'Libs: -L$${libdir} -lsafer-ring' \
 		'Libs.private: -lpthread' 'Cflags: -I$${includedir}' >$@
 
-install: all $(BUILD)/safer-ring.pc
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+$(BUILD)/inst/sr-probe: tools/sr-probe.c $(HEADERS) $(LIB_SO) $(INSTALL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(LINK_INSTALLED) -DSR_TOOL_VERSION='"$(VERSION)"' $< $(INSTALLED_LIBS)
+
+# The conformance runner, for machines without the source tree: CUnit is
+# linked in (only the generated SQE tests use it).  Objects apart, so that
+# another install's RUNPATH only relinks it.
+SR_CONFORMANCE_SRC := tools/sr-conformance.c $(CONF_SRC)
+SR_CONFORMANCE_OBJ := $(patsubst %.c,$(BUILD)/inst/obj/%.o,$(SR_CONFORMANCE_SRC))
+
+$(BUILD)/inst/obj/%.o: %.c $(HEADERS) tests/conformance/conf.h $(wildcard tests/live/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) -Itests/conformance -DCONF_NO_MAIN -DSR_TOOL_VERSION='"$(VERSION)"' $(CFLAGS) \
+		-Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/inst/obj/tools/sr-conformance.o: $(INSTALL_STAMP)	# the version
+$(BUILD)/inst/sr-conformance: $(SR_CONFORMANCE_OBJ) $(LIB_SO) $(INSTALL_STAMP)
+	@echo "  CCLD    $@"
+	$(Q)$(LINK_INSTALLED) $(SR_CONFORMANCE_OBJ) -Wl,-Bstatic -lcunit -Wl,-Bdynamic $(INSTALLED_LIBS)
+
+# Run from the build tree: LD_LIBRARY_PATH=build build/inst/sr-conformance
+sr-conformance: $(BUILD)/inst/sr-conformance
+
+INSTALL_PROGS += $(BUILD)/inst/sr-probe $(BUILD)/inst/sr-conformance
+INSTALL_DOCS += README.md:README.md generated/docs/ops.md:ops.md
+
+# Everything `make install` installs, built.
+installable: lib $(BUILD)/safer-ring.pc $(INSTALL_PROGS) $(MAN_PAGES)
+
+install: installable
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libsafer-ring.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsafer-ring.so.$(SOVERSION)
@@ -265,16 +349,33 @@ install: all $(BUILD)/safer-ring.pc
 	install -m 644 runtime/include/safer-ring.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/safer-ring/
 	install -m 644 $(BUILD)/safer-ring.pc $(DESTDIR)$(PKGCONFIGDIR)/
-	install -m 755 $(BUILD)/sr-probe $(DESTDIR)$(BINDIR)/
+	install -m 755 $(INSTALL_PROGS) $(DESTDIR)$(BINDIR)/
+	$(Q)for d in $(INSTALL_DOCS); do \
+		echo "install -m 644 $${d%%:*} $(DESTDIR)$(DOCDIR)/$${d#*:}"; \
+		install -m 644 $${d%%:*} $(DESTDIR)$(DOCDIR)/$${d#*:} || exit 1; \
+	done
+	$(Q)for m in $(MAN_PAGES); do \
+		dir=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+		echo "install -m 644 $$m $$dir/"; \
+		install -d $$dir && install -m 644 $$m $$dir/ || exit 1; \
+	done
 	$(Q)$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
+	$(Q)if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); fi
 
+# Names only: uninstall builds nothing.
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libsafer-ring.* $(DESTDIR)$(INCLUDEDIR)/safer-ring.h \
-		$(DESTDIR)$(PKGCONFIGDIR)/safer-ring.pc $(DESTDIR)$(BINDIR)/sr-probe
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/safer-ring
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/libsafer-ring.,a so so.$(SOVERSION) so.$(VERSION)) \
+		$(DESTDIR)$(INCLUDEDIR)/safer-ring.h $(DESTDIR)$(PKGCONFIGDIR)/safer-ring.pc
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/safer-ring/,$(notdir $(PUBLIC_HEADERS)))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_PROGS)))
+	$(Q)for d in $(INSTALL_DOCS); do echo "rm -f $(DESTDIR)$(DOCDIR)/$${d#*:}"; rm -f $(DESTDIR)$(DOCDIR)/$${d#*:}; done
+	$(Q)for m in $(MAN_PAGES); do f=$(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); echo "rm -f $$f"; rm -f $$f; done
+	$(Q)$(if $(UNINSTALL_EXTRA),$(MAKE) --no-print-directory $(UNINSTALL_EXTRA))
+	$(Q)for d in $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(DOCDIR); do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
 
 clean:
 	rm -rf $(BUILD) generated/.stamp
 
-.PHONY: all deps generate check-gen lib tools examples conformance unit oom matrix compile-fail gen-tests headers \
-	clang-build check-sanitize check-valgrind check demo install uninstall clean
+.PHONY: all deps generate check-gen lib tools examples conformance unit oom matrix compile-fail gen-tests gen-fuzz \
+	headers clang-build check-sanitize check-valgrind check demo installable install uninstall sr-conformance clean FORCE

@@ -37,12 +37,11 @@ check-uring-sync-valgrind: $(US_BIN)
 		>$(BUILD)/uring-sync-valgrind.log 2>&1 || { cat $(BUILD)/uring-sync-valgrind.log; exit 1; }
 	@echo "uring-sync: $$(tail -1 $(BUILD)/uring-sync-valgrind.log | cut -d' ' -f2-) under valgrind"
 
-install-uring-sync: $(US_BIN)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 755 $(US_BIN) $(DESTDIR)$(BINDIR)/
-
-uninstall-uring-sync:
-	rm -f $(DESTDIR)$(BINDIR)/uring-sync
+# What `make install` installs: linked against the shared library.
+$(BUILD)/inst/uring-sync: $(US_SRC) $(US_HDR) $(HEADERS) $(LIB_SO) $(INSTALL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(LINK_INSTALLED) $(US_SRC) $(INSTALLED_LIBS)
 
 # A copy of the examples and docs, checked by rsync.
 demo-uring-sync: $(US_BIN)
@@ -54,8 +53,9 @@ demo-uring-sync: $(US_BIN)
 DEPS_EXTRA += rsync acl attr
 ALL_EXTRA += uring-sync
 CHECK_EXTRA += check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind
-INSTALL_EXTRA += install-uring-sync
+INSTALL_PROGS += $(BUILD)/inst/uring-sync
+INSTALL_DOCS += tools/uring-sync/README.md:uring-sync.md
 DEMO_EXTRA += demo-uring-sync
 
 .PHONY: uring-sync check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind \
-	install-uring-sync uninstall-uring-sync demo-uring-sync
+	demo-uring-sync

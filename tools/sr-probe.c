@@ -5,12 +5,56 @@
  *   sr-probe          a report for people
  *   sr-probe --json   the same for programs
  *
- * Honours SR_BACKEND, SR_KERNEL and SR_DISABLE like every safer-ring program.
+ * Honours SR_BACKEND, SR_KERNEL, SR_POLICY and SR_DISABLE like every
+ * safer-ring program (the library reads them).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <safer-ring.h>
+
+#ifndef SR_TOOL_VERSION
+#define SR_TOOL_VERSION "(version unknown)"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: sr-probe [--json]\n"
+"\n"
+"What io_uring offers on this machine and what safer-ring does with each\n"
+"operation.  The report gives the kernel, whether io_uring can be set up\n"
+"(and why not: seccomp, kernel.io_uring_disabled, RLIMIT_MEMLOCK), the\n"
+"backend a ring gets, the setup flags the kernel accepted, the IORING_FEAT_*\n"
+"bits and the opcode probe; then, per op, its opcode, the Linux release that\n"
+"added it and its status on a ring:\n"
+"  native              io_uring runs it\n"
+"  fallback: ROUTE     the ring takes this fallback (another opcode, the\n"
+"                      system call on a worker thread, an emulation)\n"
+"  unavailable: WHY    submitting it fails with this reason\n"
+"It ends with the counts.  sr-conformance runs every op to check the same.\n"
+"\n"
+"Options:\n"
+"  --json        print the report as one JSON object\n"
+"  -h, --help    print this help and exit\n"
+"  --version     print the version and exit\n"
+"\n"
+"Environment (read by the library, so by every safer-ring program):\n"
+"  SR_KERNEL=X.Y     treat ops newer than Linux X.Y as missing, to see what a\n"
+"                    program does on an older kernel (not newer than this one)\n"
+"  SR_BACKEND=uring|fallback\n"
+"                    fallback: run every ring without io_uring (system calls\n"
+"                    on worker threads, epoll)\n"
+"  SR_POLICY=graceful|warn|strict\n"
+"                    what a ring does with an op it cannot run natively: take\n"
+"                    the fallback, take it and say so on stderr once, or fail\n"
+"  SR_DISABLE=OP,OP  treat these ops as missing\n"
+"  SR_DEBUG=1        print every error the library reports on stderr\n"
+"A value the library cannot use is reported (\"note\") and ignored.\n"
+"\n"
+"Exit status: 0 when the report was printed, 2 on a usage error.\n");
+}
 
 static void json_str(const char *s)
 {
@@ -63,16 +107,39 @@ static const char *status_on_fitting_ring(unsigned op, char *buf, size_t len, ch
 
 int main(int argc, char **argv)
 {
-	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	enum { O_JSON = 256, O_VERSION };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
 	const struct sr_caps *c;
 	struct sr_ring *r = NULL;
 	unsigned native = 0, fallback = 0, unavailable = 0;
 	char buf[512], flags[512], feats[1024], m1[32], m2[32];
-	int ret;
+	int ret, ch;
 
-	if (argc > 1 && !json) {
-		fprintf(stderr, "usage: sr-probe [--json]\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("sr-probe (safer-ring) %s\n", SR_TOOL_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'sr-probe --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sr-probe: unexpected argument '%s'\nTry 'sr-probe --help'.\n", argv[optind]);
+		return 2;
 	}
 	c = sr_caps_get();
 	ret = sr_ring_create(&r, NULL);

@@ -145,7 +145,7 @@ static void on_send(struct sr_ring *r, struct sr_send_completed *c, void *arg)
 	if (c->res < 0) {
 		conn_fail(cn, c->res == -EPIPE || c->res == -ECONNRESET ? NULL : "send", c->res);
 	} else if ((size_t)c->res < sr_buf_len(c->buf)) {
-		/* Short despite WAITALL: send the rest. */
+		/* Short (kTLS, or despite WAITALL): send the rest. */
 		char *p = sr_buf_data(c->buf);
 
 		memmove(p, p + c->res, sr_buf_len(c->buf) - (size_t)c->res);
@@ -160,7 +160,10 @@ int submit_send(struct conn *cn)
 {
 	struct sr_send_op op = sr_send(cn->fd, cn->out);
 
-	sr_send_set_flags(&op, MSG_NOSIGNAL | MSG_WAITALL);
+	/* kTLS refuses MSG_WAITALL on send (EOPNOTSUPP: tls_sw_sendmsg takes
+	 * MSG_MORE, _DONTWAIT, _NOSIGNAL, _EOR only); on_send sends the rest
+	 * of a short send either way. */
+	sr_send_set_flags(&op, MSG_NOSIGNAL | (cn->ktls_tx ? 0 : MSG_WAITALL));
 	if (sr_submit_cb(cn->srv->ring, &op, on_send, cn, NULL) < 0) {
 		submit_failed(cn);
 		return -1;

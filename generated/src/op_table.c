@@ -521,6 +521,96 @@ _Static_assert(SR_SOCKET_URING_OP_GETSOCKOPT == SOCKET_URING_OP_GETSOCKOPT, "spe
 #ifdef SOCKET_URING_OP_SETSOCKOPT
 _Static_assert(SR_SOCKET_URING_OP_SETSOCKOPT == SOCKET_URING_OP_SETSOCKOPT, "spec/ring.yaml: SOCKET_URING_OP_SETSOCKOPT");
 #endif
+#ifdef SOCKET_URING_OP_TX_TIMESTAMP
+_Static_assert(SR_SOCKET_URING_OP_TX_TIMESTAMP == SOCKET_URING_OP_TX_TIMESTAMP, "spec/ring.yaml: SOCKET_URING_OP_TX_TIMESTAMP");
+#endif
+#ifdef SOCKET_URING_OP_GETSOCKNAME
+_Static_assert(SR_SOCKET_URING_OP_GETSOCKNAME == SOCKET_URING_OP_GETSOCKNAME, "spec/ring.yaml: SOCKET_URING_OP_GETSOCKNAME");
+#endif
+#ifdef IORING_SEND_VECTORIZED
+_Static_assert(SR_IORING_SEND_VECTORIZED == IORING_SEND_VECTORIZED, "spec/ring.yaml: IORING_SEND_VECTORIZED");
+#endif
+#ifdef IORING_URING_CMD_FIXED
+_Static_assert(SR_IORING_URING_CMD_FIXED == IORING_URING_CMD_FIXED, "spec/ring.yaml: IORING_URING_CMD_FIXED");
+#endif
+#ifdef IORING_URING_CMD_MULTISHOT
+_Static_assert(SR_IORING_URING_CMD_MULTISHOT == IORING_URING_CMD_MULTISHOT, "spec/ring.yaml: IORING_URING_CMD_MULTISHOT");
+#endif
+#ifdef IORING_ACCEPT_DONTWAIT
+_Static_assert(SR_IORING_ACCEPT_DONTWAIT == IORING_ACCEPT_DONTWAIT, "spec/ring.yaml: IORING_ACCEPT_DONTWAIT");
+#endif
+#ifdef IORING_ACCEPT_POLL_FIRST
+_Static_assert(SR_IORING_ACCEPT_POLL_FIRST == IORING_ACCEPT_POLL_FIRST, "spec/ring.yaml: IORING_ACCEPT_POLL_FIRST");
+#endif
+#ifdef IORING_NOP_FILE
+_Static_assert(SR_IORING_NOP_FILE == IORING_NOP_FILE, "spec/ring.yaml: IORING_NOP_FILE");
+#endif
+#ifdef IORING_NOP_FIXED_FILE
+_Static_assert(SR_IORING_NOP_FIXED_FILE == IORING_NOP_FIXED_FILE, "spec/ring.yaml: IORING_NOP_FIXED_FILE");
+#endif
+#ifdef IORING_NOP_FIXED_BUFFER
+_Static_assert(SR_IORING_NOP_FIXED_BUFFER == IORING_NOP_FIXED_BUFFER, "spec/ring.yaml: IORING_NOP_FIXED_BUFFER");
+#endif
+#ifdef IORING_NOP_TW
+_Static_assert(SR_IORING_NOP_TW == IORING_NOP_TW, "spec/ring.yaml: IORING_NOP_TW");
+#endif
+#ifdef IORING_NOP_CQE32
+_Static_assert(SR_IORING_NOP_CQE32 == IORING_NOP_CQE32, "spec/ring.yaml: IORING_NOP_CQE32");
+#endif
+#ifdef IORING_ASYNC_CANCEL_USERDATA
+_Static_assert(SR_IORING_ASYNC_CANCEL_USERDATA == IORING_ASYNC_CANCEL_USERDATA, "spec/ring.yaml: IORING_ASYNC_CANCEL_USERDATA");
+#endif
+#ifdef IORING_ASYNC_CANCEL_OP
+_Static_assert(SR_IORING_ASYNC_CANCEL_OP == IORING_ASYNC_CANCEL_OP, "spec/ring.yaml: IORING_ASYNC_CANCEL_OP");
+#endif
+#ifdef IORING_POLL_ADD_LEVEL
+_Static_assert(SR_IORING_POLL_ADD_LEVEL == IORING_POLL_ADD_LEVEL, "spec/ring.yaml: IORING_POLL_ADD_LEVEL");
+#endif
+#ifdef IORING_LINK_TIMEOUT_UPDATE
+_Static_assert(SR_IORING_LINK_TIMEOUT_UPDATE == IORING_LINK_TIMEOUT_UPDATE, "spec/ring.yaml: IORING_LINK_TIMEOUT_UPDATE");
+#endif
+#ifdef IORING_MSG_RING_CQE_SKIP
+_Static_assert(SR_IORING_MSG_RING_CQE_SKIP == IORING_MSG_RING_CQE_SKIP, "spec/ring.yaml: IORING_MSG_RING_CQE_SKIP");
+#endif
+#ifdef IOU_PBUF_RING_MMAP
+_Static_assert(SR_IOU_PBUF_RING_MMAP == IOU_PBUF_RING_MMAP, "spec/ring.yaml: IOU_PBUF_RING_MMAP");
+#endif
+#ifdef IOU_PBUF_RING_INC
+_Static_assert(SR_IOU_PBUF_RING_INC == IOU_PBUF_RING_INC, "spec/ring.yaml: IOU_PBUF_RING_INC");
+#endif
+#ifdef IORING_RSRC_REGISTER_SPARSE
+_Static_assert(SR_IORING_RSRC_REGISTER_SPARSE == IORING_RSRC_REGISTER_SPARSE, "spec/ring.yaml: IORING_RSRC_REGISTER_SPARSE");
+#endif
+#ifdef IORING_REGISTER_SRC_REGISTERED
+_Static_assert(SR_IORING_REGISTER_SRC_REGISTERED == IORING_REGISTER_SRC_REGISTERED, "spec/ring.yaml: IORING_REGISTER_SRC_REGISTERED");
+#endif
+#ifdef IORING_REGISTER_DST_REPLACE
+_Static_assert(SR_IORING_REGISTER_DST_REPLACE == IORING_REGISTER_DST_REPLACE, "spec/ring.yaml: IORING_REGISTER_DST_REPLACE");
+#endif
+#ifdef IORING_REGISTER_USE_REGISTERED_RING
+_Static_assert(SR_IORING_REGISTER_USE_REGISTERED_RING == IORING_REGISTER_USE_REGISTERED_RING, "spec/ring.yaml: IORING_REGISTER_USE_REGISTERED_RING");
+#endif
+#ifdef IORING_MEM_REGION_REG_WAIT_ARG
+_Static_assert(SR_IORING_MEM_REGION_REG_WAIT_ARG == IORING_MEM_REGION_REG_WAIT_ARG, "spec/ring.yaml: IORING_MEM_REGION_REG_WAIT_ARG");
+#endif
+#ifdef IORING_REG_WAIT_TS
+_Static_assert(SR_IORING_REG_WAIT_TS == IORING_REG_WAIT_TS, "spec/ring.yaml: IORING_REG_WAIT_TS");
+#endif
+#ifdef IORING_RW_ATTR_FLAG_PI
+_Static_assert(SR_IORING_RW_ATTR_FLAG_PI == IORING_RW_ATTR_FLAG_PI, "spec/ring.yaml: IORING_RW_ATTR_FLAG_PI");
+#endif
+#ifdef IORING_RESTRICTION_REGISTER_OP
+_Static_assert(SR_IORING_RESTRICTION_REGISTER_OP == IORING_RESTRICTION_REGISTER_OP, "spec/ring.yaml: IORING_RESTRICTION_REGISTER_OP");
+#endif
+#ifdef IORING_RESTRICTION_SQE_OP
+_Static_assert(SR_IORING_RESTRICTION_SQE_OP == IORING_RESTRICTION_SQE_OP, "spec/ring.yaml: IORING_RESTRICTION_SQE_OP");
+#endif
+#ifdef IORING_RESTRICTION_SQE_FLAGS_ALLOWED
+_Static_assert(SR_IORING_RESTRICTION_SQE_FLAGS_ALLOWED == IORING_RESTRICTION_SQE_FLAGS_ALLOWED, "spec/ring.yaml: IORING_RESTRICTION_SQE_FLAGS_ALLOWED");
+#endif
+#ifdef IORING_RESTRICTION_SQE_FLAGS_REQUIRED
+_Static_assert(SR_IORING_RESTRICTION_SQE_FLAGS_REQUIRED == IORING_RESTRICTION_SQE_FLAGS_REQUIRED, "spec/ring.yaml: IORING_RESTRICTION_SQE_FLAGS_REQUIRED");
+#endif
 #ifdef IOSQE_FIXED_FILE
 _Static_assert(SR_IOSQE_FIXED_FILE == IOSQE_FIXED_FILE, "spec/ring.yaml: IOSQE_FIXED_FILE");
 #endif
@@ -562,6 +652,9 @@ _Static_assert(SR_IORING_CQE_F_SKIP == IORING_CQE_F_SKIP, "spec/ring.yaml: IORIN
 #endif
 #ifdef IORING_CQE_F_32
 _Static_assert(SR_IORING_CQE_F_32 == IORING_CQE_F_32, "spec/ring.yaml: IORING_CQE_F_32");
+#endif
+#ifdef IORING_CQE_F_TSTAMP_HW
+_Static_assert(SR_IORING_CQE_F_TSTAMP_HW == IORING_CQE_F_TSTAMP_HW, "spec/ring.yaml: IORING_CQE_F_TSTAMP_HW");
 #endif
 #ifdef IORING_SETUP_IOPOLL
 _Static_assert(SR_IORING_SETUP_IOPOLL == IORING_SETUP_IOPOLL, "spec/ring.yaml: IORING_SETUP_IOPOLL");
@@ -679,6 +772,30 @@ _Static_assert(SR_IORING_FEAT_RW_ATTR == IORING_FEAT_RW_ATTR, "spec/ring.yaml: I
 #endif
 #ifdef IORING_FEAT_NO_IOWAIT
 _Static_assert(SR_IORING_FEAT_NO_IOWAIT == IORING_FEAT_NO_IOWAIT, "spec/ring.yaml: IORING_FEAT_NO_IOWAIT");
+#endif
+#ifdef IORING_ENTER_GETEVENTS
+_Static_assert(SR_IORING_ENTER_GETEVENTS == IORING_ENTER_GETEVENTS, "spec/ring.yaml: IORING_ENTER_GETEVENTS");
+#endif
+#ifdef IORING_ENTER_SQ_WAKEUP
+_Static_assert(SR_IORING_ENTER_SQ_WAKEUP == IORING_ENTER_SQ_WAKEUP, "spec/ring.yaml: IORING_ENTER_SQ_WAKEUP");
+#endif
+#ifdef IORING_ENTER_SQ_WAIT
+_Static_assert(SR_IORING_ENTER_SQ_WAIT == IORING_ENTER_SQ_WAIT, "spec/ring.yaml: IORING_ENTER_SQ_WAIT");
+#endif
+#ifdef IORING_ENTER_EXT_ARG
+_Static_assert(SR_IORING_ENTER_EXT_ARG == IORING_ENTER_EXT_ARG, "spec/ring.yaml: IORING_ENTER_EXT_ARG");
+#endif
+#ifdef IORING_ENTER_REGISTERED_RING
+_Static_assert(SR_IORING_ENTER_REGISTERED_RING == IORING_ENTER_REGISTERED_RING, "spec/ring.yaml: IORING_ENTER_REGISTERED_RING");
+#endif
+#ifdef IORING_ENTER_ABS_TIMER
+_Static_assert(SR_IORING_ENTER_ABS_TIMER == IORING_ENTER_ABS_TIMER, "spec/ring.yaml: IORING_ENTER_ABS_TIMER");
+#endif
+#ifdef IORING_ENTER_EXT_ARG_REG
+_Static_assert(SR_IORING_ENTER_EXT_ARG_REG == IORING_ENTER_EXT_ARG_REG, "spec/ring.yaml: IORING_ENTER_EXT_ARG_REG");
+#endif
+#ifdef IORING_ENTER_NO_IOWAIT
+_Static_assert(SR_IORING_ENTER_NO_IOWAIT == IORING_ENTER_NO_IOWAIT, "spec/ring.yaml: IORING_ENTER_NO_IOWAIT");
 #endif
 
 static void
@@ -1838,6 +1955,25 @@ sr__sys_pipe(const struct io_uring_sqe *sqe)
 	return ret == -1 ? -errno : (int)ret;
 }
 
+/* --- system calls younger than the oldest kernel: is it there? ---------------------- */
+
+/* futex_waitv(2), Linux 5.16: 1 when this kernel has it, tried once. */
+static int
+sr__probe_futex_waitv_0(void)
+{
+	static int known;	/* 0: not tried yet; 1: there; -1: ENOSYS */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+	if (!k) {
+		int saved = errno;
+
+		k = (long)(syscall(SYS_futex_waitv, NULL, 0, 0, NULL, 0)) == -1 && errno == ENOSYS ? -1 : 1;
+		errno = saved;
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
+
 /* --- ops that act on others (remove, update): the ops they can name ------------------- */
 
 static const uint16_t sr__targets_poll_remove[] = { SR_OP_POLL_ADD, SR_OP_POLL_MULTISHOT };
@@ -2607,6 +2743,7 @@ static const struct sr_fb_route sr__routes_futex_waitv[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAITV,
 	  .queued_at_submit = 1,
+	  .sys_kernel = 0x051000, .sys_present = sr__probe_futex_waitv_0,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_waitv, .text = "futex_waitv(2)" },
 	{ 0 }
@@ -4575,6 +4712,18 @@ const struct sr_flag_info sr_feature_table[] = {
 };
 const unsigned sr_feature_count = 18;
 
+const struct sr_flag_info sr_enter_flag_table[] = {
+	{ "IORING_ENTER_GETEVENTS", 0, 0x050100, 0, 0, 0, "wait for min_complete completions" },
+	{ "IORING_ENTER_SQ_WAKEUP", 1, 0x050100, 0, 0, 0, "wake the SQPOLL thread" },
+	{ "IORING_ENTER_SQ_WAIT", 2, 0x050a00, 0, 0, 0, "SQPOLL: wait until the SQ has room" },
+	{ "IORING_ENTER_EXT_ARG", 3, 0x050b00, 0, 0, 0, "arg is a struct io_uring_getevents_arg (sigmask and timeout)" },
+	{ "IORING_ENTER_REGISTERED_RING", 4, 0x051200, 0, 0, 0, "fd is a registered ring index" },
+	{ "IORING_ENTER_ABS_TIMER", 5, 0x060c00, 0, 0, 0, "the wait timeout is absolute" },
+	{ "IORING_ENTER_EXT_ARG_REG", 6, 0x060d00, 0, 0, 0, "arg points into a registered wait region" },
+	{ "IORING_ENTER_NO_IOWAIT", 7, 0x060f00, 0, 0, 0, "do not count the wait as iowait" },
+};
+const unsigned sr_enter_flag_count = 8;
+
 const struct sr_register_info sr_register_table[] = {
 	{ "IORING_REGISTER_BUFFERS", 0, 0x050100 },
 	{ "IORING_UNREGISTER_BUFFERS", 1, 0x050100 },
@@ -4611,9 +4760,9 @@ const struct sr_register_info sr_register_table[] = {
 	{ "IORING_REGISTER_ZCRX_IFQ", 32, 0x060f00 },
 	{ "IORING_REGISTER_RESIZE_RINGS", 33, 0x060d00 },
 	{ "IORING_REGISTER_MEM_REGION", 34, 0x060d00 },
-	{ "IORING_REGISTER_QUERY", 35, 0x060f00 },
+	{ "IORING_REGISTER_QUERY", 35, 0x061200 },
 	{ "IORING_REGISTER_ZCRX_CTRL", 36, 0x061300 },
-	{ "IORING_REGISTER_BPF_FILTER", 37, 0x061300 },
+	{ "IORING_REGISTER_BPF_FILTER", 37, 0x070000 },
 };
 const unsigned sr_register_count = 38;
 

@@ -4,7 +4,7 @@
 /*
  * SQE conformance, one test per op: sr_prep_NAME against liburing's helper
  * (where the installed liburing has it) and against the oracle rows in
- * tests/oracle; then the checked builder's submitted SQE against the same
+ * spec/oracle; then the checked builder's submitted SQE against the same
  * reference.  Sample values are distinct so a value in the wrong field shows.
  */
 #include "conf.h"

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""Command line: load -> validate -> model -> render -> write (all or nothing)."""
+"""Command line: load -> schema -> build -> plan -> C names -> render -> write (all or nothing)."""
 import argparse
 import os
 import sys
 
-from . import loader, model, render
+from . import build, cnames, loader, oracle, plan, render
 from .errors import SpecError
 from .schema import Schema
 
@@ -24,7 +24,7 @@ def load_spec(spec_dir, schema_path=None):
         nodes[name] = node
     # Generated files name their sources relative to where the generator
     # runs (the top of the tree): no absolute paths in the output.
-    return model.build(nodes["ring.yaml"], nodes["ops.yaml"],
+    return build.build(nodes["ring.yaml"], nodes["ops.yaml"],
                        [os.path.relpath(os.path.join(spec_dir, n)) for n in ("ops.yaml", "ring.yaml")])
 
 
@@ -35,15 +35,18 @@ def main(argv):
     ap.add_argument("--out", default="generated", help="output directory (default: generated)")
     ap.add_argument("--templates", default=os.path.join(os.path.dirname(__file__), "..", "..", "templates"),
                     help="template directory")
-    ap.add_argument("--oracle", default="tests/oracle/opcodes.tsv",
-                    help="reference opcodes.tsv for the conformance test, or 'none' (default: %(default)s)")
+    ap.add_argument("--oracle", default=None,
+                    help="reference opcodes.tsv for the conformance test (variants.tsv beside it), "
+                         "or 'none' (default: SPEC/oracle/opcodes.tsv)")
     ap.add_argument("--only", action="append", default=[], help="render only these outputs (by name)")
     ap.add_argument("--list", action="store_true", help="list output files and exit")
     args = ap.parse_args(argv)
     try:
         spec = load_spec(args.spec, args.schema)
-        outputs = render.render_all(spec, args.templates, None if args.oracle == "none" else args.oracle,
-                                    args.only)
+        oracle_path = args.oracle or os.path.join(args.spec, "oracle", "opcodes.tsv")
+        ref = oracle.load(None if oracle_path == "none" else oracle_path)
+        spec_c, plan_c = cnames.present(spec, plan.make(spec, ref))
+        outputs = render.render_all(spec_c, plan_c, args.templates, args.only)
     except SpecError as e:
         print(e, file=sys.stderr)
         return 1

@@ -7,13 +7,15 @@ strings, real structs, owned buffers wrapping the sample memory), and
 consistent between the two APIs (a buffer of capacity 256 stands for
 `buf, 256` in the raw call).  The C test then compares
   - sr_prep_NAME against liburing's helper (when the installed 2.3 has it),
-  - sr_prep_NAME against the oracle row (tests/oracle/*.tsv),
+  - sr_prep_NAME against the oracle row (spec/oracle/*.tsv),
   - the checked builder's submitted SQE against the same reference, after
     replacing pointers into op storage with the originals (their contents
     are compared first).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
+
+from . import cnames
 
 BUF_CAP = 256
 BUF_LEN = 128
@@ -29,6 +31,16 @@ class Fixup:
 
 
 @dataclass
+class Block:
+    """One prep function (the op's own or a form's) checked against its references."""
+    label: str
+    prep: str                 # sr_prep_NAME
+    helper: object            # model.Helper: liburing's, compared where installed
+    argv: List[str]           # the C variables holding the sample arguments
+    want: Optional[List[str]]  # statements writing the oracle row into `want`, or None
+
+
+@dataclass
 class Plan:
     op: object
     decls: List[str] = field(default_factory=list)        # raw sample values
@@ -41,6 +53,7 @@ class Plan:
     cleanup: List[str] = field(default_factory=list)
     needs_group: bool = False
     needs_target: bool = False
+    blocks: List[Block] = field(default_factory=list)
 
     def call_args(self, args):
         return ", ".join(f"v_{a.name}" for a in args)
@@ -61,9 +74,23 @@ def _int_sample(a, k):
     return str(0x100 + k) if not t.signed else str(0x10 + k)
 
 
-def plan(op, spec):
+def plan(op, spec, oracle):
+    p = _plan(op)
+    p.blocks = [_block(op, op.name, cnames.prep_name(op), op.helper, op.args, {}, spec, oracle)]
+    for f, fvars in zip(op.forms, p.form_vars):
+        name = cnames.form_prep_name(f)
+        p.blocks.append(_block(op, name, name, f.helper, f.args, fvars, spec, oracle))
+    return p
+
+
+def _block(op, label, prep, helper, args, fvars, spec, oracle):
+    row = oracle.expected(op, args, helper.name, spec, fvars)
+    want = None if row is None else [cnames.cast_put(f, e, is_or, "&want") for f, e, is_or in row]
+    return Block(label, prep, helper, [fvars.get(a.name, f"v_{a.name}") for a in args], want)
+
+
+def _plan(op):
     p = Plan(op)
-    by = {a.name: a for a in op.all_args}
     sizes = {}     # args whose sample value another argument's sample decides
     for a in op.all_args:
         m = a.mem
@@ -82,7 +109,7 @@ def plan(op, spec):
         elif m.kind == "msghdr" and m.fixed:
             sizes[m.fixed.name] = "3"
         elif m.kind == "copy" and m.size and m.size.kind == "arg":
-            sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if a.ctype.pointee_c != "char" else f"sizeof(s_{a.name}) - 1"
+            sizes[m.size.arg.name] = "sizeof(o_%s)" % a.name if not a.ctype.points_to_bytes else f"sizeof(s_{a.name}) - 1"
         elif m.kind == "copy" and m.size and m.size.kind == "array":
             sizes[m.size.arg.name] = "3"
     k = 0
@@ -100,15 +127,15 @@ def plan(op, spec):
         if kind == "copy" and m.size.kind == "string":
             p.decls.append(f'static const char s_{a.name}[] = "sample/{op.name}/{a.name}";')
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
-        elif kind == "copy" and t.pointee_c == "char":
+        elif kind == "copy" and t.points_to_bytes:
             p.decls.append(f'static const char s_{a.name}[] = "sample-{a.name}-value";')
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})s_{a.name};")
         elif kind == "copy" and m.size.kind == "array":
-            p.decls.append(f"static {t.pointee_c} o_{a.name}[3];")
+            p.decls.append(f"static {cnames.pointee_c(t)} o_{a.name}[3];")
             p.decls.append(f"memset(o_{a.name}, 0x5a, sizeof(o_{a.name}));")
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})o_{a.name};")
         elif kind == "copy":
-            p.decls.append(f"static {t.pointee_c} o_{a.name};")
+            p.decls.append(f"static {cnames.pointee_c(t)} o_{a.name};")
             p.decls.append(f"memset(&o_{a.name}, 0x5a, sizeof(o_{a.name}));")
             p.decls.append(f"{t.c}v_{a.name} = ({t.c})&o_{a.name};")
         elif kind == "bufvec":
@@ -139,8 +166,8 @@ def plan(op, spec):
         p.form_vars.append(names)
     if not op.checked:
         # Raw-pointer ops: the checked builder takes the same values.
-        p.checked_ctor = f"sr_{op.name}({', '.join('v_' + a.name for a in op.ctor_args)})"
-        p.checked_setters = [f"sr_{op.name}_set_{a.name}(&op, v_{a.name});" for a in op.setter_args if a in op.args]
+        p.checked_ctor = f"{cnames.api_name(op)}({', '.join('v_' + a.name for a in op.ctor_args)})"
+        p.checked_setters = [f"{cnames.setter_name(op, a)}(&op, v_{a.name});" for a in op.setter_args if a in op.args]
         return p
     # Checked API: owned objects standing for the raw samples.
     ctor = []
@@ -148,7 +175,6 @@ def plan(op, spec):
         m = a.mem
         kind = m.kind if m else None
         if kind == "buffer":
-            fixed = ""
             p.checked_setup.append(f"struct sr_buf *b_{a.name} = sr_buf_wrap((void *)v_{a.name}, {BUF_CAP}, {BUF_LEN});")
             if m.fixed:
                 p.checked_setup.append(f"fake_register(b_{a.name}, ring, 3);")
@@ -191,21 +217,22 @@ def plan(op, spec):
         elif kind == "provided":
             p.needs_group = True
             ctor.append("group")
-            p.overrides.append(f"sr__sqe_put16(&want, {a.field.macro}, (__u16)sr__group_id(group));")
+            p.overrides.append(f"sr__sqe_put16(&want, {cnames.field_macro(a.field)}, (__u16)sr__group_id(group));")
             p.overrides.append("want.flags |= SR_IOSQE_BUFFER_SELECT;")
         elif kind == "target":
             p.needs_target = True
             ctor.append("target")
         else:
             ctor.append(f"v_{a.name}")
-    p.checked_ctor = f"sr_{op.name}({', '.join(ctor)})"
+    p.checked_ctor = f"{cnames.api_name(op)}({', '.join(ctor)})"
     for a in op.setter_args:
         if a in op.args:
-            p.checked_setters.append(f"sr_{op.name}_set_{a.name}(&op, v_{a.name});")
+            p.checked_setters.append(f"{cnames.setter_name(op, a)}(&op, v_{a.name});")
     for a in op.args:
         if a.checked_value is not None:
             f = a.field
-            p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, (__u{f.bits})({a.checked_value}));")
+            p.overrides.append(f"sr__sqe_put{f.bits}(&want, {cnames.field_macro(f)}, "
+                               f"(__u{f.bits})({cnames.value(a.checked_value)}));")
         if a.mem and a.mem.kind == "result":
             chk = f"*(const {a.mem.ctype} *)p == {a.mem.init}" if a.mem.init else None
             p.fixups.append(Fixup(a.field, chk, f"(__u64)(uintptr_t)v_{a.name}", "result in op storage"))
@@ -214,11 +241,12 @@ def plan(op, spec):
     # Targets: the reference was built with the sample; the checked op names a live op.
     for a in op.targets:
         f = a.field
-        p.overrides.append(f"sr__sqe_put{f.bits}(&want, {f.macro}, target_ud);")
+        p.overrides.append(f"sr__sqe_put{f.bits}(&want, {cnames.field_macro(f)}, target_ud);")
     # or-sets on a field a checked value overwrote must be re-applied.
     for s in op.sets:
         if s.is_or and any(a.checked_value is not None and a.field.span == s.field.span for a in op.args):
-            p.overrides.append(f"sr__sqe_or{s.field.bits}(&want, {s.field.macro}, (__u{s.field.bits})({s.value}));")
+            p.overrides.append(f"sr__sqe_or{s.field.bits}(&want, {cnames.field_macro(s.field)}, "
+                               f"(__u{s.field.bits})({cnames.value(s.value)}));")
     return p
 
 

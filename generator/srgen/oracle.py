@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The independent oracle for SQE layouts: tests/oracle/*.tsv.
+"""The independent oracle for SQE layouts: spec/oracle/*.tsv.
 
 opcodes.tsv (from ../shared/reference, written from liburing's helpers and
 checked byte for byte there) lists the fields each opcode's primary helper
@@ -7,10 +7,10 @@ writes; variants.tsv covers helpers newer than the installed liburing.  The
 conformance test builds the expected SQE from these rows, so a mistake in
 the spec's argument-to-field mapping cannot hide behind itself.
 """
-import csv
 import os
 import re
 
+from . import cnames
 from .errors import Loc, SpecError
 
 _ASSIGN = re.compile(r"^([A-Za-z_0-9/]+)(\|?=)(.+)$")
@@ -77,7 +77,7 @@ def _expr(value, by_arg, consts, loc, who, var):
             v = var.get(term, f"v_{term}")
             c = f"(__u64)(uintptr_t){v}" if a.ctype.is_ptr else f"(__u64){v}"
         elif term in consts:
-            c = f"(__u64)SR_{term}"
+            c = f"(__u64){cnames.const_macro(consts[term])}"
         else:
             raise SpecError(loc, f"oracle: '{term}' in {who} is neither an argument, a number nor a known constant")
         if plus:
@@ -86,28 +86,56 @@ def _expr(value, by_arg, consts, loc, who, var):
     return " | ".join(terms)
 
 
+_OPCODE_COLUMNS = ("number", "liburing_helper", "fields_set")
+
+
+def _lines(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SpecError(Loc(path, 1, 1), f"cannot read: {e.strerror}")
+    try:
+        return data.decode("utf-8").split("\n")
+    except UnicodeDecodeError as e:
+        raise SpecError(Loc(path, data.count(b"\n", 0, e.start) + 1, 1), f"not UTF-8: byte 0x{data[e.start]:02x}")
+
+
 def load(opcodes_tsv, variants_tsv=None):
+    """The oracle rows; a malformed row is reported as FILE:LINE:COL."""
     by_helper, by_opcode, paths = {}, {}, []
     if opcodes_tsv and not os.path.exists(opcodes_tsv):
         raise SpecError(Loc(opcodes_tsv, 1, 1), "oracle file not found (give --oracle none to go without)")
     if opcodes_tsv:
         paths.append(opcodes_tsv)
-        with open(opcodes_tsv, encoding="utf-8") as f:
-            for i, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
-                helper = row["liburing_helper"].split(",")[0].split("@")[0]
-                key = None if helper == "none" else helper
-                by_opcode[int(row["number"])] = (key, row["fields_set"], Loc(opcodes_tsv, i, 1))
+        lines = _lines(opcodes_tsv)
+        head = lines[0].split("\t")
+        missing = [c for c in _OPCODE_COLUMNS if c not in head]
+        if missing:
+            raise SpecError(Loc(opcodes_tsv, 1, 1), f"oracle: no column {', '.join(missing)} in the header line")
+        for i, line in enumerate(lines[1:], start=2):
+            if not line.strip():
+                continue
+            cells = line.split("\t")
+            if len(cells) != len(head):
+                raise SpecError(Loc(opcodes_tsv, i, 1), f"oracle: {len(cells)} cells, the header has {len(head)}")
+            row = dict(zip(head, cells))
+            if not re.fullmatch(r"\d{1,3}", row["number"]):
+                raise SpecError(Loc(opcodes_tsv, i, 1), f"oracle: opcode number '{row['number']}' is not a number")
+            helper = row["liburing_helper"].split(",")[0].split("@")[0]
+            key = None if helper == "none" else helper
+            by_opcode[int(row["number"])] = (key, row["fields_set"], Loc(opcodes_tsv, i, 1))
     if variants_tsv is None and opcodes_tsv:
         variants_tsv = os.path.join(os.path.dirname(opcodes_tsv), "variants.tsv")
     if variants_tsv and os.path.exists(variants_tsv):
         paths.append(variants_tsv)
-        with open(variants_tsv, encoding="utf-8") as f:
-            lines = [l for l in f.read().split("\n")]
-        for i, line in enumerate(lines, start=1):
+        for i, line in enumerate(_lines(variants_tsv), start=1):
             if not line or line.startswith("#") or line.startswith("helper\t"):
                 continue
-            helper, fields = line.split("\t")
-            by_helper[helper] = (fields, Loc(variants_tsv, i, 1))
+            cells = line.split("\t")
+            if len(cells) != 2:
+                raise SpecError(Loc(variants_tsv, i, 1), "oracle: a row is HELPER<TAB>FIELDS")
+            by_helper[cells[0]] = (cells[1], Loc(variants_tsv, i, 1))
     # An opcode whose primary helper is absent has its row keyed by op name
     # (callers pass helper_name None); row_for() handles both.
     return Oracle(by_helper, by_opcode, paths)

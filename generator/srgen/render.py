@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""Render the model through one Jinja template per output file, then write
-every file atomically, and only if the whole run succeeded."""
+"""Render the model and its plan through one Jinja template per output
+file, then write every file atomically, and only if the whole run
+succeeded.  Nothing here decides anything: the templates only loop and
+print what the earlier stages worked out."""
+import functools
 import os
 import tempfile
 
 import jinja2
 
-from . import GEN_ABI, conformance, naming, oracle
+from . import GEN_ABI, cnames
 
 # Output file (relative to the output directory) -> template.
 OUTPUTS = [
@@ -24,7 +27,9 @@ class TemplateError(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=4)
 def environment(template_dir):
+    """The Jinja environment (templates compile once per process)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir),
         undefined=jinja2.StrictUndefined,
@@ -33,25 +38,23 @@ def environment(template_dir):
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.globals.update(put=naming.put, put_or=naming.put_or, field_type=naming.field_type,
-                       gen_abi=GEN_ABI)
-    env.filters["cstr"] = naming.c_string
-    env.filters["ident"] = naming.c_ident
+    # The few spellings a template applies to plain values (strings, versions, name lists).
+    env.globals.update(gen_abi=GEN_ABI, mask=cnames.mask)
+    env.filters["cstr"] = cnames.c_string
+    env.filters["cstr_or_null"] = cnames.c_string_or_null
+    env.filters["kcode"] = cnames.kernel_code
     return env
 
 
-def render_all(spec, template_dir, oracle_path=None, only=()):
+def render_all(spec, plan, template_dir, only=()):
     env = environment(template_dir)
-    ref = oracle.load(oracle_path)
     outputs = {}
     for rel, tname in OUTPUTS:
         if only and rel not in only and os.path.basename(rel) not in only:
             continue
         try:
             tmpl = env.get_template(tname)
-            text = tmpl.render(spec=spec, output=rel, template=tname, oracle=ref,
-                               plan=lambda op: conformance.plan(op, spec),
-                               expected=lambda op, args, helper, var=None: ref.expected(op, args, helper, spec, var))
+            text = tmpl.render(spec=spec, plan=plan, output=rel, template=tname)
         except jinja2.TemplateSyntaxError as e:
             raise TemplateError(f"{os.path.join(template_dir, e.filename or tname)}:{e.lineno}:1: error: {e.message}")
         except jinja2.UndefinedError as e:

@@ -275,6 +275,27 @@ const char *sr__no_uring_why(const char *what, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A version is a hint, the probe a fact: an op that is its opcode's first
+ * form (not a flag variant, which the probe cannot show) runs on a real
+ * kernel whose probe lists the opcode, whatever the release says.  Stable
+ * series carry later io_uring: Debian's 5.10.223 has shutdown, renameat
+ * and unlinkat (mainline 5.11).  A simulated kernel (SR_KERNEL) has only
+ * its version: the probe read is the machine's.
+ */
+bool sr__probe_has(unsigned op)
+{
+	const struct sr_caps *c = sr_caps_get();
+	const struct sr_op_info *o = &sr_op_table[op];
+
+	if (c->simulated || !c->have_probe || !c->opcode_ok[o->opcode])
+		return false;
+	for (unsigned x = 0; x < sr_op_count; x++)
+		if (sr_op_table[x].opcode == o->opcode && sr_op_table[x].kernel < o->kernel)
+			return false;
+	return true;
+}
+
 /* Why op cannot run natively for reasons of its own, or NULL. */
 static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, size_t len)
 {
@@ -290,7 +311,7 @@ static const char *own_reason(const struct sr_ring *r, unsigned op, char *buf, s
 	kver_text(c, kv, sizeof(kv));
 	if (!r || !r->_uring_up)
 		return sr__no_uring_why(o->name, buf, len);
-	if (o->kernel > sr_kver_code(c->kernel)) {
+	if (o->kernel > sr_kver_code(c->kernel) && !sr__probe_has(op)) {
 		snprintf(buf, len, "%s needs Linux %u.%u; running %s", o->name, o->kernel >> 16,
 			 (o->kernel >> 8) & 0xff, kv);
 		return buf;
@@ -386,7 +407,7 @@ void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
 int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p)
 {
 	const struct sr_caps *c = sr_caps_get();
-	unsigned extra = 0, forbid = 0, tried;
+	unsigned extra = 0, forbid = 0, optional, tried;
 	int ret;
 
 	snprintf(r->_ext->kernel_text, sizeof(r->_ext->kernel_text), "%s", c->release);
@@ -413,8 +434,23 @@ int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *
 	if (p->flags & SR_RING_MOVABLE)
 		forbid = SR_IORING_SETUP_SINGLE_ISSUER | SR_IORING_SETUP_DEFER_TASKRUN |
 			 SR_IORING_SETUP_COOP_TASKRUN | SR_IORING_SETUP_TASKRUN_FLAG;
+	/*
+	 * 128-byte SQEs and 32-byte CQEs are 5.19: a kernel without them
+	 * refuses every rung (EINVAL; Debian's 5.10 does).  The ring comes up
+	 * without them, and the ops that need them say so at submit ("needs a
+	 * ring set up with IORING_SETUP_SQE128"); a simulated kernel older
+	 * than the flags gets that same ring.
+	 */
+	optional = extra & (IORING_SETUP_SQE128 | IORING_SETUP_CQE32);
+	if (optional && !rung_allowed(c, optional)) {
+		extra &= ~optional;
+		optional = 0;
+	}
 	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER), forbid,
 			  &r->_setup_flags, &tried, c);
+	if (ret == -EINVAL && optional)
+		ret = ladder_init(&r->_uring, entries, extra & ~optional, p->cq_entries,
+				  !(p->flags & SR_RING_NO_LADDER), forbid, &r->_setup_flags, &tried, c);
 	if (ret < 0) {
 		struct sr_caps tmp = *c;
 
@@ -446,9 +482,11 @@ const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t
 		snprintf(buf, len, "unavailable: %s (policy STRICT takes no fallback)", why);
 	else if (rt && rt->engine != SR_FB_NONE)
 		snprintf(buf, len, "fallback: %s", rt->text);
-	else
-		snprintf(buf, len, "unavailable: %s; no fallback: %s", why,
-			 rt ? rt->text : "none of its routes works on this ring");
+	else {
+		char none[160];
+
+		snprintf(buf, len, "unavailable: %s; no fallback: %s", why, sr__fb_none_why(r, op, none, sizeof(none)));
+	}
 	return buf;
 }
 

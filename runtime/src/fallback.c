@@ -246,6 +246,42 @@ static bool groups_user(const struct sr_ring *r)
 	return sr__group_mode(r) == SR__GROUP_USER;
 }
 
+/*
+ * A system call younger than io_uring (futex_waitv, 5.16): a real kernel
+ * has it unless trying it gives ENOSYS; a simulated one by its date.
+ */
+static bool syscall_missing(const struct sr_fb_route *rt)
+{
+	const struct sr_caps *c = sr_caps_get();
+
+	if (rt->engine != SR_FB_SYSCALL || !rt->sys_present)
+		return false;
+	return c->simulated ? rt->sys_kernel > sr_kver_code(c->kernel) : !rt->sys_present();
+}
+
+const char *sr__fb_none_why(const struct sr_ring *r, unsigned op, char *buf, size_t len)
+{
+	const struct sr_fb_route *rt = sr__fb_pick(r, op);
+
+	if (rt)
+		return rt->text;
+	snprintf(buf, len, "none of its routes works on this ring");
+	for (unsigned i = 0; op < sr_op_count && i < sr_op_table[op].nroutes; i++) {
+		rt = &sr_op_table[op].routes[i];
+		if (syscall_missing(rt)) {
+			snprintf(buf, len, "%s is missing from this kernel (it came in Linux %u.%u)", rt->text,
+				 rt->sys_kernel >> 16, (rt->sys_kernel >> 8) & 0xff);
+			break;
+		}
+		if (rt->emulate == SR_EMU_CANCEL && r && r->_uring_up) {
+			snprintf(buf, len, "an emulated cancel by descriptor cannot find the kernel's requests "
+				 "on this ring");
+			break;
+		}
+	}
+	return buf;
+}
+
 const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 {
 	const struct sr_op_info *o;
@@ -272,6 +308,15 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 				continue;
 			/* Only the backend's own file table can be read without the kernel. */
 			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)
+				continue;
+			/* A cancel by descriptor must find the kernel's requests
+			 * too, which only the kernel's own (5.19) can: the backend
+			 * knows no descriptor of theirs.  Judged on the kernel
+			 * the ring believes in, so SR_KERNEL shows it. */
+			if (rt->emulate == SR_EMU_CANCEL && r->_uring_up && o->fd_kind != SR_FD_NONE &&
+			    (o->kernel > sr_kver_code(sr_caps_get()->kernel) || !kernel_has(r, op)))
+				continue;
+			if (syscall_missing(rt))
 				continue;
 			return rt;
 		default:
@@ -917,6 +962,15 @@ static void to_kernel(struct sr_ring *r, struct job *j)
 	}
 	memcpy(sqe, j->sqe, sqe_size(r));
 	sqe->flags &= (uint8_t)~(LINKS | SR_IOSQE_IO_DRAIN);
+	/* A multishot op's len 0 means "the whole buffer" to the kernels
+	 * that have it; older ones read at most len into a provided buffer
+	 * (Debian's 5.10: the re-armed recv and read got 0 bytes). */
+	if ((sqe->flags & SR_IOSQE_BUFFER_SELECT) && !sqe->len) {
+		const struct sr_bufgroup *g = j->group ? j->group : r->_slotx[j->slot]._aux;
+
+		if (g)
+			sqe->len = (uint32_t)g->_size;
+	}
 	sqe->user_data = job_kud(j);
 	j->state = J_KERNEL;
 }
@@ -1343,8 +1397,10 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 			return NULL;
 		}
 		if (!rt || rt->engine == SR_FB_NONE) {
+			char none[160];
+
 			sr__fail(-EOPNOTSUPP, "sr_%s_submit: %s; no fallback: %s", op_name(opid), why,
-				 rt ? rt->text : "none of its routes works on this ring");
+				 sr__fb_none_why(r, opid, none, sizeof(none)));
 			return NULL;
 		}
 		if (rt->engine != SR_FB_KERNEL && op->_personality) {

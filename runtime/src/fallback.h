@@ -56,5 +56,9 @@ bool sr__fb_target(struct sr_ring *r, uint32_t idx, uint64_t *ud);
 
 /* The route this ring takes for op, or NULL (native ops, or no route). */
 const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op);
+/* A real kernel's probe lists op's opcode, and op is its first form (caps.c). */
+bool sr__probe_has(unsigned op);
+/* Why op has no route here, or its NONE route's text. */
+const char *sr__fb_none_why(const struct sr_ring *r, unsigned op, char *buf, size_t len);
 
 #endif

@@ -161,6 +161,23 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 		return 0;
 	}
 	ret = io_uring_register_files_sparse(&r->_uring, nslots);
+	if (ret == -EINVAL) {
+		/*
+		 * IORING_RSRC_REGISTER_SPARSE is 5.19, and a kernel may have
+		 * IORING_REGISTER_FILES2 without it (Debian's 5.10.y refuses
+		 * it with EINVAL); a table of -1 entries is sparse since 5.5.
+		 */
+		int *fds = malloc(nslots * sizeof(int));
+
+		if (!fds) {
+			files_forget(r);
+			return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
+		}
+		for (unsigned i = 0; i < nslots; i++)
+			fds[i] = -1;
+		ret = io_uring_register_files(&r->_uring, fds, nslots);
+		free(fds);
+	}
 	if (ret) {
 		files_forget(r);
 		return sr__fail(ret, "sr_ring_register_files: the kernel refused a table of %u slots", nslots);

@@ -15,6 +15,10 @@
 
 int sr__group_mode(const struct sr_ring *r)
 {
+	/* A capture ring never submits: the kernel never picks from its
+	 * groups, and it could not wait for PROVIDE_BUFFERS either. */
+	if (r->_ext->capture)
+		return SR__GROUP_USER;
 	if (sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
 		return SR__GROUP_RING;
 	if (r->_uring_up && sr__fb_native(r, SR_OP_PROVIDE_BUFFERS) && sr__fb_native(r, SR_OP_REMOVE_BUFFERS))

@@ -40,6 +40,13 @@ def conf(read="", pipe="skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test"
     return "\n".join(l for l in lines if l)
 
 
+def matrix(read="N F", summary="fallback-matrix: configs=2 ops=3 native=2 fallback=1 error=0 failed=0"):
+    return ("op                           native SR_BACK\n"
+            "nop                               N       F\n"
+            "read                              %s\n"
+            "pipe                              F       F\n\n%s" % ("       ".join(read.split()), summary))
+
+
 def section(name, body, status="exit:0"):
     return "==== sr-init begin %s ====\n%s\n==== sr-init end %s status=%s ms=10 ====\n" % (name, body, name, status)
 
@@ -53,11 +60,11 @@ def base():
              section("variants", "sr-variants: running R; ops the spec dates later whose opcode it has: 1: "
                      "fadvise64\nFAIL: fadvise64: sync.c:1: c.res == -22\n"
                      "conformance: ops=1 sqe_equal=1 live_pass=0 skipped=0 failed=1", "exit:1") +
-             section("fallback-matrix", "fallback-matrix: configs=2 ops=3 native=2 fallback=1 error=0 failed=0") +
+             section("fallback-matrix", matrix()) +
              "==== sr-init done errors=0 ====\n")
     host = (section("sr-probe-json", "safer-ring: a note on stderr\n" + probe(True)) +
             section("conformance", conf()) +
-            section("fallback-matrix", "fallback-matrix: configs=2 ops=3 native=2 fallback=1 error=0 failed=0"))
+            section("fallback-matrix", matrix()))
     return {"name": "test-6.1", "qemu.status": "0", "boot.seconds": "1.0", "simulated": "6.1.0",
             "console.log": "[    1.0] reboot: Power down\n", "guest.log": guest, "host.log": host}
 
@@ -108,16 +115,39 @@ CASES = [
      "DISAGREE setup ladder: real kernel lands on none"),
     ("sr-probe statuses differ", [(G, probe(False), probe(False, pipe="native"))], 1, "DISAGREE sr-probe pipe"),
     ("SR_KERNEL was ignored here", [(H, probe(True), probe(False))], 1, "did not simulate the guest's kernel"),
-    ("the guest is newer than this machine",
-     [("simulated", None, None), (H, None, None), ("host.error", None, "the guest runs 9.9, newer than here")], 1,
-     "no simulation on this machine: the guest runs 9.9"),
+    ("the simulation could not run here",
+     [("simulated", None, None), (H, None, None), ("host.error", None, "the guest never reported")], 1,
+     "no simulation on this machine: the guest never reported"),
+    ("a guest newer than this machine is judged against the spec: clean",
+     [("simulated", None, None), (H, None, None), ("spec-only", None, "the guest runs 6.1.0-9-test, newer")], 0,
+     "agree_with_spec=3"),
+    ("a guest newer than this machine lacks an op the spec dates before it",
+     [("simulated", None, None), (H, None, None), ("spec-only", None, "the guest runs 6.1.0-9-test, newer"),
+      (G, conf(), conf(read="skip: read: read: the kernel's opcode probe lacks opcode 22 (running R)",
+                       summary="conformance: ops=3 sqe_equal=3 live_pass=1 skipped=2 failed=0"))], 1,
+     "SPEC read (Linux 5.6) on 6.1: unavailable: the opcode probe lacks opcode 22"),
+    ("a backport the kernel's probe shows explains a difference from the simulation",
+     [(G, "opcode 0 nop: spec 5.1, kernel supports it: agree",
+       "opcode 0 nop: spec 5.1, kernel supports it: agree\nopcode 63 pipe: spec 6.16, kernel supports it: ahead (x)"),
+      (G, "kfacts: kernel=R opcodes=1 setup_flags=0 features=0 agree=1 disagree=0",
+       "kfacts: kernel=R opcodes=2 setup_flags=0 features=0 agree=1 ahead=1 disagree=0"),
+      (G, '"status": "unavailable: pipe needs Linux 6.16; running R"', '"status": "native"'),
+      (G, "skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test\n", ""),
+      (G, CLEAN_SUM, "live_pass=3 skipped=0 failed=0")], 0, "explained conformance pipe: native on the real kernel"),
+    ("the same difference without a backport in kfacts fails",
+     [(G, '"status": "unavailable: pipe needs Linux 6.16; running R"', '"status": "native"'),
+      (G, "skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test\n", ""),
+      (G, CLEAN_SUM, "live_pass=3 skipped=0 failed=0")], 1, "DISAGREE pipe: real kernel: native"),
     ("the spec dates an opcode wrongly", [(G, "kernel supports it: agree", "kernel lacks it: DISAGREE")], 1,
      "spec vs kernel: opcode 0 nop: spec 5.1, kernel lacks it: DISAGREE"),
     ("a variant the spec dates later works",
      [(G, VARIANT_FAILS, "conformance: ops=1 sqe_equal=1 live_pass=1 skipped=0 failed=0")], 1,
      "SPEC fadvise64: the spec dates it after 6.1.0-9-test"),
-    ("the fallback matrix disagrees with its simulation", [(G, "native=2 fallback=1", "native=1 fallback=2")], 1,
-     "DISAGREE fallback-matrix: real kernel: configs=2 ops=3 native=1 fallback=2"),
+    ("the fallback matrix disagrees with its simulation in one cell",
+     [(G, matrix(), matrix(read="F F", summary="fallback-matrix: configs=2 ops=3 native=1 fallback=2 error=0 failed=0"))],
+     1, "DISAGREE fallback-matrix read [native]: real kernel F, simulated N"),
+    ("the fallback matrix prints no table", [(G, matrix(), "fallback-matrix: configs=2 ops=3 native=2 fallback=1 "
+                                              "error=0 failed=0")], 1, "fallback-matrix: no table to compare"),
     ("the fallback matrix fails in the guest", [(G, "error=0 failed=0", "error=0 failed=1")], 1,
      "fallback-matrix in the guest: failed=1"),
     ("a test crashes in the guest", [(G, "end kfacts status=exit:0", "end kfacts status=signal:11")], 1,

@@ -161,7 +161,7 @@ enum sr_opcode {
 	SR_IORING_OP__COUNT = 65,
 };
 
-/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants). */
+/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants), by id. */
 #define SR_OPS(X) \
 	X(NOP, nop, 0) \
 	X(READV, readv, 1) \
@@ -253,6 +253,10 @@ enum sr_opcode {
 	X(NOP128, nop128, 63) \
 	X(URING_CMD128, uring_cmd128, 64)
 
+/*
+ * Op ids: fixed per op in the spec (id:), never renumbered when ops or
+ * variants are added; compiled programs keep them.
+ */
 enum sr_op_id {
 	SR_OP_NOP = 0,
 	SR_OP_READV = 1,
@@ -434,6 +438,36 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_SOCKET_URING_OP_SIOCOUTQ 1
 #define SR_SOCKET_URING_OP_GETSOCKOPT 2
 #define SR_SOCKET_URING_OP_SETSOCKOPT 3
+#define SR_SOCKET_URING_OP_TX_TIMESTAMP 4
+#define SR_SOCKET_URING_OP_GETSOCKNAME 5
+#define SR_IORING_SEND_VECTORIZED 32
+#define SR_IORING_URING_CMD_FIXED 1
+#define SR_IORING_URING_CMD_MULTISHOT 2
+#define SR_IORING_ACCEPT_DONTWAIT 2
+#define SR_IORING_ACCEPT_POLL_FIRST 4
+#define SR_IORING_NOP_FILE 2
+#define SR_IORING_NOP_FIXED_FILE 4
+#define SR_IORING_NOP_FIXED_BUFFER 8
+#define SR_IORING_NOP_TW 16
+#define SR_IORING_NOP_CQE32 32
+#define SR_IORING_ASYNC_CANCEL_USERDATA 16
+#define SR_IORING_ASYNC_CANCEL_OP 32
+#define SR_IORING_POLL_ADD_LEVEL 8
+#define SR_IORING_LINK_TIMEOUT_UPDATE 16
+#define SR_IORING_MSG_RING_CQE_SKIP 1
+#define SR_IOU_PBUF_RING_MMAP 1
+#define SR_IOU_PBUF_RING_INC 2
+#define SR_IORING_RSRC_REGISTER_SPARSE 1
+#define SR_IORING_REGISTER_SRC_REGISTERED 1
+#define SR_IORING_REGISTER_DST_REPLACE 2
+#define SR_IORING_REGISTER_USE_REGISTERED_RING 0x80000000U
+#define SR_IORING_MEM_REGION_REG_WAIT_ARG 1
+#define SR_IORING_REG_WAIT_TS 1
+#define SR_IORING_RW_ATTR_FLAG_PI 1
+#define SR_IORING_RESTRICTION_REGISTER_OP 0
+#define SR_IORING_RESTRICTION_SQE_OP 1
+#define SR_IORING_RESTRICTION_SQE_FLAGS_ALLOWED 2
+#define SR_IORING_RESTRICTION_SQE_FLAGS_REQUIRED 3
 
 /* IOSQE_* flags. */
 #define SR_IOSQE_FIXED_FILE (1U << 0)	/* Linux 5.1 */
@@ -453,6 +487,7 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_IORING_CQE_F_BUF_MORE (1U << 4)	/* Linux 6.12 */
 #define SR_IORING_CQE_F_SKIP (1U << 5)	/* Linux 6.18 */
 #define SR_IORING_CQE_F_32 (1U << 15)	/* Linux 6.18 */
+#define SR_IORING_CQE_F_TSTAMP_HW (1U << 16)	/* Linux 6.17 */
 #define SR_IORING_CQE_BUFFER_SHIFT 16
 
 /* IORING_SETUP_* flags. */
@@ -498,6 +533,16 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_IORING_FEAT_RW_ATTR (1U << 16)	/* Linux 6.15 */
 #define SR_IORING_FEAT_NO_IOWAIT (1U << 17)	/* Linux 6.15 */
 
+/* IORING_ENTER_* flags (io_uring_enter(2)). */
+#define SR_IORING_ENTER_GETEVENTS (1U << 0)	/* Linux 5.1 */
+#define SR_IORING_ENTER_SQ_WAKEUP (1U << 1)	/* Linux 5.1 */
+#define SR_IORING_ENTER_SQ_WAIT (1U << 2)	/* Linux 5.10 */
+#define SR_IORING_ENTER_EXT_ARG (1U << 3)	/* Linux 5.11 */
+#define SR_IORING_ENTER_REGISTERED_RING (1U << 4)	/* Linux 5.18 */
+#define SR_IORING_ENTER_ABS_TIMER (1U << 5)	/* Linux 6.12 */
+#define SR_IORING_ENTER_EXT_ARG_REG (1U << 6)	/* Linux 6.13 */
+#define SR_IORING_ENTER_NO_IOWAIT (1U << 7)	/* Linux 6.15 */
+
 /* IORING_REGISTER_* operations. */
 #define SR_IORING_REGISTER_BUFFERS 0	/* Linux 5.1 */
 #define SR_IORING_UNREGISTER_BUFFERS 1	/* Linux 5.1 */
@@ -534,9 +579,9 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_IORING_REGISTER_ZCRX_IFQ 32	/* Linux 6.15 */
 #define SR_IORING_REGISTER_RESIZE_RINGS 33	/* Linux 6.13 */
 #define SR_IORING_REGISTER_MEM_REGION 34	/* Linux 6.13 */
-#define SR_IORING_REGISTER_QUERY 35	/* Linux 6.15 */
+#define SR_IORING_REGISTER_QUERY 35	/* Linux 6.18 */
 #define SR_IORING_REGISTER_ZCRX_CTRL 36	/* Linux 6.19 */
-#define SR_IORING_REGISTER_BPF_FILTER 37	/* Linux 6.19 */
+#define SR_IORING_REGISTER_BPF_FILTER 37	/* Linux 7.0 */
 
 /* Tables of the kernel-level spec (generated/src/op_table.c). */
 struct sr_flag_info {
@@ -559,6 +604,8 @@ extern const struct sr_flag_info sr_setup_flag_table[];
 extern const unsigned sr_setup_flag_count;
 extern const struct sr_flag_info sr_feature_table[];
 extern const unsigned sr_feature_count;
+extern const struct sr_flag_info sr_enter_flag_table[];
+extern const unsigned sr_enter_flag_count;
 extern const struct sr_register_info sr_register_table[];
 extern const unsigned sr_register_count;
 /* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */

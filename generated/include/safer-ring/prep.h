@@ -4,7 +4,7 @@
 /*
  * Raw SQE preparation, one function per liburing helper, writing the same
  * bytes (the conformance suite checks that against liburing and against
- * tests/oracle).  No ownership, no tracking: for callers who manage
+ * spec/oracle).  No ownership, no tracking: for callers who manage
  * lifetimes themselves, and for ops newer than the installed liburing.
  */
 #ifndef SAFER_RING_PREP_H

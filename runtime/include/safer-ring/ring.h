@@ -140,6 +140,8 @@ struct sr_fb_route {
 	void (*xform[3])(struct io_uring_sqe *sqe);	/* this op's SQE -> exec_op's */
 	int (*sys)(const struct io_uring_sqe *sqe);	/* the system call, on exec_op's SQE */
 	const char *text;	/* for people: "accept4(2) after readability (re-armed)" */
+	uint32_t sys_kernel;	/* a system call younger than io_uring: its kernel, and ... */
+	int (*sys_present)(void);	/* ... whether the running kernel has it (tried), or NULL */
 };
 
 enum { SR_FB_KERNEL = 1, SR_FB_SYSCALL, SR_FB_EMULATE, SR_FB_NONE };

@@ -11,17 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
-#include <sys/xattr.h>
-#include <unistd.h>
-#include <linux/futex.h>
 #include <safer-ring/api.h>
 
 #if SR_GEN_ABI != 2
@@ -213,6 +204,8 @@ sr__sys_statx(const struct io_uring_sqe *sqe)
 	return ret == -1 ? -errno : (int)ret;
 }
 
+/* --- system calls younger than the oldest kernel: is it there? ---------------------- */
+
 /* --- ops that act on others (remove, update): the ops they can name ------------------- */
 
 /* --- fallback routes, best first ----------------------------------------------------- */
@@ -384,6 +377,10 @@ const struct sr_flag_info sr_feature_table[] = {
 	{ "IORING_FEAT_NODROP", 1, 0x050500, 0, 0, 0, "" },
 };
 const unsigned sr_feature_count = 1;
+
+const struct sr_flag_info sr_enter_flag_table[] = {
+};
+const unsigned sr_enter_flag_count = 0;
 
 const struct sr_register_info sr_register_table[] = {
 	{ "IORING_REGISTER_BUFFERS", 0, 0x050100 },

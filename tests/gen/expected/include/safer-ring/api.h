@@ -15,14 +15,7 @@
 #ifndef SAFER_RING_API_H
 #define SAFER_RING_API_H
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/epoll.h>
-#include <sys/uio.h>
-#include <linux/futex.h>
-#include <linux/openat2.h>
 #include <linux/stat.h>
-#include <linux/time_types.h>
 #include <safer-ring/ops.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
@@ -1021,26 +1014,26 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 	struct sr_nop_op *: 0, \
 	struct sr_read_op *: 1, \
 	struct sr_openat_op *: 2, \
-	struct sr_openat_direct_op *: 3, \
-	struct sr_statx_op *: 4)
+	struct sr_openat_direct_op *: 4, \
+	struct sr_statx_op *: 3)
 #define SR__ID_SUB(sub) _Generic((sub), \
 	struct sr_nop_submitted *: 0, \
 	struct sr_read_submitted *: 1, \
 	struct sr_openat_submitted *: 2, \
-	struct sr_openat_direct_submitted *: 3, \
-	struct sr_statx_submitted *: 4)
+	struct sr_openat_direct_submitted *: 4, \
+	struct sr_statx_submitted *: 3)
 #define SR__ID_DONE(done) _Generic((done), \
 	struct sr_nop_completed *: 0, \
 	struct sr_read_completed *: 1, \
 	struct sr_openat_completed *: 2, \
-	struct sr_openat_direct_completed *: 3, \
-	struct sr_statx_completed *: 4)
+	struct sr_openat_direct_completed *: 4, \
+	struct sr_statx_completed *: 3)
 #define SR__ID_CB(cb) _Generic((cb), \
 	sr_nop_cb: 0, \
 	sr_read_cb: 1, \
 	sr_openat_cb: 2, \
-	sr_openat_direct_cb: 3, \
-	sr_statx_cb: 4)
+	sr_openat_direct_cb: 4, \
+	sr_statx_cb: 3)
 
 /* Compile-time equality inside an expression. */
 #define SR__SAME(a, b, msg) ((void)sizeof(struct { _Static_assert((a) == (b), msg); int sr__x; }))

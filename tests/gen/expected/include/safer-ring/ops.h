@@ -39,20 +39,24 @@ enum sr_opcode {
 	SR_IORING_OP__COUNT = 4,
 };
 
-/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants). */
+/* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants), by id. */
 #define SR_OPS(X) \
 	X(NOP, nop, 0) \
 	X(READ, read, 1) \
 	X(OPENAT, openat, 2) \
-	X(OPENAT_DIRECT, openat_direct, 2) \
-	X(STATX, statx, 3)
+	X(STATX, statx, 3) \
+	X(OPENAT_DIRECT, openat_direct, 2)
 
+/*
+ * Op ids: fixed per op in the spec (id:), never renumbered when ops or
+ * variants are added; compiled programs keep them.
+ */
 enum sr_op_id {
 	SR_OP_NOP = 0,
 	SR_OP_READ = 1,
 	SR_OP_OPENAT = 2,
-	SR_OP_OPENAT_DIRECT = 3,
-	SR_OP_STATX = 4,
+	SR_OP_STATX = 3,
+	SR_OP_OPENAT_DIRECT = 4,
 	SR_OP__COUNT = 5,
 };
 
@@ -96,6 +100,8 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 /* IORING_FEAT_* bits. */
 #define SR_IORING_FEAT_NODROP (1U << 1)	/* Linux 5.5 */
 
+/* IORING_ENTER_* flags (io_uring_enter(2)). */
+
 /* IORING_REGISTER_* operations. */
 #define SR_IORING_REGISTER_BUFFERS 0	/* Linux 5.1 */
 
@@ -120,6 +126,8 @@ extern const struct sr_flag_info sr_setup_flag_table[];
 extern const unsigned sr_setup_flag_count;
 extern const struct sr_flag_info sr_feature_table[];
 extern const unsigned sr_feature_count;
+extern const struct sr_flag_info sr_enter_flag_table[];
+extern const unsigned sr_enter_flag_count;
 extern const struct sr_register_info sr_register_table[];
 extern const unsigned sr_register_count;
 /* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */

@@ -4,14 +4,12 @@
 /*
  * Raw SQE preparation, one function per liburing helper, writing the same
  * bytes (the conformance suite checks that against liburing and against
- * tests/oracle).  No ownership, no tracking: for callers who manage
+ * spec/oracle).  No ownership, no tracking: for callers who manage
  * lifetimes themselves, and for ops newer than the installed liburing.
  */
 #ifndef SAFER_RING_PREP_H
 #define SAFER_RING_PREP_H
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <safer-ring/ops.h>
 
 #ifdef __cplusplus
@@ -19,13 +17,6 @@ extern "C" {
 #endif
 
 /* Types the helpers point at; their definitions are only needed by callers. */
-struct __kernel_timespec;
-struct epoll_event;
-struct futex_waitv;
-struct iovec;
-struct msghdr;
-struct open_how;
-struct sockaddr;
 struct statx;
 
 /* nop: Do nothing. Linux 5.1. As io_uring_prep_nop (liburing 0.2). */
