@@ -74,6 +74,7 @@ struct mop {
 	int group;		/* group it picks from, or -1 */
 	int src, off, len;	/* reads: file and offset; reads and writes: the natural result */
 	int target;		/* timeout_remove: the timeout */
+	int fslot;		/* reads of a registered file: its slot, or -1 */
 	bool chain;
 	bool busy;		/* a wait or poll on it is under way (a callback runs inside it) */
 	/* What its next completion is. */
@@ -501,7 +502,7 @@ static int op_alloc(int kind, int ri)
 	S.op[oi].kind = kind;
 	S.op[oi].ring = ri;
 	S.op[oi].inc = S.ring[ri].inc;
-	S.op[oi].buf = S.op[oi].pool = S.op[oi].chan = S.op[oi].group = S.op[oi].target = -1;
+	S.op[oi].buf = S.op[oi].pool = S.op[oi].chan = S.op[oi].group = S.op[oi].target = S.op[oi].fslot = -1;
 	return oi;
 }
 
@@ -1468,8 +1469,10 @@ static int do_submit(struct sub_args *a)
 		break;
 	case K_READF:
 	case K_READFX:
-		if (a->fh >= 0)
+		if (a->fh >= 0) {
 			o->src = S.fh[a->fh].file;
+			o->fslot = S.fh[a->fh].slot;
+		}
 		o->certain = true;
 		set_res1(o, (int)(arg_cap(a) < (size_t)(FZ_FILE_SIZE - a->off) ? arg_cap(a) : (size_t)(FZ_FILE_SIZE - a->off)));
 		break;
@@ -2336,6 +2339,22 @@ static void st_group_detached(void)
 
 /* --- registered files -------------------------------------------------------------------------------- */
 
+/*
+ * A slot changes while ops that named it may not have reached the kernel
+ * yet (the kernel looks the slot up when it issues the SQE): they may fail
+ * with -EBADF.  They must not read another file: the data check stays.
+ */
+static void fslot_changed(int ri, int slot)
+{
+	for (int i = 0; i < FZ_MAXOP; i++) {
+		struct mop *o = &S.op[i];
+
+		if (o->state == OP_INFLIGHT && o->ring == ri && o->inc == S.ring[ri].inc && o->fslot >= 0 &&
+		    (slot < 0 || o->fslot == slot))
+			add_res(o, -EBADF);
+	}
+}
+
 static void fh_invalidate(int ri, int slot)
 {
 	for (int i = 0; i < FZ_MAXFH; i++)
@@ -2358,6 +2377,7 @@ static void do_files_set(int ri, int slot, int file, const char *how)
 		    m->files ? 0 : -EINVAL) || !m->files)
 		return;
 	fh_invalidate(ri, slot);
+	fslot_changed(ri, slot);
 	m->fslot[slot] = file;
 	if (file < 0)
 		return;
@@ -2397,6 +2417,7 @@ static void st_files(void)
 		if (!expect(FT_BASIC, call, sr_ring_unregister_files(R(ri)), m->files ? 0 : -ENXIO))
 			break;
 		fh_invalidate(ri, -1);
+		fslot_changed(ri, -1);
 		m->files = false;
 		for (int i = 0; i < FZ_NFSLOT; i++)
 			m->fslot[i] = -1;
