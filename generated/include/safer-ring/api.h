@@ -132,7 +132,7 @@ static inline int
 sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *arg,
 		struct sr_nop_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__nop_submit(r, op, &h, sr__nop_deliver, (void (*)(void))cb, arg,
 					  "sr_nop_submit_cb");
 
@@ -362,7 +362,7 @@ static inline int
 sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, void *arg,
 		struct sr_readv_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__readv_submit(r, op, &h, sr__readv_deliver, (void (*)(void))cb, arg,
 					  "sr_readv_submit_cb");
 
@@ -592,7 +592,7 @@ static inline int
 sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb, void *arg,
 		struct sr_writev_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__writev_submit(r, op, &h, sr__writev_deliver, (void (*)(void))cb, arg,
 					  "sr_writev_submit_cb");
 
@@ -785,7 +785,7 @@ static inline int
 sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, void *arg,
 		struct sr_fsync_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fsync_submit(r, op, &h, sr__fsync_deliver, (void (*)(void))cb, arg,
 					  "sr_fsync_submit_cb");
 
@@ -989,7 +989,7 @@ static inline int
 sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_fixed_cb cb, void *arg,
 		struct sr_read_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__read_fixed_submit(r, op, &h, sr__read_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_read_fixed_submit_cb");
 
@@ -1188,7 +1188,7 @@ static inline int
 sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_write_fixed_cb cb, void *arg,
 		struct sr_write_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__write_fixed_submit(r, op, &h, sr__write_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_write_fixed_submit_cb");
 
@@ -1374,7 +1374,7 @@ static inline int
 sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_cb cb, void *arg,
 		struct sr_poll_add_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__poll_add_submit(r, op, &h, sr__poll_add_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_add_submit_cb");
 
@@ -1562,7 +1562,7 @@ static inline int
 sr_poll_multishot_submit_cb(struct sr_ring *r, struct sr_poll_multishot_op *op, sr_poll_multishot_cb cb, void *arg,
 		struct sr_poll_multishot_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__poll_multishot_submit(r, op, &h, sr__poll_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_multishot_submit_cb");
 
@@ -1741,7 +1741,7 @@ static inline int
 sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_poll_remove_cb cb, void *arg,
 		struct sr_poll_remove_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__poll_remove_submit(r, op, &h, sr__poll_remove_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_remove_submit_cb");
 
@@ -1917,7 +1917,7 @@ static inline int
 sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_poll_update_cb cb, void *arg,
 		struct sr_poll_update_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__poll_update_submit(r, op, &h, sr__poll_update_deliver, (void (*)(void))cb, arg,
 					  "sr_poll_update_submit_cb");
 
@@ -2114,7 +2114,7 @@ static inline int
 sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op, sr_sync_file_range_cb cb, void *arg,
 		struct sr_sync_file_range_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__sync_file_range_submit(r, op, &h, sr__sync_file_range_deliver, (void (*)(void))cb, arg,
 					  "sr_sync_file_range_submit_cb");
 
@@ -2331,7 +2331,7 @@ static inline int
 sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb cb, void *arg,
 		struct sr_sendmsg_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__sendmsg_submit(r, op, &h, sr__sendmsg_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_submit_cb");
 
@@ -2552,7 +2552,7 @@ static inline int
 sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb cb, void *arg,
 		struct sr_recvmsg_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__recvmsg_submit(r, op, &h, sr__recvmsg_deliver, (void (*)(void))cb, arg,
 					  "sr_recvmsg_submit_cb");
 
@@ -2795,7 +2795,7 @@ static inline int
 sr_recvmsg_multishot_submit_cb(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, sr_recvmsg_multishot_cb cb, void *arg,
 		struct sr_recvmsg_multishot_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__recvmsg_multishot_submit(r, op, &h, sr__recvmsg_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_recvmsg_multishot_submit_cb");
 
@@ -3007,7 +3007,7 @@ static inline int
 sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb cb, void *arg,
 		struct sr_timeout_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__timeout_submit(r, op, &h, sr__timeout_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_submit_cb");
 
@@ -3216,7 +3216,7 @@ static inline int
 sr_timeout_multishot_submit_cb(struct sr_ring *r, struct sr_timeout_multishot_op *op, sr_timeout_multishot_cb cb, void *arg,
 		struct sr_timeout_multishot_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__timeout_multishot_submit(r, op, &h, sr__timeout_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_multishot_submit_cb");
 
@@ -3404,7 +3404,7 @@ static inline int
 sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, sr_timeout_remove_cb cb, void *arg,
 		struct sr_timeout_remove_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__timeout_remove_submit(r, op, &h, sr__timeout_remove_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_remove_submit_cb");
 
@@ -3610,7 +3610,7 @@ static inline int
 sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, sr_timeout_update_cb cb, void *arg,
 		struct sr_timeout_update_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__timeout_update_submit(r, op, &h, sr__timeout_update_deliver, (void (*)(void))cb, arg,
 					  "sr_timeout_update_submit_cb");
 
@@ -3829,7 +3829,7 @@ static inline int
 sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb, void *arg,
 		struct sr_accept_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__accept_submit(r, op, &h, sr__accept_deliver, (void (*)(void))cb, arg,
 					  "sr_accept_submit_cb");
 
@@ -4054,7 +4054,7 @@ static inline int
 sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr_accept_direct_cb cb, void *arg,
 		struct sr_accept_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__accept_direct_submit(r, op, &h, sr__accept_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_accept_direct_submit_cb");
 
@@ -4249,7 +4249,7 @@ static inline int
 sr_multishot_accept_submit_cb(struct sr_ring *r, struct sr_multishot_accept_op *op, sr_multishot_accept_cb cb, void *arg,
 		struct sr_multishot_accept_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__multishot_accept_submit(r, op, &h, sr__multishot_accept_deliver, (void (*)(void))cb, arg,
 					  "sr_multishot_accept_submit_cb");
 
@@ -4450,7 +4450,7 @@ static inline int
 sr_multishot_accept_direct_submit_cb(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, sr_multishot_accept_direct_cb cb, void *arg,
 		struct sr_multishot_accept_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__multishot_accept_direct_submit(r, op, &h, sr__multishot_accept_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_multishot_accept_direct_submit_cb");
 
@@ -4638,7 +4638,7 @@ static inline int
 sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_async_cancel_cb cb, void *arg,
 		struct sr_async_cancel_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__async_cancel_submit(r, op, &h, sr__async_cancel_deliver, (void (*)(void))cb, arg,
 					  "sr_async_cancel_submit_cb");
 
@@ -4815,7 +4815,7 @@ static inline int
 sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op, sr_async_cancel_fd_cb cb, void *arg,
 		struct sr_async_cancel_fd_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__async_cancel_fd_submit(r, op, &h, sr__async_cancel_fd_deliver, (void (*)(void))cb, arg,
 					  "sr_async_cancel_fd_submit_cb");
 
@@ -5013,7 +5013,7 @@ static inline int
 sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_link_timeout_cb cb, void *arg,
 		struct sr_link_timeout_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__link_timeout_submit(r, op, &h, sr__link_timeout_deliver, (void (*)(void))cb, arg,
 					  "sr_link_timeout_submit_cb");
 
@@ -5222,7 +5222,7 @@ static inline int
 sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb cb, void *arg,
 		struct sr_connect_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__connect_submit(r, op, &h, sr__connect_deliver, (void (*)(void))cb, arg,
 					  "sr_connect_submit_cb");
 
@@ -5412,7 +5412,7 @@ static inline int
 sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_fallocate_cb cb, void *arg,
 		struct sr_fallocate_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fallocate_submit(r, op, &h, sr__fallocate_deliver, (void (*)(void))cb, arg,
 					  "sr_fallocate_submit_cb");
 
@@ -5609,7 +5609,7 @@ static inline int
 sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb, void *arg,
 		struct sr_openat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat_submit(r, op, &h, sr__openat_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_submit_cb");
 
@@ -5811,7 +5811,7 @@ static inline int
 sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr_openat_direct_cb cb, void *arg,
 		struct sr_openat_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat_direct_submit(r, op, &h, sr__openat_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_direct_submit_cb");
 
@@ -5979,7 +5979,7 @@ static inline int
 sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, void *arg,
 		struct sr_close_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__close_submit(r, op, &h, sr__close_deliver, (void (*)(void))cb, arg,
 					  "sr_close_submit_cb");
 
@@ -6148,7 +6148,7 @@ static inline int
 sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_close_direct_cb cb, void *arg,
 		struct sr_close_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__close_direct_submit(r, op, &h, sr__close_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_close_direct_submit_cb");
 
@@ -6342,7 +6342,7 @@ static inline int
 sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_files_update_cb cb, void *arg,
 		struct sr_files_update_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__files_update_submit(r, op, &h, sr__files_update_deliver, (void (*)(void))cb, arg,
 					  "sr_files_update_submit_cb");
 
@@ -6546,7 +6546,7 @@ static inline int
 sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, void *arg,
 		struct sr_statx_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__statx_submit(r, op, &h, sr__statx_deliver, (void (*)(void))cb, arg,
 					  "sr_statx_submit_cb");
 
@@ -6757,7 +6757,7 @@ static inline int
 sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void *arg,
 		struct sr_read_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__read_submit(r, op, &h, sr__read_deliver, (void (*)(void))cb, arg,
 					  "sr_read_submit_cb");
 
@@ -6963,7 +6963,7 @@ static inline int
 sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, void *arg,
 		struct sr_write_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__write_submit(r, op, &h, sr__write_deliver, (void (*)(void))cb, arg,
 					  "sr_write_submit_cb");
 
@@ -7153,7 +7153,7 @@ static inline int
 sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb cb, void *arg,
 		struct sr_fadvise_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fadvise_submit(r, op, &h, sr__fadvise_deliver, (void (*)(void))cb, arg,
 					  "sr_fadvise_submit_cb");
 
@@ -7343,7 +7343,7 @@ static inline int
 sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise64_cb cb, void *arg,
 		struct sr_fadvise64_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fadvise64_submit(r, op, &h, sr__fadvise64_deliver, (void (*)(void))cb, arg,
 					  "sr_fadvise64_submit_cb");
 
@@ -7516,7 +7516,7 @@ static inline int
 sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb cb, void *arg,
 		struct sr_madvise_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__madvise_submit(r, op, &h, sr__madvise_deliver, (void (*)(void))cb, arg,
 					  "sr_madvise_submit_cb");
 
@@ -7689,7 +7689,7 @@ static inline int
 sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise64_cb cb, void *arg,
 		struct sr_madvise64_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__madvise64_submit(r, op, &h, sr__madvise64_deliver, (void (*)(void))cb, arg,
 					  "sr_madvise64_submit_cb");
 
@@ -7892,7 +7892,7 @@ static inline int
 sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void *arg,
 		struct sr_send_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__send_submit(r, op, &h, sr__send_deliver, (void (*)(void))cb, arg,
 					  "sr_send_submit_cb");
 
@@ -8120,7 +8120,7 @@ static inline int
 sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb, void *arg,
 		struct sr_sendto_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__sendto_submit(r, op, &h, sr__sendto_deliver, (void (*)(void))cb, arg,
 					  "sr_sendto_submit_cb");
 
@@ -8328,7 +8328,7 @@ static inline int
 sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void *arg,
 		struct sr_recv_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__recv_submit(r, op, &h, sr__recv_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_submit_cb");
 
@@ -8548,7 +8548,7 @@ static inline int
 sr_recv_multishot_submit_cb(struct sr_ring *r, struct sr_recv_multishot_op *op, sr_recv_multishot_cb cb, void *arg,
 		struct sr_recv_multishot_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__recv_multishot_submit(r, op, &h, sr__recv_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_multishot_submit_cb");
 
@@ -8756,7 +8756,7 @@ static inline int
 sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb cb, void *arg,
 		struct sr_openat2_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat2_submit(r, op, &h, sr__openat2_deliver, (void (*)(void))cb, arg,
 					  "sr_openat2_submit_cb");
 
@@ -8964,7 +8964,7 @@ static inline int
 sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, sr_openat2_direct_cb cb, void *arg,
 		struct sr_openat2_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat2_direct_submit(r, op, &h, sr__openat2_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat2_direct_submit_cb");
 
@@ -9159,7 +9159,7 @@ static inline int
 sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_ctl_cb cb, void *arg,
 		struct sr_epoll_ctl_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__epoll_ctl_submit(r, op, &h, sr__epoll_ctl_deliver, (void (*)(void))cb, arg,
 					  "sr_epoll_ctl_submit_cb");
 
@@ -9360,7 +9360,7 @@ static inline int
 sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb, void *arg,
 		struct sr_splice_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__splice_submit(r, op, &h, sr__splice_deliver, (void (*)(void))cb, arg,
 					  "sr_splice_submit_cb");
 
@@ -9538,7 +9538,7 @@ static inline int
 sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op, sr_provide_buffers_cb cb, void *arg,
 		struct sr_provide_buffers_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__provide_buffers_submit(r, op, &h, sr__provide_buffers_deliver, (void (*)(void))cb, arg,
 					  "sr_provide_buffers_submit_cb");
 
@@ -9708,7 +9708,7 @@ static inline int
 sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, sr_remove_buffers_cb cb, void *arg,
 		struct sr_remove_buffers_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__remove_buffers_submit(r, op, &h, sr__remove_buffers_deliver, (void (*)(void))cb, arg,
 					  "sr_remove_buffers_submit_cb");
 
@@ -9905,7 +9905,7 @@ static inline int
 sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *arg,
 		struct sr_tee_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__tee_submit(r, op, &h, sr__tee_deliver, (void (*)(void))cb, arg,
 					  "sr_tee_submit_cb");
 
@@ -10091,7 +10091,7 @@ static inline int
 sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_cb cb, void *arg,
 		struct sr_shutdown_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__shutdown_submit(r, op, &h, sr__shutdown_deliver, (void (*)(void))cb, arg,
 					  "sr_shutdown_submit_cb");
 
@@ -10307,7 +10307,7 @@ static inline int
 sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_cb cb, void *arg,
 		struct sr_renameat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__renameat_submit(r, op, &h, sr__renameat_deliver, (void (*)(void))cb, arg,
 					  "sr_renameat_submit_cb");
 
@@ -10509,7 +10509,7 @@ static inline int
 sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_cb cb, void *arg,
 		struct sr_unlinkat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__unlinkat_submit(r, op, &h, sr__unlinkat_deliver, (void (*)(void))cb, arg,
 					  "sr_unlinkat_submit_cb");
 
@@ -10704,7 +10704,7 @@ static inline int
 sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb cb, void *arg,
 		struct sr_mkdirat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__mkdirat_submit(r, op, &h, sr__mkdirat_deliver, (void (*)(void))cb, arg,
 					  "sr_mkdirat_submit_cb");
 
@@ -10909,7 +10909,7 @@ static inline int
 sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlinkat_cb cb, void *arg,
 		struct sr_symlinkat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__symlinkat_submit(r, op, &h, sr__symlinkat_deliver, (void (*)(void))cb, arg,
 					  "sr_symlinkat_submit_cb");
 
@@ -11125,7 +11125,7 @@ static inline int
 sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb, void *arg,
 		struct sr_linkat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__linkat_submit(r, op, &h, sr__linkat_deliver, (void (*)(void))cb, arg,
 					  "sr_linkat_submit_cb");
 
@@ -11308,7 +11308,7 @@ static inline int
 sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_cb cb, void *arg,
 		struct sr_msg_ring_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__msg_ring_submit(r, op, &h, sr__msg_ring_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_submit_cb");
 
@@ -11493,7 +11493,7 @@ static inline int
 sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, sr_msg_ring_cqe_flags_cb cb, void *arg,
 		struct sr_msg_ring_cqe_flags_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__msg_ring_cqe_flags_submit(r, op, &h, sr__msg_ring_cqe_flags_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_cqe_flags_submit_cb");
 
@@ -11678,7 +11678,7 @@ static inline int
 sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg_ring_fd_cb cb, void *arg,
 		struct sr_msg_ring_fd_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__msg_ring_fd_submit(r, op, &h, sr__msg_ring_fd_deliver, (void (*)(void))cb, arg,
 					  "sr_msg_ring_fd_submit_cb");
 
@@ -11901,7 +11901,7 @@ static inline int
 sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxattr_cb cb, void *arg,
 		struct sr_fsetxattr_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fsetxattr_submit(r, op, &h, sr__fsetxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_fsetxattr_submit_cb");
 
@@ -12118,7 +12118,7 @@ static inline int
 sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_cb cb, void *arg,
 		struct sr_setxattr_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__setxattr_submit(r, op, &h, sr__setxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_setxattr_submit_cb");
 
@@ -12342,7 +12342,7 @@ static inline int
 sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxattr_cb cb, void *arg,
 		struct sr_fgetxattr_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fgetxattr_submit(r, op, &h, sr__fgetxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_fgetxattr_submit_cb");
 
@@ -12560,7 +12560,7 @@ static inline int
 sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_cb cb, void *arg,
 		struct sr_getxattr_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__getxattr_submit(r, op, &h, sr__getxattr_deliver, (void (*)(void))cb, arg,
 					  "sr_getxattr_submit_cb");
 
@@ -12741,7 +12741,7 @@ static inline int
 sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb, void *arg,
 		struct sr_socket_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__socket_submit(r, op, &h, sr__socket_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_submit_cb");
 
@@ -12927,7 +12927,7 @@ static inline int
 sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr_socket_direct_cb cb, void *arg,
 		struct sr_socket_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__socket_direct_submit(r, op, &h, sr__socket_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_direct_submit_cb");
 
@@ -13109,7 +13109,7 @@ static inline int
 sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, sr_socket_direct_alloc_cb cb, void *arg,
 		struct sr_socket_direct_alloc_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__socket_direct_alloc_submit(r, op, &h, sr__socket_direct_alloc_deliver, (void (*)(void))cb, arg,
 					  "sr_socket_direct_alloc_submit_cb");
 
@@ -13296,7 +13296,7 @@ static inline int
 sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_cmd_cb cb, void *arg,
 		struct sr_uring_cmd_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__uring_cmd_submit(r, op, &h, sr__uring_cmd_deliver, (void (*)(void))cb, arg,
 					  "sr_uring_cmd_submit_cb");
 
@@ -13492,7 +13492,7 @@ static inline int
 sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_cb cb, void *arg,
 		struct sr_cmd_sock_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__cmd_sock_submit(r, op, &h, sr__cmd_sock_deliver, (void (*)(void))cb, arg,
 					  "sr_cmd_sock_submit_cb");
 
@@ -13708,7 +13708,7 @@ static inline int
 sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb cb, void *arg,
 		struct sr_send_zc_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__send_zc_submit(r, op, &h, sr__send_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_send_zc_submit_cb");
 
@@ -13927,7 +13927,7 @@ static inline int
 sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr_send_zc_fixed_cb cb, void *arg,
 		struct sr_send_zc_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__send_zc_fixed_submit(r, op, &h, sr__send_zc_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_send_zc_fixed_submit_cb");
 
@@ -14147,7 +14147,7 @@ static inline int
 sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendmsg_zc_cb cb, void *arg,
 		struct sr_sendmsg_zc_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__sendmsg_zc_submit(r, op, &h, sr__sendmsg_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_zc_submit_cb");
 
@@ -14367,7 +14367,7 @@ static inline int
 sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, sr_sendmsg_zc_fixed_cb cb, void *arg,
 		struct sr_sendmsg_zc_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__sendmsg_zc_fixed_submit(r, op, &h, sr__sendmsg_zc_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_sendmsg_zc_fixed_submit_cb");
 
@@ -14595,7 +14595,7 @@ static inline int
 sr_read_multishot_submit_cb(struct sr_ring *r, struct sr_read_multishot_op *op, sr_read_multishot_cb cb, void *arg,
 		struct sr_read_multishot_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__read_multishot_submit(r, op, &h, sr__read_multishot_deliver, (void (*)(void))cb, arg,
 					  "sr_read_multishot_submit_cb");
 
@@ -14801,7 +14801,7 @@ static inline int
 sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb, void *arg,
 		struct sr_waitid_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__waitid_submit(r, op, &h, sr__waitid_deliver, (void (*)(void))cb, arg,
 					  "sr_waitid_submit_cb");
 
@@ -14985,7 +14985,7 @@ static inline int
 sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex_wait_cb cb, void *arg,
 		struct sr_futex_wait_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__futex_wait_submit(r, op, &h, sr__futex_wait_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_wait_submit_cb");
 
@@ -15169,7 +15169,7 @@ static inline int
 sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex_wake_cb cb, void *arg,
 		struct sr_futex_wake_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__futex_wake_submit(r, op, &h, sr__futex_wake_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_wake_submit_cb");
 
@@ -15369,7 +15369,7 @@ static inline int
 sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_futex_waitv_cb cb, void *arg,
 		struct sr_futex_waitv_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__futex_waitv_submit(r, op, &h, sr__futex_waitv_deliver, (void (*)(void))cb, arg,
 					  "sr_futex_waitv_submit_cb");
 
@@ -15546,7 +15546,7 @@ static inline int
 sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *op, sr_fixed_fd_install_cb cb, void *arg,
 		struct sr_fixed_fd_install_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__fixed_fd_install_submit(r, op, &h, sr__fixed_fd_install_deliver, (void (*)(void))cb, arg,
 					  "sr_fixed_fd_install_submit_cb");
 
@@ -15732,7 +15732,7 @@ static inline int
 sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftruncate_cb cb, void *arg,
 		struct sr_ftruncate_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__ftruncate_submit(r, op, &h, sr__ftruncate_deliver, (void (*)(void))cb, arg,
 					  "sr_ftruncate_submit_cb");
 
@@ -15941,7 +15941,7 @@ static inline int
 sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void *arg,
 		struct sr_bind_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__bind_submit(r, op, &h, sr__bind_deliver, (void (*)(void))cb, arg,
 					  "sr_bind_submit_cb");
 
@@ -16127,7 +16127,7 @@ static inline int
 sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb, void *arg,
 		struct sr_listen_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__listen_submit(r, op, &h, sr__listen_deliver, (void (*)(void))cb, arg,
 					  "sr_listen_submit_cb");
 
@@ -16318,7 +16318,7 @@ static inline int
 sr_recv_zc_submit_cb(struct sr_ring *r, struct sr_recv_zc_op *op, sr_recv_zc_cb cb, void *arg,
 		struct sr_recv_zc_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__recv_zc_submit(r, op, &h, sr__recv_zc_deliver, (void (*)(void))cb, arg,
 					  "sr_recv_zc_submit_cb");
 
@@ -16515,7 +16515,7 @@ static inline int
 sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll_wait_cb cb, void *arg,
 		struct sr_epoll_wait_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__epoll_wait_submit(r, op, &h, sr__epoll_wait_deliver, (void (*)(void))cb, arg,
 					  "sr_epoll_wait_submit_cb");
 
@@ -16744,7 +16744,7 @@ static inline int
 sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_readv_fixed_cb cb, void *arg,
 		struct sr_readv_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__readv_fixed_submit(r, op, &h, sr__readv_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_readv_fixed_submit_cb");
 
@@ -16973,7 +16973,7 @@ static inline int
 sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_writev_fixed_cb cb, void *arg,
 		struct sr_writev_fixed_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__writev_fixed_submit(r, op, &h, sr__writev_fixed_deliver, (void (*)(void))cb, arg,
 					  "sr_writev_fixed_submit_cb");
 
@@ -17168,7 +17168,7 @@ static inline int
 sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void *arg,
 		struct sr_pipe_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__pipe_submit(r, op, &h, sr__pipe_deliver, (void (*)(void))cb, arg,
 					  "sr_pipe_submit_cb");
 
@@ -17368,7 +17368,7 @@ static inline int
 sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pipe_direct_cb cb, void *arg,
 		struct sr_pipe_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__pipe_direct_submit(r, op, &h, sr__pipe_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_pipe_direct_submit_cb");
 
@@ -17534,7 +17534,7 @@ static inline int
 sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb, void *arg,
 		struct sr_nop128_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__nop128_submit(r, op, &h, sr__nop128_deliver, (void (*)(void))cb, arg,
 					  "sr_nop128_submit_cb");
 
@@ -17721,7 +17721,7 @@ static inline int
 sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_uring_cmd128_cb cb, void *arg,
 		struct sr_uring_cmd128_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__uring_cmd128_submit(r, op, &h, sr__uring_cmd128_deliver, (void (*)(void))cb, arg,
 					  "sr_uring_cmd128_submit_cb");
 

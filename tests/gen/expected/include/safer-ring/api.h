@@ -125,7 +125,7 @@ static inline int
 sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *arg,
 		struct sr_nop_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__nop_submit(r, op, &h, sr__nop_deliver, (void (*)(void))cb, arg,
 					  "sr_nop_submit_cb");
 
@@ -336,7 +336,7 @@ static inline int
 sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void *arg,
 		struct sr_read_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__read_submit(r, op, &h, sr__read_deliver, (void (*)(void))cb, arg,
 					  "sr_read_submit_cb");
 
@@ -533,7 +533,7 @@ static inline int
 sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb, void *arg,
 		struct sr_openat_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat_submit(r, op, &h, sr__openat_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_submit_cb");
 
@@ -732,7 +732,7 @@ static inline int
 sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr_openat_direct_cb cb, void *arg,
 		struct sr_openat_direct_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__openat_direct_submit(r, op, &h, sr__openat_direct_deliver, (void (*)(void))cb, arg,
 					  "sr_openat_direct_submit_cb");
 
@@ -936,7 +936,7 @@ static inline int
 sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, void *arg,
 		struct sr_statx_submitted *sub)
 {
-	struct sr_handle h = { 0 };
+	struct sr_handle h = { 0, 0 };
 	int ret = sr__statx_submit(r, op, &h, sr__statx_deliver, (void (*)(void))cb, arg,
 					  "sr_statx_submit_cb");
 
