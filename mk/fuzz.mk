@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
 # api-fuzz: random sequences of API calls checked against a model of who owns
 # what (tests/fuzz/README.md, docs/safety.md), under ASan + UBSan.
-#   make api-fuzz            fixed seeds (FUZZ_SEEDS, 20,000), about a minute; in `make check`
+#   make api-fuzz            fixed seeds (FUZZ_SEEDS, 40,000), under a minute on 2 cores; in `make check`
 #   make api-fuzz-soak       new seeds for FUZZ_SECONDS (default 3600)
 #   make api-fuzz-libfuzzer  the same driver under libFuzzer (clang), for FUZZ_SECONDS
 # A failure prints its seed and a one-line reproduction:
 #   build/fuzz/api_fuzz --seed N --verbose
 
-FUZZ_SEEDS ?= 20000
+FUZZ_SEEDS ?= 40000
 FUZZ_FIRST ?= 1
 FUZZ_WORKERS ?= 4
 FUZZ_SECONDS ?= 3600

@@ -254,7 +254,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long long count = 20000, first = 1, single = 0;
+	unsigned long long count = 40000, first = 1, single = 0;
 	bool have_single = false;
 	int nworkers = 2;
 	double seconds = 0, t0 = now_s();
