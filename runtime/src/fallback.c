@@ -1090,6 +1090,11 @@ static void job_start(struct sr_ring *r, struct job *j)
 	struct sr__fallback *fb = r->_fb;
 	int ret;
 
+	/* Only a job waiting for its turn starts: a chain member cancelled
+	 * while it waited has ended already (its record is posted), and
+	 * starting it would queue a job about to be freed. */
+	if (j->state != J_PARKED)
+		return;
 	if (j->extra && j->emu == SR_EMU_NONE) {
 		post(fb, j, j->extra, 0, true);	/* its setup failed; its turn is now */
 		return;

@@ -140,7 +140,10 @@ fail:
 static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
 {
 	for (unsigned i = 0; i < r->_nslots; i++)
-		if (r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT && r->_slotx[i]._aux == g)
+		/* _aux is set by ops that pick from a group only (and not
+		 * cleared when the slot is reused by another op). */
+		if (r->_slots[i]._ud && r->_slots[i]._state == SR__SLOT_INFLIGHT && r->_slotx[i]._aux == g &&
+		    sr_op_table[sr__slot_op(&r->_slots[i])].selects_buffer)
 			return true;
 	return false;
 }

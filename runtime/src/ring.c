@@ -833,9 +833,12 @@ int sr__target(struct sr_ring *r, struct sr_op *op, const struct sr_handle *h, c
 	if (h->_ring != r->_id && h->_ring && (h->_ud & SR__UD_TRACKED))
 		return sr__fail(-EXDEV, "%s: %s: the target op belongs to another ring (or to one destroyed "
 				"since); an op acts only on ops of its own ring", fn, arg);
-	if (!(h->_ud & SR__UD_TRACKED) || h->_ring != r->_id || idx >= r->_nslots || r->_slots[idx]._ud != h->_ud)
-		return sr__fail(-ENOENT, "%s: %s: the target op is not in flight on this ring "
-				"(completed and consumed, or never submitted)", fn, arg);
+	if (!(h->_ud & SR__UD_TRACKED) || h->_ring != r->_id || idx >= r->_nslots)
+		return sr__fail(-EINVAL, "%s: %s: not a handle from a submit on this ring (zeroed, or from a "
+				"failed submit)", fn, arg);
+	if (r->_slots[idx]._ud != h->_ud)
+		return sr__fail(-ESTALE, "%s: %s: stale handle: the target op was already completed and "
+				"consumed", fn, arg);
 	*ud = h->_ud;
 	/* The kernel knows a fallback op only by the backend's user_data, and
 	 * not at all while the backend itself runs it. */
