@@ -107,8 +107,9 @@ struct job {
 	pid_t tid;
 	bool has_thread;
 	struct job *next;	/* run queue, free list */
-	struct job *chain;	/* the op linked after this one */
+	struct job *chain;	/* the op linked after this one (valid while its gen is chain_gen) */
 	struct job *target;	/* link timer: the op it times */
+	uint32_t chain_gen, target_gen;	/* a freed (and reused) job is never followed */
 	struct job *cnext;	/* list of timeouts with a completion count */
 	struct job *dnext;	/* list of jobs with records for the owner */
 	struct rec recs[JOB_RECS];	/* completions for the owner, in order */
@@ -496,6 +497,33 @@ static void post(struct sr__fallback *fb, struct job *j, int32_t res, uint32_t c
 	done_push(fb, j);
 }
 
+/*
+ * Links between jobs (a chain's next op, a link timer's op) hold the
+ * generation of the job they name: a job that ended and was freed, maybe
+ * reused by another op, is no longer what the link meant.
+ */
+static void link_after(struct job *a, struct job *b)
+{
+	a->chain = b;
+	a->chain_gen = b ? b->gen : 0;
+}
+
+static struct job *chained(const struct job *a)
+{
+	return a->chain && a->chain->gen == a->chain_gen ? a->chain : NULL;
+}
+
+static void set_target(struct job *t, struct job *a)
+{
+	t->target = a;
+	t->target_gen = a ? a->gen : 0;
+}
+
+static struct job *target_of(const struct job *t)
+{
+	return t->target && t->target->gen == t->target_gen ? t->target : NULL;
+}
+
 static void post_cancel_request(struct sr__fallback *fb, struct job *target)
 {
 	target->cancel_req = true;
@@ -754,14 +782,14 @@ static void timer_fired(struct sr__fallback *fb, struct job *j)
 	if (read(j->tfd, &n, sizeof(n)) != sizeof(n) || !n)
 		return;
 	if (j->emu == SR_EMU_LINK_TIMER) {
-		struct job *a = j->target;
+		struct job *a = target_of(j);
 
 		/* The linked op loses: it is cancelled, and the chain goes on
 		 * from it (the timer drops out). */
 		if (a) {
-			a->chain = j->chain;
-			j->chain = NULL;
-			j->target = NULL;
+			link_after(a, chained(j));
+			link_after(j, NULL);
+			set_target(j, NULL);
 			if (fb->chain_last == j)
 				fb->chain_last = a;
 			post_cancel_request(fb, a);
@@ -1099,10 +1127,10 @@ static void job_start(struct sr_ring *r, struct job *j)
 		post(fb, j, j->extra, 0, true);	/* its setup failed; its turn is now */
 		return;
 	}
-	if (j->chain && j->chain->emu == SR_EMU_LINK_TIMER && j->chain->state == J_PARKED) {
-		struct job *t = j->chain;
+	if (chained(j) && chained(j)->emu == SR_EMU_LINK_TIMER && chained(j)->state == J_PARKED) {
+		struct job *t = chained(j);
 
-		t->target = j;
+		set_target(t, j);
 		ret = timer_start(fb, t);
 		if (ret < 0)
 			post(fb, t, ret, 0, true);
@@ -1155,20 +1183,20 @@ static void job_start(struct sr_ring *r, struct job *j)
 static void chain_next(struct sr_ring *r, struct job *j, int32_t res)
 {
 	struct sr__fallback *fb = r->_fb;
-	struct job *next = j->chain;
+	struct job *next = chained(j);
 	bool failed = res < 0 && !(j->link & SR_IOSQE_IO_HARDLINK);
 
 	/* A link timeout drops out of the chain: the op it timed goes on. */
 	if (j->emu == SR_EMU_LINK_TIMER)
 		return;
-	j->chain = NULL;
+	link_after(j, NULL);
 	if (next && next->emu == SR_EMU_LINK_TIMER) {
 		struct job *t = next;
 
 		/* The op won the race: its timer ends with -ECANCELED. */
-		next = t->chain;
-		t->chain = NULL;
-		t->target = NULL;
+		next = chained(t);
+		link_after(t, NULL);
+		set_target(t, NULL);
 		if (fb->chain_last == t)
 			fb->chain_last = j;
 		if (t->state == J_WAIT || t->state == J_PARKED) {
@@ -1254,7 +1282,7 @@ static struct job *pull_chain(struct sr_ring *r, struct job **lastp)
 		r->_slots[idx]._flags |= SR__SF_FALLBACK;
 		r->_slotx[idx]._fb = j;
 		if (last)
-			last->chain = j;
+			link_after(last, j);
 		else
 			head = j;
 		last = j;
@@ -1662,7 +1690,7 @@ static void link_timer_join(struct sr__fallback *fb, struct job *t, struct job *
 {
 	int ret;
 
-	t->target = pred;
+	set_target(t, pred);
 	if (pred->state == J_PARKED)
 		return;		/* started along with pred */
 	ret = timer_start(fb, t);
@@ -1703,7 +1731,7 @@ void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
 	}
 	timer = j->emu == SR_EMU_LINK_TIMER;
 	if (pred) {
-		pred->chain = j;
+		link_after(pred, j);
 		if (timer)
 			link_timer_join(fb, j, pred);
 	} else if (fb->chain_open && (timer || fb->chain_failed)) {

@@ -920,6 +920,56 @@ out:
 	close(l);
 }
 
+/* A chain member cancelled while it waits for its turn ends there: when
+ * the op before it completes, it is not started after all (it was, and
+ * its freed job later ran on a worker: api-fuzz seed 493). */
+static void test_cancelled_chain_member(void)
+{
+	struct sr_ring *r = ring_new(SR_RING_FALLBACK);
+	struct sr_buf *b1 = sr_buf_alloc(16), *b2 = sr_buf_alloc(16);
+	struct sr_read_submitted s1, s2;
+	struct sr_read_completed c;
+	struct sr_chain ch;
+	struct sr_read_op r1, r2;
+	int p1[2], p2[2];
+
+	pipe_new(p1);
+	pipe_new(p2);
+	r1 = sr_read(p1[0], b1, 0);
+	r2 = sr_read(p2[0], b2, 0);
+	sr_chain_begin(r, &ch, 0);
+	CU_ASSERT_EQUAL(sr_chain_add(&ch, &r1, &s1), 0);
+	CU_ASSERT_EQUAL(sr_chain_add(&ch, &r2, &s2), 0);
+	CU_ASSERT_EQUAL(sr_chain_end(&ch), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	/* The first read completes (its worker posts), then the second is
+	 * cancelled; the owner sees both only now, the first one first. */
+	CU_ASSERT_EQUAL(write(p1[1], "one", 3), 3);
+	usleep(50000);
+	CU_ASSERT_EQUAL(sr_cancel(r, &s2), 0);
+	/* Data for the cancelled read: started by mistake, it would run at once. */
+	CU_ASSERT_EQUAL(write(p2[1], "two", 3), 3);
+	CU_ASSERT_EQUAL(sr_wait(r, &s1, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 3);
+	CU_ASSERT_EQUAL(sr_wait(r, &s2, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	/* The cancelled read's job is reused by these: none may run twice. */
+	for (int i = 0; i < 50; i++) {
+		struct sr_nop_op nop = sr_nop();
+		struct sr_nop_submitted ns;
+		struct sr_nop_completed nc;
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &nop, &ns), 0);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &ns, &nc), 0);
+	}
+	CU_ASSERT(!sr_buf_is_lent(b2));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b1);
+	sr_buf_free(b2);
+	pipe_close(p1);
+	pipe_close(p2);
+}
+
 /* --- 8. scale ------------------------------------------------------------------- */
 
 /* Many jobs at once on the fallback backend, through a small CQ: the job
@@ -969,6 +1019,7 @@ void safety_tests(CU_pSuite s)
 		{ "fork: the child cannot touch the parent's ring", test_fork },
 		{ "fork: pools across fork", test_fork_pool },
 		{ "teardown: destroy with a deadline", test_destroy_deadline },
+		{ "fallback: a cancelled chain member never starts", test_cancelled_chain_member },
 		{ "scale: 20000 fallback jobs through an 8-entry CQ", test_many_jobs },
 	};
 
