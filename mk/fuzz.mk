@@ -20,6 +20,10 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 FUZZ_LIB := $(BUILD)/san/libsafer-ring.a
 # Every part of docs/safety.md (the driver can also be built against older runtimes).
 FUZZ_HAVE := -DFZ_HAVE_HANDOVER=1 -DFZ_HAVE_DESTROY_TIMEOUT=1 -DFZ_HAVE_FAIL_ALLOC=1
+FUZZ_CFLAGS = -O1 -g -std=gnu11 $(WARN) $(FUZZ_SAN) $(FUZZ_HAVE)
+# The library's allocations go through the driver (tests/fuzz/oom.c), which can fail them.
+FUZZ_WRAP := -DFZ_WRAP -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=mmap
+
 # Its own sub-make, like check-sanitize: the library's objects get the sanitizer flags.
 $(FUZZ_LIB): $(RUNTIME_SRC) $(HEADERS)
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN="$(FUZZ_SAN)" CFLAGS="-O1 -g" $@ >/dev/null
