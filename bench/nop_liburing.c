@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		bench_die("nop_liburing: BATCH must be 1..%d and divide OPS and WARMUP", MAX_BATCH);
 
 	s0 = bench_now_ns();
-	ops_queue_init(&ring, "nop_liburing");
+	ops_queue_init(&ring, OPS_ENTRIES, "nop_liburing");
 	setup_end = bench_now_ns();
 
 	for (done = 0; done < warmup; done += batch)

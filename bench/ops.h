@@ -62,7 +62,7 @@ static const unsigned ops_ladder[] = {
 	0,
 };
 
-static inline void ops_queue_init(struct io_uring *ring, const char *who)
+static inline void ops_queue_init(struct io_uring *ring, unsigned entries, const char *who)
 {
 	int ret = -EINVAL;
 
@@ -71,7 +71,7 @@ static inline void ops_queue_init(struct io_uring *ring, const char *who)
 
 		memset(&p, 0, sizeof(p));
 		p.flags = ops_ladder[i];
-		ret = io_uring_queue_init_params(OPS_ENTRIES, ring, &p);
+		ret = io_uring_queue_init_params(entries, ring, &p);
 	}
 	if (ret < 0)
 		bench_die("%s: io_uring_queue_init_params: %s", who, strerror(-ret));

@@ -545,7 +545,7 @@ int main(int argc, char **argv)
 	c.batch = a.batch;
 
 	s0 = bench_now_ns();
-	ops_queue_init(&c.ring, "ops_liburing");
+	ops_queue_init(&c.ring, OPS_ENTRIES, "ops_liburing");
 	setup(&c, a.path, !strcmp(a.mode, "batch"));
 	s1 = bench_now_ns();
 
