@@ -19,6 +19,13 @@
  * A round queues BATCH ops (or makes BATCH events for the multishot
  * paths: datagrams, connections), then consumes BATCH completions,
  * checking each result (and, for reads, the first byte read) on the way.
+ *
+ * OPS_SETTLE=1 in the environment (bench/gates.py sets it for the write
+ * path): the checked API and its baseline submit each batch and wait, with
+ * one io_uring_enter of their own outside either library, until all of it
+ * has completed before they consume it.  Buffered writes complete on
+ * io-wq, so otherwise how often a wait finds nothing yet, and with it the
+ * count of instructions and enters, follows the worker's timing.
  */
 #ifndef SR_BENCH_OPS_H
 #define SR_BENCH_OPS_H
@@ -27,6 +34,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <liburing.h>
@@ -48,6 +56,7 @@ struct ops_args {
 	const char *mode;
 	unsigned batch;
 	unsigned long long ops, warmup;
+	bool settle;		/* OPS_SETTLE: wait for each whole batch before consuming it */
 };
 
 /*
@@ -94,6 +103,23 @@ static inline void ops_parse(int argc, char **argv, const char *usage, struct op
 	a->warmup = argc > 5 ? bench_num("WARMUP", argv[5]) : a->ops / 10;
 	if (!a->batch || a->batch > OPS_MAX_BATCH || a->ops % a->batch || a->warmup % a->batch)
 		bench_die("BATCH must be 1..%d and divide OPS and WARMUP", OPS_MAX_BATCH);
+	a->settle = getenv("OPS_SETTLE") && !strcmp(getenv("OPS_SETTLE"), "1");
+}
+
+/*
+ * OPS_SETTLE: wait until n more completions than the CQ head the kernel was
+ * last told about are posted (the caller has handed its head back, and n
+ * ops are in flight).
+ */
+static inline void ops_settle(int ring_fd, unsigned n)
+{
+	long ret;
+
+	do
+		ret = syscall(__NR_io_uring_enter, ring_fd, 0, n, IORING_ENTER_GETEVENTS, NULL, 0);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		bench_die("io_uring_enter (OPS_SETTLE): %s", strerror(errno));
 }
 
 /* The byte at offset off of every file the paths read. */

@@ -48,6 +48,7 @@ struct ctx {
 	int peer;
 	unsigned seq, expect;
 	unsigned done;
+	bool settle;				/* OPS_SETTLE (bench/ops.h) */
 	unsigned char *bufs[OPS_MAX_BATCH];
 	unsigned char *stack[OPS_MAX_BATCH];	/* pool: the free buffers */
 	unsigned nfree;
@@ -187,6 +188,8 @@ static void wr_wait(void *arg)
 
 	prep_rw(c, P_WRITE, false);
 	submit(c);
+	if (c->settle)
+		ops_settle(c->ring.ring_fd, c->batch);
 	for (unsigned i = 0; i < c->batch; i++) {
 		struct io_uring_cqe *cqe = wait_one(c);
 
@@ -543,6 +546,9 @@ int main(int argc, char **argv)
 	if (!round)
 		bench_die("ops_liburing: path %s has no mode %s", ops_path_names[a.path], a.mode);
 	c.batch = a.batch;
+	c.settle = a.settle;
+	if (a.settle && (a.path != P_WRITE || strcmp(a.mode, "wait")))
+		bench_die("ops_liburing: OPS_SETTLE is for the write path's wait mode");
 
 	s0 = bench_now_ns();
 	ops_queue_init(&c.ring, OPS_ENTRIES, "ops_liburing");

@@ -43,6 +43,7 @@ struct ctx {
 	int peer;		/* recv, send: the socket's other end */
 	unsigned seq, expect;	/* recv: the next datagram to send, and to receive */
 	unsigned done;		/* cb: callbacks run in this round */
+	bool settle;		/* OPS_SETTLE (bench/ops.h) */
 	struct sr_buf *bufs[OPS_MAX_BATCH];
 	void *raw[OPS_MAX_BATCH];	/* raw: the buffers' bytes, as plain pointers */
 	struct sr_pool *pool;
@@ -168,6 +169,12 @@ static void write_checked(void *arg)
 
 		if (sr_submit(c->ring, &op, &c->wr[i]) < 0)
 			die_sr("sr_submit");
+	}
+	if (c->settle) {
+		/* sr_ring_submit hands the CQ head back too, which the wait counts from. */
+		if (sr_ring_submit(c->ring) < 0)
+			die_sr("sr_ring_submit");
+		ops_settle(sr_ring_fd(c->ring), c->batch);
 	}
 	for (i = 0; i < c->batch; i++) {
 		struct sr_write_completed done;
@@ -507,6 +514,9 @@ int main(int argc, char **argv)
 	if (!round)
 		bench_die("ops_sr: path %s has no _raw variant", ops_path_names[a.path]);
 	c.batch = a.batch;
+	c.settle = a.settle;
+	if (a.settle && (a.path != P_WRITE || is_raw))
+		bench_die("ops_sr: OPS_SETTLE is for the write path's checked mode");
 
 	s0 = bench_now_ns();
 	if (sr_ring_create(&c.ring, NULL) < 0)

@@ -19,7 +19,6 @@ import argparse
 import concurrent.futures
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -31,12 +30,10 @@ DEFAULT_TARGETS = "read:32,read:1,pool:32,recv:32,cb:32,nop:32"
 N = gates.IR_OPS
 
 
-def run_callgrind(build, prog, batch, n, out):
-    cmd = (["valgrind", "--tool=callgrind", "--compress-strings=no", "--compress-pos=no",
-            "--callgrind-out-file=" + out] + gates.command(build, prog, batch, n))
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        sys.exit("bench-profile: %s failed:\n%s" % (" ".join(cmd), result.stderr[-2000:]))
+def run_callgrind(build, prog, batch, n, out, env=None):
+    """Callgrind on one run, as bench/gates.py runs it (env: OPS_SETTLE)."""
+    gates.run(["valgrind", "--tool=callgrind", "--compress-strings=no", "--compress-pos=no",
+               "--callgrind-out-file=" + out] + gates.command(build, prog, batch, n), env)
     return parse(out)
 
 
@@ -210,7 +207,8 @@ def main():
                 for k in (1, 2):
                     out = os.path.join(tmp, "%s.%s.%d.%d" % (p.name, side, b, k))
                     jobs[p.name, side, b, k] = pool.submit(run_callgrind, args.build,
-                                                           p.sides[side], b, k * N[b], out)
+                                                           p.sides[side], b, k * N[b], out,
+                                                           p.env.get(side))
         got = {key: job.result() for key, job in jobs.items()}
 
     md = ["<!-- SPDX-License-Identifier: MIT -->",

@@ -406,7 +406,8 @@ def gates_tables(g):
         for b in ("1", "32"):
             cells.append("%.4f vs %.4f" % (e["checked"][b], e["base"][b]))
         allocs = ", ".join("%.3f" % v for k, v in sorted(m["allocs"][path].items()))
-        note = " (waits follow io-wq's timing)" if m["paths"][path]["async"] else ""
+        note = (" (each batch waited for whole first, both sides: OPS_SETTLE)"
+                if m["paths"][path].get("settle") else "")
         rows.append("| %s | %s%s | %s |" % (path, "; ".join(cells), note, allocs))
     return out + ["System calls and allocations:", ""] + rows
 

@@ -252,9 +252,9 @@ def ops_workloads(cfg):
                           "loop": "liburing event loop, a function per completion"}[base_mode]
             progs = [Program("sr_checked", "safer-ring checked API", "safer-ring", sr),
                      Program("liburing_" + base_mode, base_label, "raw io_uring", lu)]
-            comps = [comparison("sr_checked", "liburing_" + base_mode,
-                                ("overhead", 3.0) if (path, batch) == ("read", 32) else None,
-                                headline=batch == 32)]
+            target = ("overhead", 3.0) if (path, batch) == ("read", 32) else None
+            comps = [comparison("sr_checked", "liburing_" + base_mode, target,
+                                headline=batch == 32, cpu_target=target)]
             if has_raw:
                 progs += [Program("sr_raw", "safer-ring _raw variant", "safer-ring", sr),
                           Program("liburing_batch", "liburing, for_each_cqe + cq_advance",
