@@ -51,8 +51,9 @@ The write path's completions come from io-wq (buffered writes to ext4 and
 tmpfs are not done inline), so how often a wait finds nothing yet, and
 with it the count of instructions (by ten per op and more) and enters,
 would follow the worker's timing: for the gates its checked side and
-baseline wait for each whole batch to complete first (OPS_SETTLE,
-bench/ops.h; one io_uring_enter more per batch on both sides).
+baseline wait for each whole batch to complete first at batches over 1
+(OPS_SETTLE, bench/ops.h; one io_uring_enter more per batch on both
+sides).
 
 Usage: gates.py [--build BUILD_DIR] [--enforce today|all] [--all-batches]
                 [--paths nop,read,...] [--json FILE] [--selftest]
@@ -67,6 +68,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import sysinfo
 
 LIMIT_B32 = 40          # checked over base, instructions per op, batch 32
 LIMIT_B1 = 50           # ... batch 1
@@ -93,7 +96,13 @@ class Path:
         self.raw_level = raw_level
         # The checked side and its baseline wait for each whole batch before
         # consuming it (OPS_SETTLE, bench/ops.h): completions from io-wq.
-        self.env = {"checked": {"OPS_SETTLE": "1"}, "base": {"OPS_SETTLE": "1"}} if settle else {}
+        # (A batch of one waits for its one op anyway.)
+        self.settle = settle
+
+    def env(self, side, batch):
+        if self.settle and side in ("checked", "base") and batch > 1:
+            return {"OPS_SETTLE": "1"}
+        return None
 
 
 def ops(path, mode):
@@ -224,15 +233,15 @@ def measure(build, paths, all_batches=False, scale=1):
                     n = IR_OPS[b] * scale
                     for k in (1, 2):
                         jobs["ir", p.name, side, b, k] = pool.submit(
-                            instructions, build, prog, b, k * n, tmp, p.env.get(side))
+                            instructions, build, prog, b, k * n, tmp, p.env(side, b))
                 for b in enter_batches(p, all_batches):
                     for k in (1, 2):
                         jobs["enter", p.name, side, b, k] = pool.submit(
-                            enters, build, prog, b, k * STRACE_OPS, tmp, p.env.get(side))
+                            enters, build, prog, b, k * STRACE_OPS, tmp, p.env(side, b))
                 if side in ("checked", "raw"):
                     for k in (1, 2):
                         jobs["alloc", p.name, side, k] = pool.submit(
-                            allocations, build, prog, k * ALLOC_OPS, p.env.get(side))
+                            allocations, build, prog, k * ALLOC_OPS, p.env(side, ALLOC_BATCH))
         for k in (1, 2):
             jobs["alloc", "control", "control", k] = pool.submit(
                 allocations, build, CONTROL, k * ALLOC_OPS)
@@ -259,7 +268,7 @@ def measure(build, paths, all_batches=False, scale=1):
             m["allocs"].setdefault(path, {})[side] = \
                 (value - count[key[:3] + (1,)]) / ALLOC_OPS
     for p in paths:
-        m["paths"][p.name] = {"what": p.what, "settle": bool(p.env), "sides": list(p.sides),
+        m["paths"][p.name] = {"what": p.what, "settle": p.settle, "sides": list(p.sides),
                               "raw_level": p.raw_level}
     return m
 
@@ -408,7 +417,7 @@ def good_measurements():
     m = {"ir": {}, "enters": {}, "submits": {}, "allocs": {"control": {"control": 1.0}},
          "flags": {}, "paths": {}}
     for p in PATHS:
-        m["paths"][p.name] = {"what": p.what, "settle": bool(p.env), "sides": list(p.sides),
+        m["paths"][p.name] = {"what": p.what, "settle": p.settle, "sides": list(p.sides),
                               "raw_level": p.raw_level}
         base = {1: 140.0, 32: 62.5}
         m["ir"][p.name] = {"checked": {b: v + 10 for b, v in base.items()}, "base": dict(base)}
@@ -516,7 +525,7 @@ def main():
     print(gate_line(m, checks, args.enforce))
     if args.json:
         with open(args.json + ".tmp", "w") as f:
-            json.dump({"enforce": args.enforce, "limits": {
+            json.dump({"enforce": args.enforce, "commit": sysinfo.git_commit("."), "limits": {
                 "checked_b32": LIMIT_B32, "checked_b1": LIMIT_B1, "nop_b32": NOP_LIMIT,
                 "nop_b32_today": NOP_LIMIT_TODAY, "raw_b32": RAW_LIMIT},
                 "measurements": {k: v for k, v in m.items() if k != "flags"},

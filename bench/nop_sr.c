@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 
 	printf("nop prog=%s batch=%u ops=%llu setup_flags=0x%x setup_ns=%llu ns=%llu ns_per_op=%.3f "
 	       "cpu_ns_per_op=%.3f\n",
-	       name, batch, ops, sr_ring_uring(ring)->flags, (unsigned long long)(setup_end - s0), (unsigned long long)(t1 - t0),
+	       name, batch, ops, sr_ring_uring(ring)->flags, (unsigned long long)(setup_end - s0),
+	       (unsigned long long)(t1 - t0),
 	       (double)(t1 - t0) / (double)ops, (double)(c1 - c0) / (double)ops);
 	sr_ring_destroy(ring);
 	return 0;

@@ -21,7 +21,7 @@
  * checking each result (and, for reads, the first byte read) on the way.
  *
  * OPS_SETTLE=1 in the environment (bench/gates.py sets it for the write
- * path): the checked API and its baseline submit each batch and wait, with
+ * path at batches over 1): the checked API and its baseline submit each batch and wait, with
  * one io_uring_enter of their own outside either library, until all of it
  * has completed before they consume it.  Buffered writes complete on
  * io-wq, so otherwise how often a wait finds nothing yet, and with it the

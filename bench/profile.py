@@ -208,7 +208,7 @@ def main():
                     out = os.path.join(tmp, "%s.%s.%d.%d" % (p.name, side, b, k))
                     jobs[p.name, side, b, k] = pool.submit(run_callgrind, args.build,
                                                            p.sides[side], b, k * N[b], out,
-                                                           p.env.get(side))
+                                                           p.env(side, b))
         got = {key: job.result() for key, job in jobs.items()}
 
     md = ["<!-- SPDX-License-Identifier: MIT -->",
@@ -230,8 +230,8 @@ def main():
         n = N[b]
         tot = {}
         for side in ("checked", "base"):
-            total, self_rows, incl_rows, by_file = breakdown(got[p.name, side, b, 2], got[p.name, side, b, 1],
-                                                    n, funcs)
+            total, self_rows, incl_rows, by_file = breakdown(
+                got[p.name, side, b, 2], got[p.name, side, b, 1], n, funcs)
             tot[side] = total
             who = "checked API" if side == "checked" else "liburing"
             top = args.top if side == "checked" else 10

@@ -458,6 +458,9 @@ def write_report(out, data, gates, gates_json=None):
            "allocations) and prints the others as OVER with their excess; `all` enforces every "
            "gate.", ""]
     if gates_json:
+        if gates_json.get("commit") and gates_json["commit"] != system.get("git_commit"):
+            md += ["The gates were counted at commit %s; the timed runs below at %s."
+                   % (gates_json["commit"], system.get("git_commit", "unknown")), ""]
         md += gates_tables(gates_json) + [""]
     if gates:
         md += ["<details><summary>Every gate (gates.txt)</summary>", "", "```"]
