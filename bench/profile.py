@@ -24,6 +24,7 @@ import tempfile
 from collections import defaultdict
 
 import gates
+import sysinfo
 
 # path:batch.  The default: what the owned-buffer optimisation aims at.
 DEFAULT_TARGETS = "read:32,read:1,pool:32,recv:32,cb:32,nop:32"
@@ -222,6 +223,8 @@ def main():
           "function whose source lines it came from: `name (file, inlined)`.  Sides: the "
           "checked API (bench/ops_sr.c, bench/nop_sr.c) and raw liburing doing the same work "
           "(bench/ops_liburing.c, bench/nop_liburing.c); see bench/README.md.",
+          "",
+          "Counted at commit %s." % sysinfo.git_commit("."),
           ""]
     summary = ["| path | what | batch | checked API | liburing | difference |",
                "|---|---|---:|---:|---:|---:|"]
