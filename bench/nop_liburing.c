@@ -16,15 +16,15 @@
  *   control_alloc  wait, plus one malloc + free per op: bench/gates.py runs
  *           it to prove that its allocation count sees allocations.
  *
- * The ring is set up as sr_ring_create sets up its own on this kernel
- * (256 entries, SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG), so both do
- * the same kernel work.  Ring setup and WARMUP ops (default OPS / 10) are
- * not timed.  Prints one line:
- *   nop prog=liburing_wait batch=32 ops=N setup_ns=S ns=T ns_per_op=X cpu_ns_per_op=C
+ * The ring is set up as sr_ring_create sets up its own (256 entries, the
+ * first rung of safer-ring's setup ladder the kernel takes: bench/ops.h),
+ * so both do the same kernel work.  Ring setup and WARMUP ops (default
+ * OPS / 10) are not timed.  Prints one line:
+ *   nop prog=liburing_wait batch=32 ops=N setup_flags=0x... setup_ns=S ns=T ns_per_op=X
+ *       cpu_ns_per_op=C
  * (setup_ns: ring creation; cpu_ns_per_op: process CPU time in the timed loop)
  */
-#include <liburing.h>
-#include "bench.h"
+#include "ops.h"
 
 #define MAX_BATCH 256
 
@@ -106,14 +106,12 @@ static void round_control_alloc(struct io_uring *ring, unsigned batch)
 
 int main(int argc, char **argv)
 {
-	struct io_uring_params p;
 	struct io_uring ring;
 	void (*round)(struct io_uring *, unsigned);
 	unsigned long long ops, warmup, done;
 	unsigned batch;
 	uint64_t s0, setup_end, t0, t1, c0, c1;
 	const char *name;
-	int ret;
 
 	if (argc < 4)
 		bench_die("usage: nop_liburing wait|batch|control_alloc BATCH OPS [WARMUP]");
@@ -135,12 +133,8 @@ int main(int argc, char **argv)
 	if (!batch || batch > MAX_BATCH || ops % batch || warmup % batch)
 		bench_die("nop_liburing: BATCH must be 1..%d and divide OPS and WARMUP", MAX_BATCH);
 
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	s0 = bench_now_ns();
-	ret = io_uring_queue_init_params(256, &ring, &p);
-	if (ret < 0)
-		bench_die("nop_liburing: io_uring_queue_init_params: %s", strerror(-ret));
+	ops_queue_init(&ring, OPS_ENTRIES, "nop_liburing");
 	setup_end = bench_now_ns();
 
 	for (done = 0; done < warmup; done += batch)
@@ -152,8 +146,9 @@ int main(int argc, char **argv)
 	t1 = bench_now_ns();
 	c1 = bench_cpu_ns();
 
-	printf("nop prog=%s batch=%u ops=%llu setup_ns=%llu ns=%llu ns_per_op=%.3f cpu_ns_per_op=%.3f\n",
-	       name, batch, ops, (unsigned long long)(setup_end - s0), (unsigned long long)(t1 - t0),
+	printf("nop prog=%s batch=%u ops=%llu setup_flags=0x%x setup_ns=%llu ns=%llu ns_per_op=%.3f "
+	       "cpu_ns_per_op=%.3f\n",
+	       name, batch, ops, ring.flags, (unsigned long long)(setup_end - s0), (unsigned long long)(t1 - t0),
 	       (double)(t1 - t0) / (double)ops, (double)(c1 - c0) / (double)ops);
 	io_uring_queue_exit(&ring);
 	return 0;

@@ -17,7 +17,8 @@
  *
  * The ring comes from sr_ring_create(&ring, NULL).  Ring setup and WARMUP
  * ops (default OPS / 10) are not timed.  Prints one line:
- *   nop prog=sr_checked batch=32 ops=N setup_ns=S ns=T ns_per_op=X cpu_ns_per_op=C
+ *   nop prog=sr_checked batch=32 ops=N setup_flags=0x... setup_ns=S ns=T ns_per_op=X
+ *       cpu_ns_per_op=C
  * (setup_ns: ring creation; cpu_ns_per_op: process CPU time in the timed loop)
  */
 #include <safer-ring.h>
@@ -118,8 +119,10 @@ int main(int argc, char **argv)
 	t1 = bench_now_ns();
 	c1 = bench_cpu_ns();
 
-	printf("nop prog=%s batch=%u ops=%llu setup_ns=%llu ns=%llu ns_per_op=%.3f cpu_ns_per_op=%.3f\n",
-	       name, batch, ops, (unsigned long long)(setup_end - s0), (unsigned long long)(t1 - t0),
+	printf("nop prog=%s batch=%u ops=%llu setup_flags=0x%x setup_ns=%llu ns=%llu ns_per_op=%.3f "
+	       "cpu_ns_per_op=%.3f\n",
+	       name, batch, ops, sr_ring_uring(ring)->flags, (unsigned long long)(setup_end - s0),
+	       (unsigned long long)(t1 - t0),
 	       (double)(t1 - t0) / (double)ops, (double)(c1 - c0) / (double)ops);
 	sr_ring_destroy(ring);
 	return 0;

@@ -7,6 +7,11 @@ Workloads (each compares programs doing identical I/O):
          the _raw variant (bench/nop_sr.c) against raw liburing
          (bench/nop_liburing.c); ns per op, timed inside each program
          around the op loop only (ring setup and a warmup are outside).
+  ops    the paths people use (bench/ops.h: owned-buffer read and write,
+         pool read, fixed read, multishot recv on a buffer group, send,
+         multishot accept, callback delivery) at batch 1, 8, 32: the checked
+         API and the _raw variant (bench/ops_sr.c) against raw liburing doing
+         the same work (bench/ops_liburing.c); ns per op, timed like nop.
   copy   a 1 GiB file, page cache hot, without and with the final fsync:
          the file_copy example, raw liburing (bench/copy_liburing.c), cp,
          and a read/write loop (bench/copy_rw.c); GiB/s.
@@ -162,6 +167,7 @@ class Workload:
         self.comparisons = comparisons
         self.notes = notes
         self.prepare = None         # run once before the first run, untimed
+        self.reps = None            # repetitions, when not the group's
 
     def to_json(self):
         return {
@@ -173,11 +179,12 @@ class Workload:
         }
 
 
-def comparison(candidate, baseline, target=None, headline=False):
+def comparison(candidate, baseline, target=None, headline=False, cpu_target=None):
     """candidate against baseline; target is ("overhead", max percent) or
-    ("speed", minimum speed ratio), stated as met or not met in the report."""
+    ("speed", minimum speed ratio), stated as met or not met in the report;
+    cpu_target the same, judged on the CPU time samples."""
     return {"candidate": candidate, "baseline": baseline, "target": target,
-            "headline": headline}
+            "headline": headline, "cpu_target": cpu_target}
 
 
 def nop_workloads(cfg):
@@ -210,6 +217,67 @@ def nop_workloads(cfg):
              comparison("sr_raw", "liburing_batch", ("overhead", 2.0), headline=True)],
             notes="%d ops per run after %d warmup ops; the clock runs around the op loop only."
                   % (ops, ops // 8)))
+    return workloads
+
+
+# Ops per run at batch 32 (fewer at smaller batches, where each op enters
+# the kernel): about 0.05-0.1 s a run on an idle machine here; the read path
+# at batch 32, which has a target, runs longer and more often.
+OPS_RUN = {"read": 1 << 17, "write": 1 << 14, "pool": 1 << 16, "fixed": 1 << 17,
+           "recv": 1 << 14, "send": 1 << 15, "accept": 1 << 12, "cb": 1 << 17}
+OPS_PATHS = [  # path, what, has a _raw variant, liburing's mode for the checked API
+    ("read", "64-byte read into an owned buffer (page cache)", True, "wait"),
+    ("write", "64-byte write from an owned buffer (page cache)", True, "wait"),
+    ("pool", "4 KiB read into a pool buffer, taken and put back per op", False, "wait"),
+    ("fixed", "64-byte read into a registered (fixed) buffer", True, "wait"),
+    ("recv", "64-byte datagrams from a multishot recv on a buffer group", False, "wait"),
+    ("send", "64-byte send from an owned buffer", True, "wait"),
+    ("accept", "connections from a multishot accept", True, "wait"),
+    ("cb", "64-byte reads delivered to callbacks (sr_ring_run)", False, "loop"),
+]
+
+
+def ops_workloads(cfg):
+    sr = os.path.join(cfg.build, "bench", "ops_sr")
+    lu = os.path.join(cfg.build, "bench", "ops_liburing")
+    workloads = []
+    for path, what, has_raw, base_mode in OPS_PATHS:
+        for batch in (1, 8, 32):
+            ops = max(OPS_RUN[path] >> {1: 3, 8: 1, 32: 0}[batch], 256)
+            if (path, batch) == ("read", 32):
+                ops *= 2
+            if cfg.quick:
+                ops = max(ops >> 4, 256)
+            base_label = {"wait": "liburing, wait_cqe + cqe_seen per op",
+                          "loop": "liburing event loop, a function per completion"}[base_mode]
+            progs = [Program("sr_checked", "safer-ring checked API", "safer-ring", sr),
+                     Program("liburing_" + base_mode, base_label, "raw io_uring", lu)]
+            target = ("overhead", 3.0) if (path, batch) == ("read", 32) else None
+            comps = [comparison("sr_checked", "liburing_" + base_mode, target,
+                                headline=batch == 32, cpu_target=target)]
+            if has_raw:
+                progs += [Program("sr_raw", "safer-ring _raw variant", "safer-ring", sr),
+                          Program("liburing_batch", "liburing, for_each_cqe + cq_advance",
+                                  "raw io_uring", lu)]
+                comps.append(comparison("sr_raw", "liburing_batch", headline=batch == 32))
+            mode = {"sr_checked": "checked", "sr_raw": "raw", "liburing_wait": "wait",
+                    "liburing_loop": "loop", "liburing_batch": "batch"}
+
+            def measure(p, path=path, batch=batch, ops=ops):
+                _, _, out = run_timed([p.binary, path, mode[p.name], str(batch), str(ops),
+                                       str(max(ops // 8 // batch, 1) * batch)])
+                f = fields(out)
+                return {"value": f["ns_per_op"], "cpu": f["cpu_ns_per_op"],
+                        "setup_ns": f["setup_ns"], "setup_flags": f["setup_flags"]}
+
+            w = Workload(
+                "ops-%s-b%d" % (path, batch), "ops", "%s, batch %d" % (what, batch),
+                "time per op", "ns/op", "lower", progs, measure, comps,
+                notes="%d ops per run after %d warmup ops; the clock runs around the op loop "
+                      "only (bench/ops.h)." % (ops, max(ops // 8 // batch, 1) * batch))
+            if (path, batch) == ("read", 32):
+                w.reps = cfg.reps["ops_target"]
+            workloads.append(w)
     return workloads
 
 
@@ -287,6 +355,22 @@ class Server:
                              % (" ".join(argv), line[0], self.err.read().strip()[-300:]))
         self.port = int(found.group(1))
 
+    def cpu_ns(self):
+        """CPU time the server's threads have used so far, in ns (schedstat:
+        nanoseconds, where rusage and /proc/PID/stat count clock ticks)."""
+        total = 0
+        task_dir = "/proc/%d/task" % self.proc.pid
+        try:
+            for tid in os.listdir(task_dir):
+                try:
+                    with open(os.path.join(task_dir, tid, "schedstat")) as f:
+                        total += int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass            # a thread that just ended
+        except OSError as e:
+            raise BenchError("cannot read the server's CPU time: %s" % e)
+        return total
+
     def stop(self):
         """SIGTERM; returns the server's CPU seconds."""
         if self.proc.poll() is None:
@@ -314,6 +398,8 @@ def echo_workloads(cfg):
                     os.path.join(cfg.build, "examples", "echo_server")),
             Program("echo_liburing", "raw liburing echo", "raw io_uring",
                     os.path.join(cfg.build, "bench", "echo_liburing")),
+            Program("echo_liburing_mshot", "raw liburing echo, echo_server's design",
+                    "raw io_uring", os.path.join(cfg.build, "bench", "echo_liburing_mshot")),
             Program("echo_epoll", "epoll echo", "alternative",
                     os.path.join(cfg.build, "bench", "echo_epoll")),
         ]
@@ -321,27 +407,43 @@ def echo_workloads(cfg):
         def measure(p, conns=conns, size=size):
             server = Server([p.binary, "--port", str(free_port())])
             try:
+                # The server's CPU time while the load runs (its start-up and
+                # shutdown, which differ by program, are not per request).
+                cpu0 = server.cpu_ns()
                 _, _, out = run_timed([load, "--port", str(server.port), "--conns", str(conns),
                                        "--size", str(size), "--duration", str(cfg.echo_seconds),
                                        "--warmup", str(cfg.echo_warmup)], timeout=60)
+                cpu = server.cpu_ns() - cpu0
             finally:
-                cpu = server.stop()
+                server.stop()
             f = fields(out)
             if not f.get("requests"):
                 raise BenchError("%s served no request" % p.name)
             return {"value": f["rps"], "p50_us": f["p50_us"], "p99_us": f["p99_us"],
                     "p999_us": f["p999_us"], "mean_us": f["mean_us"],
-                    "cpu": cpu / f["total"] * 1e6}      # server CPU µs per request
+                    "cpu": cpu / f["total"] / 1e3}      # server CPU µs per request
 
         workloads.append(Workload(
             "echo-c%d-s%d" % (conns, size), "echo",
             "Echo, %d connections, %d-byte messages" % (conns, size),
             "requests per second", "req/s", "higher", progs, measure,
-            [comparison("echo_server", "echo_liburing", ("speed", 0.97), headline=True),
+            [comparison("echo_server", "echo_liburing", ("speed", 0.97), headline=True,
+                        cpu_target=("overhead", 3.0)),
+             comparison("echo_server", "echo_liburing_mshot", ("speed", 0.97), headline=True,
+                        cpu_target=("overhead", 3.0)),
              comparison("echo_server", "echo_epoll", ("speed", 1.0), headline=True),
+             comparison("echo_liburing_mshot", "echo_liburing"),
              comparison("echo_liburing", "echo_epoll")],
             notes="echo_load keeps one request in flight per connection; %.1f s warmup, then "
-                  "%.1f s measured. Server and load generator share the machine's %d CPUs."
+                  "%.1f s measured. Server and load generator share the machine's %d CPUs. CPU "
+                  "time: the server's (all its threads') time on a CPU from just before the "
+                  "load starts to just after it ends, per request served (warmup included in "
+                  "both), from /proc/PID/task/*/schedstat. echo_liburing receives into a buffer "
+                  "of each connection's own; echo_liburing_mshot is built like echo_server "
+                  "(multishot accept, multishot recv on a shared buffer ring, one send at a "
+                  "time per connection, the buffer back after its send), so echo_server "
+                  "against it is what safer-ring costs, and it against echo_liburing what "
+                  "the design costs."
                   % (cfg.echo_warmup, cfg.echo_seconds, os.cpu_count())))
     return workloads
 
@@ -428,6 +530,7 @@ def make_data(cfg):
 # --- the runner -------------------------------------------------------------------------
 
 def run_workload(w, reps, warmup_round):
+    reps = w.reps or reps
     if w.prepare:
         w.prepare()
     ready = [p for p in w.programs if p.check()]
@@ -464,14 +567,14 @@ class Config:
         self.data = os.path.abspath(args.data)
         self.quick = args.quick
         if args.quick:          # each workload once, small: a smoke test
-            self.reps = {"nop": 1, "copy": 1, "echo": 1, "sync": 1}
+            self.reps = {"nop": 1, "ops": 1, "ops_target": 1, "copy": 1, "echo": 1, "sync": 1}
             self.nop_ops = 1 << 16
             self.file_size = 64 << 20
             self.small_files = 500
             self.echo_configs = [(16, 64)]
             self.echo_seconds, self.echo_warmup = 0.5, 0.1
         else:
-            self.reps = {"nop": 20, "copy": 5, "echo": 5, "sync": 5}
+            self.reps = {"nop": 20, "ops": 8, "ops_target": 30, "copy": 5, "echo": 8, "sync": 5}
             self.nop_ops = 1 << 19
             self.file_size = GiB
             self.small_files = 10000
@@ -487,23 +590,23 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--data", default="build/bench-data", help="where the source files live")
     ap.add_argument("--out", required=True, help="where results.json goes")
-    ap.add_argument("--only", default="", help="comma-separated groups: nop,copy,echo,sync")
+    ap.add_argument("--only", default="", help="comma-separated groups: nop,ops,copy,echo,sync")
     ap.add_argument("--reps", type=int, default=0, help="repetitions (default: per workload)")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     args = ap.parse_args()
     cfg = Config(args)
-    groups = [g for g in args.only.split(",") if g] or ["nop", "copy", "echo", "sync"]
+    groups = [g for g in args.only.split(",") if g] or ["nop", "ops", "copy", "echo", "sync"]
 
     started = time.time()
     make_data(cfg)
     system = sysinfo.describe(cfg.data, cfg.build, args.cc)
-    makers = {"nop": nop_workloads, "copy": copy_workloads, "echo": echo_workloads,
-              "sync": sync_workloads}
+    makers = {"nop": nop_workloads, "ops": ops_workloads, "copy": copy_workloads,
+              "echo": echo_workloads, "sync": sync_workloads}
     workloads = []
     for group in groups:
         for w in makers[group](cfg):
             # A discarded warmup round where runs are short; copies start from a warm cache.
-            warmup = not cfg.quick and group in ("nop", "echo")
+            warmup = not cfg.quick and group in ("nop", "ops", "echo")
             run_workload(w, cfg.reps[group], warmup_round=warmup)
             workloads.append(w)
     for path in (os.path.join(cfg.data, "copy.out"), os.path.join(cfg.data, "sync.out")):
