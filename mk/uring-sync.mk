@@ -19,7 +19,7 @@ US_VG_TESTS := odd,update,checksum,errors
 US_VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 check-uring-sync: $(US_BIN)
-	$(Q)$(US_RUN) $(US_BIN)
+	$(Q)CC="$(CC)" $(US_RUN) $(US_BIN)
 
 check-uring-sync-clang:
 	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang $(BUILD)/clang/uring-sync >/dev/null

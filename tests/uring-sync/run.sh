@@ -98,6 +98,13 @@ t_usage() {
 	ok "usage: bad arguments exit 2 with a message"
 }
 
+# uring-sync's sources call only downward, and none is over 700 lines.
+t_layers() {
+	local out
+	out=$($PY "$HERE/layers.py" --cc "${CC:-cc}" 2>&1) || { bad layers "$out"; return; }
+	ok "layers: $out"
+}
+
 # --- fidelity ----------------------------------------------------------------------------
 
 t_odd() {
@@ -383,7 +390,7 @@ t_progress() {
 echo "uring-sync tests ($BIN${WRAP:+ under ${WRAP[*]}})"
 start=$(date +%s)
 # The order matters: later tests use the trees of earlier ones.
-for t in help usage odd update checksum dryrun errors inside verify jobs fallback many limits interrupt nonroot \
+for t in help usage layers odd update checksum dryrun errors inside verify jobs fallback many limits interrupt nonroot \
 	nospace onefs progress; do
 	case $ONLY in
 	"" | *,$t,*) ;;

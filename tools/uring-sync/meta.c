@@ -20,7 +20,7 @@
 #include <sys/xattr.h>
 #include <linux/limits.h>
 
-#include "us.h"
+#include "meta.h"
 
 bool us_xattr_wanted(const char *name)
 {
@@ -121,6 +121,53 @@ static void warn(struct us_job *j, struct us_meta *m, const char *what, int err)
 {
 	m->err = m->err ? m->err : err;
 	us_job_fail(j, "dst", what, err);
+}
+
+struct us_meta *us_meta_new(struct us_job *j)
+{
+	if (!j->meta)
+		j->meta = calloc(1, sizeof(*j->meta));
+	return j->meta;
+}
+
+/* Where a new entry's owner comes from: us, and the directory's group if it is setgid. */
+void us_fresh_stat(struct us_job *j, struct statx *d, mode_t mode)
+{
+	memset(d, 0, sizeof(*d));
+	d->stx_uid = us_c->euid;
+	d->stx_gid = j->dir->dst_setgid ? j->dir->dst_gid : us_c->egid;
+	d->stx_mode = (uint16_t)mode;
+}
+
+static void inplace_meta_done(struct us_job *j)
+{
+	if (j->meta->changed) {
+		us_item("meta", j->dir->rel, j->ent->name, NULL);
+		atomic_fetch_add(&us_c->s.updated, 1);
+	}
+	us_job_done(j);
+}
+
+/* The destination entry is right but for metadata: fix it where it is. */
+void us_inplace_meta(struct us_job *j)
+{
+	struct us_meta *m = us_meta_new(j);
+	bool lnk = S_ISLNK(j->st.stx_mode);
+
+	if (!m) {
+		us_job_fail(j, "dst", "metadata", -ENOMEM);
+		us_job_done(j);
+		return;
+	}
+	m->src = (struct us_ref){ .fd = -1, .dirfd = j->dir->sfd, .name = j->ent->name, .symlink = lnk };
+	m->dst = (struct us_ref){ .fd = -1, .dirfd = j->dir->dfd, .name = j->ent->name, .symlink = lnk };
+	m->sst = &j->st;
+	m->dst_st = j->dst;
+	m->fresh = false;
+	m->dry = us_c->o.dry_run;
+	m->done = inplace_meta_done;
+	j->placed = true;
+	us_meta_start(j, m);
 }
 
 static void meta_rest(struct us_job *j);
