@@ -76,7 +76,7 @@ temps() { find "$1" -name '.~us-*' ! -name '.~us-0123456789abcdef' | head -3; }
 t_help() {
 	local h missing=
 	h=$("$BIN" --help) || { bad help "--help fails"; return; }
-	for o in $(grep -o '{ "[a-z-]*", ' "$HERE/../../tools/uring-sync/main.c" | cut -d'"' -f2); do
+	for o in $(grep -o '{ "[a-z-]*", ' "$HERE/../../tools/uring-sync/opts.c" | cut -d'"' -f2); do
 		grep -q -- "--$o" <<<"$h" || missing+=" --$o"
 	done
 	[ -z "$missing" ] || { bad help "--help does not document:$missing"; return; }
@@ -110,7 +110,7 @@ t_layers() {
 t_odd() {
 	local before after out
 	mk odd "$T/odd" || { bad odd "mktree failed"; return; }
-	us "$T/odd" "$T/odd-copy" 2>"$T/err" || { bad odd "exit $?: $(head -3 "$T/err")"; return; }
+	us "$T/odd/" "$T/odd-copy" 2>"$T/err" || { bad odd "exit $?: $(head -3 "$T/err")"; return; }
 	same odd "$T/odd" "$T/odd-copy" || return
 	[ -s "$T/err" ] && { bad odd "stderr not empty: $(head -3 "$T/err")"; return; }
 	ok "odd tree: every file type, odd names, modes, times (atime too), xattrs, ACLs, hard links, holes"
@@ -118,7 +118,7 @@ t_odd() {
 
 	# A second run over a finished copy changes nothing.
 	before=$(snapshot "$T/odd-copy")
-	out=$(us -v "$T/odd" "$T/odd-copy" 2>/dev/null) || { bad rerun "exit $?"; return; }
+	out=$(us -v "$T/odd/" "$T/odd-copy" 2>/dev/null) || { bad rerun "exit $?"; return; }
 	after=$(snapshot "$T/odd-copy")
 	[ -z "$(grep -v '^uring-sync:' <<<"$out")" ] || { bad rerun "-v lists changes: $(head -3 <<<"$out")"; return; }
 	[ "$before" = "$after" ] || { bad rerun "entries changed: $(diff <(echo "$before") <(echo "$after") | head -4)"; return; }
@@ -139,7 +139,7 @@ t_update() {
 	rmdir "$s/dirs/empty" && echo now a file >"$s/dirs/empty"		# a directory becomes a file
 	ln "$s/files/multi" "$s/hard/new-link"					# a new hard link
 	echo leftover >"$d/.~us-00000000deadbeef"				# a killed run's temporary
-	us "$s" "$d" 2>"$T/err" || { bad update "exit $?: $(head -3 "$T/err")"; return; }
+	us "$s/" "$d" 2>"$T/err" || { bad update "exit $?: $(head -3 "$T/err")"; return; }
 	same update "$s" "$d" --no-atime || return
 	ok "update: changed content, times, modes, xattrs, ACLs, links and types are brought over; leftovers removed"
 }
@@ -147,11 +147,11 @@ t_update() {
 t_checksum() {
 	local s=$T/ck d=$T/ck-copy
 	mkdir -p "$s" && echo aaaa >"$s/f" && echo same >"$s/g"
-	us "$s" "$d" || { bad checksum "copy: exit $?"; return; }
+	us "$s/" "$d" || { bad checksum "copy: exit $?"; return; }
 	echo bbbb >"$d/f" && touch -r "$s/f" "$d/f"	# same size and mtime, other content
-	us "$s" "$d" || { bad checksum "rerun: exit $?"; return; }
+	us "$s/" "$d" || { bad checksum "rerun: exit $?"; return; }
 	[ "$(cat "$d/f")" = bbbb ] || { bad checksum "the quick check should have skipped f"; return; }
-	us -v -c "$s" "$d" >"$T/out" 2>/dev/null || { bad checksum "-c: exit $?"; return; }
+	us -v -c "$s/" "$d" >"$T/out" 2>/dev/null || { bad checksum "-c: exit $?"; return; }
 	[ "$(cat "$d/f")" = aaaa ] || { bad checksum "-c did not fix f"; return; }
 	grep -q "update  f" "$T/out" && ! grep -q " g$" "$T/out" || { bad checksum "-c -v output: $(cat "$T/out")"; return; }
 	same checksum "$s" "$d" --no-atime || return
@@ -160,29 +160,29 @@ t_checksum() {
 
 t_dryrun() {
 	local s=$T/odd before after
-	us -n "$s" "$T/dry" >"$T/out" || { bad dry-run "exit $?"; return; }
+	us -n "$s/" "$T/dry" >"$T/out" || { bad dry-run "exit $?"; return; }
 	[ ! -e "$T/dry" ] || { bad dry-run "-n made DST"; return; }
 	grep -qFx "copy    files/chunk+1" "$T/out" || { bad dry-run "-n does not list files/chunk+1"; return; }
 	echo changed >"$s/files/small"
 	before=$(snapshot "$T/odd-copy")
-	us -n "$s" "$T/odd-copy" >"$T/out" || { bad dry-run "exit $?"; return; }
+	us -n "$s/" "$T/odd-copy" >"$T/out" || { bad dry-run "exit $?"; return; }
 	after=$(snapshot "$T/odd-copy")
 	[ "$before" = "$after" ] || { bad dry-run "-n changed DST"; return; }
 	grep -q "^update  files/small$" "$T/out" || { bad dry-run "-n does not list the change: $(cat "$T/out")"; return; }
 	[ "$(wc -l <"$T/out")" = 1 ] || { bad dry-run "-n lists more than the change: $(cat "$T/out")"; return; }
-	us "$s" "$T/odd-copy" || { bad dry-run "the real run fails"; return; }
+	us "$s/" "$T/odd-copy" || { bad dry-run "the real run fails"; return; }
 	ok "dry-run: changes nothing, lists what would change"
 }
 
 t_verify() {
-	us --verify -j 2 "$T/odd" "$T/verified" 2>"$T/err" || { bad verify "exit $?: $(head -3 "$T/err")"; return; }
+	us --verify -j 2 "$T/odd/" "$T/verified" 2>"$T/err" || { bad verify "exit $?: $(head -3 "$T/err")"; return; }
 	same verify "$T/odd" "$T/verified" || return
 	ok "verify: --verify copies pass the read-back compare"
 }
 
 t_jobs() {
 	for j in 1 3; do
-		us -j $j "$T/odd" "$T/jobs$j" 2>"$T/err" || { bad jobs "-j $j: exit $?: $(head -3 "$T/err")"; return; }
+		us -j $j "$T/odd/" "$T/jobs$j" 2>"$T/err" || { bad jobs "-j $j: exit $?: $(head -3 "$T/err")"; return; }
 		same "jobs -j $j" "$T/odd" "$T/jobs$j" || return
 	done
 	ok "jobs: -j 1 and -j 3 make the same copy"
@@ -192,9 +192,9 @@ t_jobs() {
 t_fallback() {
 	local ops=statx,openat,openat2,close,read,write,fsync,mkdirat,symlinkat,linkat,renameat,unlinkat
 	ops+=,splice,ftruncate,fallocate,fadvise,fgetxattr,fsetxattr,getxattr,setxattr
-	SR_DISABLE=$ops us --verify "$T/odd" "$T/fallback" 2>"$T/err" || { bad fallback "exit $?: $(head -3 "$T/err")"; return; }
+	SR_DISABLE=$ops us --verify "$T/odd/" "$T/fallback" 2>"$T/err" || { bad fallback "exit $?: $(head -3 "$T/err")"; return; }
 	same fallback "$T/odd" "$T/fallback" || return
-	SR_DISABLE=ftruncate,linkat,fsetxattr,getxattr us -j 3 "$T/odd" "$T/fallback2" 2>"$T/err" ||
+	SR_DISABLE=ftruncate,linkat,fsetxattr,getxattr us -j 3 "$T/odd/" "$T/fallback2" 2>"$T/err" ||
 		{ bad fallback "exit $?: $(head -3 "$T/err")"; return; }
 	same fallback "$T/odd" "$T/fallback2" || return
 	ok "fallback: with the io_uring ops disabled (SR_DISABLE, all or some), the syscalls make the same copy"
@@ -205,7 +205,7 @@ t_fallback() {
 t_many() {
 	mk many "$T/many/flat" 10000 && mk wide "$T/many/wide" 300 5 && mk deep "$T/many/deep" 100 &&
 		mk sparse "$T/many/sparse" || { bad many "mktree failed"; return; }
-	us "$T/many" "$T/many-copy" 2>"$T/err" || { bad many "exit $?: $(head -3 "$T/err")"; return; }
+	us "$T/many/" "$T/many-copy" 2>"$T/err" || { bad many "exit $?: $(head -3 "$T/err")"; return; }
 	same many "$T/many" "$T/many-copy" || return
 	ok "scale: 10,000 small files in one directory, 300 directories, depth 100, a 4 GiB sparse file"
 }
@@ -214,10 +214,10 @@ t_limits() {
 	local rc s=$T/many
 	# The scale tree when it ran before, else a smaller one.
 	[ -d "$s" ] || { s=$T/lim && mk many "$s/flat" 3000 && mk big "$s/big" 40; } || { bad limits "mktree failed"; return; }
-	(ulimit -n 48 && us --max-open 30 -j 2 --max-memory 1M "$s" "$T/limited") 2>"$T/err"; rc=$?
+	(ulimit -n 48 && us --max-open 30 -j 2 --max-memory 1M "$s/" "$T/limited") 2>"$T/err"; rc=$?
 	[ $rc = 0 ] || { bad limits "exit $rc: $(head -3 "$T/err")"; return; }
 	same limits "$s" "$T/limited" --no-atime || return
-	(ulimit -n 20 && us "$T/odd" "$T/limited2") 2>"$T/err"; rc=$?
+	(ulimit -n 20 && us "$T/odd/" "$T/limited2") 2>"$T/err"; rc=$?
 	[ $rc = 0 ] || { bad limits "ulimit -n 20: exit $rc: $(head -3 "$T/err")"; return; }
 	ok "limits: ulimit -n 48 with --max-open 30 --max-memory 1M, and ulimit -n 20, copy everything"
 }
@@ -228,7 +228,7 @@ t_limits() {
 # send the signal to the process itself (not to a shell or timeout around it).
 interrupt() {
 	local sig=$1 s=$2 d=$3 pid i
-	"${WRAP[@]}" "$BIN" -j 2 "$s" "$d" 2>"$T/err" &
+	"${WRAP[@]}" "$BIN" -j 2 "$s/" "$d" 2>"$T/err" &
 	pid=$!
 	for i in $(seq 1 1000); do
 		[ -n "$(ls -A "$d/flat" 2>/dev/null | head -1)" ] && break
@@ -247,7 +247,7 @@ t_interrupt() {
 	[ "$n" -lt 4001 ] || { bad interrupt "killed too late: everything was copied"; return; }
 	$PY "$HERE/compare.py" --partial "$s" "$T/int-copy" >"$T/out" ||
 		{ bad interrupt "after kill -9: $(head -3 "$T/out")"; return; }
-	us "$s" "$T/int-copy" 2>"$T/err" || { bad interrupt "rerun: exit $?: $(head -3 "$T/err")"; return; }
+	us "$s/" "$T/int-copy" 2>"$T/err" || { bad interrupt "rerun: exit $?: $(head -3 "$T/err")"; return; }
 	same interrupt "$s" "$T/int-copy" --no-atime || return
 	ok "interrupt: killed mid-copy ($n of 4001 files in place, none partial), a rerun ends identical"
 
@@ -258,20 +258,20 @@ t_interrupt() {
 	[ -z "$(temps "$T/int-copy2")" ] || { bad sigterm "temporaries left: $(temps "$T/int-copy2")"; return; }
 	$PY "$HERE/compare.py" --partial "$s" "$T/int-copy2" >"$T/out" ||
 		{ bad sigterm "after SIGTERM: $(head -3 "$T/out")"; return; }
-	us "$s" "$T/int-copy2" || { bad sigterm "rerun: exit $?"; return; }
+	us "$s/" "$T/int-copy2" || { bad sigterm "rerun: exit $?"; return; }
 	same sigterm "$s" "$T/int-copy2" --no-atime || return
 	ok "sigterm: stops with exit 4, no temporaries and no partial file left, a rerun ends identical"
 
 	# Stopped while large files are split in ranges over the workers.
 	for i in 1 2 3 4 5 6; do mk big "$T/ranges/b$i" 48 || { bad sigterm-ranges "mktree failed"; return; }; done
-	"${WRAP[@]}" "$BIN" -j 2 "$T/ranges" "$T/ranges-copy" 2>"$T/err" &
+	"${WRAP[@]}" "$BIN" -j 2 "$T/ranges/" "$T/ranges-copy" 2>"$T/err" &
 	pid=$!
 	sleep 0.15
 	kill -TERM $pid 2>/dev/null
 	wait $pid; rc=$?
 	[ $rc = 4 ] || [ $rc = 0 ] || { bad sigterm-ranges "exit $rc: $(head -3 "$T/err")"; return; }
 	$PY "$HERE/compare.py" --partial "$T/ranges" "$T/ranges-copy" >"$T/out" || { bad sigterm-ranges "$(head -3 "$T/out")"; return; }
-	us "$T/ranges" "$T/ranges-copy" && same sigterm-ranges "$T/ranges" "$T/ranges-copy" --no-atime || return
+	us "$T/ranges/" "$T/ranges-copy" && same sigterm-ranges "$T/ranges" "$T/ranges-copy" --no-atime || return
 	ok "sigterm-ranges: stopped while large files were split between workers (exit $rc), a rerun ends identical"
 }
 
@@ -280,17 +280,17 @@ t_interrupt() {
 t_errors() {
 	local s=$T/err-src d=$T/err-copy rc
 	mkdir -p "$s/sub" && echo one >"$s/a" && echo two >"$s/b" && echo three >"$s/sub/c" && echo four >"$s/d"
-	us "$s" "$d" || { bad errors "copy: exit $?"; return; }
+	us "$s/" "$d" || { bad errors "copy: exit $?"; return; }
 	echo changed-a >"$s/a" && echo changed-b >"$s/b" && echo changed-c >"$s/sub/c"
 	rm "$d/d" && mkdir -p "$d/d/full" 	# a non-empty directory in the way of a file
 	if chattr +i "$d/a" 2>/dev/null; then
-		us "$s" "$d" 2>"$T/err"; rc=$?
+		us "$s/" "$d" 2>"$T/err"; rc=$?
 		chattr -i "$d/a"
 		[ $rc = 1 ] || { bad errors "exit $rc, want 1"; return; }
 		grep -q "err-copy/a: .*Operation not permitted" "$T/err" ||
 			{ bad errors "no message with the path and reason: $(cat "$T/err")"; return; }
 	else
-		us "$s" "$d" 2>"$T/err"; rc=$?
+		us "$s/" "$d" 2>"$T/err"; rc=$?
 		skip errors-immutable "chattr +i does not work on $T"
 		echo changed-a >"$d/a"
 	fi
@@ -308,18 +308,18 @@ t_nonroot() {
 	mkdir -p "$n" && chown $u: "$n" && chmod 755 "$T"
 	local run=(setpriv --reuid=$u --regid=nogroup --clear-groups --)
 	"${run[@]}" $PY "$HERE/mktree.py" odd "$n/src" 2>"$T/err" || { bad nonroot "mktree: $(head -3 "$T/err")"; return; }
-	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src" "$n/dst" 2>"$T/err"; rc=$?
+	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src/" "$n/dst" 2>"$T/err"; rc=$?
 	[ $rc = 1 ] || { bad nonroot "exit $rc, want 1 (files/none is unreadable)"; return; }
 	grep -q "src/files/none: open: Permission denied" "$T/err" ||
 		{ bad nonroot "no message for the unreadable file: $(cat "$T/err")"; return; }
 	"${run[@]}" chmod 600 "$n/src/files/none"
-	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src" "$n/dst" 2>"$T/err" ||
+	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src/" "$n/dst" 2>"$T/err" ||
 		{ bad nonroot "rerun: exit $?: $(head -3 "$T/err")"; return; }
 	same nonroot "$n/src" "$n/dst" --no-atime || return
 	# A change inside a directory that is read-only in the copy (mode 0555, from the source).
 	"${run[@]}" sh -c "chmod u+w '$n/src/dirs/readonly' && echo new >'$n/src/dirs/readonly/new' &&
 		chmod u-w '$n/src/dirs/readonly'" || { bad nonroot "cannot change the source"; return; }
-	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src" "$n/dst" 2>"$T/err" ||
+	"${run[@]}" timeout "$LIMIT" "${WRAP[@]}" "$BIN" "$n/src/" "$n/dst" 2>"$T/err" ||
 		{ bad nonroot "rerun into a read-only directory: exit $?: $(head -3 "$T/err")"; return; }
 	same nonroot "$n/src" "$n/dst" --no-atime || return
 	ok "nonroot: as nobody, an unreadable file is reported and skipped, the rest (ACLs, xattrs) copied"
@@ -332,7 +332,7 @@ t_nospace() {
 	mount -t tmpfs -o size=8m tmpfs "$m" 2>/dev/null || { skip nospace "cannot mount a tmpfs here"; return; }
 	MOUNTS+=("$m")
 	mk many "$s/flat" 200 && mk big "$s/big" 20 && mk many "$s/zz" 200 || { bad nospace "mktree failed"; return; }
-	us "$s" "$m/dst" 2>"$T/err"; rc=$?
+	us "$s/" "$m/dst" 2>"$T/err"; rc=$?
 	[ $rc = 3 ] || { bad nospace "exit $rc, want 3: $(head -3 "$T/err")"; return; }
 	grep -q "no space left" "$T/err" || { bad nospace "no message: $(cat "$T/err")"; return; }
 	[ "$(grep -c . "$T/err")" -le 2 ] || { bad nospace "more than one message: $(head -4 "$T/err")"; return; }
@@ -344,17 +344,17 @@ t_nospace() {
 
 t_inside() {
 	local s=$T/odd rc
-	us "$s" "$s/inside" 2>"$T/err"; rc=$?
+	us "$s/" "$s/inside" 2>"$T/err"; rc=$?
 	[ $rc = 2 ] && grep -q "inside the source" "$T/err" || { bad inside "DST in SRC: exit $rc"; return; }
 	[ ! -e "$s/inside" ] || { bad inside "made $s/inside"; return; }
-	us "$s" "$s" 2>/dev/null; rc=$?
+	us "$s/" "$s" 2>/dev/null; rc=$?
 	[ $rc = 2 ] || { bad inside "DST = SRC: exit $rc"; return; }
 	ln -s "$s/dirs" "$T/alias"
-	us "$s" "$T/alias/new" 2>/dev/null; rc=$?
+	us "$s/" "$T/alias/new" 2>/dev/null; rc=$?
 	[ $rc = 2 ] || { bad inside "DST in SRC through a symlink: exit $rc"; return; }
 	if [ $ROOT = 1 ] && mkdir -p "$T/bind" && mount --bind "$s/dirs" "$T/bind" 2>/dev/null; then
 		MOUNTS+=("$T/bind")
-		us "$s" "$T/bind/new" 2>/dev/null; rc=$?
+		us "$s/" "$T/bind/new" 2>/dev/null; rc=$?
 		umount "$T/bind"
 		[ $rc = 2 ] || { bad inside "DST in SRC through a bind mount: exit $rc"; return; }
 	fi
@@ -368,8 +368,8 @@ t_onefs() {
 	mount -t tmpfs tmpfs "$s/mnt" 2>/dev/null || { skip one-file-system "cannot mount a tmpfs here"; return; }
 	MOUNTS+=("$s/mnt")
 	echo inner >"$s/mnt/inner"
-	us -x "$s" "$T/fs-x" || { bad one-file-system "-x: exit $?"; return; }
-	us "$s" "$T/fs-all" || { bad one-file-system "exit $?"; return; }
+	us -x "$s/" "$T/fs-x" || { bad one-file-system "-x: exit $?"; return; }
+	us "$s/" "$T/fs-all" || { bad one-file-system "exit $?"; return; }
 	umount "$s/mnt"
 	[ -d "$T/fs-x/mnt" ] && [ -z "$(ls -A "$T/fs-x/mnt")" ] && [ -f "$T/fs-x/keep/f" ] ||
 		{ bad one-file-system "-x crossed into the mount or lost the mount point"; return; }
@@ -379,11 +379,11 @@ t_onefs() {
 
 t_progress() {
 	local out
-	out=$(us "$T/odd" "$T/quiet" 2>&1 >/dev/null)
+	out=$(us "$T/odd/" "$T/quiet" 2>&1 >/dev/null)
 	[ -z "$out" ] || { bad progress "not a terminal, yet stderr has: $(head -2 <<<"$out")"; return; }
 	command -v script >/dev/null || { skip progress "script(1) is missing to fake a terminal"; return; }
-	script -qec "$BIN $T/odd $T/tty" /dev/null >"$T/out" 2>&1
-	grep -q "files .*/s" "$T/out" || { bad progress "no progress bar on a terminal: $(head -c 300 "$T/out")"; return; }
+	script -qec "$BIN $T/odd/ $T/tty" /dev/null >"$T/out" 2>&1
+	grep -q "MiB/s .*to-chk=" "$T/out" || { bad progress "no progress line on a terminal: $(head -c 300 "$T/out")"; return; }
 	ok "progress: a bar on a terminal, silent otherwise"
 }
 

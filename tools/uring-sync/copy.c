@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "method.h"
 
 int us_ranges_add(struct us_job *j, uint64_t off, uint64_t end, unsigned *cap)
 {
@@ -103,7 +104,7 @@ void us_ranges_start(struct us_job *j, bool comparing, us_job_fn done)
 		return;
 	}
 	atomic_store(&j->ranges_left, j->nranges);
-	if (!comparing && !j->writers && !atomic_load(&j->direct) && j->st.stx_size >= US_SPLICE_MIN)
+	if (!comparing && !j->writers && j->method == US_M_SPLICE)
 		j->writers = calloc(us_c->nworkers, sizeof(*j->writers));
 	for (unsigned i = 0; i < j->nranges; i++) {
 		j->ranges[i].next = j->ranges[i].off;
@@ -225,6 +226,8 @@ static void chunk_read_done(struct us_opc *o, int res)
 		chunk_end(w, ch, res < 0 ? res : US_ECHANGED, false);
 		return;
 	}
+	if ((uint32_t)res > ch->len - ch->rd)		/* an O_DIRECT read past the size we saw: it grew */
+		res = (int)(ch->len - ch->rd);
 	ch->rd += (uint32_t)res;
 	chunk_write(w, ch);
 }
@@ -245,6 +248,8 @@ static void chunk_write_done(struct us_opc *o, int res)
 		return;
 	}
 	ch->wr += (uint32_t)res;
+	if (atomic_load(&ch->rg->job->direct))
+		ch->rg->job->direct_used = true;
 	atomic_fetch_add(&us_c->s.bytes_done, (unsigned long long)res);
 	if (ch->wr < ch->rd)
 		chunk_write(w, ch);
@@ -254,9 +259,15 @@ static void chunk_write_done(struct us_opc *o, int res)
 		chunk_end(w, ch, 0, false);
 }
 
+/* What a read of len asks for: with an O_DIRECT source, whole blocks (the buffer's class has room). */
+static uint32_t read_len(const struct us_job *j, uint32_t len)
+{
+	return j->direct_src ? (len + US_DIO_ALIGN - 1) & ~(US_DIO_ALIGN - 1) : len;
+}
+
 static void chunk_read(struct us_worker *w, struct us_chunk *ch)
 {
-	struct sr_buf *b = sr_buf_wrap((char *)ch->mem + ch->rd, ch->len - ch->rd, 0);
+	struct sr_buf *b = sr_buf_wrap((char *)ch->mem + ch->rd, read_len(ch->rg->job, ch->len - ch->rd), 0);
 
 	if (!b) {
 		chunk_end(w, ch, -ENOMEM, false);
@@ -473,7 +484,7 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 		chunk_read(w, ch);
 		return true;
 	}
-	b1 = sr_buf_wrap(mem, len, 0);
+	b1 = sr_buf_wrap(mem, read_len(j, len), 0);
 	b2 = sr_buf_wrap(mem2, len, 0);
 	if (!b1 || !b2) {
 		sr_buf_free(b1);
@@ -491,6 +502,35 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 }
 
 /*
+ * copy_file_range has no io_uring op: the worker's thread makes the call,
+ * one piece of a range at a time, and goes back to its ring in between.
+ * Refused at the start of a file (another filesystem, no support): the
+ * file goes on through the ring.
+ */
+static void cfr_step(struct us_worker *w, struct us_range *rg)
+{
+	struct us_job *j = rg->job;
+	loff_t in = (loff_t)rg->next, out = (loff_t)rg->next;
+	size_t len = rg->end - rg->next > US_CFR_STEP ? US_CFR_STEP : (size_t)(rg->end - rg->next);
+	ssize_t n = copy_file_range(j->sfd, &in, j->dfd, &out, len, 0);
+
+	w->did_work = true;
+	if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) &&
+	    rg->next == rg->off && !atomic_load(&j->cfr_done)) {
+		us_method_fallback(j);
+		return;
+	}
+	if (n <= 0) {
+		set_err(j, n < 0 ? -errno : US_ECHANGED, n < 0 && (errno == ENOSPC || errno == EDQUOT));
+		rg->next = rg->end;
+		return;
+	}
+	atomic_store(&j->cfr_done, true);
+	rg->next += (uint64_t)n;
+	atomic_fetch_add(&us_c->s.bytes_done, (unsigned long long)n);
+}
+
+/*
  * Keep every active range of this worker busy, as far as its memory
  * goes; a range that is done (or failed, or stopped) and has nothing in
  * flight leaves the list and counts itself out of its file.
@@ -504,8 +544,11 @@ void us_range_pump(struct us_worker *w)
 		struct us_job *j = rg->job;
 		bool stop = atomic_load(&j->copy_err) || us_stopped();
 
-		while (mem_ok && !stop && rg->inflight < US_RANGE_QD && rg->next < rg->end)
-			mem_ok = chunk_start(w, rg);
+		if (j->method == US_M_CFR && !j->comparing && !stop && rg->next < rg->end)
+			cfr_step(w, rg);
+		else
+			while (mem_ok && !stop && rg->inflight < US_RANGE_QD && rg->next < rg->end)
+				mem_ok = chunk_start(w, rg);
 		stop = atomic_load(&j->copy_err) || us_stopped();
 		if (rg->inflight == 0 && (rg->next >= rg->end || stop)) {
 			*pp = rg->qnext;

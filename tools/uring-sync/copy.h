@@ -13,7 +13,8 @@
 #define US_RANGE	(16u << 20)	/* a large file is split in ranges of this size */
 #define US_SPLIT_MIN	(32u << 20)	/* files from this size are shared between workers */
 #define US_RANGE_QD	4		/* chunks in flight per range */
-#define US_SPLICE_MIN	(64u << 10)	/* files from this size are copied with splice */
+#define US_CFR_STEP	(8u << 20)	/* most one copy_file_range call copies */
+#define US_DIO_ALIGN	4096u		/* O_DIRECT offsets and lengths */
 
 /* A byte range of a file to copy or compare. */
 struct us_range {

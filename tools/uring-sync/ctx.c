@@ -123,8 +123,12 @@ void us_fail(const char *root, const char *rel, const char *name, const char *wh
 		us_msg("%s: %s", path, what);
 }
 
-/* One change, on stdout, with -v or -n. */
-void us_item(const char *action, const char *rel, const char *name, const char *extra)
+/*
+ * One change, on stdout, with -v or -n: the action, the path, and extra
+ * (a symlink's target, a link's first name; "/" marks a directory), or
+ * after a tab how it was done.
+ */
+static void item(const char *action, const char *rel, const char *name, const char *extra, const char *how)
 {
 	char *r, path[8400], ext[8400];
 	const char *sep = "";
@@ -145,6 +149,19 @@ void us_item(const char *action, const char *rel, const char *name, const char *
 		snprintf(path, sizeof(path), ".");
 	pthread_mutex_lock(&us_c->out_lock);
 	us_bar_clear();
-	printf("%-7s %s%s%s\n", action, path, sep, ext);
+	if (how)
+		printf("%-7s %s%s%s\t(%s)\n", action, path, sep, ext, how);
+	else
+		printf("%-7s %s%s%s\n", action, path, sep, ext);
 	pthread_mutex_unlock(&us_c->out_lock);
+}
+
+void us_item(const char *action, const char *rel, const char *name, const char *extra)
+{
+	item(action, rel, name, extra, NULL);
+}
+
+void us_item_how(const char *action, const char *rel, const char *name, const char *how)
+{
+	item(action, rel, name, NULL, how);
 }

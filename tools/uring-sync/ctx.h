@@ -59,6 +59,8 @@ enum us_stop {
 	US_STOP_FATAL,		/* a worker could not start */
 };
 
+struct us_filter;
+
 struct us_opts {
 	unsigned jobs;
 	unsigned max_open;
@@ -67,12 +69,38 @@ struct us_opts {
 	bool verify;
 	bool checksum;
 	bool one_fs;
-	bool verbose;
 	bool quiet;
+	bool update;		/* -u: skip files newer in the destination */
+	bool del;		/* --delete */
+	bool delete_excluded;
+	bool stats;
+	bool partial;
+	bool direct;		/* --direct: O_DIRECT both ways */
+	int verbose;		/* -v, -vv */
 	int progress;		/* -1: when stderr is a terminal */
+	/* What is kept (rsync's -r -l -p -t -g -o -D -H -A -X): all unless some are named. */
+	bool recursive, links, perms, times, group, owner, devices, specials, hard_links, acls, xattrs;
+	const char **link_dest;	/* --link-dest DIRs, relative to DST unless absolute */
+	unsigned nlink_dest;
+	struct us_filter *filter;
+	char **args;		/* SRC... DST */
+	int nargs;
+	mode_t umask;		/* the caller's: for what is made without -p */
 };
 
+/* Kinds of entries, as --stats counts them. */
+enum { US_T_REG, US_T_DIR, US_T_LINK, US_T_DEV, US_T_SPECIAL, US_T_N };
+
+static inline unsigned us_type_index(mode_t m)
+{
+	return S_ISREG(m) ? US_T_REG : S_ISDIR(m) ? US_T_DIR : S_ISLNK(m) ? US_T_LINK :
+	       S_ISCHR(m) || S_ISBLK(m) ? US_T_DEV : US_T_SPECIAL;
+}
+
 struct us_stats {
+	atomic_ullong files[US_T_N];	/* entries of the source copied, by kind */
+	atomic_ullong made[US_T_N];	/* entries that did not exist in the destination */
+	atomic_ullong total_size;	/* of regular files and symlinks */
 	atomic_ullong entries;		/* non-directory entries seen */
 	atomic_ullong entries_done;
 	atomic_ullong bytes_todo;	/* bytes of files that need copying */
@@ -81,8 +109,18 @@ struct us_stats {
 	atomic_ullong linked;
 	atomic_ullong created;		/* other entries made */
 	atomic_ullong updated;		/* entries whose metadata was fixed */
+	atomic_ullong deleted;		/* entries removed by --delete */
 	atomic_ullong dirs;
 	atomic_ullong errors;
+};
+
+/*
+ * A directory the walk opens source paths beneath: a SRC/ itself, or the
+ * parent of a named SRC.  Open for the whole run.
+ */
+struct us_root {
+	int fd;
+	const char *prefix;	/* how paths beneath it are shown in messages */
 };
 
 struct us_worker;
@@ -93,10 +131,13 @@ struct us_linkreq;
 
 struct us_ctx {
 	struct us_opts o;
-	const char *src_arg, *dst_arg;
-	int src_root, dst_root;
-	uint64_t src_dev;
+	const char *dst_arg;
+	const char *dst_prefix;		/* how paths in the destination are shown */
+	struct us_root *roots;
+	unsigned nroots;
+	int dst_root;
 	uint64_t dst_dev, dst_ino;	/* the destination root, never entered as a source directory */
+	int *link_dest;			/* --link-dest directories, open */
 	bool root;
 	uid_t euid;
 	gid_t egid;
@@ -104,6 +145,7 @@ struct us_ctx {
 	int ngroups;
 	atomic_bool no_tmpfile;		/* O_TMPFILE unsupported at the destination */
 	atomic_bool no_direct;		/* O_DIRECT unsupported at the destination */
+	atomic_bool no_clone;		/* FICLONE unsupported at the destination */
 	atomic_int stop;		/* enum us_stop */
 	atomic_int phase;
 	unsigned nworkers;
@@ -152,6 +194,7 @@ static inline bool us_stopped(void)
 void us_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void us_fail(const char *side_root, const char *rel, const char *name, const char *what, int err);
 void us_item(const char *action, const char *rel, const char *name, const char *extra);
+void us_item_how(const char *action, const char *rel, const char *name, const char *how);
 void us_bar_clear(void);
 char *us_relpath(const char *dir, const char *name);
 void us_esc(char *out, size_t outsz, const char *s);

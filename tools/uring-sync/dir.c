@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 /*
- * Directories (dir.h).
- *
- * Phase A: a directory is listed by one worker (openat2 of both sides on
- * its ring, getdents64 as a syscall: io_uring has no op for it) and then
+ * Directories in phase A (dir.h): a directory is listed by one worker
+ * (openat2 of both sides on its ring, getdents64 as a system call: io_uring
+ * has no op for it), filtered, cleared of what --delete removes, and then
  * published; any worker claims its entries (worker.c).  Open directories
- * hold two fds each from a fixed number of directory slots; the last of
- * its entries to finish closes it.
+ * hold their fds from a fixed number of directory slots; the last of its
+ * entries to finish closes it.
  *
- * Phase C: the metadata of every directory, from a fresh look at both
- * sides, once nothing will be created in it any more.
+ * A directory has one source, or several when SRCs are merged (several
+ * SRC/ into one DST, or a named SRC beside them): each is the same path
+ * below another root, and the first source to have a name gives it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,131 +18,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
+#include "delete.h"
 #include "dir.h"
-#include "meta.h"
+#include "filter.h"
+#include "names.h"
 #include "place.h"
-
-static unsigned name_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static int nameset_build(struct us_nameset *ns, char *names, size_t len, unsigned n)
-{
-	unsigned cap = 16;
-
-	while (cap < n * 2)
-		cap <<= 1;
-	ns->slot = calloc(cap, sizeof(*ns->slot));
-	if (!ns->slot)
-		return -ENOMEM;
-	ns->mask = cap - 1;
-	for (char *p = names; p < names + len; p += strlen(p) + 1) {
-		unsigned i = name_hash(p) & ns->mask;
-
-		while (ns->slot[i])
-			i = (i + 1) & ns->mask;
-		ns->slot[i] = p;
-	}
-	return 0;
-}
-
-static bool nameset_has(const struct us_nameset *ns, const char *name)
-{
-	if (!ns->slot)
-		return false;
-	for (unsigned i = name_hash(name) & ns->mask; ns->slot[i]; i = (i + 1) & ns->mask)
-		if (!strcmp(ns->slot[i], name))
-			return true;
-	return false;
-}
-
-/*
- * Read a whole directory with getdents64: names (without . and ..) into
- * one NUL-separated buffer, their d_type into types if given.
- */
-static int list_names(int fd, char **namesp, size_t *lenp, unsigned char **typesp, unsigned *np)
-{
-	char buf[32768];
-	size_t cap = 4096, len = 0, tcap = 256;
-	unsigned n = 0;
-	char *names = malloc(cap);
-	unsigned char *types = typesp ? malloc(tcap) : NULL;
-
-	if (!names || (typesp && !types))
-		goto nomem;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-
-		if (got < 0) {
-			int err = -errno;
-
-			free(names);
-			free(types);
-			return err;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
-			size_t l = strlen(de->d_name) + 1;
-
-			off += de->d_reclen;
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (len + l > cap) {
-				char *nn;
-
-				while (len + l > cap)
-					cap *= 2;
-				nn = realloc(names, cap);
-				if (!nn)
-					goto nomem;
-				names = nn;
-			}
-			memcpy(names + len, de->d_name, l);
-			len += l;
-			if (types) {
-				if (n == tcap) {
-					unsigned char *nt = realloc(types, tcap *= 2);
-
-					if (!nt)
-						goto nomem;
-					types = nt;
-				}
-				types[n] = de->d_type;
-			}
-			n++;
-		}
-	}
-	*namesp = names;
-	*lenp = len;
-	if (typesp)
-		*typesp = types;
-	*np = n;
-	return 0;
-nomem:
-	free(names);
-	free(types);
-	return -ENOMEM;
-}
 
 static void dir_free_listing(struct us_dir *d)
 {
 	free(d->ents);
 	free(d->names);
 	free(d->dnames);
+	free(d->merge);
 	free(d->dst.slot);
 	d->ents = NULL;
 	d->names = d->dnames = NULL;
+	d->merge = NULL;
 	d->dst.slot = NULL;
+}
+
+static void close_sources(struct us_worker *w, struct us_dir *d, const int *fds)
+{
+	for (unsigned i = 0; i < d->nsrc; i++)
+		if (fds[i] >= 0 && !d->srcs[i].only)
+			us_close_async(w, fds[i]);
 }
 
 /* An entry (or the lister) is done with a directory; the last one closes it. */
@@ -150,9 +53,11 @@ void us_dir_put(struct us_worker *w, struct us_dir *d)
 {
 	if (atomic_fetch_sub(&d->refs, 1) != 1)
 		return;
-	us_close_async(w, d->sfd);
+	close_sources(w, d, d->sfds);
+	for (unsigned i = 0; i < d->nsrc; i++)
+		d->sfds[i] = -1;
 	us_close_async(w, d->dfd);
-	d->sfd = d->dfd = -1;
+	d->dfd = -1;
 	dir_free_listing(d);
 	pthread_mutex_lock(&us_c->lock);
 	us_c->dirs_open--;
@@ -191,25 +96,62 @@ out:
 	return ret;
 }
 
-struct us_dir *us_dir_new(struct us_dir *parent, const char *name)
+/*
+ * A directory and its sources: the root's are the SRCs (srcs, n); a
+ * subdirectory's are those of its parent that have it as a directory.
+ */
+struct us_dir *us_dir_new(struct us_dir *parent, const struct us_ent *e, const struct us_src *srcs, unsigned n)
 {
 	struct us_dir *d = calloc(1, sizeof(*d));
+	unsigned k = 0;
 
 	if (!d)
 		return NULL;
-	d->rel = parent ? us_relpath(parent->rel, name) : strdup("");
-	if (!d->rel) {
-		free(d);
-		return NULL;
+	d->rel = parent ? us_relpath(parent->rel, e->name) : strdup("");
+	if (!d->rel)
+		goto nomem;
+	if (parent) {
+		uint64_t mask = parent->merge ? parent->merge[e - parent->ents] : 0;
+
+		n = 1 + (unsigned)__builtin_popcountll(mask & ~(1ULL << e->src));
+		srcs = parent->srcs;
 	}
-	d->sfd = d->dfd = -1;
+	d->nsrc = n;
+	d->srcs = n == 1 ? &d->src1 : calloc(n, sizeof(*d->srcs));
+	d->sfds = n == 1 ? &d->sfd1 : calloc(n, sizeof(*d->sfds));
+	if (!d->srcs || !d->sfds)
+		goto nomem;
+	if (!parent) {
+		memcpy(d->srcs, srcs, n * sizeof(*srcs));
+	} else {
+		uint64_t mask = parent->merge ? parent->merge[e - parent->ents] : 0;
+
+		d->srcs[k++] = (struct us_src){ .root = srcs[e->src].root, .dev = srcs[e->src].dev };
+		for (unsigned i = 0; i < 64 && i < parent->nsrc; i++)
+			if ((mask >> i & 1) && i != e->src)
+				d->srcs[k++] = (struct us_src){ .root = srcs[i].root, .dev = srcs[i].dev };
+	}
+	for (unsigned i = 0; i < n; i++)
+		d->sfds[i] = -1;
+	d->dfd = -1;
+	d->transfer = true;
 	return d;
+nomem:
+	us_dir_free(d);
+	return NULL;
 }
 
-static void dir_fail_msg(struct us_dir *d, const char *name, const char *what, int err)
+void us_dir_free(struct us_dir *d)
 {
-	atomic_fetch_add(&us_c->s.errors, 1);
-	us_fail(us_c->dst_arg, d->rel, name, what, err);
+	if (!d)
+		return;
+	dir_free_listing(d);
+	if (d->srcs != &d->src1)
+		free(d->srcs);
+	if (d->sfds != &d->sfd1)
+		free(d->sfds);
+	free(d->rel);
+	free(d);
 }
 
 static void dirlist_opened(struct us_opc *o, int res);
@@ -222,14 +164,19 @@ static void dirlist_start(struct us_job *j)
 	j->pending = 1;
 	j->op[0].fn = dirlist_opened;
 	j->op[0].owner = j;
-	j->op[0].dres = 0;
 	j->op[1].fn = dirlist_opened;
 	j->op[1].owner = j;
+	j->sfd = -1;
 	if (!(us_c->o.dry_run && d->dst_new)) {
-		j->pending = 2;
+		j->pending++;
 		us_op_opendir(j->w, &j->op[1], us_c->dst_root, rel);
 	}
-	us_op_opendir(j->w, &j->op[0], us_c->src_root, rel);
+	if (d->srcs[0].only) {
+		j->sfd = d->srcs[0].root->fd;
+		dirlist_opened(&j->op[0], j->sfd);
+		return;
+	}
+	us_op_opendir(j->w, &j->op[0], d->srcs[0].root->fd, rel);
 }
 
 static void dirlist_fail(struct us_job *j, const char *side, const char *what, int err)
@@ -238,10 +185,12 @@ static void dirlist_fail(struct us_job *j, const char *side, const char *what, i
 
 	atomic_store(&d->failed, true);
 	us_job_fail(j, side, what, err);
-	if (j->sfd >= 0)
-		us_close_async(j->w, j->sfd);
+	close_sources(j->w, d, d->sfds);
+	for (unsigned i = 0; i < d->nsrc; i++)
+		d->sfds[i] = -1;
 	if (j->dfd >= 0)
 		us_close_async(j->w, j->dfd);
+	d->dfd = -1;
 	dir_free_listing(d);
 	pthread_mutex_lock(&us_c->lock);
 	us_c->dirs_open--;
@@ -252,32 +201,129 @@ static void dirlist_fail(struct us_job *j, const char *side, const char *what, i
 	us_job_free(j);
 }
 
-/* Leftover temporaries of an interrupted run, unless the source has that name. */
-static void remove_leftovers(struct us_job *j, struct us_dir *d, char *dn, size_t dlen)
+/* The further sources of a merged directory, opened here (rare enough to wait for). */
+static int open_more(struct us_job *j)
 {
-	for (char *p = dn; p < dn + dlen; p += strlen(p) + 1) {
-		bool in_src = false;
+	struct us_dir *d = j->dir;
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
 
-		if (!us_is_tmpname(p))
+	for (unsigned i = 1; i < d->nsrc; i++) {
+		long fd;
+
+		if (d->srcs[i].only) {
+			d->sfds[i] = d->srcs[i].root->fd;
 			continue;
-		for (unsigned i = 0; i < d->nents && !in_src; i++)
-			in_src = !strcmp(d->ents[i].name, p);
-		if (in_src || us_c->o.dry_run)
-			continue;
-		if (unlinkat(d->dfd, p, 0) < 0 && errno != ENOENT)
-			dir_fail_msg(d, p, "remove leftover temporary", -errno);
+		}
+		fd = syscall(SYS_openat2, d->srcs[i].root->fd, d->rel[0] ? d->rel : ".", &how, sizeof(how));
+		/* A later source where the name is not a directory after all gives nothing. */
+		if (fd < 0 && errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+			return -errno;
+		d->sfds[i] = (int)fd;
 	}
-	(void)j;
+	return 0;
+}
+
+static bool dirish(unsigned char t)
+{
+	return t == DT_DIR || t == DT_UNKNOWN;
+}
+
+static unsigned hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * The source names, merged and filtered, as entries.  Names of several
+ * sources: the first to have a name gives it (seen maps names to entry
+ * + 1, or to ~0 when filtered out); where it is a directory in later
+ * sources too, they are merged into its subdirectory.
+ */
+static int build_entries(struct us_dir *d, struct us_list *l, const unsigned *first)
+{
+	unsigned *seen = NULL, mask = 0, n = 0, si = 0;
+	const char **seen_name = NULL;
+	char path[8192], *p = l->names;
+	size_t rl = strlen(d->rel);
+	int ret = 0;
+
+	d->ents = calloc(l->n ? l->n : 1, sizeof(*d->ents));
+	if (!d->ents)
+		return -ENOMEM;
+	if (d->nsrc > 1) {
+		for (mask = 15; mask < l->n * 2; mask = mask * 2 + 1)
+			;
+		seen = calloc(mask + 1, sizeof(*seen));
+		seen_name = calloc(mask + 1, sizeof(*seen_name));
+		d->merge = calloc(l->n ? l->n : 1, sizeof(*d->merge));
+		if (!seen || !seen_name || !d->merge) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	memcpy(path, d->rel, rl);
+	if (rl)
+		path[rl++] = '/';
+	for (unsigned i = 0; i < l->n; i++, p += strlen(p) + 1) {
+		unsigned slot = 0;
+		enum us_fres f;
+
+		while (si + 1 < d->nsrc && i >= first[si + 1])
+			si++;
+		if (seen) {
+			for (slot = hash(p) & mask; seen[slot]; slot = (slot + 1) & mask)
+				if (!strcmp(seen_name[slot], p))
+					break;
+			if (seen[slot]) {
+				unsigned k = seen[slot] - 1;
+				bool had_dir = seen[slot] != ~0u && dirish(d->ents[k].d_type);
+
+				/* Given by an earlier source: a directory in both is merged. */
+				if (had_dir && dirish(l->types[i]) && si < 64)
+					d->merge[k] |= 1ULL << si;
+				/* A directory wins over another type (it may have contents), as in rsync. */
+				if (had_dir || l->types[i] != DT_DIR)
+					continue;
+			} else {
+				seen_name[slot] = p;
+				seen[slot] = ~0u;
+			}
+		}
+		snprintf(path + rl, sizeof(path) - rl, "%s", p);
+		f = us_filter_check(us_c->o.filter, path, l->types[i] == DT_UNKNOWN ? US_F_UNKNOWN :
+				    l->types[i] == DT_DIR ? US_F_DIR : US_F_NOTDIR);
+		if (f == US_F_EXCLUDED)
+			continue;
+		if (seen && seen[slot] != ~0u) {	/* a directory in place of an earlier non-directory */
+			d->ents[seen[slot] - 1] = (struct us_ent){ .name = p, .d_type = l->types[i], .src = si };
+			continue;
+		}
+		d->ents[n] = (struct us_ent){ .name = p, .d_type = l->types[i], .check_type = f == US_F_NEEDTYPE,
+					      .src = si };
+		if (seen)
+			seen[slot] = n + 1;
+		n++;
+	}
+	d->nents = n;
+out:
+	free(seen);
+	free(seen_name);
+	return ret;
 }
 
 static void dirlist_opened(struct us_opc *o, int res)
 {
 	struct us_job *j = o->owner;
 	struct us_dir *d = j->dir;
-	unsigned char *types = NULL;
-	size_t len, dlen;
-	unsigned n, dn;
-	char *p;
+	struct us_list sl = { 0 }, dl = { 0 };
+	unsigned *first = NULL;
 	int ret;
 
 	if (o == &j->op[0])
@@ -288,66 +334,78 @@ static void dirlist_opened(struct us_opc *o, int res)
 		j->err = res, j->step = o == &j->op[0] ? 1 : 2;
 	if (--j->pending)
 		return;
+	d->sfds[0] = j->sfd;
+	d->dfd = j->dfd;
+	j->sfd = -1;
 	if (j->err) {
 		ret = j->err;
 		j->err = 0;
 		dirlist_fail(j, j->step == 1 ? "src" : "dst", "open directory", ret);
 		return;
 	}
-	d->sfd = j->sfd;
-	d->dfd = j->dfd;
-	ret = list_names(j->sfd, &d->names, &len, &types, &n);
+	ret = open_more(j);
+	if (ret < 0) {
+		dirlist_fail(j, "src", "open directory", ret);
+		return;
+	}
+	if (d->nsrc > 1 && !(first = calloc(d->nsrc, sizeof(*first)))) {
+		dirlist_fail(j, "src", "list directory", -ENOMEM);
+		return;
+	}
+	for (unsigned i = 0; i < d->nsrc && !ret; i++) {
+		const struct us_src *s = &d->srcs[i];
+
+		if (first)
+			first[i] = sl.n;
+		if (d->sfds[i] < 0)
+			continue;
+		ret = s->only ? us_list_add(&sl, s->as ? s->as : s->only, s->type) : us_list_read(&sl, d->sfds[i]);
+	}
+	if (!ret)
+		ret = build_entries(d, &sl, first);
+	free(first);
+	free(sl.types);
+	d->names = sl.names;
 	if (ret < 0) {
 		dirlist_fail(j, "src", "list directory", ret);
 		return;
 	}
-	d->ents = calloc(n ? n : 1, sizeof(*d->ents));
-	if (!d->ents) {
-		free(types);
-		dirlist_fail(j, "src", "list directory", -ENOMEM);
-		return;
-	}
-	p = d->names;
-	for (unsigned i = 0; i < n; i++, p += strlen(p) + 1) {
-		d->ents[i].name = p;
-		d->ents[i].d_type = types[i];
-	}
-	free(types);
-	d->nents = n;
 	if (!d->dst_new) {
-		ret = list_names(j->dfd, &d->dnames, &dlen, NULL, &dn);
+		ret = us_list_read(&dl, d->dfd);
+		d->dnames = dl.names;
+		if (!ret && dl.n && (ret = us_nameset_init(&d->dst, dl.n)) == 0)
+			for (char *p = dl.names; p < dl.names + dl.len; p += strlen(p) + 1)
+				us_nameset_insert(&d->dst, p);
 		if (ret < 0) {
+			free(dl.types);
 			dirlist_fail(j, "dst", "list directory", ret);
 			return;
 		}
-		if (dn && nameset_build(&d->dst, d->dnames, dlen, dn) < 0) {
-			dirlist_fail(j, "dst", "list directory", -ENOMEM);
-			return;
-		}
-		for (unsigned i = 0; i < n; i++)
-			d->ents[i].in_dst = nameset_has(&d->dst, d->ents[i].name);
-		remove_leftovers(j, d, d->dnames, dlen);
-		d->dst_default_acl = fgetxattr(j->dfd, "system.posix_acl_default", NULL, 0) > 0;
+		for (unsigned i = 0; i < d->nents; i++)
+			d->ents[i].in_dst = us_nameset_has(&d->dst, d->ents[i].name);
+		/* Leftovers of an interrupted run, and with --delete what SRC lacks. */
+		us_delete_extras(j, &dl);
+		free(dl.types);
+		d->dst_default_acl = fgetxattr(d->dfd, "system.posix_acl_default", NULL, 0) > 0;
 	}
 	/* The lister's reference, and one per entry. */
-	atomic_store(&d->refs, n + 1);
+	atomic_store(&d->refs, d->nents + 1);
 	pthread_mutex_lock(&us_c->lock);
-	if (n) {
+	if (d->nents) {
 		/* Pushed in front: the newest directory's entries are claimed first (depth first). */
 		d->qnext = us_c->pub;
 		us_c->pub = d;
-		us_c->unclaimed += n;
-		atomic_fetch_add(&us_c->work, n);
+		us_c->unclaimed += d->nents;
+		atomic_fetch_add(&us_c->work, d->nents);
 	}
 	us_c->listing--;
 	pthread_cond_broadcast(&us_c->cond);
 	pthread_mutex_unlock(&us_c->lock);
-	j->sfd = j->dfd = -1;
+	j->dfd = -1;
 	us_dir_put(j->w, d);
 	us_work_done(1);
 	us_job_free(j);
 }
-
 
 /* List d (claimed from the queue, its directory slot taken): a job of this worker. */
 void us_dir_list(struct us_worker *w, struct us_dir *d)
@@ -357,7 +415,7 @@ void us_dir_list(struct us_worker *w, struct us_dir *d)
 
 	if (!j) {
 		atomic_store(&d->failed, true);
-		us_fail(c->src_arg, d->rel, NULL, "list directory", -ENOMEM);
+		us_fail(c->dst_prefix, d->rel, NULL, "list directory", -ENOMEM);
 		atomic_fetch_add(&c->s.errors, 1);
 		pthread_mutex_lock(&c->lock);
 		c->dirs_open--;
@@ -368,6 +426,7 @@ void us_dir_list(struct us_worker *w, struct us_dir *d)
 	}
 	j->dir = d;
 	j->rel_dir = d->rel;
+	j->src = &d->srcs[0];
 	dirlist_start(j);
 }
 
@@ -376,136 +435,9 @@ void us_dirs_free(void)
 {
 	struct us_ctx *c = us_c;
 
-	for (size_t i = 0; i < c->ndirs; i++) {
-		dir_free_listing(c->dirs[i]);
-		free(c->dirs[i]->rel);
-		free(c->dirs[i]);
-	}
+	for (size_t i = 0; i < c->ndirs; i++)
+		us_dir_free(c->dirs[i]);
 	free(c->dirs);
 	c->dirs = NULL;
 	c->ndirs = 0;
 }
-
-/* --- phase C: directory metadata ------------------------------------------------------ */
-
-static void dmeta_opened(struct us_opc *o, int res);
-static void dmeta_stated(struct us_opc *o, int res);
-static void dmeta_done(struct us_job *j);
-static void dmeta_finish(struct us_job *j);
-
-
-static void dmeta_start(struct us_job *j)
-{
-	const char *rel = j->dir->rel[0] ? j->dir->rel : ".";
-
-	if (us_stopped()) {
-		dmeta_finish(j);
-		return;
-	}
-	if (!us_fd_take(j, 2)) {
-		us_fd_wait(j, dmeta_start);
-		return;
-	}
-	j->pending = 2;
-	j->op[0].fn = dmeta_opened;
-	j->op[0].owner = j;
-	j->op[1].fn = dmeta_opened;
-	j->op[1].owner = j;
-	us_op_opendir(j->w, &j->op[0], us_c->src_root, rel);
-	us_op_opendir(j->w, &j->op[1], us_c->dst_root, rel);
-}
-
-static void dmeta_finish(struct us_job *j)
-{
-	if (j->sfd >= 0)
-		us_close_async(j->w, j->sfd);
-	if (j->dfd >= 0)
-		us_close_async(j->w, j->dfd);
-	j->sfd = j->dfd = -1;
-	us_job_free(j);
-}
-
-static void dmeta_opened(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-	bool src = o == &j->op[0];
-
-	if (res >= 0)
-		*(src ? &j->sfd : &j->dfd) = res;
-	else if (!j->err)
-		us_job_fail(j, src ? "src" : "dst", "open directory", res);
-	if (--j->pending)
-		return;
-	if (j->err) {
-		dmeta_finish(j);
-		return;
-	}
-	/*
-	 * Both sides as they are now: listing the source changed its atime
-	 * (relatime), and the destination's mtime moved with every entry made.
-	 */
-	j->pending = 2;
-	j->op[0].fn = dmeta_stated;
-	j->op[1].fn = dmeta_stated;
-	us_op_statx(j->w, &j->op[0], j->sfd, "", AT_EMPTY_PATH);
-	us_op_statx(j->w, &j->op[1], j->dfd, "", AT_EMPTY_PATH);
-}
-
-static void dmeta_stated(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-	bool src = o == &j->op[0];
-	struct us_meta *m;
-
-	if (res >= 0)
-		*(src ? &j->st : &j->dst) = o->stx;
-	else if (!j->err)
-		us_job_fail(j, src ? "src" : "dst", "stat", res);
-	if (--j->pending)
-		return;
-	if (j->err) {
-		dmeta_finish(j);
-		return;
-	}
-	m = us_meta_new(j);
-	if (!m) {
-		us_job_fail(j, "dst", "metadata", -ENOMEM);
-		dmeta_finish(j);
-		return;
-	}
-	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
-	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
-	m->sst = &j->st;
-	m->dst_st = j->dst;
-	m->fresh = false;
-	m->dry = us_c->o.dry_run;
-	m->done = dmeta_done;
-	us_meta_start(j, m);
-}
-
-static void dmeta_done(struct us_job *j)
-{
-	if (j->meta->changed && !j->dir->dst_new) {
-		us_item("meta", j->dir->rel, NULL, "/");
-		atomic_fetch_add(&us_c->s.updated, 1);
-	}
-	dmeta_finish(j);
-}
-
-void us_dmeta_start(struct us_worker *w, struct us_dir *d)
-{
-	struct us_job *j;
-
-	if (atomic_load(&d->failed) || (us_c->o.dry_run && d->dst_new))
-		return;
-	j = us_job_new(w, US_J_DIRMETA, dmeta_finish);
-	if (!j) {
-		us_fail(us_c->dst_arg, d->rel, NULL, "metadata", -ENOMEM);
-		atomic_fetch_add(&us_c->s.errors, 1);
-		return;
-	}
-	j->dir = d;
-	j->rel_dir = d->rel;
-	dmeta_start(j);
-}
-

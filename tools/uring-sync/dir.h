@@ -5,7 +5,8 @@
 
 #include "job.h"
 
-struct us_dir *us_dir_new(struct us_dir *parent, const char *name);
+struct us_dir *us_dir_new(struct us_dir *parent, const struct us_ent *e, const struct us_src *srcs, unsigned n);
+void us_dir_free(struct us_dir *d);
 int us_dir_add(struct us_dir *d, bool list);
 void us_dir_list(struct us_worker *w, struct us_dir *d);
 void us_dir_put(struct us_worker *w, struct us_dir *d);

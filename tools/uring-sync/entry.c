@@ -22,9 +22,11 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
+#include "delete.h"
 #include "dir.h"
 #include "entry.h"
 #include "file.h"
+#include "filter.h"
 #include "link.h"
 #include "meta.h"
 #include "place.h"
@@ -40,7 +42,7 @@ void us_entry_start(struct us_worker *w, struct us_dir *d, const struct us_ent *
 	struct us_job *j = us_job_new(w, US_J_ENTRY, entry_finish);
 
 	if (!j) {
-		us_fail(us_c->src_arg, d->rel, e->name, "start", -ENOMEM);
+		us_fail(us_c->dst_prefix, d->rel, e->name, "start", -ENOMEM);
 		atomic_fetch_add(&us_c->s.errors, 1);
 		us_dir_put(w, d);
 		us_work_done(1);
@@ -50,6 +52,9 @@ void us_entry_start(struct us_worker *w, struct us_dir *d, const struct us_ent *
 	j->ent = e;
 	j->rel_dir = d->rel;
 	j->rel_name = e->name;
+	j->src = &d->srcs[e->src];
+	j->sdirfd = d->sfds[e->src];
+	j->sname = j->src->only ? j->src->only : e->name;
 	us_place_at(j, d->dfd, e->name);
 	/*
 	 * A symlink is read before it is stat'ed: readlink may update its
@@ -58,7 +63,7 @@ void us_entry_start(struct us_worker *w, struct us_dir *d, const struct us_ent *
 	if (e->d_type == DT_LNK) {
 		int err = 0;
 
-		j->target = read_link(d->sfd, e->name, 256, &err);
+		j->target = read_link(j->sdirfd, j->sname, 256, &err);
 	}
 	j->pending = 1;
 	j->op[0].fn = entry_stated;
@@ -69,7 +74,7 @@ void us_entry_start(struct us_worker *w, struct us_dir *d, const struct us_ent *
 		j->pending = 2;
 		us_op_statx(w, &j->op[1], d->dfd, e->name, AT_SYMLINK_NOFOLLOW);
 	}
-	us_op_statx(w, &j->op[0], d->sfd, e->name, AT_SYMLINK_NOFOLLOW);
+	us_op_statx(w, &j->op[0], j->sdirfd, j->sname, AT_SYMLINK_NOFOLLOW);
 }
 
 static void entry_finish(struct us_job *j)
@@ -79,7 +84,7 @@ static void entry_finish(struct us_job *j)
 
 	if (j->leader)
 		atomic_store(&j->leader->state, j->placed || us_c->o.dry_run ? 1 : -1);
-	if (!S_ISDIR(j->st.stx_mode))
+	if (j->counted)
 		atomic_fetch_add(&us_c->s.entries_done, 1);
 	if (j->sfd >= 0)
 		us_close_async(w, j->sfd);
@@ -89,6 +94,13 @@ static void entry_finish(struct us_job *j)
 	us_dir_put(w, d);
 	us_job_free(j);
 	us_work_done(1);
+}
+
+/* A name whose type the listing did not give, against rules for directories only. */
+static bool excluded(struct us_job *j)
+{
+	return us_filter_check(us_c->o.filter, us_job_rel(j), S_ISDIR(j->st.stx_mode) ? US_F_DIR : US_F_NOTDIR) ==
+	       US_F_EXCLUDED;
 }
 
 static void entry_stated(struct us_opc *o, int res)
@@ -117,20 +129,22 @@ static void entry_stated(struct us_opc *o, int res)
 		entry_finish(j);
 		return;
 	}
+	if (j->ent->check_type && excluded(j)) {
+		entry_finish(j);
+		return;
+	}
 	j->step = 0;
 	entry_dispatch(j);
 }
 
-/* The first name of a multiply-linked inode is copied; the others wait for phase B. */
 /* --- entries: directories ---------------------------------------------------------------- */
 
 static void subdir_made(struct us_opc *o, int res);
 
 static void subdir_push(struct us_job *j, bool created)
 {
-	struct us_dir *d = j->dir, *sd = us_dir_new(d, j->ent->name);
-	bool mountpoint = us_c->o.one_fs &&
-			  makedev(j->st.stx_dev_major, j->st.stx_dev_minor) != us_c->src_dev;
+	struct us_dir *d = j->dir, *sd = us_dir_new(d, j->ent, NULL, 0);
+	bool mountpoint = us_c->o.one_fs && makedev(j->st.stx_dev_major, j->st.stx_dev_minor) != j->src->dev;
 
 	if (!sd) {
 		us_job_fail(j, "src", "queue directory", -ENOMEM);
@@ -145,14 +159,16 @@ static void subdir_push(struct us_job *j, bool created)
 		sd->dst_setgid = j->dst.stx_mode & S_ISGID;
 		sd->dst_gid = j->dst.stx_gid;
 		sd->dst_mode = j->dst.stx_mode;
+		sd->dst_mtime = j->dst.stx_mtime;
 	}
-	if (created)
+	if (created) {
+		atomic_fetch_add(&us_c->s.made[US_T_DIR], 1);
 		us_item("mkdir", d->rel, j->ent->name, "/");
+	}
 	/* With --one-file-system, a mount point is made, empty (as rsync -x does). */
 	if (us_dir_add(sd, !mountpoint) < 0) {
 		us_job_fail(j, "src", "queue directory", -ENOMEM);
-		free(sd->rel);
-		free(sd);
+		us_dir_free(sd);
 	}
 	entry_finish(j);
 }
@@ -254,6 +270,8 @@ static void other_cleared(struct us_opc *o, int res)
 {
 	struct us_job *j = o->owner;
 
+	if (res == -ENOTEMPTY && us_c->o.del && us_delete_in_way(j))
+		res = 0;
 	if (res < 0) {
 		us_job_fail(j, "dst", res == -ENOTEMPTY ? "a non-empty directory is in the way" :
 			    "remove the directory in the way", res);
@@ -280,7 +298,7 @@ static void entry_other(struct us_job *j)
 	}
 	if (t == S_IFLNK && !j->target) {
 		/* The listing did not say it was a link: read it, then stat it again. */
-		j->target = read_link(j->dir->sfd, j->ent->name, j->st.stx_size, &err);
+		j->target = read_link(j->sdirfd, j->sname, j->st.stx_size, &err);
 		if (!j->target) {
 			us_job_fail(j, "src", "read symlink", err);
 			entry_finish(j);
@@ -288,7 +306,7 @@ static void entry_other(struct us_job *j)
 		}
 		j->op[0].fn = relink_stated;
 		j->op[0].owner = j;
-		us_op_statx(j->w, &j->op[0], j->dir->sfd, j->ent->name, AT_SYMLINK_NOFOLLOW);
+		us_op_statx(j->w, &j->op[0], j->sdirfd, j->sname, AT_SYMLINK_NOFOLLOW);
 		return;
 	}
 	if (t == S_IFLNK && strlen(j->target) != j->st.stx_size && !j->step) {
@@ -321,6 +339,8 @@ static void entry_other(struct us_job *j)
 		}
 	}
 	if (us_c->o.dry_run) {
+		atomic_fetch_add(&us_c->s.created, 1);
+		us_count_made(j);
 		us_item(t == S_IFLNK ? "symlink" : "special", j->dir->rel, j->ent->name, j->target);
 		entry_finish(j);
 		return;
@@ -390,11 +410,10 @@ static void other_made(struct us_opc *o, int res)
 		us_place_abort(j);
 		return;
 	}
-	m->src = (struct us_ref){ .fd = -1, .dirfd = j->dir->sfd, .name = j->ent->name, .symlink = lnk };
+	m->src = (struct us_ref){ .fd = -1, .dirfd = j->sdirfd, .name = j->sname, .symlink = lnk };
 	m->dst = (struct us_ref){ .fd = -1, .dirfd = j->dir->dfd, .name = j->tmpname, .symlink = lnk };
 	m->sst = &j->st;
-	us_fresh_stat(j, &m->dst_st, lnk ? 0777 : (j->st.stx_mode & 0777));
-	m->fresh = true;
+	us_meta_fresh(j, m, lnk ? 0777 : (j->st.stx_mode & 0777));
 	m->dry = false;
 	m->done = other_meta_done;
 	us_meta_start(j, m);
@@ -413,25 +432,54 @@ static void other_placed(struct us_job *j)
 {
 	j->placed = true;
 	atomic_fetch_add(&us_c->s.created, 1);
+	us_count_made(j);
 	us_item(S_ISLNK(j->st.stx_mode) ? "symlink" : "special", j->dir->rel, j->ent->name, j->target);
 	entry_finish(j);
+}
+
+/* What the options leave out (rsync without -r, -l, -D, --devices, --specials). */
+static const char *skipped(mode_t t)
+{
+	const struct us_opts *o = &us_c->o;
+
+	if (t == S_IFDIR)
+		return o->recursive ? NULL : "skipping directory";
+	if (t == S_IFLNK)
+		return o->links ? NULL : "skipping non-regular file";
+	if (t == S_IFCHR || t == S_IFBLK)
+		return o->devices ? NULL : "skipping non-regular file";
+	if (t == S_IFIFO || t == S_IFSOCK)
+		return o->specials ? NULL : "skipping non-regular file";
+	return NULL;
 }
 
 static void entry_dispatch(struct us_job *j)
 {
 	mode_t t = j->st.stx_mode & S_IFMT;
+	const char *skip = skipped(t);
 
 	if (us_stopped()) {
 		entry_finish(j);
 		return;
 	}
-	if (t != S_IFDIR)
+	if (skip) {
+		if (us_c->o.verbose)
+			us_msg("%s %s", skip, us_job_rel(j));
+		entry_finish(j);
+		return;
+	}
+	atomic_fetch_add(&us_c->s.files[us_type_index(t)], 1);
+	if (t == S_IFREG || t == S_IFLNK)
+		atomic_fetch_add(&us_c->s.total_size, j->st.stx_size);
+	if (t != S_IFDIR) {
 		atomic_fetch_add(&us_c->s.entries, 1);
+		j->counted = true;
+	}
 	if (t == S_IFDIR) {
 		entry_dir(j);
 		return;
 	}
-	if (j->st.stx_nlink > 1 && us_link_register(j)) {
+	if (j->st.stx_nlink > 1 && us_c->o.hard_links && us_link_register(j)) {
 		entry_finish(j);
 		return;
 	}
@@ -449,4 +497,3 @@ static void entry_dispatch(struct us_job *j)
 	}
 	entry_other(j);
 }
-

@@ -29,6 +29,8 @@
 
 #include "copy.h"
 #include "file.h"
+#include "linkdest.h"
+#include "method.h"
 #include "meta.h"
 #include "place.h"
 
@@ -39,16 +41,22 @@ enum {
 };
 
 #define US_FALLOC_MIN	(1u << 20)	/* dense files from this size get their blocks with fallocate */
-#define US_DIRECT_MIN	(16u << 20)	/* files from this size are written with O_DIRECT */
 
 static void open_cmp(struct us_job *j);
 static void open_copy(struct us_job *j);
 static void content_done(struct us_job *j);
 static void compared(struct us_job *j);
+static void copy(struct us_job *j);
+static void open_src(struct us_job *j);
 
 static bool same_time(const struct statx_timestamp *a, const struct statx_timestamp *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool newer(const struct statx_timestamp *a, const struct statx_timestamp *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
 /* O_NOATIME where we may use it: reading must not change the source's atime. */
@@ -74,6 +82,11 @@ void us_file_start(struct us_job *j)
 		open_copy(j);
 		return;
 	}
+	/* -u: a destination file newer than the source is left as it is. */
+	if (us_c->o.update && j->dst_exists && S_ISREG(d->stx_mode) && newer(&d->stx_mtime, &s->stx_mtime)) {
+		us_job_done(j);
+		return;
+	}
 	same_size = j->dst_exists && S_ISREG(d->stx_mode) && d->stx_size == s->stx_size;
 	if (same_size && !us_c->o.checksum && same_time(&s->stx_mtime, &d->stx_mtime)) {
 		us_inplace_meta(j);
@@ -84,8 +97,19 @@ void us_file_start(struct us_job *j)
 		open_cmp(j);
 		return;
 	}
-	atomic_fetch_add(&us_c->s.bytes_todo, s->stx_size);
+	if (us_c->o.nlink_dest)
+		us_linkdest_try(j, copy);
+	else
+		copy(j);
+}
+
+/* The file is copied; in a dry run, counted and listed as the real run would. */
+static void copy(struct us_job *j)
+{
+	atomic_fetch_add(&us_c->s.bytes_todo, j->st.stx_size);
 	if (us_c->o.dry_run) {
+		atomic_fetch_add(&us_c->s.copied, 1);
+	us_count_made(j);
 		us_item(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name, NULL);
 		us_job_done(j);
 		return;
@@ -109,7 +133,7 @@ static void open_cmp(struct us_job *j)
 	j->op[0].owner = j;
 	j->op[1].fn = cmp_opened;
 	j->op[1].owner = j;
-	us_op_openat(j->w, &j->op[0], j->dir->sfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->st), 0);
+	us_op_openat(j->w, &j->op[0], j->sdirfd, j->sname, O_RDONLY | O_NOFOLLOW | noatime(&j->st), 0);
 	us_op_openat(j->w, &j->op[1], j->dir->dfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->dst), 0);
 }
 
@@ -178,17 +202,10 @@ static void checksum_compared(struct us_job *j)
 		us_meta_start(j, m);
 		return;
 	}
-	atomic_fetch_add(&us_c->s.bytes_todo, j->st.stx_size);
-	if (us_c->o.dry_run) {
-		us_item("update", j->dir->rel, j->ent->name, NULL);
-		us_job_done(j);
-		return;
-	}
 	/* It differs: copy, keeping the source open and the fd budget for the new file. */
 	us_close_async(j->w, j->dfd);
 	j->dfd = -1;
-	j->step = F_OPEN_COPY;
-	open_copy(j);
+	copy(j);
 }
 
 /* --- copy ----------------------------------------------------------------------------------------- */
@@ -201,24 +218,9 @@ static bool sparse_file(const struct statx *st)
 	return (st->stx_mask & STATX_BLOCKS) && st->stx_blocks * 512 < st->stx_size;
 }
 
-/*
- * Large files without holes are written with O_DIRECT: the copy does not
- * go through the page cache, where filling fresh pages costs more than
- * the device's own bandwidth, and ext4 runs aligned direct writes into
- * preallocated blocks in parallel.  Reads stay buffered (cheap when the
- * source is cached, asynchronous when not).
- */
-static int direct_flag(struct us_job *j)
-{
-	bool d = j->st.stx_size >= US_DIRECT_MIN && !sparse_file(&j->st) && !atomic_load(&us_c->no_direct);
-
-	atomic_store(&j->direct, d);
-	return d ? O_DIRECT : 0;
-}
-
 static void open_dst(struct us_job *j)
 {
-	int acc = (us_c->o.verify ? O_RDWR : O_WRONLY) | direct_flag(j);
+	int acc = (us_c->o.verify ? O_RDWR : O_WRONLY) | (atomic_load(&j->direct) ? O_DIRECT : 0);
 	mode_t mode = j->st.stx_mode & 0777;
 
 	j->op[1].fn = copy_opened;
@@ -232,6 +234,14 @@ static void open_dst(struct us_job *j)
 	us_op_openat(j->w, &j->op[1], j->dir->dfd, us_place_tmp(j), O_CREAT | O_EXCL | O_NOFOLLOW | acc, mode);
 }
 
+static void open_src(struct us_job *j)
+{
+	j->op[0].fn = copy_opened;
+	j->op[0].owner = j;
+	us_op_openat(j->w, &j->op[0], j->sdirfd, j->sname,
+		     O_RDONLY | O_NOFOLLOW | noatime(&j->st) | (j->direct_src ? O_DIRECT : 0), 0);
+}
+
 static void open_copy(struct us_job *j)
 {
 	if (j->fds_held < 2 && !us_fd_take(j, 2 - j->fds_held)) {
@@ -239,12 +249,11 @@ static void open_copy(struct us_job *j)
 		return;
 	}
 	us_dir_prepare(j);
+	us_method_pick(j);
 	j->pending = 1;
 	if (j->sfd < 0) {
 		j->pending = 2;
-		j->op[0].fn = copy_opened;
-		j->op[0].owner = j;
-		us_op_openat(j->w, &j->op[0], j->dir->sfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->st), 0);
+		open_src(j);
 	}
 	open_dst(j);
 }
@@ -255,6 +264,12 @@ static void copy_opened(struct us_opc *o, int res)
 	int ret;
 
 	if (o == &j->op[0]) {
+		if (res == -EINVAL && j->direct_src) {
+			/* No O_DIRECT for the source: buffered reads. */
+			j->direct_src = false;
+			open_src(j);
+			return;
+		}
 		if (res >= 0)
 			j->sfd = res;
 		else if (!j->err)
@@ -281,9 +296,15 @@ static void copy_opened(struct us_opc *o, int res)
 		us_place_abort(j);
 		return;
 	}
+	if (j->method == US_M_CLONE && us_clone(j)) {
+		atomic_fetch_add(&us_c->s.bytes_done, j->st.stx_size);
+		content_done(j);
+		return;
+	}
 	/* A file with fewer blocks than its size has holes: copy only its data. */
 	bool sparse = sparse_file(&j->st);
 
+	j->sparse = sparse;
 	/* O_DIRECT takes aligned blocks; the unaligned end is written afterwards, buffered. */
 	j->tail = atomic_load(&j->direct) ? j->st.stx_size & ~(uint64_t)4095 : 0;
 	ret = us_ranges_build(j, sparse, j->tail ? j->tail : j->st.stx_size);
@@ -294,6 +315,14 @@ static void copy_opened(struct us_opc *o, int res)
 		us_place_abort(j);
 		return;
 	}
+	if (sparse) {
+		/* Only the data is written: the holes are not bytes to copy. */
+		uint64_t data = 0;
+
+		for (unsigned i = 0; i < j->nranges; i++)
+			data += j->ranges[i].end - j->ranges[i].off;
+		atomic_fetch_sub(&us_c->s.bytes_todo, (j->tail ? j->tail : j->st.stx_size) - data);
+	}
 	j->op[0].fn = prepared;
 	j->op[0].owner = j;
 	if (sparse) {
@@ -301,6 +330,7 @@ static void copy_opened(struct us_opc *o, int res)
 		return;
 	}
 	if (j->st.stx_size >= US_FALLOC_MIN) {
+		j->prealloc = true;
 		us_op_fallocate(j->w, &j->op[0], j->dfd, j->st.stx_size);
 		return;
 	}
@@ -312,6 +342,8 @@ static void prepared(struct us_opc *o, int res)
 	struct us_job *j = o->owner;
 
 	/* fallocate is a hint: a filesystem without it still takes the writes. */
+	if (res == -EOPNOTSUPP)
+		j->prealloc = false;
 	if (res < 0 && res != -EOPNOTSUPP) {
 		us_job_fail(j, "dst", "allocate", res);
 		us_place_abort(j);
@@ -372,8 +404,7 @@ static void content_done(struct us_job *j)
 	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
 	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
 	m->sst = &j->st;
-	us_fresh_stat(j, &m->dst_st, j->st.stx_mode & 0777);
-	m->fresh = true;
+	us_meta_fresh(j, m, j->st.stx_mode & 0777);
 	m->dry = false;
 	m->done = copy_meta_done;
 	us_meta_start(j, m);
@@ -439,8 +470,7 @@ static void compared(struct us_job *j)
 	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
 	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
 	m->sst = &j->st;
-	us_fresh_stat(j, &m->dst_st, j->st.stx_mode & 0777);
-	m->fresh = true;
+	us_meta_fresh(j, m, j->st.stx_mode & 0777);
 	m->dry = false;
 	m->done = copy_meta_done;
 	us_meta_start(j, m);
@@ -448,9 +478,13 @@ static void compared(struct us_job *j)
 
 static void placed(struct us_job *j)
 {
+	char how[96];
+
 	j->placed = true;
 	atomic_fetch_add(&us_c->s.copied, 1);
-	us_item(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name, NULL);
+	us_count_made(j);
+	us_item_how(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name,
+		    us_c->o.verbose ? us_method_name(j, how, sizeof(how)) : NULL);
 	us_job_done(j);
 }
 

@@ -78,7 +78,12 @@ void us_job_fail(struct us_job *j, const char *side, const char *what, int err)
 	if (us_stopped() && (err == -ECANCELED || err == -EINTR))
 		return;
 	atomic_fetch_add(&us_c->s.errors, 1);
-	us_fail(strcmp(side, "src") ? us_c->dst_arg : us_c->src_arg, us_job_rel(j), NULL, what, err);
+	if (strcmp(side, "src") || !j->src)
+		us_fail(us_c->dst_prefix, us_job_rel(j), NULL, what, err);
+	else if (j->sname && j->rel_name && j->sname != j->rel_name)
+		us_fail(j->src->root->prefix, j->rel_dir, j->sname, what, err);	/* copied under another name */
+	else
+		us_fail(j->src->root->prefix, us_job_rel(j), NULL, what, err);
 }
 
 /* Phase A: n directories or entries are finished. */
@@ -137,4 +142,11 @@ void us_fd_resume(struct us_worker *w)
 		w->did_work = true;
 		j->resume(j);
 	}
+}
+
+/* The entry is in place (or would be, in a dry run): --stats counts it as made if it was not there. */
+void us_count_made(struct us_job *j)
+{
+	if (!j->dst_exists || (j->dst.stx_mode & S_IFMT) != (j->st.stx_mode & S_IFMT))
+		atomic_fetch_add(&us_c->s.made[us_type_index(j->st.stx_mode)], 1);
 }

@@ -78,6 +78,7 @@ bool us_link_register(struct us_job *j)
 	if (h) {
 		h->dev = dev;
 		h->ino = ino;
+		h->mode = j->st.stx_mode;
 		h->next = c->hl[i];
 		c->hl[i] = h;
 		c->hl_count++;
@@ -100,6 +101,7 @@ static void link_finish(struct us_job *j)
 static void link_placed(struct us_job *j)
 {
 	atomic_fetch_add(&us_c->s.linked, 1);
+	us_count_made(j);
 	us_item("link", j->lr->rel, NULL, j->lr->leader->rel);
 	link_finish(j);
 }
@@ -109,7 +111,7 @@ void us_link_start(struct us_worker *w, struct us_linkreq *lr)
 	struct us_job *j = us_job_new(w, US_J_LINK, link_finish);
 
 	if (!j) {
-		us_fail(us_c->dst_arg, lr->rel, NULL, "link", -ENOMEM);
+		us_fail(us_c->dst_prefix, lr->rel, NULL, "link", -ENOMEM);
 		atomic_fetch_add(&us_c->s.errors, 1);
 		return;
 	}
@@ -118,6 +120,9 @@ void us_link_start(struct us_worker *w, struct us_linkreq *lr)
 	us_place_at(j, us_c->dst_root, lr->rel);
 	if (us_c->dst_root < 0) {
 		/* A dry run into a destination that does not exist yet. */
+		j->st.stx_mode = (uint16_t)lr->leader->mode;
+		us_count_made(j);
+		atomic_fetch_add(&us_c->s.linked, 1);
 		us_item("link", lr->rel, NULL, lr->leader->rel);
 		link_finish(j);
 		return;
@@ -178,6 +183,8 @@ static void link_stated(struct us_opc *o, int res)
 		return;
 	}
 	if (us_c->o.dry_run) {
+		atomic_fetch_add(&us_c->s.linked, 1);
+		us_count_made(j);
 		us_item("link", j->lr->rel, NULL, j->lr->leader->rel);
 		link_finish(j);
 		return;

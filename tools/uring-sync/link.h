@@ -8,6 +8,7 @@
 /* Hard link groups: the first name seen of an inode with several links. */
 struct us_hlink {
 	uint64_t dev, ino;
+	mode_t mode;
 	char *rel;		/* destination-relative path of the copy */
 	atomic_int state;	/* 0 pending, 1 copied, -1 failed */
 	struct us_hlink *next;

@@ -20,6 +20,8 @@ struct us_meta {
 	const struct statx *sst;
 	struct statx dst_st;	/* the destination as it is; or, when fresh, as it was created */
 	bool fresh;		/* created by this run: no xattrs to compare */
+	bool created;		/* made by this run (a directory: its xattrs are compared) */
+	mode_t old_mode;	/* the mode of the entry it replaces, if any (without -p) */
 	bool dry;		/* only find what differs */
 	bool chowned;		/* the owner was changed: setuid/setgid bits need setting again */
 	char *sl, *dl;		/* names: source, destination (NUL-separated) */
@@ -36,7 +38,7 @@ struct us_meta {
 
 struct us_meta *us_meta_new(struct us_job *j);
 void us_meta_start(struct us_job *j, struct us_meta *m);
-void us_fresh_stat(struct us_job *j, struct statx *d, mode_t mode);
+void us_meta_fresh(struct us_job *j, struct us_meta *m, mode_t mode);
 void us_inplace_meta(struct us_job *j);
 bool us_xattr_wanted(const char *name);
 ssize_t us_listxattr(const struct us_ref *ref, char **out);

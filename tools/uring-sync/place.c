@@ -43,7 +43,7 @@ bool us_is_tmpname(const char *name)
 static void dir_fail_msg(struct us_dir *d, const char *what, int err)
 {
 	atomic_fetch_add(&us_c->s.errors, 1);
-	us_fail(us_c->dst_arg, d->rel, NULL, what, err);
+	us_fail(us_c->dst_prefix, d->rel, NULL, what, err);
 }
 
 /*
@@ -65,8 +65,12 @@ void us_dir_prepare(struct us_job *j)
 		    errno != ENODATA)
 			dir_fail_msg(d, "remove default ACL for now", -errno);
 		/* Root writes anywhere; others need write and search permission here. */
-		if (!us_c->root && (d->dst_mode & 0300) != 0300 && fchmod(d->dfd, (d->dst_mode & 07777) | 0700) < 0)
-			dir_fail_msg(d, "make writable for now", -errno);
+		if (!us_c->root && (d->dst_mode & 0300) != 0300) {
+			if (fchmod(d->dfd, (d->dst_mode & 07777) | 0700) < 0)
+				dir_fail_msg(d, "make writable for now", -errno);
+			else
+				d->made_writable = true;
+		}
 		atomic_store(&d->prepared, true);
 	}
 	pthread_mutex_unlock(&us_c->lock);
@@ -135,7 +139,7 @@ static void link_in(struct us_job *j, const char *name)
 	j->op[0].fn = linked;
 	j->op[0].owner = j;
 	if (!j->tmpfile) {
-		us_op_linkat(j->w, &j->op[0], j->pl_dirfd, j->pl_from, j->pl_dirfd, name, 0);
+		us_op_linkat(j->w, &j->op[0], j->pl_from_dirfd, j->pl_from, j->pl_dirfd, name, 0);
 		return;
 	}
 	/* By its fd with AT_EMPTY_PATH as root (it needs CAP_DAC_READ_SEARCH), else through /proc. */
@@ -199,6 +203,13 @@ void us_place(struct us_job *j, us_job_fn done)
 /* Phase B: the final name becomes a hard link to from (both under pl_dirfd). */
 void us_place_link(struct us_job *j, const char *from, us_job_fn done)
 {
+	us_place_link_from(j, j->pl_dirfd, from, done);
+}
+
+/* --link-dest: the final name becomes a hard link to from in dirfd. */
+void us_place_link_from(struct us_job *j, int dirfd, const char *from, us_job_fn done)
+{
+	j->pl_from_dirfd = dirfd;
 	j->pl_from = from;
 	j->tmpfile = false;
 	us_place(j, done);

@@ -18,6 +18,7 @@ void us_place_at(struct us_job *j, int dirfd, const char *name);
 const char *us_place_tmp(struct us_job *j);
 void us_place(struct us_job *j, us_job_fn done);
 void us_place_link(struct us_job *j, const char *from, us_job_fn done);
+void us_place_link_from(struct us_job *j, int dirfd, const char *from, us_job_fn done);
 void us_place_abort(struct us_job *j);
 
 #endif

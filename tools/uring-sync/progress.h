@@ -8,5 +8,7 @@
 double us_now(void);
 void us_human(char *buf, size_t len, double v);
 void us_progress(double start, bool final);
+void us_summary(double secs);
+void us_stats_print(double secs);
 
 #endif

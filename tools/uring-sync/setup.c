@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 /*
- * Before anything is written (setup.h): SRC opened, DST checked against
- * it and made if missing, and the budgets of fds and memory shared out
- * between the workers.
+ * Before anything is written (setup.h): the SRCs opened, DST checked
+ * against them and made if missing, the root directory of the copy, and
+ * the budgets of fds and memory shared out between the workers.
+ *
+ * rsync's rules for paths: SRC/ (or SRC/., or /) copies the contents of
+ * SRC into DST; SRC copies SRC itself, as DST/NAME; one SRC that is not
+ * a directory may be copied to DST itself, when DST is not a directory
+ * and has no trailing slash.  Several SRCs are merged into DST, the
+ * first to have a name giving it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +21,8 @@
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 
+#include "dir.h"
+#include "inside.h"
 #include "mem.h"
 #include "setup.h"
 
@@ -51,172 +59,19 @@ static int setup_opendir(struct sr_ring *r, const char *path)
 	return done.res;
 }
 
-static int setup_mkdir(struct sr_ring *r, const char *path)
+static int setup_mkdir(struct sr_ring *r, const char *path, mode_t mode)
 {
-	struct sr_mkdirat_op op = sr_mkdirat(AT_FDCWD, path, 0700);
+	struct sr_mkdirat_op op = sr_mkdirat(AT_FDCWD, path, mode);
 	struct sr_mkdirat_submitted sub;
 	struct sr_mkdirat_completed done;
 	int ret;
 
 	if (!sr_ring_native(r, SR_OP_MKDIRAT))
-		return mkdir(path, 0700) < 0 ? -errno : 0;
+		return mkdir(path, mode) < 0 ? -errno : 0;
 	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;
 	return done.res;
-}
-
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-}
-
-static bool under(const char *p, const char *top)
-{
-	size_t n = strlen(top);
-
-	if (!strcmp(top, "/"))
-		return true;
-	return !strncmp(p, top, n) && (p[n] == '/' || !p[n]);
-}
-
-/*
- * Where a canonical absolute path lies inside its filesystem: the mount
- * that holds it (the longest mount point above it) gives the device and
- * the directory of that filesystem mounted there (a bind mount's root).
- */
-static char *fs_path(const char *abs, char *dev, size_t devlen)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[8192], best_root[4096] = "", best_mp[4096] = "";
-	size_t best = 0;
-	char *out;
-
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		char mm[64], root[4096], mp[4096];
-
-		if (sscanf(line, "%*d %*d %63s %4095s %4095s", mm, root, mp) != 3)
-			continue;
-		unescape(root);
-		unescape(mp);
-		/* A later mount on the same point hides the earlier: take the last. */
-		if (under(abs, mp) && strlen(mp) >= best) {
-			best = strlen(mp);
-			snprintf(best_root, sizeof(best_root), "%s", root);
-			snprintf(best_mp, sizeof(best_mp), "%s", mp);
-			snprintf(dev, devlen, "%s", mm);
-		}
-	}
-	fclose(f);
-	if (!best)
-		return NULL;
-	out = malloc(strlen(best_root) + strlen(abs) + 2);
-	if (out)
-		sprintf(out, "%s%s", strcmp(best_root, "/") ? best_root : "",
-			strcmp(best_mp, "/") ? abs + strlen(best_mp) : abs);
-	if (out && !*out)
-		strcpy(out, "/");
-	return out;
-}
-
-/*
- * DST must not be SRC or inside it: compared by canonical path, by the
- * paths inside their filesystems (a bind mount of a directory of SRC is
- * still inside SRC), and by device and inode of every existing ancestor
- * of DST.  The walk also never enters the destination (walk.c).
- */
-static int check_dst_outside(const char *src, const struct statx *sst, const char *dst)
-{
-	char *s = realpath(src, NULL), *d = NULL, *copy = strdup(dst), *p;
-	int bad = 0;
-
-	if (!s || !copy) {
-		free(s);
-		free(copy);
-		return -ENOMEM;
-	}
-	/* The longest existing prefix of DST, canonical, plus the rest. */
-	for (p = copy + strlen(copy); !d;) {
-		char keep = *p;
-
-		*p = 0;
-		d = realpath(*copy ? copy : ".", NULL);
-		*p = keep;
-		if (d) {
-			char *full = malloc(strlen(d) + strlen(p) + 2);
-
-			if (!full)
-				break;
-			sprintf(full, "%s%s%s", d, *p && *p != '/' ? "/" : "", p);
-			free(d);
-			d = full;
-			break;
-		}
-		while (p > copy && *--p != '/')
-			;
-		if (p == copy && !d) {
-			d = realpath(".", NULL);
-			if (d) {
-				char *full = malloc(strlen(d) + strlen(copy) + 2);
-
-				if (full)
-					sprintf(full, "%s/%s", d, copy);
-				free(d);
-				d = full;
-			}
-			break;
-		}
-	}
-	if (!d) {
-		free(s);
-		free(copy);
-		return -ENOMEM;
-	}
-	size_t sl = strlen(s);
-
-	if (!strcmp(s, "/") || !strcmp(s, d) || (!strncmp(s, d, sl) && d[sl] == '/'))
-		bad = 1;
-	if (!bad) {
-		char sdev[64] = "", ddev[64] = "", *sf = fs_path(s, sdev, sizeof(sdev)),
-		     *df = fs_path(d, ddev, sizeof(ddev));
-
-		if (sf && df && !strcmp(sdev, ddev) && under(df, sf))
-			bad = 1;
-		free(sf);
-		free(df);
-	}
-	/* Every existing ancestor of DST (and DST) against SRC's device and inode. */
-	for (char *q = d + strlen(d); !bad && q >= d; q--) {
-		struct stat st;
-
-		if (*q != '/' && q != d + strlen(d))
-			continue;
-		char keep = *q;
-
-		*q = 0;
-		if (stat(*d ? d : "/", &st) == 0 && st.st_ino == sst->stx_ino &&
-		    major(st.st_dev) == sst->stx_dev_major && minor(st.st_dev) == sst->stx_dev_minor)
-			bad = 1;
-		*q = keep;
-	}
-	free(s);
-	free(d);
-	free(copy);
-	return bad;
 }
 
 /* The descriptors open now (the listing's own one not counted). */
@@ -314,56 +169,255 @@ int us_budgets(struct us_ctx *c)
 	return 0;
 }
 
-/* SRC open and stat'ed, DST checked, made if missing, and open; -1 after a message. */
-int us_open_roots(struct us_ctx *c, struct sr_ring *setup, struct statx *sst, struct statx *dst_st,
-		      bool *created)
+
+/* SRC/, SRC/. and SRC/..: the contents of SRC. */
+static bool contents_arg(const char *a)
 {
+	size_t n = strlen(a);
+	const char *base = strrchr(a, '/');
+
+	if (n && a[n - 1] == '/')
+		return true;
+	base = base ? base + 1 : a;
+	return !strcmp(base, ".") || !strcmp(base, "..");
+}
+
+/* path as parent and name; the parent "" when path has no slash (then "." opens it). */
+static char *split(const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		return strdup("");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+static unsigned char dtype(mode_t m)
+{
+	return S_ISDIR(m) ? DT_DIR : S_ISREG(m) ? DT_REG : S_ISLNK(m) ? DT_LNK : S_ISCHR(m) ? DT_CHR :
+	       S_ISBLK(m) ? DT_BLK : S_ISFIFO(m) ? DT_FIFO : S_ISSOCK(m) ? DT_SOCK : DT_UNKNOWN;
+}
+
+static struct us_root *root_at(struct us_ctx *c, struct sr_ring *r, char *prefix, const char *open_path)
+{
+	int fd;
+
+	for (unsigned i = 0; i < c->nroots; i++)
+		if (!strcmp(c->roots[i].prefix, prefix)) {
+			free(prefix);
+			return &c->roots[i];
+		}
+	fd = setup_opendir(r, *open_path ? open_path : ".");
+	if (fd < 0) {
+		us_msg("%s: %s", *open_path ? open_path : ".", strerror(-fd));
+		free(prefix);
+		return NULL;
+	}
+	c->roots[c->nroots] = (struct us_root){ .fd = fd, .prefix = prefix };
+	return &c->roots[c->nroots++];
+}
+
+/* One SRC as a source of the root; false (after a message) if it cannot be copied. */
+static bool add_source(struct us_ctx *c, struct sr_ring *r, const char *a, struct us_src *s, struct statx *st)
+{
+	struct us_root *root;
+	const char *name;
+	char *parent;
 	int ret;
 
-	c->src_root = setup_opendir(setup, c->src_arg);
-	if (c->src_root < 0) {
-		us_msg("%s: %s", c->src_arg, c->src_root == -ENOTDIR ? "not a directory (SRC must be a directory)" :
-		       strerror(-c->src_root));
-		return -1;
+	if (contents_arg(a)) {
+		size_t n = strlen(a);
+		char *prefix;
+
+		while (n > 1 && a[n - 1] == '/')
+			n--;
+		prefix = strndup(a, n);
+		if (!prefix || !(root = root_at(c, r, prefix, a)))
+			return false;
+		ret = setup_statx(r, root->fd, "", AT_EMPTY_PATH, st);
+		if (ret < 0) {
+			us_msg("%s: stat: %s", a, strerror(-ret));
+			return false;
+		}
+		if (!c->o.recursive) {
+			if (c->o.verbose)
+				us_msg("skipping directory %s", a);
+			return false;
+		}
+		*s = (struct us_src){ .root = root, .dev = makedev(st->stx_dev_major, st->stx_dev_minor) };
+		return true;
 	}
-	ret = setup_statx(setup, c->src_root, "", AT_EMPTY_PATH, sst);
+	parent = split(a, &name);
+	if (!parent || !(root = root_at(c, r, parent, parent)))
+		return false;
+	ret = setup_statx(r, root->fd, name, AT_SYMLINK_NOFOLLOW, st);
 	if (ret < 0) {
-		us_msg("%s: stat: %s", c->src_arg, strerror(-ret));
+		us_msg("%s: %s", a, strerror(-ret));
+		return false;
+	}
+	*s = (struct us_src){ .root = root, .only = name, .type = dtype(st->stx_mode),
+			      .dev = makedev(st->stx_dev_major, st->stx_dev_minor) };
+	return true;
+}
+
+/* --link-dest DIRs, relative to DST unless absolute; one that cannot be opened is skipped. */
+static int open_link_dest(struct us_ctx *c, struct sr_ring *r, const char *dst)
+{
+	c->link_dest = calloc(c->o.nlink_dest + 1, sizeof(*c->link_dest));
+	if (!c->link_dest) {
+		us_msg("out of memory");
 		return -1;
 	}
-	c->src_dev = makedev(sst->stx_dev_major, sst->stx_dev_minor);
-	ret = check_dst_outside(c->src_arg, sst, c->dst_arg);
-	if (ret) {
-		us_msg(ret > 0 ? "%s: the destination is inside the source %s; refusing to copy a tree into itself" :
-		       "%s: cannot check the destination against %s", c->dst_arg, c->src_arg);
-		return -1;
-	}
-	ret = setup_statx(setup, AT_FDCWD, c->dst_arg, 0, dst_st);
-	if (ret == -ENOENT) {
-		if (!c->o.dry_run) {
-			ret = setup_mkdir(setup, c->dst_arg);
-			if (ret < 0) {
-				us_msg("%s: make directory: %s", c->dst_arg, strerror(-ret));
-				return -1;
-			}
-		}
-		*created = true;
-	} else if (ret < 0) {
-		us_msg("%s: stat: %s", c->dst_arg, strerror(-ret));
-		return -1;
-	} else if (!S_ISDIR(dst_st->stx_mode)) {
-		us_msg("%s: exists and is not a directory", c->dst_arg);
-		return -1;
-	}
-	c->dst_root = -1;
-	if (!(*created && c->o.dry_run)) {
-		c->dst_root = setup_opendir(setup, c->dst_arg);
-		if (c->dst_root < 0) {
-			us_msg("%s: open: %s", c->dst_arg, strerror(-c->dst_root));
-			return -1;
-		}
-		if (*created)
-			setup_statx(setup, c->dst_root, "", AT_EMPTY_PATH, dst_st);
+	for (unsigned i = 0; i < c->o.nlink_dest; i++) {
+		const char *dir = c->o.link_dest[i];
+		char *path = dir[0] == '/' ? strdup(dir) : us_relpath(dst, dir);
+
+		c->link_dest[i] = path ? setup_opendir(r, path) : -ENOMEM;
+		if (c->link_dest[i] < 0)
+			us_msg("--link-dest %s: %s; not used", path ? path : dir, strerror(-c->link_dest[i]));
+		free(path);
 	}
 	return 0;
+}
+
+/*
+ * The SRCs, checked and opened; DST checked against them, made if
+ * missing, and opened; *rootp the root of the copy, NULL when there is
+ * nothing to copy.  -1 after a message: nothing can be copied.
+ */
+int us_setup(struct us_ctx *c, struct sr_ring *r, struct us_dir **rootp)
+{
+	int nsrc = c->o.nargs - 1, n = 0, ret;
+	const char *dst = c->o.args[nsrc], *dname;
+	struct us_src *srcs = calloc((size_t)nsrc, sizeof(*srcs));
+	struct statx *sst = calloc((size_t)nsrc, sizeof(*sst)), dst_st;
+	bool contents = false, created = false, slash = dst[strlen(dst) - 1] == '/';
+	struct us_dir *root = NULL;
+	char *dparent = NULL;
+
+	*rootp = NULL;
+	c->dst_root = -1;
+	c->roots = calloc((size_t)nsrc, sizeof(*c->roots));
+	if (!srcs || !sst || !c->roots) {
+		us_msg("out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < nsrc; i++) {
+		bool skipped = !c->o.recursive && contents_arg(c->o.args[i]);
+
+		if (add_source(c, r, c->o.args[i], &srcs[n], &sst[n])) {
+			contents |= !srcs[n].only;
+			n++;
+		} else if (!skipped) {
+			atomic_fetch_add(&c->s.errors, 1);
+		}
+	}
+	if (!n && atomic_load(&c->s.errors))
+		goto fail;
+	ret = setup_statx(r, AT_FDCWD, dst, 0, &dst_st);
+	if (n == 1 && nsrc == 1 && srcs[0].only && srcs[0].type != DT_DIR && !slash &&
+	    (ret == -ENOENT || (ret == 0 && !S_ISDIR(dst_st.stx_mode)))) {
+		/* One file to DST itself: the root of the copy is DST's directory. */
+		dparent = split(dst, &dname);
+		if (!dparent) {
+			us_msg("out of memory");
+			goto fail;
+		}
+		if (strcmp(dname, srcs[0].only))
+			srcs[0].as = dname;
+		c->dst_prefix = dparent;
+		dst = *dparent ? dparent : ".";
+		ret = setup_statx(r, AT_FDCWD, dst, 0, &dst_st);
+	} else {
+		c->dst_prefix = dst;
+	}
+	if (ret == 0 && !S_ISDIR(dst_st.stx_mode)) {
+		us_msg(nsrc > 1 ? "%s: not a directory (DST must be one when there are several SRCs)" :
+		       "%s: exists and is not a directory", dst);
+		goto fail;
+	}
+	if (ret < 0 && ret != -ENOENT) {
+		us_msg("%s: %s", dst, strerror(-ret));
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *arg = srcs[i].only ? NULL : srcs[i].root->prefix;
+		char *path = NULL;
+
+		if (srcs[i].only && srcs[i].type == DT_DIR)
+			arg = path = us_relpath(*srcs[i].root->prefix ? srcs[i].root->prefix : ".", srcs[i].only);
+		ret = arg ? us_dst_inside(arg, &sst[i], dst) : 0;
+		if (ret)
+			us_msg(ret > 0 ? "%s: the destination is inside the source %s; refusing to copy a tree into "
+			       "itself" : "%s: cannot check the destination against %s", dst, arg);
+		free(path);
+		if (ret)
+			goto fail;
+	}
+	if (setup_statx(r, AT_FDCWD, dst, 0, &dst_st) == -ENOENT) {
+		created = true;
+		/* Made for the contents of a SRC/: its mode comes later; else as mkdir(1) would. */
+		ret = c->o.dry_run ? 0 : setup_mkdir(r, dst, contents ? 0700 : 0777 & ~c->o.umask);
+		if (ret < 0) {
+			us_msg("%s: make directory: %s", dst, strerror(-ret));
+			goto fail;
+		}
+		atomic_fetch_add(&c->s.made[US_T_DIR], 1);
+		us_item("mkdir", "", NULL, "/");
+	}
+	if (!(created && c->o.dry_run)) {
+		c->dst_root = setup_opendir(r, dst);
+		if (c->dst_root < 0 || setup_statx(r, c->dst_root, "", AT_EMPTY_PATH, &dst_st) < 0) {
+			us_msg("%s: open: %s", dst, strerror(c->dst_root < 0 ? -c->dst_root : EIO));
+			goto fail;
+		}
+	}
+	if (open_link_dest(c, r, dst) < 0)
+		goto fail;
+	if (n && !(root = us_dir_new(NULL, NULL, srcs, (unsigned)n))) {
+		us_msg("out of memory");
+		goto fail;
+	}
+	if (root) {
+		root->dst_new = created;
+		root->transfer = contents;
+		if (contents)
+			atomic_fetch_add(&c->s.files[US_T_DIR], 1);
+		root->no_meta = !contents;
+		if (!(created && c->o.dry_run)) {
+			root->dst_setgid = dst_st.stx_mode & S_ISGID;
+			root->dst_gid = dst_st.stx_gid;
+			root->dst_mode = dst_st.stx_mode;
+			root->dst_mtime = dst_st.stx_mtime;
+			c->dst_dev = makedev(dst_st.stx_dev_major, dst_st.stx_dev_minor);
+			c->dst_ino = dst_st.stx_ino;
+		}
+	}
+	*rootp = root;
+	free(srcs);
+	free(sst);
+	return 0;
+fail:
+	free(srcs);
+	free(sst);
+	return -1;
+}
+
+/* What setup opened and made, given back. */
+void us_setup_free(struct us_ctx *c)
+{
+	for (unsigned i = 0; i < c->nroots; i++) {
+		close(c->roots[i].fd);
+		free((char *)c->roots[i].prefix);
+	}
+	free(c->roots);
+	if (c->dst_prefix && c->dst_prefix != c->o.args[c->o.nargs - 1])
+		free((char *)c->dst_prefix);
+	if (c->dst_root >= 0)
+		close(c->dst_root);
+	for (unsigned i = 0; c->link_dest && i < c->o.nlink_dest; i++)
+		if (c->link_dest[i] >= 0)
+			close(c->link_dest[i]);
+	free(c->link_dest);
 }

@@ -5,8 +5,10 @@
 
 #include "ctx.h"
 
-int us_open_roots(struct us_ctx *c, struct sr_ring *setup, struct statx *sst, struct statx *dst_st,
-		  bool *created);
+struct us_dir;
+
+int us_setup(struct us_ctx *c, struct sr_ring *r, struct us_dir **rootp);
+void us_setup_free(struct us_ctx *c);
 int us_budgets(struct us_ctx *c);
 
 #endif
