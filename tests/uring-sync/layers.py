@@ -11,6 +11,7 @@ between the headers, form a cycle, or when a source file is over 700
 lines.  --dot writes the call graph for graphviz.
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -66,7 +67,7 @@ def cycle(graph):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--cc', default=os.environ.get('CC', 'cc'))
-    ap.add_argument('--cflags', default='-std=gnu11 -O0 -Iruntime/include -Igenerated/include')
+    ap.add_argument('--cflags', default='-std=gnu11 -O0 -g0 -Iruntime/include -Igenerated/include')
     ap.add_argument('--dot')
     args = ap.parse_args()
     sources = sorted(f for f in os.listdir(SRC) if f.endswith('.c'))
@@ -88,9 +89,10 @@ def main():
         bad.append('headers include each other: ' + ' -> '.join(hcycle))
 
     defs, uses = {}, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(4) as pool:
+        jobs = {f: pool.submit(symbols, args.cc, args.cflags.split(), os.path.join(SRC, f), tmp) for f in sources}
         for f in sources:
-            defs[f], uses[f] = symbols(args.cc, args.cflags.split(), os.path.join(SRC, f), tmp)
+            defs[f], uses[f] = jobs[f].result()
     owner = {}
     for f in sources:
         for s in defs[f]:
