@@ -274,6 +274,31 @@ t_stats() {
 	ok "stats: --stats prints rsync's figures"
 }
 
+# --partial: a copy stopped by a signal keeps what it wrote, never under the final name; the next
+# run copies only the rest.
+t_partial() {
+	local s=$T/pt d=$T/pt-copy pid rc kept lit
+	mk big "$s" 256 || { bad partial "mktree failed"; return; }
+	"${WRAP[@]}" "$BIN" -j 2 --partial "$s/" "$d" 2>"$T/err" &
+	pid=$!
+	for i in $(seq 1 400); do
+		[ -d "$d" ] && break
+		sleep 0.005
+	done
+	sleep 0.05
+	kill -TERM $pid 2>/dev/null
+	wait $pid; rc=$?
+	[ $rc = 4 ] || { skip partial "the copy ended (exit $rc) before it could be stopped"; return; }
+	[ ! -e "$d/big" ] || { bad partial "a partial file under its final name"; return; }
+	kept=$(stat -c %s "$d/.~us-partial/big" 2>/dev/null) || { bad partial "nothing kept in .~us-partial"; return; }
+	cmp -s -n "$kept" "$s/big" "$d/.~us-partial/big" || { bad partial "the kept part differs from the source"; return; }
+	lit=$(us --partial --stats "$s/" "$d" | sed -n 's/^Literal data: \([0-9,]*\) bytes/\1/p' | tr -d ,)
+	[ -n "$lit" ] && [ "$lit" -le $((256 * 1048576 - kept + 4096)) ] || { bad partial "the rerun copied $lit bytes, $kept were kept"; return; }
+	[ ! -e "$d/.~us-partial" ] || { bad partial ".~us-partial left after the file was done"; return; }
+	same partial "$s" "$d" --no-atime || return
+	ok "partial: stopped with $kept bytes kept in .~us-partial (none under the final name); the rerun copied the other $lit"
+}
+
 # --- rsync as the oracle ---------------------------------------------------------------------------
 
 # A stale destination for the oracle: a copy of the tree with extra entries (for --delete),
@@ -549,7 +574,7 @@ t_progress() {
 echo "uring-sync tests ($BIN${WRAP:+ under ${WRAP[*]}})"
 start=$(date +%s)
 # The order matters: later tests use the trees of earlier ones.
-for t in help usage layers oracle odd update checksum dryrun drysum drydelete methods stats errors inside verify jobs fallback many limits interrupt nonroot \
+for t in help usage layers oracle odd update checksum dryrun drysum drydelete methods stats partial errors inside verify jobs fallback many limits interrupt nonroot \
 	nospace onefs progress; do
 	case $ONLY in
 	"" | *,$t,*) ;;

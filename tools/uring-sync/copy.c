@@ -108,6 +108,7 @@ void us_ranges_start(struct us_job *j, bool comparing, us_job_fn done)
 		j->writers = calloc(us_c->nworkers, sizeof(*j->writers));
 	for (unsigned i = 0; i < j->nranges; i++) {
 		j->ranges[i].next = j->ranges[i].off;
+		j->ranges[i].gap = UINT64_MAX;
 		j->ranges[i].inflight = 0;
 		j->ranges[i].shared = shared;
 	}
@@ -206,6 +207,8 @@ static void chunk_end(struct us_worker *w, struct us_chunk *ch, int err, bool ds
 
 	if (err)
 		set_err(rg->job, err, dst);
+	if (ch->wr < ch->len && ch->off + ch->wr < rg->gap)
+		rg->gap = ch->off + ch->wr;
 	rg->inflight--;
 	if (ch->pipe)
 		us_pipe_put(w, ch->pipe, err || ch->wr != ch->rd);
@@ -570,4 +573,21 @@ bool us_direct_off(struct us_job *j)
 		return false;
 	fl = fcntl(j->dfd, F_GETFL);
 	return fl >= 0 && fcntl(j->dfd, F_SETFL, fl & ~O_DIRECT) == 0;
+}
+
+/*
+ * After the ranges stopped: how much of the file, from its start, is
+ * surely written (holes between data ranges count as written: the file
+ * was truncated to its size first).
+ */
+uint64_t us_copied_prefix(const struct us_job *j)
+{
+	for (unsigned i = 0; i < j->nranges; i++) {
+		const struct us_range *rg = &j->ranges[i];
+		uint64_t done = rg->next < rg->gap ? rg->next : rg->gap;
+
+		if (done < rg->end)
+			return done;
+	}
+	return j->nranges ? j->ranges[j->nranges - 1].end : 0;
 }

@@ -20,6 +20,7 @@
 struct us_range {
 	struct us_job *job;
 	uint64_t off, end, next;
+	uint64_t gap;		/* the first byte a chunk stopped short of (--partial) */
 	unsigned inflight;
 	bool shared;		/* in the global queue: any worker may take it */
 	struct us_range *qnext;	/* global queue, or a worker's active list */
@@ -60,6 +61,7 @@ void us_ranges_start(struct us_job *j, bool comparing, us_job_fn done);
 void us_range_pump(struct us_worker *w);
 bool us_take_shared_range(struct us_worker *w);
 bool us_direct_off(struct us_job *j);
+uint64_t us_copied_prefix(const struct us_job *j);
 void us_copy_destroy(struct us_worker *w);
 
 #endif

@@ -252,6 +252,7 @@ static int build_entries(struct us_dir *d, struct us_list *l, const unsigned *fi
 	const char **seen_name = NULL;
 	char path[8192], *p = l->names;
 	size_t rl = strlen(d->rel);
+	bool filtering = us_filter_active(us_c->o.filter);
 	int ret = 0;
 
 	d->ents = calloc(l->n ? l->n : 1, sizeof(*d->ents));
@@ -296,11 +297,14 @@ static int build_entries(struct us_dir *d, struct us_list *l, const unsigned *fi
 				seen[slot] = ~0u;
 			}
 		}
-		snprintf(path + rl, sizeof(path) - rl, "%s", p);
-		f = us_filter_check(us_c->o.filter, path, l->types[i] == DT_UNKNOWN ? US_F_UNKNOWN :
-				    l->types[i] == DT_DIR ? US_F_DIR : US_F_NOTDIR);
-		if (f == US_F_EXCLUDED)
-			continue;
+		f = US_F_INCLUDED;
+		if (filtering) {
+			snprintf(path + rl, sizeof(path) - rl, "%s", p);
+			f = us_filter_check(us_c->o.filter, path, l->types[i] == DT_UNKNOWN ? US_F_UNKNOWN :
+					    l->types[i] == DT_DIR ? US_F_DIR : US_F_NOTDIR);
+			if (f == US_F_EXCLUDED)
+				continue;
+		}
 		if (seen && seen[slot] != ~0u) {	/* a directory in place of an earlier non-directory */
 			d->ents[seen[slot] - 1] = (struct us_ent){ .name = p, .d_type = l->types[i], .src = si };
 			continue;
@@ -383,6 +387,7 @@ static void dirlist_opened(struct us_opc *o, int res)
 		}
 		for (unsigned i = 0; i < d->nents; i++)
 			d->ents[i].in_dst = us_nameset_has(&d->dst, d->ents[i].name);
+		d->has_partial = us_nameset_has(&d->dst, US_PARTIAL_DIR);
 		/* Leftovers of an interrupted run, and with --delete what SRC lacks. */
 		us_delete_extras(j, &dl);
 		free(dl.types);

@@ -31,6 +31,7 @@
 #include "file.h"
 #include "linkdest.h"
 #include "method.h"
+#include "partial.h"
 #include "meta.h"
 #include "place.h"
 
@@ -225,6 +226,12 @@ static void open_dst(struct us_job *j)
 
 	j->op[1].fn = copy_opened;
 	j->op[1].owner = j;
+	if (j->resume_at) {
+		/* --partial: into the data an earlier run kept. */
+		j->tmpfile = false;
+		us_op_openat(j->w, &j->op[1], j->dir->dfd, j->tmppath, (acc & ~O_WRONLY) | O_RDWR | O_NOFOLLOW, 0);
+		return;
+	}
 	if (!atomic_load(&us_c->no_tmpfile)) {
 		j->tmpfile = true;
 		us_op_openat(j->w, &j->op[1], j->dir->dfd, ".", O_TMPFILE | acc, mode);
@@ -249,13 +256,34 @@ static void open_copy(struct us_job *j)
 		return;
 	}
 	us_dir_prepare(j);
+	us_partial_find(j);
 	us_method_pick(j);
+	if (j->resume_at && j->method == US_M_CLONE)
+		us_method_fallback(j);
 	j->pending = 1;
 	if (j->sfd < 0) {
 		j->pending = 2;
 		open_src(j);
 	}
 	open_dst(j);
+}
+
+/* --partial: what an earlier run kept is not copied again. */
+static void resume(struct us_job *j)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < j->nranges; i++) {
+		struct us_range *rg = &j->ranges[i];
+
+		if (rg->end <= j->resume_at)
+			continue;
+		if (rg->off < j->resume_at)
+			rg->off = rg->next = j->resume_at;
+		j->ranges[n++] = *rg;
+	}
+	j->nranges = n;
+	atomic_fetch_sub(&us_c->s.bytes_todo, j->resume_at);
 }
 
 static void copy_opened(struct us_opc *o, int res)
@@ -277,6 +305,13 @@ static void copy_opened(struct us_opc *o, int res)
 	} else if (res >= 0) {
 		j->dfd = res;
 		j->tmp_named = !j->tmpfile;
+	} else if (j->resume_at) {
+		/* The partial file went away: from the start. */
+		j->resume_at = 0;
+		free(j->tmppath);
+		j->tmppath = NULL;
+		open_dst(j);
+		return;
 	} else if (res == -EINVAL && atomic_load(&j->direct)) {
 		/* No O_DIRECT on this filesystem: buffered from now on. */
 		atomic_store(&us_c->no_direct, true);
@@ -315,6 +350,8 @@ static void copy_opened(struct us_opc *o, int res)
 		us_place_abort(j);
 		return;
 	}
+	if (j->resume_at)
+		resume(j);
 	if (sparse) {
 		/* Only the data is written: the holes are not bytes to copy. */
 		uint64_t data = 0;
@@ -366,7 +403,8 @@ static void content_done(struct us_job *j)
 	struct us_meta *m;
 
 	if (us_stopped()) {
-		us_place_abort(j);
+		if (!us_partial_keep(j))
+			us_place_abort(j);
 		return;
 	}
 	if (err) {
@@ -481,6 +519,7 @@ static void placed(struct us_job *j)
 	char how[96];
 
 	j->placed = true;
+	us_partial_done(j);
 	atomic_fetch_add(&us_c->s.copied, 1);
 	us_count_made(j);
 	us_item_how(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name,

@@ -60,6 +60,7 @@ struct us_dir {
 	bool dst_setgid;
 	bool dst_default_acl;	/* a pre-existing default ACL, removed before the first create */
 	bool made_writable;	/* by us_dir_prepare: phase C gives dst_mode back */
+	bool has_partial;	/* the destination has .~us-partial (partial.c) */
 	atomic_bool prepared;
 	struct us_dir *qnext;	/* to-list stack, or published list */
 	struct us_src src1;	/* storage when there is one source */
@@ -132,6 +133,7 @@ struct us_job {
 	bool direct_used;	/* some of it was written with O_DIRECT */
 	bool sparse;		/* only its data was copied: the holes stay holes */
 	bool prealloc;		/* its blocks were allocated first (fallocate) */
+	uint64_t resume_at;	/* --partial: the data from an earlier run goes this far */
 	uint64_t tail;		/* O_DIRECT: the unaligned end, written afterwards, buffered */
 	bool verifying;		/* the compare is --verify's, of a fresh copy */
 	/* --link-dest (linkdest.c). */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <linux/limits.h>
 
@@ -37,20 +38,35 @@ bool us_xattr_wanted(const char *name)
 	       (us_c->root && (!strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9)));
 }
 
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465	/* Linux 6.13; the same number on every architecture */
+#endif
+
+static atomic_bool no_listxattrat;
+
+/*
+ * listxattr has no io_uring op.  By name in a directory: listxattrat
+ * (6.13) where the kernel has it, else through /proc/self/fd, which
+ * costs a walk of the magic link every time.
+ */
 static ssize_t list_raw(const struct us_ref *ref, char *buf, size_t len)
 {
 	char path[4200];
 	ssize_t n;
 	int ret;
 
-	if (ref->fd >= 0) {
-		n = flistxattr(ref->fd, buf, len);
-	} else {
-		ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
-		if (ret < 0)
-			return ret;
-		n = llistxattr(path, buf, len);
+	if (ref->fd >= 0)
+		return (n = flistxattr(ref->fd, buf, len)) < 0 ? -errno : n;
+	if (!atomic_load_explicit(&no_listxattrat, memory_order_relaxed)) {
+		n = syscall(SYS_listxattrat, ref->dirfd, ref->name, AT_SYMLINK_NOFOLLOW, buf, len);
+		if (n >= 0 || errno != ENOSYS)
+			return n < 0 ? -errno : n;
+		atomic_store(&no_listxattrat, true);
 	}
+	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
+	if (ret < 0)
+		return ret;
+	n = llistxattr(path, buf, len);
 	return n < 0 ? -errno : n;
 }
 
