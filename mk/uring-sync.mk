@@ -14,8 +14,8 @@ uring-sync: $(US_BIN)
 # The whole suite (tests/uring-sync/run.sh); a clang -Werror build; the core
 # of the suite again under ASan + UBSan (leaks included) and under valgrind.
 US_RUN := tests/uring-sync/run.sh
-US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,errors,inside,verify,fallback,limits,interrupt,nospace
-US_VG_TESTS := odd,update,checksum,errors
+US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,drysum,drydelete,methods,stats,errors,inside,verify,fallback,limits,interrupt,nospace
+US_VG_TESTS := odd,update,checksum,drysum,drydelete,errors
 US_VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 check-uring-sync: $(US_BIN)
@@ -37,6 +37,15 @@ check-uring-sync-valgrind: $(US_BIN)
 		>$(BUILD)/uring-sync-valgrind.log 2>&1 || { cat $(BUILD)/uring-sync-valgrind.log; exit 1; }
 	@echo "uring-sync: $$(tail -1 $(BUILD)/uring-sync-valgrind.log | cut -d' ' -f2-) under valgrind"
 
+# Long workloads, not in make check: the real-tree copy against cp -a and
+# rsync -aHAX, and the 1,000,000-entry memory run (bench/results/tree_copy.*).
+US_BENCH_DATA ?= /tmp/uring-sync-bench
+bench-uring-sync: $(US_BIN)
+	$(PYTHON) bench/tree_copy.py --bin $(US_BIN) --data $(US_BENCH_DATA) --out bench/results
+
+bench-uring-sync-million: $(US_BIN)
+	$(PYTHON) bench/tree_copy.py --bin $(US_BIN) --data $(US_BENCH_DATA) --out bench/results --million
+
 install-uring-sync: $(US_BIN)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(US_BIN) $(DESTDIR)$(BINDIR)/
@@ -48,7 +57,7 @@ uninstall-uring-sync:
 demo-uring-sync: $(US_BIN)
 	@echo; echo "== uring-sync: copy a tree, then rsync -aHAXn lists what differs (nothing) =="; echo
 	$(Q)d=$$(mktemp -d /tmp/uring-sync-demo.XXXXXX) && \
-		$(US_BIN) -v docs $$d/copy && rsync -aHAXn --itemize-changes docs/ $$d/copy/ && \
+		$(US_BIN) -v docs/ $$d/copy && rsync -aHAXn --itemize-changes docs/ $$d/copy/ && \
 		echo "rsync -aHAXn --itemize-changes docs/ $$d/copy/: no differences"; rm -rf $$d
 
 DEPS_EXTRA += rsync acl attr
@@ -58,4 +67,4 @@ INSTALL_EXTRA += install-uring-sync
 DEMO_EXTRA += demo-uring-sync
 
 .PHONY: uring-sync check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind \
-	install-uring-sync uninstall-uring-sync demo-uring-sync
+	install-uring-sync uninstall-uring-sync demo-uring-sync bench-uring-sync bench-uring-sync-million

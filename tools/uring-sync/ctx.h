@@ -76,6 +76,7 @@ struct us_opts {
 	bool stats;
 	bool partial;
 	bool direct;		/* --direct: O_DIRECT both ways */
+	bool pin;		/* --pin: each worker on its own CPU */
 	int verbose;		/* -v, -vv */
 	int progress;		/* -1: when stderr is a terminal */
 	/* What is kept (rsync's -r -l -p -t -g -o -D -H -A -X): all unless some are named. */

@@ -74,6 +74,8 @@ static const char usage_text[] =
 "                         1024, lowered to fit RLIMIT_NOFILE)\n"
 "      --max-memory SIZE  at most SIZE bytes of file data in flight (default\n"
 "                         64M; suffixes K, M, G)\n"
+"      --pin              each worker thread (and its ring's kernel threads) on\n"
+"                         a CPU of its own: for machines nobody else uses\n"
 "  -W, --whole-file, --numeric-ids, -h, --human-readable\n"
 "                         accepted for rsync's sake: that is what this tool does\n"
 "\n"
@@ -142,7 +144,7 @@ enum {
 enum {
 	OPT_MAX_OPEN = 256, OPT_MAX_MEM, OPT_VERIFY, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_INFO, OPT_DELETE, OPT_DELETE_EXCLUDED,
 	OPT_EXCLUDE, OPT_INCLUDE, OPT_EXCLUDE_FROM, OPT_INCLUDE_FROM, OPT_STATS, OPT_LINK_DEST, OPT_PARTIAL, OPT_DIRECT,
-	OPT_HELP, OPT_NUMERIC, OPT_DEVICES, OPT_SPECIALS,
+	OPT_HELP, OPT_NUMERIC, OPT_DEVICES, OPT_SPECIALS, OPT_PIN,
 	OPT_NO = 512,		/* OPT_NO + K_*: --no-... */
 };
 
@@ -189,6 +191,7 @@ static const struct option longopts[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEM },
+	{ "pin", no_argument, NULL, OPT_PIN },
 	{ "whole-file", no_argument, NULL, 'W' },
 	{ "numeric-ids", no_argument, NULL, OPT_NUMERIC },
 	{ "human-readable", no_argument, NULL, 'h' },
@@ -276,6 +279,7 @@ void us_parse_opts(struct us_opts *o, int argc, char **argv)
 		case OPT_PARTIAL: o->partial = true; break;
 		case OPT_DIRECT: o->direct = true; break;
 		case OPT_VERIFY: o->verify = true; break;
+		case OPT_PIN: o->pin = true; break;
 		case 'j':
 			if (parse_uint(optarg, &o->jobs) || o->jobs > 256)
 				us_usage_error("--jobs: '%s' is not a number from 1 to 256", optarg);

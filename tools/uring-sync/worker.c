@@ -10,14 +10,18 @@
  * Phases B and C claim the items of an array one by one.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
+#include <liburing.h>
 
 #include "copy.h"
 #include "dir.h"
 #include "entry.h"
 #include "link.h"
 #include "worker.h"
+
+#define US_IOWQ_MAX	8	/* io-wq threads for a ring's blocking ops */
 
 /* Claim a batch of unclaimed entries of a published directory; false when there are none. */
 static bool claim_entries(struct us_worker *w)
@@ -201,6 +205,36 @@ static void barrier(bool reset_claim)
 	pthread_barrier_wait(&us_c->barrier);
 }
 
+/*
+ * A worker's share of the machine: at most max_jobs entries in flight on
+ * its ring (claim_entries), at most US_IOWQ_MAX kernel threads running its
+ * blocking ops (statx, openat, mkdirat... go to io-wq, one thread each
+ * otherwise: 30 and more on a 2-CPU machine, which only contend), and with
+ * --pin its thread on one CPU of the allowed set, the i-th for worker i.
+ */
+static void bound(struct us_worker *w)
+{
+	struct io_uring *u = sr_ring_uring(w->ring);
+	unsigned max[2] = { 0, US_IOWQ_MAX };	/* bounded (file I/O) as it is; unbounded */
+	cpu_set_t allowed, one;
+	unsigned k = 0;
+
+	if (u)
+		io_uring_register_iowq_max_workers(u, max);
+	if (!us_c->o.pin || sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || k++ != w->id % (unsigned)CPU_COUNT(&allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+		if (u)
+			io_uring_register_iowq_aff(u, sizeof(one), &one);
+		return;
+	}
+}
+
 void *us_worker_main(void *arg)
 {
 	struct us_worker *w = arg;
@@ -214,6 +248,7 @@ void *us_worker_main(void *arg)
 		w->ring = NULL;
 	} else {
 		us_ops_init(w);
+		bound(w);
 		phase_a(w);
 	}
 	barrier(true);
