@@ -11,8 +11,9 @@ a hard link and an extended attribute.  For every repetition, in rotating
 order (A B C, B C A, ...) so that a slow phase of a shared machine hits every
 tool alike:
 
-  copy, hot    the source in the page cache; the destination removed and
-               the file system synced before the run (not timed);
+  copy, hot    the source in the page cache, the file system synced before
+               the run (not timed), each copy into a new directory (all are
+               removed at the end: see below);
   copy, cold   the same with the source's pages dropped first: every file
                of the source gets POSIX_FADV_DONTNEED after a sync (only
                this tree's pages: the machine's other users keep theirs);
@@ -44,17 +45,19 @@ TREES = [("/usr/share/doc", "doc"), ("/usr/lib/python3.{}".format(sys.version_in
 
 
 def run(argv, **kw):
-    """(wall s, cpu s, peak RSS KiB, exit status) of one command."""
+    """(wall s, cpu s, peak RSS KiB) of one command (RSS and CPU from time(1): a child forked
+    from this interpreter would count the interpreter's pages as its own)."""
+    rep = os.path.join(os.environ.get("TMPDIR", "/tmp"), "tree_copy.time.%d" % os.getpid())
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-o", rep, "-f", "%U %S %M"] + argv, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, **kw)
     wall = time.monotonic() - t0
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), p.returncode, err[:300]))
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr.decode()[:300]))
+    with open(rep) as f:
+        user, sys_, rss = f.read().split()[-3:]
+    os.unlink(rep)
+    return wall, float(user) + float(sys_), int(rss)
 
 
 def make_source(src):
@@ -135,12 +138,18 @@ def tree_bench(args):
     }
     names = list(tools)
     samples = []
+    # Every copy goes into a directory of its own, all removed at the end: on ext4 a file system
+    # skips inodes freed in the last minute when it allocates new ones (recently_deleted(), where
+    # there is no journal), and a copy right after the removal of the one before would measure that.
+    runs = os.path.join(args.data, "runs")
+    clear(runs)
+    os.makedirs(runs)
     for rep in range(args.reps):
         for mode in ("hot", "cold"):
             order = names[rep % 3:] + names[:rep % 3]
             for name in order:
-                dst = os.path.join(args.data, "dst")
-                clear(dst)
+                dst = os.path.join(runs, "%s-%s-%d" % (name.split()[0], mode, rep))
+                os.sync()
                 if mode == "hot":
                     warm(src)
                 else:
@@ -152,16 +161,12 @@ def tree_bench(args):
                 print("copy %-4s %-12s %6.2f s wall %6.2f s cpu %7d KiB" % (mode, name, wall, cpu, rss), flush=True)
         # Reruns with nothing to do, into complete copies.
         for name in (["uring-sync", "rsync -aHAX"] if rep % 2 == 0 else ["rsync -aHAX", "uring-sync"]):
-            dst = os.path.join(args.data, "dst-" + name.split()[0])
-            if not os.path.isdir(dst):
-                run(tools[name](dst))
+            dst = os.path.join(runs, "%s-hot-0" % name.split()[0])
             warm(src)
             wall, cpu, rss = run(tools[name](dst))
             samples.append(dict(workload="rerun", tool=name, rep=rep, wall=wall, cpu=cpu, rss_kib=rss))
             print("rerun     %-12s %6.2f s wall %6.2f s cpu %7d KiB" % (name, wall, cpu, rss), flush=True)
-    for name in ("uring-sync", "rsync"):
-        clear(os.path.join(args.data, "dst-" + name))
-    clear(os.path.join(args.data, "dst"))
+    clear(runs)
     return dict(entries=entries, bytes=size), samples
 
 
@@ -199,8 +204,9 @@ def million(args):
     if n2 != entries:
         raise RuntimeError("copied %d entries of %d" % (n2, entries))
     limit = 100 * 1024 + entries // 1000 * 1024
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     res = dict(entries=entries, bytes=size, wall=wall, cpu=cpu, rss_kib=rss, rerun_wall=rwall, rerun_rss_kib=rrss,
-               limit_kib=limit)
+               limit_kib=limit, commit=git, load=os.getloadavg()[0])
     print("million: %d entries, copy %.1f s, peak RSS %.1f MiB (limit %.0f MiB); rerun %.1f s, %.1f MiB" %
           (entries, wall, rss / 1024, limit / 1024, rwall, rrss / 1024))
     if max(rss, rrss) > limit:
@@ -263,10 +269,11 @@ def write_md(res, path):
         lines.append("")
     if "million" in res:
         r = res["million"]
-        lines += ["1,000,000-entry tree (%d entries: 1,000 directories of 999 empty and small files): copy %.1f s, "
-                  "peak RSS %.1f MiB; rerun %.1f s, %.1f MiB.  Target: under %.0f MiB (100 MB + 1 MB per 1,000 "
-                  "entries)." % (r["entries"], r["wall"], r["rss_kib"] / 1024, r["rerun_wall"],
-                                 r["rerun_rss_kib"] / 1024, r["limit_kib"] / 1024), ""]
+        lines += ["1,000,000-entry tree (%d entries: 1,000 directories of 999 empty and small files; commit %s, "
+                  "load %.1f): copy %.1f s, peak RSS %.1f MiB; rerun %.1f s, %.1f MiB.  Target: under %.0f MiB "
+                  "(100 MB + 1 MB per 1,000 entries)." %
+                  (r["entries"], r.get("commit", "?"), r.get("load", float("nan")), r["wall"], r["rss_kib"] / 1024,
+                   r["rerun_wall"], r["rerun_rss_kib"] / 1024, r["limit_kib"] / 1024), ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 

@@ -60,7 +60,7 @@ demo-uring-sync: $(US_BIN)
 		$(US_BIN) -v docs/ $$d/copy && rsync -aHAXn --itemize-changes docs/ $$d/copy/ && \
 		echo "rsync -aHAXn --itemize-changes docs/ $$d/copy/: no differences"; rm -rf $$d
 
-DEPS_EXTRA += rsync acl attr
+DEPS_EXTRA += rsync acl attr btrfs-progs
 ALL_EXTRA += uring-sync
 CHECK_EXTRA += check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind
 INSTALL_EXTRA += install-uring-sync

@@ -150,6 +150,10 @@ const char *us_method_name(const struct us_job *j, char *buf, size_t len)
 {
 	static const char *name[] = { "read/write", "splice", "copy_file_range", "clone" };
 
+	if (!j->st.stx_size) {
+		snprintf(buf, len, "empty");
+		return buf;
+	}
 	snprintf(buf, len, "%s%s%s%s", name[j->method], j->direct_src ? ", O_DIRECT" :
 		 j->direct_used ? ", O_DIRECT writes" : "", j->sparse ? ", holes kept" : "",
 		 j->prealloc ? ", preallocated" : "");
