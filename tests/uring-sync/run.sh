@@ -601,7 +601,7 @@ t_progress() {
 	[ -z "$out" ] || { bad progress "not a terminal, yet stderr has: $(head -2 <<<"$out")"; return; }
 	command -v script >/dev/null || { skip progress "script(1) is missing to fake a terminal"; return; }
 	script -qec "$BIN $T/odd/ $T/tty" /dev/null >"$T/out" 2>&1
-	grep -q "/s .*-chk=" "$T/out" || { bad progress "no progress line on a terminal: $(head -c 300 "$T/out")"; return; }
+	grep -q "B / .*%  .*/s .*\(-chk=\|entries\)" "$T/out" || { bad progress "no progress line on a terminal: $(head -c 300 "$T/out")"; return; }
 	ok "progress: a bar on a terminal, silent otherwise"
 }
 
