@@ -463,7 +463,7 @@ def sync_workloads(cfg):
             Program("cp_a", "cp -a", "alternative", "cp"),
             Program("rsync_a", "rsync -a", "alternative", "rsync"),
         ]
-        argv = {"uring_sync": lambda p, s, d: [p.binary, s, d],
+        argv = {"uring_sync": lambda p, s, d: [p.binary, s + "/", d],   # SRC/: its contents, as rsync
                 "cp_a": lambda p, s, d: ["cp", "-a", s, d],
                 "rsync_a": lambda p, s, d: ["rsync", "-a", s + "/", d + "/"]}
 

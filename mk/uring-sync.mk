@@ -14,12 +14,12 @@ uring-sync: $(US_BIN)
 # The whole suite (tests/uring-sync/run.sh); a clang -Werror build; the core
 # of the suite again under ASan + UBSan (leaks included) and under valgrind.
 US_RUN := tests/uring-sync/run.sh
-US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,errors,inside,verify,fallback,limits,interrupt,nospace
-US_VG_TESTS := odd,update,checksum,errors
+US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,drysum,drydelete,methods,stats,errors,inside,verify,fallback,limits,interrupt,nospace
+US_VG_TESTS := odd,update,checksum,drysum,drydelete,errors
 US_VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 check-uring-sync: $(US_BIN)
-	$(Q)$(US_RUN) $(US_BIN)
+	$(Q)CC="$(CC)" $(US_RUN) $(US_BIN)
 
 check-uring-sync-clang:
 	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang $(BUILD)/clang/uring-sync >/dev/null
@@ -43,14 +43,23 @@ $(BUILD)/inst/uring-sync: $(US_SRC) $(US_HDR) $(HEADERS) $(LIB_SO) $(INSTALL_STA
 	@echo "  CCLD    $@"
 	$(Q)$(LINK_INSTALLED) $(US_SRC) $(INSTALLED_LIBS)
 
+# Long workloads, not in make check: the real-tree copy against cp -a and
+# rsync -aHAX, and the 1,000,000-entry memory run (bench/results/tree_copy.*).
+US_BENCH_DATA ?= /tmp/uring-sync-bench
+bench-uring-sync: $(US_BIN)
+	$(PYTHON) bench/tree_copy.py --bin $(US_BIN) --data $(US_BENCH_DATA) --out bench/results
+
+bench-uring-sync-million: $(US_BIN)
+	$(PYTHON) bench/tree_copy.py --bin $(US_BIN) --data $(US_BENCH_DATA) --out bench/results --million
+
 # A copy of the examples and docs, checked by rsync.
 demo-uring-sync: $(US_BIN)
 	@echo; echo "== uring-sync: copy a tree, then rsync -aHAXn lists what differs (nothing) =="; echo
 	$(Q)d=$$(mktemp -d /tmp/uring-sync-demo.XXXXXX) && \
-		$(US_BIN) -v docs $$d/copy && rsync -aHAXn --itemize-changes docs/ $$d/copy/ && \
+		$(US_BIN) -v docs/ $$d/copy && rsync -aHAXn --itemize-changes docs/ $$d/copy/ && \
 		echo "rsync -aHAXn --itemize-changes docs/ $$d/copy/: no differences"; rm -rf $$d
 
-DEPS_EXTRA += rsync acl attr
+DEPS_EXTRA += rsync acl attr btrfs-progs
 ALL_EXTRA += uring-sync
 CHECK_EXTRA += check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind
 INSTALL_PROGS += $(BUILD)/inst/uring-sync
@@ -58,4 +67,4 @@ INSTALL_DOCS += tools/uring-sync/README.md:uring-sync.md
 DEMO_EXTRA += demo-uring-sync
 
 .PHONY: uring-sync check-uring-sync check-uring-sync-clang check-uring-sync-san check-uring-sync-valgrind \
-	demo-uring-sync
+	demo-uring-sync bench-uring-sync bench-uring-sync-million

@@ -4,6 +4,8 @@
 
     mktree.py odd DIR         every file type, odd names, modes, owners, times,
                               xattrs, ACLs, hard link groups, sparse files
+    mktree.py small DIR       the same with small files only (for rsync to copy
+                              again and again)
     mktree.py many DIR N      N files of 4 KiB in one directory
     mktree.py wide DIR D F    D directories of F small files each
     mktree.py deep DIR N      a chain of N nested directories, a file in each
@@ -67,8 +69,26 @@ ODD_NAMES = [
 ]
 
 
-def odd(top):
+def big_sparse(j):
+    with open(j(b'sparse', b'holes'), 'wb') as f:
+        f.write(data(4096))
+        f.seek(30 << 20)
+        f.write(data(70000))
+        f.seek((100 << 20) - 4096)
+        f.write(data(4096))
+    with open(j(b'sparse', b'leading-hole'), 'wb') as f:
+        f.seek(10 << 20)
+        f.write(b'end')
+    with open(j(b'sparse', b'all-hole'), 'wb') as f:
+        f.truncate(64 << 20)
+
+
+def odd(top, small=False):
     top = os.fsencode(top)
+    if small:           # the large files stay, as small ones
+        global data
+        big = data
+        data = lambda n: big(min(n, 70000))
     j = lambda *p: os.path.join(top, *p)
     os.makedirs(j(b'files'))
     put(j(b'files', b'empty'), b'')
@@ -81,7 +101,8 @@ def odd(top):
     put(j(b'files', b'setuid'), b'#!/bin/sh\n', 0o4755)
     put(j(b'files', b'setgid'), b'x', 0o2750)
     put(j(b'files', b'sticky'), b'x', 0o1644)
-    put(j(b'files', b'none'), b'unreadable by mode', 0o000)
+    # Unreadable by mode: as root only (nobody else could copy it; t_errors tries that).
+    put(j(b'files', b'none'), b'unreadable by mode', 0o000 if ROOT else 0o400)
     put(j(b'files', b'readonly'), b'r', 0o444)
     os.makedirs(j(b'names'))
     for n in ODD_NAMES:
@@ -150,18 +171,13 @@ def odd(top):
 
     # Sparse files.
     os.makedirs(j(b'sparse'))
-    with open(j(b'sparse', b'holes'), 'wb') as f:
-        f.write(data(4096))
-        f.seek(30 << 20)
-        f.write(data(70000))
-        f.seek((100 << 20) - 4096)
-        f.write(data(4096))
-    with open(j(b'sparse', b'leading-hole'), 'wb') as f:
-        f.seek(10 << 20)
-        f.write(b'end')
-    with open(j(b'sparse', b'all-hole'), 'wb') as f:
-        f.truncate(64 << 20)
-
+    if small:
+        with open(j(b'sparse', b'holes'), 'wb') as f:
+            f.write(data(4096))
+            f.seek(1 << 20)
+            f.write(data(4096))
+    else:
+        big_sparse(j)
     # Owners.
     if ROOT:
         os.makedirs(j(b'owners'))
@@ -241,7 +257,7 @@ def big(top, mib):
 def main():
     kind, top = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
-    {'odd': odd, 'many': many, 'wide': wide, 'deep': deep, 'sparse': sparse, 'big': big,
+    {'odd': odd, 'small': lambda t: odd(t, True), 'many': many, 'wide': wide, 'deep': deep, 'sparse': sparse, 'big': big,
      'touch': lambda t: touch_all(os.fsencode(t))}[kind](top, *args)
 
 

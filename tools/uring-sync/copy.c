@@ -1,105 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 /*
- * Regular files.
+ * The content of regular files (copy.h): byte ranges copied or compared
+ * in chunks, US_RANGE_QD in flight per range.
  *
- *   decide   quick check (same size and mtime: only metadata may differ),
- *            or with --checksum a compare of the content;
- *   open     source O_RDONLY|O_NOATIME, destination an unnamed O_TMPFILE
- *            in the target directory (a named temporary where the
- *            filesystem lacks O_TMPFILE): no partial file ever has the
- *            final name, and a killed run leaves no temporary behind;
- *   prepare  holes are found with SEEK_DATA/SEEK_HOLE and only the data
- *            is written, after an ftruncate to the full size; a file
- *            without holes gets its blocks with fallocate;
- *   content  the data ranges: read, then write, US_RANGE_QD chunks in
- *            flight per range; ranges of a large file go to a shared
- *            queue so every worker copies part of it;
- *   verify   (--verify) fdatasync, drop the cached pages, re-read both
- *            sides and compare;
- *   meta     xattrs, ACLs, owner, mode, times (meta.c);
- *   place    linkat of the O_TMPFILE to the final name, or, when an old
- *            entry is there, under a temporary name and renamed over it.
+ *   read/write  a chunk is read into a pool buffer and written from it;
+ *   splice      source to a pipe (page references), pipe to the
+ *               destination (one copy), through the worker's pipes, one
+ *               write at a time per file and worker (us_writer);
+ *   compare     both sides read, compared (--checksum, --verify).
+ *
+ * A range with nothing in flight that is done (or failed, or stopped)
+ * counts itself out of its file; the last one hands the job to the
+ * ranges_done its caller gave, on the worker that finished it.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "us.h"
+#include "copy.h"
+#include "method.h"
 
-enum {
-	F_DECIDE = 0,
-	F_OPEN_CMP,
-	F_OPEN_COPY,
-};
-
-#define US_FALLOC_MIN (1u << 20)
-
-static void open_cmp(struct us_job *j);
-static void open_copy(struct us_job *j);
-static void content_done(struct us_job *j);
-static void compared(struct us_job *j);
-static void copy_abort(struct us_job *j);
-
-static bool same_time(const struct statx_timestamp *a, const struct statx_timestamp *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-/* O_NOATIME where we may use it: reading must not change the source's atime. */
-static int noatime(const struct statx *st)
-{
-	return us_c->root || st->stx_uid == us_c->euid ? O_NOATIME : 0;
-}
-
-void us_file_start(struct us_job *j)
-{
-	const struct statx *s = &j->st, *d = &j->dst;
-	bool same_size;
-
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	if (j->step == F_OPEN_CMP) {
-		open_cmp(j);
-		return;
-	}
-	if (j->step == F_OPEN_COPY) {
-		open_copy(j);
-		return;
-	}
-	same_size = j->dst_exists && S_ISREG(d->stx_mode) && d->stx_size == s->stx_size;
-	if (same_size && !us_c->o.checksum && same_time(&s->stx_mtime, &d->stx_mtime)) {
-		us_inplace_meta(j);
-		return;
-	}
-	if (same_size && us_c->o.checksum) {
-		j->step = F_OPEN_CMP;
-		open_cmp(j);
-		return;
-	}
-	atomic_fetch_add(&us_c->s.bytes_todo, s->stx_size);
-	if (us_c->o.dry_run) {
-		us_item(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name, NULL);
-		us_entry_finish(j);
-		return;
-	}
-	j->step = F_OPEN_COPY;
-	open_copy(j);
-}
-
-/* Close what is open, drop a named temporary, count the entry out. */
-static void copy_abort(struct us_job *j)
-{
-	us_entry_abort(j);
-}
-
-/* --- ranges and chunks -------------------------------------------------------------------- */
-
-static int ranges_add(struct us_job *j, uint64_t off, uint64_t end, unsigned *cap)
+int us_ranges_add(struct us_job *j, uint64_t off, uint64_t end, unsigned *cap)
 {
 	while (off < end) {
 		uint64_t e = end - off > US_RANGE ? off + US_RANGE : end;
@@ -120,7 +43,7 @@ static int ranges_add(struct us_job *j, uint64_t off, uint64_t end, unsigned *ca
 }
 
 /* The data of the source up to size: everything, or, for a file with holes, its data extents. */
-static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
+int us_ranges_build(struct us_job *j, bool sparse, uint64_t size)
 {
 	unsigned cap = 0;
 	off_t pos = 0;
@@ -129,7 +52,7 @@ static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
 	j->ranges = NULL;
 	j->nranges = 0;
 	if (!sparse)
-		return ranges_add(j, 0, size, &cap);
+		return us_ranges_add(j, 0, size, &cap);
 	/* lseek has no io_uring op. */
 	while ((uint64_t)pos < size) {
 		off_t data = lseek(j->sfd, pos, SEEK_DATA), hole;
@@ -139,7 +62,7 @@ static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
 			if (errno == ENXIO)
 				break;
 			if (errno == EINVAL)		/* no SEEK_DATA here: copy it all */
-				return ranges_add(j, (uint64_t)pos, size, &cap);
+				return us_ranges_add(j, (uint64_t)pos, size, &cap);
 			return -errno;
 		}
 		hole = lseek(j->sfd, data, SEEK_HOLE);
@@ -147,7 +70,7 @@ static int ranges_build(struct us_job *j, bool sparse, uint64_t size)
 			return -errno;
 		if ((uint64_t)hole > size)
 			hole = (off_t)size;
-		ret = ranges_add(j, (uint64_t)data, (uint64_t)hole, &cap);
+		ret = us_ranges_add(j, (uint64_t)data, (uint64_t)hole, &cap);
 		if (ret < 0)
 			return ret;
 		pos = hole;
@@ -163,19 +86,16 @@ static void range_finished(struct us_worker *w, struct us_range *rg)
 		return;
 	/* The last range of the file: this worker carries the job on. */
 	j->w = w;
-	if (j->comparing)
-		compared(j);
-	else
-		content_done(j);
+	j->ranges_done(j);
 }
 
-static void ranges_start(struct us_job *j, bool comparing)
+void us_ranges_start(struct us_job *j, bool comparing, us_job_fn done)
 {
 	struct us_worker *w = j->w;
 	bool shared = j->st.stx_size >= US_SPLIT_MIN && us_c->nworkers > 1 && j->nranges > 1;
 
 	j->comparing = comparing;
-	j->differs = false;
+	j->ranges_done = done;
 	atomic_store(&j->copy_err, 0);
 	if (!j->nranges) {
 		atomic_store(&j->ranges_left, 1);
@@ -184,10 +104,11 @@ static void ranges_start(struct us_job *j, bool comparing)
 		return;
 	}
 	atomic_store(&j->ranges_left, j->nranges);
-	if (!comparing && !j->writers && !atomic_load(&j->direct) && j->st.stx_size >= US_SPLICE_MIN)
+	if (!comparing && !j->writers && j->method == US_M_SPLICE)
 		j->writers = calloc(us_c->nworkers, sizeof(*j->writers));
 	for (unsigned i = 0; i < j->nranges; i++) {
 		j->ranges[i].next = j->ranges[i].off;
+		j->ranges[i].gap = UINT64_MAX;
 		j->ranges[i].inflight = 0;
 		j->ranges[i].shared = shared;
 	}
@@ -239,6 +160,34 @@ bool us_take_shared_range(struct us_worker *w)
 	return true;
 }
 
+static struct us_chunk *chunk_get(struct us_worker *w)
+{
+	struct us_chunk *ch = w->free_chunks;
+
+	if (ch) {
+		w->free_chunks = ch->next;
+		memset(ch, 0, sizeof(*ch));
+		return ch;
+	}
+	return calloc(1, sizeof(*ch));
+}
+
+static void chunk_put(struct us_worker *w, struct us_chunk *ch)
+{
+	ch->next = w->free_chunks;
+	w->free_chunks = ch;
+}
+
+void us_copy_destroy(struct us_worker *w)
+{
+	while (w->free_chunks) {
+		struct us_chunk *ch = w->free_chunks;
+
+		w->free_chunks = ch->next;
+		free(ch);
+	}
+}
+
 static void chunk_read(struct us_worker *w, struct us_chunk *ch);
 static void chunk_write(struct us_worker *w, struct us_chunk *ch);
 
@@ -258,12 +207,14 @@ static void chunk_end(struct us_worker *w, struct us_chunk *ch, int err, bool ds
 
 	if (err)
 		set_err(rg->job, err, dst);
+	if (ch->wr < ch->len && ch->off + ch->wr < rg->gap)
+		rg->gap = ch->off + ch->wr;
 	rg->inflight--;
 	if (ch->pipe)
 		us_pipe_put(w, ch->pipe, err || ch->wr != ch->rd);
 	us_mem_put(w, ch->mem, ch->cls);
 	us_mem_put(w, ch->mem2, ch->cls2);
-	us_chunk_put(w, ch);
+	chunk_put(w, ch);
 	w->did_work = true;
 }
 
@@ -278,11 +229,11 @@ static void chunk_read_done(struct us_opc *o, int res)
 		chunk_end(w, ch, res < 0 ? res : US_ECHANGED, false);
 		return;
 	}
+	if ((uint32_t)res > ch->len - ch->rd)		/* an O_DIRECT read past the size we saw: it grew */
+		res = (int)(ch->len - ch->rd);
 	ch->rd += (uint32_t)res;
 	chunk_write(w, ch);
 }
-
-static bool direct_off(struct us_job *j);
 
 static void chunk_write_done(struct us_opc *o, int res)
 {
@@ -290,7 +241,7 @@ static void chunk_write_done(struct us_opc *o, int res)
 	struct us_worker *w = o->w;
 
 	sr_buf_free(o->buf);
-	if (res == -EINVAL && direct_off(ch->rg->job)) {
+	if (res == -EINVAL && us_direct_off(ch->rg->job)) {
 		/* Not aligned as the device wants (or a short read before): write it buffered. */
 		chunk_write(w, ch);
 		return;
@@ -300,6 +251,8 @@ static void chunk_write_done(struct us_opc *o, int res)
 		return;
 	}
 	ch->wr += (uint32_t)res;
+	if (atomic_load(&ch->rg->job->direct))
+		ch->rg->job->direct_used = true;
 	atomic_fetch_add(&us_c->s.bytes_done, (unsigned long long)res);
 	if (ch->wr < ch->rd)
 		chunk_write(w, ch);
@@ -309,9 +262,15 @@ static void chunk_write_done(struct us_opc *o, int res)
 		chunk_end(w, ch, 0, false);
 }
 
+/* What a read of len asks for: with an O_DIRECT source, whole blocks (the buffer's class has room). */
+static uint32_t read_len(const struct us_job *j, uint32_t len)
+{
+	return j->direct_src ? (len + US_DIO_ALIGN - 1) & ~(US_DIO_ALIGN - 1) : len;
+}
+
 static void chunk_read(struct us_worker *w, struct us_chunk *ch)
 {
-	struct sr_buf *b = sr_buf_wrap((char *)ch->mem + ch->rd, ch->len - ch->rd, 0);
+	struct sr_buf *b = sr_buf_wrap((char *)ch->mem + ch->rd, read_len(ch->rg->job, ch->len - ch->rd), 0);
 
 	if (!b) {
 		chunk_end(w, ch, -ENOMEM, false);
@@ -488,7 +447,7 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 		p = NULL;
 	}
 	if (p) {
-		ch = us_chunk_get(w);
+		ch = chunk_get(w);
 		if (!ch) {
 			us_pipe_put(w, p, false);
 			return false;
@@ -509,7 +468,7 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 		us_mem_put(w, mem, cls);
 		return false;
 	}
-	ch = us_chunk_get(w);
+	ch = chunk_get(w);
 	if (!ch) {
 		us_mem_put(w, mem, cls);
 		us_mem_put(w, mem2, cls2);
@@ -528,7 +487,7 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 		chunk_read(w, ch);
 		return true;
 	}
-	b1 = sr_buf_wrap(mem, len, 0);
+	b1 = sr_buf_wrap(mem, read_len(j, len), 0);
 	b2 = sr_buf_wrap(mem2, len, 0);
 	if (!b1 || !b2) {
 		sr_buf_free(b1);
@@ -546,6 +505,35 @@ static bool chunk_start(struct us_worker *w, struct us_range *rg)
 }
 
 /*
+ * copy_file_range has no io_uring op: the worker's thread makes the call,
+ * one piece of a range at a time, and goes back to its ring in between.
+ * Refused at the start of a file (another filesystem, no support): the
+ * file goes on through the ring.
+ */
+static void cfr_step(struct us_worker *w, struct us_range *rg)
+{
+	struct us_job *j = rg->job;
+	loff_t in = (loff_t)rg->next, out = (loff_t)rg->next;
+	size_t len = rg->end - rg->next > US_CFR_STEP ? US_CFR_STEP : (size_t)(rg->end - rg->next);
+	ssize_t n = copy_file_range(j->sfd, &in, j->dfd, &out, len, 0);
+
+	w->did_work = true;
+	if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) &&
+	    rg->next == rg->off && !atomic_load(&j->cfr_done)) {
+		us_method_fallback(j);
+		return;
+	}
+	if (n <= 0) {
+		set_err(j, n < 0 ? -errno : US_ECHANGED, n < 0 && (errno == ENOSPC || errno == EDQUOT));
+		rg->next = rg->end;
+		return;
+	}
+	atomic_store(&j->cfr_done, true);
+	rg->next += (uint64_t)n;
+	atomic_fetch_add(&us_c->s.bytes_done, (unsigned long long)n);
+}
+
+/*
  * Keep every active range of this worker busy, as far as its memory
  * goes; a range that is done (or failed, or stopped) and has nothing in
  * flight leaves the list and counts itself out of its file.
@@ -559,8 +547,11 @@ void us_range_pump(struct us_worker *w)
 		struct us_job *j = rg->job;
 		bool stop = atomic_load(&j->copy_err) || us_stopped();
 
-		while (mem_ok && !stop && rg->inflight < US_RANGE_QD && rg->next < rg->end)
-			mem_ok = chunk_start(w, rg);
+		if (j->method == US_M_CFR && !j->comparing && !stop && rg->next < rg->end)
+			cfr_step(w, rg);
+		else
+			while (mem_ok && !stop && rg->inflight < US_RANGE_QD && rg->next < rg->end)
+				mem_ok = chunk_start(w, rg);
 		stop = atomic_load(&j->copy_err) || us_stopped();
 		if (rg->inflight == 0 && (rg->next >= rg->end || stop)) {
 			*pp = rg->qnext;
@@ -573,239 +564,8 @@ void us_range_pump(struct us_worker *w)
 	}
 }
 
-/* --- --checksum: compare an existing destination ------------------------------------------------ */
-
-static void cmp_opened(struct us_opc *o, int res);
-
-static void open_cmp(struct us_job *j)
-{
-	if (!us_fd_take(j, 2)) {
-		us_fd_wait(j);
-		return;
-	}
-	j->pending = 2;
-	j->op[0].fn = cmp_opened;
-	j->op[0].owner = j;
-	j->op[1].fn = cmp_opened;
-	j->op[1].owner = j;
-	us_op_openat(j->w, &j->op[0], j->dir->sfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->st), 0);
-	us_op_openat(j->w, &j->op[1], j->dir->dfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->dst), 0);
-}
-
-static void cmp_opened(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-	bool src = o == &j->op[0];
-
-	if (res >= 0)
-		*(src ? &j->sfd : &j->dfd) = res;
-	else if (!j->err)
-		us_job_fail(j, src ? "src" : "dst", "open", res);
-	if (--j->pending)
-		return;
-	if (j->err || us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	if (ranges_build(j, false, j->st.stx_size) < 0) {
-		us_job_fail(j, "src", "compare", -ENOMEM);
-		copy_abort(j);
-		return;
-	}
-	ranges_start(j, true);
-}
-
-static void cmp_meta_done(struct us_job *j)
-{
-	if (j->meta->changed) {
-		us_item("meta", j->dir->rel, j->ent->name, NULL);
-		atomic_fetch_add(&us_c->s.updated, 1);
-	}
-	us_entry_finish(j);
-}
-
-static void checksum_compared(struct us_job *j)
-{
-	int err = atomic_load(&j->copy_err);
-	struct us_meta *m;
-
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	if (err && err != US_EDIFFERS) {
-		us_job_fail(j, atomic_load(&j->copy_err_dst) ? "dst" : "src", "compare", err);
-		copy_abort(j);
-		return;
-	}
-	if (!err) {
-		/* Same content: only metadata may differ; fix it through the open files. */
-		j->placed = true;
-		m = us_meta_new(j);
-		if (!m) {
-			us_job_fail(j, "dst", "metadata", -ENOMEM);
-			copy_abort(j);
-			return;
-		}
-		m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
-		m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
-		m->sst = &j->st;
-		m->dst_st = j->dst;
-		m->fresh = false;
-		m->dry = us_c->o.dry_run;
-		m->done = cmp_meta_done;
-		us_meta_start(j, m);
-		return;
-	}
-	atomic_fetch_add(&us_c->s.bytes_todo, j->st.stx_size);
-	if (us_c->o.dry_run) {
-		us_item("update", j->dir->rel, j->ent->name, NULL);
-		us_entry_finish(j);
-		return;
-	}
-	/* It differs: copy, keeping the source open and the fd budget for the new file. */
-	us_close_async(j->w, j->dfd);
-	j->dfd = -1;
-	j->step = F_OPEN_COPY;
-	open_copy(j);
-}
-
-/* --- copy ----------------------------------------------------------------------------------------- */
-
-static void copy_opened(struct us_opc *o, int res);
-static void prepared(struct us_opc *o, int res);
-
-static bool sparse_file(const struct statx *st)
-{
-	return (st->stx_mask & STATX_BLOCKS) && st->stx_blocks * 512 < st->stx_size;
-}
-
-/*
- * Large files without holes are written with O_DIRECT: the copy does not
- * go through the page cache, where filling fresh pages costs more than
- * the device's own bandwidth, and ext4 runs aligned direct writes into
- * preallocated blocks in parallel.  Reads stay buffered (cheap when the
- * source is cached, asynchronous when not).
- */
-static int direct_flag(struct us_job *j)
-{
-	bool d = j->st.stx_size >= US_DIRECT_MIN && !sparse_file(&j->st) && !atomic_load(&us_c->no_direct);
-
-	atomic_store(&j->direct, d);
-	return d ? O_DIRECT : 0;
-}
-
-static void open_dst(struct us_job *j)
-{
-	int acc = (us_c->o.verify ? O_RDWR : O_WRONLY) | direct_flag(j);
-	mode_t mode = j->st.stx_mode & 0777;
-
-	j->op[1].fn = copy_opened;
-	j->op[1].owner = j;
-	if (!atomic_load(&us_c->no_tmpfile)) {
-		j->tmpfile = true;
-		us_op_openat(j->w, &j->op[1], j->dir->dfd, ".", O_TMPFILE | acc, mode);
-		return;
-	}
-	j->tmpfile = false;
-	us_tmpname(j->tmpname);
-	us_op_openat(j->w, &j->op[1], j->dir->dfd, j->tmpname, O_CREAT | O_EXCL | O_NOFOLLOW | acc, mode);
-}
-
-static void open_copy(struct us_job *j)
-{
-	if (j->fds_held < 2 && !us_fd_take(j, 2 - j->fds_held)) {
-		us_fd_wait(j);
-		return;
-	}
-	us_dir_prepare(j);
-	j->pending = 1;
-	if (j->sfd < 0) {
-		j->pending = 2;
-		j->op[0].fn = copy_opened;
-		j->op[0].owner = j;
-		us_op_openat(j->w, &j->op[0], j->dir->sfd, j->ent->name, O_RDONLY | O_NOFOLLOW | noatime(&j->st), 0);
-	}
-	open_dst(j);
-}
-
-static void copy_opened(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-	int ret;
-
-	if (o == &j->op[0]) {
-		if (res >= 0)
-			j->sfd = res;
-		else if (!j->err)
-			us_job_fail(j, "src", "open", res);
-	} else if (res >= 0) {
-		j->dfd = res;
-		j->tmp_named = !j->tmpfile;
-	} else if (res == -EINVAL && atomic_load(&j->direct)) {
-		/* No O_DIRECT on this filesystem: buffered from now on. */
-		atomic_store(&us_c->no_direct, true);
-		open_dst(j);
-		return;
-	} else if (j->tmpfile && (res == -EOPNOTSUPP || res == -EISDIR || res == -EINVAL)) {
-		/* No O_TMPFILE on this filesystem: named temporaries from now on. */
-		atomic_store(&us_c->no_tmpfile, true);
-		open_dst(j);
-		return;
-	} else if (!j->err) {
-		us_job_fail(j, "dst", "create", res);
-	}
-	if (--j->pending)
-		return;
-	if (j->err || us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	/* A file with fewer blocks than its size has holes: copy only its data. */
-	bool sparse = sparse_file(&j->st);
-
-	/* O_DIRECT takes aligned blocks; the unaligned end is written afterwards, buffered. */
-	j->tail = atomic_load(&j->direct) ? j->st.stx_size & ~(uint64_t)4095 : 0;
-	ret = ranges_build(j, sparse, j->tail ? j->tail : j->st.stx_size);
-	if (j->tail == j->st.stx_size)
-		j->tail = 0;
-	if (ret < 0) {
-		us_job_fail(j, "src", "find holes", ret);
-		copy_abort(j);
-		return;
-	}
-	j->op[0].fn = prepared;
-	j->op[0].owner = j;
-	if (sparse) {
-		us_op_ftruncate(j->w, &j->op[0], j->dfd, j->st.stx_size);
-		return;
-	}
-	if (j->st.stx_size >= US_FALLOC_MIN) {
-		us_op_fallocate(j->w, &j->op[0], j->dfd, j->st.stx_size);
-		return;
-	}
-	prepared(&j->op[0], 0);
-}
-
-static void prepared(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-
-	/* fallocate is a hint: a filesystem without it still takes the writes. */
-	if (res < 0 && res != -EOPNOTSUPP) {
-		us_job_fail(j, "dst", "allocate", res);
-		copy_abort(j);
-		return;
-	}
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	ranges_start(j, false);
-}
-
 /* Clear O_DIRECT on the destination (fcntl has no io_uring op); false if it was not set. */
-static bool direct_off(struct us_job *j)
+bool us_direct_off(struct us_job *j)
 {
 	int fl;
 
@@ -815,204 +575,19 @@ static bool direct_off(struct us_job *j)
 	return fl >= 0 && fcntl(j->dfd, F_SETFL, fl & ~O_DIRECT) == 0;
 }
 
-static void place(struct us_job *j);
-static void copy_meta_done(struct us_job *j);
-static void verify_synced(struct us_opc *o, int res);
-static void verify_dropped(struct us_opc *o, int res);
-
-static void content_done(struct us_job *j)
-{
-	int err = atomic_load(&j->copy_err);
-	struct us_meta *m;
-
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	if (err) {
-		us_job_fail(j, atomic_load(&j->copy_err_dst) ? "dst" : "src", "copy", err);
-		copy_abort(j);
-		return;
-	}
-	/* After the aligned part written with O_DIRECT, the end, buffered. */
-	direct_off(j);
-	if (j->tail) {
-		unsigned cap = 0;
-
-		j->nranges = 0;
-		if (ranges_add(j, j->tail, j->st.stx_size, &cap) < 0) {
-			us_job_fail(j, "dst", "copy", -ENOMEM);
-			copy_abort(j);
-			return;
-		}
-		j->tail = 0;
-		ranges_start(j, false);
-		return;
-	}
-	if (us_c->o.verify) {
-		j->op[0].fn = verify_synced;
-		j->op[0].owner = j;
-		us_op_fsync(j->w, &j->op[0], j->dfd);
-		return;
-	}
-	m = us_meta_new(j);
-	if (!m) {
-		us_job_fail(j, "dst", "metadata", -ENOMEM);
-		copy_abort(j);
-		return;
-	}
-	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
-	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
-	m->sst = &j->st;
-	us_fresh_stat(j, &m->dst_st, j->st.stx_mode & 0777);
-	m->fresh = true;
-	m->dry = false;
-	m->done = copy_meta_done;
-	us_meta_start(j, m);
-}
-
 /*
- * --verify: the copy is flushed and its cached pages dropped, so the
- * compare reads what the device holds, not what we just wrote to memory.
+ * After the ranges stopped: how much of the file, from its start, is
+ * surely written (holes between data ranges count as written: the file
+ * was truncated to its size first).
  */
-static void verify_synced(struct us_opc *o, int res)
+uint64_t us_copied_prefix(const struct us_job *j)
 {
-	struct us_job *j = o->owner;
+	for (unsigned i = 0; i < j->nranges; i++) {
+		const struct us_range *rg = &j->ranges[i];
+		uint64_t done = rg->next < rg->gap ? rg->next : rg->gap;
 
-	if (res < 0) {
-		us_job_fail(j, "dst", "sync for verify", res);
-		copy_abort(j);
-		return;
+		if (done < rg->end)
+			return done;
 	}
-	j->op[0].fn = verify_dropped;
-	us_op_fadvise(j->w, &j->op[0], j->dfd, POSIX_FADV_DONTNEED);
-}
-
-static void verify_dropped(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-
-	(void)res;	/* only a cache hint */
-	j->verifying = true;
-	if (ranges_build(j, false, j->st.stx_size) < 0) {
-		us_job_fail(j, "dst", "verify", -ENOMEM);
-		copy_abort(j);
-		return;
-	}
-	ranges_start(j, true);
-}
-
-static void compared(struct us_job *j)
-{
-	int err;
-	struct us_meta *m;
-
-	if (!j->verifying) {
-		checksum_compared(j);
-		return;
-	}
-	err = atomic_load(&j->copy_err);
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	if (err) {
-		us_job_fail(j, atomic_load(&j->copy_err_dst) ? "dst" : "src",
-			    err == US_EDIFFERS ? "verify" : "read back for verify", err);
-		copy_abort(j);
-		return;
-	}
-	m = us_meta_new(j);
-	if (!m) {
-		us_job_fail(j, "dst", "metadata", -ENOMEM);
-		copy_abort(j);
-		return;
-	}
-	m->src = (struct us_ref){ .fd = j->sfd, .dirfd = -1 };
-	m->dst = (struct us_ref){ .fd = j->dfd, .dirfd = -1 };
-	m->sst = &j->st;
-	us_fresh_stat(j, &m->dst_st, j->st.stx_mode & 0777);
-	m->fresh = true;
-	m->dry = false;
-	m->done = copy_meta_done;
-	us_meta_start(j, m);
-}
-
-static void placed(struct us_opc *o, int res);
-static void tmp_linked(struct us_opc *o, int res);
-
-static void copy_meta_done(struct us_job *j)
-{
-	if (us_stopped()) {
-		copy_abort(j);
-		return;
-	}
-	place(j);
-}
-
-/* Link the unnamed file in: by its fd with AT_EMPTY_PATH as root, else through /proc. */
-static void link_tmpfile(struct us_job *j, const char *name, us_cont fn)
-{
-	char path[64];
-
-	j->op[0].fn = fn;
-	j->op[0].owner = j;
-	if (us_c->root) {
-		us_op_linkat(j->w, &j->op[0], j->dfd, "", j->dir->dfd, name, AT_EMPTY_PATH);
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", j->dfd);
-	us_op_linkat(j->w, &j->op[0], AT_FDCWD, path, j->dir->dfd, name, AT_SYMLINK_FOLLOW);
-}
-
-static void place(struct us_job *j)
-{
-	if (j->tmpfile && !j->dst_exists) {
-		link_tmpfile(j, j->ent->name, placed);
-		return;
-	}
-	if (j->tmpfile) {
-		us_tmpname(j->tmpname);
-		link_tmpfile(j, j->tmpname, tmp_linked);
-		return;
-	}
-	j->op[0].fn = placed;
-	j->op[0].owner = j;
-	us_op_renameat(j->w, &j->op[0], j->dir->dfd, j->tmpname, j->dir->dfd, j->ent->name);
-}
-
-static void tmp_linked(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-
-	if (res < 0) {
-		us_job_fail(j, "dst", "link into the directory", res);
-		copy_abort(j);
-		return;
-	}
-	j->tmp_named = true;
-	j->op[0].fn = placed;
-	us_op_renameat(j->w, &j->op[0], j->dir->dfd, j->tmpname, j->dir->dfd, j->ent->name);
-}
-
-static void placed(struct us_opc *o, int res)
-{
-	struct us_job *j = o->owner;
-
-	if (res == -EEXIST && j->tmpfile && !j->tmp_named) {
-		/* Something took the name since the listing: replace it. */
-		j->dst_exists = true;
-		place(j);
-		return;
-	}
-	if (res < 0) {
-		us_job_fail(j, "dst", j->tmp_named ? "rename into place" : "link into the directory", res);
-		copy_abort(j);
-		return;
-	}
-	j->tmp_named = false;
-	j->placed = true;
-	atomic_fetch_add(&us_c->s.copied, 1);
-	us_item(j->dst_exists ? "update" : "copy", j->dir->rel, j->ent->name, NULL);
-	us_entry_finish(j);
+	return j->nranges ? j->ranges[j->nranges - 1].end : 0;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "us.h"
+#include "mem.h"
 
 static unsigned class_of(size_t len)
 {
@@ -88,24 +88,6 @@ void us_mem_put(struct us_worker *w, void *mem, unsigned cls)
 	w->free_mem[cls] = mem;
 }
 
-struct us_chunk *us_chunk_get(struct us_worker *w)
-{
-	struct us_chunk *ch = w->free_chunks;
-
-	if (ch) {
-		w->free_chunks = ch->next;
-		memset(ch, 0, sizeof(*ch));
-		return ch;
-	}
-	return calloc(1, sizeof(*ch));
-}
-
-void us_chunk_put(struct us_worker *w, struct us_chunk *ch)
-{
-	ch->next = w->free_chunks;
-	w->free_chunks = ch;
-}
-
 /*
  * Pipes for splice, made on demand up to max_pipes, each paying two fds
  * out of the worker's share; a pipe that failed midway may hold data and
@@ -172,10 +154,4 @@ void us_mem_destroy(struct us_worker *w)
 	for (unsigned c = 0; c < US_NCLASS; c++)
 		while (w->free_mem[c])
 			release_one(w, c);
-	while (w->free_chunks) {
-		struct us_chunk *ch = w->free_chunks;
-
-		w->free_chunks = ch->next;
-		free(ch);
-	}
 }

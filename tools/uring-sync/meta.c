@@ -17,31 +17,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <linux/limits.h>
 
-#include "us.h"
+#include "meta.h"
 
+/*
+ * What -X and -A copy, as rsync: user.* (and as root trusted.* and
+ * security.*), and the POSIX ACLs, which are system.posix_acl_*.
+ */
 bool us_xattr_wanted(const char *name)
 {
-	return !strncmp(name, "user.", 5) || !strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9) ||
-	       !strcmp(name, "system.posix_acl_access") || !strcmp(name, "system.posix_acl_default");
+	if (!strncmp(name, "system.", 7))
+		return us_c->o.acls && (!strcmp(name, "system.posix_acl_access") ||
+					!strcmp(name, "system.posix_acl_default"));
+	if (!us_c->o.xattrs)
+		return false;
+	return !strncmp(name, "user.", 5) ||
+	       (us_c->root && (!strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9)));
 }
 
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465	/* Linux 6.13; the same number on every architecture */
+#endif
+
+static atomic_bool no_listxattrat;
+
+/*
+ * listxattr has no io_uring op.  By name in a directory: listxattrat
+ * (6.13) where the kernel has it, else through /proc/self/fd, which
+ * costs a walk of the magic link every time.
+ */
 static ssize_t list_raw(const struct us_ref *ref, char *buf, size_t len)
 {
 	char path[4200];
 	ssize_t n;
 	int ret;
 
-	if (ref->fd >= 0) {
-		n = flistxattr(ref->fd, buf, len);
-	} else {
-		ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
-		if (ret < 0)
-			return ret;
-		n = llistxattr(path, buf, len);
+	if (ref->fd >= 0)
+		return (n = flistxattr(ref->fd, buf, len)) < 0 ? -errno : n;
+	if (!atomic_load_explicit(&no_listxattrat, memory_order_relaxed)) {
+		n = syscall(SYS_listxattrat, ref->dirfd, ref->name, AT_SYMLINK_NOFOLLOW, buf, len);
+		if (n >= 0 || errno != ENOSYS)
+			return n < 0 ? -errno : n;
+		atomic_store(&no_listxattrat, true);
 	}
+	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
+	if (ret < 0)
+		return ret;
+	n = llistxattr(path, buf, len);
 	return n < 0 ? -errno : n;
 }
 
@@ -121,6 +146,65 @@ static void warn(struct us_job *j, struct us_meta *m, const char *what, int err)
 {
 	m->err = m->err ? m->err : err;
 	us_job_fail(j, "dst", what, err);
+}
+
+/* The job's metadata state, cleared. */
+struct us_meta *us_meta_new(struct us_job *j)
+{
+	if (!j->meta)
+		j->meta = calloc(1, sizeof(*j->meta));
+	else
+		memset(j->meta, 0, sizeof(*j->meta));
+	return j->meta;
+}
+
+/*
+ * A new entry, made with mode: its owner is us, and the directory's
+ * group if that is setgid; it may replace an older entry (without -p,
+ * whose mode it keeps).
+ */
+void us_meta_fresh(struct us_job *j, struct us_meta *m, mode_t mode)
+{
+	struct statx *d = &m->dst_st;
+
+	m->fresh = true;
+	m->created = true;
+	m->old_mode = j->dst_exists ? j->dst.stx_mode : 0;
+	memset(d, 0, sizeof(*d));
+	d->stx_uid = us_c->euid;
+	d->stx_gid = j->dir->dst_setgid ? j->dir->dst_gid : us_c->egid;
+	d->stx_mode = (uint16_t)mode;
+}
+
+static void inplace_meta_done(struct us_job *j)
+{
+	if (j->meta->changed) {
+		us_item("meta", j->dir->rel, j->ent->name, NULL);
+		atomic_fetch_add(&us_c->s.updated, 1);
+	}
+	us_job_done(j);
+}
+
+/* The destination entry is right but for metadata: fix it where it is. */
+void us_inplace_meta(struct us_job *j)
+{
+	struct us_meta *m = us_meta_new(j);
+	bool lnk = S_ISLNK(j->st.stx_mode);
+
+	if (!m) {
+		us_job_fail(j, "dst", "metadata", -ENOMEM);
+		us_job_done(j);
+		return;
+	}
+	m->src = (struct us_ref){ .fd = -1, .dirfd = j->sdirfd, .name = j->sname, .symlink = lnk };
+	m->dst = (struct us_ref){ .fd = -1, .dirfd = j->dir->dfd, .name = j->ent->name, .symlink = lnk };
+	m->sst = &j->st;
+	m->dst_st = j->dst;
+	m->fresh = false;
+	m->dry = us_c->o.dry_run;
+	m->done = inplace_meta_done;
+	j->placed = true;
+	us_meta_start(j, m);
 }
 
 static void meta_rest(struct us_job *j);
@@ -316,14 +400,10 @@ static void meta_owner(struct us_job *j)
 	gid_t gid = (gid_t)-1;
 
 	m->chowned = false;
-	if (us_c->root) {
-		if (s->stx_uid != d->stx_uid)
-			uid = s->stx_uid;
-		if (s->stx_gid != d->stx_gid)
-			gid = s->stx_gid;
-	} else if (s->stx_gid != d->stx_gid && in_groups(s->stx_gid)) {
+	if (us_c->o.owner && us_c->root && s->stx_uid != d->stx_uid)
+		uid = s->stx_uid;
+	if (us_c->o.group && s->stx_gid != d->stx_gid && (us_c->root || in_groups(s->stx_gid)))
 		gid = s->stx_gid;
-	}
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
 		return;
 	m->changed |= US_CH_OWNER;
@@ -333,6 +413,21 @@ static void meta_owner(struct us_job *j)
 		warn(j, m, "set owner", -errno);
 	else
 		m->chowned = true;
+}
+
+/*
+ * The mode to give: the source's with -p; without, as rsync: an entry
+ * made now gets the source's permission bits under the umask, or those of
+ * the entry it replaces; an entry that was there keeps its own (old_mode:
+ * a directory made writable for the run).
+ */
+static mode_t want_mode(const struct us_meta *m)
+{
+	if (us_c->o.perms)
+		return m->sst->stx_mode & 07777;
+	if (m->fresh || m->created)
+		return m->old_mode ? m->old_mode & 07777 : m->sst->stx_mode & 0777 & ~us_c->o.umask;
+	return (m->old_mode ? m->old_mode : m->dst_st.stx_mode) & 07777;
 }
 
 static void meta_rest(struct us_job *j)
@@ -346,7 +441,7 @@ static void meta_rest(struct us_job *j)
 		goto out;
 	remove_extras(j);
 	if (!r->symlink) {
-		mode_t want = s->stx_mode & 07777, have = d->stx_mode & 07777;
+		mode_t want = want_mode(m), have = d->stx_mode & 07777;
 
 		if (want != have)
 			m->changed |= US_CH_MODE;
@@ -356,7 +451,7 @@ static void meta_rest(struct us_job *j)
 				warn(j, m, "set mode", -errno);
 		}
 	}
-	if (m->fresh || !same_time(&s->stx_mtime, &d->stx_mtime)) {
+	if (us_c->o.times && (m->fresh || !same_time(&s->stx_mtime, &d->stx_mtime))) {
 		struct timespec ts[2] = {
 			{ .tv_sec = s->stx_atime.tv_sec, .tv_nsec = s->stx_atime.tv_nsec },
 			{ .tv_sec = s->stx_mtime.tv_sec, .tv_nsec = s->stx_mtime.tv_nsec },

@@ -3,20 +3,20 @@
 /*
  * The io_uring ops uring-sync uses, each behind one function that takes a
  * continuation.  Every op goes through safer-ring's typed API with a
- * callback; when the running kernel lacks the opcode (ftruncate before
- * 6.9, the xattr ops before 5.19...), the same work is done by the plain
- * syscall and the continuation runs from the worker's deferred list, so
- * callers never see the difference and never run re-entered.
+ * callback; when the worker's ring cannot run the opcode (ftruncate
+ * before 6.9, the xattr ops before 5.19, or SR_DISABLE), the request goes
+ * to sysops.c instead and the continuation runs from the worker's
+ * deferred list, so callers never see the difference and never run
+ * re-entered.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 
-#include "us.h"
+#include "ops.h"
+#include "sysops.h"
 
 void us_defer(struct us_worker *w, struct us_opc *o, int res)
 {
@@ -42,34 +42,17 @@ void us_run_deferred(struct us_worker *w)
 	}
 }
 
-/* Which ops run natively on this worker's ring: the rest take the syscall. */
-void us_worker_probe(struct us_worker *w)
+/* Which ops run natively on this worker's ring: the rest go to sysops.c. */
+void us_ops_init(struct us_worker *w)
 {
-	struct sr_ring *r = w->ring;
-
-	w->nat_statx = sr_ring_native(r, SR_OP_STATX);
-	w->nat_openat = sr_ring_native(r, SR_OP_OPENAT);
-	w->nat_close = sr_ring_native(r, SR_OP_CLOSE);
-	w->nat_read = sr_ring_native(r, SR_OP_READ);
-	w->nat_write = sr_ring_native(r, SR_OP_WRITE);
-	w->nat_fsync = sr_ring_native(r, SR_OP_FSYNC);
-	w->nat_splice = sr_ring_native(r, SR_OP_SPLICE);
-	w->nat_openat2 = sr_ring_native(r, SR_OP_OPENAT2);
-	w->nat_ftruncate = sr_ring_native(r, SR_OP_FTRUNCATE);
-	w->nat_fallocate = sr_ring_native(r, SR_OP_FALLOCATE);
-	w->nat_fadvise = sr_ring_native(r, SR_OP_FADVISE);
-	w->nat_xattr = sr_ring_native(r, SR_OP_FGETXATTR) && sr_ring_native(r, SR_OP_FSETXATTR) &&
-		       sr_ring_native(r, SR_OP_GETXATTR) && sr_ring_native(r, SR_OP_SETXATTR);
-	w->nat_linkat = sr_ring_native(r, SR_OP_LINKAT);
-	w->nat_symlinkat = sr_ring_native(r, SR_OP_SYMLINKAT);
-	w->nat_mkdirat = sr_ring_native(r, SR_OP_MKDIRAT);
-	w->nat_renameat = sr_ring_native(r, SR_OP_RENAMEAT);
-	w->nat_unlinkat = sr_ring_native(r, SR_OP_UNLINKAT);
+	for (unsigned op = 0; op < SR_OP__COUNT; op++)
+		w->native[op] = sr_ring_native(w->ring, op);
 }
 
-static inline int sys_res(long ret)
+/* The ring lacks the op: the system call, its result deferred. */
+static void sys(struct us_worker *w, struct us_opc *o, const struct us_sysreq *rq)
 {
-	return ret < 0 ? -errno : (int)ret;
+	us_defer(w, o, us_sys_run(rq));
 }
 
 /* A submit that failed (no memory, an op refused): the op completes with that error. */
@@ -92,7 +75,6 @@ static void cb_##opname(struct sr_ring *r, struct sr_##opname##_completed *c, vo
 }
 US_CB(openat)
 US_CB(openat2)
-US_CB(close)
 US_CB(mkdirat)
 US_CB(symlinkat)
 US_CB(linkat)
@@ -139,8 +121,9 @@ US_CB_BUF(getxattr, value)
 void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags)
 {
 	o->w = w;
-	if (!w->nat_statx) {
-		us_defer(w, o, sys_res(statx(dfd, path, flags, US_STATX_MASK, &o->stx)));
+	if (!w->native[SR_OP_STATX]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_STATX, .dfd = dfd, .path = path, .flags = flags,
+					       .mask = US_STATX_MASK, .stx = &o->stx });
 		return;
 	}
 	struct sr_statx_op op = sr_statx(dfd, path, flags, US_STATX_MASK);
@@ -150,8 +133,9 @@ void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *pat
 void us_op_openat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags, mode_t mode)
 {
 	o->w = w;
-	if (!w->nat_openat) {
-		us_defer(w, o, sys_res(openat(dfd, path, flags | O_CLOEXEC, mode)));
+	if (!w->native[SR_OP_OPENAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_OPENAT, .dfd = dfd, .path = path,
+					       .flags = flags | O_CLOEXEC, .mode = mode });
 		return;
 	}
 	struct sr_openat_op op = sr_openat(dfd, path, flags | O_CLOEXEC, mode);
@@ -170,23 +154,12 @@ void us_op_opendir(struct us_worker *w, struct us_opc *o, int dfd, const char *p
 	};
 
 	o->w = w;
-	if (!w->nat_openat2) {
-		us_defer(w, o, sys_res(syscall(SYS_openat2, dfd, path, &how, sizeof(how))));
+	if (!w->native[SR_OP_OPENAT2]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_OPENAT2, .dfd = dfd, .path = path, .how = &how });
 		return;
 	}
 	struct sr_openat2_op op = sr_openat2(dfd, path, &how);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_openat2, o, NULL));
-}
-
-void us_op_close(struct us_worker *w, struct us_opc *o, int fd)
-{
-	o->w = w;
-	if (!w->nat_close) {
-		us_defer(w, o, sys_res(close(fd)));
-		return;
-	}
-	struct sr_close_op op = sr_close(fd);
-	submitted(w, o, sr_submit_cb(w->ring, &op, cb_close, o, NULL));
 }
 
 /* Fire and forget: nothing waits for this close, so it needs no job. */
@@ -205,8 +178,8 @@ void us_close_async(struct us_worker *w, int fd)
 
 	if (fd < 0)
 		return;
-	if (!w->nat_close || sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
-		close(fd);
+	if (!w->native[SR_OP_CLOSE] || sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
+		us_sys_run(&(struct us_sysreq){ .op = SR_OP_CLOSE, .fd = fd });
 	else
 		w->ops++;
 }
@@ -215,8 +188,9 @@ void us_op_read(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b,
 {
 	o->w = w;
 	o->buf = b;
-	if (!w->nat_read) {
-		us_defer(w, o, sys_res(pread(fd, sr_buf_data(b), sr_buf_cap(b), (off_t)off)));
+	if (!w->native[SR_OP_READ]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_READ, .fd = fd, .buf = sr_buf_data(b),
+					       .len = sr_buf_cap(b), .off = (int64_t)off });
 		return;
 	}
 	struct sr_read_op op = sr_read(fd, b, off);
@@ -227,8 +201,9 @@ void us_op_write(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b
 {
 	o->w = w;
 	o->buf = b;
-	if (!w->nat_write) {
-		us_defer(w, o, sys_res(pwrite(fd, sr_buf_data(b), sr_buf_len(b), (off_t)off)));
+	if (!w->native[SR_OP_WRITE]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_WRITE, .fd = fd, .cbuf = sr_buf_data(b),
+					       .len = sr_buf_len(b), .off = (int64_t)off });
 		return;
 	}
 	struct sr_write_op op = sr_write(fd, b, off);
@@ -238,8 +213,8 @@ void us_op_write(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b
 void us_op_mkdirat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, mode_t mode)
 {
 	o->w = w;
-	if (!w->nat_mkdirat) {
-		us_defer(w, o, sys_res(mkdirat(dfd, path, mode)));
+	if (!w->native[SR_OP_MKDIRAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_MKDIRAT, .dfd = dfd, .path = path, .mode = mode });
 		return;
 	}
 	struct sr_mkdirat_op op = sr_mkdirat(dfd, path, mode);
@@ -249,8 +224,8 @@ void us_op_mkdirat(struct us_worker *w, struct us_opc *o, int dfd, const char *p
 void us_op_symlinkat(struct us_worker *w, struct us_opc *o, const char *target, int dfd, const char *path)
 {
 	o->w = w;
-	if (!w->nat_symlinkat) {
-		us_defer(w, o, sys_res(symlinkat(target, dfd, path)));
+	if (!w->native[SR_OP_SYMLINKAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SYMLINKAT, .dfd = dfd, .path = path, .path2 = target });
 		return;
 	}
 	struct sr_symlinkat_op op = sr_symlinkat(target, dfd, path);
@@ -261,8 +236,9 @@ void us_op_linkat(struct us_worker *w, struct us_opc *o, int ofd, const char *ol
 		  int flags)
 {
 	o->w = w;
-	if (!w->nat_linkat) {
-		us_defer(w, o, sys_res(linkat(ofd, oldp, nfd, newp, flags)));
+	if (!w->native[SR_OP_LINKAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_LINKAT, .dfd = ofd, .path = oldp, .dfd2 = nfd,
+					       .path2 = newp, .flags = flags });
 		return;
 	}
 	struct sr_linkat_op op = sr_linkat(ofd, oldp, nfd, newp);
@@ -273,8 +249,9 @@ void us_op_linkat(struct us_worker *w, struct us_opc *o, int ofd, const char *ol
 void us_op_renameat(struct us_worker *w, struct us_opc *o, int ofd, const char *oldp, int nfd, const char *newp)
 {
 	o->w = w;
-	if (!w->nat_renameat) {
-		us_defer(w, o, sys_res(renameat(ofd, oldp, nfd, newp)));
+	if (!w->native[SR_OP_RENAMEAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_RENAMEAT, .dfd = ofd, .path = oldp, .dfd2 = nfd,
+					       .path2 = newp });
 		return;
 	}
 	struct sr_renameat_op op = sr_renameat(ofd, oldp, nfd, newp);
@@ -284,8 +261,8 @@ void us_op_renameat(struct us_worker *w, struct us_opc *o, int ofd, const char *
 void us_op_unlinkat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags)
 {
 	o->w = w;
-	if (!w->nat_unlinkat) {
-		us_defer(w, o, sys_res(unlinkat(dfd, path, flags)));
+	if (!w->native[SR_OP_UNLINKAT]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_UNLINKAT, .dfd = dfd, .path = path, .flags = flags });
 		return;
 	}
 	struct sr_unlinkat_op op = sr_unlinkat(dfd, path);
@@ -296,8 +273,8 @@ void us_op_unlinkat(struct us_worker *w, struct us_opc *o, int dfd, const char *
 void us_op_ftruncate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len)
 {
 	o->w = w;
-	if (!w->nat_ftruncate) {
-		us_defer(w, o, sys_res(ftruncate(fd, (off_t)len)));
+	if (!w->native[SR_OP_FTRUNCATE]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FTRUNCATE, .fd = fd, .len = len });
 		return;
 	}
 	struct sr_ftruncate_op op = sr_ftruncate(fd, (loff_t)len);
@@ -307,21 +284,22 @@ void us_op_ftruncate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len
 void us_op_fallocate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len)
 {
 	o->w = w;
-	if (!w->nat_fallocate) {
-		us_defer(w, o, sys_res(fallocate(fd, 0, 0, (off_t)len)));
+	if (!w->native[SR_OP_FALLOCATE]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FALLOCATE, .fd = fd, .len = len });
 		return;
 	}
 	struct sr_fallocate_op op = sr_fallocate(fd, 0, 0, len);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fallocate, o, NULL));
 }
 
+/* fdatasync. */
 void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd)
 {
 	struct sr_fsync_op op = sr_fsync(fd);
 
 	o->w = w;
-	if (!w->nat_fsync) {
-		us_defer(w, o, sys_res(fdatasync(fd)));
+	if (!w->native[SR_OP_FSYNC]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FSYNC, .fd = fd });
 		return;
 	}
 	sr_fsync_set_fsync_flags(&op, IORING_FSYNC_DATASYNC);
@@ -331,8 +309,8 @@ void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd)
 void us_op_fadvise(struct us_worker *w, struct us_opc *o, int fd, int advice)
 {
 	o->w = w;
-	if (!w->nat_fadvise) {
-		us_defer(w, o, -posix_fadvise(fd, 0, 0, advice));
+	if (!w->native[SR_OP_FADVISE]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FADVISE, .fd = fd, .advice = advice });
 		return;
 	}
 	struct sr_fadvise_op op = sr_fadvise(fd, 0, 0, advice);
@@ -343,11 +321,9 @@ void us_op_splice(struct us_worker *w, struct us_opc *o, int fd_in, int64_t off_
 		  unsigned len)
 {
 	o->w = w;
-	if (!w->nat_splice) {
-		loff_t oi = off_in, oo = off_out;
-
-		us_defer(w, o, sys_res(splice(fd_in, off_in < 0 ? NULL : &oi, fd_out, off_out < 0 ? NULL : &oo,
-					      len, 0)));
+	if (!w->native[SR_OP_SPLICE]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SPLICE, .fd = fd_in, .off = off_in, .fd_out = fd_out,
+					       .off_out = off_out, .len = len });
 		return;
 	}
 	struct sr_splice_op op = sr_splice(fd_in, off_in, fd_out, off_out, len);
@@ -367,32 +343,35 @@ int us_proc_path(char *buf, size_t len, int dirfd, const char *name)
 
 /*
  * Extended attributes: fgetxattr/fsetxattr on an open file, getxattr/
- * setxattr by path for entries we have no fd for, and the l*xattr
- * syscalls for symlinks (io_uring's path xattr ops follow them).
+ * setxattr by path for entries we have no fd for; a symlink's by the
+ * l*xattr system calls, since io_uring's path xattr ops follow symlinks.
  */
 void us_op_getxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *ref, const char *name,
 		    struct sr_buf *b)
 {
 	char path[4200];
+	int ret;
 
 	o->w = w;
 	o->buf = b;
-	if (ref->fd >= 0 && w->nat_xattr) {
+	if (ref->fd >= 0 && w->native[SR_OP_FGETXATTR]) {
 		struct sr_fgetxattr_op op = sr_fgetxattr(ref->fd, name, b);
 		submitted(w, o, sr_submit_cb(w->ring, &op, cb_fgetxattr, o, NULL));
 		return;
 	}
 	if (ref->fd >= 0) {
-		us_defer(w, o, sys_res(fgetxattr(ref->fd, name, sr_buf_data(b), sr_buf_cap(b))));
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FGETXATTR, .fd = ref->fd, .name = name,
+					       .buf = sr_buf_data(b), .len = sr_buf_cap(b) });
 		return;
 	}
-	int ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
+	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
 	if (ret < 0) {
 		us_defer(w, o, ret);
 		return;
 	}
-	if (ref->symlink || !w->nat_xattr) {
-		us_defer(w, o, sys_res(lgetxattr(path, name, sr_buf_data(b), sr_buf_cap(b))));
+	if (ref->symlink || !w->native[SR_OP_GETXATTR]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_GETXATTR, .path = path, .name = name,
+					       .buf = sr_buf_data(b), .len = sr_buf_cap(b) });
 		return;
 	}
 	struct sr_getxattr_op op = sr_getxattr(name, b, path);
@@ -403,24 +382,27 @@ void us_op_setxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *
 		    const void *value, unsigned len)
 {
 	char path[4200];
+	int ret;
 
 	o->w = w;
-	if (ref->fd >= 0 && w->nat_xattr) {
+	if (ref->fd >= 0 && w->native[SR_OP_FSETXATTR]) {
 		struct sr_fsetxattr_op op = sr_fsetxattr(ref->fd, name, value, 0, len);
 		submitted(w, o, sr_submit_cb(w->ring, &op, cb_fsetxattr, o, NULL));
 		return;
 	}
 	if (ref->fd >= 0) {
-		us_defer(w, o, sys_res(fsetxattr(ref->fd, name, value, len, 0)));
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FSETXATTR, .fd = ref->fd, .name = name, .cbuf = value,
+					       .len = len });
 		return;
 	}
-	int ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
+	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
 	if (ret < 0) {
 		us_defer(w, o, ret);
 		return;
 	}
-	if (ref->symlink || !w->nat_xattr) {
-		us_defer(w, o, sys_res(lsetxattr(path, name, value, len, 0)));
+	if (ref->symlink || !w->native[SR_OP_SETXATTR]) {
+		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SETXATTR, .path = path, .name = name, .cbuf = value,
+					       .len = len });
 		return;
 	}
 	struct sr_setxattr_op op = sr_setxattr(name, value, path, 0, len);
