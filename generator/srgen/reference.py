@@ -533,7 +533,7 @@ class _OpBuilder:
         o = self.o
         none = [f for f in o.fallback if f.kind == "none"]
         text = (f"The ring cannot run `{o.name}` natively (it needs Linux {o.kernel}"
-                f"{', a ring set up with ' + ' and '.join(o.requires_setup) if o.requires_setup else ''}; or "
+                f"{', a ring set up with ' + ' or '.join(o.requires_setup) if o.requires_setup else ''}; or "
                 "SR_DISABLE, or a ring without io_uring) and the policy is SR_POLICY_STRICT, or no fallback "
                 "route works on this ring")
         if none:
@@ -550,7 +550,7 @@ class _OpBuilder:
     def notes(self):
         o, out = self.o, []
         if o.requires_setup:
-            out.append(f"Runs only on rings set up with {' and '.join(o.requires_setup)} (see "
+            out.append(f"Runs only on rings set up with {' or '.join(o.requires_setup)} (see "
                        "sr_ring_create(3)); elsewhere it takes its fallback.")
         if o.checked and o.out_buffers:
             out.append(f"In C, `{self.T}()` is also a macro that makes a const buffer a compile error: the "
