@@ -26,6 +26,9 @@ MAN_NAMES := $(shell awk 'FNR == 1 { p = FILENAME; sub(/.*\//, "", p); s = p; su
 		if (d) n = 0 }' $(MAN_SRC) /dev/null)
 MAN_LINK_OUT := $(addprefix $(BUILD)/man/,$(foreach l,$(MAN_NAMES),$(firstword $(subst :, ,$(l)))))
 
+# The op pages come from the generator, like the headers.
+$(filter generated/%,$(MAN_SRC)): generated/.stamp ;
+
 MAN_PAGES += $(MAN_OUT)
 MAN_LINKS += $(MAN_LINK_OUT)
 
