@@ -401,9 +401,6 @@ class _OpBuilder:
                 how = "A raw pointer: not tracked; keep the memory valid as the lifetime says."
             note = f"  {mem.note[0].upper()}{mem.note[1:].rstrip('.')}." if mem.note else ""
             out.append(Entry(a.name, f"{life[0].upper()}{life[1:]}.  {how}{note}", cls))
-        if not o.checked:
-            out.append(Entry("(unchecked)", f"This op takes raw pointers in its typed API too: {o.raw_pointers}.",
-                             "raw"))
         return out
 
     # --- completion, fallback, errors ------------------------------------------------
@@ -549,6 +546,9 @@ class _OpBuilder:
 
     def notes(self):
         o, out = self.o, []
+        if not o.checked:
+            out.append(f"Its typed API takes raw pointers too ({o.raw_pointers}): nothing of its memory is lent, "
+                       "copied or checked.")
         if o.requires_setup:
             out.append(f"Runs only on rings set up with {' or '.join(o.requires_setup)} (see "
                        "sr_ring_create(3)); elsewhere it takes its fallback.")
