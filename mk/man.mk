@@ -10,7 +10,8 @@
 #                    about any page; every synopsis compiles against the
 #                    headers (prototypes, struct members, constants); every
 #                    public function, macro and table has a page; the tools'
-#                    pages document every option and variable of their --help
+#                    pages document every option and variable of their --help;
+#                    and mistakes made in a copy of the pages are caught
 # `man -M $(BUILD)/man sr_read` reads them from the build tree.
 
 MAN_SRC := $(sort $(wildcard generated/man/man[1-9]/*.[1-9] docs/man/*.[1-9]))
@@ -66,6 +67,7 @@ check-man: man $(LIB_SO) $(MAN_CHECK_TOOLS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" CLANG="$(CLANG)" $(PYTHON) tests/man/check_man.py $(BUILD)/man \
 		--tool sr-probe=$(BUILD)/sr-probe --tool sr-conformance=$(BUILD)/inst/sr-conformance \
 		--tool uring-sync=$(BUILD)/uring-sync
+	$(Q)BUILD=$(BUILD) CC="$(CC)" CLANG="$(CLANG)" $(PYTHON) tests/man/check_man.py $(BUILD)/man --self-test
 
 DEPS_EXTRA += mandoc groff-base man-db
 CHECK_EXTRA += check-man

@@ -19,10 +19,16 @@ coverage   every public function, function-like macro and table of the
 tools      each section-1 page documents every option and environment
            variable its program's --help lists
 
-Usage: check_man.py MANDIR [--tool NAME=PROGRAM]...
+self-test  (--self-test) mistakes made in a copy of the tree (a wrong type,
+           a member left out, a wrong constant, a function that does not
+           exist, a page or a link lost) are each reported
+
+Usage: check_man.py MANDIR [--tool NAME=PROGRAM]... | MANDIR --self-test
 Environment: CC (gcc), CLANG (clang); run from the top of the source tree.
 """
 import argparse
+import contextlib
+import io
 import os
 import re
 import shlex
@@ -378,12 +384,73 @@ def tools(real, tool_args):
         print(f"tools: {rel} documents the {len(words)} options and variables of {name} --help")
 
 
+# Mistakes the checks must catch, each in a copy of the tree: (what, page,
+# line to change, its replacement (None: delete the page), expected failure).
+MUTATIONS = [
+    ("a parameter's type", "man3/sr_read.3", '.BI "struct sr_read_op sr_read(int " fd',
+     '.BI "struct sr_read_op sr_read(long " fd', "conflicting types for"),
+    ("a completion member's type", "man3/sr_read.3", '.BI "    uint32_t " flags ;', '.BI "    int32_t " flags ;',
+     "flags is not int32_t"),
+    ("a member left out", "man3/sr_ring_create.3", '.BI "    unsigned " max_inflight', None,
+     "has members the page does not show"),
+    ("a function that does not exist", "man3/sr_last_error.3", ".B const char *sr_last_error(void);",
+     ".B const char *sr_last_error(void);\n.B int sr_last_errno(void);", "sr_last_errno"),
+    ("a constant's value", "man3/sr_ring_create.3", '.B "    SR_RING_MOVABLE    = 1 << 8,"',
+     '.B "    SR_RING_MOVABLE    = 1 << 9,"', "SR_RING_MOVABLE is not"),
+    ("a page lost", "man3/sr_pool_create.3", None, None, "has no man page"),
+    ("a link lost", "man3/sr_read_submit.3", None, None, "which has no link"),
+]
+
+
+def self_test(mandir, tools_args):
+    """Each mistake of MUTATIONS, made in a copy of the tree, is reported."""
+    import shutil
+    global FAILURES
+    missed = []
+    for what, rel, old, new, expect in MUTATIONS:
+        with tempfile.TemporaryDirectory() as t:
+            d = os.path.join(t, "man")
+            shutil.copytree(mandir, d, symlinks=True)
+            p = os.path.join(d, rel)
+            if old is None:
+                os.unlink(p)
+            else:
+                with open(p) as f:
+                    text = f.read()
+                if old not in text:
+                    missed.append(f"{what}: {rel} has no line {old!r} to change")
+                    continue
+                if new is None:     # the line that starts with old goes
+                    text = re.sub(r"(?m)^" + re.escape(old) + r".*\n", "", text, count=1)
+                else:
+                    text = text.replace(old, new, 1)
+                with open(p, "w") as f:
+                    f.write(text)
+            FAILURES = []
+            real, links_ = pages(d)
+            with contextlib.redirect_stdout(io.StringIO()):
+                names = links(real, links_)
+                shown = synopses(real)
+                coverage(real, names, shown)
+            if not any(expect in f for f in FAILURES):
+                missed.append(f"{what} ({rel}) was not reported: {FAILURES[:3]}")
+    FAILURES = [f"self-test: {m}" for m in missed]
+    print(f"self-test: {len(MUTATIONS) - len(missed)} of {len(MUTATIONS)} mistakes made in a copy of the pages "
+          "are reported")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mandir")
     ap.add_argument("--tool", action="append", default=[])
+    ap.add_argument("--self-test", action="store_true", help="check that the checks catch mistakes")
     args = ap.parse_args()
     mandir = os.path.normpath(args.mandir)
+    if args.self_test:
+        self_test(mandir, args.tool)
+        for f in FAILURES:
+            print("FAIL:", f)
+        return 1 if FAILURES else 0
     real, links_ = pages(mandir)
     if not real:
         print(f"check-man: no pages in {mandir}")
