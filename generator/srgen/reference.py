@@ -312,7 +312,7 @@ class _OpBuilder:
             out.append(f"A message (`struct sr_msg`: owned buffers for the name, the control data and the "
                        f"payload); the msghdr is built in the op's storage at submit, and {d}.")
         elif mem and kind == "copy":
-            out.append(f"Copied into the op's storage at submit ({self.size_text(mem)}): your copy may change "
+            out.append(f"Copied into the op's storage at submit ({self.size_text(a)}): your copy may change "
                        "or go away once the submit returns.")
         elif mem and kind == "result":
             out.append(f"An output of the kernel ({mem.ctype}).")
@@ -341,12 +341,12 @@ class _OpBuilder:
         return " ".join(out)
 
     @staticmethod
-    def size_text(mem):
-        k = mem.size
+    def size_text(a):
+        mem, k = a.mem, a.mem.size
         if k.kind == "string":
             return "a NUL-terminated string"
         if k.kind == "sizeof":
-            return f"one {mem.ctype or 'object'}" if mem.ctype else "one object of the pointed-to type"
+            return f"one `{mem.ctype or a.ctype.base}`"
         if k.kind == "array":
             return f"`{k.arg.name}` elements"
         return f"`{k.arg.name}` bytes"
