@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
 #include <safer-ring.h>
@@ -385,6 +386,12 @@ static void test_same_buffer_twice(void)
 	CU_ASSERT_EQUAL(sr_submit(r, &so, &ss), 0);
 	CU_ASSERT_EQUAL(sr_wait(r, &ss, &sc), 0);
 	CU_ASSERT_EQUAL(sc.res, 3);
+	/* The SQEs taken for the refused ops were given back too: none ran. */
+	if (sr_ring_uring(r)) {
+		struct io_uring_cqe stray[4];
+
+		CU_ASSERT_EQUAL(sr_raw_reap(r, stray, 4), 0);
+	}
 	sr_ring_destroy(r);
 	sr_buf_free(a);
 	sr_buf_free(b);
@@ -1022,6 +1029,62 @@ static void test_chain_after_failure(void)
  * main, the constructor below prints what the library concludes, one fact
  * a line, and exits.
  */
+/*
+ * A provided-buffer stream of 2 buffers through 8 messages, each item
+ * recycled: prints "items N", "mode M", "double E", "destroy D" (the group
+ * mode is whatever this kernel, or SR_KERNEL, gives).
+ */
+static void group_child(void)
+{
+	struct sr_recv_multishot_submitted s;
+	struct sr_recv_multishot_completed c;
+	struct sr_recv_multishot_op op;
+	struct sr_bufgroup *g;
+	struct sr_ring *r;
+	int sv[2], items = 0, dbl = 0;
+
+	if (sr_ring_create(&r, NULL) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		printf("error %s\n", sr_last_error());
+		return;
+	}
+	g = sr_bufgroup_create(r, 2, 16);
+	if (!g) {
+		printf("error %s\n", sr_last_error());
+		return;
+	}
+	printf("mode %d\n", g->_mode);
+	op = sr_recv_multishot(sv[0], g);
+	if (sr_submit(r, &op, &s)) {
+		printf("error %s\n", sr_last_error());
+		return;
+	}
+	for (int i = 0; i < 8; i++) {
+		char msg[8];
+
+		snprintf(msg, sizeof(msg), "m%d", i);
+		if (write(sv[1], msg, 2) != 2 || sr_wait(r, &s, &c) || c.res != 2 || !c.buf ||
+		    memcmp(sr_buf_data(c.buf), msg, 2))
+			break;
+		items++;
+		if (sr_bufgroup_recycle(g, c.buf))
+			break;
+		if (i == 0)
+			dbl = sr_bufgroup_recycle(g, c.buf);
+		if (!c.more)
+			break;
+	}
+	printf("items %d\ndouble %d\n", items, dbl);
+	sr_cancel(r, &s);
+	do {
+		if (sr_wait(r, &s, &c))
+			break;
+		if (c.buf)
+			sr_bufgroup_recycle(g, c.buf);
+	} while (c.more);
+	printf("destroy %d\n", sr_bufgroup_destroy(g));
+	sr_ring_destroy(r);
+}
+
 __attribute__((constructor)) static void caps_child(void)
 {
 	const char *what = getenv("SR_TEST_CHILD");
@@ -1029,12 +1092,19 @@ __attribute__((constructor)) static void caps_child(void)
 	struct sr_ring *r;
 	char why[256];
 
-	if (!what || strcmp(what, "caps"))
+	if (!what)
+		return;
+	if (!strcmp(what, "group")) {
+		group_child();
+		fflush(stdout);
+		_exit(0);
+	}
+	if (strcmp(what, "caps"))
 		return;
 	c = sr_caps_get();
-	printf("kernel %u.%u.%u\nrunning %u.%u.%u\nsimulated %d\nenv_error %s\n", c->kernel.major, c->kernel.minor,
-	       c->kernel.patch, c->running.major, c->running.minor, c->running.patch, c->simulated,
-	       c->env_error[0] ? c->env_error : "-");
+	printf("kernel %u.%u.%u\nrunning %u.%u.%u\nsimulated %d\nenv_error %s\npolicy %d\nforce_fallback %d\n",
+	       c->kernel.major, c->kernel.minor, c->kernel.patch, c->running.major, c->running.minor,
+	       c->running.patch, c->simulated, c->env_error[0] ? c->env_error : "-", c->policy, c->force_fallback);
 	if (sr_ring_create(&r, NULL) == 0) {
 		struct sr_bufgroup *g = sr_bufgroup_create(r, 1, 16);
 
@@ -1059,7 +1129,7 @@ struct child {
 };
 
 /* Run this program as a capability child with these SR_* variables (NAME=VALUE, NULL-ended). */
-static bool run_child(struct child *ch, const char *const *vars)
+static bool run_child_as(struct child *ch, const char *kind, const char *const *vars)
 {
 	char self[PATH_MAX], *argv[] = { self, NULL };
 	static char keep[4][4096];
@@ -1076,7 +1146,7 @@ static bool run_child(struct child *ch, const char *const *vars)
 	if (got <= 0 || pipe2(pfd, O_CLOEXEC))
 		return false;
 	self[got] = 0;
-	envp[n++] = "SR_TEST_CHILD=caps";
+	envp[n++] = (char *)kind;
 	for (const char *const *v = vars; *v && n < 12; v++)
 		envp[n++] = (char *)*v;
 	/* Nothing else of this process's environment: no SR_BACKEND, SR_KERNEL, ... */
@@ -1101,6 +1171,11 @@ static bool run_child(struct child *ch, const char *const *vars)
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return false;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && ch->len > 0;
+}
+
+static bool run_child(struct child *ch, const char *const *vars)
+{
+	return run_child_as(ch, "SR_TEST_CHILD=caps", vars);
 }
 
 /* The value of "KEY value" in the child's output, or NULL. */
@@ -1961,6 +2036,176 @@ static void test_close_direct(void)
 	sr_buf_free(b);
 }
 
+
+/* SR_POLICY, SR_BACKEND and SR_KERNEL as the library reads them (caps.c's
+ * detect): good values taken, bad ones ignored and reported. */
+static void test_env_parsing(void)
+{
+	static const char *const a[] = { "SR_POLICY=warn", "SR_BACKEND=uring", "SR_KERNEL=5.10", NULL };
+	static const char *const b[] = { "SR_POLICY=bogus", "SR_BACKEND=fallback", NULL };
+	static const char *const c[] = { "SR_POLICY=strict", "SR_KERNEL=junk", NULL };
+	static const char *const d[] = { "SR_BACKEND=bogus", "SR_POLICY=graceful", NULL };
+	struct child *ch = calloc(1, sizeof(*ch));
+	char got[256];
+
+	CU_ASSERT_FATAL(ch != NULL);
+	if (sr_caps_get()->setup_errno) {
+		printf("\n    skip: io_uring cannot be set up here (%s)\n", sr_caps_get()->setup_why);
+		free(ch);
+		return;
+	}
+	CU_ASSERT_FATAL(run_child(ch, a));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "policy", got, sizeof(got)), "1");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "force_fallback", got, sizeof(got)), "0");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "env_error", got, sizeof(got)), "-");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "kernel", got, sizeof(got)), "5.10.0");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "backend", got, sizeof(got)), "io_uring");
+	/* send_zc is 6.0: its reason names the simulated kernel and the real one. */
+	CU_ASSERT(strstr(child_op(ch, "send_zc", got, sizeof(got)) ?: "",
+			 "send_zc needs Linux 6.0; running 5.10 (simulated by SR_KERNEL; really ") != NULL);
+	CU_ASSERT_FATAL(run_child(ch, b));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "policy", got, sizeof(got)), "-1");
+	CU_ASSERT(strstr(child_get(ch, "env_error", got, sizeof(got)) ?: "", "SR_POLICY=bogus") != NULL);
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "force_fallback", got, sizeof(got)), "1");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "backend", got, sizeof(got)), "fallback");
+	CU_ASSERT(strstr(child_op(ch, "read", got, sizeof(got)) ?: "", "SR_BACKEND=fallback runs the ring") != NULL);
+	CU_ASSERT_FATAL(run_child(ch, c));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "policy", got, sizeof(got)), "2");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "simulated", got, sizeof(got)), "0");
+	CU_ASSERT(strstr(child_get(ch, "env_error", got, sizeof(got)) ?: "", "SR_KERNEL=junk is not a kernel version") != NULL);
+	CU_ASSERT_FATAL(run_child(ch, d));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "policy", got, sizeof(got)), "0");
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "force_fallback", got, sizeof(got)), "0");
+	CU_ASSERT(strstr(child_get(ch, "env_error", got, sizeof(got)) ?: "", "SR_BACKEND=bogus: use uring or fallback") != NULL);
+	free(ch);
+}
+
+/* Provided buffers handed over with PROVIDE_BUFFERS (no kernel buffer
+ * rings before 5.19, simulated): recycled items go back to the kernel and
+ * are picked again; the group is taken back from the kernel at destroy. */
+static void test_legacy_group(void)
+{
+	static const char *const legacy[] = { "SR_KERNEL=5.18", NULL };
+	static const char *const none[] = { NULL };
+	struct child *ch = calloc(1, sizeof(*ch));
+	char got[256], want[16];
+
+	CU_ASSERT_FATAL(ch != NULL);
+	if (sr_caps_get()->setup_errno || sr_kver_code(sr_caps_get()->running) < 0x051300) {
+		printf("\n    skip: needs io_uring with kernel buffer rings here, to simulate a kernel without\n");
+		free(ch);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_FATAL(run_child_as(ch, "SR_TEST_CHILD=group", k ? none : legacy));
+		snprintf(want, sizeof(want), "%d", k ? SR__GROUP_RING : SR__GROUP_LEGACY);
+		CU_ASSERT_STRING_EQUAL(child_get(ch, "mode", got, sizeof(got)) ?: ch->out, want);
+		CU_ASSERT_STRING_EQUAL(child_get(ch, "items", got, sizeof(got)) ?: ch->out, "8");
+		snprintf(want, sizeof(want), "%d", -EALREADY);
+		CU_ASSERT_STRING_EQUAL(child_get(ch, "double", got, sizeof(got)) ?: ch->out, want);
+		CU_ASSERT_STRING_EQUAL(child_get(ch, "destroy", got, sizeof(got)) ?: ch->out, "0");
+	}
+	free(ch);
+}
+
+
+/* A submit refused for a full SQ (SR_RING_SQ_NOFLUSH) takes no slot with it:
+ * a hundred refusals later the whole max_inflight is still there. */
+static void test_full_sq_keeps_slots(void)
+{
+	struct sr_ring_params p = { .entries = 4, .max_inflight = 64,
+				    .flags = SR_RING_SQ_NOFLUSH | SR_RING_NO_LADDER };
+	struct sr_nop_submitted subs[64];
+	struct sr_nop_completed c;
+	struct sr_ring *r;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	if (unit_needs_uring(r, "the kernel's SQ running full"))
+		return;
+	CU_ASSERT_EQUAL(submit_nops(r, subs, 4), 0);
+	for (int i = 0; i < 100; i++) {
+		struct sr_nop_op op = sr_nop();
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &subs[4]), -EBUSY);
+	}
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 4);
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(sr_wait(r, &subs[i], &c), 0);
+	/* 64 in flight at once, four at a time through the SQ. */
+	for (int i = 0; i < 64; i += 4) {
+		CU_ASSERT_EQUAL_FATAL(submit_nops(r, subs + i, 4), 0);
+		CU_ASSERT_EQUAL(sr_ring_submit(r), 4);
+	}
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 64);
+	for (int i = 0; i < 64; i++)
+		CU_ASSERT_EQUAL(sr_wait(r, &subs[i], &c), 0);
+	sr_ring_destroy(r);
+}
+
+
+/* sr_ring_discard counts the caller's ops, not the runtime's own requests
+ * queued with them (a cancel). */
+static void test_discard_counts(void)
+{
+	struct sr_ring *r = bring(16, 0, NULL);
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op rd;
+	int p[2];
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	rd = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &s), 0);
+	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+	/* (The fallback backend cancels a job that has not started at once.) */
+	CU_ASSERT_EQUAL(sr_ring_discard(r), sr_ring_uring(r) ? 1 : 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	CU_ASSERT(usable(b));
+	CU_ASSERT_EQUAL(sr_ring_discard(r), 0);
+	sr_ring_destroy(r);
+	sr_buf_free(b);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* SR_RING_EVENTFD: the eventfd is there from the start, so a completion
+ * before anyone asked for it is counted; run_once waits as long as told. */
+static void test_ring_waits(void)
+{
+	struct sr_ring_params ep = { .flags = SR_RING_EVENTFD };
+	struct sr_ring *r;
+	struct sr_nop_op op = sr_nop();
+	struct sr_nop_submitted s;
+	struct sr_nop_completed c;
+	struct pollfd pfd = { .events = POLLIN };
+	struct timespec t0, t1;
+	double ms;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &ep) == 0);
+	CU_ASSERT(sr_ring_fd(r) >= 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	for (int i = 0; i < 200 && sr_poll(r, &s, &c) == -EAGAIN; i++)
+		usleep(1000);
+	pfd.fd = sr_ring_eventfd(r);
+	CU_ASSERT(pfd.fd >= 0);
+	CU_ASSERT_EQUAL(sr_ring_eventfd(r), pfd.fd);
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 1);
+	/* Nothing in flight: no callbacks to run; run_once returns 0 at once,
+	 * or after the time given. */
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_run_once(r, 0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(sr_ring_run_once(r, 30), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	CU_ASSERT(ms >= 25);
+	sr_ring_destroy(r);
+}
+
 /* --- known bugs: not run by default ------------------------------------------------------- */
 
 /*
@@ -2066,6 +2311,11 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "pool buffer lent on another ring", test_pool_lent_elsewhere);
 	CU_add_test(s, "a destroyed group's buffer ring is unregistered", test_group_unregistered);
 	CU_add_test(s, "close_direct retires the slot's handles", test_close_direct);
+	CU_add_test(s, "SR_POLICY, SR_BACKEND, SR_KERNEL: taken or reported", test_env_parsing);
+	CU_add_test(s, "provided buffers without kernel buffer rings (5.18)", test_legacy_group);
+	CU_add_test(s, "a submit refused for a full SQ keeps no slot", test_full_sq_keeps_slots);
+	CU_add_test(s, "discard counts the caller's ops only", test_discard_counts);
+	CU_add_test(s, "eventfd from the start; run_once waits as told", test_ring_waits);
 	if (getenv("SR_TEST_KNOWN_BUGS")) {
 		for (unsigned i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
 			CU_add_test(s, known_bugs[i].name, known_bugs[i].fn);

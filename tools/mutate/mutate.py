@@ -14,6 +14,7 @@ Run through `make mutate` (mk/mutate.mk), which passes the build's
 compilers, flags and source lists; see tools/mutate/README.md.
 """
 import argparse
+import hashlib
 import json
 import os
 import queue
@@ -442,6 +443,26 @@ class Base:
 STATUSES = ("killed", "timeout", "survived", "equivalent", "stillborn")
 
 
+def resume(path, muts, shas):
+    """Take killed / timeout / stillborn results of unchanged files from an earlier report."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+    except (OSError, ValueError) as e:
+        die(f"--resume-from {path}: {e}")
+    same = {f for f, h in old.get("sha1", {}).items() if shas.get(f) == h}
+    prev = {d["key"]: d for d in old.get("mutants", []) if d["file"] in same and
+            d["status"] in ("killed", "timeout", "stillborn")}
+    out = []
+    for m in muts:
+        d = prev.get(m.key)
+        if d:
+            m.status, m.stage, m.detail = d["status"], d["stage"], d["detail"]
+            m.seconds = d.get("seconds", 0.0)
+            out.append(m)
+    return out
+
+
 def summarize(muts):
     files = {}
     for m in muts:
@@ -458,13 +479,16 @@ def summarize(muts):
     return files, total
 
 
-def report(args, muts, srcs, equiv, stale, elapsed, interrupted):
+def report(args, muts, srcs, equiv, stale, elapsed, interrupted, shas, nresumed):
     files, total = summarize(muts)
     out = []
     head = (f"make mutate: {len(muts)} mutants" + (f" (a sample of seed {args.seed}, limit {args.limit})"
                                                    if args.limit else "") +
             f", {elapsed / 60:.1f} min" + (" -- INTERRUPTED, partial" if interrupted else ""))
     out.append(head)
+    if nresumed:
+        out.append(f"{nresumed} killed, timed-out or stillborn results were taken from {args.resume_from}; "
+                   f"the other {len(muts) - nresumed} ran now")
     out.append("killed% = (killed + timeout) / (killed + timeout + survived); equivalent and stillborn apart")
     out.append("")
     w = max([len(f) for f in files] + [5])
@@ -531,6 +555,7 @@ def report(args, muts, srcs, equiv, stale, elapsed, interrupted):
     data = {
         "seed": args.seed, "limit": args.limit, "only": args.only, "ops": args.ops, "interrupted": interrupted,
         "minutes": round(elapsed / 60, 1), "total": total, "files": files,
+        "sha1": {f: shas[f] for f in sorted({m.path for m in muts})}, "resumed": nresumed,
         "stale_equivalents": stale,
         "mutants": [m.to_json(srcs[m.path] if m.status in ("survived", "timeout", "equivalent") else None)
                     for m in muts],
@@ -566,6 +591,8 @@ def main(argv):
     ap.add_argument("--header-stages", default="unit,unit-fallback,compile-fail",
                     help="stages for mutants of headers, which rebuild every test program (default: %(default)s)")
     ap.add_argument("--equivalent", default=os.path.join(HERE, "equivalent.txt"))
+    ap.add_argument("--resume-from", default="", help="a JSON report: its killed, timed-out and stillborn "
+                    "mutants of files unchanged since are taken as they were; only the rest run")
     ap.add_argument("--list", action="store_true", help="list the selected mutants' keys and stop")
     ap.add_argument("--show", action="store_true", help="print the selected mutants' diffs and stop")
     ap.add_argument("--keep", action="store_true", help="keep the scratch trees")
@@ -588,13 +615,21 @@ def main(argv):
                 print(m.diff(srcs[m.path]))
         print(f"{len(selected)} of {len(muts)} mutants", file=sys.stderr)
         return 0
-    if not selected:
+    if not selected and not args.resume_from:
         die("no mutants selected")
     all_keys = {m.key for m in muts}
     stale = sorted(k for k in equiv if k not in all_keys and k.split(" | ")[0] in scanned |
                    {k.split(" | ")[0]} and (not args.only or any(k.startswith(p) for p in args.only.split(","))))
     for m in selected:
         m.reason = equiv.get(m.key)
+    shas = {f: hashlib.sha1(srcs[f].encode()).hexdigest() for f in srcs}
+    resumed = []
+    if args.resume_from:
+        resumed = resume(args.resume_from, selected, shas)
+        print(f"mutate: {len(resumed)} results taken from {args.resume_from} (files unchanged since)")
+        selected_all, selected = selected, [m for m in selected if not m.status]
+    else:
+        selected_all = selected
 
     if not args.runtime_src and any(not m.path.endswith(".py") for m in selected):
         die("--runtime-src, --unit-src, --conf-src and the flags come from the Makefile: run `make mutate`")
@@ -602,7 +637,9 @@ def main(argv):
     if any(m.path.startswith("runtime/include/") for m in selected):
         kinds.add("h")
     stages = [s for s in c_stages(args) + py_stages(args)]
-    print(f"mutate: {len(selected)} of {len(muts)} mutants ({', '.join(sorted({m.path for m in selected})) if len({m.path for m in selected}) <= 4 else str(len({m.path for m in selected})) + ' files'}), "
+    paths = sorted({m.path for m in selected_all})
+    print(f"mutate: {len(selected)} of {len(muts)} mutants to run "
+          f"({', '.join(paths) if len(paths) <= 4 else str(len(paths)) + ' files'}), "
           f"{args.jobs} at a time, in {os.path.relpath(args.build)}")
     runner = Runner()
     os.makedirs(args.build, exist_ok=True)
@@ -611,8 +648,9 @@ def main(argv):
     done = []
     old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        base = Base(args, runner)
-        base.prepare(stages, kinds | ({"c"} if "h" in kinds else set()))
+        if selected:
+            base = Base(args, runner)
+            base.prepare(stages, kinds | ({"c"} if "h" in kinds else set()))
         q = queue.Queue()
         for m in selected:
             q.put(m)
@@ -639,7 +677,8 @@ def main(argv):
                 errors.append(e)
                 runner.stop()
 
-        threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(args.jobs)]
+        threads = [threading.Thread(target=work, args=(n,), daemon=True)
+                   for n in range(min(args.jobs, len(selected)))]
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
@@ -657,8 +696,9 @@ def main(argv):
             for d in os.listdir(args.build) if os.path.isdir(args.build) else []:
                 if d == "base" or re.fullmatch(r"w\d+", d):
                     shutil.rmtree(os.path.join(args.build, d), ignore_errors=True)
-    finished = [m for m in selected if m.status]
-    text, txt, js, total = report(args, finished, srcs, equiv, stale, time.monotonic() - t0, interrupted)
+    finished = [m for m in selected_all if m.status]
+    text, txt, js, total = report(args, finished, srcs, equiv, stale, time.monotonic() - t0, interrupted, shas,
+                                  len(resumed))
     print()
     print(text.split("\n== survivors")[0].rstrip())
     print(f"\nmutate: {total['survived']} survivor(s) with their diffs in {os.path.relpath(txt)}; JSON: {os.path.relpath(js)}")
