@@ -788,6 +788,7 @@ static void test_group_misuse(void)
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, item), 0);
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
 	CU_ASSERT_PTR_NULL(sr_buf_data(item));	/* the group's again */
+	CU_ASSERT(err_has("lent to its provided-buffer group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, item), -EALREADY);
 	CU_ASSERT(err_has("already back in group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
@@ -1085,12 +1086,23 @@ static void group_child(void)
 	sr_ring_destroy(r);
 }
 
+/* Descriptors open in this process. */
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
 __attribute__((constructor)) static void caps_child(void)
 {
 	const char *what = getenv("SR_TEST_CHILD");
 	const struct sr_caps *c;
 	struct sr_ring *r;
 	char why[256];
+	int fds;
 
 	if (!what)
 		return;
@@ -1101,7 +1113,10 @@ __attribute__((constructor)) static void caps_child(void)
 	}
 	if (strcmp(what, "caps"))
 		return;
+	fds = count_fds();
 	c = sr_caps_get();
+	printf("fds_left %d\nio_uring_disabled %d\nseccomp %d\n", count_fds() - fds, c->io_uring_disabled,
+	       c->seccomp);
 	printf("kernel %u.%u.%u\nrunning %u.%u.%u\nsimulated %d\nenv_error %s\npolicy %d\nforce_fallback %d\n",
 	       c->kernel.major, c->kernel.minor, c->kernel.patch, c->running.major, c->running.minor,
 	       c->running.patch, c->simulated, c->env_error[0] ? c->env_error : "-", c->policy, c->force_fallback);
@@ -1203,6 +1218,30 @@ static const char *child_op(const struct child *ch, const char *name, char *buf,
 	return child_get(ch, key, buf, len);
 }
 
+/* An integer from a /proc file: its first one, or the one after key; -1 if none. */
+static int proc_int(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	int v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!key) {
+			if (sscanf(line, "%d", &v) != 1)
+				v = -1;
+			break;
+		}
+		if (!strncmp(line, key, strlen(key))) {
+			sscanf(line + strlen(key), "%d", &v);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 static void kver_str(uint32_t code, char *buf, size_t len)
 {
 	snprintf(buf, len, "%u.%u.%u", code >> 16, (code >> 8) & 0xff, code & 0xff);
@@ -1238,6 +1277,12 @@ static void test_caps_edges(void)
 	CU_ASSERT_STRING_EQUAL(child_get(ch, "kernel", got, sizeof(got)), exact);
 	CU_ASSERT_STRING_EQUAL(child_get(ch, "env_error", got, sizeof(got)), "-");
 	CU_ASSERT_STRING_EQUAL(child_get(ch, "backend", got, sizeof(got)), "io_uring");
+	/* What it read from /proc, and that it closed what it opened there. */
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "fds_left", got, sizeof(got)), "0");
+	snprintf(want, sizeof(want), "%d", proc_int("/proc/sys/kernel/io_uring_disabled", NULL));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "io_uring_disabled", got, sizeof(got)), want);
+	snprintf(want, sizeof(want), "%d", proc_int("/proc/self/status", "Seccomp:"));
+	CU_ASSERT_STRING_EQUAL(child_get(ch, "seccomp", got, sizeof(got)), want);
 	{
 		struct sr_ring_params p = { .flags = 0 };
 
@@ -1590,6 +1635,16 @@ static void test_ring_shapes(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(pwrite(fd, "shape", 5, 0), 5);
+	{
+		/* The CQ size asked for. */
+		struct sr_ring_params p = { .entries = 4, .cq_entries = 64 };
+		struct sr_ring *r;
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+		if (sr_ring_uring(r))
+			CU_ASSERT_EQUAL(sr_ring_uring(r)->cq.ring_entries, 64);
+		sr_ring_destroy(r);
+	}
 	for (unsigned k = 0; k < 4; k++) {
 		struct sr_ring_params p = { .entries = 4, .flags = flags[k] };
 		struct sr_nop_submitted ns[10];
@@ -2206,6 +2261,111 @@ static void test_ring_waits(void)
 	sr_ring_destroy(r);
 }
 
+
+/* A handle whose slot is one past the table, and a stale handle whose slot
+ * now holds another op that has completed (reaped into its slot, not yet
+ * consumed): neither reaches that op (bound / eqneq mutants of
+ * sr__slot_of and sr__wait_done). */
+static void test_handle_edges(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_nop_op op = sr_nop();
+	struct sr_nop_submitted a, b, forged;
+	struct sr_nop_completed c;
+
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &a), 0);
+	forged.h._ud = (a.h._ud & ~SR__UD_SLOT_MASK) | r->_nslots;
+	CU_ASSERT_EQUAL(sr_cancel(r, &forged), -EINVAL);
+	CU_ASSERT(err_has("not a handle from sr_nop_submit on this ring"));
+	CU_ASSERT_EQUAL(sr_wait(r, &forged, &c), -EINVAL);
+	CU_ASSERT_EQUAL(sr_poll(r, &forged, &c), -EINVAL);
+	CU_ASSERT_EQUAL(sr_wait(r, &a, &c), 0);
+	/* a is consumed; b takes its slot and completes into it. */
+	op = sr_nop();
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &b), 0);
+	CU_ASSERT_EQUAL(b.h._ud & SR__UD_SLOT_MASK, a.h._ud & SR__UD_SLOT_MASK);
+	for (int i = 0; i < 1000 && r->_slots[b.h._ud & SR__UD_SLOT_MASK]._state != SR__SLOT_DONE; i++)
+		sr_ring_run_once(r, 1);
+	CU_ASSERT_EQUAL_FATAL(r->_slots[b.h._ud & SR__UD_SLOT_MASK]._state, SR__SLOT_DONE);
+	CU_ASSERT_EQUAL(sr_wait(r, &a, &c), -ESTALE);
+	CU_ASSERT_EQUAL(sr_poll(r, &a, &c), -ESTALE);
+	CU_ASSERT_EQUAL(sr_wait(r, &b, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 0);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	sr_ring_destroy(r);
+}
+
+/* sr_raw_reap straight from the CQ: at most max, in order. */
+static void test_raw_reap_max(void)
+{
+	struct sr_ring *r = bring(16, 0, NULL);
+	struct io_uring_cqe cqes[8];
+	unsigned next = 1;
+
+	if (unit_needs_uring(r, "raw ops"))
+		return;
+	for (unsigned i = 1; i <= 10; i++)
+		CU_ASSERT_EQUAL(sr_nop_raw(r, i), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	for (int i = 0; i < 1000 && io_uring_cq_ready(sr_ring_uring(r)) < 10; i++)
+		usleep(1000);
+	CU_ASSERT_EQUAL(sr_raw_reap(r, cqes, 4), 4);
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(cqes[i].user_data, next++);
+	CU_ASSERT_EQUAL(sr_raw_reap(r, cqes, 0), 0);
+	CU_ASSERT_EQUAL(sr_raw_wait(r, cqes, 6), 6);
+	for (unsigned i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL(cqes[i].user_data, next++);
+	CU_ASSERT_EQUAL(sr_raw_reap(r, cqes, 8), 0);
+	sr_ring_destroy(r);
+}
+
+
+/* Which ops run natively, against an oracle of its own: liburing's probe,
+ * the kernel version of each op and the setup flags the ring got (own_reason
+ * and the probe reading in caps.c).  An op another op acts on follows that
+ * op to the backend when it is missing. */
+static bool own_ok(const struct sr_ring *r, const struct io_uring_probe *pr, unsigned op)
+{
+	const struct sr_op_info *o = &sr_op_table[op];
+
+	return o->kernel <= sr_kver_code(sr_caps_get()->running) && o->opcode <= pr->last_op &&
+	       (pr->ops[o->opcode].flags & IO_URING_OP_SUPPORTED) &&
+	       (!o->setup_any || (r->_setup_flags & o->setup_any));
+}
+
+static void test_native_matches_probe(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct io_uring_probe *pr;
+	unsigned natives = 0;
+
+	if (unit_needs_uring(r, "native ops"))
+		return;
+	if (getenv("SR_KERNEL") || getenv("SR_DISABLE")) {
+		printf("\n    skip: SR_KERNEL or SR_DISABLE is set\n");
+		sr_ring_destroy(r);
+		return;
+	}
+	pr = io_uring_get_probe();
+	CU_ASSERT_FATAL(pr != NULL);
+	for (unsigned op = 0; op < sr_op_count; op++) {
+		bool want = own_ok(r, pr, op);
+
+		for (unsigned x = 0; want && x < sr_op_count; x++)
+			for (unsigned k = 0; k < sr_op_table[x].ntargets; k++)
+				if (sr_op_table[x].targets[k] == op && !own_ok(r, pr, x))
+					want = false;
+		if (want != sr_ring_native(r, op))
+			printf("\n    %s: native %d, expected %d\n", sr_op_table[op].name, sr_ring_native(r, op), want);
+		CU_ASSERT(want == sr_ring_native(r, op));
+		natives += want;
+	}
+	CU_ASSERT(natives > 0);
+	io_uring_free_probe(pr);
+	sr_ring_destroy(r);
+}
+
 /* --- known bugs: not run by default ------------------------------------------------------- */
 
 /*
@@ -2316,6 +2476,9 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "a submit refused for a full SQ keeps no slot", test_full_sq_keeps_slots);
 	CU_add_test(s, "discard counts the caller's ops only", test_discard_counts);
 	CU_add_test(s, "eventfd from the start; run_once waits as told", test_ring_waits);
+	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
+	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
+	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
 	if (getenv("SR_TEST_KNOWN_BUGS")) {
 		for (unsigned i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
 			CU_add_test(s, known_bugs[i].name, known_bugs[i].fn);
