@@ -1012,6 +1012,20 @@ static void test_chain_after_failure(void)
 	sr_chain_begin(r, &ch, 0);
 	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s), -EALREADY);
 	CU_ASSERT_EQUAL(sr_chain_end(&ch), -EALREADY);
+	/* A closed chain takes no link timeout: there is no op before it any more. */
+	sr_chain_begin(r, &ch, 0);
+	op = sr_nop();
+	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s), 0);
+	CU_ASSERT_EQUAL(sr_chain_end(&ch), 0);
+	{
+		struct __kernel_timespec ts = { .tv_sec = 1 };
+		struct sr_link_timeout_submitted ls;
+
+		CU_ASSERT_EQUAL(sr_chain_timeout(&ch, &ts, &ls), -EINVAL);
+		CU_ASSERT(err_has("the chain is empty"));
+	}
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
 	/* Unknown flags. */
 	sr_chain_begin(r, &ch, 1U << 4);
 	op = sr_nop();
@@ -1916,6 +1930,26 @@ static void test_cancel_counts(void)
 		CU_ASSERT(usable(b[i]));
 	}
 	CU_ASSERT_EQUAL(sr_cancel(r, &s[0]), -ESTALE);
+	sr_ring_destroy(r);
+	/* At max_inflight there is no slot for the cancel request: it says so. */
+	r = bring(8, 64, NULL);
+	{
+		struct sr_read_submitted full[64];
+		struct sr_buf *bs[64];
+
+		for (int i = 0; i < 64; i++) {
+			bs[i] = sr_buf_alloc(1);
+			rd = sr_read(p[0], bs[i], (__u64)-1);
+			CU_ASSERT_EQUAL_FATAL(sr_submit(r, &rd, &full[i]), 0);
+		}
+		CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, p[0]), -EBUSY);
+		CU_ASSERT_EQUAL(sr_ring_cancel_all(r), 64);	/* needs no slot */
+		for (int i = 0; i < 64; i++) {
+			CU_ASSERT_EQUAL(sr_wait(r, &full[i], &c), 0);
+			CU_ASSERT_EQUAL(c.res, -ECANCELED);
+			sr_buf_free(bs[i]);
+		}
+	}
 	sr_ring_destroy(r);
 	sr_buf_free(b[0]);
 	sr_buf_free(b[1]);
