@@ -2400,6 +2400,53 @@ static void test_native_matches_probe(void)
 	sr_ring_destroy(r);
 }
 
+
+/* The fallback backend holds descriptors for its jobs (a duplicate of the
+ * fd it waits on, a timerfd): each goes when its job ends, not at ring
+ * destroy, and none is left after it (job_free, epoll_forget, close_fd). */
+static void test_fallback_descriptors(void)
+{
+	struct sr_ring_params fp = { .flags = SR_RING_FALLBACK };
+	struct __kernel_timespec ts = { .tv_nsec = 1000000 };
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_ring *r;
+	int p[2], before, mid = 0;
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	before = count_fds();
+	CU_ASSERT_FATAL(sr_ring_create(&r, &fp) == 0);
+	for (int round = 0; round < 30; round++) {
+		struct sr_read_op rd = sr_read(p[0], b, (__u64)-1);
+		struct sr_read_submitted rs;
+		struct sr_read_completed rc;
+		struct sr_poll_add_op pa = sr_poll_add(p[0], POLLIN);
+		struct sr_poll_add_submitted ps;
+		struct sr_poll_add_completed pc;
+		struct sr_timeout_op to = sr_timeout(&ts);
+		struct sr_timeout_submitted tsub;
+		struct sr_timeout_completed tc;
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &pa, &ps), 0);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &rd, &rs), 0);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &to, &tsub), 0);
+		CU_ASSERT(sr_ring_submit(r) >= 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &tsub, &tc), 0);
+		CU_ASSERT_EQUAL(tc.res, -ETIME);
+		CU_ASSERT_EQUAL(write(p[1], "d", 1), 1);
+		CU_ASSERT_EQUAL(sr_wait(r, &ps, &pc), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+		CU_ASSERT_EQUAL(rc.res, 1);
+		if (round == 9)
+			mid = count_fds();
+	}
+	CU_ASSERT_EQUAL(count_fds(), mid);	/* no growth per op */
+	sr_ring_destroy(r);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	sr_buf_free(b);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* --- known bugs: not run by default ------------------------------------------------------- */
 
 /*
@@ -2513,6 +2560,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
+	CU_add_test(s, "fallback jobs leave no descriptor behind", test_fallback_descriptors);
 	if (getenv("SR_TEST_KNOWN_BUGS")) {
 		for (unsigned i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
 			CU_add_test(s, known_bugs[i].name, known_bugs[i].fn);

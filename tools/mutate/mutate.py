@@ -413,16 +413,19 @@ class Base:
     def prepare(self, stages, kinds):
         b = self.build
         t0 = time.monotonic()
+        needs = {st.needs for st in stages}
         try:
             if "c" in kinds or "h" in kinds:
                 b.compile(self.tree, b.rt_src, self.obj, b.cflags)
                 b.archive(self.tree, [Build.obj(self.obj, s) for s in b.rt_src], os.path.join(self.dir, "lib.a"))
-                b.compile(self.tree, b.unit_src, self.obj, b.tflags)
-                b.compile(self.tree, b.conf_src, self.obj, b.tflags)
-                b.link(self.tree, [Build.obj(self.obj, s) for s in b.unit_src], os.path.join(self.dir, "lib.a"),
-                       os.path.join(self.dir, "test_runtime"))
-                b.link(self.tree, [Build.obj(self.obj, s) for s in b.conf_src], os.path.join(self.dir, "lib.a"),
-                       os.path.join(self.dir, "conformance"))
+                if "unit" in needs:
+                    b.compile(self.tree, b.unit_src, self.obj, b.tflags)
+                    b.link(self.tree, [Build.obj(self.obj, s) for s in b.unit_src],
+                           os.path.join(self.dir, "lib.a"), os.path.join(self.dir, "test_runtime"))
+                if "conf" in needs:	# only the stages asked for are built
+                    b.compile(self.tree, b.conf_src, self.obj, b.tflags)
+                    b.link(self.tree, [Build.obj(self.obj, s) for s in b.conf_src],
+                           os.path.join(self.dir, "lib.a"), os.path.join(self.dir, "conformance"))
         except CompileError as e:
             die(f"the unmutated tree does not build: {e}")
         print(f"mutate: built the unmutated tree in {time.monotonic() - t0:.0f} s; checking it passes")
