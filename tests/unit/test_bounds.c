@@ -1055,7 +1055,7 @@ static void group_child(void)
 	struct sr_recv_multishot_completed c;
 	struct sr_recv_multishot_op op;
 	struct sr_bufgroup *g;
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	int sv[2], items = 0, dbl = 0;
 
 	if (sr_ring_create(&r, NULL) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -1074,7 +1074,7 @@ static void group_child(void)
 		return;
 	}
 	for (int i = 0; i < 8; i++) {
-		char msg[8];
+		char msg[16];
 
 		snprintf(msg, sizeof(msg), "m%d", i);
 		if (write(sv[1], msg, 2) != 2 || sr_wait(r, &s, &c) || c.res != 2 || !c.buf ||
@@ -1114,7 +1114,7 @@ __attribute__((constructor)) static void caps_child(void)
 {
 	const char *what = getenv("SR_TEST_CHILD");
 	const struct sr_caps *c;
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	char why[256];
 	int fds;
 
@@ -1269,7 +1269,7 @@ static void kver_str(uint32_t code, char *buf, size_t len)
 static void test_caps_edges(void)
 {
 	const struct sr_caps *c = sr_caps_get();
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	struct child *ch = calloc(1, sizeof(*ch));
 	char env[320], exact[40], got[256], want[256];
 	uint32_t run = sr_kver_code(c->running), top = 0;
@@ -1381,7 +1381,7 @@ static void test_disable_whole_names(void)
 {
 	const char *vars[2] = { "SR_DISABLE=read,send_zc,", NULL };
 	struct child *ch = calloc(1, sizeof(*ch));
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	char got[256];
 
 	CU_ASSERT_FATAL(ch != NULL);
@@ -1590,7 +1590,7 @@ static void test_op_status_edges(void)
 {
 	const struct sr_caps *c = sr_caps_get();
 	struct sr_ring_params sp = { .disable = "timeout_remove", .policy = SR_POLICY_STRICT };
-	struct sr_ring *r = bring(8, 0, NULL), *r2, *rf;
+	struct sr_ring *r = bring(8, 0, NULL), *r2 = NULL, *rf = NULL;
 	struct sr_ring_params fp = { .flags = SR_RING_FALLBACK };
 	char why[256], names[64];
 
@@ -1652,7 +1652,7 @@ static void test_ring_shapes(void)
 	{
 		/* The CQ size asked for. */
 		struct sr_ring_params p = { .entries = 4, .cq_entries = 64 };
-		struct sr_ring *r;
+		struct sr_ring *r = NULL;
 
 		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
 		if (sr_ring_uring(r))
@@ -1667,7 +1667,7 @@ static void test_ring_shapes(void)
 		struct sr_read_submitted rs;
 		struct sr_read_completed rc;
 		struct sr_read_op rd;
-		struct sr_ring *r;
+		struct sr_ring *r = NULL;
 
 		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
 		CU_ASSERT_EQUAL(submit_nops(r, ns, 10), 0);
@@ -1805,7 +1805,7 @@ static void test_capture_ring(void)
 	struct sr_nop_submitted ns[5];
 	struct sr_nop_completed nc;
 	struct sr_nop_op op = sr_nop();
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 
 	if (sr_caps_get()->setup_errno) {
 		printf("\n    skip: a capture ring needs io_uring (%s)\n", sr_caps_get()->setup_why);
@@ -1993,7 +1993,7 @@ static void test_pool_regions(void)
 	struct sr_readv_fixed_submitted s;
 	struct sr_readv_fixed_completed c;
 	struct sr_readv_fixed_op op;
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	int fd = unit_tmp_fd();
 
 	if (!p) {
@@ -2206,7 +2206,7 @@ static void test_full_sq_keeps_slots(void)
 				    .flags = SR_RING_SQ_NOFLUSH | SR_RING_NO_LADDER };
 	struct sr_nop_submitted subs[64];
 	struct sr_nop_completed c;
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 
 	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
 	if (unit_needs_uring(r, "the kernel's SQ running full"))
@@ -2265,7 +2265,7 @@ static void test_discard_counts(void)
 static void test_ring_waits(void)
 {
 	struct sr_ring_params ep = { .flags = SR_RING_EVENTFD };
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	struct sr_nop_op op = sr_nop();
 	struct sr_nop_submitted s;
 	struct sr_nop_completed c;
@@ -2409,7 +2409,7 @@ static void test_fallback_descriptors(void)
 	struct sr_ring_params fp = { .flags = SR_RING_FALLBACK };
 	struct __kernel_timespec ts = { .tv_nsec = 1000000 };
 	struct sr_buf *b = sr_buf_alloc(8);
-	struct sr_ring *r;
+	struct sr_ring *r = NULL;
 	int p[2], before, mid = 0;
 
 	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
