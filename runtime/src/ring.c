@@ -1079,7 +1079,7 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 {
 	static const struct sr_ring_params defaults;
 	struct sr_ring *r;
-	unsigned entries;
+	unsigned entries, nslots;
 	int ret;
 
 	*ringp = NULL;
@@ -1110,9 +1110,12 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	ret = sr__setup(r, entries, p);
 	if (ret < 0)
 		goto fail;
-	ret = slots_init(r, entries * 2 < 64 ? 64 : entries * 2);
+	nslots = entries * 2 < 64 ? 64 : entries * 2;
+	if (p->max_inflight && nslots > p->max_inflight)
+		nslots = p->max_inflight;	/* the table never grows past it either */
+	ret = slots_init(r, nslots);
 	if (ret < 0) {
-		ret = sr__fail(ret, "sr_ring_create: out of memory for %u op slots", entries * 2 < 64 ? 64 : entries * 2);
+		ret = sr__fail(ret, "sr_ring_create: out of memory for %u op slots", nslots);
 		goto fail;
 	}
 	if (p->flags & SR_RING_EVENTFD) {
