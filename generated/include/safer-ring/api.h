@@ -2953,6 +2953,8 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->flags & (SR_IORING_TIMEOUT_MULTISHOT)))
+		return sr__fail(-EINVAL, "%s: flags: IORING_TIMEOUT_MULTISHOT would make this timeout a timeout_multishot (multishot completion); use sr_timeout_multishot()", fn);
 	need += sr__align16(sizeof(*op->ts));
 	b = sr__begin(r, &op->base, SR_OP_TIMEOUT);
 	if (sr__unlikely(!b.sqe))
