@@ -710,7 +710,7 @@ static void test_threads_share_pool(void)
 }
 
 /* sr_ring_stop from another thread ends sr_ring_run at its next wake-up. */
-static void tick(struct sr_ring *r, struct sr_timeout_completed *c, void *arg)
+static void tick(struct sr_ring *r, struct sr_timeout_multishot_completed *c, void *arg)
 {
 	(void)r;
 	(void)c;
@@ -730,12 +730,11 @@ static void test_stop_from_thread(void)
 {
 	struct sr_ring *r = ring_new(0);
 	struct __kernel_timespec ts = { .tv_nsec = 5000000 };
-	struct sr_timeout_op t = sr_timeout(&ts);
-	struct sr_timeout_submitted sub;
+	struct sr_timeout_multishot_op t = sr_timeout_multishot(&ts);
+	struct sr_timeout_multishot_submitted sub;
 	pthread_t th;
 	int n = 0;
 
-	sr_timeout_set_flags(&t, SR_IORING_TIMEOUT_MULTISHOT);
 	CU_ASSERT_FATAL(sr_submit_cb(r, &t, tick, &n, &sub) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, stopper, r) == 0);
 	CU_ASSERT_EQUAL(sr_ring_run(r), 0);	/* returns: stopped */
