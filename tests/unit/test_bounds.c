@@ -632,8 +632,17 @@ static void test_register_buffers(void)
 	CU_ASSERT_FATAL(many != NULL);
 	for (int i = 0; i < n; i++)
 		many[i] = sr_buf_wrap(one, 1, 0);
-	CU_ASSERT_EQUAL(sr_ring_register_buffers(r, many, (unsigned)n), 0);
-	CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), 0);
+	{
+		int ret = sr_ring_register_buffers(r, many, (unsigned)n);
+
+		/* Pinning counts against RLIMIT_MEMLOCK, which root is not held to. */
+		if (ret == -ENOMEM && geteuid() != 0) {
+			printf("\n    skip: %d fixed buffers: %s (not root)\n", n, sr_last_error());
+		} else {
+			CU_ASSERT_EQUAL(ret, 0);
+			CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), 0);
+		}
+	}
 	for (int i = 0; i < n; i++)
 		sr_buf_free(many[i]);
 	free(many);
