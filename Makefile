@@ -101,12 +101,12 @@ check-gen:
 
 # --- library ---------------------------------------------------------------------------
 
-RUNTIME_SRC := $(wildcard runtime/src/*.c) generated/src/op_table.c
+RUNTIME_SRC := $(wildcard runtime/src/*.c runtime/src/fallback/*.c) generated/src/op_table.c
 RUNTIME_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC))
 PUBLIC_HEADERS := $(wildcard runtime/include/safer-ring/*.h) \
 	generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h
-HEADERS := runtime/include/safer-ring.h $(PUBLIC_HEADERS) $(wildcard runtime/src/*.h)
+HEADERS := runtime/include/safer-ring.h $(PUBLIC_HEADERS) $(wildcard runtime/src/*.h runtime/src/fallback/*.h)
 
 LIB_A := $(BUILD)/libsafer-ring.a
 LIB_SO := $(BUILD)/libsafer-ring.so.$(VERSION)

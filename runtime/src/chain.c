@@ -8,8 +8,7 @@
 #define _GNU_SOURCE
 #include <safer-ring/chain.h>
 
-#include "internal.h"
-#include "fallback.h"
+#include "backend.h"
 
 void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 {
@@ -75,7 +74,7 @@ int sr_chain_end(struct sr_chain *ch)
 		return ret;
 	if (ch->_n && idx < r->_nslots && r->_slots[idx]._ud == ch->_last) {
 		if (r->_slotx[idx]._fb) {
-			sr__fb_unlink(r, idx);
+			sr__be(r)->unlink(r, idx);
 		} else if (r->_uring_up) {
 			struct io_uring_sq *sq = &r->_uring.sq;
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "res.h"
 
 int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsigned n)
 {

@@ -10,8 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "fallback.h"
+#include "res.h"
 
 int sr__group_mode(const struct sr_ring *r)
 {
@@ -21,7 +20,7 @@ int sr__group_mode(const struct sr_ring *r)
 		return SR__GROUP_USER;
 	if (sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
 		return SR__GROUP_RING;
-	if (r->_uring_up && sr__fb_native(r, SR_OP_PROVIDE_BUFFERS) && sr__fb_native(r, SR_OP_REMOVE_BUFFERS))
+	if (r->_uring_up && sr__be(r)->native(r, SR_OP_PROVIDE_BUFFERS) && sr__be(r)->native(r, SR_OP_REMOVE_BUFFERS))
 		return SR__GROUP_LEGACY;
 	return SR__GROUP_USER;
 }
@@ -295,7 +294,7 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 refilled:
 	/* A stream that stopped for want of a buffer can go on now. */
 	if (g->_ring->_fb)
-		sr__fb_group_refilled(g->_ring, g);
+		sr__be(g->_ring)->group_refilled(g->_ring, g);
 	return 0;
 }
 

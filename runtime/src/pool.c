@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "res.h"
 
 #define POOL_MAGIC 0x506f6f6cu
 #define REGION_MAX (1UL << 30)
