@@ -219,14 +219,15 @@ gen-tests:
 gen-fuzz:
 	$(Q)BUILD=$(BUILD) $(PYTHON) tests/gen/fuzz.py --cases 1000000 --seconds $(FUZZ_SECONDS)
 
-# Public headers compile as C11 and C++ with gcc and clang, warning-free.
-HEADER_TEST := printf '\#include <safer-ring.h>\nint main(void) { return 0; }\n'
-headers: $(GENERATED)
-	$(Q)for cc in "$(CC) -x c -std=c11 -pedantic" "$(CLANG) -x c -std=c11 -pedantic" \
-		"g++ -x c++ -std=c++17" "clang++ -x c++ -std=c++17"; do \
-		$(HEADER_TEST) | $$cc -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) -fsyntax-only - \
-			|| { echo "headers: $$cc fails"; exit 1; }; \
-	done; echo "headers: C11 (gcc, clang) and C++17 (g++, clang++) compile warning-free"
+# Public headers, as `make install` puts them, each compile alone (no
+# feature macro asked of the program) and all together in either order:
+# gcc and clang in C11, C17, C2x and the GNU modes, g++ and clang++ in
+# C++17 and C++20, -pedantic -Wall -Wextra -Werror (tests/headers/check.sh).
+HEADERS_ROOT = $(BUILD)/headers-root
+headers: installable
+	$(Q)rm -rf $(HEADERS_ROOT)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(HEADERS_ROOT)) LDCONFIG=: >/dev/null
+	$(Q)CC="$(CC)" CLANG="$(CLANG)" tests/headers/check.sh $(HEADERS_ROOT)$(INCLUDEDIR)
 
 # The library and the tests build warning-free with clang too.
 clang-build:

@@ -27,6 +27,9 @@ int sr__ring_use(const struct sr_ring *r, const char *fn);
 /* fn was called from a completion callback of r: -EDEADLK with a message. */
 int sr__in_callback(const struct sr_ring *r, const char *fn) sr__cold;
 
+/* The ABI the generated op table was made for (generated/src/op_table.c). */
+extern const unsigned sr_op_table_abi;
+
 /* --- mem.c: every allocation of the library (SR_FAIL_ALLOC makes them fail) -- */
 
 void *sr__malloc(size_t n);

@@ -86,6 +86,8 @@ void sr__ring_unregister(struct sr_ring *r);
 /* --- slots.c ------------------------------------------------------------------ */
 
 int sr__slots_init(struct sr_ring *r, unsigned n);
+/* Double the slot table; the first new (free) slot, or SR__NONE (with a message). */
+uint32_t sr__slot_grow(struct sr_ring *r);
 bool sr__items_grow(struct sr_ring *r);
 
 /* A free item (its next is SR__NONE), or SR__NONE without memory. */

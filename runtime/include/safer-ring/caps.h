@@ -9,7 +9,7 @@
 #ifndef SAFER_RING_CAPS_H
 #define SAFER_RING_CAPS_H
 
-#include "ring.h"
+#include <safer-ring/inline.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +50,11 @@ struct sr_caps {
 	char disable[256];		/* SR_DISABLE */
 	char env_error[200];		/* a bad SR_* variable, reported once */
 };
+
+/* Every op's metadata (struct sr_op_info, safer-ring/inline.h): name,
+ * opcode, kernel, liburing helper, memory lifetimes, fallback chain. */
+extern const struct sr_op_info sr_op_table[];
+extern const unsigned sr_op_count;
 
 /* The process-wide capabilities (detected on first use). */
 const struct sr_caps *sr_caps_get(void);
