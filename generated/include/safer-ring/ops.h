@@ -9,7 +9,7 @@
 #ifndef SAFER_RING_OPS_H
 #define SAFER_RING_OPS_H
 
-#include <safer-ring/ring.h>
+#include <safer-ring/inline.h>
 
 #if SR_GEN_ABI != 2
 #error "safer-ring: generated/ops.h does not match this runtime; regenerate with: make generate"
@@ -588,7 +588,7 @@ struct sr_flag_info {
 	const char *name;
 	uint32_t bit;
 	uint32_t kernel;
-	uint32_t requires;	/* all of these */
+	uint32_t requires_all;	/* all of these (not "requires": a C++20 keyword) */
 	uint32_t requires_any;	/* one of these, if not 0 */
 	uint32_t conflicts;
 	const char *doc;

@@ -110,7 +110,7 @@ struct sr_flag_info {
 	const char *name;
 	uint32_t bit;
 	uint32_t kernel;
-	uint32_t requires;	/* all of these */
+	uint32_t requires_all;	/* all of these (not "requires": a C++20 keyword) */
 	uint32_t requires_any;	/* one of these, if not 0 */
 	uint32_t conflicts;
 	const char *doc;
