@@ -114,15 +114,24 @@ LIB_SO := $(BUILD)/libsafer-ring.so.$(VERSION)
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) -DSR__BUILDING_LIBRARY $(CFLAGS) $(LIB_VISIBILITY) -c -o $@ $<
+
+# SR__BUILDING_LIBRARY: the library reads the generated tables as arrays
+# (programs call for them: docs/abi.md).  The runtime's own symbols are
+# hidden unless a public header declares them (runtime/src/base.h); the
+# generated op table is not compiled hidden (its tables are read through
+# functions).  The version script fixes what the shared library exports.
+LIB_VISIBILITY = $(if $(filter runtime/%,$<),-fvisibility=hidden)
+LIB_MAP := runtime/libsafer-ring.map
 
 $(LIB_A): $(RUNTIME_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(RUNTIME_OBJ)
+$(LIB_SO): $(RUNTIME_OBJ) $(LIB_MAP)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libsafer-ring.so.$(SOVERSION) -Wl,--version-script=$(LIB_MAP) \
+		-o $@ $(RUNTIME_OBJ) $(LDLIBS)
 	$(Q)ln -sf libsafer-ring.so.$(VERSION) $(BUILD)/libsafer-ring.so.$(SOVERSION)
 	$(Q)ln -sf libsafer-ring.so.$(SOVERSION) $(BUILD)/libsafer-ring.so
 
@@ -229,6 +238,10 @@ headers: installable
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(HEADERS_ROOT)) LDCONFIG=: >/dev/null
 	$(Q)CC="$(CC)" CLANG="$(CLANG)" tests/headers/check.sh $(HEADERS_ROOT)$(INCLUDEDIR)
 
+# The README's code: its C blocks compile, its calls have the headers' argument counts.
+check-readme: $(GENERATED)
+	$(Q)$(PYTHON) tests/readme/check.py --cc $(CC) README.md runtime/include generated/include
+
 # The library and the tests build warning-free with clang too.
 clang-build:
 	$(Q)$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang lib $(BUILD)/clang/conformance installable \
@@ -261,7 +274,7 @@ check-valgrind: $(BUILD)/test_runtime
 		{ tail -40 $(BUILD)/valgrind-fallback.log; exit 1; }
 	@echo "valgrind: unit suite clean (io_uring and fallback backend)"
 
-check: deps check-gen gen-tests all headers compile-fail unit oom conformance matrix clang-build check-sanitize \
+check: deps check-gen gen-tests all headers check-readme compile-fail unit oom conformance matrix clang-build check-sanitize \
 	check-valgrind $(CHECK_EXTRA)
 	@echo "check: all passed"
 
@@ -379,4 +392,4 @@ clean:
 	rm -rf $(BUILD) generated/.stamp
 
 .PHONY: all deps generate check-gen lib tools examples conformance unit oom matrix compile-fail gen-tests gen-fuzz \
-	headers clang-build check-sanitize check-valgrind check demo installable install uninstall sr-conformance clean FORCE
+	headers check-readme clang-build check-sanitize check-valgrind check demo installable install uninstall sr-conformance clean FORCE

@@ -9,7 +9,15 @@
 #ifndef SR_SRC_BASE_H
 #define SR_SRC_BASE_H
 
+/*
+ * The library is built with -fvisibility=hidden: what the public headers
+ * declare (the API and the inline contract) is its interface, with
+ * default visibility; runtime/libsafer-ring.map then exports only the
+ * listed symbols.  Everything declared in runtime/src stays hidden.
+ */
+#pragma GCC visibility push(default)
 #include <safer-ring.h>
+#pragma GCC visibility pop
 
 /* --- err.c ------------------------------------------------------------------ */
 
@@ -24,6 +32,9 @@
 const char *sr__op_name(unsigned op);
 /* 0 when the calling thread may use r (its owner), else -EPERM with a message. */
 int sr__ring_use(const struct sr_ring *r, const char *fn);
+/* A wait's error as a public call returns it: the layers below leave an
+ * interrupted wait (-EINTR) without a message; this says it for fn. */
+int sr__interrupted(int ret, const char *fn);
 /* fn was called from a completion callback of r: -EDEADLK with a message. */
 int sr__in_callback(const struct sr_ring *r, const char *fn) sr__cold;
 

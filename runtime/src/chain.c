@@ -6,7 +6,6 @@
  * when the op runs there.
  */
 #define _GNU_SOURCE
-#include <safer-ring/chain.h>
 
 #include "backend.h"
 

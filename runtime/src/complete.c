@@ -211,7 +211,7 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 		}
 		ret = sr__enter(r, block);
 		if (ret < 0)
-			return ret;
+			return sr__interrupted(ret, fn);
 		if (!block && !ret && r->_slots[idx]._state != SR__SLOT_DONE &&
 		    (!r->_uring_up || !sr__cq_has(r)))
 			return -EAGAIN;
@@ -241,7 +241,7 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 			sr__be(r)->consumed(r, idx);
 		ret = sr__wait_some(r, block);
 		if (ret < 0)
-			return ret;
+			return sr__interrupted(ret, fn);
 		if (!block && r->_slotx[idx]._qhead == SR__NONE)
 			return -EAGAIN;
 	}

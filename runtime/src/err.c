@@ -69,6 +69,13 @@ int sr__in_callback(const struct sr_ring *r, const char *fn)
 			"wait for; return from the callback first (sr_ring_stop ends sr_ring_run)", fn);
 }
 
+int sr__interrupted(int ret, const char *fn)
+{
+	if (ret == -EINTR)
+		return sr__fail(ret, "%s: interrupted by a signal", fn);
+	return ret;
+}
+
 int sr__stalled(struct sr_ring *r)
 {
 	(void)r;

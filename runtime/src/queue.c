@@ -417,6 +417,6 @@ int sr_raw_wait(struct sr_ring *r, struct io_uring_cqe *out, unsigned max)
 		/* The backend's completions are accounted while waiting. */
 		ret = r->_fb ? sr__wait_some(r, true) : enter_error(enter(r, ENTER_WAIT, -1), __func__);
 		if (ret < 0)
-			return ret;
+			return sr__interrupted(ret, __func__);
 	}
 }

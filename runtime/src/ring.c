@@ -10,15 +10,6 @@
 
 #include "backend.h"
 
-/* A wait's error as the public call returns it: the deeper layers leave
- * an interrupted wait (-EINTR) without a message; say it here. */
-static int said(int ret, const char *fn)
-{
-	if (ret == -EINTR)
-		return sr__fail(ret, "%s: interrupted by a signal", fn);
-	return ret;
-}
-
 int sr_ring_submit(struct sr_ring *r)
 {
 	int ret = sr__ring_use(r, __func__);
@@ -30,7 +21,7 @@ int sr_ring_poll(struct sr_ring *r)
 {
 	int ret = sr__ring_use(r, __func__);
 
-	return ret ? ret : said(sr__wait_some(r, false), __func__);
+	return ret ? ret : sr__interrupted(sr__wait_some(r, false), __func__);
 }
 
 int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
@@ -41,7 +32,7 @@ int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 		return ret;
 	if (r->_ext->delivering)
 		return sr__in_callback(r, __func__);
-	return said(sr__run_once(r, timeout_ms, __func__), __func__);
+	return sr__interrupted(sr__run_once(r, timeout_ms, __func__), __func__);
 }
 
 int sr_ring_run(struct sr_ring *r)
@@ -56,7 +47,7 @@ int sr_ring_run(struct sr_ring *r)
 	while (!__atomic_load_n(&r->_stop, __ATOMIC_RELAXED) && r->_ext->cbs) {
 		ret = sr__wait_some(r, true);
 		if (ret < 0)
-			return said(ret, __func__);
+			return sr__interrupted(ret, __func__);
 	}
 	return 0;
 }
@@ -121,6 +112,8 @@ struct io_uring *sr_ring_uring(struct sr_ring *r)
 		sr__not_owner(r, "sr_ring_uring");
 		return NULL;
 	}
+	if (!r->_uring_up)
+		sr__err(-EOPNOTSUPP, "the ring runs without io_uring (sr_ring_backend says why)");
 	return r->_uring_up ? &r->_uring : NULL;
 }
 

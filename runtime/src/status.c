@@ -44,3 +44,36 @@ const char *sr_flag_names(const void *table, unsigned count, uint32_t bits, char
 		snprintf(buf, len, "none");
 	return buf;
 }
+
+/* --- the generated tables, as programs read them (caps.h, ops.h) ----------------- */
+
+const struct sr_op_info *sr_op_table_get(void)
+{
+	return sr_op_table;
+}
+
+unsigned sr_op_count_get(void)
+{
+	return sr_op_count;
+}
+
+#define TABLE(name, type)				\
+const type *name##_get(void)				\
+{							\
+	return name;					\
+}
+#define COUNT(name)					\
+unsigned name##_get(void)				\
+{							\
+	return name;					\
+}
+TABLE(sr_setup_flag_table, struct sr_flag_info)
+COUNT(sr_setup_flag_count)
+TABLE(sr_feature_table, struct sr_flag_info)
+COUNT(sr_feature_count)
+TABLE(sr_enter_flag_table, struct sr_flag_info)
+COUNT(sr_enter_flag_count)
+TABLE(sr_register_table, struct sr_register_info)
+COUNT(sr_register_count)
+TABLE(sr_setup_ladder, uint32_t)
+COUNT(sr_setup_ladder_len)
