@@ -357,7 +357,7 @@ const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, s
 		for (unsigned k = 0; k < o->ntargets; k++)
 			if (o->targets[k] == op && own_reason(r, x, xwhy, sizeof(xwhy))) {
 				snprintf(buf, len, "%s runs on the fallback backend with %s, which acts on it (%s)",
-					 sr_op_table[op].name, o->name, xwhy);
+					 sr__op_name(op), o->name, xwhy);
 				return buf;
 			}
 	}
@@ -369,7 +369,7 @@ const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size
 	const char *why = sr_op_unavailable(r, op, buf, len);
 
 	if (!why)
-		snprintf(buf, len, "%s is not available on this ring", sr_op_table[op].name);
+		snprintf(buf, len, "%s is not available on this ring", sr__op_name(op));
 	return buf;
 }
 

@@ -15,9 +15,9 @@ void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 	ch->_ring = r;
 	ch->_link = (flags & SR_CHAIN_HARD) ? SR_IOSQE_IO_HARDLINK : SR_IOSQE_IO_LINK;
 	if (flags & ~SR_CHAIN_HARD)
-		ch->_err = sr__fail(-EINVAL, "sr_chain_begin: flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
+		ch->_err = sr__err(-EINVAL, "flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
 	if (!ch->_err)
-		ch->_err = sr__ring_use(r, "sr_chain_begin");
+		ch->_err = sr__ring_use(r, __func__);
 	if (ch->_err)
 		return;
 	/* Where the chain starts in the SQ: a full SQ submits only what is
@@ -57,8 +57,8 @@ int sr_chain_timeout(struct sr_chain *ch, const struct __kernel_timespec *ts, st
 	struct sr_link_timeout_op op = sr_link_timeout(ts);
 
 	if (!ch->_err && !ch->_n)
-		ch->_err = sr__fail(-EINVAL, "sr_chain_timeout: the chain is empty: a link timeout bounds the op "
-				    "added before it");
+		ch->_err = sr__err(-EINVAL, "the chain is empty: a link timeout bounds the op "
+				   "added before it");
 	return sr_chain_add(ch, &op, sub);
 }
 
@@ -67,7 +67,7 @@ int sr_chain_end(struct sr_chain *ch)
 {
 	struct sr_ring *r = ch->_ring;
 	uint32_t idx = (uint32_t)(ch->_last & SR__UD_SLOT_MASK);
-	int ret = sr__ring_use(r, "sr_chain_end");
+	int ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
@@ -112,7 +112,7 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 
 int sr_ring_cancel_all(struct sr_ring *r)
 {
-	int n = 0, ret = sr__ring_use(r, "sr_ring_cancel_all");
+	int n = 0, ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;

@@ -26,7 +26,7 @@ int sr_ring_poll(struct sr_ring *r)
 
 int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 {
-	int ret = sr__ring_use(r, "sr_ring_run_once");
+	int ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
@@ -37,7 +37,7 @@ int sr_ring_run_once(struct sr_ring *r, int timeout_ms)
 
 int sr_ring_run(struct sr_ring *r)
 {
-	int ret = sr__ring_use(r, "sr_ring_run");
+	int ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
@@ -69,19 +69,19 @@ int sr_ring_eventfd(struct sr_ring *r)
 {
 	int fd, ret;
 
-	ret = sr__ring_use(r, "sr_ring_eventfd");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (r->_eventfd >= 0)
 		return r->_eventfd;
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
-		return sr__fail(-errno, "sr_ring_eventfd: eventfd failed");
+		return sr__err(-errno, "eventfd failed");
 	if (r->_uring_up) {
 		ret = io_uring_register_eventfd(&r->_uring, fd);
 		if (ret < 0) {
 			close(fd);
-			return sr__fail(ret, "sr_ring_eventfd: registering the eventfd failed");
+			return sr__err(ret, "registering the eventfd failed");
 		}
 	}
 	r->_eventfd = fd;
@@ -92,7 +92,7 @@ unsigned sr_ring_inflight(const struct sr_ring *r)
 {
 	unsigned n = 0;
 
-	if (sr__ring_use(r, "sr_ring_inflight"))
+	if (sr__ring_use(r, __func__))
 		return 0;
 	for (unsigned i = 0; i < r->_nslots; i++)
 		n += r->_slots[i]._ud != 0;
@@ -101,7 +101,7 @@ unsigned sr_ring_inflight(const struct sr_ring *r)
 
 int sr_ring_discard(struct sr_ring *r)
 {
-	int ret = sr__ring_use(r, "sr_ring_discard");
+	int ret = sr__ring_use(r, __func__);
 
 	return ret ? ret : sr__discard(r);
 }
@@ -109,7 +109,7 @@ int sr_ring_discard(struct sr_ring *r)
 struct io_uring *sr_ring_uring(struct sr_ring *r)
 {
 	if (sr__unlikely(!sr__owned(r))) {
-		sr__not_owner(r, "sr_ring_uring");
+		sr__not_owner(r, __func__);
 		return NULL;
 	}
 	if (!r->_uring_up)
@@ -129,7 +129,7 @@ const char *sr_ring_backend(const struct sr_ring *r)
 
 int sr_ring_release(struct sr_ring *r)
 {
-	int ret = sr__ring_use(r, "sr_ring_release");
+	int ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
@@ -146,16 +146,16 @@ int sr_ring_acquire(struct sr_ring *r)
 	if (r->_owner == me)
 		return 0;
 	if (r->_owner == SR__OWNER_FORKED)
-		return sr__not_owner(r, "sr_ring_acquire");
+		return sr__not_owner(r, __func__);
 	if (__atomic_load_n(&r->_owner, __ATOMIC_RELAXED))
-		return sr__fail(-EBUSY, "sr_ring_acquire: the ring belongs to another thread; its owner "
+		return sr__err(-EBUSY, "the ring belongs to another thread; its owner "
 				"sr_ring_release()s it first");
 	if (r->_uring_up && (r->_setup_flags & SR_IORING_SETUP_SINGLE_ISSUER) && me != r->_ext->creator)
-		return sr__fail(-EPERM, "sr_ring_acquire: the ring was set up with IORING_SETUP_SINGLE_ISSUER, "
+		return sr__err(-EPERM, "the ring was set up with IORING_SETUP_SINGLE_ISSUER, "
 				"so the kernel takes its submissions only from the thread that created it; create "
 				"rings to be handed over with SR_RING_MOVABLE");
 	if (!__atomic_compare_exchange_n(&r->_owner, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return sr__fail(-EBUSY, "sr_ring_acquire: the ring belongs to another thread; its owner "
+		return sr__err(-EBUSY, "the ring belongs to another thread; its owner "
 				"sr_ring_release()s it first");
 	return 0;
 }

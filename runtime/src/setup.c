@@ -100,18 +100,18 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 
 	*ringp = NULL;
 	if (sr_op_table_abi != SR_GEN_ABI)
-		return sr__fail(-EINVAL, "sr_ring_create: the op table was generated for ABI %u, the runtime "
+		return sr__err(-EINVAL, "the op table was generated for ABI %u, the runtime "
 				"is ABI %u; regenerate with make generate", sr_op_table_abi, SR_GEN_ABI);
 	if (!p)
 		p = &defaults;
 	entries = p->entries ? p->entries : 256;
 	r = sr__calloc(1, sizeof(*r));
 	if (!r)
-		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
+		return sr__err(-ENOMEM, "out of memory");
 	r->_ext = sr__calloc(1, sizeof(*r->_ext));
 	if (!r->_ext) {
 		free(r);
-		return sr__fail(-ENOMEM, "sr_ring_create: out of memory");
+		return sr__err(-ENOMEM, "out of memory");
 	}
 	r->_ext->be = &sr__fallback_backend;
 	r->_ext->free_item = SR__NONE;
@@ -129,7 +129,7 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 		goto fail;
 	ret = sr__slots_init(r, entries * 2 < 64 ? 64 : entries * 2);
 	if (ret < 0) {
-		ret = sr__fail(ret, "sr_ring_create: out of memory for %u op slots", entries * 2 < 64 ? 64 : entries * 2);
+		ret = sr__err(ret, "out of memory for %u op slots", entries * 2 < 64 ? 64 : entries * 2);
 		goto fail;
 	}
 	if (p->flags & SR_RING_EVENTFD) {
