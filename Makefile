@@ -238,6 +238,15 @@ headers: installable
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(HEADERS_ROOT)) LDCONFIG=: >/dev/null
 	$(Q)CC="$(CC)" CLANG="$(CLANG)" tests/headers/check.sh $(HEADERS_ROOT)$(INCLUDEDIR)
 
+# The runtime's layers call only downward, no include cycle outside the
+# fallback backend, no file over 700 lines, docs/architecture.md in step
+# (tests/arch/layers.py); make arch rewrites its generated parts.
+check-arch:
+	$(Q)$(PYTHON) tests/arch/layers.py --check
+
+arch:
+	$(Q)$(PYTHON) tests/arch/layers.py --write
+
 # The README's code: its C blocks compile, its calls have the headers' argument counts.
 check-readme: $(GENERATED)
 	$(Q)$(PYTHON) tests/readme/check.py --cc $(CC) README.md runtime/include generated/include
@@ -274,7 +283,7 @@ check-valgrind: $(BUILD)/test_runtime
 		{ tail -40 $(BUILD)/valgrind-fallback.log; exit 1; }
 	@echo "valgrind: unit suite clean (io_uring and fallback backend)"
 
-check: deps check-gen gen-tests all headers check-readme compile-fail unit oom conformance matrix clang-build check-sanitize \
+check: deps check-gen gen-tests check-arch all headers check-readme compile-fail unit oom conformance matrix clang-build check-sanitize \
 	check-valgrind $(CHECK_EXTRA)
 	@echo "check: all passed"
 
@@ -392,4 +401,4 @@ clean:
 	rm -rf $(BUILD) generated/.stamp
 
 .PHONY: all deps generate check-gen lib tools examples conformance unit oom matrix compile-fail gen-tests gen-fuzz \
-	headers check-readme clang-build check-sanitize check-valgrind check demo installable install uninstall sr-conformance clean FORCE
+	headers check-readme check-arch arch clang-build check-sanitize check-valgrind check demo installable install uninstall sr-conformance clean FORCE
