@@ -27,7 +27,7 @@ enum enter_mode {
  * sleeps in io_uring_enter, so the fallback backend's threads could never
  * post: under valgrind, wait in slices, polling their eventfd.
  */
-static int enter_sliced(struct sr_ring *r, int timeout_ms)
+static sr__cold int enter_sliced(struct sr_ring *r, int timeout_ms)
 {
 	for (int waited = 0;; waited++) {
 		struct pollfd p = { .fd = sr__be(r)->fd(r), .events = POLLIN };
@@ -56,15 +56,17 @@ static int enter_sliced(struct sr_ring *r, int timeout_ms)
  * Returns io_uring_enter's answer: >= 0; -ETIME (time ran out); -EINTR
  * (a signal); -EBUSY or -EAGAIN (the CQ is full: reap, then again); or
  * another error, which enter_error turns into a message.
+ * enter_published: the same, for a caller that has just published the
+ * CQ head (sr__cq_has found the CQ empty).
  */
-static inline __attribute__((always_inline)) int enter(struct sr_ring *r, enum enter_mode mode, int timeout_ms)
+static inline __attribute__((always_inline)) int enter_published(struct sr_ring *r, enum enter_mode mode,
+								   int timeout_ms)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
 	if (mode == ENTER_WAIT && sr__unlikely(r->_fb && RUNNING_ON_VALGRIND))
 		return enter_sliced(r, timeout_ms);
-	sr__cq_publish(r);
 	if (mode == ENTER_SUBMIT || (mode == ENTER_POLL && io_uring_sq_ready(&r->_uring)))
 		return io_uring_submit(&r->_uring);
 	if (mode == ENTER_POLL)
@@ -76,6 +78,12 @@ static inline __attribute__((always_inline)) int enter(struct sr_ring *r, enum e
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
 	return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
+}
+
+static inline __attribute__((always_inline)) int enter(struct sr_ring *r, enum enter_mode mode, int timeout_ms)
+{
+	sr__cq_publish(r);
+	return enter_published(r, mode, timeout_ms);
 }
 
 /* An enter's answer for callers that only go on: a full CQ (reaping makes
@@ -242,7 +250,7 @@ static bool flush_for_room(struct sr_ring *r, unsigned end)
 }
 
 /* The SQ is full: flush it (a part of it in an open chain), or say why not. */
-static struct io_uring_sqe *sqe_slow(struct sr_ring *r)
+static sr__cold struct io_uring_sqe *sqe_slow(struct sr_ring *r)
 {
 	struct io_uring_sq *sq = &r->_uring.sq;
 	unsigned end = sq->sqe_tail;
@@ -301,11 +309,12 @@ bool sr__enter_one(struct sr_ring *r, uint64_t ud)
 	if (r->_fb || (r->_flags & SR_RING_CAPTURE) || !r->_uring_up || idx >= r->_nslots ||
 	    r->_slots[idx]._ud != ud || r->_slots[idx]._state == SR__SLOT_DONE)
 		return false;
-	if (enter(r, ENTER_SUBMIT, 0) < 0)
+	/* Callers found the CQ empty just now, which published its head. */
+	if (enter_published(r, ENTER_SUBMIT, 0) < 0)
 		return false;
 	if (sr__cq_has(r))
 		return true;
-	return enter(r, ENTER_WAIT, -1) >= 0 && sr__cq_has(r);
+	return enter_published(r, ENTER_WAIT, -1) >= 0 && sr__cq_has(r);
 }
 
 /*

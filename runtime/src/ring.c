@@ -106,15 +106,19 @@ int sr_ring_discard(struct sr_ring *r)
 	return ret ? ret : sr__discard(r);
 }
 
+static sr__cold struct io_uring *no_uring(void)
+{
+	sr__fail(-EOPNOTSUPP, "sr_ring_uring: the ring runs without io_uring (sr_ring_backend says why)");
+	return NULL;
+}
+
 struct io_uring *sr_ring_uring(struct sr_ring *r)
 {
 	if (sr__unlikely(!sr__owned(r))) {
 		sr__not_owner(r, __func__);
 		return NULL;
 	}
-	if (!r->_uring_up)
-		sr__err(-EOPNOTSUPP, "the ring runs without io_uring (sr_ring_backend says why)");
-	return r->_uring_up ? &r->_uring : NULL;
+	return sr__likely(r->_uring_up) ? &r->_uring : no_uring();
 }
 
 bool sr_ring_native(const struct sr_ring *r, unsigned op)
