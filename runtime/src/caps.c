@@ -378,7 +378,7 @@ int sr_op_lookup(const char *name)
 	for (unsigned op = 0; name && op < sr_op_count; op++)
 		if (!strcmp(sr_op_table[op].name, name))
 			return (int)op;
-	return -ENOENT;
+	return sr__err(-ENOENT, "no op is named '%s' (generated/docs/ops.md lists them)", name ? name : "(null)");
 }
 
 bool sr__register_ok(const struct sr_ring *r, unsigned code)

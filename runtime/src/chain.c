@@ -107,6 +107,8 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 		ret = sr_wait(r, &sub, &c);
 	if (ret)
 		return ret;
+	if (c.res < 0 && c.res != -ENOENT)
+		return sr__err(c.res, "the cancel request for fd %d failed", fd);
 	return c.res == -ENOENT ? 0 : c.res;
 }
 

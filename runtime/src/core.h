@@ -86,8 +86,18 @@ void sr__ring_unregister(struct sr_ring *r);
 /* --- slots.c ------------------------------------------------------------------ */
 
 int sr__slots_init(struct sr_ring *r, unsigned n);
-/* Double the slot table; the first new (free) slot, or SR__NONE (with a message). */
+/*
+ * The one slot acquire off the inline path: the next free slot, the table
+ * doubled when none is free; SR__NONE (with a message) at the ring's limit
+ * or without memory.  The caller takes it (sr__slot_take) once nothing
+ * else can fail.
+ */
 uint32_t sr__slot_grow(struct sr_ring *r);
+
+static inline uint32_t sr__slot_next(struct sr_ring *r)
+{
+	return sr__likely(r->_free != SR__NONE) ? r->_free : sr__slot_grow(r);
+}
 bool sr__items_grow(struct sr_ring *r);
 
 /* A free item (its next is SR__NONE), or SR__NONE without memory. */

@@ -31,8 +31,8 @@ struct sr__begun sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned op
 			b.slot = &r->_slots[b.idx];
 		return b;
 	}
-	idx = r->_free;
-	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE)
+	idx = sr__slot_next(r);
+	if (idx == SR__NONE)
 		return b;
 	b.sqe = sr__get_sqe(r);
 	if (!b.sqe)

@@ -16,6 +16,11 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 #include <CUnit/Basic.h>
 #include <safer-ring.h>
 
@@ -607,6 +612,14 @@ static void test_interrupted_waits_say_so(void)
 	struct sr_read_completed c;
 	int p[2];
 
+	if (RUNNING_ON_VALGRIND) {
+		/* valgrind keeps a thread blocked in io_uring_enter from seeing the signal */
+		printf("\n    skip: under valgrind a timer signal does not interrupt a blocked wait\n");
+		sr_ring_destroy(r);
+		sr_buf_free(b);
+		sr_buf_free(b2);
+		return;
+	}
 	pipe_pair(p);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;	/* no SA_RESTART */

@@ -88,8 +88,8 @@ struct io_uring_sqe *sr__fb_begin(struct sr_ring *r, struct sr_op *op, unsigned 
 		sr__fail(-ENOMEM, "sr_%s_submit: out of memory for the fallback job", sr__op_name(opid));
 		return NULL;
 	}
-	idx = r->_free;
-	if (idx == SR__NONE && (idx = sr__slot_grow(r)) == SR__NONE) {
+	idx = sr__slot_next(r);
+	if (idx == SR__NONE) {
 		sr__fb_spare_release(fb);
 		return NULL;
 	}
