@@ -245,6 +245,17 @@ void sr__fb_job_result(struct sr__fallback *fb, struct job *j, int32_t res, uint
 		}
 		return;
 	}
+	/*
+	 * Cancelled while this item was being read (the system call won the
+	 * race): an item like the others, then -ECANCELED ends the stream,
+	 * as the kernel's multishot ops do.  A final item carrying data has
+	 * another meaning (a repeat limit reached).  api-fuzz seed 18755.
+	 */
+	if (how == SR_FB_REARM && j->cancel && more_while(j->rt, res) && j->left != 1 && rec_room(j)) {
+		sr__fb_post(fb, j, res, cflags | IORING_CQE_F_MORE, false);
+		sr__fb_post(fb, j, -ECANCELED, 0, true);
+		return;
+	}
 	sr__fb_post(fb, j, res, cflags & ~IORING_CQE_F_MORE, true);
 }
 
