@@ -37,7 +37,7 @@ check-abi: $(LIB_SO) $(BUILD)/abi/inline-needs.txt
 	$(Q)base_so=$$(sed -n "s/.*soname='\([^']*\)'.*/\1/p" $(ABI_BASELINE) | head -1); \
 	if [ "$$base_so" != "libsafer-ring.so.$(SOVERSION)" ]; then \
 		echo "check-abi: the soname is libsafer-ring.so.$(SOVERSION), the baseline's $$base_so: a new ABI;"; \
-		echo "  write its baseline with make abi-baseline and commit it"; exit 0; fi; \
+		echo "  write its baseline with make abi-baseline and commit it"; exit 1; fi; \
 	abidiff --no-added-syms --suppressions $(ABI_SUPPRESS) $(ABI_BASELINE) $(LIB_SO) >$(BUILD)/abi/abidiff.txt; \
 	rc=$$?; \
 	if [ $$rc -ne 0 ]; then cat $(BUILD)/abi/abidiff.txt | head -60; \
