@@ -1999,6 +1999,7 @@ static const struct sr_fb_route sr__routes_readv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_readv, .text = "preadv2(2)" },
 	{ 0 }
@@ -2008,6 +2009,7 @@ static const struct sr_fb_route sr__routes_writev[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
 	{ 0 }
@@ -2031,6 +2033,7 @@ static const struct sr_fb_route sr__routes_read_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_read_fixed_to_read, NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
 	{ 0 }
@@ -2045,6 +2048,7 @@ static const struct sr_fb_route sr__routes_write_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_write_fixed_to_write, NULL },
 	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
 	{ 0 }
@@ -2104,6 +2108,7 @@ static const struct sr_fb_route sr__routes_sendmsg[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDMSG,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability" },
 	{ 0 }
@@ -2113,6 +2118,7 @@ static const struct sr_fb_route sr__routes_recvmsg[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECVMSG,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_recvmsg, .text = "recvmsg(2) after readability" },
 	{ 0 }
@@ -2174,6 +2180,7 @@ static const struct sr_fb_route sr__routes_accept[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ACCEPT,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_accept, .text = "accept4(2) after readability" },
 	{ 0 }
@@ -2197,6 +2204,7 @@ static const struct sr_fb_route sr__routes_multishot_accept[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONNEG, .exec_op = SR_OP_ACCEPT,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_multishot_accept_to_accept, NULL },
 	  .sys = sr__sys_accept, .text = "accept4(2) after readability (re-armed)" },
 	{ 0 }
@@ -2242,6 +2250,7 @@ static const struct sr_fb_route sr__routes_connect[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CONNECT,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_connect, .text = "connect(2)" },
 	{ 0 }
@@ -2314,6 +2323,7 @@ static const struct sr_fb_route sr__routes_read[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
 	{ 0 }
@@ -2323,6 +2333,7 @@ static const struct sr_fb_route sr__routes_write[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
 	{ 0 }
@@ -2368,6 +2379,7 @@ static const struct sr_fb_route sr__routes_send[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability" },
 	{ 0 }
@@ -2377,6 +2389,7 @@ static const struct sr_fb_route sr__routes_sendto[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDTO,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_sendto, .text = "sendto(2) after writability" },
 	{ 0 }
@@ -2386,6 +2399,7 @@ static const struct sr_fb_route sr__routes_recv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECV,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_recv, .text = "recv(2) after readability" },
 	{ 0 }
@@ -2400,6 +2414,7 @@ static const struct sr_fb_route sr__routes_recv_multishot[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_RECV,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_recv_multishot_to_recv, NULL },
 	  .sys = sr__sys_recv, .text = "recv(2) after readability (re-armed)" },
 	{ 0 }
@@ -2436,6 +2451,7 @@ static const struct sr_fb_route sr__routes_splice[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SPLICE,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_splice, .text = "splice(2)" },
 	{ 0 }
@@ -2463,6 +2479,7 @@ static const struct sr_fb_route sr__routes_tee[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TEE,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_tee, .text = "tee(2)" },
 	{ 0 }
@@ -2639,6 +2656,7 @@ static const struct sr_fb_route sr__routes_send_zc[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2658,6 +2676,7 @@ static const struct sr_fb_route sr__routes_send_zc_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
+	  .sleeps = 1,
 	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2672,6 +2691,7 @@ static const struct sr_fb_route sr__routes_sendmsg_zc[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_sendmsg_zc_to_sendmsg, NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2691,6 +2711,7 @@ static const struct sr_fb_route sr__routes_sendmsg_zc_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
+	  .sleeps = 1,
 	  .nxform = 2, .xform = { sr__xform_sendmsg_zc_fixed_to_sendmsg_zc, sr__xform_sendmsg_zc_to_sendmsg, NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2705,6 +2726,7 @@ static const struct sr_fb_route sr__routes_read_multishot[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_READ,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_read_multishot_to_read, NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability (re-armed)" },
 	{ 0 }
@@ -2714,6 +2736,7 @@ static const struct sr_fb_route sr__routes_waitid[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WAITID,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_waitid, .text = "waitid(2)" },
 	{ 0 }
@@ -2724,6 +2747,7 @@ static const struct sr_fb_route sr__routes_futex_wait[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAIT,
 	  .queued_at_submit = 1,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_wait, .text = "futex(2)" },
 	{ 0 }
@@ -2743,6 +2767,7 @@ static const struct sr_fb_route sr__routes_futex_waitv[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAITV,
 	  .queued_at_submit = 1,
+	  .sleeps = 1,
 	  .sys_kernel = 0x051000, .sys_present = sr__probe_futex_waitv_0,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_waitv, .text = "futex_waitv(2)" },
@@ -2798,6 +2823,7 @@ static const struct sr_fb_route sr__routes_epoll_wait[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_EPOLL_WAIT,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_epoll_wait, .text = "epoll_wait(2) after readability" },
 	{ 0 }
@@ -2812,6 +2838,7 @@ static const struct sr_fb_route sr__routes_readv_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_readv_fixed_to_readv, NULL },
 	  .sys = sr__sys_readv, .text = "preadv2(2)" },
 	{ 0 }
@@ -2826,6 +2853,7 @@ static const struct sr_fb_route sr__routes_writev_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_writev_fixed_to_writev, NULL },
 	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
 	{ 0 }
