@@ -2033,7 +2033,6 @@ static const struct sr_fb_route sr__routes_read_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_read_fixed_to_read, NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
 	{ 0 }
@@ -2048,7 +2047,6 @@ static const struct sr_fb_route sr__routes_write_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_write_fixed_to_write, NULL },
 	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
 	{ 0 }
@@ -2108,7 +2106,6 @@ static const struct sr_fb_route sr__routes_sendmsg[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDMSG,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability" },
 	{ 0 }
@@ -2118,7 +2115,6 @@ static const struct sr_fb_route sr__routes_recvmsg[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECVMSG,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_recvmsg, .text = "recvmsg(2) after readability" },
 	{ 0 }
@@ -2180,7 +2176,6 @@ static const struct sr_fb_route sr__routes_accept[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_ACCEPT,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_accept, .text = "accept4(2) after readability" },
 	{ 0 }
@@ -2204,7 +2199,6 @@ static const struct sr_fb_route sr__routes_multishot_accept[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONNEG, .exec_op = SR_OP_ACCEPT,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_multishot_accept_to_accept, NULL },
 	  .sys = sr__sys_accept, .text = "accept4(2) after readability (re-armed)" },
 	{ 0 }
@@ -2323,7 +2317,6 @@ static const struct sr_fb_route sr__routes_read[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
 	{ 0 }
@@ -2333,7 +2326,6 @@ static const struct sr_fb_route sr__routes_write[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITE,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_write, .text = "pwritev2(2) after writability" },
 	{ 0 }
@@ -2379,7 +2371,6 @@ static const struct sr_fb_route sr__routes_send[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability" },
 	{ 0 }
@@ -2389,7 +2380,6 @@ static const struct sr_fb_route sr__routes_sendto[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SENDTO,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_sendto, .text = "sendto(2) after writability" },
 	{ 0 }
@@ -2399,7 +2389,6 @@ static const struct sr_fb_route sr__routes_recv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_RECV,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_recv, .text = "recv(2) after readability" },
 	{ 0 }
@@ -2414,7 +2403,6 @@ static const struct sr_fb_route sr__routes_recv_multishot[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_RECV,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_recv_multishot_to_recv, NULL },
 	  .sys = sr__sys_recv, .text = "recv(2) after readability (re-armed)" },
 	{ 0 }
@@ -2656,7 +2644,6 @@ static const struct sr_fb_route sr__routes_send_zc[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2676,7 +2663,6 @@ static const struct sr_fb_route sr__routes_send_zc_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .sleeps = 1,
 	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
 	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2691,7 +2677,6 @@ static const struct sr_fb_route sr__routes_sendmsg_zc[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_sendmsg_zc_to_sendmsg, NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2711,7 +2696,6 @@ static const struct sr_fb_route sr__routes_sendmsg_zc_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDMSG,
-	  .sleeps = 1,
 	  .nxform = 2, .xform = { sr__xform_sendmsg_zc_fixed_to_sendmsg_zc, sr__xform_sendmsg_zc_to_sendmsg, NULL },
 	  .sys = sr__sys_sendmsg, .text = "sendmsg(2) after writability (two-phase completion kept)" },
 	{ 0 }
@@ -2726,7 +2710,6 @@ static const struct sr_fb_route sr__routes_read_multishot[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_REARM,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_READ,
-	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_read_multishot_to_read, NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability (re-armed)" },
 	{ 0 }
@@ -2823,7 +2806,6 @@ static const struct sr_fb_route sr__routes_epoll_wait[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_EPOLL_WAIT,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_epoll_wait, .text = "epoll_wait(2) after readability" },
 	{ 0 }

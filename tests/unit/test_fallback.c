@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,66 @@ static long open_on(struct sr_ring *r, bool expect_inline)
 	return tid;
 }
 
+static void *drain_later(void *arg)
+{
+	char buf[4096];
+	int fd = *(int *)arg;
+
+	usleep(300000);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+/*
+ * Reads and writes on an FB_INLINE ring (read and write disabled): a
+ * regular file's are made at once and right; a write to a pipe with less
+ * room than it needs goes to a worker, so a run that does not wait does
+ * not wait for the reader.
+ */
+static void inline_files(struct sr_ring *r)
+{
+	char path[] = "/tmp/sr-fbinline-XXXXXX";
+	struct sr_buf *w = sr_buf_alloc(256 << 10), *b = sr_buf_alloc(4096);
+	struct sr_write_submitted ws;
+	struct sr_write_completed wc;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_write_op wop;
+	struct sr_read_op rop;
+	int fd = mkstemp(path), p[2];
+	pthread_t t;
+	double t0;
+
+	CU_ASSERT_FATAL(fd >= 0 && w && b);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "inline", 6, 100), 6);
+	rop = sr_read(fd, b, 100);
+	CU_ASSERT_EQUAL(sr_submit(r, &rop, &rs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 6);
+	CU_ASSERT(rc.res == 6 && !memcmp(sr_buf_data(rc.buf), "inline", 6));
+	CU_ASSERT_EQUAL(sr_buf_free(rc.buf), 0);
+	close(fd);
+
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	memset(sr_buf_data(w), 'p', 256 << 10);
+	sr_buf_set_len(w, 256 << 10);
+	wop = sr_write(p[1], w, (uint64_t)-1);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, drain_later, &p[0]) == 0);
+	t0 = now();
+	CU_ASSERT_EQUAL(sr_submit(r, &wop, &ws), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	CU_ASSERT(sr_ring_run_once(r, 0) >= 0);
+	CU_ASSERT(now() - t0 < 0.2);		/* the reader was not waited for */
+	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+	CU_ASSERT_EQUAL(wc.res, 256 << 10);
+	CU_ASSERT_EQUAL(sr_buf_free(wc.buf), 0);
+	close(p[1]);
+	pthread_join(t, NULL);
+	close(p[0]);
+}
+
 /*
  * SR_RING_FB_INLINE: a call that does not sleep runs on the owner's
  * thread when the ring submits, delivered by the next run (a run that does
@@ -460,7 +521,7 @@ static void test_fb_inline(void)
 		CU_ASSERT(tid > 0 && tid != me);	/* a worker */
 		sr_ring_destroy(r);
 
-		r = ring_with("openat,waitid", kinds[k] | SR_RING_FB_INLINE, SR_POLICY_GRACEFUL);
+		r = ring_with("openat,waitid,read,write", kinds[k] | SR_RING_FB_INLINE, SR_POLICY_GRACEFUL);
 		CU_ASSERT_EQUAL(open_on(r, true), me);
 		CU_ASSERT_EQUAL(open_on(r, true), me);
 		child = fork();
@@ -478,6 +539,7 @@ static void test_fb_inline(void)
 		CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
 		CU_ASSERT_EQUAL(wc.res, 0);
 		CU_ASSERT_EQUAL(wc.infop.si_status, 7);
+		inline_files(r);
 		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 	}
 }

@@ -46,7 +46,10 @@ enum {
 	 * microseconds (statx, openat, mkdirat of a cached entry).  Its
 	 * completion is delivered by the next run or wait like a CQE, never
 	 * inside the submit.  Calls that may wait for another party (a
-	 * socket's readiness, a child, a futex, a pipe) still go to a worker.
+	 * socket, a pipe, a child, a futex: the spec's sleeps, wait and
+	 * queued_at_submit routes) still go to a worker; reads and writes of
+	 * regular files and block devices do not.  An inline call blocks the
+	 * thread as the call itself would (an openat of a FIFO).
 	 */
 	SR_RING_FB_INLINE	= 1 << 9,
 	SR_RING__ALL		= (1 << 10) - 1,

@@ -5,6 +5,7 @@
  * system call to cancel it.
  */
 #define _GNU_SOURCE
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "fallback.h"
@@ -173,8 +174,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* A regular file or block device: no peer to wait for. */
+static bool plain_file(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && !fstat(fd, &st) && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 /*
- * SR_RING_FB_INLINE: the owner makes a call that does not sleep itself,
+ * SR_RING_FB_INLINE: the owner makes a call that does not sleep itself
+ * (a call that waits for readiness only on a plain file),
  * lock held (a cancel cannot find it running), and its completion waits
  * on the done list for the next reap like any other.
  */
@@ -183,7 +193,8 @@ static bool run_inline(struct sr__fallback *fb, struct job *j)
 	unsigned char sqe[128] __attribute__((aligned(64)));
 	int bid;
 
-	if (!(fb->r->_flags & SR_RING_FB_INLINE) || j->rt->sleeps || fb->r->_owner != sr__self())
+	if (!(fb->r->_flags & SR_RING_FB_INLINE) || j->rt->sleeps || fb->r->_owner != sr__self() ||
+	    (j->rt->wait && !plain_file(j->fd)))
 		return false;
 	j->state = J_RUNNING;
 	bid = job_prepare(fb, j, sqe, sizeof(sqe));

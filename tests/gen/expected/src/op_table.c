@@ -223,7 +223,6 @@ static const struct sr_fb_route sr__routes_read[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READ,
-	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_read, .text = "preadv2(2) after readability" },
 	{ 0 }
