@@ -257,6 +257,7 @@ class Fallback:
     more_while: Optional[str] = None  # rearm: which results keep the stream going
     name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
     queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
+    sleeps: bool = False            # syscall: may wait for another party; never on the submitting thread
     text_node: object = None        # syscall: the loader node of the expression (for error positions)
     kernel: Optional["Version"] = None  # syscall: the kernel that brought the system call
     probe: Optional[str] = None     # syscall: a harmless call that fails with ENOSYS where it is missing

@@ -104,6 +104,9 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 				"is ABI %u; regenerate with make generate", sr_op_table_abi, SR_GEN_ABI);
 	if (!p)
 		p = &defaults;
+	if (p->flags & ~SR_RING__ALL)
+		return sr__err(-EINVAL, "unknown flags %#x (SR_RING_* known to this library: %#x)",
+			       p->flags & ~SR_RING__ALL, SR_RING__ALL);
 	entries = p->entries ? p->entries : 256;
 	r = sr__calloc(1, sizeof(*r));
 	if (!r)

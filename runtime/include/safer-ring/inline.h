@@ -147,6 +147,7 @@ struct sr_fb_route {
 	uint8_t more_while;	/* SR_FB_MORE_*: re-armed streams go on while the result is this */
 	uint8_t queued_at_submit;	/* the system call must be asleep before submit returns */
 	uint8_t repeat_bits;	/* re-armed: size of the repeat limit in the op's own SQE, or 0 */
+	uint8_t sleeps;		/* the call may wait for another party: never run on the owner's thread */
 	uint16_t repeat_off;	/* ... and its offset */
 	uint16_t exec_op;	/* the op whose SQE layout runs */
 	uint8_t nxform;

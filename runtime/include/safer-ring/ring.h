@@ -39,6 +39,20 @@ enum {
 	SR_RING_CAPTURE		= 1 << 6,	/* tests: every op builds natively, nothing is submitted */
 	SR_RING_SQ_NOFLUSH	= 1 << 7,	/* a full SQ fails the submit (-EBUSY) instead of being flushed */
 	SR_RING_MOVABLE		= 1 << 8,	/* may be handed to another thread: no single-issuer setup */
+	/*
+	 * An op the ring runs by a system call (its fallback route) makes
+	 * that call on the submitting thread, inside the submit, instead of
+	 * handing it to a worker thread and back: cheaper for calls that take
+	 * microseconds (statx, openat, mkdirat of a cached entry).  Its
+	 * completion is delivered by the next run or wait like a CQE, never
+	 * inside the submit.  Calls that may wait for another party (a
+	 * socket, a pipe, a child, a futex: the spec's sleeps, wait and
+	 * queued_at_submit routes) still go to a worker; reads and writes of
+	 * regular files and block devices do not.  An inline call blocks the
+	 * thread as the call itself would (an openat of a FIFO).
+	 */
+	SR_RING_FB_INLINE	= 1 << 9,
+	SR_RING__ALL		= (1 << 10) - 1,
 };
 
 /*

@@ -5,6 +5,7 @@
  * system call to cancel it.
  */
 #define _GNU_SOURCE
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "fallback.h"
@@ -86,6 +87,50 @@ static void enqueue(struct sr__fallback *fb, struct job *j)
 	pthread_cond_signal(&fb->work);
 }
 
+/*
+ * Copy j's SQE into sqe for its system call, with a buffer of its group
+ * picked into it.  Returns the buffer id, -1 without a group, or -ENOBUFS
+ * (the group is empty: the job has its result).
+ */
+static int job_prepare(struct sr__fallback *fb, struct job *j, unsigned char *sqe, size_t len)
+{
+	struct sr_bufgroup *g = j->group;
+	uint32_t want;
+	int bid;
+
+	memcpy(sqe, j->sqe, len);
+	if (!g)
+		return -1;
+	want = sr__sqe_get32((struct io_uring_sqe *)sqe, SR_SQE_LEN);
+	bid = sr__group_pick(g);
+	if (bid < 0) {
+		sr__fb_job_result(fb, j, -ENOBUFS, 0);
+		return -ENOBUFS;
+	}
+	sr__sqe_put64((struct io_uring_sqe *)sqe, SR_SQE_ADDR, (uintptr_t)g->_bufs[bid]._data);
+	sr__sqe_put32((struct io_uring_sqe *)sqe, SR_SQE_LEN, want && want < g->_size ? want : (uint32_t)g->_size);
+	return bid;
+}
+
+/* The system call of j returned res (lock held): its result, or wait again. */
+static void job_ran(struct sr__fallback *fb, struct job *j, int32_t res, int bid)
+{
+	uint32_t cf = 0;
+
+	if (res == -EINTR && j->cancel)
+		res = -ECANCELED;
+	if (bid >= 0 && res <= 0)
+		sr__group_unpick(j->group, (unsigned)bid);
+	else if (bid >= 0)
+		cf = IORING_CQE_F_BUFFER | ((uint32_t)bid << IORING_CQE_BUFFER_SHIFT);
+	/* Readiness raced with another reader: wait again. */
+	if ((res == -EAGAIN || res == -EWOULDBLOCK) && j->rt->wait && j->fd >= 0 && !j->cancel) {
+		sr__fb_rewait(fb, j);
+		return;
+	}
+	sr__fb_job_result(fb, j, res, cf);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sr__fallback *fb = arg;
@@ -95,9 +140,8 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&fb->lock);
 	for (;;) {
 		struct job *j;
-		int bid = -1;
 		int32_t res;
-		uint32_t cf = 0;
+		int bid;
 
 		while (!fb->stop && !fb->runq) {
 			fb->idle++;
@@ -111,20 +155,10 @@ static void *worker_main(void *arg)
 		j->thread = pthread_self();
 		j->tid = gettid();
 		j->has_thread = true;
-		memcpy(sqe, j->sqe, sizeof(sqe));
-		if (j->group) {
-			struct sr_bufgroup *g = j->group;
-			uint32_t want = sr__sqe_get32((struct io_uring_sqe *)sqe, SR_SQE_LEN);
-
-			bid = sr__group_pick(g);
-			if (bid < 0) {
-				j->has_thread = false;
-				sr__fb_job_result(fb, j, -ENOBUFS, 0);
-				continue;
-			}
-			sr__sqe_put64((struct io_uring_sqe *)sqe, SR_SQE_ADDR, (uintptr_t)g->_bufs[bid]._data);
-			sr__sqe_put32((struct io_uring_sqe *)sqe, SR_SQE_LEN,
-				      want && want < g->_size ? want : (uint32_t)g->_size);
+		bid = job_prepare(fb, j, sqe, sizeof(sqe));
+		if (bid == -ENOBUFS) {
+			j->has_thread = false;
+			continue;
 		}
 		pthread_mutex_unlock(&fb->lock);
 		res = j->rt->sys((struct io_uring_sqe *)sqe);
@@ -134,21 +168,39 @@ static void *worker_main(void *arg)
 			j->interrupting = false;
 			fb->cancelling--;
 		}
-		if (res == -EINTR && j->cancel)
-			res = -ECANCELED;
-		if (bid >= 0 && res <= 0)
-			sr__group_unpick(j->group, (unsigned)bid);
-		else if (bid >= 0)
-			cf = IORING_CQE_F_BUFFER | ((uint32_t)bid << IORING_CQE_BUFFER_SHIFT);
-		/* Readiness raced with another reader: wait again. */
-		if ((res == -EAGAIN || res == -EWOULDBLOCK) && j->rt->wait && j->fd >= 0 && !j->cancel) {
-			sr__fb_rewait(fb, j);
-			continue;
-		}
-		sr__fb_job_result(fb, j, res, cf);
+		job_ran(fb, j, res, bid);
 	}
 	pthread_mutex_unlock(&fb->lock);
 	return NULL;
+}
+
+/* A regular file or block device: no peer to wait for. */
+static bool plain_file(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && !fstat(fd, &st) && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+/*
+ * SR_RING_FB_INLINE: the owner makes a call that does not sleep itself
+ * (a call that waits for readiness only on a plain file),
+ * lock held (a cancel cannot find it running), and its completion waits
+ * on the done list for the next reap like any other.
+ */
+static bool run_inline(struct sr__fallback *fb, struct job *j)
+{
+	unsigned char sqe[128] __attribute__((aligned(64)));
+	int bid;
+
+	if (!(fb->r->_flags & SR_RING_FB_INLINE) || j->rt->sleeps || fb->r->_owner != sr__self() ||
+	    (j->rt->wait && !plain_file(j->fd)))
+		return false;
+	j->state = J_RUNNING;
+	bid = job_prepare(fb, j, sqe, sizeof(sqe));
+	if (bid != -ENOBUFS)
+		job_ran(fb, j, j->rt->sys((struct io_uring_sqe *)sqe), bid);
+	return true;
 }
 
 /* Post a repeating timer's expirations, as far as its records have room. */
@@ -278,6 +330,8 @@ static bool ready_now(int fd, uint32_t events)
 void sr__fb_wait_or_run(struct sr__fallback *fb, struct job *j)
 {
 	if (j->rt->wait && j->fd >= 0 && !ready_now(j->fd, j->events) && sr__fb_epoll_wait_for(fb, j, j->fd))
+		return;
+	if (run_inline(fb, j))
 		return;
 	enqueue(fb, j);
 }
