@@ -464,6 +464,14 @@ class ArgC(View):
         return None if v is None else value(v)
 
 
+class ForbidC(View):
+    __slots__ = ()
+
+    @property
+    def c_value(self):
+        return value(self.m.value)
+
+
 class CTypeC(View):
     __slots__ = ()
 
@@ -613,7 +621,8 @@ class Present:
 
     # By class name: model.Op, plan.Route, ...
     VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
-             "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Spec": SpecC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC}
+             "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Spec": SpecC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC,
+             "Forbid": ForbidC}
     # Values without model objects inside: handed over as they are.
     PLAIN = ("Version", "Helper", "Loc")
 

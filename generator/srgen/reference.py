@@ -513,7 +513,7 @@ class _OpBuilder:
         if o.targets:
             why.append("a target handle not from a submit on this ring")
         for a in o.forbids:
-            why.append(f"`{a.name}` has bits {cnames.value(a.checked_forbid)} set")
+            why.append(f"`{a.arg.name}` has bits {cnames.value(a.value)} set")
         return "; ".join(why)[0].upper() + "; ".join(why)[1:] + "."
 
     def ebusy_submit(self):

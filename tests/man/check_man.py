@@ -229,7 +229,11 @@ def c_of(stmt, n, page):
     m = re.fullmatch(r"#define\s+([A-Za-z_]\w*)(\([^)]*\))?(?:\s+(.*?))?\s*(?:/\*.*\*/)?", s)
     if m:
         out = f"#ifndef {m.group(1)}\n#error \"{page}: {m.group(1)} is not a macro\"\n#endif\n"
-        if m.group(3) and not m.group(2):
+        if m.group(3) and not m.group(2) and re.search(r"\w\s*\(", m.group(3)):
+            # A call (a table read through the library): the same type.
+            out += (f"_Static_assert(__builtin_types_compatible_p(__typeof__({m.group(1)}), "
+                    f"__typeof__({m.group(3)})), \"{page}: {m.group(1)} is not {m.group(3)}\");\n")
+        elif m.group(3) and not m.group(2):
             out += f"_Static_assert(({m.group(1)}) == ({m.group(3)}), \"{page}: {m.group(1)} is not {m.group(3)}\");\n"
         return out
     if s.startswith("#include"):
@@ -338,6 +342,8 @@ def public_names():
     cc = os.environ.get("CC", "gcc")
     r = run([cc, "-E", "-dM", "-x", "c", "-"] + INCLUDES, input=src)
     macros = set(re.findall(r"^#define (sr_[a-z]\w*)\(", r.stdout, re.M))
+    # Object-like macros that read a table through the library (sr_op_table).
+    macros |= set(re.findall(r"^#define (sr_[a-z]\w*) \(sr_\w+_get\(\)\)$", r.stdout, re.M))
     return decls, macros
 
 

@@ -15,8 +15,9 @@
 #ifndef SAFER_RING_API_H
 #define SAFER_RING_API_H
 
-#include <linux/stat.h>
+/* First: the runtime's contract sets the feature macros liburing needs. */
 #include <safer-ring/ops.h>
+#include <linux/stat.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
 #include <safer-ring/group.h>
@@ -431,7 +432,7 @@ typedef void (*sr_openat_cb)(struct sr_ring *r, struct sr_openat_completed *c, v
 
 struct sr__openat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_op
@@ -469,7 +470,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -490,7 +491,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -629,7 +630,7 @@ typedef void (*sr_openat_direct_cb)(struct sr_ring *r, struct sr_openat_direct_c
 
 struct sr__openat_direct_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_direct_op
@@ -668,7 +669,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -689,7 +690,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -830,7 +831,7 @@ typedef void (*sr_statx_cb)(struct sr_ring *r, struct sr_statx_completed *c, voi
 struct sr__statx_store {
 	struct statx statxbuf;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_statx_op
@@ -868,7 +869,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__statx_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -889,7 +890,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->statxbuf, 0, sizeof(st->statxbuf));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
@@ -1036,7 +1037,10 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 	sr_statx_cb: 3)
 
 /* Compile-time equality inside an expression. */
-#define SR__SAME(a, b, msg) ((void)sizeof(struct { _Static_assert((a) == (b), msg); int sr__x; }))
+/* (__builtin_choose_expr turns the comparison into a plain 0 or 1, so clang,
+ * like gcc, prints the message alone rather than the whole expression.) */
+#define SR__SAME(a, b, msg) \
+	((void)sizeof(struct { _Static_assert(__builtin_choose_expr((a) == (b), 1, 0), msg); int sr__x; }))
 
 #define sr_submit(r, op, sub) \
 	(SR__SAME(SR__ID_OP(op), SR__ID_SUB(sub), "sr_submit: the submitted handle is for another op"), \
