@@ -41,6 +41,7 @@ CHECK_EXTRA :=		# run by `make check`, after the core tests
 INSTALL_PROGS :=	# installed in BINDIR: $(BUILD)/inst/NAME, linked with LINK_INSTALLED
 INSTALL_DOCS :=		# installed in DOCDIR: FILE:NAME
 MAN_PAGES :=		# installed in MANDIR/manN: built pages named NAME.N
+MAN_LINKS :=		# installed in MANDIR/manN as they are: built symlinks NAME.N to a page there
 INSTALL_EXTRA :=	# run by `make install`
 UNINSTALL_EXTRA :=	# run by `make uninstall`: undo what INSTALL_EXTRA did
 DEMO_EXTRA :=		# run by `make demo`, after the capability report
@@ -359,8 +360,22 @@ sr-conformance: $(BUILD)/inst/sr-conformance
 INSTALL_PROGS += $(BUILD)/inst/sr-probe $(BUILD)/inst/sr-conformance
 INSTALL_DOCS += README.md:README.md generated/docs/ops.md:ops.md
 
+# Man pages, a section at a time (a command each for hundreds of pages and links).
+man_sections = $(sort $(subst .,,$(suffix $(MAN_PAGES) $(MAN_LINKS))))
+define install_man
+echo "install -m 644 $(words $(filter %.$(1),$(MAN_PAGES))) pages, cp -P $(words $(filter %.$(1),$(MAN_LINKS))) links \
+	$(DESTDIR)$(MANDIR)/man$(1)/" && install -d $(DESTDIR)$(MANDIR)/man$(1) && \
+	$(if $(filter %.$(1),$(MAN_PAGES)),install -m 644 $(filter %.$(1),$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man$(1)/ &&) \
+	$(if $(filter %.$(1),$(MAN_LINKS)),cp -P --remove-destination $(filter %.$(1),$(MAN_LINKS)) $(DESTDIR)$(MANDIR)/man$(1)/ &&) \
+	true;
+endef
+define uninstall_man
+echo "rm -f $(words $(filter %.$(1),$(MAN_PAGES) $(MAN_LINKS))) man pages and links in $(DESTDIR)$(MANDIR)/man$(1)/" && \
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man$(1)/,$(notdir $(filter %.$(1),$(MAN_PAGES) $(MAN_LINKS))));
+endef
+
 # Everything `make install` installs, built.
-installable: lib $(BUILD)/safer-ring.pc $(INSTALL_PROGS) $(MAN_PAGES)
+installable: lib $(BUILD)/safer-ring.pc $(INSTALL_PROGS) $(MAN_PAGES) $(MAN_LINKS)
 
 install: installable
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(BINDIR) \
@@ -377,11 +392,7 @@ install: installable
 		echo "install -m 644 $${d%%:*} $(DESTDIR)$(DOCDIR)/$${d#*:}"; \
 		install -m 644 $${d%%:*} $(DESTDIR)$(DOCDIR)/$${d#*:} || exit 1; \
 	done
-	$(Q)for m in $(MAN_PAGES); do \
-		dir=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
-		echo "install -m 644 $$m $$dir/"; \
-		install -d $$dir && install -m 644 $$m $$dir/ || exit 1; \
-	done
+	$(Q)$(foreach s,$(man_sections),$(call install_man,$(s)))
 	$(Q)$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 	$(Q)if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); fi
 
@@ -392,7 +403,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/safer-ring/,$(notdir $(PUBLIC_HEADERS)))
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_PROGS)))
 	$(Q)for d in $(INSTALL_DOCS); do echo "rm -f $(DESTDIR)$(DOCDIR)/$${d#*:}"; rm -f $(DESTDIR)$(DOCDIR)/$${d#*:}; done
-	$(Q)for m in $(MAN_PAGES); do f=$(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); echo "rm -f $$f"; rm -f $$f; done
+	$(Q)$(foreach s,$(man_sections),$(call uninstall_man,$(s)))
 	$(Q)$(if $(UNINSTALL_EXTRA),$(MAKE) --no-print-directory $(UNINSTALL_EXTRA))
 	$(Q)for d in $(DESTDIR)$(INCLUDEDIR)/safer-ring $(DESTDIR)$(DOCDIR); do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done

@@ -169,6 +169,12 @@ def checked_decl(op, a, param=False):
     return spelled.get(kind) or decl(a.ctype, a.name)
 
 
+def result_decl(a):
+    """A `result` member: `struct statx statxbuf`, `int fds[2]` for ctype int[2]."""
+    m = re.fullmatch(r"(.*?)\s*(\[\d+\])", a.mem.ctype)
+    return f"{m.group(1)} {a.name}{m.group(2)}" if m else f"{a.mem.ctype} {a.name}"
+
+
 def c_string(text):
     """A C string literal for text (docs, messages)."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -435,10 +441,7 @@ class ArgC(View):
 
     @property
     def result_decl(self):
-        """A `result` member: `struct statx statxbuf`, `int fds[2]` for ctype int[2]."""
-        a = self.m
-        m = re.fullmatch(r"(.*?)\s*(\[\d+\])", a.mem.ctype)
-        return f"{m.group(1)} {a.name}{m.group(2)}" if m else f"{a.mem.ctype} {a.name}"
+        return result_decl(self.m)
 
     def copy_size(self, prefix):
         """Bytes of a `copy` argument, reading the builder through prefix."""

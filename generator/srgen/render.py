@@ -9,9 +9,11 @@ import tempfile
 
 import jinja2
 
-from . import GEN_ABI, cnames
+from . import GEN_ABI, cnames, reference, roff
 
-# Output file (relative to the output directory) -> template.
+# Output file (relative to the output directory) -> template.  A name with
+# {op} is one file per op (sr_{op}: the op's API name); its template sees
+# the op as `o`.
 OUTPUTS = [
     ("include/safer-ring/ops.h", "ops.h.j2"),
     ("include/safer-ring/prep.h", "prep.h.j2"),
@@ -20,6 +22,8 @@ OUTPUTS = [
     ("docs/ops.md", "ops.md.j2"),
     ("tests/conformance_sqe.c", "conformance_sqe.c.j2"),
     ("tests/conformance_live.c", "conformance_live.c.j2"),
+    ("man/man3/sr_{op}.3", "man3_op.j2"),
+    ("man/man7/safer-ring-ops.7", "man7_ops.j2"),
 ]
 
 
@@ -43,24 +47,35 @@ def environment(template_dir):
     env.filters["cstr"] = cnames.c_string
     env.filters["cstr_or_null"] = cnames.c_string_or_null
     env.filters["kcode"] = cnames.kernel_code
+    env.filters["roff"] = roff.text
+    env.filters["roff_code"] = roff.code
+    env.filters["synopsis"] = roff.synopsis
+    env.globals["man_name"] = roff.name_line
     return env
 
 
 def render_all(spec, plan, template_dir, only=()):
     env = environment(template_dir)
+    ref = reference.Reference(spec, plan)
     outputs = {}
-    for rel, tname in OUTPUTS:
-        if only and rel not in only and os.path.basename(rel) not in only:
-            continue
-        try:
-            tmpl = env.get_template(tname)
-            text = tmpl.render(spec=spec, plan=plan, output=rel, template=tname)
-        except jinja2.TemplateSyntaxError as e:
-            raise TemplateError(f"{os.path.join(template_dir, e.filename or tname)}:{e.lineno}:1: error: {e.message}")
-        except jinja2.UndefinedError as e:
-            raise TemplateError(f"{_template_pos(e, template_dir, tname)}: error: {e.message}")
-        outputs[rel] = text
+    for pattern, tname in OUTPUTS:
+        each = [(pattern.format(op=o.name), {"o": o}) for o in spec.ops] if "{op}" in pattern else [(pattern, {})]
+        for rel, extra in each:
+            if only and rel not in only and os.path.basename(rel) not in only:
+                continue
+            outputs[rel] = _render(env, template_dir, tname, dict(spec=spec, plan=plan, ref=ref, output=rel,
+                                                                  template=tname, **extra))
     return outputs
+
+
+def _render(env, template_dir, tname, context):
+    try:
+        tmpl = env.get_template(tname)
+        return tmpl.render(**context)
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{os.path.join(template_dir, e.filename or tname)}:{e.lineno}:1: error: {e.message}")
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"{_template_pos(e, template_dir, tname)}: error: {e.message}")
 
 
 def _template_pos(exc, template_dir, tname):

@@ -24,6 +24,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sr-install.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 MA=$($CC -print-multiarch)
+MANB=$(realpath "$BUILD/man")	# the man pages as built: pages, and links to them
 
 mk() {
 	"$MAKE" -C "$SRC" --no-print-directory BUILD="$BUILD" "$@" >"$T/make.log" 2>&1 ||
@@ -41,6 +42,7 @@ expected() {
 	for h in "$SRC"/runtime/include/safer-ring/*.h ops.h prep.h api.h; do
 		echo "$prefix/include/safer-ring/$(basename "$h")"
 	done
+	(cd "$MANB" && find man[1-9] \( -type f -o -type l \)) | sed "s|^|$prefix/share/man/|"
 }
 
 # check_files ROOT PREFIX LIBDIR: what is under ROOT (a DESTDIR, or empty).
@@ -96,6 +98,8 @@ mkdir "$T/elsewhere"
 cd "$T/elsewhere" || exit 1
 check_programs "$D" /usr/local/bin /usr/local/lib
 check_compile "$D" "$D/usr/local/lib/pkgconfig" "$D"
+check_man "$D" /usr/local/share/man
+note "man pages: $NPAGES pages and $NLINKS links, man -M finds a page by any name it documents"
 
 # sr-conformance's options and environment, on the staged copy.
 C=$D/usr/local/bin/sr-conformance

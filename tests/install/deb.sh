@@ -59,6 +59,9 @@ lrc=$?
 grep -E '^[EWIPX]: ' "$OUT/lintian.log" | sed "s/^/$T_NAME: lintian: /"
 [ $lrc = 0 ] || fail "lintian reports errors (exit $lrc, $OUT/lintian.log)"
 note "lintian: $(grep -c '^E: ' "$OUT/lintian.log") errors, $(grep -c '^W: ' "$OUT/lintian.log") warnings"
+# Every program has its page, and the pages are clean as lintian reads them.
+! grep -E 'binary-without-manpage|manpage-has-|groff-message|bad-so-link|manual-page-' "$OUT/lintian.log" ||
+	fail "lintian has something to say about the man pages (above)"
 
 # What each package holds and needs.
 contents() { dpkg -c "$OUT/${1}_${V}_$ARCH.deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' | grep -v '^/usr/share/doc' | sort; }
@@ -74,6 +77,15 @@ done
 [ "$(contents safer-ring-tools | grep /usr/bin/)" = "/usr/bin/sr-conformance
 /usr/bin/sr-probe
 /usr/bin/uring-sync" ] || fail "safer-ring-tools holds: $(contents safer-ring-tools | tr '\n' ' ')"
+[ "$(contents safer-ring-tools | grep /usr/share/man/)" = "/usr/share/man/man1
+/usr/share/man/man1/sr-conformance.1.gz
+/usr/share/man/man1/sr-probe.1.gz
+/usr/share/man/man1/uring-sync.1.gz" ] || fail "safer-ring-tools' man pages: $(contents safer-ring-tools | grep /man/ | tr '\n' ' ')"
+for f in /usr/share/man/man3/sr_read.3.gz /usr/share/man/man3/sr_read_submit.3.gz /usr/share/man/man3/sr_ring_create.3.gz \
+	/usr/share/man/man7/safer-ring.7.gz /usr/share/man/man7/safer-ring-ops.7.gz; do
+	contents libsafer-ring-dev | grep -qx "$f" || fail "libsafer-ring-dev lacks $f"
+done
+! contents libsafer-ring0 | grep -q /man/ || fail "libsafer-ring0 holds man pages"
 dep() { dpkg-deb -f "$OUT/${1}_${V}_$ARCH.deb" Depends; }
 dep safer-ring-tools | grep -q "libsafer-ring0 (>= $V)" || fail "safer-ring-tools Depends: $(dep safer-ring-tools)"
 dep libsafer-ring-dev | grep -q "libsafer-ring0 (= $V)" && dep libsafer-ring-dev | grep -q liburing-dev ||
@@ -98,4 +110,6 @@ mkdir -p "$T"
 cd "$T" || exit 1
 check_programs "$R" /usr/bin "/usr/lib/$MA"
 check_compile "$R" "$R/usr/lib/$MA/pkgconfig" "$R"
+GZ=.gz check_man "$R" /usr/share/man
+note "man pages: $NPAGES pages and $NLINKS links (tools: section 1; -dev: 3 and 7), man -M finds each name"
 note "the packages, unpacked in $OUT/root, work ($(($(date +%s) - start)) s in all)"

@@ -110,7 +110,7 @@ EOF
 	head -c 100000 /dev/urandom >"$T/us-src/d/b"
 	truncate -s 1M "$T/us-src/d/e/sparse"
 	ln -s ../a "$T/us-src/d/link"
-	run "$T/us.txt" env $env "$bin/uring-sync" -q "$T/us-src/" "$T/us-dst"	# SRC/: its contents, as rsync
+	run "$T/us.txt" env $env "$bin/uring-sync" -q "$T/us-src/" "$T/us-dst"
 	[ $rc = 0 ] || { cat "$T/us.txt"; fail "uring-sync exits $rc"; }
 	diff -r --no-dereference "$T/us-src" "$T/us-dst" >/dev/null || fail "uring-sync: the copy differs"
 	[ "$(readlink "$T/us-dst/d/link")" = ../a ] || fail "uring-sync: the symlink differs"
@@ -166,4 +166,37 @@ EOF
 		fail "a static program does not link with pkg-config --static ($flags)"
 	[ "$("$T/prog-static" "$T/data")" = "9 installed|io_uring" ] || fail "the static program does not read a file"
 	note "a program compiles against the tree with pkg-config (shared and static) and runs"
+}
+
+# The man pages under MANDIR of the tree at ROOT, read as a user reads them:
+# man -M finds a page by the name of any function it documents (a link),
+# and renders it; every link leads to a page beside it; pages are 0644.
+# GZ=.gz where they are compressed (the Debian packages).  Sets NPAGES, NLINKS.
+check_man() {
+	local mandir=$1$2 gz=${GZ:-} f t
+	NPAGES=0
+	NLINKS=0
+	for f in "$mandir"/man[1-9]/*; do
+		if [ -L "$f" ]; then
+			t=$(readlink "$f")
+			case $t in */*) fail "$f -> $t: a link leads outside its directory" ;; esac
+			[ -f "$(dirname "$f")/$t" ] && [ ! -L "$(dirname "$f")/$t" ] || fail "$f -> $t: no such page"
+			NLINKS=$((NLINKS + 1))
+		elif [ -f "$f" ]; then
+			[ "$(stat -c %a "$f")" = 644 ] || fail "$f: mode $(stat -c %a "$f")"
+			NPAGES=$((NPAGES + 1))
+		fi
+	done
+	for name in sr_read sr_read_submit sr_prep_read sr_ring_create sr_ring_destroy_timeout sr_buf_alloc \
+		sr_pool_create sr_bufgroup_create sr_chain_begin sr_chain_add sr_submit sr_wait sr_raw_reap \
+		sr_op_status sr_last_error safer-ring safer-ring-ops sr-probe sr-conformance uring-sync; do
+		f=$(MANPATH= man -M "$mandir" -w "$name" 2>/dev/null)
+		[ -n "$f" ] && [ -e "$f" ] || fail "man -M $mandir $name finds no page"
+		MANPATH= MANWIDTH=80 MANPAGER=cat man -M "$mandir" "$name" 2>"$T/man.err" | grep -q "^NAME" ||
+			fail "man -M $mandir $name: nothing rendered: $(head -3 "$T/man.err")"
+		[ ! -s "$T/man.err" ] || fail "man -M $mandir $name: $(head -3 "$T/man.err")"
+	done
+	[ -e "$mandir/man3/sr_read.3$gz" ] && [ -L "$mandir/man3/sr_read_submit.3$gz" ] &&
+		[ -e "$mandir/man1/sr-probe.1$gz" ] && [ -e "$mandir/man7/safer-ring.7$gz" ] ||
+		fail "$mandir lacks sr_read.3$gz, the link sr_read_submit.3$gz, sr-probe.1$gz or safer-ring.7$gz"
 }
