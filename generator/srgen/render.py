@@ -20,6 +20,7 @@ OUTPUTS = [
     ("docs/ops.md", "ops.md.j2"),
     ("tests/conformance_sqe.c", "conformance_sqe.c.j2"),
     ("tests/conformance_live.c", "conformance_live.c.j2"),
+    ("tests/conformance_liburing.c", "conformance_liburing.c.j2"),
 ]
 
 
