@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -247,6 +248,14 @@ static bool groups_user(const struct sr_ring *r)
 	return sr__group_mode(r) == SR__GROUP_USER;
 }
 
+/* Are the groups op picks from kept in user space (the backend picks)? */
+static bool op_groups_user(const struct sr_ring *r, const struct sr_op_info *o)
+{
+	if (o->selects_buffer == SR__SELECT_SEND)
+		return !sr__send_groups_native(r);
+	return groups_user(r);
+}
+
 /*
  * A system call younger than io_uring (futex_waitv, 5.16): a real kernel
  * has it unless trying it gives ENOSYS; a simulated one by its date.
@@ -299,13 +308,13 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 			    (rt->setup_all & r->_setup_flags) != rt->setup_all)
 				continue;
 			/* The kernel picks from kernel buffer rings only. */
-			if (o->selects_buffer && groups_user(r))
+			if (o->selects_buffer && op_groups_user(r, o))
 				continue;
 			return rt;
 		case SR_FB_SYSCALL:
 		case SR_FB_EMULATE:
 			/* ... and the backend from its own lists only. */
-			if (o->selects_buffer && !groups_user(r))
+			if (o->selects_buffer && !op_groups_user(r, o))
 				continue;
 			/* Only the backend's own file table can be read without the kernel. */
 			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)
@@ -697,6 +706,53 @@ static void enqueue(struct sr__fallback *fb, struct job *j)
 	pthread_cond_signal(&fb->work);
 }
 
+/*
+ * A send bundle on a worker (fb->lock held): every buffer queued in its
+ * send group and not taken yet goes out in one sendmsg(2), which the op's
+ * system call makes with the message in its SQE's addr.  As the kernel
+ * does, what it took is used up whatever the result; only a readiness
+ * race puts it back.
+ */
+static void send_job(struct sr__fallback *fb, struct job *j, struct io_uring_sqe *sqe)
+{
+	struct sr_bufgroup *g = j->group;
+	unsigned max = g->_nbufs < IOV_MAX ? g->_nbufs : IOV_MAX, n = 0;
+	struct iovec *iov;
+	struct msghdr msg;
+	int32_t res;
+	int bid = -1;
+
+	pthread_mutex_unlock(&fb->lock);
+	iov = malloc(max * sizeof(*iov));
+	if (!iov) {
+		res = -ENOMEM;
+	} else if ((bid = sr__group_pick_send(g, iov, max, &n)) < 0) {
+		res = -ENOBUFS;
+	} else {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = n;
+		sr__sqe_put64(sqe, SR_SQE_ADDR, (uintptr_t)&msg);
+		res = j->rt->sys(sqe);
+	}
+	free(iov);
+	pthread_mutex_lock(&fb->lock);
+	j->has_thread = false;
+	if (j->interrupting) {
+		j->interrupting = false;
+		fb->cancelling--;
+	}
+	if (res == -EINTR && j->cancel)
+		res = -ECANCELED;
+	if ((res == -EAGAIN || res == -EWOULDBLOCK) && j->rt->wait && j->fd >= 0 && !j->cancel) {
+		if (bid >= 0)
+			sr__group_unpick_send(g, n);
+		rewait(fb, j);
+		return;
+	}
+	job_result(fb, j, res, bid >= 0 ? IORING_CQE_F_BUFFER | ((uint32_t)bid << IORING_CQE_BUFFER_SHIFT) : 0);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sr__fallback *fb = arg;
@@ -723,6 +779,10 @@ static void *worker_main(void *arg)
 		j->tid = gettid();
 		j->has_thread = true;
 		memcpy(sqe, j->sqe, sizeof(sqe));
+		if (j->group && j->group->_send) {
+			send_job(fb, j, (struct io_uring_sqe *)sqe);
+			continue;
+		}
 		if (j->group) {
 			struct sr_bufgroup *g = j->group;
 			uint32_t want = sr__sqe_get32((struct io_uring_sqe *)sqe, SR_SQE_LEN);

@@ -51,6 +51,8 @@ enum {
 #define SR__BUF_MAGIC 0x5262756fu
 /* _lent_op of a group's buffer waiting in the group for the kernel to pick. */
 #define SR__OP_GROUP 0xffffu
+/* _lent_op of a caller's buffer queued in a send group. */
+#define SR__OP_SENDQ 0xfffeu
 
 /* Allocate a page-aligned buffer of cap bytes (len 0). */
 struct sr_buf *sr_buf_alloc(size_t cap);

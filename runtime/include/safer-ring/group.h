@@ -8,6 +8,16 @@
  * kernel with PROVIDE_BUFFERS (5.7) instead; without either (or on a ring
  * without io_uring) the group keeps its free buffers itself and the
  * fallback backend picks one for each completion the same way.
+ *
+ * Send groups (sr_bufgroup_create_send) run the other way, for send
+ * bundles: the caller queues its own buffers, holding data, in order; a
+ * send_bundle takes as many queued buffers as it can, oldest first, and
+ * its completion gives back every buffer it took (sent, or not all of it
+ * when res says less), oldest first.  A queued buffer is lent: out of
+ * reach until it comes back.  One send_bundle at a time per send group
+ * (a stream's bytes go in one order).  The kernel's buffer ring is used
+ * where the kernel has send bundles (6.10); elsewhere the fallback
+ * backend sends the queue with sendmsg(2).
  */
 #ifndef SAFER_RING_GROUP_H
 #define SAFER_RING_GROUP_H
@@ -35,6 +45,12 @@ struct sr_bufgroup {
 	uint16_t _bgid;
 	uint32_t _magic;
 	struct sr_bufgroup *_next;	/* the ring's list of groups */
+	/* Send groups: buffer id = queue position & (_nbufs - 1). */
+	struct sr_buf **_q;		/* by id: the caller's buffer queued there */
+	uint32_t _qhead, _qtail;	/* positions _qhead.._qtail-1 are queued, oldest first */
+	uint32_t _taken;		/* user-space mode: the backend took the positions before this */
+	uint8_t _send;			/* a send group */
+	uint8_t _busy;			/* a send_bundle is in flight on it */
 };
 
 #define SR__GROUP_MAGIC 0x47727570u
@@ -59,11 +75,39 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g);
  */
 int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b);
 unsigned sr_bufgroup_id(const struct sr_bufgroup *g);
+/* Buffers the group can still hand out (a send group: still take in its queue). */
 unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
+
+/* A send group whose queue holds up to nbufs (a power of two, at most 32768) buffers. */
+struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs);
+/*
+ * Queue b's bytes (its valid length, or its window) at the end of a send
+ * group; b is lent until a send_bundle's completion gives it back.
+ * -ENOBUFS when the queue is full.
+ */
+int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b);
+/* Buffers queued and not yet given back. */
+unsigned sr_bufgroup_queued(const struct sr_bufgroup *g);
 
 /* --- private ---------------------------------------------------------------- */
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
+/* ... and of the kind the op needs (send: a send group), free for it (one send_bundle at a time). */
+int sr__group_check_for(struct sr_ring *r, const struct sr_bufgroup *g, bool send, const char *fn,
+			const char *arg);
+/*
+ * A send_bundle's completion: the buffers it took, oldest first (the
+ * first, and how many), given back.  The last completion of the op (no
+ * F_MORE) frees the group for the next send_bundle.
+ */
+void sr__group_take_sent(struct sr_bufgroup *g, int32_t res, uint32_t cflags, struct sr_buf **first,
+			 unsigned *n);
+/* Do send groups of this ring use the kernel's buffer ring (it has send bundles)? */
+bool sr__send_groups_native(const struct sr_ring *r);
+/* User-space mode, a backend worker: the queued buffers not yet taken, as
+ * iovecs (up to max); the first's id and how many, or -1. */
+int sr__group_pick_send(struct sr_bufgroup *g, struct iovec *iov, unsigned max, unsigned *n);
+void sr__group_unpick_send(struct sr_bufgroup *g, unsigned n);
 /* sr_buf_free of a group's buffer (only a detached group takes it so). */
 int sr__group_buf_free(struct sr_buf *b);
 struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);

@@ -112,7 +112,8 @@ struct sr_op_info {
 	const char *doc;
 	const struct sr_fb_route *routes;	/* the fallback chain, flattened, best first */
 	uint8_t nroutes;
-	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group */
+	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group:
+				 * SR__SELECT_FILL to fill, SR__SELECT_SEND from a send group */
 	uint8_t ntargets;
 	const uint16_t *targets;	/* SR_OP_* this op can act on (remove, update) */
 	/* Completion-time work: return buffers, mark results written.  NULL
@@ -122,6 +123,7 @@ struct sr_op_info {
 
 enum { SR_SHAPE_SINGLE, SR_SHAPE_MULTISHOT, SR_SHAPE_NOTIF };
 enum { SR_FD_NONE, SR_FD_FILE, SR_FD_SOCKET, SR_FD_ANY };
+enum { SR__SELECT_NONE, SR__SELECT_FILL, SR__SELECT_SEND };
 enum { SR_RESULT_STATUS, SR_RESULT_BYTES, SR_RESULT_FD, SR_RESULT_SLOT, SR_RESULT_COUNT,
        SR_RESULT_MASK, SR_RESULT_INDEX, SR_RESULT_VALUE };
 /* A way to run an op the ring cannot run natively (generated from the spec). */
