@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include <linux/fs.h>
+#include <linux/blkzoned.h>
 #include <safer-ring/api.h>
 
 #if SR_GEN_ABI != 2
@@ -520,6 +523,15 @@ _Static_assert(SR_SOCKET_URING_OP_GETSOCKOPT == SOCKET_URING_OP_GETSOCKOPT, "spe
 #endif
 #ifdef SOCKET_URING_OP_SETSOCKOPT
 _Static_assert(SR_SOCKET_URING_OP_SETSOCKOPT == SOCKET_URING_OP_SETSOCKOPT, "spec/ring.yaml: SOCKET_URING_OP_SETSOCKOPT");
+#endif
+#ifdef BLOCK_URING_CMD_DISCARD
+_Static_assert(SR_BLOCK_URING_CMD_DISCARD == BLOCK_URING_CMD_DISCARD, "spec/ring.yaml: BLOCK_URING_CMD_DISCARD");
+#endif
+#ifdef BLOCK_URING_CMD_ZONE_RESET_ALL
+_Static_assert(SR_BLOCK_URING_CMD_ZONE_RESET_ALL == BLOCK_URING_CMD_ZONE_RESET_ALL, "spec/ring.yaml: BLOCK_URING_CMD_ZONE_RESET_ALL");
+#endif
+#ifdef MSG_WAITALL
+_Static_assert(SR_MSG_WAITALL == MSG_WAITALL, "spec/ring.yaml: MSG_WAITALL");
 #endif
 #ifdef SOCKET_URING_OP_TX_TIMESTAMP
 _Static_assert(SR_SOCKET_URING_OP_TX_TIMESTAMP == SOCKET_URING_OP_TX_TIMESTAMP, "spec/ring.yaml: SOCKET_URING_OP_TX_TIMESTAMP");
@@ -1118,6 +1130,22 @@ sr__socket_direct_alloc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_
 }
 
 static void
+sr__cmd_getsockname_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__cmd_getsockname_store *st = (struct sr__cmd_getsockname_store *)x->_store;
+
+	(void)cflags;
+	(void)x;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->sockaddr, sizeof(st->sockaddr));
+	if (res >= 0)
+		sr__kernel_wrote(&st->sockaddr_len, sizeof(st->sockaddr_len));
+}
+
+static void
 sr__send_zc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -1298,7 +1326,7 @@ sr__xform_recv_multishot_to_recv(struct io_uring_sqe *sqe)
 }
 
 static void
-sr__xform_send_zc_to_send(struct io_uring_sqe *sqe)
+sr__xform_send_zc_to_sendto(struct io_uring_sqe *sqe)
 {
 	sqe->opcode = SR_IORING_OP_SEND;
 	sr__sqe_put16(sqe, SR_SQE_IOPRIO, 0);
@@ -1621,6 +1649,20 @@ sr__sys_sendto(const struct io_uring_sqe *sqe)
 }
 
 static int
+sr__sys_send_bundle(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	__u16 group __attribute__((unused)) = (__u16)sr__sqe_get16(sqe, SR_SQE_BUF_GROUP);
+	const struct msghdr *bundle __attribute__((unused)) = (const struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	long ret;
+
+	ret = (long)(sendmsg(sockfd, bundle, flags));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
 sr__sys_recv(const struct io_uring_sqe *sqe)
 {
 	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
@@ -1840,6 +1882,42 @@ sr__sys_cmd_sock(const struct io_uring_sqe *sqe)
 	long ret;
 
 	ret = (long)(sr__cmd_sock(cmd_op, fd, level, optname, optval, optlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_getsockname(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	struct sockaddr *sockaddr __attribute__((unused)) = (struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	socklen_t *sockaddr_len __attribute__((unused)) = (socklen_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	int peer __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPTLEN);
+	long ret;
+
+	ret = (long)(peer == 0 ? getsockname(fd, sockaddr, sockaddr_len) : peer == 1 ? getpeername(fd, sockaddr, sockaddr_len) : (errno = EINVAL, -1));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_discard(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	uint64_t offset __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	uint64_t nbytes __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	long ret;
+
+	ret = (long)(ioctl(fd, BLKDISCARD, (uint64_t[2]){ offset, nbytes }));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_zone_reset_all(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned long sectors;
+	long ret;
+
+	ret = (long)(ioctl(fd, BLKGETSIZE, &sectors) ? -1 : ioctl(fd, BLKRESETZONE, &(struct blk_zone_range){ .sector = 0, .nr_sectors = sectors }));
 	return ret == -1 ? -errno : (int)ret;
 }
 
@@ -2382,6 +2460,15 @@ static const struct sr_fb_route sr__routes_sendto[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_send_bundle[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND_BUNDLE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_send_bundle, .text = "sendmsg(2) after writability" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_recv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
@@ -2549,6 +2636,15 @@ static const struct sr_fb_route sr__routes_msg_ring_fd[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_msg_ring_fd_alloc[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MSG_RING_FD_ALLOC,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "posting into another ring needs io_uring" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_fsetxattr[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
@@ -2630,17 +2726,44 @@ static const struct sr_fb_route sr__routes_cmd_sock[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_cmd_getsockname[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_GETSOCKNAME,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_getsockname, .text = "getsockname/getpeername(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_cmd_discard[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_DISCARD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_discard, .text = "ioctl(BLKDISCARD)(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_cmd_zone_reset_all[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_ZONE_RESET_ALL,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_zone_reset_all, .text = "ioctl(BLKRESETZONE)(2)" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_send_zc[] = {
 	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
-	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_sendto, NULL },
+	  .sys = NULL, .text = "sendto (two-phase completion kept)" },
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
-	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_sendto, NULL },
+	  .sys = sr__sys_sendto, .text = "sendto(2) after writability (two-phase completion kept)" },
 	{ 0 }
 };
 
@@ -2652,14 +2775,14 @@ static const struct sr_fb_route sr__routes_send_zc_fixed[] = {
 	  .sys = NULL, .text = "send_zc" },
 	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
-	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_sendto, NULL },
+	  .sys = NULL, .text = "sendto (two-phase completion kept)" },
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
-	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_sendto, NULL },
+	  .sys = sr__sys_sendto, .text = "sendto(2) after writability (two-phase completion kept)" },
 	{ 0 }
 };
 
@@ -2894,7 +3017,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Do nothing; completes with res 0.",
 		.routes = sr__routes_nop,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -2914,7 +3037,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored read at an offset into owned buffers (preadv2).",
 		.routes = sr__routes_readv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__readv_finish,
@@ -2934,7 +3057,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored write at an offset from owned buffers (pwritev2).",
 		.routes = sr__routes_writev,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__writev_finish,
@@ -2954,7 +3077,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.",
 		.routes = sr__routes_fsync,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -2974,7 +3097,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Read into a registered (fixed) buffer.",
 		.routes = sr__routes_read_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__read_fixed_finish,
@@ -2994,7 +3117,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Write from a registered (fixed) buffer.",
 		.routes = sr__routes_write_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__write_fixed_finish,
@@ -3014,7 +3137,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait for poll events on fd; res is the revents mask.",
 		.routes = sr__routes_poll_add,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3034,7 +3157,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Poll that stays armed: a CQE per event until cancelled.",
 		.routes = sr__routes_poll_multishot,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3054,7 +3177,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Remove a pending poll request; the poll completes with -ECANCELED.",
 		.routes = sr__routes_poll_remove,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_poll_remove,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3074,7 +3197,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Change the events of a pending poll.",
 		.routes = sr__routes_poll_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_poll_update,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3094,7 +3217,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sync_file_range(2) on a byte range.",
 		.routes = sr__routes_sync_file_range,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3114,7 +3237,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sendmsg(2) with owned data, name and control buffers.",
 		.routes = sr__routes_sendmsg,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_finish,
@@ -3134,7 +3257,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "recvmsg(2) into owned data, name and control buffers.",
 		.routes = sr__routes_recvmsg,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__recvmsg_finish,
@@ -3149,12 +3272,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_recvmsg_multishot",
 		.helper_since = "2.3",
-		.lifetimes = "msg: submit (copied at submit); buf_group: kernel_selected (buffer group)",
+		.lifetimes = "msg: submit (copied at submit); buf_group: kernel_selected (buffer group, out)",
 		.fallback = "none: each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer",
 		.doc = "Multishot recvmsg: each message lands in a provided buffer, prefixed by struct io_uring_recvmsg_out.",
 		.routes = sr__routes_recvmsg_multishot,
 		.nroutes = 1,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3174,7 +3297,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Complete after a time (res -ETIME) or after count other completions (res 0).",
 		.routes = sr__routes_timeout,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3194,7 +3317,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Repeating timeout: a CQE per expiry; count limits repeats (0: until removed).",
 		.routes = sr__routes_timeout_multishot,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3214,7 +3337,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Remove a pending timeout; it completes with -ECANCELED.",
 		.routes = sr__routes_timeout_remove,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_timeout_remove,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3234,7 +3357,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Change the expiry of a pending timeout.",
 		.routes = sr__routes_timeout_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_timeout_update,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3254,7 +3377,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "accept4(2): take a connection; res is the new fd. The peer address comes back in the completion.",
 		.routes = sr__routes_accept,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__accept_finish,
@@ -3274,7 +3397,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Accept into the registered file table at file_index; res is 0.",
 		.routes = sr__routes_accept_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__accept_direct_finish,
@@ -3294,7 +3417,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Accept repeatedly: one CQE (new fd) per connection until cancelled.",
 		.routes = sr__routes_multishot_accept,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3314,7 +3437,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Multishot accept into slots the kernel allocates in the registered file table.",
 		.routes = sr__routes_multishot_accept_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__multishot_accept_direct_finish,
@@ -3334,7 +3457,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running).",
 		.routes = sr__routes_async_cancel,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3354,7 +3477,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Cancel requests on a file descriptor.",
 		.routes = sr__routes_async_cancel_fd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3374,7 +3497,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Timeout for the previous linked request: -ETIME if it fired, -ECANCELED if the request won.",
 		.routes = sr__routes_link_timeout,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3394,7 +3517,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "connect(2).",
 		.routes = sr__routes_connect,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3414,7 +3537,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fallocate(2).",
 		.routes = sr__routes_fallocate,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3434,7 +3557,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2); res is the new fd.",
 		.routes = sr__routes_openat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3454,7 +3577,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2) into the registered file table at file_index; res is 0 (or the slot with IORING_FILE_INDEX_ALLOC, 5.19).",
 		.routes = sr__routes_openat_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__openat_direct_finish,
@@ -3474,7 +3597,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "close(2).",
 		.routes = sr__routes_close,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3494,7 +3617,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Close a slot of the registered file table.",
 		.routes = sr__routes_close_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__close_direct_finish,
@@ -3514,7 +3637,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Update slots of the registered file table from an fd array; res is the number updated.",
 		.routes = sr__routes_files_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__files_update_finish,
@@ -3534,7 +3657,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "statx(2); the struct statx comes back in the completion.",
 		.routes = sr__routes_statx,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__statx_finish,
@@ -3554,7 +3677,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pread(2) into an owned buffer, up to its capacity; offset -1 uses the file position.",
 		.routes = sr__routes_read,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__read_finish,
@@ -3574,7 +3697,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pwrite(2) of an owned buffer's contents; offset -1 uses the file position.",
 		.routes = sr__routes_write,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__write_finish,
@@ -3594,7 +3717,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "posix_fadvise(2) with a 32-bit length.",
 		.routes = sr__routes_fadvise,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3614,7 +3737,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "posix_fadvise(2) with a 64-bit length.",
 		.routes = sr__routes_fadvise64,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3634,7 +3757,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "madvise(2) on a range of the caller's address space (32-bit length).",
 		.routes = sr__routes_madvise,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3654,7 +3777,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "madvise(2) with a 64-bit length.",
 		.routes = sr__routes_madvise64,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3674,7 +3797,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "send(2) of an owned buffer's contents.",
 		.routes = sr__routes_send,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_finish,
@@ -3694,10 +3817,30 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sendto(2): send to an address on an unconnected socket.",
 		.routes = sr__routes_sendto,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendto_finish,
+	},
+	[SR_OP_SEND_BUNDLE] = {
+		.name = "send_bundle",
+		.opcode = 26,
+		.shape = SR_SHAPE_MULTISHOT,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_BYTES,
+		.kernel = 0x060a00,	/* 6.10 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_send_bundle",
+		.helper_since = "2.7",
+		.lifetimes = "group: kernel_selected (buffer group, in)",
+		.fallback = "sendmsg(2) after writability",
+		.doc = "Send the buffers queued in a send group, several at once: each completion says how many bytes went and hands back the buffers they came from.",
+		.routes = sr__routes_send_bundle,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_SEND,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
 	},
 	[SR_OP_RECV] = {
 		.name = "recv",
@@ -3714,7 +3857,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "recv(2) into an owned buffer, up to its capacity.",
 		.routes = sr__routes_recv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__recv_finish,
@@ -3729,12 +3872,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_recv_multishot",
 		.helper_since = "2.3",
-		.lifetimes = "buf_group: kernel_selected (buffer group)",
+		.lifetimes = "buf_group: kernel_selected (buffer group, out)",
 		.fallback = "recv (re-armed)",
 		.doc = "Multishot recv: each chunk lands in a buffer the kernel picks from a buffer group.",
 		.routes = sr__routes_recv_multishot,
 		.nroutes = 2,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3754,7 +3897,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat2(2); res is the new fd.",
 		.routes = sr__routes_openat2,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3774,7 +3917,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat2(2) into the registered file table.",
 		.routes = sr__routes_openat2_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__openat2_direct_finish,
@@ -3794,7 +3937,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "epoll_ctl(2).",
 		.routes = sr__routes_epoll_ctl,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3814,7 +3957,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "splice(2) between two fds, one of them a pipe; offsets of -1 mean none.",
 		.routes = sr__routes_splice,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3834,7 +3977,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Hand nr buffers of len bytes at addr to buffer group bgid (legacy provided buffers).",
 		.routes = sr__routes_provide_buffers,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3854,7 +3997,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Take back up to nr provided buffers of group bgid; res is the number removed.",
 		.routes = sr__routes_remove_buffers,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3874,7 +4017,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "tee(2) between two pipes.",
 		.routes = sr__routes_tee,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3894,7 +4037,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "shutdown(2).",
 		.routes = sr__routes_shutdown,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3914,7 +4057,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "renameat2(2).",
 		.routes = sr__routes_renameat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3934,7 +4077,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "unlinkat(2).",
 		.routes = sr__routes_unlinkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3954,7 +4097,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "mkdirat(2).",
 		.routes = sr__routes_mkdirat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3974,7 +4117,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "symlinkat(2).",
 		.routes = sr__routes_symlinkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3994,7 +4137,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "linkat(2).",
 		.routes = sr__routes_linkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4014,7 +4157,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Post a CQE (res = len, user_data = data) on another ring.",
 		.routes = sr__routes_msg_ring,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4034,7 +4177,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "msg_ring that also sets the target CQE's flags.",
 		.routes = sr__routes_msg_ring_cqe_flags,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4054,7 +4197,27 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Send a registered file from this ring into another ring's table.",
 		.routes = sr__routes_msg_ring_fd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_MSG_RING_FD_ALLOC] = {
+		.name = "msg_ring_fd_alloc",
+		.opcode = 40,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_ANY,
+		.result = SR_RESULT_SLOT,
+		.kernel = 0x060000,	/* 6.0 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_msg_ring_fd_alloc",
+		.helper_since = "2.4",
+		.lifetimes = "none",
+		.fallback = "none: posting into another ring needs io_uring",
+		.doc = "Send a registered file from this ring into a free slot of another ring's table; res is the slot it took.",
+		.routes = sr__routes_msg_ring_fd_alloc,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4074,7 +4237,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fsetxattr(2).",
 		.routes = sr__routes_fsetxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4094,7 +4257,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "setxattr(2) by path.",
 		.routes = sr__routes_setxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4114,7 +4277,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fgetxattr(2) into an owned buffer; res is the value's length.",
 		.routes = sr__routes_fgetxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__fgetxattr_finish,
@@ -4134,7 +4297,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "getxattr(2) by path into an owned buffer; res is the value's length.",
 		.routes = sr__routes_getxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__getxattr_finish,
@@ -4154,7 +4317,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2); res is the new fd.",
 		.routes = sr__routes_socket,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4174,7 +4337,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2) into the registered file table at file_index.",
 		.routes = sr__routes_socket_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__socket_direct_finish,
@@ -4194,7 +4357,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2) into a slot the kernel allocates; res is the slot.",
 		.routes = sr__routes_socket_direct_alloc,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__socket_direct_alloc_finish,
@@ -4214,7 +4377,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Driver- or socket-specific command (an asynchronous ioctl).",
 		.routes = sr__routes_uring_cmd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4234,7 +4397,67 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Socket command: SIOCINQ, SIOCOUTQ, getsockopt or setsockopt.",
 		.routes = sr__routes_cmd_sock,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_CMD_GETSOCKNAME] = {
+		.name = "cmd_getsockname",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x061300,	/* 6.19 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_getsockname",
+		.helper_since = "2.13",
+		.lifetimes = "sockaddr: completion (returned in the completion); sockaddr_len: completion (returned in the completion)",
+		.fallback = "getsockname/getpeername(2)",
+		.doc = "getsockname(2), or getpeername(2) with peer 1, of a socket (a registered one too); the address comes back in the completion.",
+		.routes = sr__routes_cmd_getsockname,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = sr__cmd_getsockname_finish,
+	},
+	[SR_OP_CMD_DISCARD] = {
+		.name = "cmd_discard",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_FILE,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x060c00,	/* 6.12 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_discard",
+		.helper_since = "2.8",
+		.lifetimes = "none",
+		.fallback = "ioctl(BLKDISCARD)(2)",
+		.doc = "Discard nbytes of a block device from offset (both multiples of its logical block size), as the BLKDISCARD ioctl; the device must be open for writing.",
+		.routes = sr__routes_cmd_discard,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_CMD_ZONE_RESET_ALL] = {
+		.name = "cmd_zone_reset_all",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_FILE,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x070300,	/* 7.3 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_zone_reset_all",
+		.helper_since = "unreleased",
+		.lifetimes = "none",
+		.fallback = "ioctl(BLKRESETZONE)(2)",
+		.doc = "Reset the write pointer of every sequential zone of a zoned block device open for writing (BLKRESETZONE over the whole device).",
+		.routes = sr__routes_cmd_zone_reset_all,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4249,12 +4472,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_send_zc",
 		.helper_since = "2.3",
-		.lifetimes = "buf: notification (owned buffer, in)",
-		.fallback = "send (two-phase completion kept)",
+		.lifetimes = "buf: notification (owned buffer, in); dest_addr: submit (copied at submit)",
+		.fallback = "sendto (two-phase completion kept)",
 		.doc = "Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer.",
 		.routes = sr__routes_send_zc,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_zc_finish,
@@ -4269,12 +4492,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_send_zc_fixed",
 		.helper_since = "2.3",
-		.lifetimes = "buf: notification (owned buffer, in)",
+		.lifetimes = "buf: notification (owned buffer, in); dest_addr: submit (copied at submit)",
 		.fallback = "send_zc",
 		.doc = "Zero-copy send from a registered buffer.",
 		.routes = sr__routes_send_zc_fixed,
 		.nroutes = 3,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_zc_fixed_finish,
@@ -4294,7 +4517,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy sendmsg: a result CQE, then a notification CQE.",
 		.routes = sr__routes_sendmsg_zc,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_zc_finish,
@@ -4314,7 +4537,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy sendmsg whose iovecs point into a registered buffer.",
 		.routes = sr__routes_sendmsg_zc_fixed,
 		.nroutes = 3,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_zc_fixed_finish,
@@ -4329,12 +4552,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_read_multishot",
 		.helper_since = "2.6",
-		.lifetimes = "buf_group: kernel_selected (buffer group)",
+		.lifetimes = "buf_group: kernel_selected (buffer group, out)",
 		.fallback = "read (re-armed)",
 		.doc = "Multishot read from a pollable file into buffers the kernel picks from a buffer group.",
 		.routes = sr__routes_read_multishot,
 		.nroutes = 2,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4354,7 +4577,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "waitid(2); the siginfo comes back in the completion.",
 		.routes = sr__routes_waitid,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__waitid_finish,
@@ -4374,7 +4597,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait on a futex word while it holds val (futex2 semantics).",
 		.routes = sr__routes_futex_wait,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4394,7 +4617,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wake up to val waiters on a futex word; res is the number woken.",
 		.routes = sr__routes_futex_wake,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4414,7 +4637,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait on several futex words; res is the index of the one that woke.",
 		.routes = sr__routes_futex_waitv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4434,7 +4657,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Install a registered file as a regular fd; res is the fd.",
 		.routes = sr__routes_fixed_fd_install,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4454,7 +4677,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "ftruncate(2).",
 		.routes = sr__routes_ftruncate,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4474,7 +4697,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "bind(2).",
 		.routes = sr__routes_bind,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4494,7 +4717,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "listen(2).",
 		.routes = sr__routes_listen,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4514,7 +4737,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy receive into a registered zcrx area (multishot, 32-byte CQEs).",
 		.routes = sr__routes_recv_zc,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4534,7 +4757,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "epoll_wait(2) into an owned buffer of struct epoll_event; res is the number of events.",
 		.routes = sr__routes_epoll_wait,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__epoll_wait_finish,
@@ -4554,7 +4777,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored read into owned buffers that lie in one registered buffer.",
 		.routes = sr__routes_readv_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__readv_fixed_finish,
@@ -4574,7 +4797,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored write from owned buffers that lie in one registered buffer.",
 		.routes = sr__routes_writev_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__writev_fixed_finish,
@@ -4594,7 +4817,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pipe2(2); both fds come back in the completion.",
 		.routes = sr__routes_pipe,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__pipe_finish,
@@ -4614,7 +4837,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pipe2(2) into the registered file table from file_index.",
 		.routes = sr__routes_pipe_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__pipe_direct_finish,
@@ -4634,7 +4857,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "NOP in a 128-byte SQE slot (IORING_SETUP_SQE_MIXED rings).",
 		.routes = sr__routes_nop128,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4654,7 +4877,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "uring_cmd with 64 more bytes of command payload in a 128-byte SQE.",
 		.routes = sr__routes_uring_cmd128,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
