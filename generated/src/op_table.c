@@ -1658,7 +1658,7 @@ sr__sys_send_bundle(const struct io_uring_sqe *sqe)
 	const struct msghdr *bundle __attribute__((unused)) = (const struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
 	long ret;
 
-	ret = (long)(sendmsg(sockfd, bundle, flags));
+	ret = (long)(sendmsg(sockfd, bundle, flags | MSG_NOSIGNAL));
 	return ret == -1 ? -errno : (int)ret;
 }
 

@@ -118,6 +118,21 @@ int live_send_bundle(struct live *t)
 	LIVE_EQ(t, read_all(s, back, 3), 0);
 	LIVE_CHECK(t, memcmp(back, "eta", 3) == 0);
 
+	/* A send that fails still used up what it took: all of it comes back. */
+	{
+		int l2, c2, s2;
+
+		LIVE_EQ(t, live_tcp_pair(t, &l2, &c2, &s2), 0);
+		LIVE_EQ(t, shutdown(c2, SHUT_WR), 0);
+		LIVE_EQ(t, sr_bufgroup_queue(g, b[0]), 0);
+		LIVE_EQ(t, sr_bufgroup_queue(g, b[2]), 0);
+		LIVE_EQ(t, bundle(t, c2, g, &sent, &first, &n), 0);
+		LIVE_EQ(t, sent, -EPIPE);
+		LIVE_CHECK(t, first == b[0] && n == 2);
+		LIVE_CHECK(t, !sr_buf_is_lent(b[0]) && !sr_buf_is_lent(b[2]));
+		LIVE_EQ(t, sr_bufgroup_queued(g), 0);
+	}
+
 	/* The queue holds 4: a fifth is refused; nothing sends twice at once. */
 	for (int i = 0; i < 4; i++)
 		LIVE_EQ(t, sr_bufgroup_queue(g, live_buf(t, "x")), 0);
