@@ -549,33 +549,33 @@ void sr__group_take_sent(struct sr_bufgroup *g, int32_t res, uint32_t cflags, st
 
 	*first = NULL;
 	*n = 0;
-	if (cflags & IORING_CQE_F_BUFFER) {
-		if (g->_mode == SR__GROUP_USER) {
-			group_lock(g);
-			end = g->_taken;
-			group_unlock(g);
-		} else if (!final && res > 0) {
-			/* Asked with MSG_WAITALL: a bundle that goes on sent all it took. */
-			end = cover(g, res);
-		} else {
-			/* The last one may have stopped short, or failed, after
-			 * taking buffers: the kernel's head says how many. */
-			int64_t h = kernel_head(g);
+	if (g->_mode == SR__GROUP_USER) {
+		/* The backend's worker took them (one op at a time). */
+		group_lock(g);
+		end = g->_taken;
+		group_unlock(g);
+	} else if (!final) {
+		/* Asked with MSG_WAITALL: a bundle that goes on sent all it took. */
+		end = (cflags & IORING_CQE_F_BUFFER) ? cover(g, res) : g->_qhead;
+	} else {
+		/* The last one may have stopped short, failed or been cancelled
+		 * after taking buffers (a send takes them for good when it picks
+		 * them): the kernel's head says how many, whatever the CQE says. */
+		int64_t h = kernel_head(g);
 
-			end = h < 0 ? cover(g, res) : (uint32_t)h;
-		}
-		if (end - g->_qhead > g->_qtail - g->_qhead)
-			end = g->_qtail;
-		if (end != g->_qhead)
-			*first = g->_q[g->_qhead & mask];
-		*n = end - g->_qhead;
-		while (g->_qhead != end) {
-			struct sr_buf **slot = &g->_q[g->_qhead & mask];
+		end = h >= 0 ? (uint32_t)h : (cflags & IORING_CQE_F_BUFFER) ? cover(g, res) : g->_qhead;
+	}
+	if (end - g->_qhead > g->_qtail - g->_qhead)
+		end = g->_qtail;
+	if (end != g->_qhead)
+		*first = g->_q[g->_qhead & mask];
+	*n = end - g->_qhead;
+	while (g->_qhead != end) {
+		struct sr_buf **slot = &g->_q[g->_qhead & mask];
 
-			sr__buf_return(*slot, false, 0);
-			*slot = NULL;
-			g->_qhead++;
-		}
+		sr__buf_return(*slot, false, 0);
+		*slot = NULL;
+		g->_qhead++;
 	}
 	if (final)
 		g->_busy = 0;
