@@ -184,17 +184,17 @@ int live_cmd_discard(struct live *t)
 /* The write pointer of the zone at sector, or -1. */
 static int64_t write_pointer(int fd, uint64_t sector)
 {
-	struct {
-		struct blk_zone_report rep;
-		struct blk_zone zone;
-	} z;
+	struct blk_zone_report *rep = calloc(1, sizeof(*rep) + sizeof(struct blk_zone));
+	int64_t wp = -1;
 
-	memset(&z, 0, sizeof(z));
-	z.rep.sector = sector;
-	z.rep.nr_zones = 1;
-	if (ioctl(fd, BLKREPORTZONE, &z) || z.rep.nr_zones != 1)
+	if (!rep)
 		return -1;
-	return (int64_t)z.zone.wp;
+	rep->sector = sector;
+	rep->nr_zones = 1;
+	if (!ioctl(fd, BLKREPORTZONE, rep) && rep->nr_zones == 1)
+		wp = (int64_t)rep->zones[0].wp;
+	free(rep);
+	return wp;
 }
 
 int live_cmd_zone_reset_all(struct live *t)
