@@ -21,6 +21,16 @@ static int plain_ring(struct io_uring *ring, char *why, size_t wlen)
 	return 0;
 }
 
+/* An SQE of ring (never NULL here: each scenario uses one at a time of 8). */
+static struct io_uring_sqe *sqe_of(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		abort();
+	return sqe;
+}
+
 /* Submit the prepared SQE and take its completion (the first one). */
 static int run_one(struct io_uring *ring, struct io_uring_cqe *out)
 {
@@ -50,19 +60,19 @@ int live_rw(struct live *t)
 		LIVE_SKIP(t, "%s", why);
 	/* READ (22) at an offset: the file's bytes. */
 	memset(buf, 0, sizeof(buf));
-	sr_prep_rw(SR_IORING_OP_READ, io_uring_get_sqe(&ring), fd, buf, 10, 8);
+	sr_prep_rw(SR_IORING_OP_READ, sqe_of(&ring), fd, buf, 10, 8);
 	if (run_one(&ring, &cqe) || cqe.res != 10 || memcmp(buf, text + 8, 10)) {
 		io_uring_queue_exit(&ring);
 		LIVE_FAIL(t, "sr_prep_rw(READ): res %d, read '%.10s'", cqe.res, buf);
 	}
 	/* NOP: fd -1, res 0. */
-	sr_prep_rw(SR_IORING_OP_NOP, io_uring_get_sqe(&ring), -1, NULL, 0, 0);
+	sr_prep_rw(SR_IORING_OP_NOP, sqe_of(&ring), -1, NULL, 0, 0);
 	if (run_one(&ring, &cqe) || cqe.res != 0) {
 		io_uring_queue_exit(&ring);
 		LIVE_FAIL(t, "sr_prep_rw(NOP): res %d", cqe.res);
 	}
 	/* An opcode no kernel has: refused, nothing else happens. */
-	sr_prep_rw(0xfe, io_uring_get_sqe(&ring), fd, buf, 1, 0);
+	sr_prep_rw(0xfe, sqe_of(&ring), fd, buf, 1, 0);
 	if (run_one(&ring, &cqe) || cqe.res != -EINVAL) {
 		io_uring_queue_exit(&ring);
 		LIVE_FAIL(t, "sr_prep_rw(0xfe): res %d, want -EINVAL", cqe.res);
@@ -128,7 +138,7 @@ int live_send_set_addr(struct live *t)
 
 		if (plain_ring(&ring, why, sizeof(why)))
 			LIVE_FAIL(t, "send_zc is native, yet %s", why);
-		sqe = io_uring_get_sqe(&ring);
+		sqe = sqe_of(&ring);
 		sr_prep_send_zc(sqe, tx, raw, sizeof(raw) - 1, 0, 0);
 		sr_prep_send_set_addr(sqe, (const struct sockaddr *)&to, sizeof(to));
 		if (run_one(&ring, &cqe) || cqe.res != (int)sizeof(raw) - 1) {
