@@ -2077,6 +2077,7 @@ static const struct sr_fb_route sr__routes_readv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_readv, .text = "preadv2(2)" },
 	{ 0 }
@@ -2086,6 +2087,7 @@ static const struct sr_fb_route sr__routes_writev[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
 	{ 0 }
@@ -2320,6 +2322,7 @@ static const struct sr_fb_route sr__routes_connect[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CONNECT,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_connect, .text = "connect(2)" },
 	{ 0 }
@@ -2523,6 +2526,7 @@ static const struct sr_fb_route sr__routes_splice[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SPLICE,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_splice, .text = "splice(2)" },
 	{ 0 }
@@ -2550,6 +2554,7 @@ static const struct sr_fb_route sr__routes_tee[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_TEE,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_tee, .text = "tee(2)" },
 	{ 0 }
@@ -2837,6 +2842,7 @@ static const struct sr_fb_route sr__routes_waitid[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WAITID,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_waitid, .text = "waitid(2)" },
 	{ 0 }
@@ -2847,6 +2853,7 @@ static const struct sr_fb_route sr__routes_futex_wait[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAIT,
 	  .queued_at_submit = 1,
+	  .sleeps = 1,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_wait, .text = "futex(2)" },
 	{ 0 }
@@ -2866,6 +2873,7 @@ static const struct sr_fb_route sr__routes_futex_waitv[] = {
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_FUTEX_WAITV,
 	  .queued_at_submit = 1,
+	  .sleeps = 1,
 	  .sys_kernel = 0x051000, .sys_present = sr__probe_futex_waitv_0,
 	  .nxform = 0, .xform = { NULL },
 	  .sys = sr__sys_futex_waitv, .text = "futex_waitv(2)" },
@@ -2935,6 +2943,7 @@ static const struct sr_fb_route sr__routes_readv_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_READV,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_readv_fixed_to_readv, NULL },
 	  .sys = sr__sys_readv, .text = "preadv2(2)" },
 	{ 0 }
@@ -2949,6 +2958,7 @@ static const struct sr_fb_route sr__routes_writev_fixed[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
 	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_WRITEV,
+	  .sleeps = 1,
 	  .nxform = 1, .xform = { sr__xform_writev_fixed_to_writev, NULL },
 	  .sys = sr__sys_writev, .text = "pwritev2(2)" },
 	{ 0 }

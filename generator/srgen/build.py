@@ -14,7 +14,7 @@ import re
 from . import cexpr, cnames
 from .build_op import HelperBuilder, OpBuilder
 from .errors import SpecError
-from .model import (MORE_WHILE, Constant, CType, FlagBit, Header, RegisterOp, Spec, SqeField, Version)
+from .model import (MORE_WHILE, Constant, CType, FlagBit, Forbid, Header, RegisterOp, Spec, SqeField, Version)
 
 # SR_OP__COUNT < 0xff: the runtime marks its own user_data with op 0xff.
 MAX_OPS = 0xff
@@ -313,6 +313,23 @@ def _helpers(ops_node, ob, ops):
     return out
 
 
+def _shape_forbids(family):
+    # A variant of another completion shape made by OR-ing bits into a
+    # field (timeout -> timeout_multishot): the ops of the family with a
+    # settable argument in that field refuse those bits, or the checked API
+    # would track a stream as a single completion.
+    for v in family:
+        for s in (x for x in v.sets if x.is_or):
+            for o in family:
+                if o.shape == v.shape or any(x.is_or and x.field is s.field and x.value == s.value for x in o.sets):
+                    continue
+                for a in o.all_args:
+                    if a.field is s.field and a.checked_value is None:
+                        name = s.value.name if hasattr(s.value, "name") else str(s.value)
+                        a.shape_forbids.append(Forbid(a, s.value, f"{name} would make this {o.name} a {v.name} "
+                                                      f"({v.shape} completion); use sr_{v.name}()"))
+
+
 def _ops(ops_node, ob):
     ops, by_name, by_number, helpers, opcodes = [], {}, {}, {}, []
     for n in ops_node["ops"].value:
@@ -323,6 +340,7 @@ def _ops(ops_node, ob):
         opcodes.append(base.opcode)
         family = [base] + [ob.op(v, base) for v in (n["variants"].value if "variants" in n else [])]
         base.variants = family[1:]
+        _shape_forbids(family)
         for o in family:
             if o.name in by_name:
                 raise SpecError(o.loc, f"op name '{o.name}' is already used", f"first defined at {by_name[o.name].loc}")

@@ -396,6 +396,7 @@ class OpBuilder:
         get = lambda k: n[k].value if k in n else None  # noqa: E731
         for key, kind in (("how", "op"), ("setup", "op"), ("repeat", "op"), ("more_while", "op"),
                           ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall"),
+                          ("sleeps", "syscall"),
                           ("kernel", "syscall"), ("probe", "syscall"), ("locals", "syscall")):
             if key in n and kind not in n:
                 article = "an" if kind == "op" else "a"
@@ -415,7 +416,7 @@ class OpBuilder:
                                 "the trial for real ones)")
             fb = Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
                           text_node=n["syscall"],
-                          queued_at_submit=bool(get("queued_at_submit")),
+                          queued_at_submit=bool(get("queued_at_submit")), sleeps=bool(get("sleeps")),
                           kernel=self.t.kernel(n["kernel"]) if "kernel" in n else None, probe=get("probe"))
             fb.locals = [x.value for x in n["locals"].value] if "locals" in n else []
             fb.locals_nodes = n["locals"].value if "locals" in n else []

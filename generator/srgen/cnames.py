@@ -483,6 +483,14 @@ class ArgC(View):
         return None if v is None else value(v)
 
 
+class ForbidC(View):
+    __slots__ = ()
+
+    @property
+    def c_value(self):
+        return value(self.m.value)
+
+
 class CTypeC(View):
     __slots__ = ()
 
@@ -660,7 +668,7 @@ class Present:
     # By class name: model.Op, plan.Route, ...
     VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
              "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Spec": SpecC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC,
-             "HelperEntry": HelperEntryC}
+             "HelperEntry": HelperEntryC, "Forbid": ForbidC}
     # Values without model objects inside: handed over as they are.
     PLAIN = ("Version", "Helper", "Loc")
 

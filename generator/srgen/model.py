@@ -213,9 +213,20 @@ class Arg:
     # A modifier's argument on an op (send_set_addr on send_zc): set through
     # the modifier's one setter, not a setter of its own.
     modifier: Optional["HelperEntry"] = None
+    # Bits a variant of another shape sets in this argument's field: they
+    # would change the completion shape under the checked API's feet.
+    shape_forbids: List["Forbid"] = field(default_factory=list)
     # Set when another argument derives this one in the checked API.
     derived_from: Optional["Arg"] = None
     derived_as: Optional[str] = None  # len | count | fixed
+
+
+@dataclass
+class Forbid:
+    # Bits of an argument the checked submit refuses, and why.
+    arg: "Arg"
+    value: Value
+    why: str
 
 
 @dataclass
@@ -250,6 +261,7 @@ class Fallback:
     more_while: Optional[str] = None  # rearm: which results keep the stream going
     name: Optional[str] = None      # syscall: what to call it in docs, when not the call's name
     queued_at_submit: bool = False  # syscall: io_uring queues the wait at submission, so must we
+    sleeps: bool = False            # syscall: may wait for another party; never on the submitting thread
     text_node: object = None        # syscall: the loader node of the expression (for error positions)
     kernel: Optional["Version"] = None  # syscall: the kernel that brought the system call
     probe: Optional[str] = None     # syscall: a harmless call that fails with ENOSYS where it is missing
@@ -444,7 +456,10 @@ class Op:
 
     @property
     def forbids(self):
-        return [a for a in self.all_args if a.checked_forbid is not None] if self.checked else []
+        if not self.checked:
+            return []
+        return ([Forbid(a, a.checked_forbid, a.checked_why) for a in self.all_args if a.checked_forbid is not None]
+                + [f for a in self.all_args for f in a.shape_forbids])
 
     @property
     def needs_storage(self):

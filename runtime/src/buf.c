@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "res.h"
 
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -62,7 +62,7 @@ struct sr_buf *sr_buf_alloc(size_t cap)
 	void *p = sr__memalign((size_t)page, cap);
 
 	if (!p) {
-		sr__fail(-ENOMEM, "sr_buf_alloc: out of memory for %zu bytes", cap);
+		sr__err(-ENOMEM, "out of memory for %zu bytes", cap);
 		return NULL;
 	}
 	b = buf_new(p, cap, 0, SR__BUF_OWNS);
@@ -74,11 +74,11 @@ struct sr_buf *sr_buf_alloc(size_t cap)
 struct sr_buf *sr_buf_wrap(void *mem, size_t cap, size_t len)
 {
 	if (!mem && cap) {
-		sr__fail(-EINVAL, "sr_buf_wrap: NULL memory with capacity %zu", cap);
+		sr__err(-EINVAL, "NULL memory with capacity %zu", cap);
 		return NULL;
 	}
 	if (len > cap) {
-		sr__fail(-EINVAL, "sr_buf_wrap: len %zu exceeds capacity %zu", len, cap);
+		sr__err(-EINVAL, "len %zu exceeds capacity %zu", len, cap);
 		return NULL;
 	}
 	return buf_new(mem, cap, len, 0);
@@ -87,7 +87,7 @@ struct sr_buf *sr_buf_wrap(void *mem, size_t cap, size_t len)
 struct sr_buf *sr_buf_wrap_const(const void *mem, size_t len)
 {
 	if (!mem && len) {
-		sr__fail(-EINVAL, "sr_buf_wrap_const: NULL memory with length %zu", len);
+		sr__err(-EINVAL, "NULL memory with length %zu", len);
 		return NULL;
 	}
 	return buf_new((void *)mem, len, len, SR__BUF_RDONLY);
@@ -98,17 +98,17 @@ int sr_buf_free(struct sr_buf *b)
 	if (!b)
 		return 0;
 	if (b->_magic != SR__BUF_MAGIC)
-		return sr__fail(-EINVAL, "sr_buf_free: not a live buffer (already freed, or not from sr_buf_alloc/_wrap)");
+		return sr__err(-EINVAL, "not a live buffer (already freed, or not from sr_buf_alloc/_wrap)");
 	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_buf_free: the buffer is lent to %s (in flight); it comes back when "
+		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it comes back when "
 				"that op completes: wait for it or cancel it, then free", op_name(b->_lent_op));
 	if (b->_flags & SR__BUF_REGISTERED)
-		return sr__fail(-EBUSY, "sr_buf_free: the buffer is registered with a ring; "
+		return sr__err(-EBUSY, "the buffer is registered with a ring; "
 				"sr_ring_unregister_buffers first");
 	if (b->_flags & SR__BUF_GROUP)
 		return sr__group_buf_free(b);
 	if (b->_flags & SR__BUF_POOLED)
-		return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a pool; give it back with sr_pool_put");
+		return sr__err(-EINVAL, "the buffer belongs to a pool; give it back with sr_pool_put");
 	b->_magic = 0;
 	if (b->_flags & SR__BUF_OWNS)
 		free(b->_data);
@@ -121,7 +121,7 @@ void *sr_buf_data(struct sr_buf *b)
 	if (buf_usable(b, "sr_buf_data"))
 		return NULL;
 	if (b->_flags & SR__BUF_RDONLY) {
-		sr__fail(-EINVAL, "sr_buf_data: read-only buffer; use sr_buf_cdata");
+		sr__err(-EINVAL, "read-only buffer; use sr_buf_cdata");
 		return NULL;
 	}
 	return b->_data;
@@ -151,7 +151,7 @@ int sr_buf_set_len(struct sr_buf *b, size_t len)
 	if (ret)
 		return ret;
 	if (len > b->_cap)
-		return sr__fail(-EINVAL, "sr_buf_set_len: %zu is beyond the capacity %zu", len, b->_cap);
+		return sr__err(-EINVAL, "%zu is beyond the capacity %zu", len, b->_cap);
 	b->_len = len;
 	return 0;
 }
@@ -163,7 +163,7 @@ int sr_buf_set_window(struct sr_buf *b, size_t off, size_t len)
 	if (ret)
 		return ret;
 	if (off > b->_cap || len > b->_cap - off)
-		return sr__fail(-EINVAL, "sr_buf_set_window: %zu bytes at %zu run past the capacity %zu", len, off,
+		return sr__err(-EINVAL, "%zu bytes at %zu run past the capacity %zu", len, off,
 				b->_cap);
 	b->_off = off;
 	b->_win = len;

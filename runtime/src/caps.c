@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Capability detection and ring setup.  Everything per-op comes from the
- * generated op table (kernel versions, required setup flags); this file
- * only gathers facts about the running system and compares.
+ * Capability detection.  Everything per-op comes from the generated op
+ * table (kernel versions, required setup flags); this file only gathers
+ * facts about the running system (once per process) and compares.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -12,8 +12,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
-#include "internal.h"
-#include "fallback.h"
+#include "detect.h"
 
 static struct sr_caps caps;
 static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
@@ -77,7 +76,7 @@ static int read_seccomp(void)
 	return v;
 }
 
-static void classify(struct sr_caps *c, int err)
+void sr__classify(struct sr_caps *c, int err)
 {
 	c->setup_errno = err;
 	switch (-err) {
@@ -114,7 +113,7 @@ static void classify(struct sr_caps *c, int err)
 }
 
 /* May this rung be tried on the (possibly simulated) kernel? */
-static bool rung_allowed(const struct sr_caps *c, uint32_t flags)
+bool sr__rung_allowed(const struct sr_caps *c, uint32_t flags)
 {
 	for (unsigned i = 0; i < sr_setup_flag_count; i++)
 		if ((flags & (1U << sr_setup_flag_table[i].bit)) &&
@@ -124,7 +123,7 @@ static bool rung_allowed(const struct sr_caps *c, uint32_t flags)
 }
 
 /* Walk the spec's setup ladder; EINVAL drops to the next rung. */
-static int ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, unsigned cq_entries,
+int sr__ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, unsigned cq_entries,
 		       bool ladder, unsigned forbid, unsigned *accepted, unsigned *tried, const struct sr_caps *c)
 {
 	int ret = -EINVAL;
@@ -134,7 +133,7 @@ static int ladder_init(struct io_uring *ring, unsigned entries, unsigned extra, 
 		struct io_uring_params p;
 		uint32_t flags = sr_setup_ladder[i] | extra;
 
-		if (!rung_allowed(c, sr_setup_ladder[i]) || (sr_setup_ladder[i] & forbid))
+		if (!sr__rung_allowed(c, sr_setup_ladder[i]) || (sr_setup_ladder[i] & forbid))
 			continue;
 		(*tried)++;
 		memset(&p, 0, sizeof(p));
@@ -212,9 +211,9 @@ static void detect(void)
 		c->memlock_cur = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
 		c->memlock_max = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : rl.rlim_max;
 	}
-	ret = ladder_init(&ring, 8, 0, 0, true, 0, &c->setup_flags, &c->ladder_tried, c);
+	ret = sr__ladder_init(&ring, 8, 0, 0, true, 0, &c->setup_flags, &c->ladder_tried, c);
 	if (ret < 0) {
-		classify(c, ret);
+		sr__classify(c, ret);
 		return;
 	}
 	c->features = (unsigned)ret;
@@ -358,7 +357,7 @@ const char *sr_op_unavailable(const struct sr_ring *r, unsigned op, char *buf, s
 		for (unsigned k = 0; k < o->ntargets; k++)
 			if (o->targets[k] == op && own_reason(r, x, xwhy, sizeof(xwhy))) {
 				snprintf(buf, len, "%s runs on the fallback backend with %s, which acts on it (%s)",
-					 sr_op_table[op].name, o->name, xwhy);
+					 sr__op_name(op), o->name, xwhy);
 				return buf;
 			}
 	}
@@ -370,7 +369,7 @@ const char *sr__op_missing(const struct sr_ring *r, unsigned op, char *buf, size
 	const char *why = sr_op_unavailable(r, op, buf, len);
 
 	if (!why)
-		snprintf(buf, len, "%s is not available on this ring", sr_op_table[op].name);
+		snprintf(buf, len, "%s is not available on this ring", sr__op_name(op));
 	return buf;
 }
 
@@ -379,7 +378,7 @@ int sr_op_lookup(const char *name)
 	for (unsigned op = 0; name && op < sr_op_count; op++)
 		if (!strcmp(sr_op_table[op].name, name))
 			return (int)op;
-	return -ENOENT;
+	return sr__err(-ENOENT, "no op is named '%s' (generated/docs/ops.md lists them)", name ? name : "(null)");
 }
 
 bool sr__register_ok(const struct sr_ring *r, unsigned code)
@@ -392,114 +391,3 @@ bool sr__register_ok(const struct sr_ring *r, unsigned code)
 	return false;
 }
 
-void sr__caps_native(struct sr_ring *r, const char *disable, bool all)
-{
-	char buf[200];
-
-	memset(r->_native, 0, sizeof(r->_native));
-	if (disable)
-		snprintf(r->_ext->disable, sizeof(r->_ext->disable), "%s", disable);
-	for (unsigned op = 0; op < sr_op_count; op++)
-		if (all || !sr_op_unavailable(r, op, buf, sizeof(buf)))
-			r->_native[op >> 6] |= 1ULL << (op & 63);
-}
-
-int sr__setup(struct sr_ring *r, unsigned entries, const struct sr_ring_params *p)
-{
-	const struct sr_caps *c = sr_caps_get();
-	unsigned extra = 0, forbid = 0, optional, tried;
-	int ret;
-
-	snprintf(r->_ext->kernel_text, sizeof(r->_ext->kernel_text), "%s", c->release);
-	if (p->flags & SR_RING_R_DISABLED)
-		extra |= IORING_SETUP_R_DISABLED;
-	if (p->flags & SR_RING_SQE128)
-		extra |= IORING_SETUP_SQE128;
-	if (p->flags & SR_RING_CQE32)
-		extra |= IORING_SETUP_CQE32;
-	/* A capture ring only builds SQEs: SR_BACKEND does not apply to it. */
-	if (p->flags & SR_RING_CAPTURE) {
-		if (c->setup_errno)
-			return sr__fail(c->setup_errno, "sr_ring_create: a capture ring needs io_uring: %s",
-					c->setup_why);
-	} else if (c->force_fallback || (p->flags & SR_RING_FALLBACK) || c->setup_errno) {
-		return sr__fb_create(r, p);
-	}
-	/*
-	 * A ring that may change threads: the kernel ties a single-issuer
-	 * ring to its creator, and with cooperative task work the ops a
-	 * former owner submitted would complete only when it next enters the
-	 * kernel.
-	 */
-	if (p->flags & SR_RING_MOVABLE)
-		forbid = SR_IORING_SETUP_SINGLE_ISSUER | SR_IORING_SETUP_DEFER_TASKRUN |
-			 SR_IORING_SETUP_COOP_TASKRUN | SR_IORING_SETUP_TASKRUN_FLAG;
-	/*
-	 * 128-byte SQEs and 32-byte CQEs are 5.19: a kernel without them
-	 * refuses every rung (EINVAL; Debian's 5.10 does).  The ring comes up
-	 * without them, and the ops that need them say so at submit ("needs a
-	 * ring set up with IORING_SETUP_SQE128"); a simulated kernel older
-	 * than the flags gets that same ring.
-	 */
-	optional = extra & (IORING_SETUP_SQE128 | IORING_SETUP_CQE32);
-	if (optional && !rung_allowed(c, optional)) {
-		extra &= ~optional;
-		optional = 0;
-	}
-	ret = ladder_init(&r->_uring, entries, extra, p->cq_entries, !(p->flags & SR_RING_NO_LADDER), forbid,
-			  &r->_setup_flags, &tried, c);
-	if (ret == -EINVAL && optional)
-		ret = ladder_init(&r->_uring, entries, extra & ~optional, p->cq_entries,
-				  !(p->flags & SR_RING_NO_LADDER), forbid, &r->_setup_flags, &tried, c);
-	if (ret < 0) {
-		struct sr_caps tmp = *c;
-
-		classify(&tmp, ret);
-		return sr__fail(ret, "sr_ring_create: %s", tmp.setup_why);
-	}
-	r->_features = (unsigned)ret;
-	r->_uring_up = true;
-	r->_cqes = r->_uring.cq.cqes;
-	r->_cq_mask = r->_uring.cq.ring_mask;
-	r->_cqh = r->_cqt = *r->_uring.cq.khead;
-	r->_cqe_shift = (r->_uring.flags & IORING_SETUP_CQE32) ? 5 : 4;
-	r->_sqe_shift = (r->_uring.flags & IORING_SETUP_SQE128) ? 7 : 6;
-	sr__caps_native(r, p->disable, p->flags & SR_RING_CAPTURE);
-	return 0;
-}
-
-const char *sr_op_status(const struct sr_ring *r, unsigned op, char *buf, size_t len)
-{
-	const struct sr_fb_route *rt;
-	char why[200];
-
-	if (!sr_op_unavailable(r, op, why, sizeof(why))) {
-		snprintf(buf, len, "native");
-		return buf;
-	}
-	rt = sr__fb_pick(r, op);
-	if (r && r->_policy == SR_POLICY_STRICT)
-		snprintf(buf, len, "unavailable: %s (policy STRICT takes no fallback)", why);
-	else if (rt && rt->engine != SR_FB_NONE)
-		snprintf(buf, len, "fallback: %s", rt->text);
-	else {
-		char none[160];
-
-		snprintf(buf, len, "unavailable: %s; no fallback: %s", why, sr__fb_none_why(r, op, none, sizeof(none)));
-	}
-	return buf;
-}
-
-const char *sr_flag_names(const void *table, unsigned count, uint32_t bits, char *buf, size_t len)
-{
-	const struct sr_flag_info *t = table;
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (unsigned i = 0; i < count && used + 1 < len; i++)
-		if (bits & (1U << t[i].bit))
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", t[i].name);
-	if (!used)
-		snprintf(buf, len, "none");
-	return buf;
-}

@@ -6,10 +6,8 @@
  * when the op runs there.
  */
 #define _GNU_SOURCE
-#include <safer-ring/chain.h>
 
-#include "internal.h"
-#include "fallback.h"
+#include "backend.h"
 
 void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 {
@@ -17,9 +15,9 @@ void sr_chain_begin(struct sr_ring *r, struct sr_chain *ch, unsigned flags)
 	ch->_ring = r;
 	ch->_link = (flags & SR_CHAIN_HARD) ? SR_IOSQE_IO_HARDLINK : SR_IOSQE_IO_LINK;
 	if (flags & ~SR_CHAIN_HARD)
-		ch->_err = sr__fail(-EINVAL, "sr_chain_begin: flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
+		ch->_err = sr__err(-EINVAL, "flags 0x%x: only SR_CHAIN_HARD", flags & ~SR_CHAIN_HARD);
 	if (!ch->_err)
-		ch->_err = sr__ring_use(r, "sr_chain_begin");
+		ch->_err = sr__ring_use(r, __func__);
 	if (ch->_err)
 		return;
 	/* Where the chain starts in the SQ: a full SQ submits only what is
@@ -59,8 +57,8 @@ int sr_chain_timeout(struct sr_chain *ch, const struct __kernel_timespec *ts, st
 	struct sr_link_timeout_op op = sr_link_timeout(ts);
 
 	if (!ch->_err && !ch->_n)
-		ch->_err = sr__fail(-EINVAL, "sr_chain_timeout: the chain is empty: a link timeout bounds the op "
-				    "added before it");
+		ch->_err = sr__err(-EINVAL, "the chain is empty: a link timeout bounds the op "
+				   "added before it");
 	return sr_chain_add(ch, &op, sub);
 }
 
@@ -69,13 +67,13 @@ int sr_chain_end(struct sr_chain *ch)
 {
 	struct sr_ring *r = ch->_ring;
 	uint32_t idx = (uint32_t)(ch->_last & SR__UD_SLOT_MASK);
-	int ret = sr__ring_use(r, "sr_chain_end");
+	int ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
 	if (ch->_n && idx < r->_nslots && r->_slots[idx]._ud == ch->_last) {
 		if (r->_slotx[idx]._fb) {
-			sr__fb_unlink(r, idx);
+			sr__be(r)->unlink(r, idx);
 		} else if (r->_uring_up) {
 			struct io_uring_sq *sq = &r->_uring.sq;
 
@@ -109,12 +107,14 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 		ret = sr_wait(r, &sub, &c);
 	if (ret)
 		return ret;
+	if (c.res < 0 && c.res != -ENOENT)
+		return sr__err(c.res, "the cancel request for fd %d failed", fd);
 	return c.res == -ENOENT ? 0 : c.res;
 }
 
 int sr_ring_cancel_all(struct sr_ring *r)
 {
-	int n = 0, ret = sr__ring_use(r, "sr_ring_cancel_all");
+	int n = 0, ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "res.h"
 
 int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsigned n)
 {
@@ -17,25 +17,25 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 	struct iovec *iov;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_ring_register_buffers");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (x->nregbufs || x->reg_pool)
-		return sr__fail(-EBUSY, "sr_ring_register_buffers: the ring already has fixed buffers; "
+		return sr__err(-EBUSY, "the ring already has fixed buffers; "
 				"sr_ring_unregister_buffers first");
 	if (!n || n > 16384)
-		return sr__fail(-EINVAL, "sr_ring_register_buffers: %u buffers; 1..16384", n);
+		return sr__err(-EINVAL, "%u buffers; 1..16384", n);
 	for (unsigned i = 0; i < n; i++) {
 		struct sr_buf *b = bufs[i];
 
 		if (!b || b->_magic != SR__BUF_MAGIC)
-			return sr__fail(-EINVAL, "sr_ring_register_buffers: bufs[%u] is not a live buffer", i);
+			return sr__err(-EINVAL, "bufs[%u] is not a live buffer", i);
 		if (b->_flags & SR__BUF_REGISTERED)
-			return sr__fail(b->_reg_ring == r ? -EINVAL : -EBUSY, "sr_ring_register_buffers: bufs[%u] "
+			return sr__err(b->_reg_ring == r ? -EINVAL : -EBUSY, "bufs[%u] "
 					"is already registered with %s", i, b->_reg_ring == r ? "this ring (twice in "
 					"the list?)" : "another ring");
 		if (b->_flags & (SR__BUF_RDONLY | SR__BUF_GROUP | SR__BUF_POOLED))
-			return sr__fail(-EINVAL, "sr_ring_register_buffers: bufs[%u] is read-only, in a group or "
+			return sr__err(-EINVAL, "bufs[%u] is read-only, in a group or "
 					"in a pool (a pool registers whole: sr_ring_register_pool)", i);
 	}
 	iov = sr__calloc(n, sizeof(*iov));
@@ -44,7 +44,7 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 		free(iov);
 		free(x->regbufs);
 		x->regbufs = NULL;
-		return sr__fail(-ENOMEM, "sr_ring_register_buffers: out of memory");
+		return sr__err(-ENOMEM, "out of memory");
 	}
 	for (unsigned i = 0; i < n; i++) {
 		iov[i].iov_base = bufs[i]->_data;
@@ -56,9 +56,9 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 		free(x->regbufs);
 		x->regbufs = NULL;
 		if (ret == -ENOMEM)
-			return sr__fail(ret, "sr_ring_register_buffers: the kernel could not pin the buffers "
+			return sr__err(ret, "the kernel could not pin the buffers "
 					"(RLIMIT_MEMLOCK %llu bytes?)", (unsigned long long)sr_caps_get()->memlock_cur);
-		return sr__fail(ret, "sr_ring_register_buffers: the kernel refused the buffers");
+		return sr__err(ret, "the kernel refused the buffers");
 	}
 	for (unsigned i = 0; i < n; i++) {
 		bufs[i]->_flags |= SR__BUF_REGISTERED;
@@ -75,7 +75,7 @@ int sr_ring_unregister_buffers(struct sr_ring *r)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_ring_unregister_buffers");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (x->reg_pool) {
@@ -84,19 +84,19 @@ int sr_ring_unregister_buffers(struct sr_ring *r)
 			return ret;
 		ret = r->_uring_up ? io_uring_unregister_buffers(&r->_uring) : 0;
 		if (ret)
-			return sr__fail(ret, "sr_ring_unregister_buffers: the kernel refused");
+			return sr__err(ret, "the kernel refused");
 		sr__pool_unregistered(r, x->reg_pool);
 		return 0;
 	}
 	if (!x->nregbufs)
-		return sr__fail(-ENXIO, "sr_ring_unregister_buffers: no fixed buffers are registered");
+		return sr__err(-ENXIO, "no fixed buffers are registered");
 	for (unsigned i = 0; i < x->nregbufs; i++)
 		if (x->regbufs[i]->_flags & SR__BUF_LENT)
-			return sr__fail(-EBUSY, "sr_ring_unregister_buffers: fixed buffer %u is lent to %s (in "
-					"flight); wait for it first", i, sr_op_table[x->regbufs[i]->_lent_op].name);
+			return sr__err(-EBUSY, "fixed buffer %u is lent to %s (in "
+					"flight); wait for it first", i, sr__op_name(x->regbufs[i]->_lent_op));
 	ret = r->_uring_up ? io_uring_unregister_buffers(&r->_uring) : 0;
 	if (ret)
-		return sr__fail(ret, "sr_ring_unregister_buffers: the kernel refused");
+		return sr__err(ret, "the kernel refused");
 	for (unsigned i = 0; i < x->nregbufs; i++) {
 		x->regbufs[i]->_flags &= ~SR__BUF_REGISTERED;
 		x->regbufs[i]->_reg_ring = NULL;
@@ -139,21 +139,21 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_ring_register_files");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (x->nfiles)
-		return sr__fail(-EBUSY, "sr_ring_register_files: a file table is already registered");
+		return sr__err(-EBUSY, "a file table is already registered");
 	if (!nslots || nslots > 1U << 20)
-		return sr__fail(-EINVAL, "sr_ring_register_files: %u slots; 1..%u", nslots, 1U << 20);
+		return sr__err(-EINVAL, "%u slots; 1..%u", nslots, 1U << 20);
 	x->file_gen = sr__calloc(nslots, sizeof(*x->file_gen));
 	if (!x->file_gen)
-		return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
+		return sr__err(-ENOMEM, "out of memory");
 	if (!r->_uring_up) {
 		x->ufiles = sr__malloc(nslots * sizeof(int));
 		if (!x->ufiles) {
 			files_forget(r);
-			return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
+			return sr__err(-ENOMEM, "out of memory");
 		}
 		for (unsigned i = 0; i < nslots; i++)
 			x->ufiles[i] = -1;
@@ -171,7 +171,7 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 
 		if (!fds) {
 			files_forget(r);
-			return sr__fail(-ENOMEM, "sr_ring_register_files: out of memory");
+			return sr__err(-ENOMEM, "out of memory");
 		}
 		for (unsigned i = 0; i < nslots; i++)
 			fds[i] = -1;
@@ -180,7 +180,7 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 	}
 	if (ret) {
 		files_forget(r);
-		return sr__fail(ret, "sr_ring_register_files: the kernel refused a table of %u slots", nslots);
+		return sr__err(ret, "the kernel refused a table of %u slots", nslots);
 	}
 	x->nfiles = nslots;
 	return 0;
@@ -190,15 +190,15 @@ int sr_ring_unregister_files(struct sr_ring *r)
 {
 	int ret;
 
-	ret = sr__ring_use(r, "sr_ring_unregister_files");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (!r->_ext->nfiles)
-		return sr__fail(-ENXIO, "sr_ring_unregister_files: no file table is registered");
+		return sr__err(-ENXIO, "no file table is registered");
 	if (r->_uring_up) {
 		ret = io_uring_unregister_files(&r->_uring);
 		if (ret)
-			return sr__fail(ret, "sr_ring_unregister_files: the kernel refused");
+			return sr__err(ret, "the kernel refused");
 	}
 	files_forget(r);
 	return 0;
@@ -211,23 +211,23 @@ int sr_ring_files_set(struct sr_ring *r, unsigned slot, int fd, struct sr_file *
 
 	if (out)
 		*out = sr__file_handle(r, false, 0, 0);
-	ret = sr__ring_use(r, "sr_ring_files_set");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (slot >= x->nfiles)
-		return sr__fail(-EINVAL, "sr_ring_files_set: slot %u is outside the table (%u slots)", slot, x->nfiles);
+		return sr__err(-EINVAL, "slot %u is outside the table (%u slots)", slot, x->nfiles);
 	if (x->ufiles) {
 		int dup = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 
 		if (fd >= 0 && dup < 0)
-			return sr__fail(-errno, "sr_ring_files_set: cannot hold fd %d for slot %u", fd, slot);
+			return sr__err(-errno, "cannot hold fd %d for slot %u", fd, slot);
 		if (x->ufiles[slot] >= 0)
 			close(x->ufiles[slot]);
 		x->ufiles[slot] = dup;
 	} else {
 		ret = io_uring_register_files_update(&r->_uring, slot, &fd, 1);
 		if (ret < 0)
-			return sr__fail(ret, "sr_ring_files_set: updating slot %u failed", slot);
+			return sr__err(ret, "updating slot %u failed", slot);
 	}
 	if (fd < 0) {
 		sr__file_closed(r, slot);
@@ -245,11 +245,11 @@ int sr_ring_file_handle(struct sr_ring *r, unsigned slot, struct sr_file *out)
 	int ret;
 
 	*out = sr__file_handle(r, false, 0, 0);
-	ret = sr__ring_use(r, "sr_ring_file_handle");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (slot >= x->nfiles)
-		return sr__fail(-EINVAL, "sr_ring_file_handle: slot %u is outside the table (%u slots)", slot, x->nfiles);
+		return sr__err(-EINVAL, "slot %u is outside the table (%u slots)", slot, x->nfiles);
 	/* A slot filled from outside (another ring) is news to us: it gets a
 	 * generation now, which also retires any handle to what was there. */
 	if (!x->file_gen[slot])

@@ -11,8 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "fallback.h"
+#include "res.h"
 
 int sr__group_mode(const struct sr_ring *r)
 {
@@ -22,7 +21,7 @@ int sr__group_mode(const struct sr_ring *r)
 		return SR__GROUP_USER;
 	if (sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
 		return SR__GROUP_RING;
-	if (r->_uring_up && sr__fb_native(r, SR_OP_PROVIDE_BUFFERS) && sr__fb_native(r, SR_OP_REMOVE_BUFFERS))
+	if (r->_uring_up && sr__be(r)->native(r, SR_OP_PROVIDE_BUFFERS) && sr__be(r)->native(r, SR_OP_REMOVE_BUFFERS))
 		return SR__GROUP_LEGACY;
 	return SR__GROUP_USER;
 }
@@ -49,21 +48,21 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	size_t ring_bytes;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_bufgroup_create");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return NULL;
 	if (r->_state != SR__RING_LIVE) {
-		sr__fail(-ESHUTDOWN, "sr_bufgroup_create: the ring is being destroyed");
+		sr__err(-ESHUTDOWN, "the ring is being destroyed");
 		return NULL;
 	}
 	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > INT32_MAX) {
-		sr__fail(-EINVAL, "sr_bufgroup_create: %u buffers of %zu bytes: the count must be a power of two "
-			 "up to 32768 and the size 1..2 GiB", nbufs, size);
+		sr__err(-EINVAL, "%u buffers of %zu bytes: the count must be a power of two "
+			"up to 32768 and the size 1..2 GiB", nbufs, size);
 		return NULL;
 	}
 	g = sr__calloc(1, sizeof(*g));
 	if (!g) {
-		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory");
+		sr__err(-ENOMEM, "out of memory");
 		return NULL;
 	}
 	g->_mode = (uint8_t)sr__group_mode(r);
@@ -76,7 +75,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	g->_mem = sr__memalign((size_t)sysconf(_SC_PAGESIZE), nbufs * size);
 	if (!g->_bufs || (g->_mode == SR__GROUP_RING && !g->_br) || (g->_mode == SR__GROUP_USER && !g->_free) ||
 	    !g->_mem) {
-		sr__fail(-ENOMEM, "sr_bufgroup_create: out of memory for %u buffers of %zu bytes", nbufs, size);
+		sr__err(-ENOMEM, "out of memory for %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
 	g->_ring = r;
@@ -102,7 +101,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	if (g->_mode == SR__GROUP_LEGACY) {
 		ret = legacy_provide(r, g, 0, nbufs);
 		if (ret) {
-			sr__fail(ret, "sr_bufgroup_create: the kernel refused buffer group %u (PROVIDE_BUFFERS)", g->_bgid);
+			sr__err(ret, "the kernel refused buffer group %u (PROVIDE_BUFFERS)", g->_bgid);
 			goto fail;
 		}
 		goto done;
@@ -113,7 +112,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	reg.bgid = g->_bgid;
 	ret = io_uring_register_buf_ring(&r->_uring, &reg, 0);
 	if (ret) {
-		sr__fail(ret, "sr_bufgroup_create: registering buffer ring %u failed", g->_bgid);
+		sr__err(ret, "registering buffer ring %u failed", g->_bgid);
 		goto fail;
 	}
 	io_uring_buf_ring_init(g->_br);
@@ -193,19 +192,19 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 	int ret;
 
 	if (!g || g->_magic != SR__GROUP_MAGIC)
-		return sr__fail(-EINVAL, "sr_bufgroup_destroy: not a live buffer group");
+		return sr__err(-EINVAL, "not a live buffer group");
 	r = g->_ring;
 	if (!r)
-		return sr__fail(-EBUSY, "sr_bufgroup_destroy: its ring was destroyed while %u buffer(s) were out; "
+		return sr__err(-EBUSY, "its ring was destroyed while %u buffer(s) were out; "
 				"the group goes away when the last comes back (sr_bufgroup_recycle or sr_buf_free)",
 				g->_out);
-	ret = sr__ring_use(r, "sr_bufgroup_destroy");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (g->_out)
-		return sr__fail(-EBUSY, "sr_bufgroup_destroy: %u buffer(s) are still out; recycle them first", g->_out);
+		return sr__err(-EBUSY, "%u buffer(s) are still out; recycle them first", g->_out);
 	if (group_in_use(r, g) || g->_busy)
-		return sr__fail(-EBUSY, "sr_bufgroup_destroy: an op in flight can still pick from this group; "
+		return sr__err(-EBUSY, "an op in flight can still pick from this group; "
 				"wait for it or cancel it first");
 	if (g->_mode == SR__GROUP_LEGACY) {
 		/* The kernel still has every buffer's address: take them back
@@ -218,7 +217,7 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 		if (!ret)
 			ret = sr_remove_buffers_wait(r, &sub, &c);
 		if (ret || c.res < 0)
-			return sr__fail(ret ? ret : c.res, "sr_bufgroup_destroy: the kernel would not give back group "
+			return sr__err(ret ? ret : c.res, "the kernel would not give back group "
 					"%u's buffers (REMOVE_BUFFERS)", g->_bgid);
 	}
 	for (pp = &r->_ext->groups; *pp; pp = &(*pp)->_next)
@@ -276,15 +275,15 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 	int ret;
 
 	if (!g || g->_magic != SR__GROUP_MAGIC)
-		return sr__fail(-EINVAL, "sr_bufgroup_recycle: not a live buffer group");
+		return sr__err(-EINVAL, "not a live buffer group");
 	if (!b || b < g->_bufs || b >= g->_bufs + g->_nbufs)
-		return sr__fail(-EINVAL, "sr_bufgroup_recycle: the buffer is not from group %u", g->_bgid);
-	if (g->_ring && (ret = sr__ring_use(g->_ring, "sr_bufgroup_recycle")))
+		return sr__err(-EINVAL, "the buffer is not from group %u", g->_bgid);
+	if (g->_ring && (ret = sr__ring_use(g->_ring, __func__)))
 		return ret;
 	if ((b->_flags & SR__BUF_LENT) && b->_lent_op == SR__OP_GROUP)
-		return sr__fail(-EALREADY, "sr_bufgroup_recycle: the buffer is already back in group %u", g->_bgid);
+		return sr__err(-EALREADY, "the buffer is already back in group %u", g->_bgid);
 	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_bufgroup_recycle: the buffer is lent to %s (in flight); recycle it once "
+		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); recycle it once "
 				"that op completes", sr__op_name(b->_lent_op));
 	if (!g->_ring)
 		return detached_return(g, b);
@@ -295,7 +294,7 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 		struct io_uring_sqe *sqe = sr__sqe_internal(g->_ring);
 
 		if (!sqe)
-			return sr__fail(-EBUSY, "sr_bufgroup_recycle: no room in the SQ to hand the buffer back");
+			return sr__err(-EBUSY, "no room in the SQ to hand the buffer back");
 		sr_prep_provide_buffers(sqe, b->_data, (int)g->_size, 1, g->_bgid, (int)bid);
 		sqe->user_data = SR__UD_INTERNAL;
 	}
@@ -314,7 +313,7 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 refilled:
 	/* A stream that stopped for want of a buffer can go on now. */
 	if (g->_ring->_fb)
-		sr__fb_group_refilled(g->_ring, g);
+		sr__be(g->_ring)->group_refilled(g->_ring, g);
 	return 0;
 }
 
@@ -398,7 +397,7 @@ bool sr__send_groups_native(const struct sr_ring *r)
 	if (!r->_uring_up || r->_ext->capture || !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
 		return false;
 	for (unsigned op = 0; op < sr_op_count; op++)
-		if (sr_op_table[op].selects_buffer == SR__SELECT_SEND && !sr__fb_native(r, op))
+		if (sr_op_table[op].selects_buffer == SR__SELECT_SEND && !sr__be(r)->native(r, op))
 			return false;
 	return true;
 }
@@ -410,21 +409,20 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 	struct sr_bufgroup *g;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_bufgroup_create_send");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return NULL;
 	if (r->_state != SR__RING_LIVE) {
-		sr__fail(-ESHUTDOWN, "sr_bufgroup_create_send: the ring is being destroyed");
+		sr__err(-ESHUTDOWN, "the ring is being destroyed");
 		return NULL;
 	}
 	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768) {
-		sr__fail(-EINVAL, "sr_bufgroup_create_send: a queue of %u buffers: the count must be a power of two "
-			 "up to 32768", nbufs);
+		sr__err(-EINVAL, "a queue of %u buffers: the count must be a power of two up to 32768", nbufs);
 		return NULL;
 	}
 	g = sr__calloc(1, sizeof(*g));
 	if (!g) {
-		sr__fail(-ENOMEM, "sr_bufgroup_create_send: out of memory");
+		sr__err(-ENOMEM, "out of memory");
 		return NULL;
 	}
 	g->_send = 1;
@@ -434,7 +432,7 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 	if (g->_mode == SR__GROUP_RING)
 		g->_br = sr__mmap(nbufs * sizeof(struct io_uring_buf));
 	if (!g->_q || (g->_mode == SR__GROUP_RING && !g->_br)) {
-		sr__fail(-ENOMEM, "sr_bufgroup_create_send: out of memory for a queue of %u buffers", nbufs);
+		sr__err(-ENOMEM, "out of memory for a queue of %u buffers", nbufs);
 		goto fail;
 	}
 	g->_ring = r;
@@ -446,7 +444,7 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 		reg.bgid = g->_bgid;
 		ret = io_uring_register_buf_ring(&r->_uring, &reg, 0);
 		if (ret) {
-			sr__fail(ret, "sr_bufgroup_create_send: registering buffer ring %u failed", g->_bgid);
+			sr__err(ret, "registering buffer ring %u failed", g->_bgid);
 			goto fail;
 		}
 		io_uring_buf_ring_init(g->_br);
@@ -470,22 +468,21 @@ int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b)
 	int ret;
 
 	if (!g || g->_magic != SR__GROUP_MAGIC || !g->_send)
-		return sr__fail(-EINVAL, "sr_bufgroup_queue: not a live send group (sr_bufgroup_create_send)");
+		return sr__err(-EINVAL, "not a live send group (sr_bufgroup_create_send)");
 	if (!g->_ring)
-		return sr__fail(-ESHUTDOWN, "sr_bufgroup_queue: the send group's ring was destroyed");
-	ret = sr__ring_use(g->_ring, "sr_bufgroup_queue");
+		return sr__err(-ESHUTDOWN, "the send group's ring was destroyed");
+	ret = sr__ring_use(g->_ring, __func__);
 	if (ret)
 		return ret;
-	ret = sr__buf_check(b, SR__IN, SR__OP_SENDQ, "sr_bufgroup_queue", "b");
+	ret = sr__buf_check(b, SR__IN, SR__OP_SENDQ, __func__, "b");
 	if (ret)
 		return ret;
 	len = sr__buf_io_len(b, SR__IN);
 	if (!len)
-		return sr__fail(-EINVAL, "sr_bufgroup_queue: nothing to send: the buffer's valid length (or window) "
-				"is 0 (sr_buf_set_len)");
+		return sr__err(-EINVAL, "nothing to send: the buffer's valid length (or window) is 0 (sr_buf_set_len)");
 	if (g->_qtail - g->_qhead == g->_nbufs)
-		return sr__fail(-ENOBUFS, "sr_bufgroup_queue: the send group's queue is full (%u buffers); a "
-				"send_bundle's completion gives some back", g->_nbufs);
+		return sr__err(-ENOBUFS, "the send group's queue is full (%u buffers); a send_bundle's completion "
+			       "gives some back", g->_nbufs);
 	g->_q[g->_qtail & mask] = b;
 	sr__buf_lend(g->_ring, b, SR__OP_SENDQ);
 	if (g->_mode == SR__GROUP_RING) {

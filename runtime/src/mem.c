@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "base.h"
 
 static long fail_at = -1;	/* 0: count only */
 static bool fail_after;

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "res.h"
 
 #define POOL_MAGIC 0x506f6f6cu
 #define REGION_MAX (1UL << 30)
@@ -41,18 +41,18 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 	struct sr_pool *p;
 
 	if (!nbufs || !size || size > REGION_MAX || flags & ~SR_POOL_LOCKED) {
-		sr__fail(-EINVAL, "sr_pool_create: %u buffers of %zu bytes (flags 0x%x): need at least one buffer, "
-			 "1 byte..1 GiB each, flags SR_POOL_LOCKED only", nbufs, size, flags);
+		sr__err(-EINVAL, "%u buffers of %zu bytes (flags 0x%x): need at least one buffer, "
+			"1 byte..1 GiB each, flags SR_POOL_LOCKED only", nbufs, size, flags);
 		return NULL;
 	}
 	size = (size + page - 1) & ~(page - 1);
 	if ((size_t)nbufs > SIZE_MAX / size) {
-		sr__fail(-EINVAL, "sr_pool_create: %u buffers of %zu bytes do not fit the address space", nbufs, size);
+		sr__err(-EINVAL, "%u buffers of %zu bytes do not fit the address space", nbufs, size);
 		return NULL;
 	}
 	p = sr__calloc(1, sizeof(*p));
 	if (!p) {
-		sr__fail(-ENOMEM, "sr_pool_create: out of memory");
+		sr__err(-ENOMEM, "out of memory");
 		return NULL;
 	}
 	p->size = size;
@@ -62,12 +62,12 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 	p->free = sr__calloc(nbufs, sizeof(*p->free));
 	p->bufs = sr__calloc(nbufs, sizeof(*p->bufs));
 	if (!p->mem || !p->free || !p->bufs) {
-		sr__fail(-ENOMEM, "sr_pool_create: out of memory for %u buffers of %zu bytes", nbufs, size);
+		sr__err(-ENOMEM, "out of memory for %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
 	if ((flags & SR_POOL_LOCKED) && mlock(p->mem, p->map_len)) {
-		sr__fail(-errno, "sr_pool_create: cannot lock %zu bytes in memory (RLIMIT_MEMLOCK is %llu bytes)",
-			 p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
+		sr__err(-errno, "cannot lock %zu bytes in memory (RLIMIT_MEMLOCK is %llu bytes)",
+			p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
 		goto fail;
 	}
 	p->locked = flags & SR_POOL_LOCKED;
@@ -187,17 +187,17 @@ int sr_pool_destroy(struct sr_pool *p)
 	if (!p)
 		return 0;
 	if (!pool_ok(p))
-		return sr__fail(-EINVAL, "sr_pool_destroy: not a live pool");
+		return sr__err(-EINVAL, "not a live pool");
 	pthread_mutex_lock(&p->lock);
 	out = p->nbufs - p->nfree;
 	if (out)
 		describe_out(p, what, sizeof(what));
 	pthread_mutex_unlock(&p->lock);
 	if (out)
-		return sr__fail(-EBUSY, "sr_pool_destroy: %u buffer(s) are not back: %s; wait for the ops, then "
+		return sr__err(-EBUSY, "%u buffer(s) are not back: %s; wait for the ops, then "
 				"sr_pool_put the buffers", out, what);
 	if (p->reg_ring)
-		return sr__fail(-EBUSY, "sr_pool_destroy: the pool is registered with a ring; "
+		return sr__err(-EBUSY, "the pool is registered with a ring; "
 				"sr_ring_unregister_buffers first");
 	pool_unregister(p);
 	for (unsigned i = 0; i < p->nbufs; i++)
@@ -216,7 +216,7 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
 	struct sr_buf *b = NULL;
 
 	if (!pool_ok(p)) {
-		sr__fail(-EINVAL, "sr_pool_take: not a live pool");
+		sr__err(-EINVAL, "not a live pool");
 		return NULL;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -226,8 +226,8 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (!b) {
-		sr__fail(-ENOBUFS, "sr_pool_take: all %u buffers are taken; put one back (sr_pool_put, or auto "
-			 "return) or make the pool bigger", p->nbufs);
+		sr__err(-ENOBUFS, "all %u buffers are taken; put one back (sr_pool_put, or auto "
+			"return) or make the pool bigger", p->nbufs);
 		return NULL;
 	}
 	b->_len = 0;
@@ -241,15 +241,15 @@ int sr_pool_put(struct sr_buf *b)
 	struct sr_pool *p;
 
 	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED) || !pool_ok(b->_pool))
-		return sr__fail(-EINVAL, "sr_pool_put: not a buffer of a live pool");
+		return sr__err(-EINVAL, "not a buffer of a live pool");
 	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_pool_put: the buffer is lent to %s (in flight); it can go back once that "
+		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it can go back once that "
 				"op completes (sr_buf_set_auto_return does that by itself)", sr_buf_holder(b));
 	p = b->_pool;
 	pthread_mutex_lock(&p->lock);
 	if (b->_flags & SR__BUF_HOME) {
 		pthread_mutex_unlock(&p->lock);
-		return sr__fail(-EALREADY, "sr_pool_put: the buffer is already back in its pool");
+		return sr__err(-EALREADY, "the buffer is already back in its pool");
 	}
 	b->_flags = (b->_flags & ~SR__BUF_RETURN_POOL) | SR__BUF_HOME;
 	p->free[p->nfree++] = b->_pool_index;
@@ -260,11 +260,11 @@ int sr_pool_put(struct sr_buf *b)
 int sr_buf_set_auto_return(struct sr_buf *b, bool on)
 {
 	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED))
-		return sr__fail(-EINVAL, "sr_buf_set_auto_return: not a buffer of a pool");
+		return sr__err(-EINVAL, "not a buffer of a pool");
 	if (b->_flags & SR__BUF_HOME)
-		return sr__fail(-EINVAL, "sr_buf_set_auto_return: the buffer is in its pool, not taken");
+		return sr__err(-EINVAL, "the buffer is in its pool, not taken");
 	if (b->_flags & SR__BUF_LENT)
-		return sr__fail(-EBUSY, "sr_buf_set_auto_return: the buffer is lent to %s (in flight)", sr_buf_holder(b));
+		return sr__err(-EBUSY, "the buffer is lent to %s (in flight)", sr_buf_holder(b));
 	if (on)
 		b->_flags |= SR__BUF_RETURN_POOL;
 	else
@@ -303,20 +303,20 @@ int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
 	struct iovec *iov;
 	int ret;
 
-	ret = sr__ring_use(r, "sr_ring_register_pool");
+	ret = sr__ring_use(r, __func__);
 	if (ret)
 		return ret;
 	if (!pool_ok(p))
-		return sr__fail(-EINVAL, "sr_ring_register_pool: not a live pool");
+		return sr__err(-EINVAL, "not a live pool");
 	if (x->nregbufs || x->reg_pool)
-		return sr__fail(-EBUSY, "sr_ring_register_pool: the ring already has fixed buffers; "
+		return sr__err(-EBUSY, "the ring already has fixed buffers; "
 				"sr_ring_unregister_buffers first");
 	if (p->reg_ring)
-		return sr__fail(-EBUSY, "sr_ring_register_pool: the pool is registered with another ring");
+		return sr__err(-EBUSY, "the pool is registered with another ring");
 	nreg = (p->nbufs + per - 1) / per;
 	iov = sr__calloc(nreg, sizeof(*iov));
 	if (!iov)
-		return sr__fail(-ENOMEM, "sr_ring_register_pool: out of memory");
+		return sr__err(-ENOMEM, "out of memory");
 	for (unsigned k = 0; k < nreg; k++) {
 		unsigned first = k * per, n = p->nbufs - first < per ? p->nbufs - first : per;
 
@@ -327,10 +327,10 @@ int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
 	ret = r->_uring_up ? io_uring_register_buffers(&r->_uring, iov, nreg) : 0;
 	free(iov);
 	if (ret == -ENOMEM)
-		return sr__fail(ret, "sr_ring_register_pool: the kernel could not pin %zu bytes (RLIMIT_MEMLOCK %llu "
+		return sr__err(ret, "the kernel could not pin %zu bytes (RLIMIT_MEMLOCK %llu "
 				"bytes?)", p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
 	if (ret)
-		return sr__fail(ret, "sr_ring_register_pool: the kernel refused the pool's memory");
+		return sr__err(ret, "the kernel refused the pool's memory");
 	for (unsigned i = 0; i < p->nbufs; i++) {
 		p->bufs[i]._flags |= SR__BUF_REGISTERED;
 		p->bufs[i]._reg_ring = r;

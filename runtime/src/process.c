@@ -8,7 +8,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 
-#include "internal.h"
+#include "core.h"
 
 static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sr__ring_ext *rings;	/* live rings, through ext->reg_next */

@@ -110,7 +110,7 @@ EOF
 	head -c 100000 /dev/urandom >"$T/us-src/d/b"
 	truncate -s 1M "$T/us-src/d/e/sparse"
 	ln -s ../a "$T/us-src/d/link"
-	run "$T/us.txt" env $env "$bin/uring-sync" -q "$T/us-src" "$T/us-dst"
+	run "$T/us.txt" env $env "$bin/uring-sync" -q "$T/us-src/" "$T/us-dst"	# SRC/: its contents, as rsync
 	[ $rc = 0 ] || { cat "$T/us.txt"; fail "uring-sync exits $rc"; }
 	diff -r --no-dereference "$T/us-src" "$T/us-dst" >/dev/null || fail "uring-sync: the copy differs"
 	[ "$(readlink "$T/us-dst/d/link")" = ../a ] || fail "uring-sync: the symlink differs"

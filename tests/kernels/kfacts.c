@@ -232,7 +232,7 @@ static unsigned check_setup_flags(uint32_t running)
 	}
 	for (unsigned i = 0; i < sr_setup_flag_count; i++) {
 		const struct sr_flag_info *f = &sr_setup_flag_table[i];
-		uint32_t bits = (1U << f->bit) | f->requires, spec;
+		uint32_t bits = (1U << f->bit) | f->requires_all, spec;
 		bool expect;
 		int ret;
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
@@ -376,6 +378,172 @@ static void test_outer_loop(void)
 }
 
 /* multishot_accept re-armed as accept: one fd per connection, F_MORE, then cancel. */
+struct inline_seen {
+	int calls, res;
+};
+
+static void inline_cb(struct sr_ring *r, struct sr_openat_completed *c, void *arg)
+{
+	struct inline_seen *seen = arg;
+
+	(void)r;
+	seen->calls++;
+	seen->res = c->res;
+}
+
+/* The thread that opened fd: /proc/thread-self resolves to /proc/PID/task/TID. */
+static long opener_tid(int fd)
+{
+	char link[64], to[128];
+	ssize_t n;
+	long tid = -1;
+	char *t;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, to, sizeof(to) - 1);
+	if (n <= 0)
+		return -1;
+	to[n] = 0;
+	t = strstr(to, "/task/");
+	if (t)
+		tid = strtol(t + 6, NULL, 10);
+	return tid;
+}
+
+/* Open /proc/thread-self/stat through ring r: which thread made the call. */
+static long open_on(struct sr_ring *r, bool expect_inline)
+{
+	struct inline_seen seen = { 0, 0 };
+	struct sr_openat_submitted s;
+	struct sr_openat_op op = sr_openat(AT_FDCWD, "/proc/thread-self/stat", O_RDONLY | O_CLOEXEC, 0);
+	long tid;
+	double t0;
+
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &op, inline_cb, &seen, &s), 0);
+	CU_ASSERT_EQUAL(seen.calls, 0);		/* never inside the submit */
+	t0 = now();
+	while (!seen.calls && now() - t0 < 5)
+		CU_ASSERT(sr_ring_run_once(r, expect_inline ? 0 : 100) >= 0);
+	CU_ASSERT_EQUAL_FATAL(seen.calls, 1);
+	CU_ASSERT_FATAL(seen.res >= 0);
+	tid = opener_tid(seen.res);
+	close(seen.res);
+	return tid;
+}
+
+static void *drain_later(void *arg)
+{
+	char buf[4096];
+	int fd = *(int *)arg;
+
+	usleep(300000);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+/*
+ * Reads and writes on an FB_INLINE ring (read and write disabled): a
+ * regular file's are made at once and right; a write to a pipe with less
+ * room than it needs goes to a worker, so a run that does not wait does
+ * not wait for the reader.
+ */
+static void inline_files(struct sr_ring *r)
+{
+	char path[] = "/tmp/sr-fbinline-XXXXXX";
+	struct sr_buf *w = sr_buf_alloc(256 << 10), *b = sr_buf_alloc(4096);
+	struct sr_write_submitted ws;
+	struct sr_write_completed wc;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_write_op wop;
+	struct sr_read_op rop;
+	int fd = mkstemp(path), p[2];
+	pthread_t t;
+	double t0;
+
+	CU_ASSERT_FATAL(fd >= 0 && w && b);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "inline", 6, 100), 6);
+	rop = sr_read(fd, b, 100);
+	CU_ASSERT_EQUAL(sr_submit(r, &rop, &rs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 6);
+	CU_ASSERT(rc.res == 6 && !memcmp(sr_buf_data(rc.buf), "inline", 6));
+	CU_ASSERT_EQUAL(sr_buf_free(rc.buf), 0);
+	close(fd);
+
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	memset(sr_buf_data(w), 'p', 256 << 10);
+	sr_buf_set_len(w, 256 << 10);
+	wop = sr_write(p[1], w, (uint64_t)-1);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, drain_later, &p[0]) == 0);
+	t0 = now();
+	CU_ASSERT_EQUAL(sr_submit(r, &wop, &ws), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	CU_ASSERT(sr_ring_run_once(r, 0) >= 0);
+	CU_ASSERT(now() - t0 < 0.2);		/* the reader was not waited for */
+	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+	CU_ASSERT_EQUAL(wc.res, 256 << 10);
+	CU_ASSERT_EQUAL(sr_buf_free(wc.buf), 0);
+	close(p[1]);
+	pthread_join(t, NULL);
+	close(p[0]);
+}
+
+/*
+ * SR_RING_FB_INLINE: a call that does not sleep runs on the owner's
+ * thread when the ring submits, delivered by the next run (a run that does
+ * not wait finds it); without the flag a worker makes it; a call that
+ * sleeps (waitid) still goes to a worker, so neither the submit nor a run
+ * that does not wait waits for the child; unknown
+ * flags are refused.  On a ring with io_uring (the ops disabled) and on
+ * the fallback backend.
+ */
+static void test_fb_inline(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+	struct sr_ring_params bad = { .flags = 1u << 20 };
+	struct sr_ring *r;
+
+	CU_ASSERT_EQUAL(sr_ring_create(&r, &bad), -EINVAL);
+	CU_ASSERT(strstr(sr_last_error(), "unknown flags 0x100000") != NULL);
+	for (unsigned k = 0; k < 2; k++) {
+		long me = (long)gettid(), tid;
+		struct sr_waitid_submitted ws;
+		struct sr_waitid_completed wc;
+		struct sr_waitid_op wop;
+		pid_t child;
+		double t0;
+
+		r = ring_with("openat,waitid", kinds[k], SR_POLICY_GRACEFUL);
+		tid = open_on(r, false);
+		CU_ASSERT(tid > 0 && tid != me);	/* a worker */
+		sr_ring_destroy(r);
+
+		r = ring_with("openat,waitid,read,write", kinds[k] | SR_RING_FB_INLINE, SR_POLICY_GRACEFUL);
+		CU_ASSERT_EQUAL(open_on(r, true), me);
+		CU_ASSERT_EQUAL(open_on(r, true), me);
+		child = fork();
+		if (child == 0) {
+			usleep(300000);
+			_exit(7);
+		}
+		CU_ASSERT_FATAL(child > 0);
+		wop = sr_waitid(P_PID, (id_t)child, WEXITED);
+		t0 = now();
+		CU_ASSERT_EQUAL(sr_submit(r, &wop, &ws), 0);
+		CU_ASSERT(sr_ring_submit(r) >= 0);	/* the job starts here */
+		CU_ASSERT_EQUAL(sr_ring_run_once(r, 0), 0);
+		CU_ASSERT(now() - t0 < 0.2);		/* the child was not waited for */
+		CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+		CU_ASSERT_EQUAL(wc.res, 0);
+		CU_ASSERT_EQUAL(wc.infop.si_status, 7);
+		inline_files(r);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	}
+}
+
 static void test_rearm_stream(void)
 {
 	struct sr_ring *r = ring_with("multishot_accept", 0, SR_POLICY_GRACEFUL);
@@ -431,4 +599,5 @@ void fallback_tests(CU_pSuite s)
 	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
 	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);
 	CU_add_test(s, "fallback: multishot re-armed", test_rearm_stream);
+	CU_add_test(s, "fallback: SR_RING_FB_INLINE", test_fb_inline);
 }

@@ -710,7 +710,7 @@ static void test_threads_share_pool(void)
 }
 
 /* sr_ring_stop from another thread ends sr_ring_run at its next wake-up. */
-static void tick(struct sr_ring *r, struct sr_timeout_completed *c, void *arg)
+static void tick(struct sr_ring *r, struct sr_timeout_multishot_completed *c, void *arg)
 {
 	(void)r;
 	(void)c;
@@ -730,12 +730,11 @@ static void test_stop_from_thread(void)
 {
 	struct sr_ring *r = ring_new(0);
 	struct __kernel_timespec ts = { .tv_nsec = 5000000 };
-	struct sr_timeout_op t = sr_timeout(&ts);
-	struct sr_timeout_submitted sub;
+	struct sr_timeout_multishot_op t = sr_timeout_multishot(&ts);
+	struct sr_timeout_multishot_submitted sub;
 	pthread_t th;
 	int n = 0;
 
-	sr_timeout_set_flags(&t, SR_IORING_TIMEOUT_MULTISHOT);
 	CU_ASSERT_FATAL(sr_submit_cb(r, &t, tick, &n, &sub) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, stopper, r) == 0);
 	CU_ASSERT_EQUAL(sr_ring_run(r), 0);	/* returns: stopped */
@@ -970,6 +969,23 @@ static void test_cancelled_chain_member(void)
 	pipe_close(p2);
 }
 
+/* A flag that would turn an op into its variant of another completion
+ * shape (a repeating timeout) is refused: the ring would track a stream
+ * as one completion. */
+static void test_shape_flags_refused(void)
+{
+	struct sr_ring *r = ring_new(0);
+	struct __kernel_timespec ts = { .tv_nsec = 1000 };
+	struct sr_timeout_op t = sr_timeout(&ts);
+	struct sr_timeout_submitted sub;
+
+	sr_timeout_set_flags(&t, SR_IORING_TIMEOUT_MULTISHOT);
+	CU_ASSERT_EQUAL(sr_submit(r, &t, &sub), -EINVAL);
+	CU_ASSERT(said("use sr_timeout_multishot()"));
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 /* --- 8. scale ------------------------------------------------------------------- */
 
 /* Many jobs at once on the fallback backend, through a small CQ: the job
@@ -1019,6 +1035,7 @@ void safety_tests(CU_pSuite s)
 		{ "fork: the child cannot touch the parent's ring", test_fork },
 		{ "fork: pools across fork", test_fork_pool },
 		{ "teardown: destroy with a deadline", test_destroy_deadline },
+		{ "shape: a flag that makes another op is refused", test_shape_flags_refused },
 		{ "fallback: a cancelled chain member never starts", test_cancelled_chain_member },
 		{ "scale: 20000 fallback jobs through an 8-entry CQ", test_many_jobs },
 	};

@@ -38,5 +38,6 @@ static inline bool unit_needs_uring(struct sr_ring *r, const char *what)
 void fallback_tests(CU_pSuite s);
 void buffer_tests(CU_pSuite s);
 void safety_tests(CU_pSuite s);
+void bounds_tests(CU_pSuite s);
 
 #endif

@@ -16,7 +16,7 @@
  *   copy, meta            their content (ranges and chunks); metadata
  *   place                 names in the destination: temporary, then final
  *   job, mem              jobs and their fd budget; buffers and pipes
- *   ops (sysops)          io_uring ops (system calls where the ring lacks one)
+ *   ops                   io_uring ops (the runtime makes the system call where the ring lacks one)
  *   ctx                   this header: the context and messages
  *
  * The copy runs in three phases, each spread over the worker threads (one

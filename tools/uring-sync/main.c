@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	/* Modes are given exactly, with no umask in the way. */
 	umask(0);
 
-	ret = sr_ring_create(&setup, NULL);
+	ret = sr_ring_create(&setup, &(struct sr_ring_params){ .flags = SR_RING_FB_INLINE });
 	if (ret < 0) {
 		us_msg("%s", sr_last_error());
 		return 2;

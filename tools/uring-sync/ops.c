@@ -3,11 +3,12 @@
 /*
  * The io_uring ops uring-sync uses, each behind one function that takes a
  * continuation.  Every op goes through safer-ring's typed API with a
- * callback; when the worker's ring cannot run the opcode (ftruncate
- * before 6.9, the xattr ops before 5.19, or SR_DISABLE), the request goes
- * to sysops.c instead and the continuation runs from the worker's
- * deferred list, so callers never see the difference and never run
- * re-entered.
+ * callback.  Where the worker's ring cannot run the opcode (ftruncate
+ * before 6.9, the xattr ops before 5.19, SR_DISABLE, or no io_uring), the
+ * runtime's fallback makes the system call: on this thread, as the ring
+ * is SR_RING_FB_INLINE, for the calls that do not wait for another party.
+ * A failed submit, and the l*xattr calls io_uring has no op for, complete
+ * from the worker's deferred list, so callers never run re-entered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include <linux/openat2.h>
 
 #include "ops.h"
-#include "sysops.h"
+#include <sys/xattr.h>
 
 void us_defer(struct us_worker *w, struct us_opc *o, int res)
 {
@@ -42,17 +43,9 @@ void us_run_deferred(struct us_worker *w)
 	}
 }
 
-/* Which ops run natively on this worker's ring: the rest go to sysops.c. */
-void us_ops_init(struct us_worker *w)
+static int sys_res(long ret)
 {
-	for (unsigned op = 0; op < SR_OP__COUNT; op++)
-		w->native[op] = sr_ring_native(w->ring, op);
-}
-
-/* The ring lacks the op: the system call, its result deferred. */
-static void sys(struct us_worker *w, struct us_opc *o, const struct us_sysreq *rq)
-{
-	us_defer(w, o, us_sys_run(rq));
+	return ret < 0 ? -errno : (int)ret;
 }
 
 /* A submit that failed (no memory, an op refused): the op completes with that error. */
@@ -121,11 +114,6 @@ US_CB_BUF(getxattr, value)
 void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags)
 {
 	o->w = w;
-	if (!w->native[SR_OP_STATX]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_STATX, .dfd = dfd, .path = path, .flags = flags,
-					       .mask = US_STATX_MASK, .stx = &o->stx });
-		return;
-	}
 	struct sr_statx_op op = sr_statx(dfd, path, flags, US_STATX_MASK);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_statx, o, NULL));
 }
@@ -133,11 +121,6 @@ void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *pat
 void us_op_openat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags, mode_t mode)
 {
 	o->w = w;
-	if (!w->native[SR_OP_OPENAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_OPENAT, .dfd = dfd, .path = path,
-					       .flags = flags | O_CLOEXEC, .mode = mode });
-		return;
-	}
 	struct sr_openat_op op = sr_openat(dfd, path, flags | O_CLOEXEC, mode);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_openat, o, NULL));
 }
@@ -154,10 +137,6 @@ void us_op_opendir(struct us_worker *w, struct us_opc *o, int dfd, const char *p
 	};
 
 	o->w = w;
-	if (!w->native[SR_OP_OPENAT2]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_OPENAT2, .dfd = dfd, .path = path, .how = &how });
-		return;
-	}
 	struct sr_openat2_op op = sr_openat2(dfd, path, &how);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_openat2, o, NULL));
 }
@@ -178,8 +157,8 @@ void us_close_async(struct us_worker *w, int fd)
 
 	if (fd < 0)
 		return;
-	if (!w->native[SR_OP_CLOSE] || sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
-		us_sys_run(&(struct us_sysreq){ .op = SR_OP_CLOSE, .fd = fd });
+	if (sr_submit_cb(w->ring, &op, cb_close_free, w, NULL) < 0)
+		close(fd);
 	else
 		w->ops++;
 }
@@ -188,11 +167,6 @@ void us_op_read(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b,
 {
 	o->w = w;
 	o->buf = b;
-	if (!w->native[SR_OP_READ]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_READ, .fd = fd, .buf = sr_buf_data(b),
-					       .len = sr_buf_cap(b), .off = (int64_t)off });
-		return;
-	}
 	struct sr_read_op op = sr_read(fd, b, off);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_read, o, NULL));
 }
@@ -201,11 +175,6 @@ void us_op_write(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b
 {
 	o->w = w;
 	o->buf = b;
-	if (!w->native[SR_OP_WRITE]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_WRITE, .fd = fd, .cbuf = sr_buf_data(b),
-					       .len = sr_buf_len(b), .off = (int64_t)off });
-		return;
-	}
 	struct sr_write_op op = sr_write(fd, b, off);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_write, o, NULL));
 }
@@ -213,10 +182,6 @@ void us_op_write(struct us_worker *w, struct us_opc *o, int fd, struct sr_buf *b
 void us_op_mkdirat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, mode_t mode)
 {
 	o->w = w;
-	if (!w->native[SR_OP_MKDIRAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_MKDIRAT, .dfd = dfd, .path = path, .mode = mode });
-		return;
-	}
 	struct sr_mkdirat_op op = sr_mkdirat(dfd, path, mode);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_mkdirat, o, NULL));
 }
@@ -224,10 +189,6 @@ void us_op_mkdirat(struct us_worker *w, struct us_opc *o, int dfd, const char *p
 void us_op_symlinkat(struct us_worker *w, struct us_opc *o, const char *target, int dfd, const char *path)
 {
 	o->w = w;
-	if (!w->native[SR_OP_SYMLINKAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SYMLINKAT, .dfd = dfd, .path = path, .path2 = target });
-		return;
-	}
 	struct sr_symlinkat_op op = sr_symlinkat(target, dfd, path);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_symlinkat, o, NULL));
 }
@@ -236,11 +197,6 @@ void us_op_linkat(struct us_worker *w, struct us_opc *o, int ofd, const char *ol
 		  int flags)
 {
 	o->w = w;
-	if (!w->native[SR_OP_LINKAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_LINKAT, .dfd = ofd, .path = oldp, .dfd2 = nfd,
-					       .path2 = newp, .flags = flags });
-		return;
-	}
 	struct sr_linkat_op op = sr_linkat(ofd, oldp, nfd, newp);
 	sr_linkat_set_flags(&op, flags);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_linkat, o, NULL));
@@ -249,11 +205,6 @@ void us_op_linkat(struct us_worker *w, struct us_opc *o, int ofd, const char *ol
 void us_op_renameat(struct us_worker *w, struct us_opc *o, int ofd, const char *oldp, int nfd, const char *newp)
 {
 	o->w = w;
-	if (!w->native[SR_OP_RENAMEAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_RENAMEAT, .dfd = ofd, .path = oldp, .dfd2 = nfd,
-					       .path2 = newp });
-		return;
-	}
 	struct sr_renameat_op op = sr_renameat(ofd, oldp, nfd, newp);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_renameat, o, NULL));
 }
@@ -261,10 +212,6 @@ void us_op_renameat(struct us_worker *w, struct us_opc *o, int ofd, const char *
 void us_op_unlinkat(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags)
 {
 	o->w = w;
-	if (!w->native[SR_OP_UNLINKAT]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_UNLINKAT, .dfd = dfd, .path = path, .flags = flags });
-		return;
-	}
 	struct sr_unlinkat_op op = sr_unlinkat(dfd, path);
 	sr_unlinkat_set_flags(&op, flags);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_unlinkat, o, NULL));
@@ -273,10 +220,6 @@ void us_op_unlinkat(struct us_worker *w, struct us_opc *o, int dfd, const char *
 void us_op_ftruncate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len)
 {
 	o->w = w;
-	if (!w->native[SR_OP_FTRUNCATE]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FTRUNCATE, .fd = fd, .len = len });
-		return;
-	}
 	struct sr_ftruncate_op op = sr_ftruncate(fd, (loff_t)len);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_ftruncate, o, NULL));
 }
@@ -284,10 +227,6 @@ void us_op_ftruncate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len
 void us_op_fallocate(struct us_worker *w, struct us_opc *o, int fd, uint64_t len)
 {
 	o->w = w;
-	if (!w->native[SR_OP_FALLOCATE]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FALLOCATE, .fd = fd, .len = len });
-		return;
-	}
 	struct sr_fallocate_op op = sr_fallocate(fd, 0, 0, len);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fallocate, o, NULL));
 }
@@ -298,10 +237,6 @@ void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd)
 	struct sr_fsync_op op = sr_fsync(fd);
 
 	o->w = w;
-	if (!w->native[SR_OP_FSYNC]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FSYNC, .fd = fd });
-		return;
-	}
 	sr_fsync_set_fsync_flags(&op, IORING_FSYNC_DATASYNC);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fsync, o, NULL));
 }
@@ -309,10 +244,6 @@ void us_op_fsync(struct us_worker *w, struct us_opc *o, int fd)
 void us_op_fadvise(struct us_worker *w, struct us_opc *o, int fd, int advice)
 {
 	o->w = w;
-	if (!w->native[SR_OP_FADVISE]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FADVISE, .fd = fd, .advice = advice });
-		return;
-	}
 	struct sr_fadvise_op op = sr_fadvise(fd, 0, 0, advice);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_fadvise, o, NULL));
 }
@@ -321,11 +252,6 @@ void us_op_splice(struct us_worker *w, struct us_opc *o, int fd_in, int64_t off_
 		  unsigned len)
 {
 	o->w = w;
-	if (!w->native[SR_OP_SPLICE]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SPLICE, .fd = fd_in, .off = off_in, .fd_out = fd_out,
-					       .off_out = off_out, .len = len });
-		return;
-	}
 	struct sr_splice_op op = sr_splice(fd_in, off_in, fd_out, off_out, len);
 	submitted(w, o, sr_submit_cb(w->ring, &op, cb_splice, o, NULL));
 }
@@ -354,14 +280,9 @@ void us_op_getxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *
 
 	o->w = w;
 	o->buf = b;
-	if (ref->fd >= 0 && w->native[SR_OP_FGETXATTR]) {
+	if (ref->fd >= 0) {
 		struct sr_fgetxattr_op op = sr_fgetxattr(ref->fd, name, b);
 		submitted(w, o, sr_submit_cb(w->ring, &op, cb_fgetxattr, o, NULL));
-		return;
-	}
-	if (ref->fd >= 0) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FGETXATTR, .fd = ref->fd, .name = name,
-					       .buf = sr_buf_data(b), .len = sr_buf_cap(b) });
 		return;
 	}
 	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
@@ -369,9 +290,8 @@ void us_op_getxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *
 		us_defer(w, o, ret);
 		return;
 	}
-	if (ref->symlink || !w->native[SR_OP_GETXATTR]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_GETXATTR, .path = path, .name = name,
-					       .buf = sr_buf_data(b), .len = sr_buf_cap(b) });
+	if (ref->symlink) {
+		us_defer(w, o, sys_res(lgetxattr(path, name, sr_buf_data(b), sr_buf_cap(b))));
 		return;
 	}
 	struct sr_getxattr_op op = sr_getxattr(name, b, path);
@@ -385,14 +305,9 @@ void us_op_setxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *
 	int ret;
 
 	o->w = w;
-	if (ref->fd >= 0 && w->native[SR_OP_FSETXATTR]) {
+	if (ref->fd >= 0) {
 		struct sr_fsetxattr_op op = sr_fsetxattr(ref->fd, name, value, 0, len);
 		submitted(w, o, sr_submit_cb(w->ring, &op, cb_fsetxattr, o, NULL));
-		return;
-	}
-	if (ref->fd >= 0) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_FSETXATTR, .fd = ref->fd, .name = name, .cbuf = value,
-					       .len = len });
 		return;
 	}
 	ret = us_proc_path(path, sizeof(path), ref->dirfd, ref->name);
@@ -400,9 +315,8 @@ void us_op_setxattr(struct us_worker *w, struct us_opc *o, const struct us_ref *
 		us_defer(w, o, ret);
 		return;
 	}
-	if (ref->symlink || !w->native[SR_OP_SETXATTR]) {
-		sys(w, o, &(struct us_sysreq){ .op = SR_OP_SETXATTR, .path = path, .name = name, .cbuf = value,
-					       .len = len });
+	if (ref->symlink) {
+		us_defer(w, o, sys_res(lsetxattr(path, name, value, len, 0)));
 		return;
 	}
 	struct sr_setxattr_op op = sr_setxattr(name, value, path, 0, len);

@@ -24,7 +24,6 @@ struct us_worker {
 	unsigned id;
 	pthread_t thr;
 	struct sr_ring *ring;
-	bool native[SR_OP__COUNT];	/* the ring runs this op; otherwise sysops.c does */
 	unsigned ops;		/* ops in flight on this ring */
 	atomic_uint njobs;	/* jobs this worker started and not finished */
 	unsigned max_jobs;
@@ -69,7 +68,6 @@ struct us_ref {
 	bool symlink;		/* never followed; xattrs by l*xattr syscalls */
 };
 
-void us_ops_init(struct us_worker *w);
 void us_defer(struct us_worker *w, struct us_opc *o, int res);
 void us_run_deferred(struct us_worker *w);
 void us_op_statx(struct us_worker *w, struct us_opc *o, int dfd, const char *path, int flags);

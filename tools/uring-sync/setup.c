@@ -26,7 +26,7 @@
 #include "mem.h"
 #include "setup.h"
 
-/* One op on the setup ring, waited for (a syscall where the kernel lacks the op). */
+/* One op on the setup ring, waited for (the runtime's system call where the kernel lacks the op). */
 static int setup_statx(struct sr_ring *r, int dfd, const char *path, int flags, struct statx *st)
 {
 	struct sr_statx_op op = sr_statx(dfd, path, flags, STATX_BASIC_STATS);
@@ -34,8 +34,6 @@ static int setup_statx(struct sr_ring *r, int dfd, const char *path, int flags, 
 	struct sr_statx_completed done;
 	int ret;
 
-	if (!sr_ring_native(r, SR_OP_STATX))
-		return statx(dfd, path, flags, STATX_BASIC_STATS, st) < 0 ? -errno : 0;
 	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;
@@ -51,8 +49,6 @@ static int setup_opendir(struct sr_ring *r, const char *path)
 	struct sr_openat_completed done;
 	int ret;
 
-	if (!sr_ring_native(r, SR_OP_OPENAT))
-		return (ret = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ? -errno : ret;
 	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;
@@ -66,8 +62,6 @@ static int setup_mkdir(struct sr_ring *r, const char *path, mode_t mode)
 	struct sr_mkdirat_completed done;
 	int ret;
 
-	if (!sr_ring_native(r, SR_OP_MKDIRAT))
-		return mkdir(path, mode) < 0 ? -errno : 0;
 	ret = sr_submit(r, &op, &sub);
 	if (ret < 0 || (ret = sr_wait(r, &sub, &done)) < 0)
 		return ret;

@@ -239,7 +239,7 @@ void *us_worker_main(void *arg)
 {
 	struct us_worker *w = arg;
 	struct us_ctx *c = w->c;
-	struct sr_ring_params p = { .entries = 256 };
+	struct sr_ring_params p = { .entries = 256, .flags = SR_RING_FB_INLINE };
 	int ret = sr_ring_create(&w->ring, &p);
 
 	if (ret < 0) {
@@ -247,7 +247,6 @@ void *us_worker_main(void *arg)
 		us_set_stop(US_STOP_FATAL);
 		w->ring = NULL;
 	} else {
-		us_ops_init(w);
 		bound(w);
 		phase_a(w);
 	}

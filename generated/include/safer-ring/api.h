@@ -15,6 +15,8 @@
 #ifndef SAFER_RING_API_H
 #define SAFER_RING_API_H
 
+/* First: the runtime's contract sets the feature macros liburing needs. */
+#include <safer-ring/ops.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
@@ -23,7 +25,6 @@
 #include <linux/openat2.h>
 #include <linux/stat.h>
 #include <linux/time_types.h>
-#include <safer-ring/ops.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
 #include <safer-ring/group.h>
@@ -232,7 +233,7 @@ struct sr__readv_store {
 	struct sr_buf **iovecs_bufs;
 	unsigned iovecs_n;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_readv_op
@@ -287,7 +288,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__readv_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -315,7 +316,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	st = (struct sr__readv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
 	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
@@ -462,7 +463,7 @@ struct sr__writev_store {
 	struct sr_buf **iovecs_bufs;
 	unsigned iovecs_n;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_writev_op
@@ -517,7 +518,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__writev_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -545,7 +546,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	st = (struct sr__writev_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
 	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
@@ -2210,7 +2211,7 @@ typedef void (*sr_sendmsg_cb)(struct sr_ring *r, struct sr_sendmsg_completed *c,
 struct sr__sendmsg_store {
 	struct sr__msg_store msg;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_sendmsg_op
@@ -2263,7 +2264,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -2290,7 +2291,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	st = (struct sr__sendmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return sr__abort(r, idx, sqe, ret, fn);
@@ -2428,7 +2429,7 @@ typedef void (*sr_recvmsg_cb)(struct sr_ring *r, struct sr_recvmsg_completed *c,
 struct sr__recvmsg_store {
 	struct sr__msg_store msg;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_recvmsg_op
@@ -2481,7 +2482,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__recvmsg_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -2508,7 +2509,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	st = (struct sr__recvmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__OUT, SR_OP_RECVMSG, fn, "msg");
 	if (sr__unlikely(ret))
 		return sr__abort(r, idx, sqe, ret, fn);
@@ -2651,7 +2652,7 @@ typedef void (*sr_recvmsg_multishot_cb)(struct sr_ring *r, struct sr_recvmsg_mul
 
 struct sr__recvmsg_multishot_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_recvmsg_multishot_op
@@ -2719,7 +2720,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__recvmsg_multishot_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_msg = NULL;
 	int ret;
@@ -2748,7 +2749,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	st = (struct sr__recvmsg_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->msg) {
 		memcpy(tail, op->msg, sizeof(*op->msg));
 		cp_msg = tail;
@@ -2894,7 +2895,7 @@ typedef void (*sr_timeout_cb)(struct sr_ring *r, struct sr_timeout_completed *c,
 
 struct sr__timeout_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_timeout_op
@@ -2945,7 +2946,7 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
@@ -2953,6 +2954,8 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->flags & (SR_IORING_TIMEOUT_MULTISHOT)))
+		return sr__fail(-EINVAL, "%s: flags: IORING_TIMEOUT_MULTISHOT would make this timeout a timeout_multishot (multishot completion); use sr_timeout_multishot()", fn);
 	need += sr__align16(sizeof(*op->ts));
 	b = sr__begin(r, &op->base, SR_OP_TIMEOUT);
 	if (sr__unlikely(!b.sqe))
@@ -2964,7 +2967,7 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	st = (struct sr__timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
 		cp_ts = tail;
@@ -3102,7 +3105,7 @@ typedef void (*sr_timeout_multishot_cb)(struct sr_ring *r, struct sr_timeout_mul
 
 struct sr__timeout_multishot_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_timeout_multishot_op
@@ -3153,7 +3156,7 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_multishot_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
@@ -3172,7 +3175,7 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	st = (struct sr__timeout_multishot_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
 		cp_ts = tail;
@@ -3499,7 +3502,7 @@ typedef void (*sr_timeout_update_cb)(struct sr_ring *r, struct sr_timeout_update
 
 struct sr__timeout_update_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_timeout_update_op
@@ -3543,7 +3546,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__timeout_update_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_ts = NULL;
 	uint64_t ud_user_data;
@@ -3567,7 +3570,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	st = (struct sr__timeout_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
 		cp_ts = tail;
@@ -3709,7 +3712,7 @@ struct sr__accept_store {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_accept_op
@@ -3761,7 +3764,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__accept_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -3784,7 +3787,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	st = (struct sr__accept_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->addr, 0, sizeof(st->addr));
 	memset(&st->addrlen, 0, sizeof(st->addrlen));
 	st->addrlen = sizeof(struct sockaddr_storage);
@@ -3930,7 +3933,7 @@ struct sr__accept_direct_store {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_accept_direct_op
@@ -3983,7 +3986,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__accept_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -4006,7 +4009,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	st = (struct sr__accept_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->addr, 0, sizeof(st->addr));
 	memset(&st->addrlen, 0, sizeof(st->addrlen));
 	st->addrlen = sizeof(struct sockaddr_storage);
@@ -4908,7 +4911,7 @@ typedef void (*sr_link_timeout_cb)(struct sr_ring *r, struct sr_link_timeout_com
 
 struct sr__link_timeout_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_link_timeout_op
@@ -4951,7 +4954,7 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__link_timeout_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_ts = NULL;
 
@@ -4970,7 +4973,7 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	st = (struct sr__link_timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->ts) {
 		memcpy(tail, op->ts, sizeof(*op->ts));
 		cp_ts = tail;
@@ -5108,7 +5111,7 @@ typedef void (*sr_connect_cb)(struct sr_ring *r, struct sr_connect_completed *c,
 
 struct sr__connect_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_connect_op
@@ -5154,7 +5157,7 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__connect_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_addr = NULL;
 
@@ -5179,7 +5182,7 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	st = (struct sr__connect_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->addr) {
 		memcpy(tail, op->addr, (size_t)op->addrlen);
 		cp_addr = tail;
@@ -5507,7 +5510,7 @@ typedef void (*sr_openat_cb)(struct sr_ring *r, struct sr_openat_completed *c, v
 
 struct sr__openat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_op
@@ -5545,7 +5548,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -5566,7 +5569,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -5706,7 +5709,7 @@ typedef void (*sr_openat_direct_cb)(struct sr_ring *r, struct sr_openat_direct_c
 
 struct sr__openat_direct_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_direct_op
@@ -5745,7 +5748,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -5766,7 +5769,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -6242,7 +6245,7 @@ typedef void (*sr_files_update_cb)(struct sr_ring *r, struct sr_files_update_com
 
 struct sr__files_update_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_files_update_op
@@ -6279,7 +6282,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__files_update_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_fds = NULL;
 
@@ -6298,7 +6301,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	st = (struct sr__files_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->fds) {
 		memcpy(tail, op->fds, (size_t)op->nr_fds * sizeof(*op->fds));
 		cp_fds = tail;
@@ -6440,7 +6443,7 @@ typedef void (*sr_statx_cb)(struct sr_ring *r, struct sr_statx_completed *c, voi
 struct sr__statx_store {
 	struct statx statxbuf;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_statx_op
@@ -6478,7 +6481,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__statx_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -6499,7 +6502,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->statxbuf, 0, sizeof(st->statxbuf));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
@@ -7991,7 +7994,7 @@ typedef void (*sr_sendto_cb)(struct sr_ring *r, struct sr_sendto_completed *c, v
 
 struct sr__sendto_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_sendto_op
@@ -8046,7 +8049,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendto_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_addr = NULL;
 	int ret;
@@ -8075,7 +8078,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	st = (struct sr__sendto_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->addr) {
 		memcpy(tail, op->addr, (size_t)op->addrlen);
 		cp_addr = tail;
@@ -8862,7 +8865,7 @@ typedef void (*sr_openat2_cb)(struct sr_ring *r, struct sr_openat2_completed *c,
 
 struct sr__openat2_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat2_op
@@ -8899,7 +8902,7 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat2_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -8922,7 +8925,7 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	st = (struct sr__openat2_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -9067,7 +9070,7 @@ typedef void (*sr_openat2_direct_cb)(struct sr_ring *r, struct sr_openat2_direct
 
 struct sr__openat2_direct_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat2_direct_op
@@ -9105,7 +9108,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat2_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -9128,7 +9131,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	st = (struct sr__openat2_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -9273,7 +9276,7 @@ typedef void (*sr_epoll_ctl_cb)(struct sr_ring *r, struct sr_epoll_ctl_completed
 
 struct sr__epoll_ctl_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_epoll_ctl_op
@@ -9311,7 +9314,7 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__epoll_ctl_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_ev = NULL;
 
@@ -9330,7 +9333,7 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	st = (struct sr__epoll_ctl_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->ev) {
 		memcpy(tail, op->ev, sizeof(*op->ev));
 		cp_ev = tail;
@@ -10402,7 +10405,7 @@ typedef void (*sr_renameat_cb)(struct sr_ring *r, struct sr_renameat_completed *
 
 struct sr__renameat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_renameat_op
@@ -10448,7 +10451,7 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__renameat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_oldpath = NULL;
 	size_t sz_oldpath = 0;
@@ -10473,7 +10476,7 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	st = (struct sr__renameat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->oldpath) {
 		memcpy(tail, op->oldpath, sz_oldpath);
 		cp_oldpath = tail;
@@ -10615,7 +10618,7 @@ typedef void (*sr_unlinkat_cb)(struct sr_ring *r, struct sr_unlinkat_completed *
 
 struct sr__unlinkat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_unlinkat_op
@@ -10659,7 +10662,7 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__unlinkat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -10680,7 +10683,7 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	st = (struct sr__unlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -10817,7 +10820,7 @@ typedef void (*sr_mkdirat_cb)(struct sr_ring *r, struct sr_mkdirat_completed *c,
 
 struct sr__mkdirat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_mkdirat_op
@@ -10854,7 +10857,7 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__mkdirat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -10875,7 +10878,7 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	st = (struct sr__mkdirat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -11013,7 +11016,7 @@ typedef void (*sr_symlinkat_cb)(struct sr_ring *r, struct sr_symlinkat_completed
 
 struct sr__symlinkat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_symlinkat_op
@@ -11050,7 +11053,7 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__symlinkat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_target = NULL;
 	size_t sz_target = 0;
@@ -11075,7 +11078,7 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	st = (struct sr__symlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->target) {
 		memcpy(tail, op->target, sz_target);
 		cp_target = tail;
@@ -11220,7 +11223,7 @@ typedef void (*sr_linkat_cb)(struct sr_ring *r, struct sr_linkat_completed *c, v
 
 struct sr__linkat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_linkat_op
@@ -11266,7 +11269,7 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__linkat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_oldpath = NULL;
 	size_t sz_oldpath = 0;
@@ -11291,7 +11294,7 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	st = (struct sr__linkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->oldpath) {
 		memcpy(tail, op->oldpath, sz_oldpath);
 		cp_oldpath = tail;
@@ -12173,7 +12176,7 @@ typedef void (*sr_fsetxattr_cb)(struct sr_ring *r, struct sr_fsetxattr_completed
 
 struct sr__fsetxattr_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_fsetxattr_op
@@ -12221,7 +12224,7 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__fsetxattr_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_name = NULL;
 	size_t sz_name = 0;
@@ -12250,7 +12253,7 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	st = (struct sr__fsetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
 		cp_name = tail;
@@ -12396,7 +12399,7 @@ typedef void (*sr_setxattr_cb)(struct sr_ring *r, struct sr_setxattr_completed *
 
 struct sr__setxattr_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_setxattr_op
@@ -12435,7 +12438,7 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__setxattr_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_name = NULL;
 	size_t sz_name = 0;
@@ -12462,7 +12465,7 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	st = (struct sr__setxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
 		cp_name = tail;
@@ -12612,7 +12615,7 @@ typedef void (*sr_fgetxattr_cb)(struct sr_ring *r, struct sr_fgetxattr_completed
 
 struct sr__fgetxattr_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_fgetxattr_op
@@ -12663,7 +12666,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__fgetxattr_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_name = NULL;
 	size_t sz_name = 0;
@@ -12694,7 +12697,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	st = (struct sr__fgetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
 		cp_name = tail;
@@ -12836,7 +12839,7 @@ typedef void (*sr_getxattr_cb)(struct sr_ring *r, struct sr_getxattr_completed *
 
 struct sr__getxattr_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_getxattr_op
@@ -12878,7 +12881,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__getxattr_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_name = NULL;
 	size_t sz_name = 0;
@@ -12907,7 +12910,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	st = (struct sr__getxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->name) {
 		memcpy(tail, op->name, sz_name);
 		cp_name = tail;
@@ -13988,7 +13991,7 @@ struct sr__cmd_getsockname_store {
 	struct sockaddr_storage sockaddr;
 	socklen_t sockaddr_len;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_cmd_getsockname_op
@@ -14033,7 +14036,7 @@ sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, 
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__cmd_getsockname_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -14056,7 +14059,7 @@ sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, 
 	st = (struct sr__cmd_getsockname_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->sockaddr, 0, sizeof(st->sockaddr));
 	memset(&st->sockaddr_len, 0, sizeof(st->sockaddr_len));
 	st->sockaddr_len = sizeof(struct sockaddr_storage);
@@ -14575,7 +14578,7 @@ typedef void (*sr_send_zc_cb)(struct sr_ring *r, struct sr_send_zc_completed *c,
 
 struct sr__send_zc_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_send_zc_op
@@ -14646,7 +14649,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__send_zc_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_dest_addr = NULL;
 	int ret;
@@ -14675,7 +14678,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	st = (struct sr__send_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->dest_addr) {
 		memcpy(tail, op->dest_addr, (size_t)op->addr_len);
 		cp_dest_addr = tail;
@@ -14826,7 +14829,7 @@ typedef void (*sr_send_zc_fixed_cb)(struct sr_ring *r, struct sr_send_zc_fixed_c
 
 struct sr__send_zc_fixed_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_send_zc_fixed_op
@@ -14897,7 +14900,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__send_zc_fixed_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_dest_addr = NULL;
 	int ret;
@@ -14929,7 +14932,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	st = (struct sr__send_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->dest_addr) {
 		memcpy(tail, op->dest_addr, (size_t)op->addr_len);
 		cp_dest_addr = tail;
@@ -15076,7 +15079,7 @@ typedef void (*sr_sendmsg_zc_cb)(struct sr_ring *r, struct sr_sendmsg_zc_complet
 struct sr__sendmsg_zc_store {
 	struct sr__msg_store msg;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_sendmsg_zc_op
@@ -15129,7 +15132,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_zc_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -15156,7 +15159,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	st = (struct sr__sendmsg_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG_ZC, fn, "msg");
 	if (sr__unlikely(ret))
 		return sr__abort(r, idx, sqe, ret, fn);
@@ -15296,7 +15299,7 @@ typedef void (*sr_sendmsg_zc_fixed_cb)(struct sr_ring *r, struct sr_sendmsg_zc_f
 struct sr__sendmsg_zc_fixed_store {
 	struct sr__msg_store msg;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_sendmsg_zc_fixed_op
@@ -15349,7 +15352,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__sendmsg_zc_fixed_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -15376,7 +15379,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	st = (struct sr__sendmsg_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	ret = sr__msg_take(r, &st->msg, op->msg, SR__IN, SR_OP_SENDMSG_ZC_FIXED, fn, "msg");
 	if (sr__unlikely(ret))
 		return sr__abort(r, idx, sqe, ret, fn);
@@ -15748,7 +15751,7 @@ typedef void (*sr_waitid_cb)(struct sr_ring *r, struct sr_waitid_completed *c, v
 struct sr__waitid_store {
 	siginfo_t infop;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_waitid_op
@@ -15793,7 +15796,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__waitid_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -15810,7 +15813,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	st = (struct sr__waitid_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->infop, 0, sizeof(st->infop));
 	(void)tail;
 	sr_prep_waitid(sqe, op->idtype, op->id, (siginfo_t *)&st->infop, op->options, op->flags);
@@ -16314,7 +16317,7 @@ typedef void (*sr_futex_waitv_cb)(struct sr_ring *r, struct sr_futex_waitv_compl
 
 struct sr__futex_waitv_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_futex_waitv_op
@@ -16358,7 +16361,7 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__futex_waitv_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_futexv = NULL;
 
@@ -16377,7 +16380,7 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	st = (struct sr__futex_waitv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->futexv) {
 		memcpy(tail, op->futexv, (size_t)op->nr_futex * sizeof(*op->futexv));
 		cp_futexv = tail;
@@ -16878,7 +16881,7 @@ typedef void (*sr_bind_cb)(struct sr_ring *r, struct sr_bind_completed *c, void 
 
 struct sr__bind_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_bind_op
@@ -16924,7 +16927,7 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__bind_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_addr = NULL;
 
@@ -16949,7 +16952,7 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	st = (struct sr__bind_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->addr) {
 		memcpy(tail, op->addr, (size_t)op->addrlen);
 		cp_addr = tail;
@@ -17666,7 +17669,7 @@ struct sr__readv_fixed_store {
 	struct sr_buf **iovecs_bufs;
 	unsigned iovecs_n;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_readv_fixed_op
@@ -17721,7 +17724,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__readv_fixed_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -17749,7 +17752,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 	st = (struct sr__readv_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
 	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
@@ -17895,7 +17898,7 @@ struct sr__writev_fixed_store {
 	struct sr_buf **iovecs_bufs;
 	unsigned iovecs_n;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_writev_fixed_op
@@ -17950,7 +17953,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__writev_fixed_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	int ret;
 
@@ -17978,7 +17981,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 	st = (struct sr__writev_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	st->iovecs_n = op->nr_vecs;
 	st->iovecs_iov = (struct iovec *)tail;
 	st->iovecs_bufs = (struct sr_buf **)(tail + op->nr_vecs * sizeof(struct iovec));
@@ -18118,7 +18121,7 @@ typedef void (*sr_pipe_cb)(struct sr_ring *r, struct sr_pipe_completed *c, void 
 struct sr__pipe_store {
 	int fds[2];
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_pipe_op
@@ -18160,7 +18163,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__pipe_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -18177,7 +18180,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	st = (struct sr__pipe_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->fds, 0, sizeof(st->fds));
 	(void)tail;
 	sr_prep_pipe(sqe, (int *)&st->fds, op->pipe_flags);
@@ -18315,7 +18318,7 @@ typedef void (*sr_pipe_direct_cb)(struct sr_ring *r, struct sr_pipe_direct_compl
 struct sr__pipe_direct_store {
 	int fds[2];
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_pipe_direct_op
@@ -18358,7 +18361,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__pipe_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -18375,7 +18378,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	st = (struct sr__pipe_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->fds, 0, sizeof(st->fds));
 	(void)tail;
 	sr_prep_pipe_direct(sqe, (int *)&st->fds, op->pipe_flags, op->file_index);
@@ -19228,7 +19231,10 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	sr_uring_cmd128_cb: 88)
 
 /* Compile-time equality inside an expression. */
-#define SR__SAME(a, b, msg) ((void)sizeof(struct { _Static_assert((a) == (b), msg); int sr__x; }))
+/* (__builtin_choose_expr turns the comparison into a plain 0 or 1, so clang,
+ * like gcc, prints the message alone rather than the whole expression.) */
+#define SR__SAME(a, b, msg) \
+	((void)sizeof(struct { _Static_assert(__builtin_choose_expr((a) == (b), 1, 0), msg); int sr__x; }))
 
 #define sr_submit(r, op, sub) \
 	(SR__SAME(SR__ID_OP(op), SR__ID_SUB(sub), "sr_submit: the submitted handle is for another op"), \

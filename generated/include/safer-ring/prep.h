@@ -10,9 +10,10 @@
 #ifndef SAFER_RING_PREP_H
 #define SAFER_RING_PREP_H
 
+/* First: the runtime's contract sets the feature macros liburing needs. */
+#include <safer-ring/ops.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <safer-ring/ops.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,7 +9,7 @@
 #ifndef SAFER_RING_CAPS_H
 #define SAFER_RING_CAPS_H
 
-#include "ring.h"
+#include <safer-ring/inline.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +50,23 @@ struct sr_caps {
 	char disable[256];		/* SR_DISABLE */
 	char env_error[200];		/* a bad SR_* variable, reported once */
 };
+
+/*
+ * Every op's metadata (struct sr_op_info, safer-ring/inline.h), by op id:
+ * sr_op_table[op] for op < sr_op_count: name, opcode, kernel, liburing
+ * helper, memory lifetimes, fallback chain.  Both names are calls into
+ * the library: a program compiled before ops were added sees the
+ * library's table, never a copy of its old size (docs/abi.md).
+ */
+const struct sr_op_info *sr_op_table_get(void);
+unsigned sr_op_count_get(void);
+#ifndef SR__BUILDING_LIBRARY
+#define sr_op_table (sr_op_table_get())
+#define sr_op_count (sr_op_count_get())
+#else
+extern const struct sr_op_info sr_op_table[];
+extern const unsigned sr_op_count;
+#endif
 
 /* The process-wide capabilities (detected on first use). */
 const struct sr_caps *sr_caps_get(void);

@@ -64,11 +64,6 @@ int sr_chain_end(struct sr_chain *ch);
 int sr_ring_cancel_fd(struct sr_ring *r, int fd);
 int sr_ring_cancel_all(struct sr_ring *r);
 
-/* --- private ---------------------------------------------------------------- */
-
-int sr__chain_prep(struct sr_chain *ch, struct sr_op *op);
-int sr__chain_added(struct sr_chain *ch, int ret, const struct sr_handle *h);
-
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@
 #ifndef SAFER_RING_FILES_H
 #define SAFER_RING_FILES_H
 
-#include "buf.h"
+#include <safer-ring/inline.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,12 +22,7 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 /* -EBUSY (nothing changes) while any registered buffer is lent. */
 int sr_ring_unregister_buffers(struct sr_ring *r);
 
-struct sr_file {
-	uint32_t _slot;
-	uint32_t _gen;		/* 0: no file */
-	uint64_t _ring;		/* the ring's id: a handle never reaches another ring's table */
-};
-
+/* A registered file (struct sr_file, its fields private): its slot and generation. */
 /* A sparse table of nslots registered files (direct descriptors). */
 int sr_ring_register_files(struct sr_ring *r, unsigned nslots);
 int sr_ring_unregister_files(struct sr_ring *r);
@@ -49,21 +44,6 @@ static inline unsigned sr_file_slot(struct sr_file f)
 static inline bool sr_file_valid(struct sr_file f)
 {
 	return f._gen != 0;
-}
-
-/* --- private ---------------------------------------------------------------- */
-
-int sr__buf_check_fixed(struct sr_ring *r, const struct sr_buf *b, const char *fn, const char *arg);
-uint32_t sr__file_installed(struct sr_ring *r, uint32_t slot);
-void sr__file_closed(struct sr_ring *r, uint32_t slot);
-void sr__files_all_changed(struct sr_ring *r);
-int sr__file_check(struct sr_ring *r, uint32_t slot, uint32_t gen, uint64_t ring, const char *fn);
-
-static inline struct sr_file sr__file_handle(const struct sr_ring *r, bool ok, uint32_t slot, uint32_t gen)
-{
-	struct sr_file f = { ok ? slot : 0, ok ? gen : 0, ok ? r->_id : 0 };
-
-	return f;
 }
 
 #ifdef __cplusplus

@@ -22,47 +22,11 @@
 #ifndef SAFER_RING_GROUP_H
 #define SAFER_RING_GROUP_H
 
-#include "buf.h"
+#include <safer-ring/inline.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-struct io_uring_buf_ring;
-
-struct sr_bufgroup {
-	struct sr_ring *_ring;		/* NULL once detached: its ring was destroyed with buffers out */
-	struct io_uring_buf_ring *_br;	/* kernel-shared ring of buffer addresses */
-	struct sr_buf *_bufs;		/* one struct sr_buf per buffer */
-	void *_mem;			/* the buffers, one region */
-	size_t _size;			/* bytes per buffer */
-	unsigned _nbufs;
-	unsigned _out;			/* handed to the caller, not yet recycled */
-	uint16_t *_free;		/* user-space mode: ids of the buffers to pick from */
-	unsigned _nfree;
-	int _lock;			/* user-space mode: guards _free (backend threads pick) */
-	uint8_t _mode;			/* SR__GROUP_*: who holds the free buffers */
-	uint16_t _bgid;
-	uint32_t _magic;
-	struct sr_bufgroup *_next;	/* the ring's list of groups */
-	/* Send groups: buffer id = queue position & (_nbufs - 1). */
-	struct sr_buf **_q;		/* by id: the caller's buffer queued there */
-	uint32_t _qhead, _qtail;	/* positions _qhead.._qtail-1 are queued, oldest first */
-	uint32_t _taken;		/* user-space mode: the backend took the positions before this */
-	uint8_t _send;			/* a send group */
-	uint8_t _busy;			/* a send_bundle is in flight on it */
-};
-
-#define SR__GROUP_MAGIC 0x47727570u
-
-enum {
-	SR__GROUP_RING,		/* a kernel buffer ring (IORING_REGISTER_PBUF_RING, 5.19) */
-	SR__GROUP_LEGACY,	/* buffers handed over with PROVIDE_BUFFERS (5.7) */
-	SR__GROUP_USER,		/* a free list the fallback backend picks from */
-};
-
-/* The mode groups of this ring get. */
-int sr__group_mode(const struct sr_ring *r);
 
 /* nbufs (a power of two, at most 32768) buffers of size bytes each. */
 struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t size);
@@ -88,37 +52,6 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs);
 int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b);
 /* Buffers queued and not yet given back. */
 unsigned sr_bufgroup_queued(const struct sr_bufgroup *g);
-
-/* --- private ---------------------------------------------------------------- */
-
-int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
-/* ... and of the kind the op needs (send: a send group), free for it (one send_bundle at a time). */
-int sr__group_check_for(struct sr_ring *r, const struct sr_bufgroup *g, bool send, const char *fn,
-			const char *arg);
-/*
- * A send_bundle's completion: the buffers it took, oldest first (the
- * first, and how many), given back.  The last completion of the op (no
- * F_MORE) frees the group for the next send_bundle.
- */
-void sr__group_take_sent(struct sr_bufgroup *g, int32_t res, uint32_t cflags, struct sr_buf **first,
-			 unsigned *n);
-/* Do send groups of this ring use the kernel's buffer ring (it has send bundles)? */
-bool sr__send_groups_native(const struct sr_ring *r);
-/* User-space mode, a backend worker: the queued buffers not yet taken, as
- * iovecs (up to max); the first's id and how many, or -1. */
-int sr__group_pick_send(struct sr_bufgroup *g, struct iovec *iov, unsigned max, unsigned *n);
-void sr__group_unpick_send(struct sr_bufgroup *g, unsigned n);
-/* sr_buf_free of a group's buffer (only a detached group takes it so). */
-int sr__group_buf_free(struct sr_buf *b);
-struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);
-/* User-space mode, any thread: pick a free buffer (its id, or -1), or put one back. */
-int sr__group_pick(struct sr_bufgroup *g);
-void sr__group_unpick(struct sr_bufgroup *g, unsigned bid);
-
-static inline unsigned sr__group_id(const struct sr_bufgroup *g)
-{
-	return g->_bgid;
-}
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 #ifndef SAFER_RING_POOL_H
 #define SAFER_RING_POOL_H
 
-#include "buf.h"
+#include <safer-ring/inline.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -15,9 +15,10 @@
 #ifndef SAFER_RING_API_H
 #define SAFER_RING_API_H
 
+/* First: the runtime's contract sets the feature macros liburing needs. */
+#include <safer-ring/ops.h>
 #include <linux/stat.h>
 #include <sys/socket.h>
-#include <safer-ring/ops.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
 #include <safer-ring/group.h>
@@ -225,7 +226,7 @@ typedef void (*sr_read_cb)(struct sr_ring *r, struct sr_read_completed *c, void 
 
 struct sr__read_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_read_op
@@ -292,7 +293,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__read_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_tag = NULL;
 	size_t sz_tag = 0;
@@ -323,7 +324,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	st = (struct sr__read_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->tag) {
 		memcpy(tail, op->tag, sz_tag);
 		cp_tag = tail;
@@ -465,7 +466,7 @@ typedef void (*sr_openat_cb)(struct sr_ring *r, struct sr_openat_completed *c, v
 
 struct sr__openat_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_op
@@ -503,7 +504,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -524,7 +525,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -663,7 +664,7 @@ typedef void (*sr_openat_direct_cb)(struct sr_ring *r, struct sr_openat_direct_c
 
 struct sr__openat_direct_store {
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_openat_direct_op
@@ -702,7 +703,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__openat_direct_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -723,7 +724,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
 		cp_path = tail;
@@ -864,7 +865,7 @@ typedef void (*sr_statx_cb)(struct sr_ring *r, struct sr_statx_completed *c, voi
 struct sr__statx_store {
 	struct statx statxbuf;
 	unsigned _unused;
-	unsigned char _tail[] __attribute__((aligned(16)));	/* copies, iovec arrays */
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
 };
 
 static inline struct sr_statx_op
@@ -902,7 +903,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
 	struct sr__statx_store *st;
-	size_t need = sizeof(*st);
+	size_t need = sr__align16(sizeof(*st));
 	unsigned char *tail;
 	void *cp_path = NULL;
 	size_t sz_path = 0;
@@ -923,7 +924,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
-	tail = st->_tail;
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
 	memset(&st->statxbuf, 0, sizeof(st->statxbuf));
 	if (op->path) {
 		memcpy(tail, op->path, sz_path);
@@ -1495,7 +1496,10 @@ sr_send_bundle_raw(struct sr_ring *sr_r, int sockfd, size_t len, int flags, __u6
 	sr_send_bundle_cb: 6)
 
 /* Compile-time equality inside an expression. */
-#define SR__SAME(a, b, msg) ((void)sizeof(struct { _Static_assert((a) == (b), msg); int sr__x; }))
+/* (__builtin_choose_expr turns the comparison into a plain 0 or 1, so clang,
+ * like gcc, prints the message alone rather than the whole expression.) */
+#define SR__SAME(a, b, msg) \
+	((void)sizeof(struct { _Static_assert(__builtin_choose_expr((a) == (b), 1, 0), msg); int sr__x; }))
 
 #define sr_submit(r, op, sub) \
 	(SR__SAME(SR__ID_OP(op), SR__ID_SUB(sub), "sr_submit: the submitted handle is for another op"), \

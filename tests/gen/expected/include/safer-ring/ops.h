@@ -122,7 +122,7 @@ struct sr_flag_info {
 	const char *name;
 	uint32_t bit;
 	uint32_t kernel;
-	uint32_t requires;	/* all of these */
+	uint32_t requires_all;	/* all of these (not "requires": a C++20 keyword) */
 	uint32_t requires_any;	/* one of these, if not 0 */
 	uint32_t conflicts;
 	const char *doc;
@@ -134,6 +134,35 @@ struct sr_register_info {
 	uint32_t kernel;
 };
 
+/*
+ * Programs read them through functions of the library (the names below
+ * are macros for the calls), so a table that grows when the spec does
+ * is never copied into a program compiled against a shorter one
+ * (docs/abi.md).  The library itself reads the arrays.
+ */
+const struct sr_flag_info *sr_setup_flag_table_get(void);
+unsigned sr_setup_flag_count_get(void);
+const struct sr_flag_info *sr_feature_table_get(void);
+unsigned sr_feature_count_get(void);
+const struct sr_flag_info *sr_enter_flag_table_get(void);
+unsigned sr_enter_flag_count_get(void);
+const struct sr_register_info *sr_register_table_get(void);
+unsigned sr_register_count_get(void);
+const uint32_t *sr_setup_ladder_get(void);
+unsigned sr_setup_ladder_len_get(void);
+#ifndef SR__BUILDING_LIBRARY
+#define sr_setup_flag_table (sr_setup_flag_table_get())
+#define sr_setup_flag_count (sr_setup_flag_count_get())
+#define sr_feature_table (sr_feature_table_get())
+#define sr_feature_count (sr_feature_count_get())
+#define sr_enter_flag_table (sr_enter_flag_table_get())
+#define sr_enter_flag_count (sr_enter_flag_count_get())
+#define sr_register_table (sr_register_table_get())
+#define sr_register_count (sr_register_count_get())
+/* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */
+#define sr_setup_ladder (sr_setup_ladder_get())
+#define sr_setup_ladder_len (sr_setup_ladder_len_get())
+#else
 extern const struct sr_flag_info sr_setup_flag_table[];
 extern const unsigned sr_setup_flag_count;
 extern const struct sr_flag_info sr_feature_table[];
@@ -142,9 +171,9 @@ extern const struct sr_flag_info sr_enter_flag_table[];
 extern const unsigned sr_enter_flag_count;
 extern const struct sr_register_info sr_register_table[];
 extern const unsigned sr_register_count;
-/* The setup ladder: rungs of IORING_SETUP_* flags, best first, ending with 0. */
 extern const uint32_t sr_setup_ladder[];
 extern const unsigned sr_setup_ladder_len;
+#endif
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #ifndef SAFER_RING_PREP_H
 #define SAFER_RING_PREP_H
 
+/* First: the runtime's contract sets the feature macros liburing needs. */
 #include <safer-ring/ops.h>
 
 #ifdef __cplusplus

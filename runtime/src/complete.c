@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completions: accounting each one to its slot by the op's shape (single,
+ * multishot items, result-then-notification, callbacks), for kernel CQEs
+ * and the fallback backend's alike; delivering callbacks; and the slow
+ * halves of waiting for an op or the next item of a stream.  The common
+ * case, an op's own CQE at the CQ head, is inline (safer-ring/inline.h).
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "core.h"
+
+void sr__deliver_pending(struct sr_ring *r)
+{
+	struct sr__ring_ext *x = r->_ext;
+	struct sr__item it;
+
+	if (x->delivering)
+		return;		/* the outer loop delivers; keep the order */
+	x->delivering++;
+	while (sr__fifo_pop(r, &x->dq_head, &x->dq_tail, &it)) {
+		struct sr_slot *s = &r->_slots[it.slot];
+		bool final = true;
+
+		if (s->_flags & SR__SF_MULTI) {
+			s->_res = it.res;
+			s->_cflags = it.cflags;
+			final = !(it.cflags & IORING_CQE_F_MORE);
+		}
+		r->_slotx[it.slot]._fgen[0] = it.fgen;
+		r->_slotx[it.slot]._deliver(r, it.slot);
+		/* The callback may have grown the table: index again. */
+		if (final) {
+			x->cbs--;
+			r->_slotx[it.slot]._deliver = NULL;
+			r->_slots[it.slot]._state = SR__SLOT_INFLIGHT;
+			sr__free_slot(r, it.slot);
+		} else if (r->_slotx[it.slot]._fb) {
+			sr__be(r)->consumed(r, it.slot);
+		}
+	}
+	x->delivering--;
+}
+
+/*
+ * Account a completion to slot idx by the op's shape: queue multishot
+ * items, keep a two-phase op's result until its notification, hand
+ * callbacks their delivery.  Kernel CQEs and the fallback backend's
+ * completions both end here.  False when a queued completion needs an
+ * item and there is no memory for it: nothing has changed, and the caller
+ * keeps the completion for a later try (a ring being destroyed drops a
+ * stream's non-final items instead: nobody will take them).
+ */
+bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
+{
+	struct sr_slot *s = &r->_slots[idx];
+	struct sr_slotx *x = &r->_slotx[idx];
+	uint8_t flags = s->_flags;
+	uint32_t item = SR__NONE;
+	bool final;
+
+	if (flags & SR__SF_NOTIF)
+		final = (cf & IORING_CQE_F_NOTIF) || !(cf & IORING_CQE_F_MORE);
+	else if (flags & SR__SF_MULTI)
+		final = !(cf & IORING_CQE_F_MORE);
+	else
+		final = true;
+	if (final && (flags & (SR__SF_MULTI | SR__SF_CB))) {
+		item = x->_resv;
+		x->_resv = SR__NONE;
+	} else if (flags & SR__SF_MULTI) {
+		item = sr__item_alloc(r);
+		if (item == SR__NONE && r->_state != SR__RING_CLOSING)
+			return false;
+	}
+	if ((flags & SR__SF_NOTIF) && !(cf & IORING_CQE_F_NOTIF)) {
+		x->_res0 = res;
+		x->_cflags0 = cf;
+		s->_flags |= SR__SF_GOTRES;
+		if (final) {
+			res = 0;	/* no notification will follow */
+			cf = 0;
+		}
+	}
+	if (flags & SR__SF_FINISH)
+		sr_op_table[sr__slot_op(s)].finish(r, idx, res, cf, final);
+	if (flags & SR__SF_MULTI) {
+		if (item == SR__NONE)
+			return true;	/* a closing ring's stream item: dropped */
+		if (flags & SR__SF_CB) {
+			sr__fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
+		} else {
+			sr__fifo_push(r, &x->_qhead, &x->_qtail, item, idx, res, cf);
+			if (final)
+				s->_state = SR__SLOT_DONE;
+		}
+		return true;
+	}
+	if (!final)
+		return true;
+	s->_res = res;
+	s->_cflags = cf;
+	/* A callback slot stays in flight until its callback ran: it is never
+	 * DONE for a waiter to consume. */
+	if (flags & SR__SF_CB)
+		sr__fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
+	else
+		s->_state = SR__SLOT_DONE;
+	return true;
+}
+
+/* Keep a raw op's CQE met while reaping for tracked ones; false: no memory. */
+static bool raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
+{
+	if (r->_rawq_tail - r->_rawq_head == r->_rawq_cap) {
+		unsigned n = r->_rawq_cap ? r->_rawq_cap * 2 : 64;
+		struct io_uring_cqe *q = sr__malloc(n * sizeof(*q));
+
+		if (!q)
+			return r->_state == SR__RING_CLOSING;	/* nobody reaps them any more */
+		for (unsigned i = 0; i < r->_rawq_tail - r->_rawq_head; i++)
+			q[i] = r->_rawq[(r->_rawq_head + i) % r->_rawq_cap];
+		free(r->_rawq);
+		r->_rawq = q;
+		r->_rawq_tail -= r->_rawq_head;
+		r->_rawq_head = 0;
+		r->_rawq_cap = n;
+	}
+	r->_rawq[r->_rawq_tail++ % r->_rawq_cap] = *cqe;
+	return true;
+}
+
+/* CQEs off the inline path: ops with more than a plain completion, the
+ * runtime's own requests, and raw ops. */
+bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+	struct sr_slot *s;
+
+	if (!(ud & SR__UD_TRACKED))
+		return raw_keep(r, cqe);
+	if ((ud & SR__UD_OP_MASK) == SR__UD_OP_MASK) {
+		if (((ud >> SR__UD_KIND_SHIFT) & 0xff) != SR__UDK_IGNORE && !sr__be(r)->cqe(r, cqe))
+			return false;
+		r->_ext->internal_cqes++;
+		return true;
+	}
+	s = idx < r->_nslots ? &r->_slots[idx] : NULL;
+	if (!s || s->_ud != ud || s->_state != SR__SLOT_INFLIGHT) {
+		r->_ext->stale_cqes++;
+		return true;
+	}
+	return sr__complete(r, idx, cqe->res, cqe->flags);
+}
+
+/* --- waiting for an op, or a stream's next item ------------------------------------ */
+
+/*
+ * The slow half of sr__wait_done: the op is not done yet.  Entering the
+ * kernel leaves the new CQEs in the CQ: when ours is first, it is taken
+ * there (the batch case: wait in submission order); otherwise everything
+ * before it is reaped into its slots.
+ */
+int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block)
+{
+	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+
+	/*
+	 * The usual way here: an op submitted just now (a batch of one), no
+	 * CQE yet.  Enter once, and take its CQE from the CQ head.
+	 */
+	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r) && sr__enter_one(r, want) &&
+	    sr__cq_head(r)->user_data == want) {
+		const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+		r->_slots[idx]._res = cqe->res;
+		r->_slots[idx]._cflags = cqe->flags;
+		r->_slots[idx]._state = SR__SLOT_DONE;
+		r->_cqh++;
+		return 0;
+	}
+
+	for (;;) {
+		struct sr_slot *s;
+		int ret;
+
+		idx = sr__slot_of(r, h, op);
+		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
+			return sr__handle_error(r, h, op, fn);
+		s = &r->_slots[idx];
+		if (s->_state == SR__SLOT_DONE)
+			return 0;
+		if (r->_uring_up && sr__cq_has(r)) {
+			const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+			if (cqe->user_data == want && !s->_flags) {
+				s->_res = cqe->res;
+				s->_cflags = cqe->flags;
+				s->_state = SR__SLOT_DONE;
+				r->_cqh++;
+				return 0;
+			}
+			ret = sr__reap_ready(r);
+			sr__deliver_pending(r);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		ret = sr__enter(r, block);
+		if (ret < 0)
+			return sr__interrupted(ret, fn);
+		if (!block && !ret && r->_slots[idx]._state != SR__SLOT_DONE &&
+		    (!r->_uring_up || !sr__cq_has(r)))
+			return -EAGAIN;
+	}
+}
+
+int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+	     uint32_t *idxp)
+{
+	struct sr__item it;
+	uint32_t idx;
+	int ret;
+
+	if (!sr__owned(r))
+		return sr__not_owner(r, fn);
+	for (;;) {
+		idx = sr__slot_of(r, h, op);
+		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
+			return sr__handle_error(r, h, op, fn);
+		if (r->_slotx[idx]._qhead != SR__NONE)
+			break;
+		if (r->_slots[idx]._state == SR__SLOT_DONE)
+			return sr__fail(-EINVAL, "%s: internal: finished stream without items", fn);
+		/* A re-armed stream (fallback) asks again only now, so what the
+		 * caller did with the last item (drain the fd) counts. */
+		if (r->_slotx[idx]._fb)
+			sr__be(r)->consumed(r, idx);
+		ret = sr__wait_some(r, block);
+		if (ret < 0)
+			return sr__interrupted(ret, fn);
+		if (!block && r->_slotx[idx]._qhead == SR__NONE)
+			return -EAGAIN;
+	}
+	sr__fifo_pop(r, &r->_slotx[idx]._qhead, &r->_slotx[idx]._qtail, &it);
+	r->_slots[idx]._res = it.res;
+	r->_slots[idx]._cflags = it.cflags;
+	r->_slotx[idx]._fgen[0] = it.fgen;
+	*idxp = idx;
+	return 0;
+}
+
+void sr__next_done(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_slot *s = &r->_slots[idx];
+
+	if (!(s->_cflags & IORING_CQE_F_MORE) && r->_slotx[idx]._qhead == SR__NONE &&
+	    s->_state == SR__SLOT_DONE) {
+		s->_state = SR__SLOT_INFLIGHT;
+		sr__free_slot(r, idx);
+	}
+}
