@@ -75,7 +75,7 @@ TEMPLATES := $(wildcard templates/*.j2)
 ORACLE := spec/oracle/opcodes.tsv spec/oracle/variants.tsv
 GENERATED := generated/include/safer-ring/ops.h generated/include/safer-ring/prep.h \
 	generated/include/safer-ring/api.h generated/src/op_table.c generated/docs/ops.md \
-	generated/tests/conformance_sqe.c generated/tests/conformance_live.c
+	generated/tests/conformance_sqe.c generated/tests/conformance_live.c generated/tests/conformance_liburing.c
 GEN_CMD = $(PYTHON) generator/gen.py --spec spec
 
 # One run renders every output and replaces only the files that changed;

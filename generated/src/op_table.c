@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include <linux/fs.h>
+#include <linux/blkzoned.h>
 #include <safer-ring/api.h>
 
 #if SR_GEN_ABI != 2
@@ -520,6 +523,15 @@ _Static_assert(SR_SOCKET_URING_OP_GETSOCKOPT == SOCKET_URING_OP_GETSOCKOPT, "spe
 #endif
 #ifdef SOCKET_URING_OP_SETSOCKOPT
 _Static_assert(SR_SOCKET_URING_OP_SETSOCKOPT == SOCKET_URING_OP_SETSOCKOPT, "spec/ring.yaml: SOCKET_URING_OP_SETSOCKOPT");
+#endif
+#ifdef BLOCK_URING_CMD_DISCARD
+_Static_assert(SR_BLOCK_URING_CMD_DISCARD == BLOCK_URING_CMD_DISCARD, "spec/ring.yaml: BLOCK_URING_CMD_DISCARD");
+#endif
+#ifdef BLOCK_URING_CMD_ZONE_RESET_ALL
+_Static_assert(SR_BLOCK_URING_CMD_ZONE_RESET_ALL == BLOCK_URING_CMD_ZONE_RESET_ALL, "spec/ring.yaml: BLOCK_URING_CMD_ZONE_RESET_ALL");
+#endif
+#ifdef MSG_WAITALL
+_Static_assert(SR_MSG_WAITALL == MSG_WAITALL, "spec/ring.yaml: MSG_WAITALL");
 #endif
 #ifdef SOCKET_URING_OP_TX_TIMESTAMP
 _Static_assert(SR_SOCKET_URING_OP_TX_TIMESTAMP == SOCKET_URING_OP_TX_TIMESTAMP, "spec/ring.yaml: SOCKET_URING_OP_TX_TIMESTAMP");
@@ -1118,6 +1130,22 @@ sr__socket_direct_alloc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_
 }
 
 static void
+sr__cmd_getsockname_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+	struct sr__cmd_getsockname_store *st = (struct sr__cmd_getsockname_store *)x->_store;
+
+	(void)cflags;
+	(void)x;
+	if (!final)
+		return;
+	if (res >= 0)
+		sr__kernel_wrote(&st->sockaddr, sizeof(st->sockaddr));
+	if (res >= 0)
+		sr__kernel_wrote(&st->sockaddr_len, sizeof(st->sockaddr_len));
+}
+
+static void
 sr__send_zc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -1298,7 +1326,7 @@ sr__xform_recv_multishot_to_recv(struct io_uring_sqe *sqe)
 }
 
 static void
-sr__xform_send_zc_to_send(struct io_uring_sqe *sqe)
+sr__xform_send_zc_to_sendto(struct io_uring_sqe *sqe)
 {
 	sqe->opcode = SR_IORING_OP_SEND;
 	sr__sqe_put16(sqe, SR_SQE_IOPRIO, 0);
@@ -1621,6 +1649,20 @@ sr__sys_sendto(const struct io_uring_sqe *sqe)
 }
 
 static int
+sr__sys_send_bundle(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	__u16 group __attribute__((unused)) = (__u16)sr__sqe_get16(sqe, SR_SQE_BUF_GROUP);
+	const struct msghdr *bundle __attribute__((unused)) = (const struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	long ret;
+
+	ret = (long)(sendmsg(sockfd, bundle, flags | MSG_NOSIGNAL));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
 sr__sys_recv(const struct io_uring_sqe *sqe)
 {
 	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
@@ -1840,6 +1882,42 @@ sr__sys_cmd_sock(const struct io_uring_sqe *sqe)
 	long ret;
 
 	ret = (long)(sr__cmd_sock(cmd_op, fd, level, optname, optval, optlen));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_getsockname(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	struct sockaddr *sockaddr __attribute__((unused)) = (struct sockaddr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	socklen_t *sockaddr_len __attribute__((unused)) = (socklen_t *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	int peer __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_OPTLEN);
+	long ret;
+
+	ret = (long)(peer == 0 ? getsockname(fd, sockaddr, sockaddr_len) : peer == 1 ? getpeername(fd, sockaddr, sockaddr_len) : (errno = EINVAL, -1));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_discard(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	uint64_t offset __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	uint64_t nbytes __attribute__((unused)) = (uint64_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
+	long ret;
+
+	ret = (long)(ioctl(fd, BLKDISCARD, (uint64_t[2]){ offset, nbytes }));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_cmd_zone_reset_all(const struct io_uring_sqe *sqe)
+{
+	int fd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	unsigned long sectors;
+	long ret;
+
+	ret = (long)(ioctl(fd, BLKGETSIZE, &sectors) ? -1 : ioctl(fd, BLKRESETZONE, &(struct blk_zone_range){ .sector = 0, .nr_sectors = sectors }));
 	return ret == -1 ? -errno : (int)ret;
 }
 
@@ -2385,6 +2463,15 @@ static const struct sr_fb_route sr__routes_sendto[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_send_bundle[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND_BUNDLE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_send_bundle, .text = "sendmsg(2) after writability" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_recv[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_IN, .emulate = SR_EMU_NONE,
@@ -2554,6 +2641,15 @@ static const struct sr_fb_route sr__routes_msg_ring_fd[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_msg_ring_fd_alloc[] = {
+	{ .engine = SR_FB_NONE, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_MSG_RING_FD_ALLOC,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = NULL, .text = "posting into another ring needs io_uring" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_fsetxattr[] = {
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
@@ -2635,17 +2731,44 @@ static const struct sr_fb_route sr__routes_cmd_sock[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_cmd_getsockname[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_GETSOCKNAME,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_getsockname, .text = "getsockname/getpeername(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_cmd_discard[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_DISCARD,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_discard, .text = "ioctl(BLKDISCARD)(2)" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_cmd_zone_reset_all[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_CMD_ZONE_RESET_ALL,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_cmd_zone_reset_all, .text = "ioctl(BLKRESETZONE)(2)" },
+	{ 0 }
+};
+
 static const struct sr_fb_route sr__routes_send_zc[] = {
 	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
-	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_sendto, NULL },
+	  .sys = NULL, .text = "sendto (two-phase completion kept)" },
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 1, .xform = { sr__xform_send_zc_to_send, NULL },
-	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 1, .xform = { sr__xform_send_zc_to_sendto, NULL },
+	  .sys = sr__sys_sendto, .text = "sendto(2) after writability (two-phase completion kept)" },
 	{ 0 }
 };
 
@@ -2657,14 +2780,14 @@ static const struct sr_fb_route sr__routes_send_zc_fixed[] = {
 	  .sys = NULL, .text = "send_zc" },
 	{ .engine = SR_FB_KERNEL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_NONE, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
-	  .sys = NULL, .text = "send (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_sendto, NULL },
+	  .sys = NULL, .text = "sendto (two-phase completion kept)" },
 	{ .engine = SR_FB_SYSCALL, .how = SR_FB_NOTIF,
 	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
-	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SEND,
-	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_send, NULL },
-	  .sys = sr__sys_send, .text = "send(2) after writability (two-phase completion kept)" },
+	  .more_while = SR_FB_MORE_POSITIVE, .exec_op = SR_OP_SENDTO,
+	  .nxform = 2, .xform = { sr__xform_send_zc_fixed_to_send_zc, sr__xform_send_zc_to_sendto, NULL },
+	  .sys = sr__sys_sendto, .text = "sendto(2) after writability (two-phase completion kept)" },
 	{ 0 }
 };
 
@@ -2904,7 +3027,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Do nothing; completes with res 0.",
 		.routes = sr__routes_nop,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -2924,7 +3047,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored read at an offset into owned buffers (preadv2).",
 		.routes = sr__routes_readv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__readv_finish,
@@ -2944,7 +3067,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored write at an offset from owned buffers (pwritev2).",
 		.routes = sr__routes_writev,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__writev_finish,
@@ -2964,7 +3087,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.",
 		.routes = sr__routes_fsync,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -2984,7 +3107,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Read into a registered (fixed) buffer.",
 		.routes = sr__routes_read_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__read_fixed_finish,
@@ -3004,7 +3127,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Write from a registered (fixed) buffer.",
 		.routes = sr__routes_write_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__write_fixed_finish,
@@ -3024,7 +3147,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait for poll events on fd; res is the revents mask.",
 		.routes = sr__routes_poll_add,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3044,7 +3167,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Poll that stays armed: a CQE per event until cancelled.",
 		.routes = sr__routes_poll_multishot,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3064,7 +3187,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Remove a pending poll request; the poll completes with -ECANCELED.",
 		.routes = sr__routes_poll_remove,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_poll_remove,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3084,7 +3207,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Change the events of a pending poll.",
 		.routes = sr__routes_poll_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_poll_update,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3104,7 +3227,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sync_file_range(2) on a byte range.",
 		.routes = sr__routes_sync_file_range,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3124,7 +3247,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sendmsg(2) with owned data, name and control buffers.",
 		.routes = sr__routes_sendmsg,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_finish,
@@ -3144,7 +3267,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "recvmsg(2) into owned data, name and control buffers.",
 		.routes = sr__routes_recvmsg,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__recvmsg_finish,
@@ -3159,12 +3282,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_recvmsg_multishot",
 		.helper_since = "2.3",
-		.lifetimes = "msg: submit (copied at submit); buf_group: kernel_selected (buffer group)",
+		.lifetimes = "msg: submit (copied at submit); buf_group: kernel_selected (buffer group, out)",
 		.fallback = "none: each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer",
 		.doc = "Multishot recvmsg: each message lands in a provided buffer, prefixed by struct io_uring_recvmsg_out.",
 		.routes = sr__routes_recvmsg_multishot,
 		.nroutes = 1,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3184,7 +3307,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Complete after a time (res -ETIME) or after count other completions (res 0).",
 		.routes = sr__routes_timeout,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3204,7 +3327,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Repeating timeout: a CQE per expiry; count limits repeats (0: until removed).",
 		.routes = sr__routes_timeout_multishot,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3224,7 +3347,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Remove a pending timeout; it completes with -ECANCELED.",
 		.routes = sr__routes_timeout_remove,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_timeout_remove,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3244,7 +3367,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Change the expiry of a pending timeout.",
 		.routes = sr__routes_timeout_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = sr__targets_timeout_update,
 		.ntargets = 2,
 		.finish = NULL,
@@ -3264,7 +3387,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "accept4(2): take a connection; res is the new fd. The peer address comes back in the completion.",
 		.routes = sr__routes_accept,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__accept_finish,
@@ -3284,7 +3407,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Accept into the registered file table at file_index; res is 0.",
 		.routes = sr__routes_accept_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__accept_direct_finish,
@@ -3304,7 +3427,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Accept repeatedly: one CQE (new fd) per connection until cancelled.",
 		.routes = sr__routes_multishot_accept,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3324,7 +3447,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Multishot accept into slots the kernel allocates in the registered file table.",
 		.routes = sr__routes_multishot_accept_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__multishot_accept_direct_finish,
@@ -3344,7 +3467,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Cancel a pending request; res 0, -ENOENT (not found) or -EALREADY (running).",
 		.routes = sr__routes_async_cancel,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3364,7 +3487,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Cancel requests on a file descriptor.",
 		.routes = sr__routes_async_cancel_fd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3384,7 +3507,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Timeout for the previous linked request: -ETIME if it fired, -ECANCELED if the request won.",
 		.routes = sr__routes_link_timeout,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3404,7 +3527,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "connect(2).",
 		.routes = sr__routes_connect,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3424,7 +3547,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fallocate(2).",
 		.routes = sr__routes_fallocate,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3444,7 +3567,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2); res is the new fd.",
 		.routes = sr__routes_openat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3464,7 +3587,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2) into the registered file table at file_index; res is 0 (or the slot with IORING_FILE_INDEX_ALLOC, 5.19).",
 		.routes = sr__routes_openat_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__openat_direct_finish,
@@ -3484,7 +3607,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "close(2).",
 		.routes = sr__routes_close,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3504,7 +3627,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Close a slot of the registered file table.",
 		.routes = sr__routes_close_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__close_direct_finish,
@@ -3524,7 +3647,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Update slots of the registered file table from an fd array; res is the number updated.",
 		.routes = sr__routes_files_update,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__files_update_finish,
@@ -3544,7 +3667,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "statx(2); the struct statx comes back in the completion.",
 		.routes = sr__routes_statx,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__statx_finish,
@@ -3564,7 +3687,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pread(2) into an owned buffer, up to its capacity; offset -1 uses the file position.",
 		.routes = sr__routes_read,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__read_finish,
@@ -3584,7 +3707,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pwrite(2) of an owned buffer's contents; offset -1 uses the file position.",
 		.routes = sr__routes_write,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__write_finish,
@@ -3604,7 +3727,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "posix_fadvise(2) with a 32-bit length.",
 		.routes = sr__routes_fadvise,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3624,7 +3747,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "posix_fadvise(2) with a 64-bit length.",
 		.routes = sr__routes_fadvise64,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3644,7 +3767,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "madvise(2) on a range of the caller's address space (32-bit length).",
 		.routes = sr__routes_madvise,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3664,7 +3787,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "madvise(2) with a 64-bit length.",
 		.routes = sr__routes_madvise64,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3684,7 +3807,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "send(2) of an owned buffer's contents.",
 		.routes = sr__routes_send,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_finish,
@@ -3704,10 +3827,30 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "sendto(2): send to an address on an unconnected socket.",
 		.routes = sr__routes_sendto,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendto_finish,
+	},
+	[SR_OP_SEND_BUNDLE] = {
+		.name = "send_bundle",
+		.opcode = 26,
+		.shape = SR_SHAPE_MULTISHOT,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_BYTES,
+		.kernel = 0x060a00,	/* 6.10 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_send_bundle",
+		.helper_since = "2.7",
+		.lifetimes = "group: kernel_selected (buffer group, in)",
+		.fallback = "sendmsg(2) after writability",
+		.doc = "Send the buffers queued in a send group, several at once: each completion says how many bytes went and hands back the buffers they came from.",
+		.routes = sr__routes_send_bundle,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_SEND,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
 	},
 	[SR_OP_RECV] = {
 		.name = "recv",
@@ -3724,7 +3867,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "recv(2) into an owned buffer, up to its capacity.",
 		.routes = sr__routes_recv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__recv_finish,
@@ -3739,12 +3882,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_recv_multishot",
 		.helper_since = "2.3",
-		.lifetimes = "buf_group: kernel_selected (buffer group)",
+		.lifetimes = "buf_group: kernel_selected (buffer group, out)",
 		.fallback = "recv (re-armed)",
 		.doc = "Multishot recv: each chunk lands in a buffer the kernel picks from a buffer group.",
 		.routes = sr__routes_recv_multishot,
 		.nroutes = 2,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3764,7 +3907,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat2(2); res is the new fd.",
 		.routes = sr__routes_openat2,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3784,7 +3927,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat2(2) into the registered file table.",
 		.routes = sr__routes_openat2_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__openat2_direct_finish,
@@ -3804,7 +3947,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "epoll_ctl(2).",
 		.routes = sr__routes_epoll_ctl,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3824,7 +3967,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "splice(2) between two fds, one of them a pipe; offsets of -1 mean none.",
 		.routes = sr__routes_splice,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3844,7 +3987,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Hand nr buffers of len bytes at addr to buffer group bgid (legacy provided buffers).",
 		.routes = sr__routes_provide_buffers,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3864,7 +4007,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Take back up to nr provided buffers of group bgid; res is the number removed.",
 		.routes = sr__routes_remove_buffers,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3884,7 +4027,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "tee(2) between two pipes.",
 		.routes = sr__routes_tee,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3904,7 +4047,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "shutdown(2).",
 		.routes = sr__routes_shutdown,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3924,7 +4067,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "renameat2(2).",
 		.routes = sr__routes_renameat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3944,7 +4087,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "unlinkat(2).",
 		.routes = sr__routes_unlinkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3964,7 +4107,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "mkdirat(2).",
 		.routes = sr__routes_mkdirat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -3984,7 +4127,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "symlinkat(2).",
 		.routes = sr__routes_symlinkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4004,7 +4147,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "linkat(2).",
 		.routes = sr__routes_linkat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4024,7 +4167,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Post a CQE (res = len, user_data = data) on another ring.",
 		.routes = sr__routes_msg_ring,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4044,7 +4187,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "msg_ring that also sets the target CQE's flags.",
 		.routes = sr__routes_msg_ring_cqe_flags,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4064,7 +4207,27 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Send a registered file from this ring into another ring's table.",
 		.routes = sr__routes_msg_ring_fd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_MSG_RING_FD_ALLOC] = {
+		.name = "msg_ring_fd_alloc",
+		.opcode = 40,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_ANY,
+		.result = SR_RESULT_SLOT,
+		.kernel = 0x060000,	/* 6.0 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_msg_ring_fd_alloc",
+		.helper_since = "2.4",
+		.lifetimes = "none",
+		.fallback = "none: posting into another ring needs io_uring",
+		.doc = "Send a registered file from this ring into a free slot of another ring's table; res is the slot it took.",
+		.routes = sr__routes_msg_ring_fd_alloc,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4084,7 +4247,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fsetxattr(2).",
 		.routes = sr__routes_fsetxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4104,7 +4267,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "setxattr(2) by path.",
 		.routes = sr__routes_setxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4124,7 +4287,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "fgetxattr(2) into an owned buffer; res is the value's length.",
 		.routes = sr__routes_fgetxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__fgetxattr_finish,
@@ -4144,7 +4307,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "getxattr(2) by path into an owned buffer; res is the value's length.",
 		.routes = sr__routes_getxattr,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__getxattr_finish,
@@ -4164,7 +4327,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2); res is the new fd.",
 		.routes = sr__routes_socket,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4184,7 +4347,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2) into the registered file table at file_index.",
 		.routes = sr__routes_socket_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__socket_direct_finish,
@@ -4204,7 +4367,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "socket(2) into a slot the kernel allocates; res is the slot.",
 		.routes = sr__routes_socket_direct_alloc,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__socket_direct_alloc_finish,
@@ -4224,7 +4387,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Driver- or socket-specific command (an asynchronous ioctl).",
 		.routes = sr__routes_uring_cmd,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4244,7 +4407,67 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Socket command: SIOCINQ, SIOCOUTQ, getsockopt or setsockopt.",
 		.routes = sr__routes_cmd_sock,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_CMD_GETSOCKNAME] = {
+		.name = "cmd_getsockname",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x061300,	/* 6.19 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_getsockname",
+		.helper_since = "2.13",
+		.lifetimes = "sockaddr: completion (returned in the completion); sockaddr_len: completion (returned in the completion)",
+		.fallback = "getsockname/getpeername(2)",
+		.doc = "getsockname(2), or getpeername(2) with peer 1, of a socket (a registered one too); the address comes back in the completion.",
+		.routes = sr__routes_cmd_getsockname,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = sr__cmd_getsockname_finish,
+	},
+	[SR_OP_CMD_DISCARD] = {
+		.name = "cmd_discard",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_FILE,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x060c00,	/* 6.12 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_discard",
+		.helper_since = "2.8",
+		.lifetimes = "none",
+		.fallback = "ioctl(BLKDISCARD)(2)",
+		.doc = "Discard nbytes of a block device from offset (both multiples of its logical block size), as the BLKDISCARD ioctl; the device must be open for writing.",
+		.routes = sr__routes_cmd_discard,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
+	},
+	[SR_OP_CMD_ZONE_RESET_ALL] = {
+		.name = "cmd_zone_reset_all",
+		.opcode = 46,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_FILE,
+		.result = SR_RESULT_STATUS,
+		.kernel = 0x070300,	/* 7.3 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_cmd_zone_reset_all",
+		.helper_since = "unreleased",
+		.lifetimes = "none",
+		.fallback = "ioctl(BLKRESETZONE)(2)",
+		.doc = "Reset the write pointer of every sequential zone of a zoned block device open for writing (BLKRESETZONE over the whole device).",
+		.routes = sr__routes_cmd_zone_reset_all,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4259,12 +4482,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_send_zc",
 		.helper_since = "2.3",
-		.lifetimes = "buf: notification (owned buffer, in)",
-		.fallback = "send (two-phase completion kept)",
+		.lifetimes = "buf: notification (owned buffer, in); dest_addr: submit (copied at submit)",
+		.fallback = "sendto (two-phase completion kept)",
 		.doc = "Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer.",
 		.routes = sr__routes_send_zc,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_zc_finish,
@@ -4279,12 +4502,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_send_zc_fixed",
 		.helper_since = "2.3",
-		.lifetimes = "buf: notification (owned buffer, in)",
+		.lifetimes = "buf: notification (owned buffer, in); dest_addr: submit (copied at submit)",
 		.fallback = "send_zc",
 		.doc = "Zero-copy send from a registered buffer.",
 		.routes = sr__routes_send_zc_fixed,
 		.nroutes = 3,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__send_zc_fixed_finish,
@@ -4304,7 +4527,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy sendmsg: a result CQE, then a notification CQE.",
 		.routes = sr__routes_sendmsg_zc,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_zc_finish,
@@ -4324,7 +4547,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy sendmsg whose iovecs point into a registered buffer.",
 		.routes = sr__routes_sendmsg_zc_fixed,
 		.nroutes = 3,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__sendmsg_zc_fixed_finish,
@@ -4339,12 +4562,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_read_multishot",
 		.helper_since = "2.6",
-		.lifetimes = "buf_group: kernel_selected (buffer group)",
+		.lifetimes = "buf_group: kernel_selected (buffer group, out)",
 		.fallback = "read (re-armed)",
 		.doc = "Multishot read from a pollable file into buffers the kernel picks from a buffer group.",
 		.routes = sr__routes_read_multishot,
 		.nroutes = 2,
-		.selects_buffer = 1,
+		.selects_buffer = SR__SELECT_FILL,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4364,7 +4587,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "waitid(2); the siginfo comes back in the completion.",
 		.routes = sr__routes_waitid,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__waitid_finish,
@@ -4384,7 +4607,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait on a futex word while it holds val (futex2 semantics).",
 		.routes = sr__routes_futex_wait,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4404,7 +4627,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wake up to val waiters on a futex word; res is the number woken.",
 		.routes = sr__routes_futex_wake,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4424,7 +4647,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Wait on several futex words; res is the index of the one that woke.",
 		.routes = sr__routes_futex_waitv,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4444,7 +4667,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Install a registered file as a regular fd; res is the fd.",
 		.routes = sr__routes_fixed_fd_install,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4464,7 +4687,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "ftruncate(2).",
 		.routes = sr__routes_ftruncate,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4484,7 +4707,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "bind(2).",
 		.routes = sr__routes_bind,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4504,7 +4727,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "listen(2).",
 		.routes = sr__routes_listen,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4524,7 +4747,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Zero-copy receive into a registered zcrx area (multishot, 32-byte CQEs).",
 		.routes = sr__routes_recv_zc,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4544,7 +4767,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "epoll_wait(2) into an owned buffer of struct epoll_event; res is the number of events.",
 		.routes = sr__routes_epoll_wait,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__epoll_wait_finish,
@@ -4564,7 +4787,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored read into owned buffers that lie in one registered buffer.",
 		.routes = sr__routes_readv_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__readv_fixed_finish,
@@ -4584,7 +4807,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Vectored write from owned buffers that lie in one registered buffer.",
 		.routes = sr__routes_writev_fixed,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__writev_fixed_finish,
@@ -4604,7 +4827,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pipe2(2); both fds come back in the completion.",
 		.routes = sr__routes_pipe,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__pipe_finish,
@@ -4624,7 +4847,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "pipe2(2) into the registered file table from file_index.",
 		.routes = sr__routes_pipe_direct,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__pipe_direct_finish,
@@ -4644,7 +4867,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "NOP in a 128-byte SQE slot (IORING_SETUP_SQE_MIXED rings).",
 		.routes = sr__routes_nop128,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -4664,7 +4887,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "uring_cmd with 64 more bytes of command payload in a 128-byte SQE.",
 		.routes = sr__routes_uring_cmd128,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,

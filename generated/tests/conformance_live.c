@@ -49,6 +49,7 @@ int live_madvise(struct live *t) __attribute__((weak));
 int live_madvise64(struct live *t) __attribute__((weak));
 int live_send(struct live *t) __attribute__((weak));
 int live_sendto(struct live *t) __attribute__((weak));
+int live_send_bundle(struct live *t) __attribute__((weak));
 int live_recv(struct live *t) __attribute__((weak));
 int live_recv_multishot(struct live *t) __attribute__((weak));
 int live_openat2(struct live *t) __attribute__((weak));
@@ -67,6 +68,7 @@ int live_linkat(struct live *t) __attribute__((weak));
 int live_msg_ring(struct live *t) __attribute__((weak));
 int live_msg_ring_cqe_flags(struct live *t) __attribute__((weak));
 int live_msg_ring_fd(struct live *t) __attribute__((weak));
+int live_msg_ring_fd_alloc(struct live *t) __attribute__((weak));
 int live_fsetxattr(struct live *t) __attribute__((weak));
 int live_setxattr(struct live *t) __attribute__((weak));
 int live_fgetxattr(struct live *t) __attribute__((weak));
@@ -76,6 +78,9 @@ int live_socket_direct(struct live *t) __attribute__((weak));
 int live_socket_direct_alloc(struct live *t) __attribute__((weak));
 int live_uring_cmd(struct live *t) __attribute__((weak));
 int live_cmd_sock(struct live *t) __attribute__((weak));
+int live_cmd_getsockname(struct live *t) __attribute__((weak));
+int live_cmd_discard(struct live *t) __attribute__((weak));
+int live_cmd_zone_reset_all(struct live *t) __attribute__((weak));
 int live_send_zc(struct live *t) __attribute__((weak));
 int live_send_zc_fixed(struct live *t) __attribute__((weak));
 int live_sendmsg_zc(struct live *t) __attribute__((weak));
@@ -303,6 +308,11 @@ cu_live_sendto(void)
 	conf_run_live(SR_OP_SENDTO);
 }
 static void
+cu_live_send_bundle(void)
+{
+	conf_run_live(SR_OP_SEND_BUNDLE);
+}
+static void
 cu_live_recv(void)
 {
 	conf_run_live(SR_OP_RECV);
@@ -393,6 +403,11 @@ cu_live_msg_ring_fd(void)
 	conf_run_live(SR_OP_MSG_RING_FD);
 }
 static void
+cu_live_msg_ring_fd_alloc(void)
+{
+	conf_run_live(SR_OP_MSG_RING_FD_ALLOC);
+}
+static void
 cu_live_fsetxattr(void)
 {
 	conf_run_live(SR_OP_FSETXATTR);
@@ -436,6 +451,21 @@ static void
 cu_live_cmd_sock(void)
 {
 	conf_run_live(SR_OP_CMD_SOCK);
+}
+static void
+cu_live_cmd_getsockname(void)
+{
+	conf_run_live(SR_OP_CMD_GETSOCKNAME);
+}
+static void
+cu_live_cmd_discard(void)
+{
+	conf_run_live(SR_OP_CMD_DISCARD);
+}
+static void
+cu_live_cmd_zone_reset_all(void)
+{
+	conf_run_live(SR_OP_CMD_ZONE_RESET_ALL);
 }
 static void
 cu_live_send_zc(void)
@@ -543,95 +573,122 @@ cu_live_uring_cmd128(void)
 	conf_run_live(SR_OP_URING_CMD128);
 }
 
+/* Indexed by op id (conf_live_one); a new op's id need not match its place in the spec. */
 const struct live_entry conf_live_tests[] = {
-	{ SR_OP_NOP, "nop", live_nop, NULL, cu_live_nop },
-	{ SR_OP_READV, "readv", live_readv, NULL, cu_live_readv },
-	{ SR_OP_WRITEV, "writev", live_writev, NULL, cu_live_writev },
-	{ SR_OP_FSYNC, "fsync", live_fsync, NULL, cu_live_fsync },
-	{ SR_OP_READ_FIXED, "read_fixed", live_read_fixed, NULL, cu_live_read_fixed },
-	{ SR_OP_WRITE_FIXED, "write_fixed", live_write_fixed, NULL, cu_live_write_fixed },
-	{ SR_OP_POLL_ADD, "poll_add", live_poll_add, NULL, cu_live_poll_add },
-	{ SR_OP_POLL_MULTISHOT, "poll_multishot", live_poll_multishot, NULL, cu_live_poll_multishot },
-	{ SR_OP_POLL_REMOVE, "poll_remove", live_poll_remove, NULL, cu_live_poll_remove },
-	{ SR_OP_POLL_UPDATE, "poll_update", live_poll_update, NULL, cu_live_poll_update },
-	{ SR_OP_SYNC_FILE_RANGE, "sync_file_range", live_sync_file_range, NULL, cu_live_sync_file_range },
-	{ SR_OP_SENDMSG, "sendmsg", live_sendmsg, NULL, cu_live_sendmsg },
-	{ SR_OP_RECVMSG, "recvmsg", live_recvmsg, NULL, cu_live_recvmsg },
-	{ SR_OP_RECVMSG_MULTISHOT, "recvmsg_multishot", live_recvmsg_multishot, NULL, cu_live_recvmsg_multishot },
-	{ SR_OP_TIMEOUT, "timeout", live_timeout, NULL, cu_live_timeout },
-	{ SR_OP_TIMEOUT_MULTISHOT, "timeout_multishot", live_timeout_multishot, NULL, cu_live_timeout_multishot },
-	{ SR_OP_TIMEOUT_REMOVE, "timeout_remove", live_timeout_remove, NULL, cu_live_timeout_remove },
-	{ SR_OP_TIMEOUT_UPDATE, "timeout_update", live_timeout_update, NULL, cu_live_timeout_update },
-	{ SR_OP_ACCEPT, "accept", live_accept, NULL, cu_live_accept },
-	{ SR_OP_ACCEPT_DIRECT, "accept_direct", live_accept_direct, NULL, cu_live_accept_direct },
-	{ SR_OP_MULTISHOT_ACCEPT, "multishot_accept", live_multishot_accept, NULL, cu_live_multishot_accept },
-	{ SR_OP_MULTISHOT_ACCEPT_DIRECT, "multishot_accept_direct", live_multishot_accept_direct, NULL, cu_live_multishot_accept_direct },
-	{ SR_OP_ASYNC_CANCEL, "async_cancel", live_async_cancel, NULL, cu_live_async_cancel },
-	{ SR_OP_ASYNC_CANCEL_FD, "async_cancel_fd", live_async_cancel_fd, NULL, cu_live_async_cancel_fd },
-	{ SR_OP_LINK_TIMEOUT, "link_timeout", live_link_timeout, NULL, cu_live_link_timeout },
-	{ SR_OP_CONNECT, "connect", live_connect, NULL, cu_live_connect },
-	{ SR_OP_FALLOCATE, "fallocate", live_fallocate, NULL, cu_live_fallocate },
-	{ SR_OP_OPENAT, "openat", live_openat, NULL, cu_live_openat },
-	{ SR_OP_OPENAT_DIRECT, "openat_direct", live_openat_direct, NULL, cu_live_openat_direct },
-	{ SR_OP_CLOSE, "close", live_close, NULL, cu_live_close },
-	{ SR_OP_CLOSE_DIRECT, "close_direct", live_close_direct, NULL, cu_live_close_direct },
-	{ SR_OP_FILES_UPDATE, "files_update", live_files_update, NULL, cu_live_files_update },
-	{ SR_OP_STATX, "statx", live_statx, NULL, cu_live_statx },
-	{ SR_OP_READ, "read", live_read, NULL, cu_live_read },
-	{ SR_OP_WRITE, "write", live_write, NULL, cu_live_write },
-	{ SR_OP_FADVISE, "fadvise", live_fadvise, NULL, cu_live_fadvise },
-	{ SR_OP_FADVISE64, "fadvise64", live_fadvise64, NULL, cu_live_fadvise64 },
-	{ SR_OP_MADVISE, "madvise", live_madvise, NULL, cu_live_madvise },
-	{ SR_OP_MADVISE64, "madvise64", live_madvise64, NULL, cu_live_madvise64 },
-	{ SR_OP_SEND, "send", live_send, NULL, cu_live_send },
-	{ SR_OP_SENDTO, "sendto", live_sendto, NULL, cu_live_sendto },
-	{ SR_OP_RECV, "recv", live_recv, NULL, cu_live_recv },
-	{ SR_OP_RECV_MULTISHOT, "recv_multishot", live_recv_multishot, NULL, cu_live_recv_multishot },
-	{ SR_OP_OPENAT2, "openat2", live_openat2, NULL, cu_live_openat2 },
-	{ SR_OP_OPENAT2_DIRECT, "openat2_direct", live_openat2_direct, NULL, cu_live_openat2_direct },
-	{ SR_OP_EPOLL_CTL, "epoll_ctl", live_epoll_ctl, NULL, cu_live_epoll_ctl },
-	{ SR_OP_SPLICE, "splice", live_splice, NULL, cu_live_splice },
-	{ SR_OP_PROVIDE_BUFFERS, "provide_buffers", live_provide_buffers, NULL, cu_live_provide_buffers },
-	{ SR_OP_REMOVE_BUFFERS, "remove_buffers", live_remove_buffers, NULL, cu_live_remove_buffers },
-	{ SR_OP_TEE, "tee", live_tee, NULL, cu_live_tee },
-	{ SR_OP_SHUTDOWN, "shutdown", live_shutdown, NULL, cu_live_shutdown },
-	{ SR_OP_RENAMEAT, "renameat", live_renameat, NULL, cu_live_renameat },
-	{ SR_OP_UNLINKAT, "unlinkat", live_unlinkat, NULL, cu_live_unlinkat },
-	{ SR_OP_MKDIRAT, "mkdirat", live_mkdirat, NULL, cu_live_mkdirat },
-	{ SR_OP_SYMLINKAT, "symlinkat", live_symlinkat, NULL, cu_live_symlinkat },
-	{ SR_OP_LINKAT, "linkat", live_linkat, NULL, cu_live_linkat },
-	{ SR_OP_MSG_RING, "msg_ring", live_msg_ring, NULL, cu_live_msg_ring },
-	{ SR_OP_MSG_RING_CQE_FLAGS, "msg_ring_cqe_flags", live_msg_ring_cqe_flags, NULL, cu_live_msg_ring_cqe_flags },
-	{ SR_OP_MSG_RING_FD, "msg_ring_fd", live_msg_ring_fd, NULL, cu_live_msg_ring_fd },
-	{ SR_OP_FSETXATTR, "fsetxattr", live_fsetxattr, NULL, cu_live_fsetxattr },
-	{ SR_OP_SETXATTR, "setxattr", live_setxattr, NULL, cu_live_setxattr },
-	{ SR_OP_FGETXATTR, "fgetxattr", live_fgetxattr, NULL, cu_live_fgetxattr },
-	{ SR_OP_GETXATTR, "getxattr", live_getxattr, NULL, cu_live_getxattr },
-	{ SR_OP_SOCKET, "socket", live_socket, NULL, cu_live_socket },
-	{ SR_OP_SOCKET_DIRECT, "socket_direct", live_socket_direct, NULL, cu_live_socket_direct },
-	{ SR_OP_SOCKET_DIRECT_ALLOC, "socket_direct_alloc", live_socket_direct_alloc, NULL, cu_live_socket_direct_alloc },
-	{ SR_OP_URING_CMD, "uring_cmd", live_uring_cmd, NULL, cu_live_uring_cmd },
-	{ SR_OP_CMD_SOCK, "cmd_sock", live_cmd_sock, NULL, cu_live_cmd_sock },
-	{ SR_OP_SEND_ZC, "send_zc", live_send_zc, NULL, cu_live_send_zc },
-	{ SR_OP_SEND_ZC_FIXED, "send_zc_fixed", live_send_zc_fixed, NULL, cu_live_send_zc_fixed },
-	{ SR_OP_SENDMSG_ZC, "sendmsg_zc", live_sendmsg_zc, NULL, cu_live_sendmsg_zc },
-	{ SR_OP_SENDMSG_ZC_FIXED, "sendmsg_zc_fixed", live_sendmsg_zc_fixed, NULL, cu_live_sendmsg_zc_fixed },
-	{ SR_OP_READ_MULTISHOT, "read_multishot", live_read_multishot, NULL, cu_live_read_multishot },
-	{ SR_OP_WAITID, "waitid", live_waitid, NULL, cu_live_waitid },
-	{ SR_OP_FUTEX_WAIT, "futex_wait", live_futex_wait, NULL, cu_live_futex_wait },
-	{ SR_OP_FUTEX_WAKE, "futex_wake", live_futex_wake, NULL, cu_live_futex_wake },
-	{ SR_OP_FUTEX_WAITV, "futex_waitv", live_futex_waitv, NULL, cu_live_futex_waitv },
-	{ SR_OP_FIXED_FD_INSTALL, "fixed_fd_install", live_fixed_fd_install, NULL, cu_live_fixed_fd_install },
-	{ SR_OP_FTRUNCATE, "ftruncate", live_ftruncate, NULL, cu_live_ftruncate },
-	{ SR_OP_BIND, "bind", live_bind, NULL, cu_live_bind },
-	{ SR_OP_LISTEN, "listen", live_listen, NULL, cu_live_listen },
-	{ SR_OP_RECV_ZC, "recv_zc", NULL, "needs a NIC with header split and zcrx support, and CAP_NET_ADMIN", cu_live_recv_zc },
-	{ SR_OP_EPOLL_WAIT, "epoll_wait", live_epoll_wait, NULL, cu_live_epoll_wait },
-	{ SR_OP_READV_FIXED, "readv_fixed", live_readv_fixed, NULL, cu_live_readv_fixed },
-	{ SR_OP_WRITEV_FIXED, "writev_fixed", live_writev_fixed, NULL, cu_live_writev_fixed },
-	{ SR_OP_PIPE, "pipe", live_pipe, NULL, cu_live_pipe },
-	{ SR_OP_PIPE_DIRECT, "pipe_direct", live_pipe_direct, NULL, cu_live_pipe_direct },
-	{ SR_OP_NOP128, "nop128", live_nop128, NULL, cu_live_nop128 },
-	{ SR_OP_URING_CMD128, "uring_cmd128", live_uring_cmd128, NULL, cu_live_uring_cmd128 },
-	{ 0, NULL, NULL, NULL, NULL },
+	[SR_OP_NOP] = { SR_OP_NOP, "nop", live_nop, NULL, cu_live_nop },
+	[SR_OP_READV] = { SR_OP_READV, "readv", live_readv, NULL, cu_live_readv },
+	[SR_OP_WRITEV] = { SR_OP_WRITEV, "writev", live_writev, NULL, cu_live_writev },
+	[SR_OP_FSYNC] = { SR_OP_FSYNC, "fsync", live_fsync, NULL, cu_live_fsync },
+	[SR_OP_READ_FIXED] = { SR_OP_READ_FIXED, "read_fixed", live_read_fixed, NULL, cu_live_read_fixed },
+	[SR_OP_WRITE_FIXED] = { SR_OP_WRITE_FIXED, "write_fixed", live_write_fixed, NULL, cu_live_write_fixed },
+	[SR_OP_POLL_ADD] = { SR_OP_POLL_ADD, "poll_add", live_poll_add, NULL, cu_live_poll_add },
+	[SR_OP_POLL_MULTISHOT] = { SR_OP_POLL_MULTISHOT, "poll_multishot", live_poll_multishot, NULL, cu_live_poll_multishot },
+	[SR_OP_POLL_REMOVE] = { SR_OP_POLL_REMOVE, "poll_remove", live_poll_remove, NULL, cu_live_poll_remove },
+	[SR_OP_POLL_UPDATE] = { SR_OP_POLL_UPDATE, "poll_update", live_poll_update, NULL, cu_live_poll_update },
+	[SR_OP_SYNC_FILE_RANGE] = { SR_OP_SYNC_FILE_RANGE, "sync_file_range", live_sync_file_range, NULL, cu_live_sync_file_range },
+	[SR_OP_SENDMSG] = { SR_OP_SENDMSG, "sendmsg", live_sendmsg, NULL, cu_live_sendmsg },
+	[SR_OP_RECVMSG] = { SR_OP_RECVMSG, "recvmsg", live_recvmsg, NULL, cu_live_recvmsg },
+	[SR_OP_RECVMSG_MULTISHOT] = { SR_OP_RECVMSG_MULTISHOT, "recvmsg_multishot", live_recvmsg_multishot, NULL, cu_live_recvmsg_multishot },
+	[SR_OP_TIMEOUT] = { SR_OP_TIMEOUT, "timeout", live_timeout, NULL, cu_live_timeout },
+	[SR_OP_TIMEOUT_MULTISHOT] = { SR_OP_TIMEOUT_MULTISHOT, "timeout_multishot", live_timeout_multishot, NULL, cu_live_timeout_multishot },
+	[SR_OP_TIMEOUT_REMOVE] = { SR_OP_TIMEOUT_REMOVE, "timeout_remove", live_timeout_remove, NULL, cu_live_timeout_remove },
+	[SR_OP_TIMEOUT_UPDATE] = { SR_OP_TIMEOUT_UPDATE, "timeout_update", live_timeout_update, NULL, cu_live_timeout_update },
+	[SR_OP_ACCEPT] = { SR_OP_ACCEPT, "accept", live_accept, NULL, cu_live_accept },
+	[SR_OP_ACCEPT_DIRECT] = { SR_OP_ACCEPT_DIRECT, "accept_direct", live_accept_direct, NULL, cu_live_accept_direct },
+	[SR_OP_MULTISHOT_ACCEPT] = { SR_OP_MULTISHOT_ACCEPT, "multishot_accept", live_multishot_accept, NULL, cu_live_multishot_accept },
+	[SR_OP_MULTISHOT_ACCEPT_DIRECT] = { SR_OP_MULTISHOT_ACCEPT_DIRECT, "multishot_accept_direct", live_multishot_accept_direct, NULL, cu_live_multishot_accept_direct },
+	[SR_OP_ASYNC_CANCEL] = { SR_OP_ASYNC_CANCEL, "async_cancel", live_async_cancel, NULL, cu_live_async_cancel },
+	[SR_OP_ASYNC_CANCEL_FD] = { SR_OP_ASYNC_CANCEL_FD, "async_cancel_fd", live_async_cancel_fd, NULL, cu_live_async_cancel_fd },
+	[SR_OP_LINK_TIMEOUT] = { SR_OP_LINK_TIMEOUT, "link_timeout", live_link_timeout, NULL, cu_live_link_timeout },
+	[SR_OP_CONNECT] = { SR_OP_CONNECT, "connect", live_connect, NULL, cu_live_connect },
+	[SR_OP_FALLOCATE] = { SR_OP_FALLOCATE, "fallocate", live_fallocate, NULL, cu_live_fallocate },
+	[SR_OP_OPENAT] = { SR_OP_OPENAT, "openat", live_openat, NULL, cu_live_openat },
+	[SR_OP_OPENAT_DIRECT] = { SR_OP_OPENAT_DIRECT, "openat_direct", live_openat_direct, NULL, cu_live_openat_direct },
+	[SR_OP_CLOSE] = { SR_OP_CLOSE, "close", live_close, NULL, cu_live_close },
+	[SR_OP_CLOSE_DIRECT] = { SR_OP_CLOSE_DIRECT, "close_direct", live_close_direct, NULL, cu_live_close_direct },
+	[SR_OP_FILES_UPDATE] = { SR_OP_FILES_UPDATE, "files_update", live_files_update, NULL, cu_live_files_update },
+	[SR_OP_STATX] = { SR_OP_STATX, "statx", live_statx, NULL, cu_live_statx },
+	[SR_OP_READ] = { SR_OP_READ, "read", live_read, NULL, cu_live_read },
+	[SR_OP_WRITE] = { SR_OP_WRITE, "write", live_write, NULL, cu_live_write },
+	[SR_OP_FADVISE] = { SR_OP_FADVISE, "fadvise", live_fadvise, NULL, cu_live_fadvise },
+	[SR_OP_FADVISE64] = { SR_OP_FADVISE64, "fadvise64", live_fadvise64, NULL, cu_live_fadvise64 },
+	[SR_OP_MADVISE] = { SR_OP_MADVISE, "madvise", live_madvise, NULL, cu_live_madvise },
+	[SR_OP_MADVISE64] = { SR_OP_MADVISE64, "madvise64", live_madvise64, NULL, cu_live_madvise64 },
+	[SR_OP_SEND] = { SR_OP_SEND, "send", live_send, NULL, cu_live_send },
+	[SR_OP_SENDTO] = { SR_OP_SENDTO, "sendto", live_sendto, NULL, cu_live_sendto },
+	[SR_OP_RECV] = { SR_OP_RECV, "recv", live_recv, NULL, cu_live_recv },
+	[SR_OP_RECV_MULTISHOT] = { SR_OP_RECV_MULTISHOT, "recv_multishot", live_recv_multishot, NULL, cu_live_recv_multishot },
+	[SR_OP_OPENAT2] = { SR_OP_OPENAT2, "openat2", live_openat2, NULL, cu_live_openat2 },
+	[SR_OP_OPENAT2_DIRECT] = { SR_OP_OPENAT2_DIRECT, "openat2_direct", live_openat2_direct, NULL, cu_live_openat2_direct },
+	[SR_OP_EPOLL_CTL] = { SR_OP_EPOLL_CTL, "epoll_ctl", live_epoll_ctl, NULL, cu_live_epoll_ctl },
+	[SR_OP_SPLICE] = { SR_OP_SPLICE, "splice", live_splice, NULL, cu_live_splice },
+	[SR_OP_PROVIDE_BUFFERS] = { SR_OP_PROVIDE_BUFFERS, "provide_buffers", live_provide_buffers, NULL, cu_live_provide_buffers },
+	[SR_OP_REMOVE_BUFFERS] = { SR_OP_REMOVE_BUFFERS, "remove_buffers", live_remove_buffers, NULL, cu_live_remove_buffers },
+	[SR_OP_TEE] = { SR_OP_TEE, "tee", live_tee, NULL, cu_live_tee },
+	[SR_OP_SHUTDOWN] = { SR_OP_SHUTDOWN, "shutdown", live_shutdown, NULL, cu_live_shutdown },
+	[SR_OP_RENAMEAT] = { SR_OP_RENAMEAT, "renameat", live_renameat, NULL, cu_live_renameat },
+	[SR_OP_UNLINKAT] = { SR_OP_UNLINKAT, "unlinkat", live_unlinkat, NULL, cu_live_unlinkat },
+	[SR_OP_MKDIRAT] = { SR_OP_MKDIRAT, "mkdirat", live_mkdirat, NULL, cu_live_mkdirat },
+	[SR_OP_SYMLINKAT] = { SR_OP_SYMLINKAT, "symlinkat", live_symlinkat, NULL, cu_live_symlinkat },
+	[SR_OP_LINKAT] = { SR_OP_LINKAT, "linkat", live_linkat, NULL, cu_live_linkat },
+	[SR_OP_MSG_RING] = { SR_OP_MSG_RING, "msg_ring", live_msg_ring, NULL, cu_live_msg_ring },
+	[SR_OP_MSG_RING_CQE_FLAGS] = { SR_OP_MSG_RING_CQE_FLAGS, "msg_ring_cqe_flags", live_msg_ring_cqe_flags, NULL, cu_live_msg_ring_cqe_flags },
+	[SR_OP_MSG_RING_FD] = { SR_OP_MSG_RING_FD, "msg_ring_fd", live_msg_ring_fd, NULL, cu_live_msg_ring_fd },
+	[SR_OP_FSETXATTR] = { SR_OP_FSETXATTR, "fsetxattr", live_fsetxattr, NULL, cu_live_fsetxattr },
+	[SR_OP_SETXATTR] = { SR_OP_SETXATTR, "setxattr", live_setxattr, NULL, cu_live_setxattr },
+	[SR_OP_FGETXATTR] = { SR_OP_FGETXATTR, "fgetxattr", live_fgetxattr, NULL, cu_live_fgetxattr },
+	[SR_OP_GETXATTR] = { SR_OP_GETXATTR, "getxattr", live_getxattr, NULL, cu_live_getxattr },
+	[SR_OP_SOCKET] = { SR_OP_SOCKET, "socket", live_socket, NULL, cu_live_socket },
+	[SR_OP_SOCKET_DIRECT] = { SR_OP_SOCKET_DIRECT, "socket_direct", live_socket_direct, NULL, cu_live_socket_direct },
+	[SR_OP_SOCKET_DIRECT_ALLOC] = { SR_OP_SOCKET_DIRECT_ALLOC, "socket_direct_alloc", live_socket_direct_alloc, NULL, cu_live_socket_direct_alloc },
+	[SR_OP_URING_CMD] = { SR_OP_URING_CMD, "uring_cmd", live_uring_cmd, NULL, cu_live_uring_cmd },
+	[SR_OP_CMD_SOCK] = { SR_OP_CMD_SOCK, "cmd_sock", live_cmd_sock, NULL, cu_live_cmd_sock },
+	[SR_OP_SEND_ZC] = { SR_OP_SEND_ZC, "send_zc", live_send_zc, NULL, cu_live_send_zc },
+	[SR_OP_SEND_ZC_FIXED] = { SR_OP_SEND_ZC_FIXED, "send_zc_fixed", live_send_zc_fixed, NULL, cu_live_send_zc_fixed },
+	[SR_OP_SENDMSG_ZC] = { SR_OP_SENDMSG_ZC, "sendmsg_zc", live_sendmsg_zc, NULL, cu_live_sendmsg_zc },
+	[SR_OP_SENDMSG_ZC_FIXED] = { SR_OP_SENDMSG_ZC_FIXED, "sendmsg_zc_fixed", live_sendmsg_zc_fixed, NULL, cu_live_sendmsg_zc_fixed },
+	[SR_OP_READ_MULTISHOT] = { SR_OP_READ_MULTISHOT, "read_multishot", live_read_multishot, NULL, cu_live_read_multishot },
+	[SR_OP_WAITID] = { SR_OP_WAITID, "waitid", live_waitid, NULL, cu_live_waitid },
+	[SR_OP_FUTEX_WAIT] = { SR_OP_FUTEX_WAIT, "futex_wait", live_futex_wait, NULL, cu_live_futex_wait },
+	[SR_OP_FUTEX_WAKE] = { SR_OP_FUTEX_WAKE, "futex_wake", live_futex_wake, NULL, cu_live_futex_wake },
+	[SR_OP_FUTEX_WAITV] = { SR_OP_FUTEX_WAITV, "futex_waitv", live_futex_waitv, NULL, cu_live_futex_waitv },
+	[SR_OP_FIXED_FD_INSTALL] = { SR_OP_FIXED_FD_INSTALL, "fixed_fd_install", live_fixed_fd_install, NULL, cu_live_fixed_fd_install },
+	[SR_OP_FTRUNCATE] = { SR_OP_FTRUNCATE, "ftruncate", live_ftruncate, NULL, cu_live_ftruncate },
+	[SR_OP_BIND] = { SR_OP_BIND, "bind", live_bind, NULL, cu_live_bind },
+	[SR_OP_LISTEN] = { SR_OP_LISTEN, "listen", live_listen, NULL, cu_live_listen },
+	[SR_OP_RECV_ZC] = { SR_OP_RECV_ZC, "recv_zc", NULL, "needs a NIC with header split and zcrx support, and CAP_NET_ADMIN", cu_live_recv_zc },
+	[SR_OP_EPOLL_WAIT] = { SR_OP_EPOLL_WAIT, "epoll_wait", live_epoll_wait, NULL, cu_live_epoll_wait },
+	[SR_OP_READV_FIXED] = { SR_OP_READV_FIXED, "readv_fixed", live_readv_fixed, NULL, cu_live_readv_fixed },
+	[SR_OP_WRITEV_FIXED] = { SR_OP_WRITEV_FIXED, "writev_fixed", live_writev_fixed, NULL, cu_live_writev_fixed },
+	[SR_OP_PIPE] = { SR_OP_PIPE, "pipe", live_pipe, NULL, cu_live_pipe },
+	[SR_OP_PIPE_DIRECT] = { SR_OP_PIPE_DIRECT, "pipe_direct", live_pipe_direct, NULL, cu_live_pipe_direct },
+	[SR_OP_NOP128] = { SR_OP_NOP128, "nop128", live_nop128, NULL, cu_live_nop128 },
+	[SR_OP_URING_CMD128] = { SR_OP_URING_CMD128, "uring_cmd128", live_uring_cmd128, NULL, cu_live_uring_cmd128 },
+	[SR_OP_SEND_BUNDLE] = { SR_OP_SEND_BUNDLE, "send_bundle", live_send_bundle, NULL, cu_live_send_bundle },
+	[SR_OP_MSG_RING_FD_ALLOC] = { SR_OP_MSG_RING_FD_ALLOC, "msg_ring_fd_alloc", live_msg_ring_fd_alloc, NULL, cu_live_msg_ring_fd_alloc },
+	[SR_OP_CMD_GETSOCKNAME] = { SR_OP_CMD_GETSOCKNAME, "cmd_getsockname", live_cmd_getsockname, NULL, cu_live_cmd_getsockname },
+	[SR_OP_CMD_DISCARD] = { SR_OP_CMD_DISCARD, "cmd_discard", live_cmd_discard, NULL, cu_live_cmd_discard },
+	[SR_OP_CMD_ZONE_RESET_ALL] = { SR_OP_CMD_ZONE_RESET_ALL, "cmd_zone_reset_all", live_cmd_zone_reset_all, NULL, cu_live_cmd_zone_reset_all },
+	[SR_OP__COUNT] = { 0, NULL, NULL, NULL, NULL },
+};
+
+/* Helpers that are not one op's prep (sr_prep_rw, modifiers): live_NAME too. */
+int live_rw(struct live *t) __attribute__((weak));
+int live_send_set_addr(struct live *t) __attribute__((weak));
+
+static void
+cu_live_helper_rw(void)
+{
+	conf_run_live_helper(0);
+}
+static void
+cu_live_helper_send_set_addr(void)
+{
+	conf_run_live_helper(1);
+}
+
+const struct live_helper_entry conf_live_helper_tests[] = {
+	{ "rw", live_rw, NULL, cu_live_helper_rw },
+	{ "send_set_addr", live_send_set_addr, NULL, cu_live_helper_send_set_addr },
+	{ NULL, NULL, NULL, NULL },
 };

@@ -2641,6 +2641,74 @@ sqe_sendto(void)
 }
 
 static void
+sqe_send_bundle(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_sockfd = (int)17;
+	size_t v_len = (size_t)0x1122334412ULL;
+	int v_flags = (int)19;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(2, 7)
+	/* sr_prep_send_bundle vs liburing's io_uring_prep_send_bundle */
+	sqe = conf_lib_sqe();
+	io_uring_prep_send_bundle(sqe, v_sockfd, v_len, v_flags);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_send_bundle(&got, v_sockfd, v_len, v_flags);
+	fails += conf_compare("send_bundle", "sr_prep_send_bundle vs io_uring_prep_send_bundle", &got, &want);
+	helper_checked++;
+#endif
+	/* send_bundle: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(26LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_sockfd));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(0LL)));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)v_len));
+	sr__sqe_put64(&want, SR_SQE_OFF, (__u64)((__u64)(0LL)));
+	sr__sqe_put32(&want, SR_SQE_MSG_FLAGS, (__u32)((__u64)v_flags));
+	sr__sqe_or16(&want, SR_SQE_IOPRIO, (__u16)((__u64)SR_IORING_RECVSEND_BUNDLE));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_send_bundle(&got, v_sockfd, v_len, v_flags);
+	fails += conf_compare("send_bundle", "sr_prep_send_bundle vs oracle", &got, &want);
+	oracle_checked++;
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("send_bundle", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_send_bundle, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_send_bundle(&ref, v_sockfd, v_len, v_flags);
+	{
+		struct sr_bufgroup *group = conf_send_group();
+		struct sr_send_bundle_op op = sr_send_bundle(v_sockfd, group);
+		struct sr_send_bundle_submitted sub;
+		const void *p;
+		int ret;
+
+		sr_send_bundle_set_flags(&op, v_flags);
+		ret = sr_send_bundle_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("send_bundle", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			sr__sqe_put16(&want, SR_SQE_BUF_GROUP, (__u16)sr__group_id(group));
+			want.flags |= SR_IOSQE_BUFFER_SELECT;
+			sr__sqe_put32(&want, SR_SQE_LEN, (__u32)(0));
+			sr__sqe_or32(&want, SR_SQE_MSG_FLAGS, (__u32)(SR_MSG_WAITALL));
+			(void)p;
+			fails += conf_compare("send_bundle", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_SEND_BUNDLE, fails);
+}
+
+static void
 sqe_recv(void)
 {
 	struct sr_ring *ring = conf_ring();
@@ -3867,6 +3935,71 @@ sqe_msg_ring_fd(void)
 }
 
 static void
+sqe_msg_ring_fd_alloc(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_ring_fd = (int)17;
+	int v_source_fd = (int)18;
+	__u64 v_data = (__u64)0x1122334413ULL;
+	unsigned v_flags = (unsigned)260;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(2, 4)
+	/* sr_prep_msg_ring_fd_alloc vs liburing's io_uring_prep_msg_ring_fd_alloc */
+	sqe = conf_lib_sqe();
+	io_uring_prep_msg_ring_fd_alloc(sqe, v_ring_fd, v_source_fd, v_data, v_flags);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_msg_ring_fd_alloc(&got, v_ring_fd, v_source_fd, v_data, v_flags);
+	fails += conf_compare("msg_ring_fd_alloc", "sr_prep_msg_ring_fd_alloc vs io_uring_prep_msg_ring_fd_alloc", &got, &want);
+	helper_checked++;
+#endif
+	/* msg_ring_fd_alloc: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(40LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_ring_fd));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)SR_IORING_MSG_SEND_FD));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
+	sr__sqe_put64(&want, SR_SQE_OFF, (__u64)((__u64)v_data));
+	sr__sqe_put64(&want, SR_SQE_ADDR3, (__u64)((__u64)v_source_fd));
+	sr__sqe_put32(&want, SR_SQE_FILE_INDEX, (__u32)((__u64)SR_IORING_FILE_INDEX_ALLOC));
+	sr__sqe_put32(&want, SR_SQE_MSG_RING_FLAGS, (__u32)((__u64)v_flags));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_msg_ring_fd_alloc(&got, v_ring_fd, v_source_fd, v_data, v_flags);
+	fails += conf_compare("msg_ring_fd_alloc", "sr_prep_msg_ring_fd_alloc vs oracle", &got, &want);
+	oracle_checked++;
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("msg_ring_fd_alloc", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_msg_ring_fd_alloc, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_msg_ring_fd_alloc(&ref, v_ring_fd, v_source_fd, v_data, v_flags);
+	{
+		struct sr_msg_ring_fd_alloc_op op = sr_msg_ring_fd_alloc(v_ring_fd, v_source_fd, v_data);
+		struct sr_msg_ring_fd_alloc_submitted sub;
+		const void *p;
+		int ret;
+
+		sr_msg_ring_fd_alloc_set_flags(&op, v_flags);
+		ret = sr_msg_ring_fd_alloc_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("msg_ring_fd_alloc", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			(void)p;
+			fails += conf_compare("msg_ring_fd_alloc", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_MSG_RING_FD_ALLOC, fails);
+}
+
+static void
 sqe_fsetxattr(void)
 {
 	struct sr_ring *ring = conf_ring();
@@ -4454,6 +4587,184 @@ sqe_cmd_sock(void)
 }
 
 static void
+sqe_cmd_getsockname(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_fd = (int)17;
+	struct sockaddr *v_sockaddr = (struct sockaddr *)SMEM(2);
+	socklen_t *v_sockaddr_len = (socklen_t *)SMEM(3);
+	int v_peer = (int)20;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(2, 13)
+	/* sr_prep_cmd_getsockname vs liburing's io_uring_prep_cmd_getsockname */
+	sqe = conf_lib_sqe();
+	io_uring_prep_cmd_getsockname(sqe, v_fd, v_sockaddr, v_sockaddr_len, v_peer);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cmd_getsockname(&got, v_fd, v_sockaddr, v_sockaddr_len, v_peer);
+	fails += conf_compare("cmd_getsockname", "sr_prep_cmd_getsockname vs io_uring_prep_cmd_getsockname", &got, &want);
+	helper_checked++;
+#endif
+	/* cmd_getsockname: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(46LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_fd));
+	sr__sqe_put32(&want, SR_SQE_CMD_OP, (__u32)((__u64)SR_SOCKET_URING_OP_GETSOCKNAME));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(uintptr_t)v_sockaddr));
+	sr__sqe_put64(&want, SR_SQE_ADDR3, (__u64)((__u64)(uintptr_t)v_sockaddr_len));
+	sr__sqe_put32(&want, SR_SQE_OPTLEN, (__u32)((__u64)v_peer));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cmd_getsockname(&got, v_fd, v_sockaddr, v_sockaddr_len, v_peer);
+	fails += conf_compare("cmd_getsockname", "sr_prep_cmd_getsockname vs oracle", &got, &want);
+	oracle_checked++;
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("cmd_getsockname", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_cmd_getsockname, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_cmd_getsockname(&ref, v_fd, v_sockaddr, v_sockaddr_len, v_peer);
+	{
+		struct sr_cmd_getsockname_op op = sr_cmd_getsockname(v_fd, v_peer);
+		struct sr_cmd_getsockname_submitted sub;
+		const void *p;
+		int ret;
+
+		ret = sr_cmd_getsockname_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("cmd_getsockname", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			p = (const void *)(uintptr_t)sr__sqe_get64(&got, SR_SQE_ADDR);
+			sr__sqe_put64(&got, SR_SQE_ADDR, (__u64)(uintptr_t)v_sockaddr);
+			p = (const void *)(uintptr_t)sr__sqe_get64(&got, SR_SQE_ADDR3);
+			if (!p || !(*(const socklen_t *)p == sizeof(struct sockaddr_storage)))
+				fails += conf_fail("cmd_getsockname", "addr3: result in op storage does not hold the argument");
+			sr__sqe_put64(&got, SR_SQE_ADDR3, (__u64)(uintptr_t)v_sockaddr_len);
+			(void)p;
+			fails += conf_compare("cmd_getsockname", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_CMD_GETSOCKNAME, fails);
+}
+
+static void
+sqe_cmd_discard(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_fd = (int)17;
+	uint64_t v_offset = (uint64_t)0x1122334412ULL;
+	uint64_t v_nbytes = (uint64_t)0x1122334413ULL;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(2, 8)
+	/* sr_prep_cmd_discard vs liburing's io_uring_prep_cmd_discard */
+	sqe = conf_lib_sqe();
+	io_uring_prep_cmd_discard(sqe, v_fd, v_offset, v_nbytes);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cmd_discard(&got, v_fd, v_offset, v_nbytes);
+	fails += conf_compare("cmd_discard", "sr_prep_cmd_discard vs io_uring_prep_cmd_discard", &got, &want);
+	helper_checked++;
+#endif
+	/* cmd_discard: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(46LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_fd));
+	sr__sqe_put32(&want, SR_SQE_CMD_OP, (__u32)((__u64)SR_BLOCK_URING_CMD_DISCARD));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)v_offset));
+	sr__sqe_put64(&want, SR_SQE_ADDR3, (__u64)((__u64)v_nbytes));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cmd_discard(&got, v_fd, v_offset, v_nbytes);
+	fails += conf_compare("cmd_discard", "sr_prep_cmd_discard vs oracle", &got, &want);
+	oracle_checked++;
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("cmd_discard", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_cmd_discard, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_cmd_discard(&ref, v_fd, v_offset, v_nbytes);
+	{
+		struct sr_cmd_discard_op op = sr_cmd_discard(v_fd, v_offset, v_nbytes);
+		struct sr_cmd_discard_submitted sub;
+		const void *p;
+		int ret;
+
+		ret = sr_cmd_discard_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("cmd_discard", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			(void)p;
+			fails += conf_compare("cmd_discard", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_CMD_DISCARD, fails);
+}
+
+static void
+sqe_cmd_zone_reset_all(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_fd = (int)17;
+
+	(void)sqe;
+	(void)ring;
+	/* cmd_zone_reset_all: oracle row */
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)(46LL)));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_fd));
+	sr__sqe_put32(&want, SR_SQE_CMD_OP, (__u32)((__u64)SR_BLOCK_URING_CMD_ZONE_RESET_ALL));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(0LL)));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)(0LL)));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_cmd_zone_reset_all(&got, v_fd);
+	fails += conf_compare("cmd_zone_reset_all", "sr_prep_cmd_zone_reset_all vs oracle", &got, &want);
+	oracle_checked++;
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("cmd_zone_reset_all", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_cmd_zone_reset_all, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_cmd_zone_reset_all(&ref, v_fd);
+	{
+		struct sr_cmd_zone_reset_all_op op = sr_cmd_zone_reset_all(v_fd);
+		struct sr_cmd_zone_reset_all_submitted sub;
+		const void *p;
+		int ret;
+
+		ret = sr_cmd_zone_reset_all_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("cmd_zone_reset_all", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			(void)p;
+			fails += conf_compare("cmd_zone_reset_all", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_CMD_ZONE_RESET_ALL, fails);
+}
+
+static void
 sqe_send_zc(void)
 {
 	struct sr_ring *ring = conf_ring();
@@ -4465,6 +4776,10 @@ sqe_send_zc(void)
 	size_t v_len = (size_t)128;
 	int v_flags = (int)20;
 	unsigned v_zc_flags = (unsigned)517;
+	static struct sockaddr o_dest_addr;
+	memset(&o_dest_addr, 0x5a, sizeof(o_dest_addr));
+	const struct sockaddr *v_dest_addr = (const struct sockaddr *)&o_dest_addr;
+	__u16 v_addr_len = (__u16)sizeof(o_dest_addr);
 
 	(void)sqe;
 	(void)ring;
@@ -4497,6 +4812,7 @@ sqe_send_zc(void)
 	/* The reference for the checked builder: sr_prep_send_zc, now known to be right. */
 	memset(&ref, 0, sizeof(ref));
 	sr_prep_send_zc(&ref, v_sockfd, v_buf, v_len, v_flags, v_zc_flags);
+	sr_prep_send_set_addr(&ref, v_dest_addr, v_addr_len);
 	{
 		struct sr_buf *b_buf = sr_buf_wrap((void *)v_buf, 256, 128);
 		struct sr_send_zc_op op = sr_send_zc(v_sockfd, b_buf);
@@ -4506,12 +4822,17 @@ sqe_send_zc(void)
 
 		sr_send_zc_set_flags(&op, v_flags);
 		sr_send_zc_set_zc_flags(&op, v_zc_flags);
+		sr_send_zc_set_addr(&op, v_dest_addr, v_addr_len);
 		ret = sr_send_zc_submit(ring, &op, &sub);
 		if (ret) {
 			fails += conf_fail("send_zc", sr_last_error());
 		} else {
 			got = *conf_last_sqe(ring);
 			want = ref;
+			p = (const void *)(uintptr_t)sr__sqe_get64(&got, SR_SQE_ADDR2);
+			if (!p || !(p != (const void *)v_dest_addr && memcmp(p, v_dest_addr, sizeof(o_dest_addr)) == 0))
+				fails += conf_fail("send_zc", "addr2: copy in op storage does not hold the argument");
+			sr__sqe_put64(&got, SR_SQE_ADDR2, (__u64)(uintptr_t)v_dest_addr);
 			(void)p;
 			fails += conf_compare("send_zc", "checked builder vs reference", &got, &want);
 			sr_ring_discard(ring);
@@ -4534,6 +4855,10 @@ sqe_send_zc_fixed(void)
 	int v_flags = (int)20;
 	unsigned v_zc_flags = (unsigned)517;
 	unsigned v_buf_index = (unsigned)3;
+	static struct sockaddr o_dest_addr;
+	memset(&o_dest_addr, 0x5a, sizeof(o_dest_addr));
+	const struct sockaddr *v_dest_addr = (const struct sockaddr *)&o_dest_addr;
+	__u16 v_addr_len = (__u16)sizeof(o_dest_addr);
 
 	(void)sqe;
 	(void)ring;
@@ -4553,6 +4878,7 @@ sqe_send_zc_fixed(void)
 	/* The reference for the checked builder: sr_prep_send_zc_fixed, now known to be right. */
 	memset(&ref, 0, sizeof(ref));
 	sr_prep_send_zc_fixed(&ref, v_sockfd, v_buf, v_len, v_flags, v_zc_flags, v_buf_index);
+	sr_prep_send_set_addr(&ref, v_dest_addr, v_addr_len);
 	{
 		struct sr_buf *b_buf = sr_buf_wrap((void *)v_buf, 256, 128);
 		fake_register(b_buf, ring, 3);
@@ -4563,12 +4889,17 @@ sqe_send_zc_fixed(void)
 
 		sr_send_zc_fixed_set_flags(&op, v_flags);
 		sr_send_zc_fixed_set_zc_flags(&op, v_zc_flags);
+		sr_send_zc_fixed_set_addr(&op, v_dest_addr, v_addr_len);
 		ret = sr_send_zc_fixed_submit(ring, &op, &sub);
 		if (ret) {
 			fails += conf_fail("send_zc_fixed", sr_last_error());
 		} else {
 			got = *conf_last_sqe(ring);
 			want = ref;
+			p = (const void *)(uintptr_t)sr__sqe_get64(&got, SR_SQE_ADDR2);
+			if (!p || !(p != (const void *)v_dest_addr && memcmp(p, v_dest_addr, sizeof(o_dest_addr)) == 0))
+				fails += conf_fail("send_zc_fixed", "addr2: copy in op storage does not hold the argument");
+			sr__sqe_put64(&got, SR_SQE_ADDR2, (__u64)(uintptr_t)v_dest_addr);
 			(void)p;
 			fails += conf_compare("send_zc_fixed", "checked builder vs reference", &got, &want);
 			sr_ring_discard(ring);
@@ -5909,5 +6240,86 @@ const struct conf_test conf_sqe_tests[] = {
 	{ SR_OP_PIPE_DIRECT, "pipe_direct", sqe_pipe_direct },
 	{ SR_OP_NOP128, "nop128", sqe_nop128 },
 	{ SR_OP_URING_CMD128, "uring_cmd128", sqe_uring_cmd128 },
+	{ SR_OP_SEND_BUNDLE, "send_bundle", sqe_send_bundle },
+	{ SR_OP_MSG_RING_FD_ALLOC, "msg_ring_fd_alloc", sqe_msg_ring_fd_alloc },
+	{ SR_OP_CMD_GETSOCKNAME, "cmd_getsockname", sqe_cmd_getsockname },
+	{ SR_OP_CMD_DISCARD, "cmd_discard", sqe_cmd_discard },
+	{ SR_OP_CMD_ZONE_RESET_ALL, "cmd_zone_reset_all", sqe_cmd_zone_reset_all },
 	{ 0, NULL, NULL },
+};
+
+/* rw (generic): sr_prep_rw against liburing's and the oracle row. */
+static void
+sqe_helper_rw(void)
+{
+	struct io_uring_sqe got, want;
+	unsigned fails = 0, checked = 0;
+	int v_op = (int)513;
+	int v_fd = (int)18;
+	const void *v_addr = (const void *)SMEM(3);
+	unsigned v_len = (unsigned)260;
+	__u64 v_offset = (__u64)0x1122334415ULL;
+
+#if SR__LIBURING_AT_LEAST(0, 1)
+	{
+		struct io_uring_sqe *sqe = conf_lib_sqe();
+
+		io_uring_prep_rw(v_op, sqe, v_fd, v_addr, v_len, v_offset);
+		conf_lib_take(&want, sqe);
+	}
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_rw(v_op, &got, v_fd, v_addr, v_len, v_offset);
+	fails += conf_compare("rw", "sr_prep_rw vs io_uring_prep_rw", &got, &want);
+	checked++;
+#endif
+	memset(&want, 0, sizeof(want));
+	sr__sqe_put8(&want, SR_SQE_OPCODE, (__u8)((__u64)v_op));
+	sr__sqe_put32(&want, SR_SQE_FD, (__u32)((__u64)v_fd));
+	sr__sqe_put64(&want, SR_SQE_ADDR, (__u64)((__u64)(uintptr_t)v_addr));
+	sr__sqe_put32(&want, SR_SQE_LEN, (__u32)((__u64)v_len));
+	sr__sqe_put64(&want, SR_SQE_OFF, (__u64)((__u64)v_offset));
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_rw(v_op, &got, v_fd, v_addr, v_len, v_offset);
+	fails += conf_compare("rw", "sr_prep_rw vs oracle", &got, &want);
+	checked++;
+	if (!checked)
+		fails += conf_fail("rw", "no independent reference (liburing helper or oracle row)");
+	conf_record_helper_sqe("rw", fails);
+}
+
+/* send_set_addr (modifier): sr_prep_send_set_addr against liburing's and the oracle row. */
+static void
+sqe_helper_send_set_addr(void)
+{
+	struct io_uring_sqe got, want;
+	unsigned fails = 0, checked = 0;
+	static struct sockaddr o_dest_addr;
+	memset(&o_dest_addr, 0x5a, sizeof(o_dest_addr));
+	const struct sockaddr *v_dest_addr = (const struct sockaddr *)&o_dest_addr;
+	__u16 v_addr_len = (__u16)sizeof(o_dest_addr);
+
+#if SR__LIBURING_AT_LEAST(2, 3)
+	memset(&want, 0x5a, sizeof(want));
+	io_uring_prep_send_set_addr(&want, v_dest_addr, v_addr_len);
+	memset(&got, 0x5a, sizeof(got));
+	sr_prep_send_set_addr(&got, v_dest_addr, v_addr_len);
+	fails += conf_compare("send_set_addr", "sr_prep_send_set_addr vs io_uring_prep_send_set_addr", &got, &want);
+	checked++;
+#endif
+	memset(&want, 0x5a, sizeof(want));
+	sr__sqe_put64(&want, SR_SQE_ADDR2, (__u64)((__u64)(uintptr_t)v_dest_addr));
+	sr__sqe_put16(&want, SR_SQE_ADDR_LEN, (__u16)((__u64)v_addr_len));
+	memset(&got, 0x5a, sizeof(got));
+	sr_prep_send_set_addr(&got, v_dest_addr, v_addr_len);
+	fails += conf_compare("send_set_addr", "sr_prep_send_set_addr vs oracle", &got, &want);
+	checked++;
+	if (!checked)
+		fails += conf_fail("send_set_addr", "no independent reference (liburing helper or oracle row)");
+	conf_record_helper_sqe("send_set_addr", fails);
+}
+
+const struct conf_helper_test conf_sqe_helper_tests[] = {
+	{ "rw", sqe_helper_rw },
+	{ "send_set_addr", sqe_helper_send_set_addr },
+	{ NULL, NULL },
 };

@@ -12,7 +12,7 @@ raised at the node at fault, so it reads FILE:LINE:COL.
 import re
 
 from . import cexpr, cnames
-from .build_op import OpBuilder
+from .build_op import HelperBuilder, OpBuilder
 from .errors import SpecError
 from .model import (MORE_WHILE, Constant, CType, FlagBit, Forbid, Header, RegisterOp, Spec, SqeField, Version)
 
@@ -269,13 +269,48 @@ def _ahead(newest):
 def build(ring_node, ops_node, sources):
     """The checked model of spec/ring.yaml and spec/ops.yaml."""
     tables = Tables(ring_node)
-    ops, opcodes = _ops(ops_node, OpBuilder(tables))
+    ob = OpBuilder(tables)
+    ops, opcodes = _ops(ops_node, ob)
+    helpers = _helpers(ops_node, ob, ops)
     return Spec(ops=ops, opcodes=opcodes, sqe_fields=list(tables.fields.values()),
                 types=list(tables.types.values()), constants=list(tables.constants.values()),
                 sqe_flags=tables.sqe_flags, cqe_flags=tables.cqe_flags,
                 setup_flags=tables.setup_flags, ladder=tables.ladder, features=tables.features,
                 register_ops=tables.register_ops, headers=tables.headers, sources=sources,
-                enter_flags=tables.enter_flags)
+                enter_flags=tables.enter_flags, helpers=helpers)
+
+
+def _helpers(ops_node, ob, ops):
+    """ops.yaml `helpers:`: each mirrors a liburing helper no op's prep covers."""
+    if "helpers" not in ops_node:
+        return []
+    hb = HelperBuilder(ob)
+    by_name = {o.name: o for o in ops}
+    helpers = {}
+    preps = {}
+    for o in ops:
+        for h, loc in [(o.helper, o.loc)] + [(f.helper, f.loc) for f in o.forms]:
+            if h.name:
+                helpers[h.name] = f"op {o.name}"
+        preps[cnames.prep_name(o)] = o.loc
+        for f in o.forms:
+            preps[cnames.form_prep_name(f)] = f.loc
+    out = []
+    for n in ops_node["helpers"].value:
+        name = n["name"].value
+        if name in by_name:
+            raise SpecError(n["name"].loc, f"helper {name}: an op has that name (sr_prep_{name} is its prep)")
+        pname = "sr_prep_" + name
+        if pname in preps:
+            raise SpecError(n["name"].loc, f"{pname} would be generated twice", f"also from {preps[pname]}")
+        h = hb.entry(n, by_name)
+        if h.helper.name in helpers:
+            raise SpecError(h.helper.loc, f"helper {h.helper.name} is already the reference of "
+                            f"{helpers[h.helper.name]}")
+        helpers[h.helper.name] = f"helper {name}"
+        preps[pname] = h.loc
+        out.append(h)
+    return out
 
 
 def _shape_forbids(family):

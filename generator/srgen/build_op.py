@@ -9,7 +9,7 @@ import re
 
 from . import cexpr, cnames
 from .errors import SpecError
-from .model import Arg, Direct, Fallback, Form, Helper, Mem, Op, Opcode, SetVal, Size
+from .model import Arg, Direct, Fallback, Form, Helper, HelperEntry, Mem, ModifierUse, Op, Opcode, SetVal, Size
 
 
 class OpBuilder:
@@ -75,8 +75,14 @@ class OpBuilder:
                     continue
                 sets[key] = self._setval(key, vnode, n["set"].key_locs[key], name)
         op.sets = list(sets.values())
-        # Checked-API mode.
-        if "checked" in n:
+        # Checked-API mode: a variant may own memory its opcode's other
+        # forms leave raw (a socket command with results, under uring_cmd).
+        if "checked" in n and "owned" in n["checked"]:
+            if not n["checked"]["owned"].value:
+                raise SpecError(n["checked"]["owned"].loc, f"{name}: owned: false is raw_pointers: give the "
+                                "reason instead (checked: {raw_pointers: why})")
+            op.raw_pointers = None
+        elif "checked" in n:
             op.raw_pointers = n["checked"]["raw_pointers"].value
         elif parent is not None:
             op.raw_pointers = parent.raw_pointers
@@ -116,19 +122,34 @@ class OpBuilder:
         """A syscall expression names the op's arguments, the spec's constants
         and what the headers op_table.c includes declare (a variant checks the
         chain it inherits against its own arguments)."""
-        names = None
         for fb in op.fallback:
             if fb.kind != "syscall":
                 continue
-            if names is None:
-                args = {a.name for a in op.all_args}
-                names = self.t.names(("runtime", "prep", "api", "fallback"),
-                                     args | self.t.macros | cnames.OP_TABLE_MACROS)
+            args = {a.name for a in op.all_args}
+            lists = ("runtime", "prep", "api", "fallback")
+            own = set()
+            for node in fb.locals_nodes:
+                own.add(self._local(node, lists, args | own, op.name))
+            names = self.t.names(lists, args | own | self.t.macros | cnames.OP_TABLE_MACROS)
             what = f"{op.name}: syscall" + (f" (inherited from {op.parent.name})" if inherited and op.parent else "")
             cexpr.check(fb.text_node, fb.text, names, what,
                         lambda x: f"not an argument of {op.name} ({', '.join(sorted(args)) or 'none'}), a "
                         f"constant (SR_NAME) or a name of the headers in {self.t.file}; a call from "
                         f"another header needs {{include: HEADER, names: [{x}]}} in headers.fallback")
+
+    def _local(self, node, lists, taken, opname):
+        """A variable a syscall expression declares: 'TYPE NAME', the type from the headers."""
+        toks, _ = cexpr.tokens(node.value)
+        if not toks or toks[-1].kind != "ident" or len(toks) < 2:
+            raise SpecError(node.loc, f"{opname}: locals: '{node.value}' is not a declaration like "
+                            "'unsigned long n'")
+        name = toks[-1].text
+        self._check_name(name, node.loc_at(toks[-1].offset, name), cnames.arg_name_clash)
+        if name in taken or name == "ret":
+            raise SpecError(node.loc_at(toks[-1].offset, name), f"{opname}: locals: '{name}' is already an "
+                            "argument, a local, or the generated function's own (ret)")
+        cexpr.check(node, node.value[:toks[-1].offset], self.t.names(lists), f"{opname}: locals")
+        return name
 
     @staticmethod
     def _check_name(name, loc, clash):
@@ -182,6 +203,11 @@ class OpBuilder:
                 arg.checked_value = self._const_expr(n["checked"]["value"], opname)
                 if arg.optional:
                     raise SpecError(n["checked"].loc, f"{opname}.{name}: a checked value cannot also be optional")
+            elif "or" in n["checked"]:
+                arg.checked_or = self._const_expr(n["checked"]["or"], opname)
+                if ctype.is_ptr:
+                    raise SpecError(n["checked"]["or"].loc, f"{opname}.{name}: checked: or: sets bits of an "
+                                    "integer, not a pointer")
             else:
                 arg.checked_forbid = self._const_expr(n["checked"]["forbid"], opname)
         if "mem" in n:
@@ -215,7 +241,7 @@ class OpBuilder:
                 "key": ("lifetime",)}[kind]
         allowed = set(need) | {"kind", "note"} | {
             "buffer": {"len", "fixed", "unit"}, "bufvec": {"fixed"}, "result": {"init"},
-            "copy": set(), "msghdr": {"fixed"}, "provided": set(), "target": set(), "key": set()}[kind]
+            "copy": set(), "msghdr": {"fixed"}, "provided": {"dir"}, "target": set(), "key": set()}[kind]
         for k in need:
             if k not in n:
                 raise SpecError(n.loc, f"{opname}.{arg.name}: mem kind '{kind}' needs '{k}'")
@@ -228,6 +254,13 @@ class OpBuilder:
             raise SpecError(n.loc, f"{opname}.{arg.name}: mem kind '{kind}' is an integer argument")
         if kind == "buffer" and m.dir == "out" and arg.ctype.is_const_ptr:
             raise SpecError(n.loc, f"{opname}.{arg.name}: the kernel writes this buffer but its type is {arg.ctype.c}")
+        if kind == "provided":
+            # out: the kernel fills a buffer it picks (recv); in: it sends
+            # the buffers queued in a send group (send bundles).
+            m.dir = m.dir or "out"
+            if m.lifetime != "kernel_selected":
+                raise SpecError(n["lifetime"].loc, f"{opname}.{arg.name}: a provided buffer's lifetime is "
+                                "kernel_selected (the completion says which one the kernel took)")
         if kind == "buffer" and m.lifetime not in ("completion", "notification"):
             raise SpecError(n["lifetime"].loc, f"{opname}.{arg.name}: a data buffer lives until completion or notification")
         for k in ("ctype", "unit", "init"):
@@ -238,10 +271,11 @@ class OpBuilder:
                             f"a type from another header needs {{include: HEADER, names: [{x}]}} in headers.api")
         return m
 
-    def _link_mem(self, op):
-        """Resolve len/count/fixed/size references to arguments of the same op."""
+    def _link_mem(self, op, only=None):
+        """Resolve len/count/fixed/size references to arguments of the same op
+        (of the arguments in only, when given: a modifier's, added later)."""
         by = {a.name: a for a in op.all_args}
-        for a in op.all_args:
+        for a in (op.all_args if only is None else only):
             m = a.mem
             if not m:
                 continue
@@ -363,7 +397,7 @@ class OpBuilder:
         for key, kind in (("how", "op"), ("setup", "op"), ("repeat", "op"), ("more_while", "op"),
                           ("wait", "syscall"), ("name", "syscall"), ("queued_at_submit", "syscall"),
                           ("sleeps", "syscall"),
-                          ("kernel", "syscall"), ("probe", "syscall")):
+                          ("kernel", "syscall"), ("probe", "syscall"), ("locals", "syscall")):
             if key in n and kind not in n:
                 article = "an" if kind == "op" else "a"
                 raise SpecError(n[key].loc, f"{key}: applies to {article} {{{kind}: ...}} fallback")
@@ -380,11 +414,100 @@ class OpBuilder:
                 key = "kernel" if "kernel" in n else "probe"
                 raise SpecError(n[key].loc, "kernel: and probe: go together (the date for simulated kernels, "
                                 "the trial for real ones)")
-            return Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
-                            text_node=n["syscall"],
-                            queued_at_submit=bool(get("queued_at_submit")), sleeps=bool(get("sleeps")),
-                            kernel=self.t.kernel(n["kernel"]) if "kernel" in n else None, probe=get("probe"))
+            fb = Fallback("syscall", None, None, get("syscall"), n.loc, wait=get("wait"), name=get("name"),
+                          text_node=n["syscall"],
+                          queued_at_submit=bool(get("queued_at_submit")), sleeps=bool(get("sleeps")),
+                          kernel=self.t.kernel(n["kernel"]) if "kernel" in n else None, probe=get("probe"))
+            fb.locals = [x.value for x in n["locals"].value] if "locals" in n else []
+            fb.locals_nodes = n["locals"].value if "locals" in n else []
+            return fb
         if "emulate" in n:
             return Fallback("emulate", get("emulate"), None, None, n.loc)
         return Fallback("none", None, None, get("none"), n.loc)
 
+
+
+class HelperBuilder:
+    """ops.yaml `helpers:` -> model.HelperEntry, and each modifier's setter on its ops."""
+
+    def __init__(self, ob):
+        self.ob = ob
+
+    def entry(self, n, by_name):
+        ob = self.ob
+        name = n["name"].value
+        ob._check_name(name, n["name"].loc, lambda x: None)
+        kind = n["kind"].value
+        helper = ob._helper(n["helper"])
+        if not helper.name:
+            raise SpecError(n["helper"].loc, f"helper {name}: a liburing helper is what this entry mirrors")
+        args = [ob._arg(a, name) for a in n["args"].value]
+        h = HelperEntry(name=name, kind=kind, kernel=ob.t.kernel(n["kernel"]),
+                        kernel_source=n["kernel_source"].value if "kernel_source" in n else None,
+                        doc=n["doc"].value, helper=helper, args=args,
+                        on=[x.value for x in n["on"].value] if "on" in n else [],
+                        setter=n["setter"].value if "setter" in n else None,
+                        test_skip=n["test"]["skip"].value if "test" in n else None, loc=n.loc)
+        fake = Op(name=f"helper {name}", opcode=None, kernel=h.kernel, kernel_source=None, doc="", helper=helper,
+                  fd_kind="none", shape="single", result="status", args=args, options=[], sets=[], forms=[],
+                  fallback=[], raw_pointers=None, requires_setup=[], test_skip=None, parent=None, loc=n.loc)
+        ob._link_mem(fake)
+        opcode = [a for a in args if a.field.name == "opcode"]
+        if kind == "generic":
+            if len(opcode) != 1:
+                raise SpecError(n["args"].loc, f"helper {name}: a generic helper takes the opcode as one "
+                                "argument (field: opcode)")
+            for key in ("on", "setter"):
+                if key in n:
+                    raise SpecError(n[key].loc, f"helper {name}: {key}: is for modifiers")
+            if args[0] is not opcode[0]:
+                raise SpecError(opcode[0].loc, f"helper {name}: the opcode comes first (before the SQE, "
+                                "as io_uring_prep_rw takes it)")
+            rest = fake
+            rest.args = [a for a in args if a is not opcode[0]]
+            ob._check_fields(rest)
+            rest.args = args
+        else:
+            if opcode:
+                raise SpecError(opcode[0].loc, f"helper {name}: a modifier changes an SQE prepared before; "
+                                "its opcode is not the modifier's to write")
+            ob._check_fields(fake)
+            if ("on" in n) != ("setter" in n):
+                key = "on" if "on" in n else "setter"
+                raise SpecError(n[key].loc, f"helper {name}: on: and setter: go together (the ops, and "
+                                "sr_OP_set_SETTER)")
+        for a in args:
+            if a.optional:
+                raise SpecError(a.loc, f"helper {name}.{a.name}: every argument of a helper is a parameter")
+        for x in (n["on"].value if "on" in n else []):
+            op = by_name.get(x.value)
+            if op is None:
+                raise SpecError(x.loc, f"helper {name}: on: names unknown op '{x.value}'")
+            self._apply(h, op, n, x.loc)
+        return h
+
+    def _apply(self, h, op, n, loc):
+        """The modifier's arguments join op's options, set by one setter."""
+        ob = self.ob
+        if op.modifiers and any(m.entry is h for m in op.modifiers):
+            raise SpecError(loc, f"helper {h.name}: on: names {op.name} twice")
+        taken = {"sqe_flags", "personality", "file", "rearm_on_enobufs"} | {a.name for a in op.setter_args}
+        if h.setter in taken:
+            raise SpecError(n["setter"].loc, f"helper {h.name}: sr_{op.name}_set_{h.setter} is taken already")
+        args = []
+        for src in n["args"].value:
+            a = ob._arg(src, op.name)
+            if any(b.name == a.name for b in op.all_args):
+                raise SpecError(a.loc, f"helper {h.name}: {op.name} has an argument '{a.name}' already")
+            if a.mem and a.mem.kind not in ("copy", "key"):
+                raise SpecError(a.loc, f"helper {h.name}.{a.name}: a setter can copy memory (copy) or pass an "
+                                f"address (key), not take a {a.mem.kind}")
+            a.modifier = h
+            args.append(a)
+        op.options += args
+        ob._link_mem(op, args)
+        try:
+            ob._check_fields(op)
+        except SpecError as e:
+            raise SpecError(loc, f"helper {h.name} on {op.name}: {e.msg}")
+        op.modifiers.append(ModifierUse(h, args))

@@ -335,6 +335,8 @@ class OpC(View):
         t = a.ctype.c
         if a.checked_value is not None:
             return f"({t})({value(a.checked_value)})"
+        if a.checked_or is not None:
+            return f"({t})(op->{a.name} | {value(a.checked_or)})"
         if not o.checked:
             return f"op->{a.name}"
         if a.derived_from is not None:
@@ -361,9 +363,21 @@ class OpC(View):
     def option_store(self, a):
         """The value an option (a field no prep argument covers) stores at submit."""
         o, a = self.m, _model(a)
+        if a.checked_value is not None:
+            return f"({field_type(a.field)})({value(a.checked_value)})"
         if o.checked_kind(a) == "provided":
             return f"({field_type(a.field)})sr__group_id(op->{a.name})"
+        if o.checked_kind(a) == "copy":
+            return f"(__u64)(uintptr_t)cp_{a.name}"
         return store_expr(a, f"op->{a.name}")
+
+    @property
+    def modifier_setters(self):
+        """(name, [params], [args]) of each modifier's setter: sr_OP_set_NAME(op, params...)."""
+        o = self.m
+        return [ModSetter(f"sr_{o.name}_set_{mu.entry.setter}", mu.entry,
+                          [checked_decl(o, a, param=True) for a in mu.args], [a.name for a in mu.args])
+                for mu in o.modifiers]
 
     @property
     def slot_flags(self):
@@ -377,6 +391,14 @@ class OpC(View):
         if o.shape == "notif":
             out.append("SR__SF_NOTIF")
         return out
+
+
+@dataclasses.dataclass
+class ModSetter:
+    name: str
+    entry: object
+    params: list
+    names: list
 
 
 @dataclasses.dataclass
@@ -527,6 +549,33 @@ class FormC(View):
         return form_prep_name(self.m)
 
 
+class HelperEntryC(View):
+    """A generic prep or a modifier (ops.yaml helpers:)."""
+    __slots__ = ()
+
+    @property
+    def prep_name(self):
+        return f"sr_prep_{self.m.name}"
+
+    @property
+    def params(self):
+        """The prep's parameters, in liburing's order: a generic helper's opcode comes before the SQE."""
+        h = self.m
+        out = [decl(a.ctype, a.name) for a in h.args]
+        return ", ".join(out[:1] + ["struct io_uring_sqe *sqe"] + out[1:]) if h.kind == "generic" else \
+            ", ".join(["struct io_uring_sqe *sqe"] + out)
+
+    def call(self, fn, sqe, argv):
+        """fn(...) with the SQE where this helper takes it."""
+        args = list(argv)
+        args = args[:1] + [sqe] + args[1:] if self.m.kind == "generic" else [sqe] + args
+        return f"{fn}({', '.join(args)})"
+
+    @property
+    def setter_ops(self):
+        return self.m.on
+
+
 class SetValC(View):
     __slots__ = ()
 
@@ -622,7 +671,7 @@ class Present:
     # By class name: model.Op, plan.Route, ...
     VIEWS = {"Op": OpC, "Arg": ArgC, "CType": CTypeC, "SqeField": FieldC, "Constant": ConstC,
              "FlagBit": ConstC, "RegisterOp": ConstC, "EdgePlan": EdgeC, "Spec": SpecC, "Opcode": OpcodeC, "Form": FormC, "SetVal": SetValC, "Route": RouteC,
-             "Forbid": ForbidC}
+             "HelperEntry": HelperEntryC, "Forbid": ForbidC}
     # Values without model objects inside: handed over as they are.
     PLAIN = ("Version", "Helper", "Loc")
 

@@ -39,6 +39,10 @@ class Block:
     argv: List[str]           # the C variables holding the sample arguments
     want: Optional[List[str]]  # statements writing the oracle row into `want`, or None
 
+    def call(self, fn, sqe):
+        """fn(sqe, sample arguments...)."""
+        return f"{fn}({', '.join([sqe] + self.argv)})"
+
 
 @dataclass
 class Plan:
@@ -52,8 +56,10 @@ class Plan:
     overrides: List[str] = field(default_factory=list)    # C statements applied to the checked reference
     cleanup: List[str] = field(default_factory=list)
     needs_group: bool = False
+    needs_send_group: bool = False
     needs_target: bool = False
     blocks: List[Block] = field(default_factory=list)
+    ref_mods: List[str] = field(default_factory=list)     # modifiers applied to the checked reference
 
     def call_args(self, args):
         return ", ".join(f"v_{a.name}" for a in args)
@@ -72,6 +78,49 @@ def _int_sample(a, k):
     if a.truncate:
         return str(0x200 + k)
     return str(0x100 + k) if not t.signed else str(0x10 + k)
+
+
+@dataclass
+class HelperPlan:
+    """The SQE test of a helpers: entry: sr_prep_NAME against liburing's and the oracle row."""
+    h: object
+    decls: List[str]
+    argv: List[str]
+    want: Optional[List[str]]     # statements writing the oracle row into `want`, or None
+    base: str                     # the byte a modifier's SQE starts from (0 for a generic prep)
+
+
+def helper_plan(h, spec, oracle):
+    """Sample values for h's arguments; a modifier works on an SQE holding a pattern,
+    so writing a field it should not shows."""
+    decls, sizes, k = [], {}, 0
+    for a in h.args:
+        if a.mem and a.mem.kind == "copy" and a.mem.size and a.mem.size.kind == "arg":
+            sizes[a.mem.size.arg.name] = f"sizeof(o_{a.name})"
+    for a in h.args:
+        k += 1
+        decls += _sample(a, k, sizes, "sample/" + h.name)
+    base = "0" if h.kind == "generic" else "0x5a"
+    row = oracle.expected_helper(h, spec)
+    want = None
+    if row is not None:
+        want = [f"memset(&want, {base}, sizeof(want));"] + [cnames.cast_put(f, e, is_or, "&want") for f, e, is_or in row]
+    return HelperPlan(h, decls, [f"v_{a.name}" for a in h.args], want, base)
+
+
+def _sample(a, k, sizes, label):
+    """Declarations of the sample value v_NAME of argument a."""
+    t, m = a.ctype, a.mem
+    if a.name in sizes:
+        return [f"{t.c} v_{a.name} = ({t.c}){sizes[a.name]};"]
+    if not t.is_ptr:
+        return [f"{t.c} v_{a.name} = ({t.c}){_int_sample(a, k)};"]
+    if m and m.kind == "copy" and m.size and m.size.kind == "string":
+        return [f'static const char s_{a.name}[] = "{label}/{a.name}";', f"{t.c}v_{a.name} = ({t.c})s_{a.name};"]
+    if m and m.kind == "copy" and not t.points_to_bytes:
+        return [f"static {cnames.pointee_c(t)} o_{a.name};", f"memset(&o_{a.name}, 0x5a, sizeof(o_{a.name}));",
+                f"{t.c}v_{a.name} = ({t.c})&o_{a.name};"]
+    return [f"{t.c}v_{a.name} = ({t.c})SMEM({k});"]
 
 
 def plan(op, spec, oracle):
@@ -215,7 +264,10 @@ def _plan(op):
                                   f"(__u64)(uintptr_t)v_{a.name}", "msghdr in op storage"))
             ctor.append(f"&sm_{a.name}")
         elif kind == "provided":
-            p.needs_group = True
+            if m.dir == "in":
+                p.needs_send_group = True
+            else:
+                p.needs_group = True
             ctor.append("group")
             p.overrides.append(f"sr__sqe_put16(&want, {cnames.field_macro(a.field)}, (__u16)sr__group_id(group));")
             p.overrides.append("want.flags |= SR_IOSQE_BUFFER_SELECT;")
@@ -228,11 +280,33 @@ def _plan(op):
     for a in op.setter_args:
         if a in op.args:
             p.checked_setters.append(f"{cnames.setter_name(op, a)}(&op, v_{a.name});")
+    # Modifiers with a setter here: the setter on the checked builder, the
+    # modifier's prep on the reference.
+    sizes = {}
+    for mu in op.modifiers:
+        for a in mu.args:
+            if a.mem and a.mem.kind == "copy" and a.mem.size and a.mem.size.kind == "arg":
+                sizes[a.mem.size.arg.name] = f"sizeof(o_{a.name})"
+    for mu in op.modifiers:
+        names = []
+        for a in mu.args:
+            k += 1
+            p.decls += _sample(a, k, sizes, f"sample/{op.name}")
+            names.append(f"v_{a.name}")
+            if a.mem and a.mem.kind == "copy":
+                p.fixups.append(Fixup(a.field, f"p != (const void *)v_{a.name} && memcmp(p, v_{a.name}, "
+                                      f"sizeof(o_{a.name})) == 0", f"(__u64)(uintptr_t)v_{a.name}", "copy in op storage"))
+        p.checked_setters.append(f"sr_{op.name}_set_{mu.entry.setter}(&op, {', '.join(names)});")
+        p.ref_mods.append(f"sr_prep_{mu.entry.name}(&ref, {', '.join(names)});")
     for a in op.args:
         if a.checked_value is not None:
             f = a.field
             p.overrides.append(f"sr__sqe_put{f.bits}(&want, {cnames.field_macro(f)}, "
                                f"(__u{f.bits})({cnames.value(a.checked_value)}));")
+        if a.checked_or is not None:
+            f = a.field
+            p.overrides.append(f"sr__sqe_or{f.bits}(&want, {cnames.field_macro(f)}, "
+                               f"(__u{f.bits})({cnames.value(a.checked_or)}));")
         if a.mem and a.mem.kind == "result":
             chk = f"*(const {a.mem.ctype} *)p == {a.mem.init}" if a.mem.init else None
             p.fixups.append(Fixup(a.field, chk, f"(__u64)(uintptr_t)v_{a.name}", "result in op storage"))

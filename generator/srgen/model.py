@@ -209,6 +209,10 @@ class Arg:
     checked_why: Optional[str]
     loc: Loc
     checked_forbid: Optional[Value] = None  # bits the checked API refuses in this argument
+    checked_or: Optional[Value] = None      # bits the checked API always ORs in
+    # A modifier's argument on an op (send_set_addr on send_zc): set through
+    # the modifier's one setter, not a setter of its own.
+    modifier: Optional["HelperEntry"] = None
     # Bits a variant of another shape sets in this argument's field: they
     # would change the completion shape under the checked API's feet.
     shape_forbids: List["Forbid"] = field(default_factory=list)
@@ -261,6 +265,8 @@ class Fallback:
     text_node: object = None        # syscall: the loader node of the expression (for error positions)
     kernel: Optional["Version"] = None  # syscall: the kernel that brought the system call
     probe: Optional[str] = None     # syscall: a harmless call that fails with ENOSYS where it is missing
+    locals: List[str] = field(default_factory=list)  # syscall: variables the expression may use ("unsigned long n")
+    locals_nodes: list = field(default_factory=list)  # ... their loader nodes (for error positions)
 
     @property
     def syscall_name(self):
@@ -341,6 +347,7 @@ class Op:
     kernel_loc: Loc = None
     direct: Optional[Direct] = None
     variants: List["Op"] = field(default_factory=list)
+    modifiers: List["ModifierUse"] = field(default_factory=list)   # modifiers with a setter on this op
 
     # --- the arguments, by what the checked API does with them ----------------------
     @property
@@ -361,7 +368,8 @@ class Op:
     def setter_args(self):
         """Arguments set through sr_NAME_set_ARG()."""
         return [a for a in self.args if a.optional and a.checked_value is None] + \
-               [a for a in self.options if not (a.mem and a.mem.kind == "provided")]
+               [a for a in self.options if not (a.mem and a.mem.kind == "provided") and a.checked_value is None
+                and a.modifier is None]
 
     @property
     def builder_args(self):
@@ -494,6 +502,11 @@ class Op:
         return any(a.mem and a.mem.kind == "provided" for a in self.all_args)
 
     @property
+    def sends_group(self):
+        """The buffers the kernel picks hold data to send (a send group), not room to fill."""
+        return any(a.mem and a.mem.kind == "provided" and a.mem.dir == "in" for a in self.all_args)
+
+    @property
     def sys_fallback(self):
         """This op's own syscall entry, if its chain has one."""
         return next((f for f in self.fallback if f.kind == "syscall"), None)
@@ -520,6 +533,39 @@ class Op:
 
 
 @dataclass
+class HelperEntry:
+    """A liburing helper that is not one op's prep (ops.yaml `helpers:`)."""
+    name: str                   # sr_prep_NAME
+    kind: str                   # generic (takes the opcode) | modifier (changes a prepared SQE)
+    kernel: Version
+    kernel_source: Optional[str]
+    doc: str
+    helper: Helper
+    args: List[Arg]
+    on: List[str]               # modifier: ops whose checked builder gets the setter
+    setter: Optional[str]       # ... sr_OP_set_SETTER
+    test_skip: Optional[str]
+    loc: Loc
+
+    @property
+    def lifetime_summary(self):
+        parts = []
+        for a in self.args:
+            if a.mem:
+                what = {"copy": "copied at submit by the checked setter", "key": "raw pointer, caller-managed"}.get(
+                    a.mem.kind, a.mem.kind)
+                parts.append(f"{a.name}: {a.mem.lifetime_class} ({what})")
+        return "; ".join(parts) if parts else "none"
+
+
+@dataclass
+class ModifierUse:
+    """A modifier on one op: its arguments as that op's builder records them."""
+    entry: HelperEntry
+    args: List[Arg]
+
+
+@dataclass
 class Spec:
     ops: List[Op]
     opcodes: List[Opcode]
@@ -535,6 +581,16 @@ class Spec:
     headers: dict           # runtime | prep | api | fallback -> [Header], in #include order
     sources: List[str]
     enter_flags: List[FlagBit] = field(default_factory=list)
+    helpers: List[HelperEntry] = field(default_factory=list)
+
+    @property
+    def liburing_helpers(self):
+        """Every liburing helper the spec mirrors (ops, forms, helpers:), sorted."""
+        names = set()
+        for o in self.ops:
+            names.update(h.name for h in [o.helper] + [f.helper for f in o.forms] if h.name)
+        names.update(h.helper.name for h in self.helpers)
+        return sorted(names)
 
     @property
     def ops_by_id(self):

@@ -42,6 +42,14 @@ class Oracle:
         row = self.row_for(op, helper_name)
         if row is None:
             return None
+        return self._fields(row, args, helper_name or op.name, spec, var)
+
+    def expected_helper(self, h, spec, var=None):
+        """The row of a helpers: entry (generic or modifier), or None."""
+        row = self.by_helper.get(h.helper.name)
+        return None if row is None else self._fields(row, h.args, h.helper.name, spec, var)
+
+    def _fields(self, row, args, who, spec, var):
         text, loc = row
         fields = {f.name: f for f in spec.sqe_fields}
         consts = {c.name: c for c in spec.constants}
@@ -58,9 +66,8 @@ class Oracle:
             if f is None:
                 if value == "0":
                     continue    # padding such as __pad1, zero in every SQE
-                raise SpecError(loc, f"oracle: unknown SQE field '{fname}' for {helper_name or op.name}")
-            out.append((f, _expr(value, by_arg, consts, loc, helper_name or op.name, var or {}),
-                        m.group(2) == "|="))
+                raise SpecError(loc, f"oracle: unknown SQE field '{fname}' for {who}")
+            out.append((f, _expr(value, by_arg, consts, loc, who, var or {}), m.group(2) == "|="))
         return out
 
 

@@ -47,6 +47,7 @@ class Plan:
     edges: list         # [EdgePlan], each conversion once
     sys_ops: list       # ops whose chain has a syscall: they get an emulation function
     conformance: dict   # op name -> conformance.Plan
+    helpers: dict = field(default_factory=dict)  # helper name -> conformance.HelperPlan
 
 
 def make(spec, oracle):
@@ -60,7 +61,8 @@ def make(spec, oracle):
                     edges.append(edge_plan(a, b, rep))
     return Plan(routes=routes, edges=edges,
                 sys_ops=[o for o in spec.ops if o.sys_fallback],
-                conformance={o.name: conformance.plan(o, spec, oracle) for o in spec.ops})
+                conformance={o.name: conformance.plan(o, spec, oracle) for o in spec.ops},
+                helpers={h.name: conformance.helper_plan(h, spec, oracle) for h in spec.helpers})
 
 
 def op_routes(op):

@@ -172,6 +172,14 @@ class Reference:
             self._ops[o.name] = _OpBuilder(o, self.spec, self.plan).build()
         return self._ops[o.name]
 
+    def helper(self, h):
+        """The prototype of a helper of ops.yaml `helpers:` (a generic one takes the opcode before the SQE)."""
+        h = _model(h)
+        params = [_split(cnames.decl(a.ctype, a.name)) for a in h.args]
+        sqe = Param("struct io_uring_sqe *", "sqe")
+        params = params[:1] + [sqe] + params[1:] if h.kind == "generic" else [sqe] + params
+        return Func("void", f"sr_prep_{h.name}", params, f"write the SQE {h.helper.name} would write")
+
 
 class _OpBuilder:
     def __init__(self, o, spec, plan):
@@ -199,7 +207,11 @@ class _OpBuilder:
                           "IOSQE_IO_LINK, IOSQE_IO_HARDLINK, IOSQE_IO_DRAIN, IOSQE_ASYNC"))
         build.append(Func("void", f"{T}_set_personality", [opp, Param("uint16_t", "personality")],
                           "run with the credentials of a registered personality"))
-        if o.provided and o.shape == "multishot":
+        for mu in o.modifiers:
+            build.append(Func("void", f"{T}_set_{mu.entry.setter}",
+                              [opp] + [_split(cnames.checked_decl(o, a, param=True)) for a in mu.args],
+                              f"as {mu.entry.helper.name}: {mu.entry.doc[0].lower()}{mu.entry.doc[1:].rstrip('.')}"))
+        if o.provided and o.shape == "multishot" and not o.sends_group:
             build.append(Func("void", f"{T}_set_rearm_on_enobufs", [opp, Param("bool", "on")],
                               "pause the stream instead of ending it when the group runs dry"))
         if o.fd_arg:
@@ -251,8 +263,14 @@ class _OpBuilder:
         for a in o.out_msghdrs:
             m.append(Member("int", "msg_flags", f"the MSG_* flags the kernel set in `{a.name}`"))
         for a in o.provided:
-            m.append(Member("struct sr_buf *", "buf", "the buffer the kernel picked from the group (NULL if "
-                            "none): yours until sr_bufgroup_recycle()"))
+            if o.sends_group:
+                m.append(Member("struct sr_buf *", "buf", "the first (oldest) of the queued buffers the kernel "
+                                "took, or NULL"))
+                m.append(Member("unsigned", "nbufs", "how many it took, in the order queued: yours again "
+                                "(sr_bufgroup_queue(3))"))
+            else:
+                m.append(Member("struct sr_buf *", "buf", "the buffer the kernel picked from the group (NULL if "
+                                "none): yours until sr_bufgroup_recycle()"))
         if o.installs:
             if o.direct.count > 1:
                 m.append(Member("struct sr_file", "files", "the registered-file slots filled", f"[{o.direct.count}]"))
@@ -597,6 +615,7 @@ class _OpBuilder:
             out.append("sr_bufgroup_create(3)")
         if o.fd_arg or o.direct:
             out.append("sr_ring_register_files(3)")
+        out += [f"sr_prep_{mu.entry.name}(3)" for mu in o.modifiers]
         out += ["sr_chain_begin(3)", "sr_op_status(3)", "sr_raw_reap(3)"]
         family = [o.parent or o] + (o.parent or o).variants
         related = [x for x in family if x is not o]

@@ -13,7 +13,8 @@ from . import GEN_ABI, cnames, reference, roff
 
 # Output file (relative to the output directory) -> template.  A name with
 # {op} is one file per op (sr_{op}: the op's API name); its template sees
-# the op as `o`.
+# the op as `o`.  One with {helper}: one per entry of ops.yaml `helpers:`,
+# seen as `h`.
 OUTPUTS = [
     ("include/safer-ring/ops.h", "ops.h.j2"),
     ("include/safer-ring/prep.h", "prep.h.j2"),
@@ -22,7 +23,9 @@ OUTPUTS = [
     ("docs/ops.md", "ops.md.j2"),
     ("tests/conformance_sqe.c", "conformance_sqe.c.j2"),
     ("tests/conformance_live.c", "conformance_live.c.j2"),
+    ("tests/conformance_liburing.c", "conformance_liburing.c.j2"),
     ("man/man3/sr_{op}.3", "man3_op.j2"),
+    ("man/man3/sr_prep_{helper}.3", "man3_helper.j2"),
     ("man/man7/safer-ring-ops.7", "man7_ops.j2"),
 ]
 
@@ -59,7 +62,12 @@ def render_all(spec, plan, template_dir, only=()):
     ref = reference.Reference(spec, plan)
     outputs = {}
     for pattern, tname in OUTPUTS:
-        each = [(pattern.format(op=o.name), {"o": o}) for o in spec.ops] if "{op}" in pattern else [(pattern, {})]
+        if "{op}" in pattern:
+            each = [(pattern.format(op=o.name), {"o": o}) for o in spec.ops]
+        elif "{helper}" in pattern:
+            each = [(pattern.format(helper=h.name), {"h": h}) for h in spec.helpers]
+        else:
+            each = [(pattern, {})]
         for rel, extra in each:
             if only and rel not in only and os.path.basename(rel) not in only:
                 continue

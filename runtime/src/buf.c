@@ -17,6 +17,8 @@ static const char *op_name(unsigned op)
 {
 	if (op == SR__OP_GROUP)
 		return "its provided-buffer group (for the kernel to pick)";
+	if (op == SR__OP_SENDQ)
+		return "a send group's queue (until a send_bundle's completion gives it back)";
 	return sr__op_name(op);
 }
 

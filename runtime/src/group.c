@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "res.h"
@@ -157,7 +158,7 @@ static void group_unregister(struct sr_ring *r, struct sr_bufgroup *g)
 
 static void group_free(struct sr_bufgroup *g)
 {
-	for (unsigned i = 0; i < g->_nbufs; i++) {
+	for (unsigned i = 0; g->_bufs && i < g->_nbufs; i++) {
 		sr__buf_unpoison(&g->_bufs[i]);
 		g->_bufs[i]._magic = 0;
 	}
@@ -166,8 +167,22 @@ static void group_free(struct sr_bufgroup *g)
 	free(g->_free);
 	free(g->_mem);
 	free(g->_bufs);
+	free(g->_q);
 	g->_magic = 0;
 	free(g);
+}
+
+/* A send group's queued buffers go back to the caller (no op can take them any more). */
+static void send_group_return_all(struct sr_bufgroup *g)
+{
+	for (; g->_qhead != g->_qtail; g->_qhead++) {
+		struct sr_buf **slot = &g->_q[g->_qhead & (g->_nbufs - 1)];
+
+		if (*slot)
+			sr__buf_return(*slot, false, 0);
+		*slot = NULL;
+	}
+	g->_taken = g->_qhead;
 }
 
 int sr_bufgroup_destroy(struct sr_bufgroup *g)
@@ -188,7 +203,7 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 		return ret;
 	if (g->_out)
 		return sr__err(-EBUSY, "%u buffer(s) are still out; recycle them first", g->_out);
-	if (group_in_use(r, g))
+	if (group_in_use(r, g) || g->_busy)
 		return sr__err(-EBUSY, "an op in flight can still pick from this group; "
 				"wait for it or cancel it first");
 	if (g->_mode == SR__GROUP_LEGACY) {
@@ -211,6 +226,8 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 			break;
 		}
 	group_unregister(r, g);
+	if (g->_send)
+		send_group_return_all(g);	/* still queued: the caller's again */
 	group_free(g);
 	return 0;
 }
@@ -227,6 +244,8 @@ void sr__groups_destroy(struct sr_ring *r)
 
 		r->_ext->groups = g->_next;
 		group_unregister(r, g);
+		if (g->_send)
+			send_group_return_all(g);
 		if (!g->_out) {
 			group_free(g);
 			continue;
@@ -339,7 +358,7 @@ unsigned sr_bufgroup_id(const struct sr_bufgroup *g)
 
 unsigned sr_bufgroup_available(const struct sr_bufgroup *g)
 {
-	return g->_nbufs - g->_out;
+	return g->_send ? g->_nbufs - (g->_qtail - g->_qhead) : g->_nbufs - g->_out;
 }
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg)
@@ -350,6 +369,246 @@ int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *
 		return sr__fail(-EXDEV, "%s: %s: the buffer group belongs to another ring (or to one destroyed "
 				"since); an op picks from groups of its own ring", fn, arg);
 	return 0;
+}
+
+int sr__group_check_for(struct sr_ring *r, const struct sr_bufgroup *g, bool send, const char *fn,
+			const char *arg)
+{
+	int ret = sr__group_check(r, g, fn, arg);
+
+	if (ret)
+		return ret;
+	if (send && !g->_send)
+		return sr__fail(-EINVAL, "%s: %s: a group of buffers to fill (sr_bufgroup_create); this op sends "
+				"the buffers queued in a send group (sr_bufgroup_create_send)", fn, arg);
+	if (!send && g->_send)
+		return sr__fail(-EINVAL, "%s: %s: a send group holds the caller's queued data; this op fills "
+				"buffers of a group made with sr_bufgroup_create", fn, arg);
+	if (send && g->_busy)
+		return sr__fail(-EBUSY, "%s: %s: a send_bundle is already taking from this send group; one at a "
+				"time (a stream's bytes go in one order): wait for its last completion", fn, arg);
+	return 0;
+}
+
+/* --- send groups ----------------------------------------------------------------------- */
+
+bool sr__send_groups_native(const struct sr_ring *r)
+{
+	if (!r->_uring_up || r->_ext->capture || !sr__register_ok(r, SR_IORING_REGISTER_PBUF_RING))
+		return false;
+	for (unsigned op = 0; op < sr_op_count; op++)
+		if (sr_op_table[op].selects_buffer == SR__SELECT_SEND && !sr__be(r)->native(r, op))
+			return false;
+	return true;
+}
+
+struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
+{
+	struct sr__ring_ext *x = r->_ext;
+	struct io_uring_buf_reg reg;
+	struct sr_bufgroup *g;
+	int ret;
+
+	ret = sr__ring_use(r, __func__);
+	if (ret)
+		return NULL;
+	if (r->_state != SR__RING_LIVE) {
+		sr__err(-ESHUTDOWN, "the ring is being destroyed");
+		return NULL;
+	}
+	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768) {
+		sr__err(-EINVAL, "a queue of %u buffers: the count must be a power of two up to 32768", nbufs);
+		return NULL;
+	}
+	g = sr__calloc(1, sizeof(*g));
+	if (!g) {
+		sr__err(-ENOMEM, "out of memory");
+		return NULL;
+	}
+	g->_send = 1;
+	g->_mode = sr__send_groups_native(r) ? SR__GROUP_RING : SR__GROUP_USER;
+	g->_nbufs = nbufs;
+	g->_q = sr__calloc(nbufs, sizeof(*g->_q));
+	if (g->_mode == SR__GROUP_RING)
+		g->_br = sr__mmap(nbufs * sizeof(struct io_uring_buf));
+	if (!g->_q || (g->_mode == SR__GROUP_RING && !g->_br)) {
+		sr__err(-ENOMEM, "out of memory for a queue of %u buffers", nbufs);
+		goto fail;
+	}
+	g->_ring = r;
+	g->_bgid = x->next_bgid++;
+	if (g->_mode == SR__GROUP_RING) {
+		memset(&reg, 0, sizeof(reg));
+		reg.ring_addr = (unsigned long)g->_br;
+		reg.ring_entries = nbufs;
+		reg.bgid = g->_bgid;
+		ret = io_uring_register_buf_ring(&r->_uring, &reg, 0);
+		if (ret) {
+			sr__err(ret, "registering buffer ring %u failed", g->_bgid);
+			goto fail;
+		}
+		io_uring_buf_ring_init(g->_br);
+	}
+	g->_magic = SR__GROUP_MAGIC;
+	g->_next = x->groups;
+	x->groups = g;
+	return g;
+fail:
+	if (g->_br)
+		munmap(g->_br, nbufs * sizeof(struct io_uring_buf));
+	free(g->_q);
+	free(g);
+	return NULL;
+}
+
+int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b)
+{
+	const unsigned mask = g ? g->_nbufs - 1 : 0;
+	uint32_t len;
+	int ret;
+
+	if (!g || g->_magic != SR__GROUP_MAGIC || !g->_send)
+		return sr__err(-EINVAL, "not a live send group (sr_bufgroup_create_send)");
+	if (!g->_ring)
+		return sr__err(-ESHUTDOWN, "the send group's ring was destroyed");
+	ret = sr__ring_use(g->_ring, __func__);
+	if (ret)
+		return ret;
+	ret = sr__buf_check(b, SR__IN, SR__OP_SENDQ, __func__, "b");
+	if (ret)
+		return ret;
+	len = sr__buf_io_len(b, SR__IN);
+	if (!len)
+		return sr__err(-EINVAL, "nothing to send: the buffer's valid length (or window) is 0 (sr_buf_set_len)");
+	if (g->_qtail - g->_qhead == g->_nbufs)
+		return sr__err(-ENOBUFS, "the send group's queue is full (%u buffers); a send_bundle's completion "
+			       "gives some back", g->_nbufs);
+	g->_q[g->_qtail & mask] = b;
+	sr__buf_lend(g->_ring, b, SR__OP_SENDQ);
+	if (g->_mode == SR__GROUP_RING) {
+		io_uring_buf_ring_add(g->_br, sr__buf_io_ptr(b), len, (unsigned short)(g->_qtail & mask),
+				      io_uring_buf_ring_mask(g->_nbufs), 0);
+		io_uring_buf_ring_advance(g->_br, 1);
+		g->_qtail++;
+		return 0;
+	}
+	/* The backend's workers read the queue: publish under the lock. */
+	group_lock(g);
+	g->_qtail++;
+	group_unlock(g);
+	return 0;
+}
+
+unsigned sr_bufgroup_queued(const struct sr_bufgroup *g)
+{
+	return g->_send ? g->_qtail - g->_qhead : 0;
+}
+
+/* IORING_REGISTER_PBUF_STATUS (6.8): where the kernel's head of the buffer ring is. */
+struct sr__buf_status {
+	uint32_t buf_group;
+	uint32_t head;
+	uint32_t resv[8];
+};
+
+/* Where the kernel stopped taking: a queue position, or -1 if it cannot say. */
+static int64_t kernel_head(struct sr_bufgroup *g)
+{
+	struct sr__buf_status st;
+
+	memset(&st, 0, sizeof(st));
+	st.buf_group = g->_bgid;
+	if (syscall(__NR_io_uring_register, g->_ring->_uring.ring_fd, SR_IORING_REGISTER_PBUF_STATUS, &st, 1) < 0)
+		return -1;
+	/* The kernel counts positions in 16 bits. */
+	return (int64_t)g->_qhead + (uint16_t)(st.head - g->_qhead);
+}
+
+/* The position after the buffers that hold the first res bytes from the head. */
+static uint32_t cover(const struct sr_bufgroup *g, int32_t res)
+{
+	uint32_t p = g->_qhead;
+	long left = res;
+
+	while (left > 0 && p != g->_qtail) {
+		left -= (long)sr__buf_io_len(g->_q[p & (g->_nbufs - 1)], SR__IN);
+		p++;
+	}
+	return p;
+}
+
+void sr__group_take_sent(struct sr_bufgroup *g, int32_t res, uint32_t cflags, struct sr_buf **first,
+			 unsigned *n)
+{
+	const unsigned mask = g->_nbufs - 1;
+	bool final = !(cflags & IORING_CQE_F_MORE);
+	uint32_t end = g->_qhead;
+
+	*first = NULL;
+	*n = 0;
+	if (g->_mode == SR__GROUP_USER) {
+		/* The backend's worker took them (one op at a time). */
+		group_lock(g);
+		end = g->_taken;
+		group_unlock(g);
+	} else if (!final) {
+		/* Asked with MSG_WAITALL: a bundle that goes on sent all it took. */
+		end = (cflags & IORING_CQE_F_BUFFER) ? cover(g, res) : g->_qhead;
+	} else {
+		/* The last one may have stopped short, failed or been cancelled
+		 * after taking buffers (a send takes them for good when it picks
+		 * them): the kernel's head says how many, whatever the CQE says. */
+		int64_t h = kernel_head(g);
+
+		end = h >= 0 ? (uint32_t)h : (cflags & IORING_CQE_F_BUFFER) ? cover(g, res) : g->_qhead;
+	}
+	if (end - g->_qhead > g->_qtail - g->_qhead)
+		end = g->_qtail;
+	if (end != g->_qhead)
+		*first = g->_q[g->_qhead & mask];
+	*n = end - g->_qhead;
+	while (g->_qhead != end) {
+		struct sr_buf **slot = &g->_q[g->_qhead & mask];
+
+		sr__buf_return(*slot, false, 0);
+		*slot = NULL;
+		g->_qhead++;
+	}
+	if (final)
+		g->_busy = 0;
+}
+
+int sr__group_pick_send(struct sr_bufgroup *g, struct iovec *iov, unsigned max, unsigned *n)
+{
+	const unsigned mask = g->_nbufs - 1;
+	uint32_t start, count;
+
+	group_lock(g);
+	start = g->_taken;
+	count = g->_qtail - start;
+	if (count > max)
+		count = max;
+	for (uint32_t i = 0; i < count; i++) {
+		struct sr_buf *b = g->_q[(start + i) & mask];
+
+		iov[i].iov_base = sr__buf_io_ptr(b);
+		iov[i].iov_len = sr__buf_io_len(b, SR__IN);
+		/* sendmsg(2) reads them now (ASan checks those reads). */
+		sr__buf_unpoison(b);
+	}
+	g->_taken = start + count;
+	group_unlock(g);
+	*n = count;
+	return count ? (int)(start & mask) : -1;
+}
+
+void sr__group_unpick_send(struct sr_bufgroup *g, unsigned n)
+{
+	group_lock(g);
+	g->_taken -= n;
+	for (uint32_t i = 0; i < n; i++)
+		sr__buf_poison(g->_q[(g->_taken + i) & (g->_nbufs - 1)]);
+	group_unlock(g);
 }
 
 /* sr_buf_free of a group's buffer: only a detached group takes it back so. */

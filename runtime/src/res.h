@@ -30,6 +30,12 @@ int sr__group_pick(struct sr_bufgroup *g);
 void sr__group_unpick(struct sr_bufgroup *g, unsigned bid);
 /* sr_buf_free of a group's buffer (only a detached group takes it so). */
 int sr__group_buf_free(struct sr_buf *b);
+/* Do send groups of this ring use the kernel's buffer ring (it has send bundles)? */
+bool sr__send_groups_native(const struct sr_ring *r);
+/* User-space mode, a backend worker: the queued buffers not yet taken, as
+ * iovecs (up to max); the first's id and how many, or -1. */
+int sr__group_pick_send(struct sr_bufgroup *g, struct iovec *iov, unsigned max, unsigned *n);
+void sr__group_unpick_send(struct sr_bufgroup *g, unsigned n);
 /* Ring teardown: free the groups, detach those with buffers out. */
 void sr__groups_destroy(struct sr_ring *r);
 

@@ -51,7 +51,11 @@ def add_op_and_variant(ops_yaml):
           f"    kernel: \"{newest}\"\n    doc: \"An opcode added after the fact.\"\n"
           "    helper: none\n    fd_kind: none\n    shape: single\n    result: status\n"
           "    fallback:\n      - {none: \"a test op\"}\n")
-    text = text[:end] + variant + text[end:].rstrip("\n") + "\n" + op
+    text = text[:end] + variant + text[end:]
+    # The new op ends the ops: list, before any top-level key after it (helpers:).
+    after = re.search(r"^\S", text[end + len(variant):], re.M)
+    cut = end + len(variant) + after.start() if after else len(text)
+    text = text[:cut].rstrip("\n") + "\n" + op + ("\n" + text[cut:] if after else "")
     with open(ops_yaml, "w", encoding="utf-8") as f:
         f.write(text)
     return 2

@@ -14,13 +14,20 @@ unsigned char conf_smem[64][256] __attribute__((aligned(64)));
 static struct sr_ring *capture;
 static struct io_uring lib;
 static bool lib_up;
-static struct sr_bufgroup *group;
+static struct sr_bufgroup *group, *send_group;
 static bool target_live;
 
 static unsigned n_sqe_equal, n_live_pass, n_skipped;
 static unsigned char op_failed[SR_OP__COUNT];
 static unsigned char op_sqe_done[SR_OP__COUNT];
 static char skip_lines[SR_OP__COUNT][640];
+
+/* The helpers that are not one op's prep (spec/ops.yaml helpers:). */
+#define CONF_MAX_HELPERS 64
+static unsigned n_helper_sqe_equal, n_helper_live_pass, n_helper_skipped;
+static unsigned char helper_failed[CONF_MAX_HELPERS];
+static unsigned char helper_sqe_done[CONF_MAX_HELPERS];
+static char helper_lines[CONF_MAX_HELPERS][640];
 
 struct sr_ring *conf_ring(void)
 {
@@ -103,6 +110,34 @@ unsigned conf_fail(const char *op, const char *what)
 	return 1;
 }
 
+static unsigned helper_index(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; conf_sqe_helper_tests[i].name; i++)
+		if (!strcmp(conf_sqe_helper_tests[i].name, name))
+			break;
+	if (i >= CONF_MAX_HELPERS) {
+		fprintf(stderr, "conformance: helper %s: more helpers than CONF_MAX_HELPERS (%d)\n", name,
+			CONF_MAX_HELPERS);
+		exit(2);
+	}
+	return i;
+}
+
+void conf_record_helper_sqe(const char *name, unsigned fails)
+{
+	unsigned i = helper_index(name);
+
+	helper_sqe_done[i] = 1;
+	if (fails) {
+		helper_failed[i] = 1;
+		CU_FAIL("SQE differs from the reference (details above)");
+	} else {
+		n_helper_sqe_equal++;
+	}
+}
+
 void conf_record_sqe(unsigned op, unsigned fails)
 {
 	op_sqe_done[op] = 1;
@@ -124,6 +159,18 @@ struct sr_bufgroup *conf_group(void)
 		}
 	}
 	return group;
+}
+
+struct sr_bufgroup *conf_send_group(void)
+{
+	if (!send_group) {
+		send_group = sr_bufgroup_create_send(conf_ring(), 8);
+		if (!send_group) {
+			fprintf(stderr, "conformance: cannot create a send group: %s\n", sr_last_error());
+			exit(2);
+		}
+	}
+	return send_group;
 }
 
 struct sr_handle conf_target(uint64_t *ud)
@@ -294,48 +341,66 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
  * ring says it does with the op, lasterr the library's last error after
  * the scenario.
  */
+static int live_scenario(const char *name, int (*fn)(struct live *t), const char *skip, unsigned flags, int op,
+			 bool all, char *msg, size_t msglen, char *status, size_t stlen, char *lasterr, size_t lelen);
+
 int conf_live_one(unsigned op, bool all, char *msg, size_t msglen, char *status, size_t stlen,
 		  char *lasterr, size_t lelen)
 {
 	const struct live_entry *e = &conf_live_tests[op];
 	const struct sr_op_info *info = &sr_op_table[op];
-	struct sr_ring_params p = { .entries = 64 };
+	unsigned flags = 0;
+
+	if (info->setup_any & SR_IORING_SETUP_SQE128)
+		flags |= SR_RING_SQE128;
+	if (info->setup_any & SR_IORING_SETUP_CQE32)
+		flags |= SR_RING_CQE32;
+	return live_scenario(e->name, e->fn, e->skip, flags, (int)op, all, msg, msglen, status, stlen, lasterr,
+			     lelen);
+}
+
+/*
+ * A scenario on a fresh ring: an op's (op >= 0: skipped, unless all, when
+ * the ring does not run it natively) or a helper's (op < 0).
+ */
+static int live_scenario(const char *name, int (*fn)(struct live *t), const char *skip, unsigned flags, int op,
+			 bool all, char *msg, size_t msglen, char *status, size_t stlen, char *lasterr, size_t lelen)
+{
+	struct sr_ring_params p = { .entries = 64, .flags = flags };
 	struct live t;
 	int ret;
 
 	memset(&t, 0, sizeof(t));
-	t.name = e->name;
+	t.name = name;
 	status[0] = lasterr[0] = msg[0] = 0;
-	if (info->setup_any & SR_IORING_SETUP_SQE128)
-		p.flags |= SR_RING_SQE128;
-	if (info->setup_any & SR_IORING_SETUP_CQE32)
-		p.flags |= SR_RING_CQE32;
-	if (e->skip) {
-		snprintf(msg, msglen, "%s", e->skip);
+	if (skip) {
+		snprintf(msg, msglen, "%s", skip);
 		return LIVE_SKIP;
 	}
-	if (!e->fn) {
-		snprintf(msg, msglen, "no live scenario: write live_%s in tests/live/, or give the op "
-			 "`test: {skip: reason}` in the spec", e->name);
+	if (!fn) {
+		snprintf(msg, msglen, "no live scenario: write live_%s in tests/live/, or give the %s "
+			 "`test: {skip: reason}` in the spec", name, op >= 0 ? "op" : "helper");
 		return LIVE_FAIL;
 	}
 	if (sr_ring_create(&t.ring, &p)) {
 		snprintf(msg, msglen, "cannot create a ring: %s", sr_last_error());
 		return LIVE_FAIL;
 	}
-	sr_op_status(t.ring, op, status, stlen);
-	if (!all && strcmp(status, "native")) {
-		sr_op_unavailable(t.ring, op, msg, msglen);
-		sr_ring_destroy(t.ring);
-		return LIVE_SKIP;
+	if (op >= 0) {
+		sr_op_status(t.ring, (unsigned)op, status, stlen);
+		if (!all && strcmp(status, "native")) {
+			sr_op_unavailable(t.ring, (unsigned)op, msg, msglen);
+			sr_ring_destroy(t.ring);
+			return LIVE_SKIP;
+		}
 	}
-	snprintf(t.dir, sizeof(t.dir), "/tmp/sr-live-%s-XXXXXX", e->name);
+	snprintf(t.dir, sizeof(t.dir), "/tmp/sr-live-%s-XXXXXX", name);
 	if (!mkdtemp(t.dir)) {
 		snprintf(msg, msglen, "mkdtemp failed: %s", strerror(errno));
 		sr_ring_destroy(t.ring);
 		return LIVE_FAIL;
 	}
-	ret = e->fn(&t);
+	ret = fn(&t);
 	snprintf(lasterr, lelen, "%s", sr_last_error());
 	sr_ring_destroy(t.ring);
 	for (unsigned i = 0; i < t.nbufs; i++)
@@ -347,6 +412,29 @@ int conf_live_one(unsigned op, bool all, char *msg, size_t msglen, char *status,
 	if (ret != LIVE_PASS)
 		snprintf(msg, msglen, "%s", t.msg);
 	return ret;
+}
+
+void conf_run_live_helper(unsigned i)
+{
+	const struct live_helper_entry *e = &conf_live_helper_tests[i];
+	char msg[512], status[256], lasterr[512];
+	int ret;
+
+	if (i >= CONF_MAX_HELPERS)
+		return;
+	ret = live_scenario(e->name, e->fn, e->skip, 0, -1, false, msg, sizeof(msg), status, sizeof(status),
+			    lasterr, sizeof(lasterr));
+	if (ret == LIVE_PASS) {
+		n_helper_live_pass++;
+	} else if (ret == LIVE_SKIP) {
+		snprintf(helper_lines[i], sizeof(helper_lines[i]), "skip: helper %s: %s", e->name, msg);
+		n_helper_skipped++;
+	} else {
+		snprintf(helper_lines[i], sizeof(helper_lines[i]), "FAIL: helper %s: %s", e->name, msg);
+		helper_failed[i] = 1;
+		printf("\n  live helper %s: %s\n", e->name, msg);
+		CU_FAIL("live round trip failed (details above)");
+	}
 }
 
 void conf_run_live(unsigned op)
@@ -389,7 +477,7 @@ bool conf_selected(const char *name)
 #ifndef CONF_NO_MAIN
 int main(int argc, char **argv)
 {
-	unsigned n_ops = 0, n_failed = 0;
+	unsigned n_ops = 0, n_failed = 0, n_helpers = 0, n_helpers_failed = 0;
 	CU_pSuite sqe, live;
 
 	if (getenv("CONF_MATRIX_CHILD"))
@@ -410,6 +498,12 @@ int main(int argc, char **argv)
 	for (const struct live_entry *e = conf_live_tests; e->name; e++)
 		if (conf_selected(e->name))
 			CU_add_test(live, e->name, e->cu);
+	for (const struct conf_helper_test *c = conf_sqe_helper_tests; c->name; c++)
+		if (conf_selected(c->name))
+			CU_add_test(sqe, c->name, c->fn);
+	for (const struct live_helper_entry *e = conf_live_helper_tests; e->name; e++)
+		if (conf_selected(e->name))
+			CU_add_test(live, e->name, e->cu);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	for (unsigned op = 0; op < SR_OP__COUNT; op++) {
@@ -422,13 +516,25 @@ int main(int argc, char **argv)
 			op_failed[op] = 1;
 		n_failed += op_failed[op];
 	}
+	for (unsigned i = 0; conf_live_helper_tests[i].name && i < CONF_MAX_HELPERS; i++) {
+		if (!conf_selected(conf_live_helper_tests[i].name))
+			continue;
+		n_helpers++;
+		if (helper_lines[i][0])
+			printf("%s\n", helper_lines[i]);
+		if (!helper_sqe_done[i] && !helper_failed[i])
+			helper_failed[i] = 1;
+		n_helpers_failed += helper_failed[i];
+	}
 	if (capture)
 		sr_ring_destroy(capture);
 	if (lib_up)
 		io_uring_queue_exit(&lib);
 	printf("conformance: ops=%u sqe_equal=%u live_pass=%u skipped=%u failed=%u\n", n_ops, n_sqe_equal,
 	       n_live_pass, n_skipped, n_failed);
+	printf("conformance-helpers: helpers=%u sqe_equal=%u live_pass=%u skipped=%u failed=%u\n", n_helpers,
+	       n_helper_sqe_equal, n_helper_live_pass, n_helper_skipped, n_helpers_failed);
 	CU_cleanup_registry();
-	return n_failed ? 1 : 0;
+	return n_failed || n_helpers_failed ? 1 : 0;
 }
 #endif

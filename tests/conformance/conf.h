@@ -4,6 +4,9 @@
  * and live round trips (generated/tests/conformance_live.c calling the
  * scenarios in tests/live/).  conf.c runs both under CUnit and prints
  *   conformance: ops=N sqe_equal=N live_pass=N skipped=N failed=N
+ *   conformance-helpers: helpers=N sqe_equal=N live_pass=N skipped=N failed=N
+ * the second for the liburing helpers that are not one op's prep
+ * (spec/ops.yaml helpers:, such as sr_prep_rw).
  */
 #ifndef SR_TEST_CONF_H
 #define SR_TEST_CONF_H
@@ -28,6 +31,15 @@ struct conf_test {
 
 extern const struct conf_test conf_sqe_tests[];
 
+/* Helpers that are not one op's prep (sr_prep_rw, modifiers). */
+struct conf_helper_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+extern const struct conf_helper_test conf_sqe_helper_tests[];
+void conf_record_helper_sqe(const char *name, unsigned fails);
+
 /* Sample memory the SQE tests point at (never dereferenced by the kernel). */
 extern unsigned char conf_smem[64][256];
 #define SMEM(k) ((void *)conf_smem[(k) % 64])
@@ -41,6 +53,7 @@ unsigned conf_compare(const char *op, const char *what, const struct io_uring_sq
 unsigned conf_fail(const char *op, const char *what);
 void conf_record_sqe(unsigned op, unsigned fails);
 struct sr_bufgroup *conf_group(void);
+struct sr_bufgroup *conf_send_group(void);	/* a send group (sr_bufgroup_create_send) */
 struct sr_handle conf_target(uint64_t *ud);
 void conf_target_done(void);
 void fake_register(struct sr_buf *b, struct sr_ring *r, unsigned index);
@@ -74,6 +87,16 @@ struct live_entry {
 };
 
 extern const struct live_entry conf_live_tests[];
+
+struct live_helper_entry {
+	const char *name;
+	int (*fn)(struct live *t);
+	const char *skip;		/* the spec's reason to skip, or NULL */
+	void (*cu)(void);
+};
+
+extern const struct live_helper_entry conf_live_helper_tests[];
+void conf_run_live_helper(unsigned i);
 void conf_run_live(unsigned op);
 int conf_live_one(unsigned op, bool all, char *msg, size_t msglen, char *status, size_t stlen,
 		  char *lasterr, size_t lelen);

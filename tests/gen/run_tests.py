@@ -160,7 +160,10 @@ def op_ids():
               f"    kernel: \"{newest}\"\n    doc: \"An opcode added after the fact.\"\n"
               "    helper: none\n    fd_kind: none\n    shape: single\n    result: status\n"
               "    fallback:\n      - {none: \"a test op\"}\n")
-        text = text[:end] + variant + text[end:].rstrip("\n") + "\n" + op
+        # The new opcode goes after the last op (before the helpers: list, if any).
+        helpers = text.find("\nhelpers:")
+        tail = len(text) if helpers < 0 else helpers
+        text = text[:end] + variant + text[end:tail].rstrip("\n") + "\n" + op + text[tail:]
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         r = run(spec, os.path.join(t, "b"), ["--oracle", "none"])

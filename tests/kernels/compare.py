@@ -15,7 +15,9 @@ For every kernel, and every test in MANIFEST:
                  unavailable for the same reason ("needs Linux 6.7", "the
                  probe lacks opcode N", "needs a ring set up with ...");
                  a failure anywhere, or a scenario skipped for want of
-                 something in one place only, is a disagreement.
+                 something in one place only, is a disagreement.  The
+                 helpers that are not one op's prep (sr_prep_rw, ...)
+                 must not fail, and their summary must be the simulation's.
   sr-probe-json  (simulate) the setup-flag rung the ladder lands on, and
                  each op's status, must agree.
   sr-probe       the report is printed here, and must exit 0.
@@ -107,6 +109,8 @@ def conformance(lines):
     lines, and the summary dict (None when there is none)."""
     ops, sqe, skips, summary = {}, {}, 0, None
     for line in lines:
+        if re.match(r"^(skip|FAIL): helper ", line):
+            continue    # helpers(): not ops
         m = re.match(r"^(skip|FAIL): (\S+): (.*)$", line)
         if m:
             kind, op, why = m.groups()
@@ -125,6 +129,36 @@ def conformance(lines):
         if ops.get(op, ("",))[0] != "FAILED":
             ops[op] = ("FAILED", why)
     return ops, skips, summary
+
+
+def helpers(lines):
+    """The helpers' summary dict (None when there is none) and their FAIL lines."""
+    summary, fails = None, []
+    for line in lines:
+        m = re.match(r"^conformance-helpers: ((?:\S+=\d+ ?)+)$", line)
+        if m:
+            summary = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+        elif line.startswith("FAIL: helper "):
+            fails.append(line[len("FAIL: "):])
+    return summary, fails
+
+
+def judge_helpers(k, lines, hl):
+    g, fails = helpers(lines)
+    if g is None:
+        k.fail("conformance in the guest printed no 'conformance-helpers:' line")
+        return
+    for f in fails:
+        k.fail("conformance in the guest: " + f)
+    if g.get("failed"):
+        k.fail("conformance in the guest: %d helper(s) failed" % g["failed"])
+    print("    helpers:    " + " ".join("%s=%d" % kv for kv in g.items()))
+    if hl is None:
+        return
+    h, _ = helpers(hl[0])
+    if h != g:
+        k.fail("DISAGREE conformance-helpers: real kernel: %s; simulated: %s" % (
+            " ".join("%s=%d" % kv for kv in g.items()), h and " ".join("%s=%d" % kv for kv in h.items())))
 
 
 def outcome(ops, op):
@@ -278,6 +312,7 @@ def judge_conformance(k, lines, status, hl, names, release):
     if bad:
         k.fail("conformance output in the guest is inconsistent: " + bad)
     print("    guest:      " + " ".join("%s=%d" % kv for kv in gsum.items()))
+    judge_helpers(k, lines, None if getattr(k, "spec_only", False) else hl)
     # An op refused for its date must say which kernel refused it.
     for op, (cls, why) in sorted(gops.items()):
         if cls.startswith("unavailable: needs Linux") and ("running %s" % release) not in why:

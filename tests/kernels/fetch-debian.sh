@@ -20,6 +20,9 @@
 #   debian-sid            sid                            linux-binary-unsigned-7.N...-cloud-amd64
 #                                                        (+ linux-modules-...)
 #   debian-experimental   experimental                   the same, newest 7.x there
+#   debian-sid-headers    sid                            liburing-dev and linux-libc-dev, the
+#                                                        .deb files as they are (version names
+#                                                        both); the caller unpacks them
 #
 # apt runs with a private configuration under CACHE_DIR/apt/SUITE (its own
 # sources.list, lists and archive cache): the machine's apt sources are
@@ -42,11 +45,12 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 die() {
-	echo "check-kernels: ERROR: $name: $*" >&2
+	echo "fetch-debian: ERROR: $name: $*" >&2
 	exit 1
 }
 
 modules=""	# a separate modules package (sid, experimental)
+marker=vmlinuz	# what a complete fetch of this line holds
 case $name in
 debian-5.10)
 	# Not bullseye-security: bullseye is LTS there, and its index names
@@ -67,8 +71,11 @@ debian-experimental)
 	suites="experimental"
 	image='^linux-binary-unsigned-[0-9]+\.[0-9.]+.*-cloud-amd64$'
 	modules=linux-modules ;;
+debian-sid-headers)
+	suites="sid"
+	marker=version ;;
 *)
-	die "no such Debian kernel line (debian-5.10, debian-6.1, debian-6.12, debian-sid, debian-experimental)" ;;
+	die "no such Debian line (debian-5.10, debian-6.1, debian-6.12, debian-sid, debian-experimental, debian-sid-headers)" ;;
 esac
 set -- $suites
 main_suite=$1
@@ -103,10 +110,10 @@ apt_opts() {
 use_cached() {
 	old=""
 	for d in "$cache"/"$name"/*/; do
-		[ -f "$d/vmlinuz" ] && old=${d%/}
+		[ -f "$d/$marker" ] && old=${d%/}
 	done
 	[ -n "$old" ] || return 1
-	echo "check-kernels: NOTE: $name: $1; using the copy fetched before, in $old" >&2
+	echo "fetch-debian: NOTE: $name: $1; using the copy fetched before, in $old" >&2
 	echo "$old"
 	exit 0
 }
@@ -126,7 +133,7 @@ if [ "$fresh" = no ]; then
 	else
 		tail -5 "$state/update.log" >&2
 		use_cached "apt-get update failed (above)" || true
-		die "apt-get update of $suites failed (above), and no kernel of this line was fetched before"
+		die "apt-get update of $suites failed (above), and nothing of this line was fetched before"
 	fi
 fi
 
@@ -137,6 +144,43 @@ candidates() {
 		awk '/^Package: / { p = $2 } /^Version: / { print $2 "\t" p "=" $2 }' |
 		sort -V -r | cut -f 2
 }
+
+# sid's newest liburing and uapi headers, for the SQE conformance test
+# against liburing's newest helpers: the two packages as they are.
+if [ "$name" = debian-sid-headers ]; then
+	cands=$state/candidates.$name
+	if [ "$fresh" = no ] || [ ! -s "$cands" ] || [ "$stamp" -nt "$cands" ]; then
+		for p in liburing-dev linux-libc-dev; do
+			candidates "^$p\$" | head -n 1
+		done >"$cands.tmp"
+		mv "$cands.tmp" "$cands"
+	fi
+	pvs=$(cat "$cands")
+	[ "$(echo "$pvs" | wc -w)" = 2 ] || { use_cached "apt knows no liburing-dev or linux-libc-dev in $suites" || true;
+		die "apt knows no liburing-dev or linux-libc-dev in $suites"; }
+	dir=$cache/$name/$(echo $pvs | sed 's/ /_/g; s/=/-/g; s/[:~]/./g')
+	if [ -f "$dir/version" ]; then
+		echo "$dir"
+		exit 0
+	fi
+	tmp=$cache/$name/.fetch.$$
+	trap 'rm -rf "$tmp"' EXIT
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	echo "  FETCH   $name: $(echo $pvs) (apt-get download)" >&2
+	# shellcheck disable=SC2046,SC2086
+	if ! (cd "$tmp" && apt-get -q $(apt_opts) download $pvs >"$tmp/apt.log" 2>&1); then
+		grep '^E:' "$tmp/apt.log" | head -n 2 >&2
+		use_cached "apt-get download failed for $(echo $pvs)" || true
+		die "apt-get download failed for $(echo $pvs), and nothing of this line was fetched before"
+	fi
+	rm -f "$tmp/apt.log"
+	echo $pvs >"$tmp/version"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+	echo "$dir"
+	exit 0
+fi
 
 # A package index can name a file its pool does not serve (seen with
 # bullseye-security): then the next newest is taken, and the note says so.

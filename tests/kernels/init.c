@@ -22,19 +22,27 @@
  *
  * /sr/tests holds one test a line: NAME TIMEOUT_SECONDS PROGRAM [ARGS...]
  * (blank lines and lines starting with # are ignored).
+ *
+ * The kernel command line names the spare block devices run.sh attached:
+ * sr.blockdev=PATH (any block device the block command scenarios may
+ * overwrite) and sr.zoned=PATH (a zoned one); they are handed to the tests
+ * as SR_TEST_BLOCKDEV and SR_TEST_ZONED_BLOCKDEV once they have appeared.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -45,8 +53,12 @@
 
 #define RESULTS_TTY "/dev/ttyS1"
 #define TESTS_FILE "/sr/tests"
-/* The scratch disk run.sh attaches (an ext4 image); the first that appears. */
-static const char *const scratch_disks[] = { "/dev/nvme0n1", "/dev/vda", "/dev/sda" };
+/*
+ * The scratch disk run.sh attaches (an ext4 image); the first that appears.
+ * An NVMe namespace is named by its id: the kernel numbers nvme0nK in the
+ * order it finds namespaces, which need not be theirs.
+ */
+static const char *const scratch_disks[] = { "nvme-nsid:1", "/dev/vda", "/dev/sda" };
 #define DISK_WAIT_MS 20000
 
 static int out = -1;		/* the results port */
@@ -119,6 +131,47 @@ static void open_results(void)
 }
 
 /*
+ * A disk's device path: "nvme-nsid:N" is the NVMe namespace with id N
+ * (its /dev name, found in /sys/block), anything else a path as it is.
+ * NULL when it is not there (yet).
+ */
+static const char *disk_path(const char *spec, char *path, size_t len)
+{
+	unsigned nsid;
+	struct dirent *e;
+	DIR *d;
+
+	if (sscanf(spec, "nvme-nsid:%u", &nsid) != 1)
+		return access(spec, F_OK) ? NULL : spec;
+	d = opendir("/sys/block");
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		char attr[300], val[32];
+		ssize_t n;
+		int fd;
+
+		if (strncmp(e->d_name, "nvme", 4))
+			continue;
+		snprintf(attr, sizeof(attr), "/sys/block/%s/nsid", e->d_name);
+		fd = open(attr, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, val, sizeof(val) - 1);
+		close(fd);
+		val[n > 0 ? n : 0] = 0;
+		if ((unsigned)strtoul(val, NULL, 10) == nsid && strlen(e->d_name) + 6 <= len) {
+			memcpy(path, "/dev/", 5);
+			memcpy(path + 5, e->d_name, strlen(e->d_name) + 1);
+			closedir(d);
+			return access(path, F_OK) ? NULL : path;
+		}
+	}
+	closedir(d);
+	return NULL;
+}
+
+/*
  * /tmp on ext4 from the scratch disk: the scenarios need user xattrs
  * (tmpfs has them only from Linux 6.6) and a filesystem that writes back
  * (fsync and sync_file_range check that pages go clean; tmpfs never
@@ -128,14 +181,13 @@ static void mount_scratch(void)
 {
 	long long deadline = now_ms() + DISK_WAIT_MS;
 	const char *disk = NULL;
+	char path[64];
 
 	/* Disks are probed asynchronously; wait for the first to appear. */
 	while (!disk) {
 		for (unsigned i = 0; i < sizeof(scratch_disks) / sizeof(scratch_disks[0]); i++)
-			if (access(scratch_disks[i], F_OK) == 0) {
-				disk = scratch_disks[i];
+			if ((disk = disk_path(scratch_disks[i], path, sizeof(path))))
 				break;
-			}
 		if (disk || now_ms() > deadline)
 			break;
 		usleep(20000);
@@ -171,6 +223,69 @@ static void check_kpageflags(void)
 		      "(CONFIG_PROC_PAGE_MONITOR)", strerror(errno));
 	else
 		close(fd);
+}
+
+/* The value of KEY=VALUE on the kernel command line, into out; 0 if there. */
+static int cmdline_value(const char *key, char *value, size_t len)
+{
+	char line[2048], *save = NULL, *w;
+	size_t klen = strlen(key);
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof(line) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	line[n] = 0;
+	for (w = strtok_r(line, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		if (!strncmp(w, key, klen) && w[klen] == '=') {
+			snprintf(value, len, "%s", w + klen + 1);
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * A spare block device run.sh attached (sr.KEY= on the command line): wait
+ * for it to appear, check it (zoned: the kernel says it is), export it as
+ * ENV.  Named but missing is an error of the guest.
+ */
+static void spare_disk(const char *key, const char *env, bool zoned)
+{
+	long long deadline = now_ms() + DISK_WAIT_MS;
+	char spec[128], buf[64], attr[256], model[32] = "";
+	const char *path;
+	struct stat st;
+	int fd;
+
+	if (cmdline_value(key, spec, sizeof(spec)))
+		return;
+	while (!(path = disk_path(spec, buf, sizeof(buf))) && now_ms() < deadline)
+		usleep(20000);
+	if (!path || stat(path, &st) || !S_ISBLK(st.st_mode)) {
+		error("%s=%s: no such block device after %d ms (the kernel needs its driver built in)", key, spec,
+		      DISK_WAIT_MS);
+		return;
+	}
+	if (zoned) {
+		snprintf(attr, sizeof(attr), "/sys/dev/block/%u:%u/queue/zoned", major(st.st_rdev), minor(st.st_rdev));
+		fd = open(attr, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, model, sizeof(model) - 1);
+
+			model[n > 0 ? n : 0] = 0;
+			model[strcspn(model, "\n")] = 0;
+			close(fd);
+		}
+		if (!model[0] || !strcmp(model, "none")) {
+			error("%s=%s: not a zoned device (%s: %s; the kernel needs CONFIG_BLK_DEV_ZONED)", key, path,
+			      attr, model[0] ? model : "unreadable");
+			return;
+		}
+	}
+	setenv(env, path, 1);
+	say("sr-init: %s=%s%s%s", env, path, zoned ? " zoned " : "", model);
 }
 
 /* Bring lo up; Linux then gives it 127.0.0.1/8 and ::1 by itself. */
@@ -288,6 +403,8 @@ int main(void)
 	mount_or_error("proc", "/proc", "proc", 0, NULL);
 	mount_or_error("sysfs", "/sys", "sysfs", 0, NULL);
 	mount_scratch();
+	spare_disk("sr.blockdev", "SR_TEST_BLOCKDEV", false);
+	spare_disk("sr.zoned", "SR_TEST_ZONED_BLOCKDEV", true);
 	check_kpageflags();
 	loopback_up();
 	setenv("PATH", "/sr", 1);

@@ -25,7 +25,13 @@
 #                   every worktree and build)
 #   KERNEL_TIMEOUT  seconds one guest may run before qemu is killed (default 240)
 #   KERNEL_DISK     how the guest gets its scratch disk: nvme, virtio or sata
-#                   (default nvme; the driver must be built into the kernel)
+#                   (default nvme; the driver must be built into the kernel).
+#                   A second disk on the same bus is the block device the
+#                   block command scenarios may overwrite (SR_TEST_BLOCKDEV in
+#                   the guest); with nvme, a guest newer than this machine also
+#                   gets a zoned namespace (SR_TEST_ZONED_BLOCKDEV): this
+#                   machine cannot have one to compare with when it simulates
+#                   the older guests (its kernel has no CONFIG_BLK_DEV_ZONED)
 #   QEMU            the qemu binary (default qemu-system-x86_64)
 #   KERNEL_JOBS     guests booted at once (default 2)
 set -eu
@@ -160,15 +166,21 @@ phase initramfs "$t"
 
 # --- boot each kernel, then simulate it here ----------------------------------------------
 
+# The scratch disk (ext4, /tmp in the guest) and the spare block device
+# for the block command scenarios, and the names the guest gives them.
 case $KERNEL_DISK in
-nvme) disk="-device nvme,drive=scratch,serial=srscratch" ;;
-virtio) disk="-device virtio-blk-pci,drive=scratch" ;;
-sata) disk="-device ide-hd,drive=scratch" ;;	# q35's AHCI controller
+nvme) disk="-device nvme,id=nvme0,drive=scratch,serial=srscratch -device nvme-ns,drive=blk,bus=nvme0,nsid=2"
+	blkdev=nvme-nsid:2 ;;
+virtio) disk="-device virtio-blk-pci,drive=scratch -device virtio-blk-pci,drive=blk"
+	blkdev=/dev/vdb ;;
+sata) disk="-device ide-hd,drive=scratch -device ide-hd,drive=blk"	# q35's AHCI controller
+	blkdev=/dev/sdb ;;
 *) die "KERNEL_DISK=$KERNEL_DISK: use nvme, virtio or sata" ;;
 esac
 
 host_release=$(uname -r)
 host_ver=$(echo "$host_release" | sed -n 's/^\([0-9]*\.[0-9]*\(\.[0-9]*\)\{0,1\}\).*/\1/p')
+host_mm=$(echo "$host_ver" | cut -d. -f1,2)
 rm -rf "$work/run"
 runs=""
 boot_t=0
@@ -205,18 +217,32 @@ boot_one() {	# NAME PATH VERSION FETCHED_DIR
 	# which the kernel would report as a stall of its own.
 	truncate -s 256M "$dir/scratch.img"
 	mkfs.ext4 -q -F "$dir/scratch.img"
+	truncate -s 16M "$dir/blk.img"
+	disks="$disk"
+	append="sr.blockdev=$blkdev"
+	# A zoned namespace (8 zones of 8 MiB) for a guest newer than this machine.
+	gmm=$(echo "$ver" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+	if [ "$KERNEL_DISK" = nvme ] && [ -n "$gmm" ] && [ "$gmm" != "$host_mm" ] &&
+		[ "$(printf '%s\n%s\n' "$gmm" "$host_mm" | sort -V | tail -n 1)" = "$gmm" ]; then
+		truncate -s 64M "$dir/zoned.img"
+		disks="$disks -drive file=$dir/zoned.img,if=none,id=zoned,format=raw,discard=unmap"
+		disks="$disks -device nvme-ns,drive=zoned,bus=nvme0,nsid=3,zoned=true,zoned.zone_size=8M"
+		disks="$disks,zoned.zone_capacity=8M"
+		append="$append sr.zoned=nvme-nsid:3"
+	fi
 	set +e
 	# shellcheck disable=SC2086
 	timeout -k 5 "$KERNEL_TIMEOUT" "$QEMU" -M q35 -accel tcg,thread=single -cpu max -smp 2 -m 1024 \
 		-nographic -monitor none -no-reboot -net none \
 		-kernel "$path" -initrd "$dir/initramfs.cpio" \
-		-append "console=ttyS0 loglevel=5 panic=-1 rcupdate.rcu_cpu_stall_timeout=120" \
+		-append "console=ttyS0 loglevel=5 panic=-1 rcupdate.rcu_cpu_stall_timeout=120 $append" \
 		-serial "file:$dir/console.log" -serial "file:$dir/guest.log" \
-		-drive "file=$dir/scratch.img,if=none,id=scratch,format=raw" $disk \
+		-drive "file=$dir/scratch.img,if=none,id=scratch,format=raw" \
+		-drive "file=$dir/blk.img,if=none,id=blk,format=raw,discard=unmap" $disks \
 		>"$dir/qemu.out" 2>&1
 	rc=$?
 	set -e
-	rm -f "$dir/scratch.img" "$dir/initramfs.cpio"
+	rm -f "$dir/scratch.img" "$dir/blk.img" "$dir/zoned.img" "$dir/initramfs.cpio"
 	echo "$rc" >"$dir/qemu.status"
 	echo "$KERNEL_TIMEOUT" >"$dir/qemu.timeout"
 	since "$t" >"$dir/boot.seconds"

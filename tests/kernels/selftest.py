@@ -33,10 +33,13 @@ def probe(sim, ladder="IORING_SETUP_SINGLE_ISSUER", pipe="unavailable: pipe need
 }""" % ("true" if sim else "false", ladder, pipe)
 
 
-def conf(read="", pipe="skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test", summary=None):
+HELPERS = "conformance-helpers: helpers=2 sqe_equal=2 live_pass=2 skipped=0 failed=0"
+
+
+def conf(read="", pipe="skip: pipe: pipe needs Linux 6.16; running 6.1.0-9-test", summary=None, helpers=HELPERS):
     lines = ["  Test: nop ...passed", read, pipe,
              summary or "conformance: ops=3 sqe_equal=3 live_pass=%d skipped=1 failed=%d" % (
-                 1 if read else 2, 1 if read else 0)]
+                 1 if read else 2, 1 if read else 0), helpers]
     return "\n".join(l for l in lines if l)
 
 
@@ -111,6 +114,15 @@ CASES = [
     ("the summary does not add up", [(G, CLEAN_SUM, "live_pass=2 skipped=0 failed=0")], 1,
      "conformance output in the guest is inconsistent"),
     ("the conformance summary is missing", [(G, "conformance: ops=3 sqe_equal=3 " + CLEAN_SUM, "")], 1, "printed no summary line"),
+    ("a helper's live round trip fails in the guest",
+     [(G, conf(), conf(read="FAIL: helper rw: raw.c:9: sr_prep_rw(READ): res -22",
+                       helpers="conformance-helpers: helpers=2 sqe_equal=2 live_pass=1 skipped=0 failed=1"))], 1,
+     "conformance in the guest: helper rw: raw.c:9"),
+    ("a helper skips in the guest only",
+     [(G, conf(), conf(read="skip: helper send_set_addr: send_zc needs Linux 6.0",
+                       helpers="conformance-helpers: helpers=2 sqe_equal=2 live_pass=1 skipped=1 failed=0"))], 1,
+     "DISAGREE conformance-helpers: real kernel: helpers=2 sqe_equal=2 live_pass=1 skipped=1"),
+    ("the helpers' summary is missing", [(G, conf(), conf(helpers=""))], 1, "printed no 'conformance-helpers:' line"),
     ("the setup ladder lands elsewhere", [(G, probe(False), probe(False, ladder="none"))], 1,
      "DISAGREE setup ladder: real kernel lands on none"),
     ("sr-probe statuses differ", [(G, probe(False), probe(False, pipe="native"))], 1, "DISAGREE sr-probe pipe"),

@@ -712,6 +712,23 @@ int live_send_zc(struct live *t)
 	LIVE_CHECK(t, c.buf == b && !sr_buf_is_lent(b));
 	LIVE_EQ(t, recv_all(s, back, 10), 0);
 	LIVE_CHECK(t, memcmp(back, "zero copy!", 10) == 0);
+
+	/* With a destination (send_set_addr) on an unconnected socket: every
+	 * route carries it (sendto, as native op or system call). */
+	{
+		struct sockaddr_in a;
+		int tx, rx;
+
+		LIVE_EQ(t, udp_pair(t, &tx, &rx, &a), 0);
+		op = sr_send_zc(tx, b);
+		sr_send_zc_set_addr(&op, (const struct sockaddr *)&a, sizeof(a));
+		LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
+		LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
+		LIVE_EQ(t, c.res, 10);
+		LIVE_CHECK(t, lh_readable(rx, 1000));
+		LIVE_EQ(t, recv(rx, back, sizeof(back), MSG_DONTWAIT), 10);
+		LIVE_CHECK(t, memcmp(back, "zero copy!", 10) == 0);
+	}
 	return LIVE_PASS;
 }
 

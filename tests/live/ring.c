@@ -116,6 +116,50 @@ int live_msg_ring_fd(struct live *t)
 	return with_ring2(t, msg_ring_fd_body);
 }
 
+static int msg_ring_fd_alloc_body(struct live *t, struct sr_ring *r2)
+{
+	int fd = live_file(t, "f", "into a free slot", 16), res = 0;
+	struct sr_buf *b = live_keep_buf(t, sr_buf_alloc(64));
+	struct sr_msg_ring_fd_alloc_submitted sub;
+	struct sr_msg_ring_fd_alloc_completed c;
+	struct sr_msg_ring_fd_alloc_op op;
+	struct io_uring_cqe cqe;
+	struct sr_file h;
+
+	LIVE_CHECK(t, fd >= 0 && b);
+	LIVE_EQ(t, sr_ring_register_files(t->ring, 2), 0);
+	LIVE_EQ(t, sr_ring_files_set(t->ring, 1, fd, NULL), 0);
+	/* The other ring has one free slot: the kernel picks it, and says which
+	 * to both rings. */
+	LIVE_EQ(t, sr_ring_register_files(r2, 1), 0);
+	op = sr_msg_ring_fd_alloc(sr_ring_fd(r2), 1, 0x99);
+	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
+	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
+	LIVE_EQ(t, c.res, 0);
+	LIVE_EQ(t, sr_raw_wait(r2, &cqe, 1), 1);
+	LIVE_EQ(t, cqe.user_data, 0x99);
+	LIVE_EQ(t, cqe.res, 0);
+	LIVE_EQ(t, sr_ring_file_handle(r2, 0, &h), 0);
+	LIVE_EQ(t, lh_read_slot(r2, h, b, 0, &res), 0);
+	LIVE_EQ(t, res, 16);
+	LIVE_CHECK(t, memcmp(sr_buf_data(b), "into a free slot", 16) == 0);
+	/* No free slot left: -ENFILE, and nothing posted there. */
+	op = sr_msg_ring_fd_alloc(sr_ring_fd(r2), 1, 0x9a);
+	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), 0);
+	LIVE_EQ(t, sr_wait(t->ring, &sub, &c), 0);
+	LIVE_EQ(t, c.res, -ENFILE);
+	LIVE_EQ(t, sr_raw_reap(r2, &cqe, 1), 0);
+	/* Bit 63 of the data is safer-ring's own: refused at submit. */
+	op = sr_msg_ring_fd_alloc(sr_ring_fd(r2), 1, 1ULL << 63);
+	LIVE_EQ(t, sr_submit(t->ring, &op, &sub), -EINVAL);
+	return LIVE_PASS;
+}
+
+int live_msg_ring_fd_alloc(struct live *t)
+{
+	return with_ring2(t, msg_ring_fd_alloc_body);
+}
+
 int live_nop128(struct live *t)
 {
 	struct sr_nop128_submitted sub[2];

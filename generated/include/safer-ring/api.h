@@ -2625,7 +2625,7 @@ sr_recvmsg_raw(struct sr_ring *sr_r, int fd, struct msghdr *msg, unsigned flags,
  * Multishot recvmsg: each message lands in a provided buffer, prefixed by struct io_uring_recvmsg_out.
  * Linux 6.0; as io_uring_prep_recvmsg_multishot (liburing 2.3).
  * msg: copy, submit lifetime: only msg_namelen and msg_controllen are read, at submission.
- * buf_group: provided, kernel_selected lifetime.
+ * buf_group: provided (out), kernel_selected lifetime.
  * Fallback: none: each message needs the kernel's io_uring_recvmsg_out layout in a provided buffer.
  */
 struct sr_recvmsg_multishot_op {
@@ -2730,7 +2730,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
 	need += sr__align16(sizeof(*op->msg));
-	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
+	ret = sr__group_check_for(r, op->buf_group, false, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
@@ -8190,6 +8190,220 @@ sr_sendto_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int
 	return 0;
 }
 
+/* ---- send_bundle ------------------------------------------------------------ */
+/*
+ * Send the buffers queued in a send group, several at once: each completion says how many bytes went and hands back the buffers they came from.
+ * Linux 6.10; as io_uring_prep_send_bundle (liburing 2.7).
+ * group: provided (in), kernel_selected lifetime: a send group (sr_bufgroup_create_send): the kernel takes queued buffers in order, from the first it names in the CQE; every buffer it took comes back, sent or not.
+ * Fallback: sendmsg(2) after writability.
+ */
+struct sr_send_bundle_op {
+	struct sr_op base;
+	int sockfd;
+	int flags;
+	struct sr_bufgroup *group;
+	struct sr_file _file;	/* sr_send_bundle_set_file (read only with it) */
+};
+
+struct sr_send_bundle_submitted {
+	struct sr_handle h;
+};
+
+struct sr_send_bundle_completed {
+	int32_t res;		/* the kernel's result: bytes, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+	bool more;		/* the stream goes on: wait again */
+	struct sr_buf *buf;	/* the first (oldest) of the queued buffers taken, or NULL */
+	unsigned nbufs;		/* how many were taken, in the order queued: yours again */
+};
+
+typedef void (*sr_send_bundle_cb)(struct sr_ring *r, struct sr_send_bundle_completed *c, void *arg);
+
+static inline struct sr_send_bundle_op
+sr_send_bundle(int sockfd, struct sr_bufgroup *group)
+{
+	struct sr_send_bundle_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_SEND_BUNDLE);
+	sr_op.sockfd = sockfd;
+	sr_op.flags = 0;
+	sr_op.group = group;
+	return sr_op;
+}
+
+/* MSG_* flags */
+static inline void
+sr_send_bundle_set_flags(struct sr_send_bundle_op *sr_op, int flags)
+{
+	sr_op->flags = flags;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_send_bundle_set_sqe_flags(struct sr_send_bundle_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_send_bundle_set_sqe_flags");
+}
+
+static inline void
+sr_send_bundle_set_personality(struct sr_send_bundle_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
+static inline void
+sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+	int ret;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	ret = sr__group_check_for(r, op->group, true, fn, "group");
+	if (sr__unlikely(ret))
+		return ret;
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND_BUNDLE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	r->_slotx[idx]._aux = op->group;
+	op->group->_busy = 1;
+	sr_prep_send_bundle(sqe, op->sockfd, (size_t)(0), (int)(op->flags | SR_MSG_WAITALL));
+	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->group));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(0));
+	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
+	sr__commit(r, &op->base, SR_OP_SEND_BUNDLE, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
+{
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	sr__group_take_sent((struct sr_bufgroup *)x->_aux, e->res, e->flags, &c->buf, &c->nbufs);
+}
+
+static inline void
+sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_send_bundle_completed c;
+
+	sr__send_bundle_fill(r, idx, &e, &c);
+	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
+{
+	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_send_bundle_submit_cb(struct sr_ring *r, struct sr_send_bundle_op *op, sr_send_bundle_cb cb, void *arg,
+		struct sr_send_bundle_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__send_bundle_submit(r, op, &h, sr__send_bundle_deliver, (void (*)(void))cb, arg,
+					  "sr_send_bundle_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+/* The next completion of the stream; c->more is false on the last one. */
+static inline int
+sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__send_bundle_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN when no completion is ready. */
+static inline int
+sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__send_bundle_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_send_bundle_cancel(struct sr_ring *r, struct sr_send_bundle_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_send_bundle_raw(struct sr_ring *sr_r, int sockfd, size_t len, int flags, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_bundle_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_BUNDLE)))
+		return sr__raw_unavailable(sr_r, SR_OP_SEND_BUNDLE);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_send_bundle(sr_sqe, sockfd, len, flags);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
 /* ---- recv ------------------------------------------------------------ */
 /*
  * recv(2) into an owned buffer, up to its capacity.
@@ -8402,7 +8616,7 @@ sr_recv_raw(struct sr_ring *sr_r, int sockfd, void *buf, size_t len, int flags, 
 /*
  * Multishot recv: each chunk lands in a buffer the kernel picks from a buffer group.
  * Linux 6.0; as io_uring_prep_recv_multishot (liburing 2.3).
- * buf_group: provided, kernel_selected lifetime.
+ * buf_group: provided (out), kernel_selected lifetime.
  * Fallback: recv (re-armed).
  */
 struct sr_recv_multishot_op {
@@ -8495,7 +8709,7 @@ sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, st
 		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
+	ret = sr__group_check_for(r, op->buf_group, false, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
@@ -11748,6 +11962,189 @@ sr_msg_ring_fd_raw(struct sr_ring *sr_r, int ring_fd, int source_fd, int target_
 	return 0;
 }
 
+/* ---- msg_ring_fd_alloc ------------------------------------------------------------ */
+/*
+ * Send a registered file from this ring into a free slot of another ring's table; res is the slot it took.
+ * Linux 6.0; as io_uring_prep_msg_ring_fd_alloc (liburing 2.4).
+ * Fallback: none: posting into another ring needs io_uring.
+ */
+struct sr_msg_ring_fd_alloc_op {
+	struct sr_op base;
+	int ring_fd;
+	int source_fd;
+	__u64 data;
+	unsigned flags;
+};
+
+struct sr_msg_ring_fd_alloc_submitted {
+	struct sr_handle h;
+};
+
+struct sr_msg_ring_fd_alloc_completed {
+	int32_t res;		/* the kernel's result: slot, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+};
+
+typedef void (*sr_msg_ring_fd_alloc_cb)(struct sr_ring *r, struct sr_msg_ring_fd_alloc_completed *c, void *arg);
+
+static inline struct sr_msg_ring_fd_alloc_op
+sr_msg_ring_fd_alloc(int ring_fd, int source_fd, __u64 data)
+{
+	struct sr_msg_ring_fd_alloc_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_MSG_RING_FD_ALLOC);
+	sr_op.ring_fd = ring_fd;
+	sr_op.source_fd = source_fd;
+	sr_op.data = data;
+	sr_op.flags = 0;
+	return sr_op;
+}
+
+/* flags */
+static inline void
+sr_msg_ring_fd_alloc_set_flags(struct sr_msg_ring_fd_alloc_op *sr_op, unsigned flags)
+{
+	sr_op->flags = flags;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_msg_ring_fd_alloc_set_sqe_flags(struct sr_msg_ring_fd_alloc_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_msg_ring_fd_alloc_set_sqe_flags");
+}
+
+static inline void
+sr_msg_ring_fd_alloc_set_personality(struct sr_msg_ring_fd_alloc_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+static inline int
+sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->data & (SR_SR_UD_RESERVED)))
+		return sr__fail(-EINVAL, "%s: data: bit 63 of user_data marks safer-ring's own ops; a target ring run by safer-ring would take the CQE for one of its ops", fn);
+	b = sr__begin(r, &op->base, SR_OP_MSG_RING_FD_ALLOC);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_msg_ring_fd_alloc(sqe, op->ring_fd, op->source_fd, op->data, op->flags);
+	sr__commit(r, &op->base, SR_OP_MSG_RING_FD_ALLOC, b, sqe, h, (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__msg_ring_fd_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_alloc_completed *c)
+{
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+}
+
+static inline void
+sr__msg_ring_fd_alloc_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_msg_ring_fd_alloc_completed c;
+
+	sr__msg_ring_fd_alloc_fill(r, idx, &e, &c);
+	((sr_msg_ring_fd_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_msg_ring_fd_alloc_submitted *sub)
+{
+	return sr__msg_ring_fd_alloc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_fd_alloc_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_msg_ring_fd_alloc_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, sr_msg_ring_fd_alloc_cb cb, void *arg,
+		struct sr_msg_ring_fd_alloc_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__msg_ring_fd_alloc_submit(r, op, &h, sr__msg_ring_fd_alloc_deliver, (void (*)(void))cb, arg,
+					  "sr_msg_ring_fd_alloc_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+static inline int
+sr_msg_ring_fd_alloc_wait(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_wait", true, true, &idx, &e);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__msg_ring_fd_alloc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN while the op is in flight. */
+static inline int
+sr_msg_ring_fd_alloc_poll(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_poll", false, true, &idx, &e);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__msg_ring_fd_alloc_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_msg_ring_fd_alloc_cancel(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_msg_ring_fd_alloc_raw(struct sr_ring *sr_r, int ring_fd, int source_fd, __u64 data, unsigned flags, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_msg_ring_fd_alloc_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_MSG_RING_FD_ALLOC)))
+		return sr__raw_unavailable(sr_r, SR_OP_MSG_RING_FD_ALLOC);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_msg_ring_fd_alloc(sr_sqe, ring_fd, source_fd, data, flags);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
 /* ---- fsetxattr ------------------------------------------------------------ */
 /*
  * fsetxattr(2).
@@ -13562,12 +13959,597 @@ sr_cmd_sock_raw(struct sr_ring *sr_r, int cmd_op, int fd, int level, int optname
 	return 0;
 }
 
+/* ---- cmd_getsockname ------------------------------------------------------------ */
+/*
+ * getsockname(2), or getpeername(2) with peer 1, of a socket (a registered one too); the address comes back in the completion.
+ * Linux 6.19; as io_uring_prep_cmd_getsockname (liburing 2.13).
+ * sockaddr: result, completion lifetime: written at completion.
+ * sockaddr_len: result, completion lifetime: read at issue (the room there is), written at completion (the address's length).
+ * Fallback: getsockname/getpeername(2).
+ */
+struct sr_cmd_getsockname_op {
+	struct sr_op base;
+	int fd;
+	int peer;
+	struct sr_file _file;	/* sr_cmd_getsockname_set_file (read only with it) */
+};
+
+struct sr_cmd_getsockname_submitted {
+	struct sr_handle h;
+};
+
+struct sr_cmd_getsockname_completed {
+	int32_t res;		/* the kernel's result: status, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sockaddr_storage sockaddr;
+	socklen_t sockaddr_len;
+};
+
+typedef void (*sr_cmd_getsockname_cb)(struct sr_ring *r, struct sr_cmd_getsockname_completed *c, void *arg);
+
+struct sr__cmd_getsockname_store {
+	struct sockaddr_storage sockaddr;
+	socklen_t sockaddr_len;
+	unsigned _unused;
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
+};
+
+static inline struct sr_cmd_getsockname_op
+sr_cmd_getsockname(int fd, int peer)
+{
+	struct sr_cmd_getsockname_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_CMD_GETSOCKNAME);
+	sr_op.fd = fd;
+	sr_op.peer = peer;
+	return sr_op;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_cmd_getsockname_set_sqe_flags(struct sr_cmd_getsockname_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_cmd_getsockname_set_sqe_flags");
+}
+
+static inline void
+sr_cmd_getsockname_set_personality(struct sr_cmd_getsockname_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
+static inline void
+sr_cmd_getsockname_set_file(struct sr_cmd_getsockname_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+	struct sr__cmd_getsockname_store *st;
+	size_t need = sr__align16(sizeof(*st));
+	unsigned char *tail;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_CMD_GETSOCKNAME);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	st = (struct sr__cmd_getsockname_store *)sr__store(r, idx, need);
+	if (sr__unlikely(!st))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
+	memset(&st->sockaddr, 0, sizeof(st->sockaddr));
+	memset(&st->sockaddr_len, 0, sizeof(st->sockaddr_len));
+	st->sockaddr_len = sizeof(struct sockaddr_storage);
+	(void)tail;
+	sr_prep_cmd_getsockname(sqe, op->fd, (struct sockaddr *)&st->sockaddr, (socklen_t *)&st->sockaddr_len, op->peer);
+	sr__commit(r, &op->base, SR_OP_CMD_GETSOCKNAME, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__cmd_getsockname_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_getsockname_completed *c)
+{
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	{
+		const struct sr__cmd_getsockname_store *st = (const struct sr__cmd_getsockname_store *)x->_store;
+		memcpy(&c->sockaddr, &st->sockaddr, sizeof(c->sockaddr));
+		memcpy(&c->sockaddr_len, &st->sockaddr_len, sizeof(c->sockaddr_len));
+	}
+}
+
+static inline void
+sr__cmd_getsockname_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_cmd_getsockname_completed c;
+
+	sr__cmd_getsockname_fill(r, idx, &e, &c);
+	((sr_cmd_getsockname_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_cmd_getsockname_submitted *sub)
+{
+	return sr__cmd_getsockname_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_getsockname_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_cmd_getsockname_submit_cb(struct sr_ring *r, struct sr_cmd_getsockname_op *op, sr_cmd_getsockname_cb cb, void *arg,
+		struct sr_cmd_getsockname_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__cmd_getsockname_submit(r, op, &h, sr__cmd_getsockname_deliver, (void (*)(void))cb, arg,
+					  "sr_cmd_getsockname_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+static inline int
+sr_cmd_getsockname_wait(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_wait", true, false, &idx, &e);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_getsockname_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN while the op is in flight. */
+static inline int
+sr_cmd_getsockname_poll(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_poll", false, false, &idx, &e);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_getsockname_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_cmd_getsockname_cancel(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_cmd_getsockname_raw(struct sr_ring *sr_r, int fd, struct sockaddr *sockaddr, socklen_t *sockaddr_len, int peer, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_cmd_getsockname_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_CMD_GETSOCKNAME)))
+		return sr__raw_unavailable(sr_r, SR_OP_CMD_GETSOCKNAME);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_cmd_getsockname(sr_sqe, fd, sockaddr, sockaddr_len, peer);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
+/* ---- cmd_discard ------------------------------------------------------------ */
+/*
+ * Discard nbytes of a block device from offset (both multiples of its logical block size), as the BLKDISCARD ioctl; the device must be open for writing.
+ * Linux 6.12; as io_uring_prep_cmd_discard (liburing 2.8).
+ * Fallback: ioctl(BLKDISCARD)(2).
+ */
+struct sr_cmd_discard_op {
+	struct sr_op base;
+	int fd;
+	uint64_t offset;
+	uint64_t nbytes;
+	struct sr_file _file;	/* sr_cmd_discard_set_file (read only with it) */
+};
+
+struct sr_cmd_discard_submitted {
+	struct sr_handle h;
+};
+
+struct sr_cmd_discard_completed {
+	int32_t res;		/* the kernel's result: status, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+};
+
+typedef void (*sr_cmd_discard_cb)(struct sr_ring *r, struct sr_cmd_discard_completed *c, void *arg);
+
+static inline struct sr_cmd_discard_op
+sr_cmd_discard(int fd, uint64_t offset, uint64_t nbytes)
+{
+	struct sr_cmd_discard_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_CMD_DISCARD);
+	sr_op.fd = fd;
+	sr_op.offset = offset;
+	sr_op.nbytes = nbytes;
+	return sr_op;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_cmd_discard_set_sqe_flags(struct sr_cmd_discard_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_cmd_discard_set_sqe_flags");
+}
+
+static inline void
+sr_cmd_discard_set_personality(struct sr_cmd_discard_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
+static inline void
+sr_cmd_discard_set_file(struct sr_cmd_discard_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_CMD_DISCARD);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_cmd_discard(sqe, op->fd, op->offset, op->nbytes);
+	sr__commit(r, &op->base, SR_OP_CMD_DISCARD, b, sqe, h, (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__cmd_discard_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_discard_completed *c)
+{
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+}
+
+static inline void
+sr__cmd_discard_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_cmd_discard_completed c;
+
+	sr__cmd_discard_fill(r, idx, &e, &c);
+	((sr_cmd_discard_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_cmd_discard_submitted *sub)
+{
+	return sr__cmd_discard_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_discard_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_cmd_discard_submit_cb(struct sr_ring *r, struct sr_cmd_discard_op *op, sr_cmd_discard_cb cb, void *arg,
+		struct sr_cmd_discard_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__cmd_discard_submit(r, op, &h, sr__cmd_discard_deliver, (void (*)(void))cb, arg,
+					  "sr_cmd_discard_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+static inline int
+sr_cmd_discard_wait(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_wait", true, true, &idx, &e);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_discard_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN while the op is in flight. */
+static inline int
+sr_cmd_discard_poll(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_poll", false, true, &idx, &e);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_discard_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_cmd_discard_cancel(struct sr_ring *r, struct sr_cmd_discard_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_cmd_discard_raw(struct sr_ring *sr_r, int fd, uint64_t offset, uint64_t nbytes, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_cmd_discard_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_CMD_DISCARD)))
+		return sr__raw_unavailable(sr_r, SR_OP_CMD_DISCARD);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_cmd_discard(sr_sqe, fd, offset, nbytes);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
+/* ---- cmd_zone_reset_all ------------------------------------------------------------ */
+/*
+ * Reset the write pointer of every sequential zone of a zoned block device open for writing (BLKRESETZONE over the whole device).
+ * Linux 7.3; as io_uring_prep_cmd_zone_reset_all (liburing unreleased).
+ * Fallback: ioctl(BLKRESETZONE)(2).
+ */
+struct sr_cmd_zone_reset_all_op {
+	struct sr_op base;
+	int fd;
+	struct sr_file _file;	/* sr_cmd_zone_reset_all_set_file (read only with it) */
+};
+
+struct sr_cmd_zone_reset_all_submitted {
+	struct sr_handle h;
+};
+
+struct sr_cmd_zone_reset_all_completed {
+	int32_t res;		/* the kernel's result: status, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+};
+
+typedef void (*sr_cmd_zone_reset_all_cb)(struct sr_ring *r, struct sr_cmd_zone_reset_all_completed *c, void *arg);
+
+static inline struct sr_cmd_zone_reset_all_op
+sr_cmd_zone_reset_all(int fd)
+{
+	struct sr_cmd_zone_reset_all_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_CMD_ZONE_RESET_ALL);
+	sr_op.fd = fd;
+	return sr_op;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_cmd_zone_reset_all_set_sqe_flags(struct sr_cmd_zone_reset_all_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_cmd_zone_reset_all_set_sqe_flags");
+}
+
+static inline void
+sr_cmd_zone_reset_all_set_personality(struct sr_cmd_zone_reset_all_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as fd. */
+static inline void
+sr_cmd_zone_reset_all_set_file(struct sr_cmd_zone_reset_all_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->fd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_CMD_ZONE_RESET_ALL);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	sr_prep_cmd_zone_reset_all(sqe, op->fd);
+	sr__commit(r, &op->base, SR_OP_CMD_ZONE_RESET_ALL, b, sqe, h, (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__cmd_zone_reset_all_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_zone_reset_all_completed *c)
+{
+	(void)r;
+	(void)idx;
+
+	c->res = e->res;
+	c->flags = e->flags;
+}
+
+static inline void
+sr__cmd_zone_reset_all_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_cmd_zone_reset_all_completed c;
+
+	sr__cmd_zone_reset_all_fill(r, idx, &e, &c);
+	((sr_cmd_zone_reset_all_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_cmd_zone_reset_all_submitted *sub)
+{
+	return sr__cmd_zone_reset_all_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_zone_reset_all_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_cmd_zone_reset_all_submit_cb(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, sr_cmd_zone_reset_all_cb cb, void *arg,
+		struct sr_cmd_zone_reset_all_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__cmd_zone_reset_all_submit(r, op, &h, sr__cmd_zone_reset_all_deliver, (void (*)(void))cb, arg,
+					  "sr_cmd_zone_reset_all_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+static inline int
+sr_cmd_zone_reset_all_wait(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_wait", true, true, &idx, &e);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_zone_reset_all_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN while the op is in flight. */
+static inline int
+sr_cmd_zone_reset_all_poll(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_poll", false, true, &idx, &e);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__cmd_zone_reset_all_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_cmd_zone_reset_all_cancel(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_cmd_zone_reset_all_raw(struct sr_ring *sr_r, int fd, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_cmd_zone_reset_all_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_CMD_ZONE_RESET_ALL)))
+		return sr__raw_unavailable(sr_r, SR_OP_CMD_ZONE_RESET_ALL);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_cmd_zone_reset_all(sr_sqe, fd);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
 /* ---- send_zc ------------------------------------------------------------ */
 /*
  * Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer.
  * Linux 6.0; as io_uring_prep_send_zc (liburing 2.3).
  * buf: buffer (in), notification lifetime: must not change or be freed until the F_NOTIF CQE, not merely the first CQE.
- * Fallback: send (two-phase completion kept).
+ * dest_addr: copy, submit lifetime: copied at submission (as sendto's).
+ * Fallback: sendto (two-phase completion kept).
  */
 struct sr_send_zc_op {
 	struct sr_op base;
@@ -13575,6 +14557,8 @@ struct sr_send_zc_op {
 	struct sr_buf *buf;
 	int flags;
 	unsigned zc_flags;
+	const struct sockaddr *dest_addr;
+	__u16 addr_len;
 	struct sr_file _file;	/* sr_send_zc_set_file (read only with it) */
 };
 
@@ -13592,6 +14576,11 @@ struct sr_send_zc_completed {
 
 typedef void (*sr_send_zc_cb)(struct sr_ring *r, struct sr_send_zc_completed *c, void *arg);
 
+struct sr__send_zc_store {
+	unsigned _unused;
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
+};
+
 static inline struct sr_send_zc_op
 sr_send_zc(int sockfd, const struct sr_buf *buf)
 {
@@ -13602,6 +14591,8 @@ sr_send_zc(int sockfd, const struct sr_buf *buf)
 	sr_op.buf = (struct sr_buf *)buf;
 	sr_op.flags = 0;
 	sr_op.zc_flags = 0;
+	sr_op.dest_addr = 0;
+	sr_op.addr_len = 0;
 	return sr_op;
 }
 
@@ -13617,6 +14608,14 @@ static inline void
 sr_send_zc_set_zc_flags(struct sr_send_zc_op *sr_op, unsigned zc_flags)
 {
 	sr_op->zc_flags = zc_flags;
+}
+
+/* Give a prepared send a destination address (sendto(2) on an unconnected socket). (as io_uring_prep_send_set_addr) */
+static inline void
+sr_send_zc_set_addr(struct sr_send_zc_op *sr_op, const struct sockaddr *dest_addr, __u16 addr_len)
+{
+	sr_op->dest_addr = dest_addr;
+	sr_op->addr_len = addr_len;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13649,6 +14648,10 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
+	struct sr__send_zc_store *st;
+	size_t need = sr__align16(sizeof(*st));
+	unsigned char *tail;
+	void *cp_dest_addr = NULL;
 	int ret;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -13658,6 +14661,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND_ZC, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
+	need += sr__align16((size_t)op->addr_len);
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
 		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
@@ -13671,9 +14675,21 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	idx = b.idx;
 	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	st = (struct sr__send_zc_store *)sr__store(r, idx, need);
+	if (sr__unlikely(!st))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
+	if (op->dest_addr) {
+		memcpy(tail, op->dest_addr, (size_t)op->addr_len);
+		cp_dest_addr = tail;
+		tail += sr__align16((size_t)op->addr_len);
+	}
+	(void)tail;
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC);
 	sr_prep_send_zc(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags);
+	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)cp_dest_addr);
+	sr__sqe_put16(sqe, SR_SQE_ADDR_LEN, (__u16)(op->addr_len));
 	sr__commit(r, &op->base, SR_OP_SEND_ZC, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
@@ -13783,6 +14799,7 @@ sr_send_zc_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, in
  * Zero-copy send from a registered buffer.
  * Linux 6.0; as io_uring_prep_send_zc_fixed (liburing 2.3).
  * buf: buffer (in), notification lifetime.
+ * dest_addr: copy, submit lifetime: copied at submission (as sendto's).
  * Fallback: send_zc.
  */
 struct sr_send_zc_fixed_op {
@@ -13791,6 +14808,8 @@ struct sr_send_zc_fixed_op {
 	struct sr_buf *buf;
 	int flags;
 	unsigned zc_flags;
+	const struct sockaddr *dest_addr;
+	__u16 addr_len;
 	struct sr_file _file;	/* sr_send_zc_fixed_set_file (read only with it) */
 };
 
@@ -13808,6 +14827,11 @@ struct sr_send_zc_fixed_completed {
 
 typedef void (*sr_send_zc_fixed_cb)(struct sr_ring *r, struct sr_send_zc_fixed_completed *c, void *arg);
 
+struct sr__send_zc_fixed_store {
+	unsigned _unused;
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
+};
+
 static inline struct sr_send_zc_fixed_op
 sr_send_zc_fixed(int sockfd, const struct sr_buf *buf)
 {
@@ -13818,6 +14842,8 @@ sr_send_zc_fixed(int sockfd, const struct sr_buf *buf)
 	sr_op.buf = (struct sr_buf *)buf;
 	sr_op.flags = 0;
 	sr_op.zc_flags = 0;
+	sr_op.dest_addr = 0;
+	sr_op.addr_len = 0;
 	return sr_op;
 }
 
@@ -13833,6 +14859,14 @@ static inline void
 sr_send_zc_fixed_set_zc_flags(struct sr_send_zc_fixed_op *sr_op, unsigned zc_flags)
 {
 	sr_op->zc_flags = zc_flags;
+}
+
+/* Give a prepared send a destination address (sendto(2) on an unconnected socket). (as io_uring_prep_send_set_addr) */
+static inline void
+sr_send_zc_fixed_set_addr(struct sr_send_zc_fixed_op *sr_op, const struct sockaddr *dest_addr, __u16 addr_len)
+{
+	sr_op->dest_addr = dest_addr;
+	sr_op->addr_len = addr_len;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -13865,6 +14899,10 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
+	struct sr__send_zc_fixed_store *st;
+	size_t need = sr__align16(sizeof(*st));
+	unsigned char *tail;
+	void *cp_dest_addr = NULL;
 	int ret;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -13877,6 +14915,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	ret = sr__buf_check_fixed(r, op->buf, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
+	need += sr__align16((size_t)op->addr_len);
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
 		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
@@ -13890,9 +14929,21 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	idx = b.idx;
 	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	st = (struct sr__send_zc_fixed_store *)sr__store(r, idx, need);
+	if (sr__unlikely(!st))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
+	if (op->dest_addr) {
+		memcpy(tail, op->dest_addr, (size_t)op->addr_len);
+		cp_dest_addr = tail;
+		tail += sr__align16((size_t)op->addr_len);
+	}
+	(void)tail;
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND_ZC_FIXED);
 	sr_prep_send_zc_fixed(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, op->zc_flags, (unsigned)op->buf->_reg_index);
+	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)cp_dest_addr);
+	sr__sqe_put16(sqe, SR_SQE_ADDR_LEN, (__u16)(op->addr_len));
 	sr__commit(r, &op->base, SR_OP_SEND_ZC_FIXED, b, sqe, h, SR__SF_FINISH | SR__SF_NOTIF | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
@@ -14441,7 +15492,7 @@ sr_sendmsg_zc_fixed_raw(struct sr_ring *sr_r, int fd, const struct msghdr *msg, 
 /*
  * Multishot read from a pollable file into buffers the kernel picks from a buffer group.
  * Linux 6.7; as io_uring_prep_read_multishot (liburing 2.6).
- * buf_group: provided, kernel_selected lifetime.
+ * buf_group: provided (out), kernel_selected lifetime.
  * Fallback: read (re-armed).
  */
 struct sr_read_multishot_op {
@@ -14543,7 +15594,7 @@ sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, st
 		return sr__not_owner(r, fn);
 	if (sr__unlikely(op->base._state != SR__OP_READY))
 		return sr__op_state_error(&op->base, fn);
-	ret = sr__group_check(r, op->buf_group, fn, "buf_group");
+	ret = sr__group_check_for(r, op->buf_group, false, fn, "buf_group");
 	if (sr__unlikely(ret))
 		return ret;
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
@@ -17840,6 +18891,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_madvise64_op *: 38, \
 	struct sr_send_op *: 39, \
 	struct sr_sendto_op *: 40, \
+	struct sr_send_bundle_op *: 89, \
 	struct sr_recv_op *: 41, \
 	struct sr_recv_multishot_op *: 42, \
 	struct sr_openat2_op *: 43, \
@@ -17858,6 +18910,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_msg_ring_op *: 56, \
 	struct sr_msg_ring_cqe_flags_op *: 57, \
 	struct sr_msg_ring_fd_op *: 58, \
+	struct sr_msg_ring_fd_alloc_op *: 90, \
 	struct sr_fsetxattr_op *: 59, \
 	struct sr_setxattr_op *: 60, \
 	struct sr_fgetxattr_op *: 61, \
@@ -17867,6 +18920,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_socket_direct_alloc_op *: 65, \
 	struct sr_uring_cmd_op *: 66, \
 	struct sr_cmd_sock_op *: 67, \
+	struct sr_cmd_getsockname_op *: 91, \
+	struct sr_cmd_discard_op *: 92, \
+	struct sr_cmd_zone_reset_all_op *: 93, \
 	struct sr_send_zc_op *: 68, \
 	struct sr_send_zc_fixed_op *: 69, \
 	struct sr_sendmsg_zc_op *: 70, \
@@ -17930,6 +18986,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_madvise64_submitted *: 38, \
 	struct sr_send_submitted *: 39, \
 	struct sr_sendto_submitted *: 40, \
+	struct sr_send_bundle_submitted *: 89, \
 	struct sr_recv_submitted *: 41, \
 	struct sr_recv_multishot_submitted *: 42, \
 	struct sr_openat2_submitted *: 43, \
@@ -17948,6 +19005,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_msg_ring_submitted *: 56, \
 	struct sr_msg_ring_cqe_flags_submitted *: 57, \
 	struct sr_msg_ring_fd_submitted *: 58, \
+	struct sr_msg_ring_fd_alloc_submitted *: 90, \
 	struct sr_fsetxattr_submitted *: 59, \
 	struct sr_setxattr_submitted *: 60, \
 	struct sr_fgetxattr_submitted *: 61, \
@@ -17957,6 +19015,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_socket_direct_alloc_submitted *: 65, \
 	struct sr_uring_cmd_submitted *: 66, \
 	struct sr_cmd_sock_submitted *: 67, \
+	struct sr_cmd_getsockname_submitted *: 91, \
+	struct sr_cmd_discard_submitted *: 92, \
+	struct sr_cmd_zone_reset_all_submitted *: 93, \
 	struct sr_send_zc_submitted *: 68, \
 	struct sr_send_zc_fixed_submitted *: 69, \
 	struct sr_sendmsg_zc_submitted *: 70, \
@@ -18020,6 +19081,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_madvise64_completed *: 38, \
 	struct sr_send_completed *: 39, \
 	struct sr_sendto_completed *: 40, \
+	struct sr_send_bundle_completed *: 89, \
 	struct sr_recv_completed *: 41, \
 	struct sr_recv_multishot_completed *: 42, \
 	struct sr_openat2_completed *: 43, \
@@ -18038,6 +19100,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_msg_ring_completed *: 56, \
 	struct sr_msg_ring_cqe_flags_completed *: 57, \
 	struct sr_msg_ring_fd_completed *: 58, \
+	struct sr_msg_ring_fd_alloc_completed *: 90, \
 	struct sr_fsetxattr_completed *: 59, \
 	struct sr_setxattr_completed *: 60, \
 	struct sr_fgetxattr_completed *: 61, \
@@ -18047,6 +19110,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	struct sr_socket_direct_alloc_completed *: 65, \
 	struct sr_uring_cmd_completed *: 66, \
 	struct sr_cmd_sock_completed *: 67, \
+	struct sr_cmd_getsockname_completed *: 91, \
+	struct sr_cmd_discard_completed *: 92, \
+	struct sr_cmd_zone_reset_all_completed *: 93, \
 	struct sr_send_zc_completed *: 68, \
 	struct sr_send_zc_fixed_completed *: 69, \
 	struct sr_sendmsg_zc_completed *: 70, \
@@ -18110,6 +19176,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	sr_madvise64_cb: 38, \
 	sr_send_cb: 39, \
 	sr_sendto_cb: 40, \
+	sr_send_bundle_cb: 89, \
 	sr_recv_cb: 41, \
 	sr_recv_multishot_cb: 42, \
 	sr_openat2_cb: 43, \
@@ -18128,6 +19195,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	sr_msg_ring_cb: 56, \
 	sr_msg_ring_cqe_flags_cb: 57, \
 	sr_msg_ring_fd_cb: 58, \
+	sr_msg_ring_fd_alloc_cb: 90, \
 	sr_fsetxattr_cb: 59, \
 	sr_setxattr_cb: 60, \
 	sr_fgetxattr_cb: 61, \
@@ -18137,6 +19205,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 	sr_socket_direct_alloc_cb: 65, \
 	sr_uring_cmd_cb: 66, \
 	sr_cmd_sock_cb: 67, \
+	sr_cmd_getsockname_cb: 91, \
+	sr_cmd_discard_cb: 92, \
+	sr_cmd_zone_reset_all_cb: 93, \
 	sr_send_zc_cb: 68, \
 	sr_send_zc_fixed_cb: 69, \
 	sr_sendmsg_zc_cb: 70, \
@@ -18209,6 +19280,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_op *: sr_madvise64_submit, \
 		struct sr_send_op *: sr_send_submit, \
 		struct sr_sendto_op *: sr_sendto_submit, \
+		struct sr_send_bundle_op *: sr_send_bundle_submit, \
 		struct sr_recv_op *: sr_recv_submit, \
 		struct sr_recv_multishot_op *: sr_recv_multishot_submit, \
 		struct sr_openat2_op *: sr_openat2_submit, \
@@ -18227,6 +19299,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_op *: sr_msg_ring_submit, \
 		struct sr_msg_ring_cqe_flags_op *: sr_msg_ring_cqe_flags_submit, \
 		struct sr_msg_ring_fd_op *: sr_msg_ring_fd_submit, \
+		struct sr_msg_ring_fd_alloc_op *: sr_msg_ring_fd_alloc_submit, \
 		struct sr_fsetxattr_op *: sr_fsetxattr_submit, \
 		struct sr_setxattr_op *: sr_setxattr_submit, \
 		struct sr_fgetxattr_op *: sr_fgetxattr_submit, \
@@ -18236,6 +19309,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_op *: sr_socket_direct_alloc_submit, \
 		struct sr_uring_cmd_op *: sr_uring_cmd_submit, \
 		struct sr_cmd_sock_op *: sr_cmd_sock_submit, \
+		struct sr_cmd_getsockname_op *: sr_cmd_getsockname_submit, \
+		struct sr_cmd_discard_op *: sr_cmd_discard_submit, \
+		struct sr_cmd_zone_reset_all_op *: sr_cmd_zone_reset_all_submit, \
 		struct sr_send_zc_op *: sr_send_zc_submit, \
 		struct sr_send_zc_fixed_op *: sr_send_zc_fixed_submit, \
 		struct sr_sendmsg_zc_op *: sr_sendmsg_zc_submit, \
@@ -18302,6 +19378,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_op *: sr_madvise64_submit_cb, \
 		struct sr_send_op *: sr_send_submit_cb, \
 		struct sr_sendto_op *: sr_sendto_submit_cb, \
+		struct sr_send_bundle_op *: sr_send_bundle_submit_cb, \
 		struct sr_recv_op *: sr_recv_submit_cb, \
 		struct sr_recv_multishot_op *: sr_recv_multishot_submit_cb, \
 		struct sr_openat2_op *: sr_openat2_submit_cb, \
@@ -18320,6 +19397,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_op *: sr_msg_ring_submit_cb, \
 		struct sr_msg_ring_cqe_flags_op *: sr_msg_ring_cqe_flags_submit_cb, \
 		struct sr_msg_ring_fd_op *: sr_msg_ring_fd_submit_cb, \
+		struct sr_msg_ring_fd_alloc_op *: sr_msg_ring_fd_alloc_submit_cb, \
 		struct sr_fsetxattr_op *: sr_fsetxattr_submit_cb, \
 		struct sr_setxattr_op *: sr_setxattr_submit_cb, \
 		struct sr_fgetxattr_op *: sr_fgetxattr_submit_cb, \
@@ -18329,6 +19407,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_op *: sr_socket_direct_alloc_submit_cb, \
 		struct sr_uring_cmd_op *: sr_uring_cmd_submit_cb, \
 		struct sr_cmd_sock_op *: sr_cmd_sock_submit_cb, \
+		struct sr_cmd_getsockname_op *: sr_cmd_getsockname_submit_cb, \
+		struct sr_cmd_discard_op *: sr_cmd_discard_submit_cb, \
+		struct sr_cmd_zone_reset_all_op *: sr_cmd_zone_reset_all_submit_cb, \
 		struct sr_send_zc_op *: sr_send_zc_submit_cb, \
 		struct sr_send_zc_fixed_op *: sr_send_zc_fixed_submit_cb, \
 		struct sr_sendmsg_zc_op *: sr_sendmsg_zc_submit_cb, \
@@ -18395,6 +19476,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_submitted *: sr_madvise64_wait, \
 		struct sr_send_submitted *: sr_send_wait, \
 		struct sr_sendto_submitted *: sr_sendto_wait, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_wait, \
 		struct sr_recv_submitted *: sr_recv_wait, \
 		struct sr_recv_multishot_submitted *: sr_recv_multishot_wait, \
 		struct sr_openat2_submitted *: sr_openat2_wait, \
@@ -18413,6 +19495,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_submitted *: sr_msg_ring_wait, \
 		struct sr_msg_ring_cqe_flags_submitted *: sr_msg_ring_cqe_flags_wait, \
 		struct sr_msg_ring_fd_submitted *: sr_msg_ring_fd_wait, \
+		struct sr_msg_ring_fd_alloc_submitted *: sr_msg_ring_fd_alloc_wait, \
 		struct sr_fsetxattr_submitted *: sr_fsetxattr_wait, \
 		struct sr_setxattr_submitted *: sr_setxattr_wait, \
 		struct sr_fgetxattr_submitted *: sr_fgetxattr_wait, \
@@ -18422,6 +19505,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_submitted *: sr_socket_direct_alloc_wait, \
 		struct sr_uring_cmd_submitted *: sr_uring_cmd_wait, \
 		struct sr_cmd_sock_submitted *: sr_cmd_sock_wait, \
+		struct sr_cmd_getsockname_submitted *: sr_cmd_getsockname_wait, \
+		struct sr_cmd_discard_submitted *: sr_cmd_discard_wait, \
+		struct sr_cmd_zone_reset_all_submitted *: sr_cmd_zone_reset_all_wait, \
 		struct sr_send_zc_submitted *: sr_send_zc_wait, \
 		struct sr_send_zc_fixed_submitted *: sr_send_zc_fixed_wait, \
 		struct sr_sendmsg_zc_submitted *: sr_sendmsg_zc_wait, \
@@ -18488,6 +19574,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_submitted *: sr_madvise64_poll, \
 		struct sr_send_submitted *: sr_send_poll, \
 		struct sr_sendto_submitted *: sr_sendto_poll, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_poll, \
 		struct sr_recv_submitted *: sr_recv_poll, \
 		struct sr_recv_multishot_submitted *: sr_recv_multishot_poll, \
 		struct sr_openat2_submitted *: sr_openat2_poll, \
@@ -18506,6 +19593,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_submitted *: sr_msg_ring_poll, \
 		struct sr_msg_ring_cqe_flags_submitted *: sr_msg_ring_cqe_flags_poll, \
 		struct sr_msg_ring_fd_submitted *: sr_msg_ring_fd_poll, \
+		struct sr_msg_ring_fd_alloc_submitted *: sr_msg_ring_fd_alloc_poll, \
 		struct sr_fsetxattr_submitted *: sr_fsetxattr_poll, \
 		struct sr_setxattr_submitted *: sr_setxattr_poll, \
 		struct sr_fgetxattr_submitted *: sr_fgetxattr_poll, \
@@ -18515,6 +19603,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_submitted *: sr_socket_direct_alloc_poll, \
 		struct sr_uring_cmd_submitted *: sr_uring_cmd_poll, \
 		struct sr_cmd_sock_submitted *: sr_cmd_sock_poll, \
+		struct sr_cmd_getsockname_submitted *: sr_cmd_getsockname_poll, \
+		struct sr_cmd_discard_submitted *: sr_cmd_discard_poll, \
+		struct sr_cmd_zone_reset_all_submitted *: sr_cmd_zone_reset_all_poll, \
 		struct sr_send_zc_submitted *: sr_send_zc_poll, \
 		struct sr_send_zc_fixed_submitted *: sr_send_zc_fixed_poll, \
 		struct sr_sendmsg_zc_submitted *: sr_sendmsg_zc_poll, \
@@ -18580,6 +19671,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_submitted *: sr_madvise64_cancel, \
 		struct sr_send_submitted *: sr_send_cancel, \
 		struct sr_sendto_submitted *: sr_sendto_cancel, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_cancel, \
 		struct sr_recv_submitted *: sr_recv_cancel, \
 		struct sr_recv_multishot_submitted *: sr_recv_multishot_cancel, \
 		struct sr_openat2_submitted *: sr_openat2_cancel, \
@@ -18598,6 +19690,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_submitted *: sr_msg_ring_cancel, \
 		struct sr_msg_ring_cqe_flags_submitted *: sr_msg_ring_cqe_flags_cancel, \
 		struct sr_msg_ring_fd_submitted *: sr_msg_ring_fd_cancel, \
+		struct sr_msg_ring_fd_alloc_submitted *: sr_msg_ring_fd_alloc_cancel, \
 		struct sr_fsetxattr_submitted *: sr_fsetxattr_cancel, \
 		struct sr_setxattr_submitted *: sr_setxattr_cancel, \
 		struct sr_fgetxattr_submitted *: sr_fgetxattr_cancel, \
@@ -18607,6 +19700,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_submitted *: sr_socket_direct_alloc_cancel, \
 		struct sr_uring_cmd_submitted *: sr_uring_cmd_cancel, \
 		struct sr_cmd_sock_submitted *: sr_cmd_sock_cancel, \
+		struct sr_cmd_getsockname_submitted *: sr_cmd_getsockname_cancel, \
+		struct sr_cmd_discard_submitted *: sr_cmd_discard_cancel, \
+		struct sr_cmd_zone_reset_all_submitted *: sr_cmd_zone_reset_all_cancel, \
 		struct sr_send_zc_submitted *: sr_send_zc_cancel, \
 		struct sr_send_zc_fixed_submitted *: sr_send_zc_fixed_cancel, \
 		struct sr_sendmsg_zc_submitted *: sr_sendmsg_zc_cancel, \
@@ -18672,6 +19768,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_madvise64_op *: sr_madvise64_set_sqe_flags, \
 		struct sr_send_op *: sr_send_set_sqe_flags, \
 		struct sr_sendto_op *: sr_sendto_set_sqe_flags, \
+		struct sr_send_bundle_op *: sr_send_bundle_set_sqe_flags, \
 		struct sr_recv_op *: sr_recv_set_sqe_flags, \
 		struct sr_recv_multishot_op *: sr_recv_multishot_set_sqe_flags, \
 		struct sr_openat2_op *: sr_openat2_set_sqe_flags, \
@@ -18690,6 +19787,7 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_msg_ring_op *: sr_msg_ring_set_sqe_flags, \
 		struct sr_msg_ring_cqe_flags_op *: sr_msg_ring_cqe_flags_set_sqe_flags, \
 		struct sr_msg_ring_fd_op *: sr_msg_ring_fd_set_sqe_flags, \
+		struct sr_msg_ring_fd_alloc_op *: sr_msg_ring_fd_alloc_set_sqe_flags, \
 		struct sr_fsetxattr_op *: sr_fsetxattr_set_sqe_flags, \
 		struct sr_setxattr_op *: sr_setxattr_set_sqe_flags, \
 		struct sr_fgetxattr_op *: sr_fgetxattr_set_sqe_flags, \
@@ -18699,6 +19797,9 @@ sr_uring_cmd128_raw(struct sr_ring *sr_r, int cmd_op, int fd, __u64 sr_user_data
 		struct sr_socket_direct_alloc_op *: sr_socket_direct_alloc_set_sqe_flags, \
 		struct sr_uring_cmd_op *: sr_uring_cmd_set_sqe_flags, \
 		struct sr_cmd_sock_op *: sr_cmd_sock_set_sqe_flags, \
+		struct sr_cmd_getsockname_op *: sr_cmd_getsockname_set_sqe_flags, \
+		struct sr_cmd_discard_op *: sr_cmd_discard_set_sqe_flags, \
+		struct sr_cmd_zone_reset_all_op *: sr_cmd_zone_reset_all_set_sqe_flags, \
 		struct sr_send_zc_op *: sr_send_zc_set_sqe_flags, \
 		struct sr_send_zc_fixed_op *: sr_send_zc_fixed_set_sqe_flags, \
 		struct sr_sendmsg_zc_op *: sr_sendmsg_zc_set_sqe_flags, \
@@ -18968,6 +20069,12 @@ static inline int sr_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, st
 static inline int sr_poll(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c) { return sr_sendto_poll(r, sub, c); }
 static inline int sr_cancel(struct sr_ring *r, struct sr_sendto_submitted *sub) { return sr_sendto_cancel(r, sub); }
 static inline int sr_set_sqe_flags(struct sr_sendto_op *op, unsigned flags) { return sr_sendto_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_send_bundle_op *op, sr_send_bundle_cb cb, void *arg, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c) { return sr_send_bundle_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c) { return sr_send_bundle_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_send_bundle_op *op, unsigned flags) { return sr_send_bundle_set_sqe_flags(op, flags); }
 static inline int sr_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_recv_submitted *sub) { return sr_recv_submit(r, op, sub); }
 static inline int sr_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void *arg, struct sr_recv_submitted *sub) { return sr_recv_submit_cb(r, op, cb, arg, sub); }
 static inline int sr_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c) { return sr_recv_wait(r, sub, c); }
@@ -19076,6 +20183,12 @@ static inline int sr_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *su
 static inline int sr_poll(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c) { return sr_msg_ring_fd_poll(r, sub, c); }
 static inline int sr_cancel(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub) { return sr_msg_ring_fd_cancel(r, sub); }
 static inline int sr_set_sqe_flags(struct sr_msg_ring_fd_op *op, unsigned flags) { return sr_msg_ring_fd_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_msg_ring_fd_alloc_submitted *sub) { return sr_msg_ring_fd_alloc_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, sr_msg_ring_fd_alloc_cb cb, void *arg, struct sr_msg_ring_fd_alloc_submitted *sub) { return sr_msg_ring_fd_alloc_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c) { return sr_msg_ring_fd_alloc_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c) { return sr_msg_ring_fd_alloc_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub) { return sr_msg_ring_fd_alloc_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_msg_ring_fd_alloc_op *op, unsigned flags) { return sr_msg_ring_fd_alloc_set_sqe_flags(op, flags); }
 static inline int sr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_fsetxattr_submitted *sub) { return sr_fsetxattr_submit(r, op, sub); }
 static inline int sr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxattr_cb cb, void *arg, struct sr_fsetxattr_submitted *sub) { return sr_fsetxattr_submit_cb(r, op, cb, arg, sub); }
 static inline int sr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c) { return sr_fsetxattr_wait(r, sub, c); }
@@ -19130,6 +20243,24 @@ static inline int sr_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, 
 static inline int sr_poll(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c) { return sr_cmd_sock_poll(r, sub, c); }
 static inline int sr_cancel(struct sr_ring *r, struct sr_cmd_sock_submitted *sub) { return sr_cmd_sock_cancel(r, sub); }
 static inline int sr_set_sqe_flags(struct sr_cmd_sock_op *op, unsigned flags) { return sr_cmd_sock_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_cmd_getsockname_submitted *sub) { return sr_cmd_getsockname_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_cmd_getsockname_op *op, sr_cmd_getsockname_cb cb, void *arg, struct sr_cmd_getsockname_submitted *sub) { return sr_cmd_getsockname_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c) { return sr_cmd_getsockname_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c) { return sr_cmd_getsockname_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub) { return sr_cmd_getsockname_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_cmd_getsockname_op *op, unsigned flags) { return sr_cmd_getsockname_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_cmd_discard_submitted *sub) { return sr_cmd_discard_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_cmd_discard_op *op, sr_cmd_discard_cb cb, void *arg, struct sr_cmd_discard_submitted *sub) { return sr_cmd_discard_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c) { return sr_cmd_discard_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c) { return sr_cmd_discard_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_cmd_discard_submitted *sub) { return sr_cmd_discard_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_cmd_discard_op *op, unsigned flags) { return sr_cmd_discard_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_cmd_zone_reset_all_submitted *sub) { return sr_cmd_zone_reset_all_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, sr_cmd_zone_reset_all_cb cb, void *arg, struct sr_cmd_zone_reset_all_submitted *sub) { return sr_cmd_zone_reset_all_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c) { return sr_cmd_zone_reset_all_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c) { return sr_cmd_zone_reset_all_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub) { return sr_cmd_zone_reset_all_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_cmd_zone_reset_all_op *op, unsigned flags) { return sr_cmd_zone_reset_all_set_sqe_flags(op, flags); }
 static inline int sr_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_send_zc_submitted *sub) { return sr_send_zc_submit(r, op, sub); }
 static inline int sr_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb cb, void *arg, struct sr_send_zc_submitted *sub) { return sr_send_zc_submit_cb(r, op, cb, arg, sub); }
 static inline int sr_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c) { return sr_send_zc_wait(r, sub, c); }

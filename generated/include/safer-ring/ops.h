@@ -251,7 +251,12 @@ enum sr_opcode {
 	X(PIPE, pipe, 62) \
 	X(PIPE_DIRECT, pipe_direct, 62) \
 	X(NOP128, nop128, 63) \
-	X(URING_CMD128, uring_cmd128, 64)
+	X(URING_CMD128, uring_cmd128, 64) \
+	X(SEND_BUNDLE, send_bundle, 26) \
+	X(MSG_RING_FD_ALLOC, msg_ring_fd_alloc, 40) \
+	X(CMD_GETSOCKNAME, cmd_getsockname, 46) \
+	X(CMD_DISCARD, cmd_discard, 46) \
+	X(CMD_ZONE_RESET_ALL, cmd_zone_reset_all, 46)
 
 /*
  * Op ids: fixed per op in the spec (id:), never renumbered when ops or
@@ -347,7 +352,12 @@ enum sr_op_id {
 	SR_OP_PIPE_DIRECT = 86,
 	SR_OP_NOP128 = 87,
 	SR_OP_URING_CMD128 = 88,
-	SR_OP__COUNT = 89,
+	SR_OP_SEND_BUNDLE = 89,
+	SR_OP_MSG_RING_FD_ALLOC = 90,
+	SR_OP_CMD_GETSOCKNAME = 91,
+	SR_OP_CMD_DISCARD = 92,
+	SR_OP_CMD_ZONE_RESET_ALL = 93,
+	SR_OP__COUNT = 94,
 };
 
 SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too small for the op list");
@@ -438,6 +448,9 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_SOCKET_URING_OP_SIOCOUTQ 1
 #define SR_SOCKET_URING_OP_GETSOCKOPT 2
 #define SR_SOCKET_URING_OP_SETSOCKOPT 3
+#define SR_BLOCK_URING_CMD_DISCARD 4608
+#define SR_BLOCK_URING_CMD_ZONE_RESET_ALL 4609
+#define SR_MSG_WAITALL 256
 #define SR_SOCKET_URING_OP_TX_TIMESTAMP 4
 #define SR_SOCKET_URING_OP_GETSOCKNAME 5
 #define SR_IORING_SEND_VECTORIZED 32

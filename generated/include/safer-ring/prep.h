@@ -534,6 +534,17 @@ sr_prep_sendto(struct io_uring_sqe *sqe, int sockfd, const void *buf, size_t len
 	sr__sqe_put16(sqe, SR_SQE_ADDR_LEN, (__u16)(addrlen));
 }
 
+/* send_bundle: Send the buffers queued in a send group, several at once: each completion says how many bytes went and hands back the buffers they came from. Linux 6.10. As io_uring_prep_send_bundle (liburing 2.7). */
+static inline void
+sr_prep_send_bundle(struct io_uring_sqe *sqe, int sockfd, size_t len, int flags)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_SEND);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(len));
+	sr__sqe_put32(sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr__sqe_or16(sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECVSEND_BUNDLE));
+}
+
 /* recv: recv(2) into an owned buffer, up to its capacity. Linux 5.6. As io_uring_prep_recv (liburing 0.4). */
 static inline void
 sr_prep_recv(struct io_uring_sqe *sqe, int sockfd, void *buf, size_t len, int flags)
@@ -789,6 +800,19 @@ sr_prep_msg_ring_fd(struct io_uring_sqe *sqe, int ring_fd, int source_fd, int ta
 	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(SR_IORING_MSG_SEND_FD));
 }
 
+/* msg_ring_fd_alloc: Send a registered file from this ring into a free slot of another ring's table; res is the slot it took. Linux 6.0. As io_uring_prep_msg_ring_fd_alloc (liburing 2.4). */
+static inline void
+sr_prep_msg_ring_fd_alloc(struct io_uring_sqe *sqe, int ring_fd, int source_fd, __u64 data, unsigned flags)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_MSG_RING);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(ring_fd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(source_fd));
+	sr__sqe_put64(sqe, SR_SQE_OFF, (__u64)(data));
+	sr__sqe_put32(sqe, SR_SQE_MSG_RING_FLAGS, (__u32)(flags));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(SR_IORING_MSG_SEND_FD));
+	sr__sqe_put32(sqe, SR_SQE_FILE_INDEX, (__u32)(SR_IORING_FILE_INDEX_ALLOC));
+}
+
 /* fsetxattr: fsetxattr(2). Linux 5.19. As io_uring_prep_fsetxattr (liburing 2.2). */
 static inline void
 sr_prep_fsetxattr(struct io_uring_sqe *sqe, int fd, const char *name, const char *value, int flags, unsigned len)
@@ -892,6 +916,38 @@ sr_prep_cmd_sock(struct io_uring_sqe *sqe, int cmd_op, int fd, int level, int op
 	sr__sqe_put32(sqe, SR_SQE_OPTNAME, (__u32)(optname));
 	sr__sqe_put64(sqe, SR_SQE_OPTVAL, (__u64)(uintptr_t)(optval));
 	sr__sqe_put32(sqe, SR_SQE_OPTLEN, (__u32)(optlen));
+}
+
+/* cmd_getsockname: getsockname(2), or getpeername(2) with peer 1, of a socket (a registered one too); the address comes back in the completion. Linux 6.19. As io_uring_prep_cmd_getsockname (liburing 2.13). */
+static inline void
+sr_prep_cmd_getsockname(struct io_uring_sqe *sqe, int fd, struct sockaddr *sockaddr, socklen_t *sockaddr_len, int peer)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_URING_CMD);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(sockaddr));
+	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)(sockaddr_len));
+	sr__sqe_put32(sqe, SR_SQE_OPTLEN, (__u32)(peer));
+	sr__sqe_put32(sqe, SR_SQE_CMD_OP, (__u32)(SR_SOCKET_URING_OP_GETSOCKNAME));
+}
+
+/* cmd_discard: Discard nbytes of a block device from offset (both multiples of its logical block size), as the BLKDISCARD ioctl; the device must be open for writing. Linux 6.12. As io_uring_prep_cmd_discard (liburing 2.8). */
+static inline void
+sr_prep_cmd_discard(struct io_uring_sqe *sqe, int fd, uint64_t offset, uint64_t nbytes)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_URING_CMD);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(offset));
+	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(nbytes));
+	sr__sqe_put32(sqe, SR_SQE_CMD_OP, (__u32)(SR_BLOCK_URING_CMD_DISCARD));
+}
+
+/* cmd_zone_reset_all: Reset the write pointer of every sequential zone of a zoned block device open for writing (BLKRESETZONE over the whole device). Linux 7.3. As io_uring_prep_cmd_zone_reset_all (liburing unreleased). */
+static inline void
+sr_prep_cmd_zone_reset_all(struct io_uring_sqe *sqe, int fd)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_URING_CMD);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+	sr__sqe_put32(sqe, SR_SQE_CMD_OP, (__u32)(SR_BLOCK_URING_CMD_ZONE_RESET_ALL));
 }
 
 /* send_zc: Zero-copy send: a result CQE, then a notification CQE when the kernel is done with the buffer. Linux 6.0. As io_uring_prep_send_zc (liburing 2.3). */
@@ -1125,6 +1181,26 @@ sr_prep_uring_cmd128(struct io_uring_sqe *sqe, int cmd_op, int fd)
 	sr__sqe_init(sqe, SR_IORING_OP_URING_CMD128);
 	sr__sqe_put32(sqe, SR_SQE_CMD_OP, (__u32)(cmd_op));
 	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+}
+
+/* rw: Any opcode with fd, addr, len and off; every other field zero (as io_uring_get_sqe and io_uring_prep_rw leave them). For opcodes without a helper (recv_zc) and for callers who build SQEs themselves. Linux 5.1. As io_uring_prep_rw (liburing 0.1). */
+static inline void
+sr_prep_rw(int op, struct io_uring_sqe *sqe, int fd, const void *addr, unsigned len, __u64 offset)
+{
+	sr__sqe_init(sqe, 0);
+	sr__sqe_put8(sqe, SR_SQE_OPCODE, (__u8)(op));
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(addr));
+	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(len));
+	sr__sqe_put64(sqe, SR_SQE_OFF, (__u64)(offset));
+}
+
+/* send_set_addr: Give a prepared send a destination address (sendto(2) on an unconnected socket). Linux 6.0. As io_uring_prep_send_set_addr (liburing 2.3). */
+static inline void
+sr_prep_send_set_addr(struct io_uring_sqe *sqe, const struct sockaddr *dest_addr, __u16 addr_len)
+{
+	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)(dest_addr));
+	sr__sqe_put16(sqe, SR_SQE_ADDR_LEN, (__u16)(addr_len));
 }
 
 #ifdef __cplusplus

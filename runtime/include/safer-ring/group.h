@@ -8,6 +8,16 @@
  * kernel with PROVIDE_BUFFERS (5.7) instead; without either (or on a ring
  * without io_uring) the group keeps its free buffers itself and the
  * fallback backend picks one for each completion the same way.
+ *
+ * Send groups (sr_bufgroup_create_send) run the other way, for send
+ * bundles: the caller queues its own buffers, holding data, in order; a
+ * send_bundle takes as many queued buffers as it can, oldest first, and
+ * its completion gives back every buffer it took (sent, or not all of it
+ * when res says less), oldest first.  A queued buffer is lent: out of
+ * reach until it comes back.  One send_bundle at a time per send group
+ * (a stream's bytes go in one order).  The kernel's buffer ring is used
+ * where the kernel has send bundles (6.10); elsewhere the fallback
+ * backend sends the queue with sendmsg(2).
  */
 #ifndef SAFER_RING_GROUP_H
 #define SAFER_RING_GROUP_H
@@ -29,7 +39,19 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g);
  */
 int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b);
 unsigned sr_bufgroup_id(const struct sr_bufgroup *g);
+/* Buffers the group can still hand out (a send group: still take in its queue). */
 unsigned sr_bufgroup_available(const struct sr_bufgroup *g);
+
+/* A send group whose queue holds up to nbufs (a power of two, at most 32768) buffers. */
+struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs);
+/*
+ * Queue b's bytes (its valid length, or its window) at the end of a send
+ * group; b is lent until a send_bundle's completion gives it back.
+ * -ENOBUFS when the queue is full.
+ */
+int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b);
+/* Buffers queued and not yet given back. */
+unsigned sr_bufgroup_queued(const struct sr_bufgroup *g);
 
 #ifdef __cplusplus
 }

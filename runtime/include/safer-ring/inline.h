@@ -126,7 +126,8 @@ struct sr_op_info {
 	const char *doc;
 	const struct sr_fb_route *routes;	/* the fallback chain, flattened, best first */
 	uint8_t nroutes;
-	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group */
+	uint8_t selects_buffer;	/* the kernel picks the buffer from a provided-buffer group:
+				 * SR__SELECT_FILL to fill, SR__SELECT_SEND from a send group */
 	uint8_t ntargets;
 	const uint16_t *targets;	/* SR_OP_* this op can act on (remove, update) */
 	/* Completion-time work: return buffers, mark results written.  NULL
@@ -136,6 +137,7 @@ struct sr_op_info {
 
 enum { SR_SHAPE_SINGLE, SR_SHAPE_MULTISHOT, SR_SHAPE_NOTIF };
 enum { SR_FD_NONE, SR_FD_FILE, SR_FD_SOCKET, SR_FD_ANY };
+enum { SR__SELECT_NONE, SR__SELECT_FILL, SR__SELECT_SEND };
 enum { SR_RESULT_STATUS, SR_RESULT_BYTES, SR_RESULT_FD, SR_RESULT_SLOT, SR_RESULT_COUNT,
        SR_RESULT_MASK, SR_RESULT_INDEX, SR_RESULT_VALUE };
 /* A way to run an op the ring cannot run natively (generated from the spec). */
@@ -790,6 +792,8 @@ enum {
 #define SR__BUF_MAGIC 0x5262756fu
 /* _lent_op of a group's buffer waiting in the group for the kernel to pick. */
 #define SR__OP_GROUP 0xffffu
+/* _lent_op of a caller's buffer queued in a send group. */
+#define SR__OP_SENDQ 0xfffeu
 
 #define SR__MSG_MAX_IOV 8	/* SR_MSG_MAX_IOV (safer-ring/buf.h) */
 
@@ -926,6 +930,12 @@ struct sr_bufgroup {
 	uint16_t _bgid;
 	uint32_t _magic;
 	struct sr_bufgroup *_next;	/* the ring's list of groups */
+	/* Send groups: buffer id = queue position & (_nbufs - 1). */
+	struct sr_buf **_q;		/* by id: the caller's buffer queued there */
+	uint32_t _qhead, _qtail;	/* positions _qhead.._qtail-1 are queued, oldest first */
+	uint32_t _taken;		/* user-space mode: the backend took the positions before this */
+	uint8_t _send;			/* a send group */
+	uint8_t _busy;			/* a send_bundle is in flight on it */
 };
 
 #define SR__GROUP_MAGIC 0x47727570u
@@ -937,7 +947,17 @@ enum {
 };
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg);
+/* ... and of the kind the op needs (send: a send group), free for it (one send_bundle at a time). */
+int sr__group_check_for(struct sr_ring *r, const struct sr_bufgroup *g, bool send, const char *fn,
+			const char *arg);
 struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflags);
+/*
+ * A send_bundle's completion: the buffers it took, oldest first (the
+ * first, and how many), given back.  The last completion of the op (no
+ * F_MORE) frees the group for the next send_bundle.
+ */
+void sr__group_take_sent(struct sr_bufgroup *g, int32_t res, uint32_t cflags, struct sr_buf **first,
+			 unsigned *n);
 
 static inline unsigned sr__group_id(const struct sr_bufgroup *g)
 {

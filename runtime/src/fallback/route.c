@@ -43,6 +43,14 @@ static bool groups_user(const struct sr_ring *r)
 	return sr__group_mode(r) == SR__GROUP_USER;
 }
 
+/* Are the groups op picks from kept in user space (the backend picks)? */
+static bool op_groups_user(const struct sr_ring *r, const struct sr_op_info *o)
+{
+	if (o->selects_buffer == SR__SELECT_SEND)
+		return !sr__send_groups_native(r);
+	return groups_user(r);
+}
+
 /*
  * A system call younger than io_uring (futex_waitv, 5.16): a real kernel
  * has it unless trying it gives ENOSYS; a simulated one by its date.
@@ -98,13 +106,13 @@ const struct sr_fb_route *sr__fb_pick(const struct sr_ring *r, unsigned op)
 			    (rt->setup_all & r->_setup_flags) != rt->setup_all)
 				continue;
 			/* The kernel picks from kernel buffer rings only. */
-			if (o->selects_buffer && groups_user(r))
+			if (o->selects_buffer && op_groups_user(r, o))
 				continue;
 			return rt;
 		case SR_FB_SYSCALL:
 		case SR_FB_EMULATE:
 			/* ... and the backend from its own lists only. */
-			if (o->selects_buffer && !groups_user(r))
+			if (o->selects_buffer && !op_groups_user(r, o))
 				continue;
 			/* Only the backend's own file table can be read without the kernel. */
 			if (rt->emulate == SR_EMU_FD_INSTALL && r->_uring_up)

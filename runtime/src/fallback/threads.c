@@ -5,6 +5,7 @@
  * system call to cancel it.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -131,6 +132,53 @@ static void job_ran(struct sr__fallback *fb, struct job *j, int32_t res, int bid
 	sr__fb_job_result(fb, j, res, cf);
 }
 
+/*
+ * A send bundle on a worker (fb->lock held): every buffer queued in its
+ * send group and not taken yet goes out in one sendmsg(2), which the op's
+ * system call makes with the message in its SQE's addr.  As the kernel
+ * does, what it took is used up whatever the result; only a readiness
+ * race puts it back.
+ */
+static void send_job(struct sr__fallback *fb, struct job *j, struct io_uring_sqe *sqe)
+{
+	struct sr_bufgroup *g = j->group;
+	unsigned max = g->_nbufs < IOV_MAX ? g->_nbufs : IOV_MAX, n = 0;
+	struct iovec *iov;
+	struct msghdr msg;
+	int32_t res;
+	int bid = -1;
+
+	pthread_mutex_unlock(&fb->lock);
+	iov = malloc(max * sizeof(*iov));
+	if (!iov) {
+		res = -ENOMEM;
+	} else if ((bid = sr__group_pick_send(g, iov, max, &n)) < 0) {
+		res = -ENOBUFS;
+	} else {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = n;
+		sr__sqe_put64(sqe, SR_SQE_ADDR, (uintptr_t)&msg);
+		res = j->rt->sys(sqe);
+	}
+	free(iov);
+	pthread_mutex_lock(&fb->lock);
+	j->has_thread = false;
+	if (j->interrupting) {
+		j->interrupting = false;
+		fb->cancelling--;
+	}
+	if (res == -EINTR && j->cancel)
+		res = -ECANCELED;
+	if ((res == -EAGAIN || res == -EWOULDBLOCK) && j->rt->wait && j->fd >= 0 && !j->cancel) {
+		if (bid >= 0)
+			sr__group_unpick_send(g, n);
+		sr__fb_rewait(fb, j);
+		return;
+	}
+	sr__fb_job_result(fb, j, res, bid >= 0 ? IORING_CQE_F_BUFFER | ((uint32_t)bid << IORING_CQE_BUFFER_SHIFT) : 0);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sr__fallback *fb = arg;
@@ -155,6 +203,11 @@ static void *worker_main(void *arg)
 		j->thread = pthread_self();
 		j->tid = gettid();
 		j->has_thread = true;
+		if (j->group && j->group->_send) {
+			memcpy(sqe, j->sqe, sizeof(sqe));
+			send_job(fb, j, (struct io_uring_sqe *)sqe);
+			continue;
+		}
 		bid = job_prepare(fb, j, sqe, sizeof(sqe));
 		if (bid == -ENOBUFS) {
 			j->has_thread = false;
@@ -193,8 +246,9 @@ static bool run_inline(struct sr__fallback *fb, struct job *j)
 	unsigned char sqe[128] __attribute__((aligned(64)));
 	int bid;
 
+	/* A send bundle's sendmsg(2) goes on a worker: it may block on its peer. */
 	if (!(fb->r->_flags & SR_RING_FB_INLINE) || j->rt->sleeps || fb->r->_owner != sr__self() ||
-	    (j->rt->wait && !plain_file(j->fd)))
+	    (j->rt->wait && !plain_file(j->fd)) || (j->group && j->group->_send))
 		return false;
 	j->state = J_RUNNING;
 	bid = job_prepare(fb, j, sqe, sizeof(sqe));

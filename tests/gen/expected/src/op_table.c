@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <safer-ring/api.h>
@@ -58,6 +59,10 @@ _Static_assert(sizeof(((struct io_uring_sqe *)0)->len) == 4, "spec/ring.yaml: si
 _Static_assert(offsetof(struct io_uring_sqe, rw_flags) == SR_SQE_RW_FLAGS, "spec/ring.yaml: offset of rw_flags");
 _Static_assert(sizeof(((struct io_uring_sqe *)0)->rw_flags) == 4, "spec/ring.yaml: size of rw_flags");
 #endif
+#if SR__LIBURING_AT_LEAST(0, 2)
+_Static_assert(offsetof(struct io_uring_sqe, msg_flags) == SR_SQE_MSG_FLAGS, "spec/ring.yaml: offset of msg_flags");
+_Static_assert(sizeof(((struct io_uring_sqe *)0)->msg_flags) == 4, "spec/ring.yaml: size of msg_flags");
+#endif
 #if SR__LIBURING_AT_LEAST(0, 3)
 _Static_assert(offsetof(struct io_uring_sqe, open_flags) == SR_SQE_OPEN_FLAGS, "spec/ring.yaml: offset of open_flags");
 _Static_assert(sizeof(((struct io_uring_sqe *)0)->open_flags) == 4, "spec/ring.yaml: size of open_flags");
@@ -74,6 +79,10 @@ _Static_assert(sizeof(((struct io_uring_sqe *)0)->user_data) == 8, "spec/ring.ya
 _Static_assert(offsetof(struct io_uring_sqe, buf_index) == SR_SQE_BUF_INDEX, "spec/ring.yaml: offset of buf_index");
 _Static_assert(sizeof(((struct io_uring_sqe *)0)->buf_index) == 2, "spec/ring.yaml: size of buf_index");
 #endif
+#if SR__LIBURING_AT_LEAST(0, 6)
+_Static_assert(offsetof(struct io_uring_sqe, buf_group) == SR_SQE_BUF_GROUP, "spec/ring.yaml: offset of buf_group");
+_Static_assert(sizeof(((struct io_uring_sqe *)0)->buf_group) == 2, "spec/ring.yaml: size of buf_group");
+#endif
 #if SR__LIBURING_AT_LEAST(0, 4)
 _Static_assert(offsetof(struct io_uring_sqe, personality) == SR_SQE_PERSONALITY, "spec/ring.yaml: offset of personality");
 _Static_assert(sizeof(((struct io_uring_sqe *)0)->personality) == 2, "spec/ring.yaml: size of personality");
@@ -81,6 +90,10 @@ _Static_assert(sizeof(((struct io_uring_sqe *)0)->personality) == 2, "spec/ring.
 #if SR__LIBURING_AT_LEAST(2, 1)
 _Static_assert(offsetof(struct io_uring_sqe, file_index) == SR_SQE_FILE_INDEX, "spec/ring.yaml: offset of file_index");
 _Static_assert(sizeof(((struct io_uring_sqe *)0)->file_index) == 4, "spec/ring.yaml: size of file_index");
+#endif
+#if SR__LIBURING_AT_LEAST(2, 2)
+_Static_assert(offsetof(struct io_uring_sqe, addr3) == SR_SQE_ADDR3, "spec/ring.yaml: offset of addr3");
+_Static_assert(sizeof(((struct io_uring_sqe *)0)->addr3) == 8, "spec/ring.yaml: size of addr3");
 #endif
 
 /* Opcode numbers agree with the installed header (it has each from its helper's release). */
@@ -96,6 +109,9 @@ _Static_assert((int)SR_IORING_OP_OPENAT == (int)IORING_OP_OPENAT, "spec/ops.yaml
 #if SR__LIBURING_AT_LEAST(0, 3)
 _Static_assert((int)SR_IORING_OP_STATX == (int)IORING_OP_STATX, "spec/ops.yaml: number of IORING_OP_STATX");
 #endif
+#if SR__LIBURING_AT_LEAST(0, 4)
+_Static_assert((int)SR_IORING_OP_SEND == (int)IORING_OP_SEND, "spec/ops.yaml: number of IORING_OP_SEND");
+#endif
 
 /* Constants and flags agree where the headers define them. */
 #ifdef AT_FDCWD
@@ -104,11 +120,20 @@ _Static_assert(SR_AT_FDCWD == AT_FDCWD, "spec/ring.yaml: AT_FDCWD");
 #ifdef IORING_FILE_INDEX_ALLOC
 _Static_assert(SR_IORING_FILE_INDEX_ALLOC == IORING_FILE_INDEX_ALLOC, "spec/ring.yaml: IORING_FILE_INDEX_ALLOC");
 #endif
+#ifdef IORING_RECVSEND_BUNDLE
+_Static_assert(SR_IORING_RECVSEND_BUNDLE == IORING_RECVSEND_BUNDLE, "spec/ring.yaml: IORING_RECVSEND_BUNDLE");
+#endif
+#ifdef MSG_WAITALL
+_Static_assert(SR_MSG_WAITALL == MSG_WAITALL, "spec/ring.yaml: MSG_WAITALL");
+#endif
 #ifdef IOSQE_FIXED_FILE
 _Static_assert(SR_IOSQE_FIXED_FILE == IOSQE_FIXED_FILE, "spec/ring.yaml: IOSQE_FIXED_FILE");
 #endif
 #ifdef IOSQE_IO_LINK
 _Static_assert(SR_IOSQE_IO_LINK == IOSQE_IO_LINK, "spec/ring.yaml: IOSQE_IO_LINK");
+#endif
+#ifdef IOSQE_BUFFER_SELECT
+_Static_assert(SR_IOSQE_BUFFER_SELECT == IOSQE_BUFFER_SELECT, "spec/ring.yaml: IOSQE_BUFFER_SELECT");
 #endif
 #ifdef IORING_CQE_F_MORE
 _Static_assert(SR_IORING_CQE_F_MORE == IORING_CQE_F_MORE, "spec/ring.yaml: IORING_CQE_F_MORE");
@@ -149,6 +174,18 @@ sr__statx_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool
 		sr__kernel_wrote(&st->statxbuf, sizeof(st->statxbuf));
 }
 
+static void
+sr__send_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool final)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)cflags;
+	(void)x;
+	if (!final)
+		return;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 /* --- fallback: SQE conversions between an op and its alternate ----------------- */
 
 static void
@@ -171,6 +208,7 @@ sr__sys_read(const struct io_uring_sqe *sqe)
 	unsigned nbytes __attribute__((unused)) = (unsigned)sr__sqe_get32(sqe, SR_SQE_LEN);
 	__u64 offset __attribute__((unused)) = (__u64)sr__sqe_get64(sqe, SR_SQE_OFF);
 	int rw_flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_RW_FLAGS);
+	const char *tag __attribute__((unused)) = (const char *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR3);
 	long ret;
 
 	ret = (long)(sr__preadv2(fd, &(struct iovec){ buf, nbytes }, 1, (off_t)offset, rw_flags));
@@ -201,6 +239,34 @@ sr__sys_statx(const struct io_uring_sqe *sqe)
 	long ret;
 
 	ret = (long)(statx(dfd, path, flags, mask, statxbuf));
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_send(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	const void *buf __attribute__((unused)) = (const void *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	long n;
+	long ret;
+
+	ret = (long)((n = send(sockfd, buf, len, flags)) < 0 ? -1 : n);
+	return ret == -1 ? -errno : (int)ret;
+}
+
+static int
+sr__sys_send_bundle(const struct io_uring_sqe *sqe)
+{
+	int sockfd __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_FD);
+	size_t len __attribute__((unused)) = (size_t)sr__sqe_get32(sqe, SR_SQE_LEN);
+	int flags __attribute__((unused)) = (int)sr__sqe_get32(sqe, SR_SQE_MSG_FLAGS);
+	__u16 group __attribute__((unused)) = (__u16)sr__sqe_get16(sqe, SR_SQE_BUF_GROUP);
+	const struct msghdr *bundle __attribute__((unused)) = (const struct msghdr *)(uintptr_t)sr__sqe_get64(sqe, SR_SQE_ADDR);
+	long ret;
+
+	ret = (long)(sendmsg(sockfd, bundle, flags));
 	return ret == -1 ? -errno : (int)ret;
 }
 
@@ -260,6 +326,24 @@ static const struct sr_fb_route sr__routes_statx[] = {
 	{ 0 }
 };
 
+static const struct sr_fb_route sr__routes_send[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_send, .text = "send(2) after writability" },
+	{ 0 }
+};
+
+static const struct sr_fb_route sr__routes_send_bundle[] = {
+	{ .engine = SR_FB_SYSCALL, .how = SR_FB_SAME,
+	  .wait = SR_FB_WAIT_OUT, .emulate = SR_EMU_NONE,
+	  .more_while = SR_FB_MORE_NONE, .exec_op = SR_OP_SEND_BUNDLE,
+	  .nxform = 0, .xform = { NULL },
+	  .sys = sr__sys_send_bundle, .text = "sendmsg(2) after writability" },
+	{ 0 }
+};
+
 const struct sr_op_info sr_op_table[] = {
 	[SR_OP_NOP] = {
 		.name = "nop",
@@ -276,7 +360,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "Do nothing.",
 		.routes = sr__routes_nop,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -291,12 +375,12 @@ const struct sr_op_info sr_op_table[] = {
 		.setup_any = 0,
 		.helper = "io_uring_prep_read",
 		.helper_since = "0.4",
-		.lifetimes = "buf: completion (owned buffer, out)",
+		.lifetimes = "buf: completion (owned buffer, out); tag: submit (copied at submit)",
 		.fallback = "preadv2(2) after readability",
 		.doc = "Read into an owned buffer.",
 		.routes = sr__routes_read,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__read_finish,
@@ -316,7 +400,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2).",
 		.routes = sr__routes_openat,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -336,7 +420,7 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "openat(2) into the registered file table.",
 		.routes = sr__routes_openat_direct,
 		.nroutes = 2,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = NULL,
@@ -356,10 +440,50 @@ const struct sr_op_info sr_op_table[] = {
 		.doc = "statx(2).",
 		.routes = sr__routes_statx,
 		.nroutes = 1,
-		.selects_buffer = 0,
+		.selects_buffer = SR__SELECT_NONE,
 		.targets = NULL,
 		.ntargets = 0,
 		.finish = sr__statx_finish,
+	},
+	[SR_OP_SEND] = {
+		.name = "send",
+		.opcode = 4,
+		.shape = SR_SHAPE_SINGLE,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_BYTES,
+		.kernel = 0x050600,	/* 5.6 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_send",
+		.helper_since = "0.4",
+		.lifetimes = "buf: completion (owned buffer, in)",
+		.fallback = "send(2) after writability",
+		.doc = "send(2) of an owned buffer's contents.",
+		.routes = sr__routes_send,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_NONE,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = sr__send_finish,
+	},
+	[SR_OP_SEND_BUNDLE] = {
+		.name = "send_bundle",
+		.opcode = 4,
+		.shape = SR_SHAPE_MULTISHOT,
+		.fd_kind = SR_FD_SOCKET,
+		.result = SR_RESULT_BYTES,
+		.kernel = 0x060a00,	/* 6.10 */
+		.setup_any = 0,
+		.helper = "io_uring_prep_send_bundle",
+		.helper_since = "2.7",
+		.lifetimes = "group: kernel_selected (buffer group, in)",
+		.fallback = "sendmsg(2) after writability",
+		.doc = "Send the buffers queued in a send group.",
+		.routes = sr__routes_send_bundle,
+		.nroutes = 1,
+		.selects_buffer = SR__SELECT_SEND,
+		.targets = NULL,
+		.ntargets = 0,
+		.finish = NULL,
 	},
 };
 

@@ -13,6 +13,8 @@ int live_read(struct live *t) __attribute__((weak));
 int live_openat(struct live *t) __attribute__((weak));
 int live_openat_direct(struct live *t) __attribute__((weak));
 int live_statx(struct live *t) __attribute__((weak));
+int live_send(struct live *t) __attribute__((weak));
+int live_send_bundle(struct live *t) __attribute__((weak));
 
 static void
 cu_live_nop(void)
@@ -39,12 +41,46 @@ cu_live_statx(void)
 {
 	conf_run_live(SR_OP_STATX);
 }
+static void
+cu_live_send(void)
+{
+	conf_run_live(SR_OP_SEND);
+}
+static void
+cu_live_send_bundle(void)
+{
+	conf_run_live(SR_OP_SEND_BUNDLE);
+}
 
+/* Indexed by op id (conf_live_one); a new op's id need not match its place in the spec. */
 const struct live_entry conf_live_tests[] = {
-	{ SR_OP_NOP, "nop", live_nop, NULL, cu_live_nop },
-	{ SR_OP_READ, "read", live_read, NULL, cu_live_read },
-	{ SR_OP_OPENAT, "openat", live_openat, NULL, cu_live_openat },
-	{ SR_OP_OPENAT_DIRECT, "openat_direct", live_openat_direct, NULL, cu_live_openat_direct },
-	{ SR_OP_STATX, "statx", live_statx, NULL, cu_live_statx },
-	{ 0, NULL, NULL, NULL, NULL },
+	[SR_OP_NOP] = { SR_OP_NOP, "nop", live_nop, NULL, cu_live_nop },
+	[SR_OP_READ] = { SR_OP_READ, "read", live_read, NULL, cu_live_read },
+	[SR_OP_OPENAT] = { SR_OP_OPENAT, "openat", live_openat, NULL, cu_live_openat },
+	[SR_OP_STATX] = { SR_OP_STATX, "statx", live_statx, NULL, cu_live_statx },
+	[SR_OP_OPENAT_DIRECT] = { SR_OP_OPENAT_DIRECT, "openat_direct", live_openat_direct, NULL, cu_live_openat_direct },
+	[SR_OP_SEND] = { SR_OP_SEND, "send", live_send, NULL, cu_live_send },
+	[SR_OP_SEND_BUNDLE] = { SR_OP_SEND_BUNDLE, "send_bundle", live_send_bundle, NULL, cu_live_send_bundle },
+	[SR_OP__COUNT] = { 0, NULL, NULL, NULL, NULL },
+};
+
+/* Helpers that are not one op's prep (sr_prep_rw, modifiers): live_NAME too. */
+int live_rw(struct live *t) __attribute__((weak));
+int live_read_set_tag(struct live *t) __attribute__((weak));
+
+static void
+cu_live_helper_rw(void)
+{
+	conf_run_live_helper(0);
+}
+static void
+cu_live_helper_read_set_tag(void)
+{
+	conf_run_live_helper(1);
+}
+
+const struct live_helper_entry conf_live_helper_tests[] = {
+	{ "rw", live_rw, NULL, cu_live_helper_rw },
+	{ "read_set_tag", live_read_set_tag, NULL, cu_live_helper_read_set_tag },
+	{ NULL, NULL, NULL, NULL },
 };

@@ -66,6 +66,8 @@ sqe_read(void)
 	void *v_buf = (void *)SMEM(2);
 	unsigned v_nbytes = (unsigned)256;
 	__u64 v_offset = (__u64)0x1122334414ULL;
+	static const char s_tag[] = "sample/read/tag";
+	const char *v_tag = (const char *)s_tag;
 
 	(void)sqe;
 	(void)ring;
@@ -85,6 +87,7 @@ sqe_read(void)
 	/* The reference for the checked builder: sr_prep_read, now known to be right. */
 	memset(&ref, 0, sizeof(ref));
 	sr_prep_read(&ref, v_fd, v_buf, v_nbytes, v_offset);
+	sr_prep_read_set_tag(&ref, v_tag);
 	{
 		struct sr_buf *b_buf = sr_buf_wrap((void *)v_buf, 256, 128);
 		struct sr_read_op op = sr_read(v_fd, b_buf, v_offset);
@@ -92,12 +95,17 @@ sqe_read(void)
 		const void *p;
 		int ret;
 
+		sr_read_set_tag(&op, v_tag);
 		ret = sr_read_submit(ring, &op, &sub);
 		if (ret) {
 			fails += conf_fail("read", sr_last_error());
 		} else {
 			got = *conf_last_sqe(ring);
 			want = ref;
+			p = (const void *)(uintptr_t)sr__sqe_get64(&got, SR_SQE_ADDR3);
+			if (!p || !(p != (const void *)v_tag && memcmp(p, v_tag, sizeof(o_tag)) == 0))
+				fails += conf_fail("read", "addr3: copy in op storage does not hold the argument");
+			sr__sqe_put64(&got, SR_SQE_ADDR3, (__u64)(uintptr_t)v_tag);
 			(void)p;
 			fails += conf_compare("read", "checked builder vs reference", &got, &want);
 			sr_ring_discard(ring);
@@ -286,11 +294,170 @@ sqe_statx(void)
 	conf_record_sqe(SR_OP_STATX, fails);
 }
 
+static void
+sqe_send(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_sockfd = (int)17;
+	const void *v_buf = (const void *)SMEM(2);
+	size_t v_len = (size_t)128;
+	int v_flags = (int)20;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(0, 4)
+	/* sr_prep_send vs liburing's io_uring_prep_send */
+	sqe = conf_lib_sqe();
+	io_uring_prep_send(sqe, v_sockfd, v_buf, v_len, v_flags);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_send(&got, v_sockfd, v_buf, v_len, v_flags);
+	fails += conf_compare("send", "sr_prep_send vs io_uring_prep_send", &got, &want);
+	helper_checked++;
+#endif
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("send", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_send, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_send(&ref, v_sockfd, v_buf, v_len, v_flags);
+	{
+		struct sr_buf *b_buf = sr_buf_wrap((void *)v_buf, 256, 128);
+		struct sr_send_op op = sr_send(v_sockfd, b_buf);
+		struct sr_send_submitted sub;
+		const void *p;
+		int ret;
+
+		sr_send_set_flags(&op, v_flags);
+		ret = sr_send_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("send", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			(void)p;
+			fails += conf_compare("send", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+		unfake_register(b_buf); CU_ASSERT_EQUAL(sr_buf_free(b_buf), 0);
+	}
+	conf_record_sqe(SR_OP_SEND, fails);
+}
+
+static void
+sqe_send_bundle(void)
+{
+	struct sr_ring *ring = conf_ring();
+	struct io_uring_sqe got, want, ref;
+	struct io_uring_sqe *sqe;
+	unsigned fails = 0, helper_checked = 0, oracle_checked = 0;
+	int v_sockfd = (int)17;
+	size_t v_len = (size_t)0x1122334412ULL;
+	int v_flags = (int)19;
+
+	(void)sqe;
+	(void)ring;
+#if SR__LIBURING_AT_LEAST(2, 7)
+	/* sr_prep_send_bundle vs liburing's io_uring_prep_send_bundle */
+	sqe = conf_lib_sqe();
+	io_uring_prep_send_bundle(sqe, v_sockfd, v_len, v_flags);
+	conf_lib_take(&want, sqe);
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_send_bundle(&got, v_sockfd, v_len, v_flags);
+	fails += conf_compare("send_bundle", "sr_prep_send_bundle vs io_uring_prep_send_bundle", &got, &want);
+	helper_checked++;
+#endif
+	if (!helper_checked && !oracle_checked)
+		fails += conf_fail("send_bundle", "no independent reference (liburing helper or oracle row)");
+
+	/* The reference for the checked builder: sr_prep_send_bundle, now known to be right. */
+	memset(&ref, 0, sizeof(ref));
+	sr_prep_send_bundle(&ref, v_sockfd, v_len, v_flags);
+	{
+		struct sr_bufgroup *group = conf_send_group();
+		struct sr_send_bundle_op op = sr_send_bundle(v_sockfd, group);
+		struct sr_send_bundle_submitted sub;
+		const void *p;
+		int ret;
+
+		sr_send_bundle_set_flags(&op, v_flags);
+		ret = sr_send_bundle_submit(ring, &op, &sub);
+		if (ret) {
+			fails += conf_fail("send_bundle", sr_last_error());
+		} else {
+			got = *conf_last_sqe(ring);
+			want = ref;
+			sr__sqe_put16(&want, SR_SQE_BUF_GROUP, (__u16)sr__group_id(group));
+			want.flags |= SR_IOSQE_BUFFER_SELECT;
+			sr__sqe_put32(&want, SR_SQE_LEN, (__u32)(0));
+			sr__sqe_or32(&want, SR_SQE_MSG_FLAGS, (__u32)(SR_MSG_WAITALL));
+			(void)p;
+			fails += conf_compare("send_bundle", "checked builder vs reference", &got, &want);
+			sr_ring_discard(ring);
+		}
+	}
+	conf_record_sqe(SR_OP_SEND_BUNDLE, fails);
+}
+
 const struct conf_test conf_sqe_tests[] = {
 	{ SR_OP_NOP, "nop", sqe_nop },
 	{ SR_OP_READ, "read", sqe_read },
 	{ SR_OP_OPENAT, "openat", sqe_openat },
-	{ SR_OP_OPENAT_DIRECT, "openat_direct", sqe_openat_direct },
 	{ SR_OP_STATX, "statx", sqe_statx },
+	{ SR_OP_OPENAT_DIRECT, "openat_direct", sqe_openat_direct },
+	{ SR_OP_SEND, "send", sqe_send },
+	{ SR_OP_SEND_BUNDLE, "send_bundle", sqe_send_bundle },
 	{ 0, NULL, NULL },
+};
+
+/* rw (generic): sr_prep_rw against liburing's and the oracle row. */
+static void
+sqe_helper_rw(void)
+{
+	struct io_uring_sqe got, want;
+	unsigned fails = 0, checked = 0;
+	int v_op = (int)513;
+	int v_fd = (int)18;
+	void *v_addr = (void *)SMEM(3);
+	unsigned v_len = (unsigned)260;
+	__u64 v_offset = (__u64)0x1122334415ULL;
+
+#if SR__LIBURING_AT_LEAST(0, 1)
+	{
+		struct io_uring_sqe *sqe = conf_lib_sqe();
+
+		io_uring_prep_rw(v_op, sqe, v_fd, v_addr, v_len, v_offset);
+		conf_lib_take(&want, sqe);
+	}
+	memset(&got, 0xaa, sizeof(got));
+	sr_prep_rw(v_op, &got, v_fd, v_addr, v_len, v_offset);
+	fails += conf_compare("rw", "sr_prep_rw vs io_uring_prep_rw", &got, &want);
+	checked++;
+#endif
+	if (!checked)
+		fails += conf_fail("rw", "no independent reference (liburing helper or oracle row)");
+	conf_record_helper_sqe("rw", fails);
+}
+
+/* read_set_tag (modifier): sr_prep_read_set_tag against liburing's and the oracle row. */
+static void
+sqe_helper_read_set_tag(void)
+{
+	struct io_uring_sqe got, want;
+	unsigned fails = 0, checked = 0;
+	static const char s_tag[] = "sample/read_set_tag/tag";
+	const char *v_tag = (const char *)s_tag;
+
+	if (!checked)
+		fails += conf_fail("read_set_tag", "no independent reference (liburing helper or oracle row)");
+	conf_record_helper_sqe("read_set_tag", fails);
+}
+
+const struct conf_helper_test conf_sqe_helper_tests[] = {
+	{ "rw", sqe_helper_rw },
+	{ "read_set_tag", sqe_helper_read_set_tag },
+	{ NULL, NULL },
 };

@@ -18,6 +18,7 @@
 /* First: the runtime's contract sets the feature macros liburing needs. */
 #include <safer-ring/ops.h>
 #include <linux/stat.h>
+#include <sys/socket.h>
 #include <safer-ring/prep.h>
 #include <safer-ring/buf.h>
 #include <safer-ring/group.h>
@@ -198,6 +199,7 @@ sr_nop_raw(struct sr_ring *sr_r, __u64 sr_user_data)
  * Read into an owned buffer.
  * Linux 5.6; as io_uring_prep_read (liburing 0.4).
  * buf: buffer (out), completion lifetime.
+ * tag: copy, submit lifetime.
  * Fallback: preadv2(2) after readability.
  */
 struct sr_read_op {
@@ -206,6 +208,7 @@ struct sr_read_op {
 	struct sr_buf *buf;
 	__u64 offset;
 	int rw_flags;
+	const char *tag;
 	struct sr_file _file;	/* sr_read_set_file (read only with it) */
 };
 
@@ -221,6 +224,11 @@ struct sr_read_completed {
 
 typedef void (*sr_read_cb)(struct sr_ring *r, struct sr_read_completed *c, void *arg);
 
+struct sr__read_store {
+	unsigned _unused;
+	/* then, from sr__align16(sizeof(the struct)): copies, iovec arrays */
+};
+
 static inline struct sr_read_op
 sr_read(int fd, struct sr_buf *buf, __u64 offset)
 {
@@ -231,6 +239,7 @@ sr_read(int fd, struct sr_buf *buf, __u64 offset)
 	sr_op.buf = (struct sr_buf *)buf;
 	sr_op.offset = offset;
 	sr_op.rw_flags = 0;
+	sr_op.tag = 0;
 	return sr_op;
 }
 #ifndef __cplusplus
@@ -244,6 +253,13 @@ static inline void
 sr_read_set_rw_flags(struct sr_read_op *sr_op, int rw_flags)
 {
 	sr_op->rw_flags = rw_flags;
+}
+
+/* Tag a prepared read (a test modifier: a string copied at submit). (as io_uring_prep_read_set_tag) */
+static inline void
+sr_read_set_tag(struct sr_read_op *sr_op, const char *tag)
+{
+	sr_op->tag = tag;
 }
 
 /* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
@@ -276,6 +292,11 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	struct sr__begun b;
 	struct io_uring_sqe *sqe;
 	uint32_t idx;
+	struct sr__read_store *st;
+	size_t need = sr__align16(sizeof(*st));
+	unsigned char *tail;
+	void *cp_tag = NULL;
+	size_t sz_tag = 0;
 	int ret;
 
 	if (sr__unlikely(!sr__owned(r)))
@@ -285,6 +306,8 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	ret = sr__buf_check(op->buf, SR__OUT, SR_OP_READ, fn, "buf");
 	if (sr__unlikely(ret))
 		return ret;
+	sz_tag = op->tag ? strlen(op->tag) + 1 : 0;
+	need += sr__align16(sz_tag);
 	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
 		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
 
@@ -298,10 +321,21 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	idx = b.idx;
 	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	st = (struct sr__read_store *)sr__store(r, idx, need);
+	if (sr__unlikely(!st))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	tail = (unsigned char *)st + sr__align16(sizeof(*st));
+	if (op->tag) {
+		memcpy(tail, op->tag, sz_tag);
+		cp_tag = tail;
+		tail += sr__align16(sz_tag);
+	}
+	(void)tail;
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
+	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)cp_tag);
 	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
 }
@@ -1004,6 +1038,423 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 	return 0;
 }
 
+/* ---- send ------------------------------------------------------------ */
+/*
+ * send(2) of an owned buffer's contents.
+ * Linux 5.6; as io_uring_prep_send (liburing 0.4).
+ * buf: buffer (in), completion lifetime.
+ * Fallback: send(2) after writability.
+ */
+struct sr_send_op {
+	struct sr_op base;
+	int sockfd;
+	struct sr_buf *buf;
+	int flags;
+	struct sr_file _file;	/* sr_send_set_file (read only with it) */
+};
+
+struct sr_send_submitted {
+	struct sr_handle h;
+};
+
+struct sr_send_completed {
+	int32_t res;		/* the kernel's result: bytes, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+	struct sr_buf *buf;	/* yours again */
+};
+
+typedef void (*sr_send_cb)(struct sr_ring *r, struct sr_send_completed *c, void *arg);
+
+static inline struct sr_send_op
+sr_send(int sockfd, const struct sr_buf *buf)
+{
+	struct sr_send_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_SEND);
+	sr_op.sockfd = sockfd;
+	sr_op.buf = (struct sr_buf *)buf;
+	sr_op.flags = 0;
+	return sr_op;
+}
+
+/* flags */
+static inline void
+sr_send_set_flags(struct sr_send_op *sr_op, int flags)
+{
+	sr_op->flags = flags;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_send_set_sqe_flags(struct sr_send_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_send_set_sqe_flags");
+}
+
+static inline void
+sr_send_set_personality(struct sr_send_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
+static inline void
+sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+	int ret;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	ret = sr__buf_check(op->buf, SR__IN, SR_OP_SEND, fn, "buf");
+	if (sr__unlikely(ret))
+		return ret;
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	r->_slotx[idx]._lent[0] = op->buf;
+	sr__buf_lend(r, op->buf, SR_OP_SEND);
+	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
+	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
+{
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->buf = x->_lent[0];
+}
+
+static inline void
+sr__send_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_send_completed c;
+
+	sr__send_fill(r, idx, &e, &c);
+	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub)
+{
+	return sr__send_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void *arg,
+		struct sr_send_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__send_submit(r, op, &h, sr__send_deliver, (void (*)(void))cb, arg,
+					  "sr_send_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+static inline int
+sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__send_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN while the op is in flight. */
+static inline int
+sr_send_poll(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_poll", false, false, &idx, &e);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	sr__send_fill(r, idx, &e, c);
+	sr__free_slot(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_send_cancel(struct sr_ring *r, struct sr_send_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_SEND, "sr_send_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_send_raw(struct sr_ring *sr_r, int sockfd, const void *buf, size_t len, int flags, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND)))
+		return sr__raw_unavailable(sr_r, SR_OP_SEND);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_send(sr_sqe, sockfd, buf, len, flags);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
+/* ---- send_bundle ------------------------------------------------------------ */
+/*
+ * Send the buffers queued in a send group.
+ * Linux 6.10; as io_uring_prep_send_bundle (liburing 2.7).
+ * group: provided (in), kernel_selected lifetime.
+ * Fallback: sendmsg(2) after writability.
+ */
+struct sr_send_bundle_op {
+	struct sr_op base;
+	int sockfd;
+	int flags;
+	struct sr_bufgroup *group;
+	struct sr_file _file;	/* sr_send_bundle_set_file (read only with it) */
+};
+
+struct sr_send_bundle_submitted {
+	struct sr_handle h;
+};
+
+struct sr_send_bundle_completed {
+	int32_t res;		/* the kernel's result: bytes, or -errno */
+	uint32_t flags;		/* IORING_CQE_F_* */
+	bool more;		/* the stream goes on: wait again */
+	struct sr_buf *buf;	/* the first (oldest) of the queued buffers taken, or NULL */
+	unsigned nbufs;		/* how many were taken, in the order queued: yours again */
+};
+
+typedef void (*sr_send_bundle_cb)(struct sr_ring *r, struct sr_send_bundle_completed *c, void *arg);
+
+static inline struct sr_send_bundle_op
+sr_send_bundle(int sockfd, struct sr_bufgroup *group)
+{
+	struct sr_send_bundle_op sr_op;
+
+	sr__op_begin(&sr_op.base, SR_OP_SEND_BUNDLE);
+	sr_op.sockfd = sockfd;
+	sr_op.flags = 0;
+	sr_op.group = group;
+	return sr_op;
+}
+
+/* flags */
+static inline void
+sr_send_bundle_set_flags(struct sr_send_bundle_op *sr_op, int flags)
+{
+	sr_op->flags = flags;
+}
+
+/* IOSQE_IO_LINK, _IO_HARDLINK, _IO_DRAIN, _ASYNC; others have typed paths. */
+static inline int
+sr_send_bundle_set_sqe_flags(struct sr_send_bundle_op *sr_op, unsigned sr_flags)
+{
+	return sr__set_sqe_flags(&sr_op->base, sr_flags, "sr_send_bundle_set_sqe_flags");
+}
+
+static inline void
+sr_send_bundle_set_personality(struct sr_send_bundle_op *sr_op, uint16_t sr_personality)
+{
+	sr_op->base._personality = sr_personality;
+	sr_op->base._special |= SR__SPECIAL_SET;
+}
+
+/* Use a registered file (its slot and generation: a stale handle is refused) as sockfd. */
+static inline void
+sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
+{
+	sr_op->sockfd = (int)sr_f._slot;
+	sr_op->_file = sr_f;
+	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
+}
+
+static inline int
+sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
+		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
+{
+	struct sr__begun b;
+	struct io_uring_sqe *sqe;
+	uint32_t idx;
+	int ret;
+
+	if (sr__unlikely(!sr__owned(r)))
+		return sr__not_owner(r, fn);
+	if (sr__unlikely(op->base._state != SR__OP_READY))
+		return sr__op_state_error(&op->base, fn);
+	ret = sr__group_check_for(r, op->group, true, fn, "group");
+	if (sr__unlikely(ret))
+		return ret;
+	if (sr__unlikely(op->base._slow & SR__SLOW_FIXED_FILE)) {
+		int sr_fret = sr__file_check(r, op->_file._slot, op->_file._gen, op->_file._ring, fn);
+
+		if (sr_fret)
+			return sr_fret;
+	}
+	b = sr__begin(r, &op->base, SR_OP_SEND_BUNDLE);
+	if (sr__unlikely(!b.sqe))
+		return sr__begin_error();
+	sqe = b.sqe;
+	idx = b.idx;
+	if (sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
+		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	r->_slotx[idx]._aux = op->group;
+	op->group->_busy = 1;
+	sr_prep_send_bundle(sqe, op->sockfd, (size_t)(0), (int)(op->flags | SR_MSG_WAITALL));
+	sr__sqe_put16(sqe, SR_SQE_BUF_GROUP, (__u16)sr__group_id(op->group));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(0));
+	sqe->flags |= SR_IOSQE_BUFFER_SELECT;
+	sr__commit(r, &op->base, SR_OP_SEND_BUNDLE, b, sqe, h, SR__SF_MULTI | (deliver ? SR__SF_CB : 0));
+	return 0;
+}
+
+static inline void
+sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
+{
+	const struct sr_slotx *x = &r->_slotx[idx];
+
+	c->res = e->res;
+	c->flags = e->flags;
+	c->more = (e->flags & SR_IORING_CQE_F_MORE) != 0;
+	sr__group_take_sent((struct sr_bufgroup *)x->_aux, e->res, e->flags, &c->buf, &c->nbufs);
+}
+
+static inline void
+sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_send_bundle_completed c;
+
+	sr__send_bundle_fill(r, idx, &e, &c);
+	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static inline int
+sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
+{
+	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
+}
+
+/* Completions go to cb (from sr_ring_run/_poll/_wait); sub may be NULL. */
+static inline int
+sr_send_bundle_submit_cb(struct sr_ring *r, struct sr_send_bundle_op *op, sr_send_bundle_cb cb, void *arg,
+		struct sr_send_bundle_submitted *sub)
+{
+	struct sr_handle h = { 0, 0 };
+	int ret = sr__send_bundle_submit(r, op, &h, sr__send_bundle_deliver, (void (*)(void))cb, arg,
+					  "sr_send_bundle_submit_cb");
+
+	if (ret == 0 && sub)
+		sub->h = h;
+	return ret;
+}
+
+/* The next completion of the stream; c->more is false on the last one. */
+static inline int
+sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
+
+	if (sr__unlikely(ret)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__send_bundle_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
+	return 0;
+}
+
+/* Like _wait, but -EAGAIN when no completion is ready. */
+static inline int
+sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c)
+{
+	uint32_t idx = 0;
+	struct sr_cqe e;
+	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
+
+	if (ret) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	e.res = r->_slots[idx]._res;
+	e.flags = r->_slots[idx]._cflags;
+	sr__send_bundle_fill(r, idx, &e, c);
+	sr__next_done(r, idx);
+	return 0;
+}
+
+/* Ask the kernel to cancel; the op still completes (with -ECANCELED, or its result if it won the race). */
+static inline int
+sr_send_bundle_cancel(struct sr_ring *r, struct sr_send_bundle_submitted *sub)
+{
+	return sr__cancel(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_cancel");
+}
+
+/* Untracked: queue the raw SQE with your user_data (bit 63 is reserved). */
+static inline int
+sr_send_bundle_raw(struct sr_ring *sr_r, int sockfd, size_t len, int flags, __u64 sr_user_data)
+{
+	struct io_uring_sqe *sr_sqe;
+
+	if (sr__unlikely(!sr__owned(sr_r)))
+		return sr__not_owner(sr_r, "sr_send_bundle_raw");
+	if (sr__unlikely(!sr__native(sr_r, SR_OP_SEND_BUNDLE)))
+		return sr__raw_unavailable(sr_r, SR_OP_SEND_BUNDLE);
+	sr_sqe = sr__get_sqe(sr_r);
+	if (sr__unlikely(!sr_sqe))
+		return -EBUSY;
+	sr_prep_send_bundle(sr_sqe, sockfd, len, flags);
+	sr_sqe->user_data = sr_user_data & ~SR__UD_TRACKED;
+	return 0;
+}
+
 #ifdef __cplusplus
 }
 #endif
@@ -1016,25 +1467,33 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 	struct sr_read_op *: 1, \
 	struct sr_openat_op *: 2, \
 	struct sr_openat_direct_op *: 4, \
-	struct sr_statx_op *: 3)
+	struct sr_statx_op *: 3, \
+	struct sr_send_op *: 5, \
+	struct sr_send_bundle_op *: 6)
 #define SR__ID_SUB(sub) _Generic((sub), \
 	struct sr_nop_submitted *: 0, \
 	struct sr_read_submitted *: 1, \
 	struct sr_openat_submitted *: 2, \
 	struct sr_openat_direct_submitted *: 4, \
-	struct sr_statx_submitted *: 3)
+	struct sr_statx_submitted *: 3, \
+	struct sr_send_submitted *: 5, \
+	struct sr_send_bundle_submitted *: 6)
 #define SR__ID_DONE(done) _Generic((done), \
 	struct sr_nop_completed *: 0, \
 	struct sr_read_completed *: 1, \
 	struct sr_openat_completed *: 2, \
 	struct sr_openat_direct_completed *: 4, \
-	struct sr_statx_completed *: 3)
+	struct sr_statx_completed *: 3, \
+	struct sr_send_completed *: 5, \
+	struct sr_send_bundle_completed *: 6)
 #define SR__ID_CB(cb) _Generic((cb), \
 	sr_nop_cb: 0, \
 	sr_read_cb: 1, \
 	sr_openat_cb: 2, \
 	sr_openat_direct_cb: 4, \
-	sr_statx_cb: 3)
+	sr_statx_cb: 3, \
+	sr_send_cb: 5, \
+	sr_send_bundle_cb: 6)
 
 /* Compile-time equality inside an expression. */
 /* (__builtin_choose_expr turns the comparison into a plain 0 or 1, so clang,
@@ -1049,7 +1508,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_op *: sr_read_submit, \
 		struct sr_openat_op *: sr_openat_submit, \
 		struct sr_openat_direct_op *: sr_openat_direct_submit, \
-		struct sr_statx_op *: sr_statx_submit)(r, op, sub))
+		struct sr_statx_op *: sr_statx_submit, \
+		struct sr_send_op *: sr_send_submit, \
+		struct sr_send_bundle_op *: sr_send_bundle_submit)(r, op, sub))
 
 #define sr_submit_cb(r, op, cb, arg, sub) \
 	(SR__SAME(SR__ID_OP(op), SR__ID_CB(cb), "sr_submit_cb: the callback takes another op's completion"), \
@@ -1058,7 +1519,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_op *: sr_read_submit_cb, \
 		struct sr_openat_op *: sr_openat_submit_cb, \
 		struct sr_openat_direct_op *: sr_openat_direct_submit_cb, \
-		struct sr_statx_op *: sr_statx_submit_cb)(r, op, cb, arg, sub))
+		struct sr_statx_op *: sr_statx_submit_cb, \
+		struct sr_send_op *: sr_send_submit_cb, \
+		struct sr_send_bundle_op *: sr_send_bundle_submit_cb)(r, op, cb, arg, sub))
 
 #define sr_wait(r, sub, done) \
 	(SR__SAME(SR__ID_SUB(sub), SR__ID_DONE(done), "sr_wait: the completion is for another op"), \
@@ -1067,7 +1530,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_submitted *: sr_read_wait, \
 		struct sr_openat_submitted *: sr_openat_wait, \
 		struct sr_openat_direct_submitted *: sr_openat_direct_wait, \
-		struct sr_statx_submitted *: sr_statx_wait)(r, sub, done))
+		struct sr_statx_submitted *: sr_statx_wait, \
+		struct sr_send_submitted *: sr_send_wait, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_wait)(r, sub, done))
 
 #define sr_poll(r, sub, done) \
 	(SR__SAME(SR__ID_SUB(sub), SR__ID_DONE(done), "sr_poll: the completion is for another op"), \
@@ -1076,7 +1541,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_submitted *: sr_read_poll, \
 		struct sr_openat_submitted *: sr_openat_poll, \
 		struct sr_openat_direct_submitted *: sr_openat_direct_poll, \
-		struct sr_statx_submitted *: sr_statx_poll)(r, sub, done))
+		struct sr_statx_submitted *: sr_statx_poll, \
+		struct sr_send_submitted *: sr_send_poll, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_poll)(r, sub, done))
 
 #define sr_cancel(r, sub) \
 	_Generic((sub), \
@@ -1084,7 +1551,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_submitted *: sr_read_cancel, \
 		struct sr_openat_submitted *: sr_openat_cancel, \
 		struct sr_openat_direct_submitted *: sr_openat_direct_cancel, \
-		struct sr_statx_submitted *: sr_statx_cancel)(r, sub)
+		struct sr_statx_submitted *: sr_statx_cancel, \
+		struct sr_send_submitted *: sr_send_cancel, \
+		struct sr_send_bundle_submitted *: sr_send_bundle_cancel)(r, sub)
 
 #define sr_set_sqe_flags(op, flags) \
 	_Generic((op), \
@@ -1092,7 +1561,9 @@ sr_statx_raw(struct sr_ring *sr_r, int dfd, const char *path, int flags, unsigne
 		struct sr_read_op *: sr_read_set_sqe_flags, \
 		struct sr_openat_op *: sr_openat_set_sqe_flags, \
 		struct sr_openat_direct_op *: sr_openat_direct_set_sqe_flags, \
-		struct sr_statx_op *: sr_statx_set_sqe_flags)(op, flags)
+		struct sr_statx_op *: sr_statx_set_sqe_flags, \
+		struct sr_send_op *: sr_send_set_sqe_flags, \
+		struct sr_send_bundle_op *: sr_send_bundle_set_sqe_flags)(op, flags)
 
 #else /* __cplusplus: overloads give the same hard errors */
 static inline int sr_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_nop_submitted *sub) { return sr_nop_submit(r, op, sub); }
@@ -1125,6 +1596,18 @@ static inline int sr_wait(struct sr_ring *r, struct sr_statx_submitted *sub, str
 static inline int sr_poll(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c) { return sr_statx_poll(r, sub, c); }
 static inline int sr_cancel(struct sr_ring *r, struct sr_statx_submitted *sub) { return sr_statx_cancel(r, sub); }
 static inline int sr_set_sqe_flags(struct sr_statx_op *op, unsigned flags) { return sr_statx_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub) { return sr_send_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void *arg, struct sr_send_submitted *sub) { return sr_send_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c) { return sr_send_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c) { return sr_send_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_send_submitted *sub) { return sr_send_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_send_op *op, unsigned flags) { return sr_send_set_sqe_flags(op, flags); }
+static inline int sr_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_submit(r, op, sub); }
+static inline int sr_submit_cb(struct sr_ring *r, struct sr_send_bundle_op *op, sr_send_bundle_cb cb, void *arg, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_submit_cb(r, op, cb, arg, sub); }
+static inline int sr_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c) { return sr_send_bundle_wait(r, sub, c); }
+static inline int sr_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, struct sr_send_bundle_completed *c) { return sr_send_bundle_poll(r, sub, c); }
+static inline int sr_cancel(struct sr_ring *r, struct sr_send_bundle_submitted *sub) { return sr_send_bundle_cancel(r, sub); }
+static inline int sr_set_sqe_flags(struct sr_send_bundle_op *op, unsigned flags) { return sr_send_bundle_set_sqe_flags(op, flags); }
 #endif
 
 #endif

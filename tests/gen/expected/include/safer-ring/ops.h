@@ -29,14 +29,16 @@ extern "C" {
 	X(0, IORING_OP_NOP, nop, 0x050100) \
 	X(1, IORING_OP_READ, read, 0x050600) \
 	X(2, IORING_OP_OPENAT, openat, 0x050600) \
-	X(3, IORING_OP_STATX, statx, 0x050600)
+	X(3, IORING_OP_STATX, statx, 0x050600) \
+	X(4, IORING_OP_SEND, send, 0x050600)
 
 enum sr_opcode {
 	SR_IORING_OP_NOP = 0,
 	SR_IORING_OP_READ = 1,
 	SR_IORING_OP_OPENAT = 2,
 	SR_IORING_OP_STATX = 3,
-	SR_IORING_OP__COUNT = 4,
+	SR_IORING_OP_SEND = 4,
+	SR_IORING_OP__COUNT = 5,
 };
 
 /* X(ENUM_SUFFIX, name, OPCODE) for every typed op (opcodes and their variants), by id. */
@@ -45,7 +47,9 @@ enum sr_opcode {
 	X(READ, read, 1) \
 	X(OPENAT, openat, 2) \
 	X(STATX, statx, 3) \
-	X(OPENAT_DIRECT, openat_direct, 2)
+	X(OPENAT_DIRECT, openat_direct, 2) \
+	X(SEND, send, 4) \
+	X(SEND_BUNDLE, send_bundle, 4)
 
 /*
  * Op ids: fixed per op in the spec (id:), never renumbered when ops or
@@ -57,7 +61,9 @@ enum sr_op_id {
 	SR_OP_OPENAT = 2,
 	SR_OP_STATX = 3,
 	SR_OP_OPENAT_DIRECT = 4,
-	SR_OP__COUNT = 5,
+	SR_OP_SEND = 5,
+	SR_OP_SEND_BUNDLE = 6,
+	SR_OP__COUNT = 7,
 };
 
 SR__STATIC_ASSERT(SR_OP__COUNT <= SR__NATIVE_WORDS * 64, "feature bitmap too small for the op list");
@@ -73,20 +79,26 @@ SR__STATIC_ASSERT(SR_OP__COUNT < 0xff, "op 0xff marks the runtime's own user_dat
 #define SR_SQE_ADDR 16	/* 8 bytes */
 #define SR_SQE_LEN 24	/* 4 bytes */
 #define SR_SQE_RW_FLAGS 28	/* 4 bytes */
+#define SR_SQE_MSG_FLAGS 28	/* 4 bytes */
 #define SR_SQE_OPEN_FLAGS 28	/* 4 bytes */
 #define SR_SQE_STATX_FLAGS 28	/* 4 bytes */
 #define SR_SQE_USER_DATA 32	/* 8 bytes */
 #define SR_SQE_BUF_INDEX 40	/* 2 bytes */
+#define SR_SQE_BUF_GROUP 40	/* 2 bytes */
 #define SR_SQE_PERSONALITY 42	/* 2 bytes */
 #define SR_SQE_FILE_INDEX 44	/* 4 bytes */
+#define SR_SQE_ADDR3 48	/* 8 bytes */
 
 /* Constants the ops use. */
 #define SR_AT_FDCWD (-100)
 #define SR_IORING_FILE_INDEX_ALLOC 0xffffffffU
+#define SR_IORING_RECVSEND_BUNDLE 16
+#define SR_MSG_WAITALL 256
 
 /* IOSQE_* flags. */
 #define SR_IOSQE_FIXED_FILE (1U << 0)	/* Linux 5.1 */
 #define SR_IOSQE_IO_LINK (1U << 2)	/* Linux 5.3 */
+#define SR_IOSQE_BUFFER_SELECT (1U << 5)	/* Linux 5.7 */
 #define SR_IOSQE_USER_MASK (SR_IOSQE_IO_LINK)
 
 /* IORING_CQE_F_* flags. */

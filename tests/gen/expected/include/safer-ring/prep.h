@@ -18,6 +18,7 @@ extern "C" {
 #endif
 
 /* Types the helpers point at; their definitions are only needed by callers. */
+struct msghdr;
 struct statx;
 
 /* nop: Do nothing. Linux 5.1. As io_uring_prep_nop (liburing 0.2). */
@@ -83,6 +84,47 @@ sr_prep_statx(struct io_uring_sqe *sqe, int dfd, const char *path, int flags, un
 	sr__sqe_put32(sqe, SR_SQE_STATX_FLAGS, (__u32)(flags));
 	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(mask));
 	sr__sqe_put64(sqe, SR_SQE_ADDR2, (__u64)(uintptr_t)(statxbuf));
+}
+
+/* send: send(2) of an owned buffer's contents. Linux 5.6. As io_uring_prep_send (liburing 0.4). */
+static inline void
+sr_prep_send(struct io_uring_sqe *sqe, int sockfd, const void *buf, size_t len, int flags)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_SEND);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(buf));
+	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(len));
+	sr__sqe_put32(sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+}
+
+/* send_bundle: Send the buffers queued in a send group. Linux 6.10. As io_uring_prep_send_bundle (liburing 2.7). */
+static inline void
+sr_prep_send_bundle(struct io_uring_sqe *sqe, int sockfd, size_t len, int flags)
+{
+	sr__sqe_init(sqe, SR_IORING_OP_SEND);
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(sockfd));
+	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(len));
+	sr__sqe_put32(sqe, SR_SQE_MSG_FLAGS, (__u32)(flags));
+	sr__sqe_or16(sqe, SR_SQE_IOPRIO, (__u16)(SR_IORING_RECVSEND_BUNDLE));
+}
+
+/* rw: Any opcode. Linux 5.1. As io_uring_prep_rw (liburing 0.1). */
+static inline void
+sr_prep_rw(int op, struct io_uring_sqe *sqe, int fd, void *addr, unsigned len, __u64 offset)
+{
+	sr__sqe_init(sqe, 0);
+	sr__sqe_put8(sqe, SR_SQE_OPCODE, (__u8)(op));
+	sr__sqe_put32(sqe, SR_SQE_FD, (__u32)(fd));
+	sr__sqe_put64(sqe, SR_SQE_ADDR, (__u64)(uintptr_t)(addr));
+	sr__sqe_put32(sqe, SR_SQE_LEN, (__u32)(len));
+	sr__sqe_put64(sqe, SR_SQE_OFF, (__u64)(offset));
+}
+
+/* read_set_tag: Tag a prepared read (a test modifier: a string copied at submit). Linux 5.6. As io_uring_prep_read_set_tag (liburing unreleased). */
+static inline void
+sr_prep_read_set_tag(struct io_uring_sqe *sqe, const char *tag)
+{
+	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)(tag));
 }
 
 #ifdef __cplusplus
