@@ -15,7 +15,8 @@
  * SIGINT and SIGTERM arrive as a read on a signalfd, on the same ring: the
  * server stops accepting, cancels every op in flight, waits until each has
  * completed, checks that every buffer came back, prints a one-line summary
- * and exits 0.
+ * and exits 0.  SIGUSR1 arrives the same way and dumps the ring's state
+ * (sr_ring_dump) to stderr.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -369,6 +370,18 @@ static void on_signal(struct sr_ring *r, struct sr_read_completed *c, void *arg)
 	const struct signalfd_siginfo *si = sr_buf_data(c->buf);
 
 	srv->sig_reading = false;
+	if (c->res == (int)sizeof(*si) && si->ssi_signo == SIGUSR1 && !srv->stopping) {
+		/* kill -USR1: the ring's state on stderr, from the loop (a
+		 * signalfd read, never a handler), and the read goes on. */
+		struct sr_read_op op = sr_read(srv->sig_fd, srv->sig_buf, (__u64)-1);
+
+		sr_ring_dump(r, stderr);
+		if (sr_submit_cb(r, &op, on_signal, srv, &srv->sig_read) < 0)
+			stop(srv, "signalfd read failed", -EIO);
+		else
+			srv->sig_reading = true;
+		return;
+	}
 	if (c->res == (int)sizeof(*si))
 		stop(srv, si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", 0);
 	else if (c->res != -ECANCELED)
@@ -509,6 +522,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);	/* dump the ring (on_signal) */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srv.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);

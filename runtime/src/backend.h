@@ -29,4 +29,14 @@ enum sr__route_kind {
 enum sr__route_kind sr__route(const struct sr_ring *r, unsigned op, const struct sr_fb_route **rtp, char *why,
 			      char *none, size_t len);
 
+/* For sr_ring_dump: the backend's threads and jobs, and a job's descriptor
+ * as the caller gave it. */
+struct sr__fb_info {
+	unsigned threads, idle, jobs, cancelling;
+	uint64_t completions;		/* posted to the ring since it was created */
+	bool poller;
+};
+void sr__fb_describe(struct sr_ring *r, struct sr__fb_info *info);
+int sr__fb_job_fd(const void *job);
+
 #endif

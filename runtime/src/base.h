@@ -91,6 +91,12 @@ struct sr__ring_ext {
 	bool capture;			/* tests: build SQEs, never submit */
 	unsigned chain_queued;		/* ops of an open chain before the one being added */
 	unsigned chain_sq_start;	/* the SQ position of the open chain's first SQE */
+	struct {		/* sr_ring_stats: counted off the inline paths */
+		uint64_t fallback, enters, enobufs, canceled;
+	} st;
+	void (*trace)(struct sr_ring *r, const struct sr_trace_event *ev, void *arg);	/* or NULL */
+	void *trace_arg;
+	uint32_t trace_sq, trace_cq;	/* SQ and CQ positions traced up to */
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
 };

@@ -74,6 +74,7 @@ bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 		if (item == SR__NONE && r->_state != SR__RING_CLOSING)
 			return false;
 	}
+	sr__count_done(r, res);
 	if ((flags & SR__SF_NOTIF) && !(cf & IORING_CQE_F_NOTIF)) {
 		x->_res0 = res;
 		x->_cflags0 = cf;

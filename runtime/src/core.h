@@ -168,6 +168,25 @@ int sr__submit(struct sr_ring *r, const char *fn);
 /* Hand queued SQEs to the kernel; with block, wait for a completion
  * (the backend's are accounted): how many of those, or an error. */
 int sr__enter(struct sr_ring *r, bool block);
+
+/* --- trace.c: SR_DEBUG and sr_ring_set_trace -------------------------------- */
+
+/* The SQEs queued since the last trace, then (after the kernel) its CQEs. */
+void sr__trace_sq(struct sr_ring *r) sr__cold;
+void sr__trace_cq(struct sr_ring *r) sr__cold;
+/* An op of the fallback backend: started (fd) or completed (res). */
+void sr__trace_fb(struct sr_ring *r, enum sr_trace_kind kind, uint32_t idx, int fd, int32_t res, uint32_t cflags) sr__cold;
+/* Ring setup: SR_DEBUG=1 traces to stderr. */
+void sr__trace_init(struct sr_ring *r);
+
+/* sr_ring_stats: a failed completion on the runtime's path (sr__complete);
+ * the test and branch are all a successful one pays (process.c). */
+void sr__count_error(struct sr_ring *r, int32_t res) sr__cold;
+static inline void sr__count_done(struct sr_ring *r, int32_t res)
+{
+	if (sr__unlikely(res < 0))
+		sr__count_error(r, res);
+}
 /* Submit what is queued and reap what is ready; with block, wait for at
  * least one completion first.  Completions processed, or an error. */
 int sr__wait_some(struct sr_ring *r, bool block);

@@ -80,3 +80,11 @@ void sr__ring_unregister(struct sr_ring *r)
 	x->reg_next = x->reg_prev = NULL;
 	pthread_mutex_unlock(&rings_lock);
 }
+
+void sr__count_error(struct sr_ring *r, int32_t res)
+{
+	if (res == -ENOBUFS)
+		r->_ext->st.enobufs++;
+	else if (res == -ECANCELED)
+		r->_ext->st.canceled++;
+}

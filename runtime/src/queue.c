@@ -59,8 +59,8 @@ static sr__cold int enter_sliced(struct sr_ring *r, int timeout_ms)
  * enter_published: the same, for a caller that has just published the
  * CQ head (sr__cq_has found the CQ empty).
  */
-static inline __attribute__((always_inline)) int enter_published(struct sr_ring *r, enum enter_mode mode,
-								   int timeout_ms)
+static inline __attribute__((always_inline)) int enter_kernel(struct sr_ring *r, enum enter_mode mode,
+								int timeout_ms)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
@@ -78,6 +78,28 @@ static inline __attribute__((always_inline)) int enter_published(struct sr_ring 
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
 	return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
+}
+
+/* Tracing on: the SQEs going in, the CQEs that came (trace.c). */
+static sr__cold __attribute__((noinline)) int enter_traced(struct sr_ring *r, enum enter_mode mode, int timeout_ms)
+{
+	int ret;
+
+	sr__trace_sq(r);
+	ret = enter_kernel(r, mode, timeout_ms);
+	sr__trace_cq(r);
+	return ret;
+}
+
+static inline __attribute__((always_inline)) int enter_published(struct sr_ring *r, enum enter_mode mode,
+								   int timeout_ms)
+{
+	struct sr__ring_ext *e = r->_ext;
+
+	e->st.enters++;
+	if (sr__unlikely(e->trace != NULL))
+		return enter_traced(r, mode, timeout_ms);
+	return enter_kernel(r, mode, timeout_ms);
 }
 
 static inline __attribute__((always_inline)) int enter(struct sr_ring *r, enum enter_mode mode, int timeout_ms)
@@ -105,8 +127,10 @@ int sr__submit(struct sr_ring *r, const char *fn)
 	if (r->_ext->capture)
 		return 0;
 	started = sr__be_submit(r);
-	if (!r->_uring_up)
+	if (!r->_uring_up) {
+		r->_ext->st.enters++;
 		return started;
+	}
 	ret = enter(r, ENTER_SUBMIT, 0);
 	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
 		return sr__fail(ret, "%s: io_uring_enter failed", fn);
@@ -131,6 +155,8 @@ int sr__enter(struct sr_ring *r, bool block)
 	if (sr__unlikely(r->_ext->capture))
 		return capture_wait();
 	sr__be_submit(r);
+	if (!r->_uring_up)
+		r->_ext->st.enters++;
 	n = sr__be_reap(r, block && !r->_uring_up);
 	if (n > 0)
 		sr__deliver_pending(r);

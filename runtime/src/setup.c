@@ -143,6 +143,7 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 		if (ret < 0)
 			goto fail;
 	}
+	sr__trace_init(r);
 	r->_state = SR__RING_LIVE;
 	sr__ring_register(r);
 	*ringp = r;

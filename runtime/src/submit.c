@@ -27,8 +27,10 @@ struct sr__begun sr__begin_slow(struct sr_ring *r, struct sr_op *op, unsigned op
 	 * bitmap is cleared meanwhile): the backend takes it. */
 	if (!sr__native(r, opid) || (op->_slow & (SR__SLOW_BACKEND | SR__SLOW_REARM))) {
 		b.sqe = sr__be(r)->begin(r, op, opid, &b.idx);
-		if (b.sqe)
+		if (b.sqe) {
 			b.slot = &r->_slots[b.idx];
+			r->_ext->st.fallback++;
+		}
 		return b;
 	}
 	idx = sr__slot_next(r);

@@ -32,13 +32,13 @@ LAYERS = [
     ("detect", "what the system offers; is an op native on a ring",
      ["detect.h", "caps.c"]),
     ("core", "slots, the queues and the one kernel-enter, completions, slow submit, process",
-     ["core.h", "slots.c", "queue.c", "complete.c", "submit.c", "process.c"]),
+     ["core.h", "slots.c", "queue.c", "complete.c", "submit.c", "process.c", "trace.c"]),
     ("res", "owned buffers, pools, registered buffers and files, buffer groups",
      ["res.h", "buf.c", "pool.c", "files.c", "group.c"]),
     ("backend", "the fallback backend behind the core's hooks",
      ["backend.h", "fallback/*"]),
     ("api", "setup (backend choice), the ring API, teardown, chains, the status report",
-     ["setup.c", "ring.c", "teardown.c", "chain.c", "status.c"]),
+     ["setup.c", "ring.c", "teardown.c", "chain.c", "status.c", "dump.c"]),
 ]
 
 

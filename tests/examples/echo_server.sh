@@ -36,6 +36,21 @@ sent2=$(echo "$small" | sed -n 's/.* messages, \([0-9]*\) bytes.*/\1/p')
 ex echo_server --port "$port" >/dev/null 2>"$T_DIR/busy.err" && fail "a second server took port $port"
 grep -q "Address already in use" "$T_DIR/busy.err" || fail "port in use: $(cat "$T_DIR/busy.err")"
 
+# SIGUSR1: the ring's state on stderr, from the loop; the server goes on.
+kill -USR1 "$pid"
+i=0
+until grep -q "^fallback active=" "$T_DIR/echo.err" 2>/dev/null || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "^ring backend=" "$T_DIR/echo.err" || fail "SIGUSR1: no dump: $(cat "$T_DIR/echo.err")"
+grep -q "^op op=read .*delivery=callback" "$T_DIR/echo.err" || fail "SIGUSR1: the signalfd read is not in the dump"
+grep -q "^op op=[a-z_]*accept" "$T_DIR/echo.err" || fail "SIGUSR1: the accept is not in the dump"
+grep -q "^group bgid=1 buffers=4096 size=16384 out=0 available=4096" "$T_DIR/echo.err" ||
+	fail "SIGUSR1: the buffer group: $(grep '^group' "$T_DIR/echo.err")"
+kill -0 "$pid" || fail "SIGUSR1 ended the server"
+note "SIGUSR1: dump of $(grep -c '^op ' "$T_DIR/echo.err") op(s) in flight"
+
 stop_server TERM
 line=$(tail -1 "$T_DIR/echo.out")
 echo "$line" | grep -q "^echo_server: SIGTERM: 1200 connections" || fail "summary: $line"

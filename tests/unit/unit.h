@@ -39,5 +39,6 @@ void fallback_tests(CU_pSuite s);
 void buffer_tests(CU_pSuite s);
 void safety_tests(CU_pSuite s);
 void bounds_tests(CU_pSuite s);
+void observe_tests(CU_pSuite s);
 
 #endif

@@ -8,6 +8,7 @@
 #define SAFER_RING_RING_H
 
 #include <safer-ring/inline.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +84,59 @@ int sr_ring_discard(struct sr_ring *r);
 struct io_uring *sr_ring_uring(struct sr_ring *r);
 bool sr_ring_native(const struct sr_ring *r, unsigned op);
 const char *sr_ring_backend(const struct sr_ring *r);
+
+/*
+ * What a ring has done since it was created (sr_ring_stats).  Counted
+ * off the per-op fast paths: ops and completions the inline code takes
+ * whole are seen in the kernel's ring counters, the rest where the
+ * runtime handles them anyway.
+ */
+struct sr_ring_stats {
+	/* By route.  io_uring: the kernel's SQ and CQ counters (modulo 2^32),
+	 * the runtime's own requests and the fallback's kernel routes among them. */
+	uint64_t sqes_submitted;	/* SQEs handed to the kernel */
+	uint64_t cqes_reaped;		/* CQEs consumed from the kernel's CQ */
+	uint64_t fallback_ops;		/* ops the fallback backend took */
+	uint64_t fallback_completions;	/* completions it posted (multishot items each) */
+	uint64_t enters;		/* submits and waits the runtime took to the kernel or backend */
+	uint64_t cq_overflows;		/* CQEs the kernel dropped or held back (its overflow counter) */
+	uint64_t enobufs;		/* completions with -ENOBUFS */
+	uint64_t cancellations;		/* completions with -ECANCELED */
+	uint64_t inflight;		/* ops in flight now */
+};
+/* Fill st (size: sizeof(*st), so later fields can be added); 0 or -errno. */
+int sr_ring_stats(struct sr_ring *r, struct sr_ring_stats *st, size_t size);
+/* Everything in the ring at a glance: backend, flags, queues, ops in
+ * flight with their buffers, buffer groups, registered resources. */
+int sr_ring_dump(struct sr_ring *r, FILE *out);
+/* The same as one JSON object (one line). */
+int sr_ring_dump_json(struct sr_ring *r, FILE *out);
+
+/*
+ * Tracing: every submit and completion, with op name, result and route.
+ * SR_DEBUG=1 in the environment traces every ring to stderr; or give a
+ * ring a callback.  Ops are seen where they cross into the kernel (each
+ * enter: the SQEs it hands over, then the CQEs it finds) and where the
+ * fallback backend starts and finishes them, so tracing costs the
+ * per-op paths nothing, on or off.
+ */
+enum sr_trace_kind {
+	SR_TRACE_SUBMIT = 1,
+	SR_TRACE_COMPLETE,
+};
+struct sr_trace_event {
+	enum sr_trace_kind kind;
+	const char *op;		/* the op's name; "raw" for sr_NAME_raw ops */
+	const char *route;	/* "native" or "fallback" */
+	uint32_t slot;		/* the op's slot (raw ops: 0) */
+	uint64_t user_data;	/* as the kernel sees it (raw ops: yours) */
+	int fd;			/* submit: the SQE's fd */
+	int32_t res;		/* complete: the result */
+	uint32_t flags;		/* complete: the CQE flags */
+};
+typedef void (*sr_trace_fn)(struct sr_ring *r, const struct sr_trace_event *ev, void *arg);
+/* Trace r to fn (NULL: tracing off, SR_DEBUG's stderr included). */
+int sr_ring_set_trace(struct sr_ring *r, sr_trace_fn fn, void *arg);
 
 /* The last error message of this thread: op, argument, and what to do. */
 const char *sr_last_error(void);

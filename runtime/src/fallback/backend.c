@@ -360,6 +360,28 @@ static void sr__fb_forget(struct sr_ring *r)
 		fb_free(r);
 }
 
+void sr__fb_describe(struct sr_ring *r, struct sr__fb_info *info)
+{
+	struct sr__fallback *fb = r->_fb;
+
+	memset(info, 0, sizeof(*info));
+	if (!fb)
+		return;
+	pthread_mutex_lock(&fb->lock);
+	info->threads = fb->nthreads;
+	info->idle = fb->idle;
+	info->cancelling = fb->cancelling;
+	info->poller = fb->poller_up;
+	pthread_mutex_unlock(&fb->lock);
+	info->jobs = fb->live;
+	info->completions = fb->items_total;
+}
+
+int sr__fb_job_fd(const void *job)
+{
+	return ((const struct job *)job)->ufd;
+}
+
 const struct sr__backend sr__fallback_backend = {
 	.name = "fallback",
 	.begin = sr__fb_begin,

@@ -211,6 +211,8 @@ void sr__fb_job_start(struct sr_ring *r, struct job *j)
 	 * starting it would queue a job about to be freed. */
 	if (j->state != J_PARKED)
 		return;
+	if (sr__unlikely(r->_ext->trace != NULL))
+		sr__trace_fb(r, SR_TRACE_SUBMIT, j->slot, j->ufd, 0, 0);
 	if (j->extra && j->emu == SR_EMU_NONE) {
 		sr__fb_post(fb, j, j->extra, 0, true);	/* its setup failed; its turn is now */
 		return;

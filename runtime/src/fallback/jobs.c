@@ -320,6 +320,8 @@ int sr__fb_job_drain(struct sr_ring *r, struct job *j)
 		struct sr_slot *s = &r->_slots[j->slot];
 
 		if (s->_ud == j->ud && s->_state == SR__SLOT_INFLIGHT) {
+			if (sr__unlikely(r->_ext->trace != NULL))
+				sr__trace_fb(r, SR_TRACE_COMPLETE, j->slot, -1, rc.res, rc.cflags);
 			if (!sr__complete(r, j->slot, rc.res, rc.cflags))
 				return -ENOMEM;
 			fb->items_total++;

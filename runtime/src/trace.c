@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tracing (SR_DEBUG=1, sr_ring_set_trace).  The per-op paths are inline
+ * and stay as they are: ops are traced where they cross the ring's edge.
+ * Before each kernel enter the SQEs queued since the last one are read
+ * back from the SQ; after it, the CQEs the CQ gained since the last trace
+ * are read (a CQE stays in place until the kernel has posted a whole CQ
+ * more, and with DEFER_TASKRUN it posts only inside an enter).  The
+ * fallback backend reports its own ops as it starts and finishes them.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static void trace_stderr(struct sr_ring *r, const struct sr_trace_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->kind == SR_TRACE_SUBMIT)
+		fprintf(stderr, "sr[%p]: submit %s slot=%u fd=%d route=%s\n", (void *)r, ev->op, ev->slot, ev->fd,
+			ev->route);
+	else
+		fprintf(stderr, "sr[%p]: complete %s slot=%u res=%d%s%s flags=%#x route=%s\n", (void *)r, ev->op,
+			ev->slot, ev->res, ev->res < 0 ? " " : "", ev->res < 0 ? strerror(-ev->res) : "", ev->flags,
+			ev->route);
+}
+
+void sr__trace_init(struct sr_ring *r)
+{
+	const char *v = getenv("SR_DEBUG");
+
+	if (v && *v && strcmp(v, "0"))
+		r->_ext->trace = trace_stderr;
+	if (r->_uring_up) {
+		r->_ext->trace_sq = r->_uring.sq.sqe_tail;
+		r->_ext->trace_cq = r->_cqh;
+	}
+}
+
+int sr_ring_set_trace(struct sr_ring *r, sr_trace_fn fn, void *arg)
+{
+	int ret = sr__ring_use(r, __func__);
+
+	if (ret)
+		return ret;
+	if (fn && !r->_ext->trace && r->_uring_up) {
+		/* Queued SQEs and unconsumed CQEs are traced from now on. */
+		r->_ext->trace_sq = io_uring_smp_load_acquire(r->_uring.sq.khead);
+		r->_ext->trace_cq = r->_cqh;
+	}
+	r->_ext->trace = fn;
+	r->_ext->trace_arg = arg;
+	return 0;
+}
+
+/* A kernel user_data as an op: false for the runtime's own requests. */
+static bool decode(uint64_t ud, struct sr_trace_event *ev)
+{
+	if ((ud & SR__UD_INTERNAL) == SR__UD_INTERNAL)
+		return false;
+	ev->user_data = ud;
+	ev->route = "native";
+	if (!(ud & SR__UD_TRACKED)) {
+		ev->op = "raw";
+		ev->slot = 0;
+	} else {
+		ev->op = sr__op_name((unsigned)((ud & SR__UD_OP_MASK) >> SR__UD_OP_SHIFT));
+		ev->slot = (uint32_t)(ud & SR__UD_SLOT_MASK);
+	}
+	return true;
+}
+
+void sr__trace_sq(struct sr_ring *r)
+{
+	struct sr__ring_ext *e = r->_ext;
+	struct io_uring_sq *sq = &r->_uring.sq;
+	uint32_t tail = sq->sqe_tail;
+
+	for (; e->trace && e->trace_sq != tail; e->trace_sq++) {
+		const struct io_uring_sqe *sqe =
+			(const void *)((char *)sq->sqes + ((size_t)(e->trace_sq & *sq->kring_mask) << r->_sqe_shift));
+		struct sr_trace_event ev = { .kind = SR_TRACE_SUBMIT };
+
+		if (!decode(sqe->user_data, &ev))
+			continue;
+		ev.fd = sqe->fd;
+		e->trace(r, &ev, e->trace_arg);
+	}
+}
+
+void sr__trace_cq(struct sr_ring *r)
+{
+	struct sr__ring_ext *e = r->_ext;
+	uint32_t tail = io_uring_smp_load_acquire(r->_uring.cq.ktail);
+
+	if (tail - e->trace_cq > r->_cq_mask + 1) {
+		/* More were posted than the CQ holds since the last look. */
+		fprintf(stderr, "sr[%p]: trace: %u completions passed untraced\n", (void *)r,
+			tail - e->trace_cq - (r->_cq_mask + 1));
+		e->trace_cq = tail - (r->_cq_mask + 1);
+	}
+	for (; e->trace && e->trace_cq != tail; e->trace_cq++) {
+		const struct io_uring_cqe *cqe =
+			(const void *)((char *)r->_cqes + ((size_t)(e->trace_cq & r->_cq_mask) << r->_cqe_shift));
+		struct sr_trace_event ev = { .kind = SR_TRACE_COMPLETE, .fd = -1 };
+
+		if (!decode(cqe->user_data, &ev))
+			continue;
+		ev.res = cqe->res;
+		ev.flags = cqe->flags;
+		e->trace(r, &ev, e->trace_arg);
+	}
+}
+
+void sr__trace_fb(struct sr_ring *r, enum sr_trace_kind kind, uint32_t idx, int fd, int32_t res, uint32_t cflags)
+{
+	struct sr_trace_event ev = {
+		.kind = kind,
+		.op = sr__op_name(sr__slot_op(&r->_slots[idx])),
+		.route = "fallback",
+		.slot = idx,
+		.user_data = r->_slots[idx]._ud,
+		.fd = kind == SR_TRACE_SUBMIT ? fd : -1,
+		.res = res,
+		.flags = cflags,
+	};
+
+	r->_ext->trace(r, &ev, r->_ext->trace_arg);
+}

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* A look inside a ring: sr_ring_dump (text and JSON) and sr_ring_stats, on
+ * either backend (the suite also runs with SR_BACKEND=fallback). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "unit.h"
+
+static char *dump_of(struct sr_ring *r, bool json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_EQUAL(json ? sr_ring_dump_json(r, f) : sr_ring_dump(r, f), 0);
+	fclose(f);
+	return text;
+}
+
+static bool has(const char *text, const char *needle)
+{
+	if (text && strstr(text, needle))
+		return true;
+	printf("\n    dump lacks '%s':\n%s\n", needle, text ? text : "(null)");
+	return false;
+}
+
+static struct sr_ring_stats stats(struct sr_ring *r)
+{
+	struct sr_ring_stats st;
+
+	memset(&st, 0xff, sizeof(st));
+	CU_ASSERT_EQUAL(sr_ring_stats(r, &st, sizeof(st)), 0);
+	return st;
+}
+
+/* A read in flight shows in the dump with its buffer and route; its
+ * completion in the counters; the dump then shows no op. */
+static void test_dump_inflight(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_buf *b = sr_buf_alloc(4096);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct sr_ring_stats st0, st;
+	bool fb;
+	char *t;
+	int p[2];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0 && b);
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	fb = !sr_ring_uring(r);
+	st0 = stats(r);
+	CU_ASSERT_EQUAL(st0.inflight, 0);
+	CU_ASSERT_EQUAL(st0.fallback_completions, 0);
+	CU_ASSERT_EQUAL(st0.fallback_ops, 0);
+
+	op = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 1);
+
+	t = dump_of(r, false);
+	CU_ASSERT(has(t, fb ? "backend=fallback" : "backend=io_uring"));
+	CU_ASSERT(has(t, "inflight=1"));
+	CU_ASSERT(has(t, "op op=read"));
+	CU_ASSERT(has(t, fb ? "route=fallback: " : "route=native"));
+	CU_ASSERT(has(t, "capacity=4096 length=0"));
+	if (fb) {
+		char fd[32];
+
+		snprintf(fd, sizeof(fd), " fd=%d", p[0]);
+		CU_ASSERT(has(t, fd));
+		CU_ASSERT(has(t, "fallback active=yes"));
+	} else {
+		CU_ASSERT(has(t, "fallback active=no"));
+	}
+	free(t);
+	t = dump_of(r, true);
+	CU_ASSERT(has(t, fb ? "{\"backend\":\"fallback\"" : "{\"backend\":\"io_uring\""));
+	CU_ASSERT(has(t, "\"ops\":[{\"op\":\"read\",\"slot\":"));
+	CU_ASSERT(has(t, "\"buffers\":[{\"capacity\":4096,\"length\":0}]"));
+	CU_ASSERT(has(t, "\"groups\":[]"));
+	CU_ASSERT(t && t[strlen(t) - 2] == '}' && t[strlen(t) - 1] == '\n');
+	free(t);
+	st = stats(r);
+	CU_ASSERT_EQUAL(st.inflight, 1);
+	CU_ASSERT_EQUAL(st.fallback_ops, fb ? 1 : 0);
+	CU_ASSERT(st.enters > st0.enters);
+
+	CU_ASSERT_EQUAL(write(p[1], "hello", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 5);
+	st = stats(r);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(st.cancellations, 0);
+	if (fb) {
+		CU_ASSERT_EQUAL(st.fallback_completions, 1);
+	} else {
+		CU_ASSERT_EQUAL(st.fallback_completions, 0);
+		CU_ASSERT_EQUAL(st.sqes_submitted - st0.sqes_submitted, 1);
+		CU_ASSERT_EQUAL(st.cqes_reaped - st0.cqes_reaped, 1);
+	}
+	t = dump_of(r, false);
+	CU_ASSERT(has(t, "inflight=0"));
+	CU_ASSERT(t && !strstr(t, "op op="));
+	free(t);
+
+	/* A cancelled read counts as a cancellation. */
+	op = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 1);
+	CU_ASSERT_EQUAL(sr_cancel(r, &sub), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	st = stats(r);
+	CU_ASSERT_EQUAL(st.cancellations, 1);
+	CU_ASSERT_EQUAL(st.fallback_ops, fb ? 2 : 0);
+	CU_ASSERT_EQUAL(st.fallback_completions, fb ? 2 : 0);
+	if (!fb)	/* the read and its cancel request */
+		CU_ASSERT_EQUAL(st.sqes_submitted - st0.sqes_submitted, 3);
+
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(p[0]);
+	close(p[1]);
+	sr_ring_destroy(r);
+}
+
+/* A buffer group in the dump (available and out), and -ENOBUFS counted. */
+static void test_dump_group_enobufs(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_bufgroup *g;
+	struct sr_recv_multishot_submitted s;
+	struct sr_recv_multishot_completed c;
+	struct sr_recv_multishot_op op;
+	struct sr_buf *held = NULL;
+	struct sr_ring_stats st;
+	char *t;
+	int sv[2];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0);
+	g = sr_bufgroup_create(r, 1, 64);
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	op = sr_recv_multishot(sv[0], g);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT_EQUAL(write(sv[1], "chunk", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT(c.res == 5 && c.buf);
+	held = c.buf;
+	t = dump_of(r, false);
+	CU_ASSERT(has(t, "op op=recv_multishot"));
+	CU_ASSERT(has(t, "shape=multishot"));
+	CU_ASSERT(has(t, "buffers=1 size=64 out=1 available=0"));
+	free(t);
+	t = dump_of(r, true);
+	CU_ASSERT(has(t, "\"groups\":[{\"bgid\":"));
+	CU_ASSERT(has(t, "\"out\":1,\"available\":0}]"));
+	free(t);
+	CU_ASSERT_EQUAL(write(sv[1], "again", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ENOBUFS);
+	st = stats(r);
+	CU_ASSERT_EQUAL(st.enobufs, 1);
+	if (!sr_ring_uring(r))
+		CU_ASSERT_EQUAL(st.fallback_completions, 2);
+	if (held)
+		sr_bufgroup_recycle(g, held);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	sr_ring_destroy(r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Misuse: a size that is not the struct's, a NULL stream; a short size
+ * fills only the fields it covers. */
+static void test_stats_args(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_ring_stats st;
+	uint64_t two[3] = { 7, 7, 7 };
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0);
+	CU_ASSERT_EQUAL(sr_ring_stats(r, NULL, sizeof(st)), -EINVAL);
+	CU_ASSERT_EQUAL(sr_ring_stats(r, &st, sizeof(st) + 8), -EINVAL);
+	CU_ASSERT(strstr(sr_last_error(), "sr_ring_stats:") != NULL);
+	CU_ASSERT_EQUAL(sr_ring_stats(r, (struct sr_ring_stats *)two, 2 * sizeof(uint64_t)), 0);
+	CU_ASSERT_EQUAL(two[2], 7);
+	CU_ASSERT_EQUAL(sr_ring_dump(r, NULL), -EINVAL);
+	CU_ASSERT(strstr(sr_last_error(), "sr_ring_dump: out is NULL") != NULL);
+	sr_ring_destroy(r);
+}
+
+struct seen {
+	int n;
+	struct sr_trace_event ev[16];
+	char op[16][32];
+};
+
+static void collect(struct sr_ring *r, const struct sr_trace_event *ev, void *arg)
+{
+	struct seen *s = arg;
+
+	(void)r;
+	if (s->n < 16) {
+		s->ev[s->n] = *ev;
+		snprintf(s->op[s->n], sizeof(s->op[0]), "%s", ev->op);
+		s->n++;
+	}
+}
+
+/* The callback sees each op go in (with its fd) and come back (with its
+ * result), with the route; off again, it sees nothing. */
+static void test_trace_callback(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_buf *b = sr_buf_alloc(64);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+	struct sr_nop_op nop = sr_nop();
+	struct sr_read_op op;
+	struct seen seen = { 0 };
+	const char *route;
+	int p[2];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0 && b);
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	route = sr_ring_uring(r) ? "native" : "fallback";
+	if (!strcmp(route, "fallback") || !sr_ring_native(r, SR_OP_READ))
+		route = "fallback";
+	CU_ASSERT_EQUAL(sr_ring_set_trace(r, collect, &seen), 0);
+	op = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 1);
+	CU_ASSERT_EQUAL(write(p[1], "hello", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 5);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 2);
+	CU_ASSERT_EQUAL(seen.ev[0].kind, SR_TRACE_SUBMIT);
+	CU_ASSERT_STRING_EQUAL(seen.op[0], "read");
+	CU_ASSERT_EQUAL(seen.ev[0].fd, p[0]);
+	CU_ASSERT_STRING_EQUAL(seen.ev[0].route, route);
+	CU_ASSERT_EQUAL(seen.ev[1].kind, SR_TRACE_COMPLETE);
+	CU_ASSERT_STRING_EQUAL(seen.op[1], "read");
+	CU_ASSERT_EQUAL(seen.ev[1].res, 5);
+	CU_ASSERT_EQUAL(seen.ev[1].slot, seen.ev[0].slot);
+	CU_ASSERT_STRING_EQUAL(seen.ev[1].route, route);
+
+	/* A NOP, which the inline wait takes whole, is traced too. */
+	CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 4);
+	CU_ASSERT_STRING_EQUAL(seen.op[2], "nop");
+	CU_ASSERT(seen.ev[2].kind == SR_TRACE_SUBMIT && seen.ev[3].kind == SR_TRACE_COMPLETE);
+	CU_ASSERT_EQUAL(seen.ev[3].res, 0);
+
+	CU_ASSERT_EQUAL(sr_ring_set_trace(r, NULL, NULL), 0);
+	nop = sr_nop();
+	CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL(seen.n, 4);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(p[0]);
+	close(p[1]);
+	sr_ring_destroy(r);
+}
+
+/* SR_DEBUG=1: a ring created then traces to stderr. */
+static void test_trace_env(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+	struct sr_nop_op nop = sr_nop();
+	char text[4096] = "";
+	int fd = unit_tmp_fd(), saved = dup(2);
+	ssize_t n;
+
+	CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	setenv("SR_DEBUG", "1", 1);
+	CU_ASSERT_EQUAL(sr_ring_create(&r, NULL), 0);
+	unsetenv("SR_DEBUG");
+	if (r) {
+		nop = sr_nop();
+		CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+		sr_ring_destroy(r);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	CU_ASSERT(n > 0);
+	close(fd);
+	CU_ASSERT(has(text, "submit nop slot="));
+	CU_ASSERT(has(text, "complete nop slot="));
+	CU_ASSERT(has(text, " res=0 "));
+}
+
+void observe_tests(CU_pSuite s)
+{
+	CU_add_test(s, "trace callback", test_trace_callback);
+	CU_add_test(s, "SR_DEBUG=1 traces to stderr", test_trace_env);
+	CU_add_test(s, "dump and counters of an op in flight", test_dump_inflight);
+	CU_add_test(s, "dump of a buffer group, ENOBUFS counted", test_dump_group_enobufs);
+	CU_add_test(s, "stats and dump arguments", test_stats_args);
+}
