@@ -31,11 +31,17 @@ struct sr_pool {
 	struct sr_ring *reg_ring;	/* registered with, or NULL */
 	bool locked;
 	uint32_t magic;
+	int node;		/* the NUMA node of its pages, or SR__NODE_ANY (numa.c) */
 };
 
 static void pool_register(struct sr_pool *p);
 
 struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
+{
+	return sr__pool_create(nbufs, size, flags, SR__NODE_ANY);
+}
+
+struct sr_pool *sr__pool_create(unsigned nbufs, size_t size, unsigned flags, int node)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	struct sr_pool *p;
@@ -65,6 +71,9 @@ struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
 		sr__err(-ENOMEM, "out of memory for %u buffers of %zu bytes", nbufs, size);
 		goto fail;
 	}
+	if (node != SR__NODE_ANY && sr__numa_bind(p->mem, p->map_len, &node))
+		goto fail;
+	p->node = node;
 	if ((flags & SR_POOL_LOCKED) && mlock(p->mem, p->map_len)) {
 		sr__err(-errno, "cannot lock %zu bytes in memory (RLIMIT_MEMLOCK is %llu bytes)",
 			p->map_len, (unsigned long long)sr_caps_get()->memlock_cur);
@@ -99,6 +108,11 @@ fail:
 static bool pool_ok(const struct sr_pool *p)
 {
 	return p && p->magic == POOL_MAGIC;
+}
+
+int sr_pool_node(const struct sr_pool *p)
+{
+	return pool_ok(p) && p->node >= 0 ? p->node : -1;
 }
 
 /*

@@ -11,6 +11,13 @@
 
 /* --- pool.c: unregistering a pool ------------------------------------------- */
 
+/* A pool on a NUMA node (sr_pool_create_on_node), or anywhere (SR__NODE_ANY). */
+#define SR__NODE_ANY (-2)
+struct sr_pool *sr__pool_create(unsigned nbufs, size_t size, unsigned flags, int node);
+/* numa.c: bind [mem, mem+len) to *node (SR_POOL_NODE_LOCAL: the caller's,
+ * stored back) before it is touched; 0 or -errno (a message names the node). */
+int sr__numa_bind(void *mem, size_t len, int *node);
+
 int sr__pool_lent_check(struct sr_ring *r, struct sr_pool *p);
 void sr__pool_unregistered(struct sr_ring *r, struct sr_pool *p);
 

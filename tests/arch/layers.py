@@ -34,7 +34,7 @@ LAYERS = [
     ("core", "slots, the queues and the one kernel-enter, completions, slow submit, process",
      ["core.h", "slots.c", "queue.c", "complete.c", "submit.c", "process.c", "trace.c"]),
     ("res", "owned buffers, pools, registered buffers and files, buffer groups",
-     ["res.h", "buf.c", "pool.c", "files.c", "group.c"]),
+     ["res.h", "buf.c", "pool.c", "numa.c", "files.c", "group.c"]),
     ("backend", "the fallback backend behind the core's hooks",
      ["backend.h", "fallback/*"]),
     ("api", "setup (backend choice), the ring API, teardown, chains, the status report",

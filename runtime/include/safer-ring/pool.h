@@ -22,6 +22,16 @@ enum {
 
 /* nbufs buffers of size bytes each (size is rounded up to whole pages). */
 struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags);
+/*
+ * The same, with every page on NUMA node node (SR_POOL_NODE_LOCAL: the
+ * node of the CPU the caller runs on), bound there with mbind(2) before
+ * the pages are first touched.  A node the machine does not have is an
+ * error (EINVAL) naming it.
+ */
+#define SR_POOL_NODE_LOCAL (-1)
+struct sr_pool *sr_pool_create_on_node(unsigned nbufs, size_t size, unsigned flags, int node);
+/* The node a pool's pages are bound to, or -1 (sr_pool_create: none). */
+int sr_pool_node(const struct sr_pool *p);
 /* -EBUSY (nothing freed) while any buffer is taken or the pool is registered. */
 int sr_pool_destroy(struct sr_pool *p);
 /* A free buffer (len 0), or NULL when all are taken (sr_last_error says so). */
