@@ -38,5 +38,13 @@ struct sr__fb_info {
 };
 void sr__fb_describe(struct sr_ring *r, struct sr__fb_info *info);
 int sr__fb_job_fd(const void *job);
+/* A job's place in a chain: its link flag, the slot of the op linked after
+ * it (SR__NONE: none), and whether it waits for the next submit. */
+struct sr__fb_chain {
+	uint8_t link;
+	bool pending;
+	uint32_t next;
+};
+void sr__fb_job_chain(struct sr_ring *r, const void *job, struct sr__fb_chain *c);
 
 #endif

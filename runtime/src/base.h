@@ -97,6 +97,12 @@ struct sr__ring_ext {
 	void (*trace)(struct sr_ring *r, const struct sr_trace_event *ev, void *arg);	/* or NULL */
 	void *trace_arg;
 	uint32_t trace_sq, trace_cq;	/* SQ and CQ positions traced up to */
+	/* Watching (a trace, or sr_ring_set_ages): each enter reads back the
+	 * SQEs it hands over and notes, per slot, when and in which chain
+	 * (trace.c); sr_ring_dump shows it.  Off: enters test one bool. */
+	bool watch, ages;
+	struct sr__opinfo *opinfo;	/* by slot, nopinfo of them, or NULL */
+	uint32_t nopinfo;
 	char kernel_text[65];
 	char disable[256];		/* ops the ring treats as missing */
 };

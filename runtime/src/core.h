@@ -179,6 +179,29 @@ void sr__trace_fb(struct sr_ring *r, enum sr_trace_kind kind, uint32_t idx, int 
 /* Ring setup: SR_DEBUG=1 traces to stderr. */
 void sr__trace_init(struct sr_ring *r);
 
+/*
+ * What a watching ring notes of each op as an enter hands it over (or the
+ * fallback backend starts it): for sr_ring_dump, never read on the per-op
+ * paths.  Valid while ud is the slot's user_data.
+ */
+struct sr__opinfo {
+	uint64_t ud;
+	uint64_t ns;		/* CLOCK_MONOTONIC of the enter that submitted it */
+	uint32_t first;		/* a chain: the slot of its first op (else SR__NONE) */
+	uint16_t pos;		/* ... and the op's place in it, from 0 */
+	uint8_t link;		/* IOSQE_IO_LINK / _HARDLINK of the op's SQE */
+};
+/* Note the time the fallback backend took slot idx's op (its commit). */
+void sr__note_fb(struct sr_ring *r, uint32_t idx) sr__cold;
+/* The note of slot idx's current op, or NULL. */
+const struct sr__opinfo *sr__opinfo(const struct sr_ring *r, uint32_t idx);
+/* Walk SQ positions [from, to): each tracked op's chain (first slot, place)
+ * as fn sees it; the SQEs an enter hands over, or those still queued. */
+void sr__sq_chains(struct sr_ring *r, uint32_t from, uint32_t to,
+		   void (*fn)(struct sr_ring *r, uint32_t slot, uint64_t ud, uint32_t first, uint16_t pos,
+			      uint8_t link, void *arg),
+		   void *arg);
+
 /* sr_ring_stats: a failed completion on the runtime's path (sr__complete);
  * the test and branch are all a successful one pays (process.c). */
 void sr__count_error(struct sr_ring *r, int32_t res) sr__cold;

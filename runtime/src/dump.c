@@ -6,7 +6,9 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 
@@ -136,10 +138,98 @@ static void close_list(struct out *o)
 	o->first = false;
 }
 
-static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx)
+/*
+ * What the dump knows of each op beyond its slot: the chain it is in
+ * (first slot and place) and whether it still waits in the SQ or in the
+ * fallback backend for a submit.  From the SQ for queued SQEs, from the
+ * fallback's jobs, and from the notes a watching ring took (trace.c).
+ */
+struct opview {
+	uint32_t first;		/* SR__NONE: in no chain */
+	uint16_t pos;
+	uint8_t link;
+	bool queued;
+	bool known;		/* first/pos/link are known */
+};
+
+struct views {
+	struct opview *v;
+	uint64_t now;
+};
+
+static void view_queued(struct sr_ring *r, uint32_t slot, uint64_t ud, uint32_t first, uint16_t pos, uint8_t link,
+			void *arg)
+{
+	struct views *vs = arg;
+
+	if (slot < r->_nslots && r->_slots[slot]._ud == ud)
+		vs->v[slot] = (struct opview){ .first = first, .pos = pos, .link = link, .queued = true, .known = true };
+}
+
+static void views_fill(struct sr_ring *r, struct views *vs)
+{
+	uint32_t *prev;
+
+	for (uint32_t i = 0; i < r->_nslots; i++) {
+		const struct sr__opinfo *n = sr__opinfo(r, i);
+
+		vs->v[i] = (struct opview){ .first = SR__NONE };
+		if (n && !(r->_slots[i]._flags & SR__SF_FALLBACK))
+			vs->v[i] = (struct opview){ .first = n->first, .pos = n->pos, .link = n->link, .known = true };
+	}
+	if (r->_uring_up)
+		sr__sq_chains(r, io_uring_smp_load_acquire(r->_uring.sq.khead), r->_uring.sq.sqe_tail, view_queued, vs);
+	/* The fallback's chains: each job knows the op after it. */
+	prev = malloc((size_t)r->_nslots * sizeof(*prev));
+	if (!prev || !r->_fb) {
+		free(prev);
+		return;
+	}
+	for (uint32_t i = 0; i < r->_nslots; i++)
+		prev[i] = SR__NONE;
+	for (uint32_t i = 0; i < r->_nslots; i++) {
+		struct sr__fb_chain c;
+
+		if (!r->_slots[i]._ud || !(r->_slots[i]._flags & SR__SF_FALLBACK) || !r->_slotx[i]._fb)
+			continue;
+		sr__fb_job_chain(r, r->_slotx[i]._fb, &c);
+		vs->v[i].link = c.link;
+		vs->v[i].queued = c.pending;
+		vs->v[i].known = true;
+		if (c.next < r->_nslots)
+			prev[c.next] = i;
+	}
+	for (uint32_t i = 0; i < r->_nslots; i++) {
+		uint32_t first = i;
+		uint16_t pos = 0;
+
+		if (!vs->v[i].known || !(r->_slots[i]._flags & SR__SF_FALLBACK))
+			continue;
+		while (prev[first] != SR__NONE && pos < UINT16_MAX) {
+			first = prev[first];
+			pos++;
+		}
+		if (pos || vs->v[i].link)
+			vs->v[i].first = first;
+		vs->v[i].pos = pos;
+	}
+	free(prev);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx, const struct views *vs)
 {
 	const struct sr_slot *s = &r->_slots[idx];
 	const struct sr_slotx *x = &r->_slotx[idx];
+	const struct opview *v = vs->v ? &vs->v[idx] : NULL;
+	const struct sr__opinfo *n = sr__opinfo(r, idx);
 	unsigned op = sr__slot_op(s);
 	char route[256];
 
@@ -147,7 +237,20 @@ static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx)
 	str(o, "op", sr__op_name(op));
 	num(o, "slot", idx);
 	num(o, "handle", s->_ud);
-	str(o, "state", s->_state == SR__SLOT_INFLIGHT ? "inflight" : "done");
+	str(o, "state", s->_state != SR__SLOT_INFLIGHT ? "done" : v && v->queued ? "queued" : "inflight");
+	/* Since the enter that handed it over (fallback: since it took it). */
+	if (n && !(v && v->queued && !(s->_flags & SR__SF_FALLBACK)) && vs->now >= n->ns)
+		num(o, "age_us", (vs->now - n->ns) / 1000);
+	if (v && v->first != SR__NONE) {
+		open_obj(o, "chain", " chain");
+		num(o, "first", v->first);
+		num(o, "position", v->pos);
+		str(o, "link", v->link & SR_IOSQE_IO_HARDLINK ? "hard" : v->link ? "soft" : "last");
+		if (o->json)
+			close_obj(o);
+		else
+			o->first = false;
+	}
 	if (s->_flags & SR__SF_FALLBACK) {
 		str(o, "route", sr_op_status(r, op, route, sizeof(route)));
 		if (x->_fb)
@@ -187,11 +290,49 @@ static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx)
 	close_obj(o);
 }
 
+/* The pools whose buffers the ring's ops hold, each once. */
+static void dump_pools(struct out *o, struct sr_ring *r)
+{
+	const struct sr_pool *seen[64];
+	unsigned nseen = 0;
+
+	open_list(o, "pools");
+	for (uint32_t i = 0; i < r->_nslots; i++) {
+		if (!r->_slots[i]._ud)
+			continue;
+		for (unsigned k = 0; k < 2; k++) {
+			const struct sr_buf *b = r->_slotx[i]._lent[k];
+			const struct sr_pool *p = b ? b->_pool : NULL;
+			unsigned j, lent = 0;
+
+			for (j = 0; p && j < nseen && seen[j] != p; j++)
+				;
+			if (!p || j < nseen || nseen == 64)
+				continue;
+			seen[nseen++] = p;
+			for (uint32_t m = 0; m < r->_nslots; m++)
+				for (unsigned q = 0; q < 2; q++)
+					lent += r->_slots[m]._ud && r->_slotx[m]._lent[q] && r->_slotx[m]._lent[q]->_pool == p;
+			open_obj(o, NULL, "pool");
+			num(o, "buf_size", sr_pool_buf_size(p));
+			num(o, "count", sr_pool_count(p));
+			num(o, "free", sr_pool_available(p));
+			num(o, "taken", sr_pool_count(p) - sr_pool_available(p));
+			num(o, "lent_here", lent);
+			snum(o, "node", sr_pool_node(p));
+			str(o, "registered", p == r->_ext->reg_pool ? "yes" : "no");
+			close_obj(o);
+		}
+	}
+	close_list(o);
+}
+
 static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 {
 	struct out o = { .f = f, .json = json, .first = true };
 	struct sr_ring_stats st;
 	struct sr__fb_info fb;
+	struct views vs = { 0 };
 	char flags[512];
 	unsigned nreg = 0, nfiles = 0;
 	int ret = sr__ring_use(r, fn);
@@ -230,10 +371,15 @@ static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 		num(&o, "entries", *r->_uring.cq.kring_entries);
 		num(&o, "ready", io_uring_cq_ready(&r->_uring));
 		num(&o, "overflow", st.cq_overflows);
+		/* CQEs the kernel holds back (IORING_FEAT_NODROP) until there is
+		 * room: the next wait takes them. */
+		str(&o, "overflow_held",
+		    io_uring_smp_load_acquire(r->_uring.sq.kflags) & IORING_SQ_CQ_OVERFLOW ? "yes" : "no");
 	} else {
 		num(&o, "entries", 0);
 		num(&o, "ready", 0);
 		num(&o, "overflow", 0);
+		str(&o, "overflow_held", "no");
 	}
 	close_obj(&o);
 	open_obj(&o, "stats", "stats");
@@ -245,11 +391,17 @@ static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 	num(&o, "enobufs", st.enobufs);
 	num(&o, "cancellations", st.cancellations);
 	close_obj(&o);
+	vs.v = calloc(r->_nslots ? r->_nslots : 1, sizeof(*vs.v));
+	vs.now = now_ns();
+	if (vs.v)
+		views_fill(r, &vs);
 	open_list(&o, "ops");
 	for (uint32_t i = 0; i < r->_nslots; i++)
 		if (r->_slots[i]._ud)
-			dump_op(&o, r, i);
+			dump_op(&o, r, i, &vs);
 	close_list(&o);
+	dump_pools(&o, r);
+	free(vs.v);
 	open_list(&o, "groups");
 	for (struct sr_bufgroup *g = r->_ext->groups; g; g = g->_next) {
 		open_obj(&o, NULL, "group");

@@ -80,14 +80,15 @@ static inline __attribute__((always_inline)) int enter_kernel(struct sr_ring *r,
 	return io_uring_wait_cqe_timeout(&r->_uring, &cqe, &ts);
 }
 
-/* Tracing on: the SQEs going in, the CQEs that came (trace.c). */
+/* Watching: the SQEs going in, the CQEs that came (trace.c). */
 static sr__cold __attribute__((noinline)) int enter_traced(struct sr_ring *r, enum enter_mode mode, int timeout_ms)
 {
 	int ret;
 
 	sr__trace_sq(r);
 	ret = enter_kernel(r, mode, timeout_ms);
-	sr__trace_cq(r);
+	if (r->_ext->trace)
+		sr__trace_cq(r);
 	return ret;
 }
 
@@ -97,7 +98,7 @@ static inline __attribute__((always_inline)) int enter_published(struct sr_ring 
 	struct sr__ring_ext *e = r->_ext;
 
 	e->st.enters++;
-	if (sr__unlikely(e->trace != NULL))
+	if (sr__unlikely(e->watch))
 		return enter_traced(r, mode, timeout_ms);
 	return enter_kernel(r, mode, timeout_ms);
 }

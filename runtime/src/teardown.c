@@ -121,6 +121,7 @@ static void ring_free(struct sr_ring *r)
 		close(r->_eventfd);
 	for (unsigned i = 0; i < r->_nslots; i++)
 		free(r->_slotx[i]._store);
+	free(x->opinfo);
 	free(r->_slots);
 	free(r->_slotx);
 	free(x->items);

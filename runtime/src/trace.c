@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 
@@ -33,10 +34,19 @@ void sr__trace_init(struct sr_ring *r)
 
 	if (v && *v && strcmp(v, "0"))
 		r->_ext->trace = trace_stderr;
+	r->_ext->watch = r->_ext->trace != NULL;
 	if (r->_uring_up) {
 		r->_ext->trace_sq = r->_uring.sq.sqe_tail;
 		r->_ext->trace_cq = r->_cqh;
 	}
+}
+
+/* Watching starts: the SQEs queued and not yet handed over are seen at
+ * the next enter. */
+static void watch_start(struct sr_ring *r)
+{
+	if (!r->_ext->watch && r->_uring_up)
+		r->_ext->trace_sq = io_uring_smp_load_acquire(r->_uring.sq.khead);
 }
 
 int sr_ring_set_trace(struct sr_ring *r, sr_trace_fn fn, void *arg)
@@ -47,12 +57,111 @@ int sr_ring_set_trace(struct sr_ring *r, sr_trace_fn fn, void *arg)
 		return ret;
 	if (fn && !r->_ext->trace && r->_uring_up) {
 		/* Queued SQEs and unconsumed CQEs are traced from now on. */
-		r->_ext->trace_sq = io_uring_smp_load_acquire(r->_uring.sq.khead);
+		watch_start(r);
 		r->_ext->trace_cq = r->_cqh;
 	}
 	r->_ext->trace = fn;
 	r->_ext->trace_arg = arg;
+	r->_ext->watch = fn || r->_ext->ages;
 	return 0;
+}
+
+int sr_ring_set_ages(struct sr_ring *r, bool on)
+{
+	int ret = sr__ring_use(r, __func__);
+
+	if (ret)
+		return ret;
+	if (on)
+		watch_start(r);
+	r->_ext->ages = on;
+	r->_ext->watch = on || r->_ext->trace;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The note for slot idx, the table grown to the slot table (NULL: no memory;
+ * the op goes unnoted). */
+static struct sr__opinfo *note_at(struct sr_ring *r, uint32_t idx)
+{
+	struct sr__ring_ext *e = r->_ext;
+
+	if (idx >= e->nopinfo) {
+		uint32_t n = r->_nslots > idx ? r->_nslots : idx + 1;
+		struct sr__opinfo *t = realloc(e->opinfo, (size_t)n * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		memset(t + e->nopinfo, 0, (size_t)(n - e->nopinfo) * sizeof(*t));
+		e->opinfo = t;
+		e->nopinfo = n;
+	}
+	return &e->opinfo[idx];
+}
+
+const struct sr__opinfo *sr__opinfo(const struct sr_ring *r, uint32_t idx)
+{
+	const struct sr__ring_ext *e = r->_ext;
+
+	if (idx >= e->nopinfo || !e->opinfo[idx].ud || e->opinfo[idx].ud != r->_slots[idx]._ud)
+		return NULL;
+	return &e->opinfo[idx];
+}
+
+void sr__note_fb(struct sr_ring *r, uint32_t idx)
+{
+	struct sr__opinfo *n = note_at(r, idx);
+
+	if (n)
+		*n = (struct sr__opinfo){ .ud = r->_slots[idx]._ud, .ns = now_ns(), .first = SR__NONE };
+}
+
+/* A kernel user_data as an op: false for the runtime's own requests. */
+static bool decode(uint64_t ud, struct sr_trace_event *ev);
+
+void sr__sq_chains(struct sr_ring *r, uint32_t from, uint32_t to,
+		   void (*fn)(struct sr_ring *r, uint32_t slot, uint64_t ud, uint32_t first, uint16_t pos,
+			      uint8_t link, void *arg),
+		   void *arg)
+{
+	struct io_uring_sq *sq = &r->_uring.sq;
+	uint32_t first = SR__NONE;
+	uint16_t pos = 0;
+	bool open = false;	/* the SQE before linked to this one */
+
+	for (; from != to; from++) {
+		const struct io_uring_sqe *sqe =
+			(const void *)((char *)sq->sqes + ((size_t)(from & *sq->kring_mask) << r->_sqe_shift));
+		uint8_t link = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
+		struct sr_trace_event ev = { 0 };
+		bool ours = decode(sqe->user_data, &ev) && (sqe->user_data & SR__UD_TRACKED);
+
+		if (!open) {
+			/* A chain starts here (or the op is alone). */
+			first = link && ours ? ev.slot : SR__NONE;
+			pos = 0;
+		}
+		if (ours)
+			fn(r, ev.slot, sqe->user_data, open || link ? first : SR__NONE, pos, link, arg);
+		pos++;
+		open = link != 0;
+	}
+}
+
+static void note_sqe(struct sr_ring *r, uint32_t slot, uint64_t ud, uint32_t first, uint16_t pos, uint8_t link,
+		     void *arg)
+{
+	struct sr__opinfo *n = note_at(r, slot);
+
+	if (n)
+		*n = (struct sr__opinfo){ .ud = ud, .ns = *(uint64_t *)arg, .first = first, .pos = pos, .link = link };
 }
 
 /* A kernel user_data as an op: false for the runtime's own requests. */
@@ -78,6 +187,13 @@ void sr__trace_sq(struct sr_ring *r)
 	struct io_uring_sq *sq = &r->_uring.sq;
 	uint32_t tail = sq->sqe_tail;
 
+	if (e->trace_sq != tail) {
+		uint64_t ns = now_ns();
+
+		sr__sq_chains(r, e->trace_sq, tail, note_sqe, &ns);
+	}
+	if (!e->trace)
+		e->trace_sq = tail;
 	for (; e->trace && e->trace_sq != tail; e->trace_sq++) {
 		const struct io_uring_sqe *sqe =
 			(const void *)((char *)sq->sqes + ((size_t)(e->trace_sq & *sq->kring_mask) << r->_sqe_shift));

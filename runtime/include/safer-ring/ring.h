@@ -99,7 +99,9 @@ struct sr_ring_stats {
 	uint64_t fallback_ops;		/* ops the fallback backend took */
 	uint64_t fallback_completions;	/* completions it posted (multishot items each) */
 	uint64_t enters;		/* submits and waits the runtime took to the kernel or backend */
-	uint64_t cq_overflows;		/* CQEs the kernel dropped or held back (its overflow counter) */
+	uint64_t cq_overflows;		/* CQEs the kernel dropped (its overflow counter); with
+					 * IORING_FEAT_NODROP it holds them back instead, and
+					 * sr_ring_dump's cq says overflow_held=yes */
 	uint64_t enobufs;		/* completions with -ENOBUFS */
 	uint64_t cancellations;		/* completions with -ECANCELED */
 	uint64_t inflight;		/* ops in flight now */
@@ -111,6 +113,13 @@ int sr_ring_stats(struct sr_ring *r, struct sr_ring_stats *st, size_t size);
 int sr_ring_dump(struct sr_ring *r, FILE *out);
 /* The same as one JSON object (one line). */
 int sr_ring_dump_json(struct sr_ring *r, FILE *out);
+/*
+ * Ages and chains in the dump: on, each enter notes the time and the chain
+ * place of the ops it hands to the kernel (the fallback backend: of each op
+ * it takes), and sr_ring_dump shows each op's age and chain.  A trace (or
+ * SR_DEBUG=1) notes the same; off, enters pay one test and ops nothing.
+ */
+int sr_ring_set_ages(struct sr_ring *r, bool on);
 
 /*
  * Tracing: every submit and completion, with op name, result and route.

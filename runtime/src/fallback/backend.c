@@ -382,6 +382,19 @@ int sr__fb_job_fd(const void *job)
 	return ((const struct job *)job)->ufd;
 }
 
+void sr__fb_job_chain(struct sr_ring *r, const void *job, struct sr__fb_chain *c)
+{
+	const struct job *j = job;
+	const struct job *next;
+
+	pthread_mutex_lock(&r->_fb->lock);
+	next = chained(j);
+	c->link = j->link;
+	c->next = next ? next->slot : SR__NONE;
+	c->pending = j->pending;
+	pthread_mutex_unlock(&r->_fb->lock);
+}
+
 const struct sr__backend sr__fallback_backend = {
 	.name = "fallback",
 	.begin = sr__fb_begin,

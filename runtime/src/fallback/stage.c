@@ -243,6 +243,8 @@ void sr__fb_commit(struct sr_ring *r, uint32_t idx, struct io_uring_sqe *stage)
 	j->link = stage->flags & LINKS;
 	j->state = J_PARKED;
 	r->_slotx[idx]._fb = j;
+	if (sr__unlikely(r->_ext->watch))
+		sr__note_fb(r, idx);
 	err = job_prepare(r, j, stage);
 	if (fb->stage_rearm) {
 		j->enobufs = true;
