@@ -14,7 +14,7 @@ uring-sync: $(US_BIN)
 # The whole suite (tests/uring-sync/run.sh); a clang -Werror build; the core
 # of the suite again under ASan + UBSan (leaks included) and under valgrind.
 US_RUN := tests/uring-sync/run.sh
-US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,drysum,drydelete,methods,stats,errors,inside,verify,fallback,limits,interrupt,nospace
+US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,drysum,drydelete,methods,stats,errors,inside,verify,fallback,limits,interrupt,dump,nospace
 US_VG_TESTS := odd,update,checksum,drysum,drydelete,errors
 US_VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 

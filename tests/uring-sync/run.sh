@@ -485,6 +485,49 @@ t_interrupt() {
 	ok "sigterm-ranges: stopped while large files were split between workers (exit $rc), a rerun ends identical"
 }
 
+# --- SIGUSR1: the rings on stderr ----------------------------------------------------------------
+
+# A copy in progress gets SIGUSR1 (text, then URING_SYNC_DUMP=json): each
+# worker writes its ring's state to stderr from its own loop, the JSON
+# parses, and the copy goes on to the end, identical.
+t_dump() {
+	local s=$T/int fmt pid i rc d n
+	[ -d "$s/flat" ] || { mk many "$s/flat" 4000 && mk big "$s/big" 64; } || { bad dump "mktree failed"; return; }
+	for fmt in text json; do
+		d=$T/dump-$fmt
+		URING_SYNC_DUMP=$fmt "${WRAP[@]}" "$BIN" -j 2 "$s/" "$d" 2>"$T/dump.err" &
+		pid=$!
+		for i in $(seq 1 1000); do
+			[ -n "$(ls -A "$d/flat" 2>/dev/null | head -1)" ] && break
+			sleep 0.005
+		done
+		kill -USR1 $pid 2>/dev/null || { wait $pid; skip dump "the copy finished before SIGUSR1 ($fmt)"; return; }
+		wait $pid; rc=$?
+		[ $rc = 0 ] || { bad dump "$fmt: exit $rc after SIGUSR1: $(head -3 "$T/dump.err")"; return; }
+		n=$(grep -c "^uring-sync: worker [0-9]*: ring (SIGUSR1)" "$T/dump.err")
+		[ "$n" -ge 1 ] || { bad dump "$fmt: no ring dumped: $(head -3 "$T/dump.err")"; return; }
+		if [ $fmt = text ]; then
+			grep -q "^ring backend=" "$T/dump.err" && grep -q "^fallback active=" "$T/dump.err" ||
+				{ bad dump "text: not a dump: $(head -5 "$T/dump.err")"; return; }
+		else
+			grep '^{' "$T/dump.err" | $PY -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    d = json.loads(line)
+    assert d["backend"] in ("io_uring", "fallback") and d["inflight"] == len(d["ops"]), line[:200]
+    for o in d["ops"]:
+        assert o["state"] in ("queued", "inflight", "done") and o["op"], o
+        assert o["state"] == "queued" or "age_us" in o or o["route"] != "native", o
+    n += 1
+assert n == int(sys.argv[1]), (n, sys.argv[1])
+' "$n" 2>"$T/dump.py" || { bad dump "json: $(tail -3 "$T/dump.py")"; return; }
+		fi
+		same dump "$s" "$d" --no-atime || return
+	done
+	ok "dump: SIGUSR1 mid-copy dumps each worker's ring (text, and JSON that parses, with ages), the copy ends identical"
+}
+
 # --- failures -------------------------------------------------------------------------------------
 
 t_errors() {
@@ -608,7 +651,7 @@ t_progress() {
 echo "uring-sync tests ($BIN${WRAP:+ under ${WRAP[*]}})"
 start=$(date +%s)
 # The order matters: later tests use the trees of earlier ones.
-for t in help usage layers oracle odd update checksum dryrun drysum drydelete methods stats partial clone errors inside verify jobs fallback many limits interrupt nonroot \
+for t in help usage layers oracle odd update checksum dryrun drysum drydelete methods stats partial clone errors inside verify jobs fallback many limits interrupt dump nonroot \
 	nospace onefs progress; do
 	case $ONLY in
 	"" | *,$t,*) ;;

@@ -10,6 +10,7 @@
  *   main                  options, the run, the exit status
  *   setup, progress       checks and budgets before the run; the status line
  *   worker                threads and their loops, the three phases
+ *   dump                  SIGUSR1: each worker's ring on stderr, from its loop
  *   entry                 entries of listed directories, by type
  *   dir, link             directories (listing, metadata); hard links
  *   file                  regular files: quick check, open, verify, place
@@ -152,7 +153,8 @@ struct us_ctx {
 	unsigned nworkers;
 	struct us_worker *workers;
 	atomic_uint running;		/* workers not finished */
-	pthread_t main_thread;		/* woken with SIGUSR1 when the last worker ends */
+	pthread_t main_thread;		/* woken with SIGUSR2 when the last worker ends */
+	atomic_uint dump_gen;		/* SIGUSR1s taken: each worker dumps its ring (dump.c) */
 	pthread_barrier_t barrier;
 
 	pthread_mutex_t lock;

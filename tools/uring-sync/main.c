@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 
 #include "dir.h"
+#include "dump.h"
 #include "filter.h"
 #include "link.h"
 #include "method.h"
@@ -100,7 +101,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);	/* the last worker is done */
+	sigaddset(&sigs, SIGUSR1);	/* dump the rings (dump.c) */
+	sigaddset(&sigs, SIGUSR2);	/* the last worker is done */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	c->main_thread = pthread_self();
 	start = us_now();
@@ -117,7 +119,9 @@ int main(int argc, char **argv)
 		struct timespec ts = { 0, 200 * 1000000 };
 		int s = sigtimedwait(&sigs, NULL, &ts);
 
-		if (s > 0 && s != SIGUSR1) {
+		if (s == SIGUSR1)
+			us_dump_request(c);
+		else if (s > 0 && s != SIGUSR2) {
 			sig = s;
 			us_set_stop(US_STOP_SIGNAL);
 		}

@@ -24,6 +24,7 @@ struct us_worker {
 	unsigned id;
 	pthread_t thr;
 	struct sr_ring *ring;
+	unsigned dump_seen;	/* the dump_gen last dumped (dump.c) */
 	unsigned ops;		/* ops in flight on this ring */
 	atomic_uint njobs;	/* jobs this worker started and not finished */
 	unsigned max_jobs;

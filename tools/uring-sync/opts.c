@@ -94,7 +94,8 @@ static const char usage_text[] =
 "Exit status: 0 all copied; 1 some entries failed (each is reported with its\n"
 "path and reason, the rest is copied); 2 usage or setup error; 3 stopped\n"
 "because the destination is full; 4 stopped by a signal.  An interrupted run\n"
-"leaves no partial file under a final name; run it again to finish.\n";
+"leaves no partial file under a final name; run it again to finish.  SIGUSR1\n"
+"writes each worker's ring state to stderr and the copy goes on.\n";
 
 void us_usage_error(const char *fmt, const char *arg)
 {

@@ -17,6 +17,7 @@
 
 #include "copy.h"
 #include "dir.h"
+#include "dump.h"
 #include "entry.h"
 #include "link.h"
 #include "worker.h"
@@ -100,9 +101,11 @@ static bool claimable(struct us_worker *w)
 
 static int run_ring(struct us_worker *w)
 {
-	int ret = sr_ring_run_once(w->ring, -1);
+	int ret;
 
-	if (ret < 0 && ret != -EINTR) {
+	us_dump_check(w);
+	ret = sr_ring_run_once(w->ring, US_WAIT_MS);
+	if (ret < 0 && ret != -EINTR && ret != -ETIME) {
 		us_msg("worker %u: %s", w->id, sr_last_error());
 		us_set_stop(US_STOP_FATAL);
 		return ret;
@@ -154,6 +157,7 @@ static void phase_a(struct us_worker *w)
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}
 		pthread_mutex_unlock(&c->lock);
+		us_dump_check(w);
 		if (done)
 			return;
 	}
@@ -247,6 +251,7 @@ void *us_worker_main(void *arg)
 		us_set_stop(US_STOP_FATAL);
 		w->ring = NULL;
 	} else {
+		us_dump_init(w);
 		bound(w);
 		phase_a(w);
 	}
@@ -271,7 +276,7 @@ void *us_worker_main(void *arg)
 	us_copy_destroy(w);
 	us_mem_destroy(w);
 	if (atomic_fetch_sub(&c->running, 1) == 1)
-		pthread_kill(c->main_thread, SIGUSR1);
+		pthread_kill(c->main_thread, SIGUSR2);
 	return NULL;
 }
 
