@@ -55,16 +55,17 @@ int sr__numa_bind(void *mem, size_t len, int *nodep)
 		unsigned n = 0;
 
 		if (syscall(SYS_getcpu, &cpu, &n, NULL))
-			return sr__err(-errno, "cannot tell the calling CPU's node (getcpu)");
+			return sr__fail(-errno, "sr_pool_create_on_node: cannot tell the calling CPU's node (getcpu)");
 		node = *nodep = (int)n;
 	}
 	if (node < 0 || node >= NODES_MAX || !node_exists(node, have, sizeof(have)))
-		return sr__err(-EINVAL, "NUMA node %d does not exist on this machine (its nodes: %s)", node, have);
+		return sr__fail(-EINVAL, "sr_pool_create_on_node: NUMA node %d does not exist on this machine (its nodes: %s)",
+				node, have);
 	mask[node / (8 * sizeof(unsigned long))] = 1UL << (node % (8 * sizeof(unsigned long)));
 	if (syscall(SYS_mbind, mem, len, MPOL_BIND, mask, (unsigned long)NODES_MAX + 1, MPOL_MF_STRICT | MPOL_MF_MOVE)) {
 		if (errno == ENOSYS && node == 0)
 			return 0;	/* one node: every page is on it */
-		return sr__err(-errno, "cannot bind %zu bytes to NUMA node %d (mbind)", len, node);
+		return sr__fail(-errno, "sr_pool_create_on_node: cannot bind %zu bytes to NUMA node %d (mbind)", len, node);
 	}
 	return 0;
 }
