@@ -176,7 +176,7 @@ void sr__trace_sq(struct sr_ring *r) sr__cold;
 void sr__trace_cq(struct sr_ring *r) sr__cold;
 /* An op of the fallback backend: started (fd) or completed (res). */
 void sr__trace_fb(struct sr_ring *r, enum sr_trace_kind kind, uint32_t idx, int fd, int32_t res, uint32_t cflags) sr__cold;
-/* Ring setup: SR_DEBUG=1 traces to stderr. */
+/* Ring setup: SR_DEBUG=1 traces to stderr, SR_AGES=1 notes ages. */
 void sr__trace_init(struct sr_ring *r);
 
 /*

@@ -34,7 +34,9 @@ void sr__trace_init(struct sr_ring *r)
 
 	if (v && *v && strcmp(v, "0"))
 		r->_ext->trace = trace_stderr;
-	r->_ext->watch = r->_ext->trace != NULL;
+	v = getenv("SR_AGES");
+	r->_ext->ages = v && *v && strcmp(v, "0");
+	r->_ext->watch = r->_ext->trace || r->_ext->ages;
 	if (r->_uring_up) {
 		r->_ext->trace_sq = r->_uring.sq.sqe_tail;
 		r->_ext->trace_cq = r->_cqh;

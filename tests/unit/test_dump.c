@@ -431,11 +431,42 @@ static void test_pool_numa_host(void)
 	CU_ASSERT(strstr(sr_last_error(), "NUMA node -7 does not exist") != NULL);
 }
 
+/* SR_AGES=1: a ring created then notes ages from the start. */
+static void test_dump_ages_env(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_buf *b = sr_buf_alloc(64);
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op o;
+	int p[2];
+	char *t;
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	setenv("SR_AGES", "1", 1);
+	CU_ASSERT_EQUAL(sr_ring_create(&r, NULL), 0);
+	unsetenv("SR_AGES");
+	CU_ASSERT_FATAL(r != NULL);
+	o = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &o, &s), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	t = dump_of(r, true);
+	CU_ASSERT(op_field(t, slot_of(&s), "age_us") >= 0);
+	free(t);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(p[0]);
+	close(p[1]);
+	sr_ring_destroy(r);
+}
+
 void dump_tests(CU_pSuite s)
 {
 	CU_add_test(s, "JSON checker", test_json_checker);
 	CU_add_test(s, "dump: ages, chains, pools", test_dump_ages_chains_pools);
 	CU_add_test(s, "dump: a trace notes ages", test_dump_ages_by_trace);
+	CU_add_test(s, "dump: SR_AGES=1 notes ages", test_dump_ages_env);
 	CU_add_test(s, "CQ overflow counted", test_cq_overflow);
 	CU_add_test(s, "dump: JSON of a busy ring parses", test_dump_json_valid);
 	CU_add_test(s, "NUMA pools on this machine", test_pool_numa_host);

@@ -117,7 +117,8 @@ int sr_ring_dump_json(struct sr_ring *r, FILE *out);
  * Ages and chains in the dump: on, each enter notes the time and the chain
  * place of the ops it hands to the kernel (the fallback backend: of each op
  * it takes), and sr_ring_dump shows each op's age and chain.  A trace (or
- * SR_DEBUG=1) notes the same; off, enters pay one test and ops nothing.
+ * SR_DEBUG=1) notes the same, and SR_AGES=1 in the environment turns it on
+ * for every ring created; off, enters pay one test and ops nothing.
  */
 int sr_ring_set_ages(struct sr_ring *r, bool on);
 
