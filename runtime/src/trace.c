@@ -160,7 +160,7 @@ void sr__sq_chains(struct sr_ring *r, uint32_t from, uint32_t to,
 static void note_sqe(struct sr_ring *r, uint32_t slot, uint64_t ud, uint32_t first, uint16_t pos, uint8_t link,
 		     void *arg)
 {
-	struct sr__opinfo *n = note_at(r, slot);
+	struct sr__opinfo *n = slot < r->_nslots ? note_at(r, slot) : NULL;	/* not a forged user_data */
 
 	if (n)
 		*n = (struct sr__opinfo){ .ud = ud, .ns = *(uint64_t *)arg, .first = first, .pos = pos, .link = link };
