@@ -331,6 +331,43 @@ def copy_workloads(cfg):
     return workloads
 
 
+def numa_nodes():
+    n = 0
+    while os.path.exists("/sys/devices/system/node/node%d" % n):
+        n += 1
+    return max(n, 1)
+
+
+def numa_workloads(cfg):
+    """One ring per NUMA node, each reading into a registered pool on its own node
+    (sr_pool_create_on_node) or on the next one (bench/numa_sr.c)."""
+    binary = os.path.join(cfg.build, "bench", "numa_sr")
+    nodes = numa_nodes()
+    progs = [
+        Program("sr_local", "safer-ring, each ring's pool on its node", "safer-ring", binary),
+        Program("sr_remote", "safer-ring, each ring's pool on the next node", "safer-ring", binary),
+    ]
+    if nodes < 2:
+        progs[1].skip = "this machine has one NUMA node: no pool is remote"
+    ops = cfg.numa_ops
+
+    def measure(p):
+        _, _, out = run_timed([p.binary, "local" if p.name == "sr_local" else "remote", "64",
+                               str(ops), str(ops // 8)])
+        f = fields(out)
+        return {"value": f["ns_per_op"], "cpu": f["cpu_ns_per_op"], "setup_ns": f["setup_ns"],
+                "mib_per_s": f["mib_per_s"]}
+
+    return [Workload(
+        "numa-rings", "numa", "One ring per NUMA node (%d here), 64 KiB fixed reads into its pool" % nodes,
+        "time per op", "ns/op", "lower", progs, measure,
+        [comparison("sr_local", "sr_remote")] if nodes > 1 else [],
+        notes="Each ring on a thread pinned to its node's first CPU reads a memfd written there "
+              "(its node's page cache) into 8 registered buffers of a pool made with "
+              "sr_pool_create_on_node, %d ops per ring; time per op of all rings together. "
+              "`make check-numa` checks the placement page by page." % ops)]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -567,15 +604,19 @@ class Config:
         self.data = os.path.abspath(args.data)
         self.quick = args.quick
         if args.quick:          # each workload once, small: a smoke test
-            self.reps = {"nop": 1, "ops": 1, "ops_target": 1, "copy": 1, "echo": 1, "sync": 1}
+            self.reps = {"nop": 1, "ops": 1, "ops_target": 1, "copy": 1, "echo": 1, "sync": 1,
+                         "numa": 1}
             self.nop_ops = 1 << 16
+            self.numa_ops = 1 << 12
             self.file_size = 64 << 20
             self.small_files = 500
             self.echo_configs = [(16, 64)]
             self.echo_seconds, self.echo_warmup = 0.5, 0.1
         else:
-            self.reps = {"nop": 20, "ops": 8, "ops_target": 30, "copy": 5, "echo": 8, "sync": 5}
+            self.reps = {"nop": 20, "ops": 8, "ops_target": 30, "copy": 5, "echo": 8, "sync": 5,
+                         "numa": 8}
             self.nop_ops = 1 << 19
+            self.numa_ops = 1 << 15
             self.file_size = GiB
             self.small_files = 10000
             self.echo_configs = [(16, 64), (16, 4096)]
@@ -590,18 +631,18 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--data", default="build/bench-data", help="where the source files live")
     ap.add_argument("--out", required=True, help="where results.json goes")
-    ap.add_argument("--only", default="", help="comma-separated groups: nop,ops,copy,echo,sync")
+    ap.add_argument("--only", default="", help="comma-separated groups: nop,ops,copy,echo,sync,numa")
     ap.add_argument("--reps", type=int, default=0, help="repetitions (default: per workload)")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     args = ap.parse_args()
     cfg = Config(args)
-    groups = [g for g in args.only.split(",") if g] or ["nop", "ops", "copy", "echo", "sync"]
+    groups = [g for g in args.only.split(",") if g] or ["nop", "ops", "copy", "echo", "sync", "numa"]
 
     started = time.time()
     make_data(cfg)
     system = sysinfo.describe(cfg.data, cfg.build, args.cc)
     makers = {"nop": nop_workloads, "ops": ops_workloads, "copy": copy_workloads,
-              "echo": echo_workloads, "sync": sync_workloads}
+              "echo": echo_workloads, "sync": sync_workloads, "numa": numa_workloads}
     workloads = []
     for group in groups:
         for w in makers[group](cfg):

@@ -17,8 +17,23 @@ $(NUMA_BIN): tests/numa/numa.c $(HEADERS) $(LIB_A)
 	@echo "  CCLD    $@ (static)"
 	$(Q)$(CC) $(CPPFLAGS) -static -O2 -g -std=gnu11 $(WARN) -o $@ $< $(LIB_A) $(LDLIBS)
 
-check-numa: $(NUMA_BIN)
+$(BUILD)/numa/numa_sr: bench/numa_sr.c bench/bench.h $(HEADERS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@ (static)"
+	$(Q)$(CC) $(CPPFLAGS) -static -O2 -g -std=gnu11 $(WARN) -o $@ $< $(LIB_A) $(LDLIBS)
+
+check-numa: $(NUMA_BIN) $(BUILD)/numa/numa_sr
 	$(Q)$(NUMA_BIN) | sed 's/^/  host: /'
-	$(Q)KERNEL_CACHE="$(KERNEL_CACHE)" QEMU="$(QEMU)" tests/numa/run.sh $(NUMA_BIN) $(BUILD)/numa/guest
+	$(Q)KERNEL_CACHE="$(KERNEL_CACHE)" QEMU="$(QEMU)" tests/numa/run.sh $(NUMA_BIN) $(BUILD)/numa/guest \
+		$(BUILD)/numa/numa_sr
+
+# The bench row (bench/numa_sr.c, bench/run.py's numa group): one ring per
+# node, its registered pool on its node or the next.
+$(BUILD)/bench/numa_sr: bench/numa_sr.c bench/bench.h $(LIB_A) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+bench-build bench-quick bench: $(BUILD)/bench/numa_sr
 
 .PHONY: check-numa

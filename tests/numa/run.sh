@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Usage: run.sh SR_NUMA_BINARY WORK_DIR
+# Usage: run.sh SR_NUMA_BINARY WORK_DIR [NUMA_SR_BENCH]
 #
 # Boots a Debian kernel under qemu (TCG) with two NUMA nodes, one CPU and
 # 256 MiB each, and sr-numa (tests/numa/numa.c, static) as its init; prints
 # what the guest said and fails unless it says
 #   numa: nodes=2 pages_on_requested_node=100%
+# With NUMA_SR_BENCH (bench/numa_sr.c, static) the guest also runs the bench
+# row's program both ways: one ring per node, its pool local or remote.
 #
 #   NUMA_KERNEL     a bzImage, or debian-LINE fetched into KERNEL_CACHE
 #                   (tests/kernels/fetch-debian.sh; default debian-sid, the
@@ -43,7 +45,12 @@ esac
 rm -rf "$work"
 mkdir -p "$work/root"
 cp "$bin" "$work/root/init"
-(cd "$work/root" && echo init | cpio -o -H newc -R 0:0 --quiet) >"$work/initramfs.cpio"
+files=init
+if [ -n "${3:-}" ]; then
+	cp "$3" "$work/root/numa_sr"
+	files="init numa_sr"
+fi
+(cd "$work/root" && printf '%s\n' $files | cpio -o -H newc -R 0:0 --quiet) >"$work/initramfs.cpio"
 
 echo "  QEMU    $image (2 NUMA nodes, TCG)"
 start=$(date +%s)
