@@ -173,15 +173,20 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 	 * The usual way here: an op submitted just now (a batch of one), no
 	 * CQE yet.  Enter once, and take its CQE from the CQ head.
 	 */
-	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r) && sr__enter_one(r, want) &&
-	    sr__cq_head(r)->user_data == want) {
-		const struct io_uring_cqe *cqe = sr__cq_head(r);
+	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r)) {
+		int ready = sr__enter_for(r, want, fn);
 
-		r->_slots[idx]._res = cqe->res;
-		r->_slots[idx]._cflags = cqe->flags;
-		r->_slots[idx]._state = SR__SLOT_DONE;
-		r->_cqh++;
-		return 0;
+		if (ready < 0)
+			return ready;
+		if (ready && sr__cq_head(r)->user_data == want) {
+			const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+			r->_slots[idx]._res = cqe->res;
+			r->_slots[idx]._cflags = cqe->flags;
+			r->_slots[idx]._state = SR__SLOT_DONE;
+			r->_cqh++;
+			return 0;
+		}
 	}
 
 	for (;;) {

@@ -147,8 +147,9 @@ sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_compl
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -377,8 +378,9 @@ sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -607,8 +609,9 @@ sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_wri
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -800,8 +803,9 @@ sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -959,6 +963,16 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__read_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__read_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_fixed_completed *c)
 {
@@ -1004,8 +1018,20 @@ sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_fixed_return_buffers(r, idx, e.res);
+		sr__read_fixed_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1158,6 +1184,16 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__write_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__write_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_fixed_completed *c)
 {
@@ -1203,8 +1239,20 @@ sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__write_fixed_return_buffers(r, idx, e.res);
+		sr__write_fixed_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1389,8 +1437,9 @@ sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1756,8 +1805,9 @@ sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1932,8 +1982,9 @@ sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2129,8 +2180,9 @@ sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2346,8 +2398,9 @@ sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2567,8 +2620,9 @@ sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_r
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3024,8 +3078,9 @@ sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_t
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3421,8 +3476,9 @@ sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3627,8 +3683,9 @@ sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3846,8 +3903,9 @@ sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_acc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4071,8 +4129,9 @@ sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4655,8 +4714,9 @@ sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4832,8 +4892,9 @@ sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5030,8 +5091,9 @@ sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5239,8 +5301,9 @@ sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_c
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5429,8 +5492,9 @@ sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5626,8 +5690,9 @@ sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_ope
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5828,8 +5893,9 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5996,8 +6062,9 @@ sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6165,8 +6232,9 @@ sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6359,8 +6427,9 @@ sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6563,8 +6632,9 @@ sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6729,6 +6799,16 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
@@ -6774,8 +6854,20 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_return_buffers(r, idx, e.res);
+		sr__read_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6935,6 +7027,16 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__write_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__write_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_completed *c)
 {
@@ -6980,8 +7082,20 @@ sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__write_return_buffers(r, idx, e.res);
+		sr__write_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7170,8 +7284,9 @@ sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_f
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7360,8 +7475,9 @@ sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7533,8 +7649,9 @@ sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_m
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7706,8 +7823,9 @@ sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7864,6 +7982,16 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
@@ -7909,8 +8037,20 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__send_return_buffers(r, idx, e.res);
+		sr__send_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8092,6 +8232,16 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__sendto_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__sendto_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendto_completed *c)
 {
@@ -8137,8 +8287,20 @@ sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sen
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__sendto_return_buffers(r, idx, e.res);
+		sr__sendto_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8514,6 +8676,16 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__recv_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__recv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_completed *c)
 {
@@ -8559,8 +8731,20 @@ sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__recv_return_buffers(r, idx, e.res);
+		sr__recv_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8987,8 +9171,9 @@ sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_o
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9195,8 +9380,9 @@ sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9390,8 +9576,9 @@ sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9591,8 +9778,9 @@ sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_spl
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9769,8 +9957,9 @@ sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9939,8 +10128,9 @@ sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10136,8 +10326,9 @@ sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_compl
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10322,8 +10513,9 @@ sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10538,8 +10730,9 @@ sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10740,8 +10933,9 @@ sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10935,8 +11129,9 @@ sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_m
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11140,8 +11335,9 @@ sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11356,8 +11552,9 @@ sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_lin
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11539,8 +11736,9 @@ sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11724,8 +11922,9 @@ sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submi
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11909,8 +12108,9 @@ sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12092,8 +12292,9 @@ sr_msg_ring_fd_alloc_wait(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12315,8 +12516,9 @@ sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12532,8 +12734,9 @@ sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12711,6 +12914,16 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__fgetxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__fgetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fgetxattr_completed *c)
 {
@@ -12756,8 +12969,20 @@ sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__fgetxattr_return_buffers(r, idx, e.res);
+		sr__fgetxattr_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12929,6 +13154,16 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__getxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__getxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_getxattr_completed *c)
 {
@@ -12974,8 +13209,20 @@ sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__getxattr_return_buffers(r, idx, e.res);
+		sr__getxattr_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13155,8 +13402,9 @@ sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_soc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13341,8 +13589,9 @@ sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13523,8 +13772,9 @@ sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_sub
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13710,8 +13960,9 @@ sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13906,8 +14157,9 @@ sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14118,8 +14370,9 @@ sr_cmd_getsockname_wait(struct sr_ring *r, struct sr_cmd_getsockname_submitted *
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14306,8 +14559,9 @@ sr_cmd_discard_wait(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14490,8 +14744,9 @@ sr_cmd_zone_reset_all_wait(struct sr_ring *r, struct sr_cmd_zone_reset_all_submi
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14694,6 +14949,16 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__send_zc_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__send_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_completed *c)
 {
@@ -14741,8 +15006,9 @@ sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14948,6 +15214,16 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__send_zc_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__send_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_fixed_completed *c)
 {
@@ -14995,8 +15271,9 @@ sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15215,8 +15492,9 @@ sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15435,8 +15713,9 @@ sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15869,8 +16148,9 @@ sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_wai
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16053,8 +16333,9 @@ sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16237,8 +16518,9 @@ sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16437,8 +16719,9 @@ sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16614,8 +16897,9 @@ sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16800,8 +17084,9 @@ sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct 
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17009,8 +17294,9 @@ sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17195,8 +17481,9 @@ sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_lis
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17538,6 +17825,16 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__epoll_wait_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
+}
+
 static inline void
 sr__epoll_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_wait_completed *c)
 {
@@ -17583,8 +17880,20 @@ sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struc
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__epoll_wait_return_buffers(r, idx, e.res);
+		sr__epoll_wait_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17812,8 +18121,9 @@ sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18041,8 +18351,9 @@ sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18236,8 +18547,9 @@ sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18436,8 +18748,9 @@ sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18602,8 +18915,9 @@ sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18789,8 +19103,9 @@ sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, s
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;

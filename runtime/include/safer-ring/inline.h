@@ -364,6 +364,9 @@ int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb
 int sr__not_owner(const struct sr_ring *r, const char *fn) sr__cold;
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
 bool sr__enter_one(struct sr_ring *r, uint64_t ud);
+/* The same, telling a signal apart: 1 a CQE is ready, 0 none (the caller
+ * takes the general path), -EINTR (with a message naming fn). */
+int sr__enter_for(struct sr_ring *r, uint64_t ud, const char *fn);
 
 static inline size_t sr__align16(size_t n)
 {
@@ -663,10 +666,20 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	 * more (a callback) never matches and goes the long way.  Waiting on
 	 * the op just submitted enters the kernel for it first.
 	 */
-	if (plain && (sr__cq_has(r) || (block && sr__enter_one(r, want & ~SR__UD_SLOW)))) {
-		const struct io_uring_cqe *cqe = sr__cq_head(r);
+	if (plain) {
+		int ready = sr__cq_has(r);
+		const struct io_uring_cqe *cqe;
 
-		if (sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
+		if (!ready && block) {
+			ready = sr__enter_for(r, want & ~SR__UD_SLOW, fn);
+			if (sr__unlikely(ready < 0)) {
+				e->res = 0;
+				e->flags = 0;
+				return ready;
+			}
+		}
+		cqe = sr__cq_head(r);
+		if (ready && sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
 			e->res = cqe->res;
 			e->flags = cqe->flags;
 			r->_cqh++;
@@ -686,6 +699,45 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	r->_slots[idx]._state = SR__SLOT_INFLIGHT;	/* the state of a free slot */
 	*idxp = idx;
 	return 0;
+}
+
+/*
+ * Waiting for a single-shot op whose completion gives owned buffers back
+ * (its slot flags exactly SR__SF_FINISH): the common case is its own CQE
+ * at the CQ head, entering the kernel once for it when nothing is ready.
+ * The exact user_data proves the handle live, as in sr__wait_done; the
+ * slot's flags keep callback, fallback and cancelled ops (and errors,
+ * which are counted) on the general path.  Returns 1 when taken (*idxp,
+ * *e; the caller gives the buffers back and frees the slot), 0 for the
+ * general path, or -EINTR when a signal cut the wait short.
+ */
+static inline int
+sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+	      uint32_t *idxp, struct sr_cqe *e)
+{
+	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+	const struct io_uring_cqe *cqe;
+
+	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r)))
+		return 0;
+	if (!sr__cq_has(r)) {
+		int ret;
+
+		if (!block)
+			return 0;
+		ret = sr__enter_for(r, want, fn);
+		if (ret <= 0)
+			return ret;
+	}
+	cqe = sr__cq_head(r);
+	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || r->_slots[idx]._flags != SR__SF_FINISH))
+		return 0;
+	e->res = cqe->res;
+	e->flags = cqe->flags;
+	r->_cqh++;
+	*idxp = idx;
+	return 1;
 }
 
 /* Free a slot whose final completion has been consumed. */

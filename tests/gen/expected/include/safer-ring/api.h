@@ -141,8 +141,9 @@ sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_compl
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -340,6 +341,16 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
 static inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
@@ -385,8 +396,20 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_return_buffers(r, idx, e.res);
+		sr__read_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -582,8 +605,9 @@ sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_ope
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -781,8 +805,9 @@ sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub,
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -985,8 +1010,9 @@ sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1143,6 +1169,16 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	return 0;
 }
 
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static inline void
+sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
 static inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
@@ -1188,8 +1224,20 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__send_return_buffers(r, idx, e.res);
+		sr__send_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
