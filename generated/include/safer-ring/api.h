@@ -78,7 +78,7 @@ sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -102,7 +102,7 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
 	(void)r;
@@ -122,7 +122,7 @@ sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_nop_submitted *sub)
 {
 	return sr__nop_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop_submit");
@@ -142,7 +142,7 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
 	uint32_t idx = 0;
@@ -281,7 +281,7 @@ sr_readv_set_file(struct sr_readv_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -333,7 +333,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__readv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_completed *c)
 {
 	(void)r;
@@ -353,7 +353,7 @@ sr__readv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_readv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_readv_submitted *sub)
 {
 	return sr__readv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_readv_submit");
@@ -373,7 +373,7 @@ sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
 	uint32_t idx = 0;
@@ -512,7 +512,7 @@ sr_writev_set_file(struct sr_writev_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -564,7 +564,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__writev_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_completed *c)
 {
 	(void)r;
@@ -584,7 +584,7 @@ sr__writev_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_writev_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_writev_submitted *sub)
 {
 	return sr__writev_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_writev_submit");
@@ -604,7 +604,7 @@ sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
 	uint32_t idx = 0;
@@ -728,7 +728,7 @@ sr_fsync_set_file(struct sr_fsync_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -758,7 +758,7 @@ sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fsync_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsync_completed *c)
 {
 	(void)r;
@@ -778,7 +778,7 @@ sr__fsync_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fsync_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_fsync_submitted *sub)
 {
 	return sr__fsync_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fsync_submit");
@@ -798,7 +798,7 @@ sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
 	uint32_t idx = 0;
@@ -924,7 +924,7 @@ sr_read_fixed_set_file(struct sr_read_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -964,7 +964,7 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__read_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -973,7 +973,7 @@ sr__read_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__read_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -993,7 +993,7 @@ sr__read_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_read_fixed_submitted *sub)
 {
 	return sr__read_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_fixed_submit");
@@ -1013,7 +1013,7 @@ sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -1145,7 +1145,7 @@ sr_write_fixed_set_file(struct sr_write_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1185,7 +1185,7 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__write_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -1194,7 +1194,7 @@ sr__write_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__write_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1214,7 +1214,7 @@ sr__write_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_write_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct sr_write_fixed_submitted *sub)
 {
 	return sr__write_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_write_fixed_submit");
@@ -1234,7 +1234,7 @@ sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_wri
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -1362,7 +1362,7 @@ sr_poll_add_set_file(struct sr_poll_add_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1392,7 +1392,7 @@ sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_add_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_add_completed *c)
 {
 	(void)r;
@@ -1412,7 +1412,7 @@ sr__poll_add_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_add_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_poll_add_submitted *sub)
 {
 	return sr__poll_add_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_add_submit");
@@ -1432,7 +1432,7 @@ sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
 	uint32_t idx = 0;
@@ -1550,7 +1550,7 @@ sr_poll_multishot_set_file(struct sr_poll_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1580,7 +1580,7 @@ sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_multishot_completed *c)
 {
 	(void)r;
@@ -1601,7 +1601,7 @@ sr__poll_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, struct sr_poll_multishot_submitted *sub)
 {
 	return sr__poll_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_multishot_submit");
@@ -1731,7 +1731,7 @@ sr_poll_remove_set_personality(struct sr_poll_remove_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1760,7 +1760,7 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_remove_completed *c)
 {
 	(void)r;
@@ -1780,7 +1780,7 @@ sr__poll_remove_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct sr_poll_remove_submitted *sub)
 {
 	return sr__poll_remove_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_remove_submit");
@@ -1800,7 +1800,7 @@ sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_pol
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
 	uint32_t idx = 0;
@@ -1908,7 +1908,7 @@ sr_poll_update_set_personality(struct sr_poll_update_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1937,7 +1937,7 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_update_completed *c)
 {
 	(void)r;
@@ -1957,7 +1957,7 @@ sr__poll_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct sr_poll_update_submitted *sub)
 {
 	return sr__poll_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_update_submit");
@@ -1977,7 +1977,7 @@ sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_pol
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
 	uint32_t idx = 0;
@@ -2105,7 +2105,7 @@ sr_sync_file_range_set_file(struct sr_sync_file_range_op *sr_op, struct sr_file 
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2135,7 +2135,7 @@ sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sync_file_range_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sync_file_range_completed *c)
 {
 	(void)r;
@@ -2155,7 +2155,7 @@ sr__sync_file_range_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sync_file_range_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, struct sr_sync_file_range_submitted *sub)
 {
 	return sr__sync_file_range_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sync_file_range_submit");
@@ -2175,7 +2175,7 @@ sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
 	uint32_t idx = 0;
@@ -2308,7 +2308,7 @@ sr_sendmsg_set_file(struct sr_sendmsg_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2353,7 +2353,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_completed *c)
 {
 	(void)r;
@@ -2373,7 +2373,7 @@ sr__sendmsg_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_sendmsg_submitted *sub)
 {
 	return sr__sendmsg_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_submit");
@@ -2393,7 +2393,7 @@ sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
 	uint32_t idx = 0;
@@ -2527,7 +2527,7 @@ sr_recvmsg_set_file(struct sr_recvmsg_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2572,7 +2572,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recvmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -2595,7 +2595,7 @@ sr__recvmsg_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recvmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_recvmsg_submitted *sub)
 {
 	return sr__recvmsg_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recvmsg_submit");
@@ -2615,7 +2615,7 @@ sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
 	uint32_t idx = 0;
@@ -2766,7 +2766,7 @@ sr_recvmsg_multishot_set_file(struct sr_recvmsg_multishot_op *sr_op, struct sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2818,7 +2818,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recvmsg_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -2839,7 +2839,7 @@ sr__recvmsg_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recvmsg_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, struct sr_recvmsg_multishot_submitted *sub)
 {
 	return sr__recvmsg_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recvmsg_multishot_submit");
@@ -2992,7 +2992,7 @@ sr_timeout_set_personality(struct sr_timeout_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3033,7 +3033,7 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_completed *c)
 {
 	(void)r;
@@ -3053,7 +3053,7 @@ sr__timeout_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_timeout_submitted *sub)
 {
 	return sr__timeout_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_submit");
@@ -3073,7 +3073,7 @@ sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
 	uint32_t idx = 0;
@@ -3203,7 +3203,7 @@ sr_timeout_multishot_set_personality(struct sr_timeout_multishot_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3242,7 +3242,7 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_multishot_completed *c)
 {
 	(void)r;
@@ -3263,7 +3263,7 @@ sr__timeout_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *op, struct sr_timeout_multishot_submitted *sub)
 {
 	return sr__timeout_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_multishot_submit");
@@ -3402,7 +3402,7 @@ sr_timeout_remove_set_personality(struct sr_timeout_remove_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3431,7 +3431,7 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_remove_completed *c)
 {
 	(void)r;
@@ -3451,7 +3451,7 @@ sr__timeout_remove_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, struct sr_timeout_remove_submitted *sub)
 {
 	return sr__timeout_remove_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_remove_submit");
@@ -3471,7 +3471,7 @@ sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
 	uint32_t idx = 0;
@@ -3594,7 +3594,7 @@ sr_timeout_update_set_personality(struct sr_timeout_update_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3638,7 +3638,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_update_completed *c)
 {
 	(void)r;
@@ -3658,7 +3658,7 @@ sr__timeout_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, struct sr_timeout_update_submitted *sub)
 {
 	return sr__timeout_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_update_submit");
@@ -3678,7 +3678,7 @@ sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
 	uint32_t idx = 0;
@@ -3813,7 +3813,7 @@ sr_accept_set_file(struct sr_accept_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3854,7 +3854,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -3878,7 +3878,7 @@ sr__accept_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_accept_submitted *sub)
 {
 	return sr__accept_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_accept_submit");
@@ -3898,7 +3898,7 @@ sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
 	uint32_t idx = 0;
@@ -4036,7 +4036,7 @@ sr_accept_direct_set_file(struct sr_accept_direct_op *sr_op, struct sr_file sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4078,7 +4078,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -4104,7 +4104,7 @@ sr__accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, struct sr_accept_direct_submitted *sub)
 {
 	return sr__accept_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_accept_direct_submit");
@@ -4124,7 +4124,7 @@ sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -4249,7 +4249,7 @@ sr_multishot_accept_set_file(struct sr_multishot_accept_op *sr_op, struct sr_fil
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4279,7 +4279,7 @@ sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__multishot_accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_completed *c)
 {
 	(void)r;
@@ -4300,7 +4300,7 @@ sr__multishot_accept_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_multishot_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op, struct sr_multishot_accept_submitted *sub)
 {
 	return sr__multishot_accept_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_multishot_accept_submit");
@@ -4450,7 +4450,7 @@ sr_multishot_accept_direct_set_file(struct sr_multishot_accept_direct_op *sr_op,
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4480,7 +4480,7 @@ sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__multishot_accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -4501,7 +4501,7 @@ sr__multishot_accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_multishot_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, struct sr_multishot_accept_direct_submitted *sub)
 {
 	return sr__multishot_accept_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_multishot_accept_direct_submit");
@@ -4640,7 +4640,7 @@ sr_async_cancel_set_personality(struct sr_async_cancel_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4669,7 +4669,7 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__async_cancel_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_completed *c)
 {
 	(void)r;
@@ -4689,7 +4689,7 @@ sr__async_cancel_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_async_cancel_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_async_cancel_submitted *sub)
 {
 	return sr__async_cancel_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_submit");
@@ -4709,7 +4709,7 @@ sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_a
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
 	uint32_t idx = 0;
@@ -4823,7 +4823,7 @@ sr_async_cancel_fd_set_personality(struct sr_async_cancel_fd_op *sr_op, uint16_t
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4847,7 +4847,7 @@ sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__async_cancel_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_fd_completed *c)
 {
 	(void)r;
@@ -4867,7 +4867,7 @@ sr__async_cancel_fd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_async_cancel_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_async_cancel_fd_submitted *sub)
 {
 	return sr__async_cancel_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_fd_submit");
@@ -4887,7 +4887,7 @@ sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
 	uint32_t idx = 0;
@@ -5007,7 +5007,7 @@ sr_link_timeout_set_personality(struct sr_link_timeout_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5046,7 +5046,7 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__link_timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_link_timeout_completed *c)
 {
 	(void)r;
@@ -5066,7 +5066,7 @@ sr__link_timeout_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_link_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_link_timeout_submitted *sub)
 {
 	return sr__link_timeout_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_link_timeout_submit");
@@ -5086,7 +5086,7 @@ sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_l
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
 	uint32_t idx = 0;
@@ -5211,7 +5211,7 @@ sr_connect_set_file(struct sr_connect_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5256,7 +5256,7 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__connect_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_connect_completed *c)
 {
 	(void)r;
@@ -5276,7 +5276,7 @@ sr__connect_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_connect_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_connect_submitted *sub)
 {
 	return sr__connect_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_connect_submit");
@@ -5296,7 +5296,7 @@ sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
 	uint32_t idx = 0;
@@ -5417,7 +5417,7 @@ sr_fallocate_set_file(struct sr_fallocate_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5447,7 +5447,7 @@ sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fallocate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fallocate_completed *c)
 {
 	(void)r;
@@ -5467,7 +5467,7 @@ sr__fallocate_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fallocate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_fallocate_submitted *sub)
 {
 	return sr__fallocate_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fallocate_submit");
@@ -5487,7 +5487,7 @@ sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_falloca
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
 	uint32_t idx = 0;
@@ -5604,7 +5604,7 @@ sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5645,7 +5645,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
 	(void)r;
@@ -5665,7 +5665,7 @@ sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_openat_submitted *sub)
 {
 	return sr__openat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_submit");
@@ -5685,7 +5685,7 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
 	uint32_t idx = 0;
@@ -5805,7 +5805,7 @@ sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5847,7 +5847,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -5868,7 +5868,7 @@ sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_openat_direct_submitted *sub)
 {
 	return sr__openat_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_direct_submit");
@@ -5888,7 +5888,7 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -5993,7 +5993,7 @@ sr_close_set_personality(struct sr_close_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6017,7 +6017,7 @@ sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__close_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_completed *c)
 {
 	(void)r;
@@ -6037,7 +6037,7 @@ sr__close_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_close_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_close_submitted *sub)
 {
 	return sr__close_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_close_submit");
@@ -6057,7 +6057,7 @@ sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
 	uint32_t idx = 0;
@@ -6162,7 +6162,7 @@ sr_close_direct_set_personality(struct sr_close_direct_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6187,7 +6187,7 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__close_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_direct_completed *c)
 {
 	(void)r;
@@ -6207,7 +6207,7 @@ sr__close_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_close_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct sr_close_direct_submitted *sub)
 {
 	return sr__close_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_close_direct_submit");
@@ -6227,7 +6227,7 @@ sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -6342,7 +6342,7 @@ sr_files_update_set_personality(struct sr_files_update_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6382,7 +6382,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__files_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_files_update_completed *c)
 {
 	(void)r;
@@ -6402,7 +6402,7 @@ sr__files_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_files_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct sr_files_update_submitted *sub)
 {
 	return sr__files_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_files_update_submit");
@@ -6422,7 +6422,7 @@ sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_f
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
 	uint32_t idx = 0;
@@ -6542,7 +6542,7 @@ sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6584,7 +6584,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -6607,7 +6607,7 @@ sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_statx_submitted *sub)
 {
 	return sr__statx_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_statx_submit");
@@ -6627,7 +6627,7 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
 	uint32_t idx = 0;
@@ -6762,7 +6762,7 @@ sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6800,7 +6800,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -6809,7 +6809,7 @@ sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -6829,7 +6829,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_read_submitted *sub)
 {
 	return sr__read_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_submit");
@@ -6849,7 +6849,7 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
 	uint32_t idx = 0;
@@ -6990,7 +6990,7 @@ sr_write_set_file(struct sr_write_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7028,7 +7028,7 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__write_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -7037,7 +7037,7 @@ sr__write_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__write_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -7057,7 +7057,7 @@ sr__write_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_write_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_write_submitted *sub)
 {
 	return sr__write_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_write_submit");
@@ -7077,7 +7077,7 @@ sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
 	uint32_t idx = 0;
@@ -7209,7 +7209,7 @@ sr_fadvise_set_file(struct sr_fadvise_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7239,7 +7239,7 @@ sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fadvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise_completed *c)
 {
 	(void)r;
@@ -7259,7 +7259,7 @@ sr__fadvise_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fadvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_fadvise_submitted *sub)
 {
 	return sr__fadvise_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fadvise_submit");
@@ -7279,7 +7279,7 @@ sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
 	uint32_t idx = 0;
@@ -7400,7 +7400,7 @@ sr_fadvise64_set_file(struct sr_fadvise64_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7430,7 +7430,7 @@ sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fadvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise64_completed *c)
 {
 	(void)r;
@@ -7450,7 +7450,7 @@ sr__fadvise64_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fadvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_fadvise64_submitted *sub)
 {
 	return sr__fadvise64_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fadvise64_submit");
@@ -7470,7 +7470,7 @@ sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
 	uint32_t idx = 0;
@@ -7580,7 +7580,7 @@ sr_madvise_set_personality(struct sr_madvise_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7604,7 +7604,7 @@ sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__madvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise_completed *c)
 {
 	(void)r;
@@ -7624,7 +7624,7 @@ sr__madvise_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_madvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_madvise_submitted *sub)
 {
 	return sr__madvise_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_madvise_submit");
@@ -7644,7 +7644,7 @@ sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
 	uint32_t idx = 0;
@@ -7754,7 +7754,7 @@ sr_madvise64_set_personality(struct sr_madvise64_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7778,7 +7778,7 @@ sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__madvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise64_completed *c)
 {
 	(void)r;
@@ -7798,7 +7798,7 @@ sr__madvise64_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_madvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_madvise64_submitted *sub)
 {
 	return sr__madvise64_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_madvise64_submit");
@@ -7818,7 +7818,7 @@ sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
 	uint32_t idx = 0;
@@ -7946,7 +7946,7 @@ sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7983,7 +7983,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -7992,7 +7992,7 @@ sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8012,7 +8012,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub)
 {
 	return sr__send_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_submit");
@@ -8032,7 +8032,7 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
 	uint32_t idx = 0;
@@ -8181,7 +8181,7 @@ sr_sendto_set_file(struct sr_sendto_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8233,7 +8233,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__sendto_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -8242,7 +8242,7 @@ sr__sendto_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__sendto_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendto_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8262,7 +8262,7 @@ sr__sendto_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendto_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_sendto_submitted *sub)
 {
 	return sr__sendto_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendto_submit");
@@ -8282,7 +8282,7 @@ sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
 	uint32_t idx = 0;
@@ -8423,7 +8423,7 @@ sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8462,7 +8462,7 @@ sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8483,7 +8483,7 @@ sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
 {
 	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
@@ -8640,7 +8640,7 @@ sr_recv_set_file(struct sr_recv_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8677,7 +8677,7 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__recv_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -8686,7 +8686,7 @@ sr__recv_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__recv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8706,7 +8706,7 @@ sr__recv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_recv_submitted *sub)
 {
 	return sr__recv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_submit");
@@ -8726,7 +8726,7 @@ sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
 	uint32_t idx = 0;
@@ -8880,7 +8880,7 @@ sr_recv_multishot_set_file(struct sr_recv_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8917,7 +8917,7 @@ sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recv_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8938,7 +8938,7 @@ sr__recv_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, struct sr_recv_multishot_submitted *sub)
 {
 	return sr__recv_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_multishot_submit");
@@ -9078,7 +9078,7 @@ sr_openat2_set_personality(struct sr_openat2_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9126,7 +9126,7 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat2_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_completed *c)
 {
 	(void)r;
@@ -9146,7 +9146,7 @@ sr__openat2_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat2_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_openat2_submitted *sub)
 {
 	return sr__openat2_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat2_submit");
@@ -9166,7 +9166,7 @@ sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
 	uint32_t idx = 0;
@@ -9285,7 +9285,7 @@ sr_openat2_direct_set_personality(struct sr_openat2_direct_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9334,7 +9334,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat2_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -9355,7 +9355,7 @@ sr__openat2_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat2_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, struct sr_openat2_direct_submitted *sub)
 {
 	return sr__openat2_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat2_direct_submit");
@@ -9375,7 +9375,7 @@ sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -9492,7 +9492,7 @@ sr_epoll_ctl_set_personality(struct sr_epoll_ctl_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9531,7 +9531,7 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__epoll_ctl_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_ctl_completed *c)
 {
 	(void)r;
@@ -9551,7 +9551,7 @@ sr__epoll_ctl_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_epoll_ctl_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_epoll_ctl_submitted *sub)
 {
 	return sr__epoll_ctl_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_epoll_ctl_submit");
@@ -9571,7 +9571,7 @@ sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
 	uint32_t idx = 0;
@@ -9703,7 +9703,7 @@ sr_splice_set_file(struct sr_splice_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9733,7 +9733,7 @@ sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__splice_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_splice_completed *c)
 {
 	(void)r;
@@ -9753,7 +9753,7 @@ sr__splice_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_splice_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_splice_submitted *sub)
 {
 	return sr__splice_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_splice_submit");
@@ -9773,7 +9773,7 @@ sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
 	uint32_t idx = 0;
@@ -9888,7 +9888,7 @@ sr_provide_buffers_set_personality(struct sr_provide_buffers_op *sr_op, uint16_t
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9912,7 +9912,7 @@ sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__provide_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_provide_buffers_completed *c)
 {
 	(void)r;
@@ -9932,7 +9932,7 @@ sr__provide_buffers_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_provide_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, struct sr_provide_buffers_submitted *sub)
 {
 	return sr__provide_buffers_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_provide_buffers_submit");
@@ -9952,7 +9952,7 @@ sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
 	uint32_t idx = 0;
@@ -10059,7 +10059,7 @@ sr_remove_buffers_set_personality(struct sr_remove_buffers_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10083,7 +10083,7 @@ sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__remove_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_remove_buffers_completed *c)
 {
 	(void)r;
@@ -10103,7 +10103,7 @@ sr__remove_buffers_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_remove_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, struct sr_remove_buffers_submitted *sub)
 {
 	return sr__remove_buffers_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_remove_buffers_submit");
@@ -10123,7 +10123,7 @@ sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
 	uint32_t idx = 0;
@@ -10251,7 +10251,7 @@ sr_tee_set_file(struct sr_tee_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10281,7 +10281,7 @@ sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__tee_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_tee_completed *c)
 {
 	(void)r;
@@ -10301,7 +10301,7 @@ sr__tee_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_tee_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_tee_submitted *sub)
 {
 	return sr__tee_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_tee_submit");
@@ -10321,7 +10321,7 @@ sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
 	uint32_t idx = 0;
@@ -10438,7 +10438,7 @@ sr_shutdown_set_file(struct sr_shutdown_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10468,7 +10468,7 @@ sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__shutdown_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_shutdown_completed *c)
 {
 	(void)r;
@@ -10488,7 +10488,7 @@ sr__shutdown_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_shutdown_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_shutdown_submitted *sub)
 {
 	return sr__shutdown_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_shutdown_submit");
@@ -10508,7 +10508,7 @@ sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
 	uint32_t idx = 0;
@@ -10635,7 +10635,7 @@ sr_renameat_set_personality(struct sr_renameat_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10685,7 +10685,7 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__renameat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_renameat_completed *c)
 {
 	(void)r;
@@ -10705,7 +10705,7 @@ sr__renameat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_renameat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_renameat_submitted *sub)
 {
 	return sr__renameat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_renameat_submit");
@@ -10725,7 +10725,7 @@ sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
 	uint32_t idx = 0;
@@ -10847,7 +10847,7 @@ sr_unlinkat_set_personality(struct sr_unlinkat_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10888,7 +10888,7 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__unlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_unlinkat_completed *c)
 {
 	(void)r;
@@ -10908,7 +10908,7 @@ sr__unlinkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_unlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_unlinkat_submitted *sub)
 {
 	return sr__unlinkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_unlinkat_submit");
@@ -10928,7 +10928,7 @@ sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
 	uint32_t idx = 0;
@@ -11043,7 +11043,7 @@ sr_mkdirat_set_personality(struct sr_mkdirat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11084,7 +11084,7 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__mkdirat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_mkdirat_completed *c)
 {
 	(void)r;
@@ -11104,7 +11104,7 @@ sr__mkdirat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_mkdirat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_mkdirat_submitted *sub)
 {
 	return sr__mkdirat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_mkdirat_submit");
@@ -11124,7 +11124,7 @@ sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
 	uint32_t idx = 0;
@@ -11240,7 +11240,7 @@ sr_symlinkat_set_personality(struct sr_symlinkat_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11290,7 +11290,7 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__symlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_symlinkat_completed *c)
 {
 	(void)r;
@@ -11310,7 +11310,7 @@ sr__symlinkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_symlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_symlinkat_submitted *sub)
 {
 	return sr__symlinkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_symlinkat_submit");
@@ -11330,7 +11330,7 @@ sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlink
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
 	uint32_t idx = 0;
@@ -11457,7 +11457,7 @@ sr_linkat_set_personality(struct sr_linkat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11507,7 +11507,7 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__linkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_linkat_completed *c)
 {
 	(void)r;
@@ -11527,7 +11527,7 @@ sr__linkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_linkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_linkat_submitted *sub)
 {
 	return sr__linkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_linkat_submit");
@@ -11547,7 +11547,7 @@ sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
 	uint32_t idx = 0;
@@ -11665,7 +11665,7 @@ sr_msg_ring_set_personality(struct sr_msg_ring_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11691,7 +11691,7 @@ sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_completed *c)
 {
 	(void)r;
@@ -11711,7 +11711,7 @@ sr__msg_ring_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_msg_ring_submitted *sub)
 {
 	return sr__msg_ring_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_submit");
@@ -11731,7 +11731,7 @@ sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
 	uint32_t idx = 0;
@@ -11851,7 +11851,7 @@ sr_msg_ring_cqe_flags_set_personality(struct sr_msg_ring_cqe_flags_op *sr_op, ui
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11877,7 +11877,7 @@ sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_cqe_flags_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_cqe_flags_completed *c)
 {
 	(void)r;
@@ -11897,7 +11897,7 @@ sr__msg_ring_cqe_flags_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_cqe_flags_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, struct sr_msg_ring_cqe_flags_submitted *sub)
 {
 	return sr__msg_ring_cqe_flags_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_cqe_flags_submit");
@@ -11917,7 +11917,7 @@ sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
 	uint32_t idx = 0;
@@ -12037,7 +12037,7 @@ sr_msg_ring_fd_set_personality(struct sr_msg_ring_fd_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12063,7 +12063,7 @@ sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_completed *c)
 {
 	(void)r;
@@ -12083,7 +12083,7 @@ sr__msg_ring_fd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct sr_msg_ring_fd_submitted *sub)
 {
 	return sr__msg_ring_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_fd_submit");
@@ -12103,7 +12103,7 @@ sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
 	uint32_t idx = 0;
@@ -12221,7 +12221,7 @@ sr_msg_ring_fd_alloc_set_personality(struct sr_msg_ring_fd_alloc_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12247,7 +12247,7 @@ sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fd_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_alloc_completed *c)
 {
 	(void)r;
@@ -12267,7 +12267,7 @@ sr__msg_ring_fd_alloc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_fd_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_msg_ring_fd_alloc_submitted *sub)
 {
 	return sr__msg_ring_fd_alloc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_fd_alloc_submit");
@@ -12287,7 +12287,7 @@ sr_msg_ring_fd_alloc_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_alloc_wait(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c)
 {
 	uint32_t idx = 0;
@@ -12417,7 +12417,7 @@ sr_fsetxattr_set_file(struct sr_fsetxattr_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12471,7 +12471,7 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fsetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsetxattr_completed *c)
 {
 	(void)r;
@@ -12491,7 +12491,7 @@ sr__fsetxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fsetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_fsetxattr_submitted *sub)
 {
 	return sr__fsetxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fsetxattr_submit");
@@ -12511,7 +12511,7 @@ sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxat
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
 	uint32_t idx = 0;
@@ -12632,7 +12632,7 @@ sr_setxattr_set_personality(struct sr_setxattr_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12689,7 +12689,7 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__setxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_setxattr_completed *c)
 {
 	(void)r;
@@ -12709,7 +12709,7 @@ sr__setxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_setxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_setxattr_submitted *sub)
 {
 	return sr__setxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_setxattr_submit");
@@ -12729,7 +12729,7 @@ sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
 	uint32_t idx = 0;
@@ -12861,7 +12861,7 @@ sr_fgetxattr_set_file(struct sr_fgetxattr_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12915,7 +12915,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__fgetxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -12924,7 +12924,7 @@ sr__fgetxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__fgetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fgetxattr_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -12944,7 +12944,7 @@ sr__fgetxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fgetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_fgetxattr_submitted *sub)
 {
 	return sr__fgetxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fgetxattr_submit");
@@ -12964,7 +12964,7 @@ sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxat
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
 	uint32_t idx = 0;
@@ -13098,7 +13098,7 @@ sr_getxattr_set_personality(struct sr_getxattr_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13155,7 +13155,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__getxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -13164,7 +13164,7 @@ sr__getxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__getxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_getxattr_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -13184,7 +13184,7 @@ sr__getxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_getxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_getxattr_submitted *sub)
 {
 	return sr__getxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_getxattr_submit");
@@ -13204,7 +13204,7 @@ sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
 	uint32_t idx = 0;
@@ -13333,7 +13333,7 @@ sr_socket_set_personality(struct sr_socket_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13357,7 +13357,7 @@ sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_completed *c)
 {
 	(void)r;
@@ -13377,7 +13377,7 @@ sr__socket_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_socket_submitted *sub)
 {
 	return sr__socket_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_submit");
@@ -13397,7 +13397,7 @@ sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
 	uint32_t idx = 0;
@@ -13518,7 +13518,7 @@ sr_socket_direct_set_personality(struct sr_socket_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13543,7 +13543,7 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -13564,7 +13564,7 @@ sr__socket_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, struct sr_socket_direct_submitted *sub)
 {
 	return sr__socket_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_direct_submit");
@@ -13584,7 +13584,7 @@ sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -13703,7 +13703,7 @@ sr_socket_direct_alloc_set_personality(struct sr_socket_direct_alloc_op *sr_op, 
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13727,7 +13727,7 @@ sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_direct_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_alloc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -13747,7 +13747,7 @@ sr__socket_direct_alloc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_direct_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, struct sr_socket_direct_alloc_submitted *sub)
 {
 	return sr__socket_direct_alloc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_direct_alloc_submit");
@@ -13767,7 +13767,7 @@ sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_allo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
 	uint32_t idx = 0;
@@ -13885,7 +13885,7 @@ sr_uring_cmd_set_file(struct sr_uring_cmd_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13915,7 +13915,7 @@ sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__uring_cmd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd_completed *c)
 {
 	(void)r;
@@ -13935,7 +13935,7 @@ sr__uring_cmd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_uring_cmd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_uring_cmd_submitted *sub)
 {
 	return sr__uring_cmd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_uring_cmd_submit");
@@ -13955,7 +13955,7 @@ sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
 	uint32_t idx = 0;
@@ -14082,7 +14082,7 @@ sr_cmd_sock_set_file(struct sr_cmd_sock_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14112,7 +14112,7 @@ sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_sock_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_sock_completed *c)
 {
 	(void)r;
@@ -14132,7 +14132,7 @@ sr__cmd_sock_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_sock_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_cmd_sock_submitted *sub)
 {
 	return sr__cmd_sock_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_sock_submit");
@@ -14152,7 +14152,7 @@ sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
 	uint32_t idx = 0;
@@ -14280,7 +14280,7 @@ sr_cmd_getsockname_set_file(struct sr_cmd_getsockname_op *sr_op, struct sr_file 
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14321,7 +14321,7 @@ sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_getsockname_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_getsockname_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -14345,7 +14345,7 @@ sr__cmd_getsockname_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_getsockname_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_cmd_getsockname_submitted *sub)
 {
 	return sr__cmd_getsockname_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_getsockname_submit");
@@ -14365,7 +14365,7 @@ sr_cmd_getsockname_submit_cb(struct sr_ring *r, struct sr_cmd_getsockname_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_getsockname_wait(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c)
 {
 	uint32_t idx = 0;
@@ -14484,7 +14484,7 @@ sr_cmd_discard_set_file(struct sr_cmd_discard_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14514,7 +14514,7 @@ sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_discard_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_discard_completed *c)
 {
 	(void)r;
@@ -14534,7 +14534,7 @@ sr__cmd_discard_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_discard_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_cmd_discard_submitted *sub)
 {
 	return sr__cmd_discard_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_discard_submit");
@@ -14554,7 +14554,7 @@ sr_cmd_discard_submit_cb(struct sr_ring *r, struct sr_cmd_discard_op *op, sr_cmd
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_discard_wait(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c)
 {
 	uint32_t idx = 0;
@@ -14669,7 +14669,7 @@ sr_cmd_zone_reset_all_set_file(struct sr_cmd_zone_reset_all_op *sr_op, struct sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14699,7 +14699,7 @@ sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_zone_reset_all_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_zone_reset_all_completed *c)
 {
 	(void)r;
@@ -14719,7 +14719,7 @@ sr__cmd_zone_reset_all_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_zone_reset_all_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_cmd_zone_reset_all_submitted *sub)
 {
 	return sr__cmd_zone_reset_all_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_zone_reset_all_submit");
@@ -14739,7 +14739,7 @@ sr_cmd_zone_reset_all_submit_cb(struct sr_ring *r, struct sr_cmd_zone_reset_all_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_zone_reset_all_wait(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c)
 {
 	uint32_t idx = 0;
@@ -14896,7 +14896,7 @@ sr_send_zc_set_file(struct sr_send_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14950,7 +14950,7 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__send_zc_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -14959,7 +14959,7 @@ sr__send_zc_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__send_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -14981,7 +14981,7 @@ sr__send_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_send_zc_submitted *sub)
 {
 	return sr__send_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_zc_submit");
@@ -15001,7 +15001,7 @@ sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
 	uint32_t idx = 0;
@@ -15158,7 +15158,7 @@ sr_send_zc_fixed_set_file(struct sr_send_zc_fixed_op *sr_op, struct sr_file sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15215,7 +15215,7 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__send_zc_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -15224,7 +15224,7 @@ sr__send_zc_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__send_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15246,7 +15246,7 @@ sr__send_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, struct sr_send_zc_fixed_submitted *sub)
 {
 	return sr__send_zc_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_zc_fixed_submit");
@@ -15266,7 +15266,7 @@ sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -15401,7 +15401,7 @@ sr_sendmsg_zc_set_file(struct sr_sendmsg_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15446,7 +15446,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15467,7 +15467,7 @@ sr__sendmsg_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_sendmsg_zc_submitted *sub)
 {
 	return sr__sendmsg_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_zc_submit");
@@ -15487,7 +15487,7 @@ sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendm
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
 	uint32_t idx = 0;
@@ -15622,7 +15622,7 @@ sr_sendmsg_zc_fixed_set_file(struct sr_sendmsg_zc_fixed_op *sr_op, struct sr_fil
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15667,7 +15667,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15688,7 +15688,7 @@ sr__sendmsg_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, struct sr_sendmsg_zc_fixed_submitted *sub)
 {
 	return sr__sendmsg_zc_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_zc_fixed_submit");
@@ -15708,7 +15708,7 @@ sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -15860,7 +15860,7 @@ sr_read_multishot_set_file(struct sr_read_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15896,7 +15896,7 @@ sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__read_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15917,7 +15917,7 @@ sr__read_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, struct sr_read_multishot_submitted *sub)
 {
 	return sr__read_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_multishot_submit");
@@ -16067,7 +16067,7 @@ sr_waitid_set_personality(struct sr_waitid_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16100,7 +16100,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__waitid_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_waitid_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -16123,7 +16123,7 @@ sr__waitid_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_waitid_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_waitid_submitted *sub)
 {
 	return sr__waitid_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_waitid_submit");
@@ -16143,7 +16143,7 @@ sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
 	uint32_t idx = 0;
@@ -16264,7 +16264,7 @@ sr_futex_wait_set_personality(struct sr_futex_wait_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16288,7 +16288,7 @@ sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wait_completed *c)
 {
 	(void)r;
@@ -16308,7 +16308,7 @@ sr__futex_wait_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_futex_wait_submitted *sub)
 {
 	return sr__futex_wait_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_wait_submit");
@@ -16328,7 +16328,7 @@ sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
 	uint32_t idx = 0;
@@ -16449,7 +16449,7 @@ sr_futex_wake_set_personality(struct sr_futex_wake_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16473,7 +16473,7 @@ sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_wake_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wake_completed *c)
 {
 	(void)r;
@@ -16493,7 +16493,7 @@ sr__futex_wake_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_wake_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_futex_wake_submitted *sub)
 {
 	return sr__futex_wake_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_wake_submit");
@@ -16513,7 +16513,7 @@ sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
 	uint32_t idx = 0;
@@ -16635,7 +16635,7 @@ sr_futex_waitv_set_personality(struct sr_futex_waitv_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16674,7 +16674,7 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_waitv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_waitv_completed *c)
 {
 	(void)r;
@@ -16694,7 +16694,7 @@ sr__futex_waitv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_waitv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct sr_futex_waitv_submitted *sub)
 {
 	return sr__futex_waitv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_waitv_submit");
@@ -16714,7 +16714,7 @@ sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_fut
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
 	uint32_t idx = 0;
@@ -16828,7 +16828,7 @@ sr_fixed_fd_install_set_personality(struct sr_fixed_fd_install_op *sr_op, uint16
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16852,7 +16852,7 @@ sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fixed_fd_install_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fixed_fd_install_completed *c)
 {
 	(void)r;
@@ -16872,7 +16872,7 @@ sr__fixed_fd_install_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fixed_fd_install_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op, struct sr_fixed_fd_install_submitted *sub)
 {
 	return sr__fixed_fd_install_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fixed_fd_install_submit");
@@ -16892,7 +16892,7 @@ sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
 	uint32_t idx = 0;
@@ -17009,7 +17009,7 @@ sr_ftruncate_set_file(struct sr_ftruncate_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17039,7 +17039,7 @@ sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__ftruncate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_ftruncate_completed *c)
 {
 	(void)r;
@@ -17059,7 +17059,7 @@ sr__ftruncate_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_ftruncate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ftruncate_submitted *sub)
 {
 	return sr__ftruncate_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_ftruncate_submit");
@@ -17079,7 +17079,7 @@ sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftrunca
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
 	uint32_t idx = 0;
@@ -17204,7 +17204,7 @@ sr_bind_set_file(struct sr_bind_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17249,7 +17249,7 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__bind_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_bind_completed *c)
 {
 	(void)r;
@@ -17269,7 +17269,7 @@ sr__bind_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_bind_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_bind_submitted *sub)
 {
 	return sr__bind_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_bind_submit");
@@ -17289,7 +17289,7 @@ sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
 	uint32_t idx = 0;
@@ -17406,7 +17406,7 @@ sr_listen_set_file(struct sr_listen_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17436,7 +17436,7 @@ sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__listen_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_listen_completed *c)
 {
 	(void)r;
@@ -17456,7 +17456,7 @@ sr__listen_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_listen_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_listen_submitted *sub)
 {
 	return sr__listen_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_listen_submit");
@@ -17476,7 +17476,7 @@ sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
 	uint32_t idx = 0;
@@ -17597,7 +17597,7 @@ sr_recv_zc_set_file(struct sr_recv_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17627,7 +17627,7 @@ sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recv_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_zc_completed *c)
 {
 	(void)r;
@@ -17648,7 +17648,7 @@ sr__recv_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_recv_zc_submitted *sub)
 {
 	return sr__recv_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_zc_submit");
@@ -17795,7 +17795,7 @@ sr_epoll_wait_set_personality(struct sr_epoll_wait_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17826,7 +17826,7 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__epoll_wait_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -17835,7 +17835,7 @@ sr__epoll_wait_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
 }
 
-static inline void
+static sr__always_inline void
 sr__epoll_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_wait_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -17855,7 +17855,7 @@ sr__epoll_wait_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_epoll_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_epoll_wait_submitted *sub)
 {
 	return sr__epoll_wait_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_epoll_wait_submit");
@@ -17875,7 +17875,7 @@ sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
 	uint32_t idx = 0;
@@ -18025,7 +18025,7 @@ sr_readv_fixed_set_file(struct sr_readv_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18076,7 +18076,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__readv_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_fixed_completed *c)
 {
 	(void)r;
@@ -18096,7 +18096,7 @@ sr__readv_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_readv_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct sr_readv_fixed_submitted *sub)
 {
 	return sr__readv_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_readv_fixed_submit");
@@ -18116,7 +18116,7 @@ sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_rea
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -18255,7 +18255,7 @@ sr_writev_fixed_set_file(struct sr_writev_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18306,7 +18306,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__writev_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_fixed_completed *c)
 {
 	(void)r;
@@ -18326,7 +18326,7 @@ sr__writev_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_writev_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct sr_writev_fixed_submitted *sub)
 {
 	return sr__writev_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_writev_fixed_submit");
@@ -18346,7 +18346,7 @@ sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_w
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
 	uint32_t idx = 0;
@@ -18466,7 +18466,7 @@ sr_pipe_set_personality(struct sr_pipe_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18499,7 +18499,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__pipe_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -18522,7 +18522,7 @@ sr__pipe_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_pipe_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_pipe_submitted *sub)
 {
 	return sr__pipe_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_pipe_submit");
@@ -18542,7 +18542,7 @@ sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
 	uint32_t idx = 0;
@@ -18665,7 +18665,7 @@ sr_pipe_direct_set_personality(struct sr_pipe_direct_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18698,7 +18698,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__pipe_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -18723,7 +18723,7 @@ sr__pipe_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_pipe_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct sr_pipe_direct_submitted *sub)
 {
 	return sr__pipe_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_pipe_direct_submit");
@@ -18743,7 +18743,7 @@ sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pip
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -18846,7 +18846,7 @@ sr_nop128_set_personality(struct sr_nop128_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18870,7 +18870,7 @@ sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop128_completed *c)
 {
 	(void)r;
@@ -18890,7 +18890,7 @@ sr__nop128_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_nop128_submitted *sub)
 {
 	return sr__nop128_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop128_submit");
@@ -18910,7 +18910,7 @@ sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
 	uint32_t idx = 0;
@@ -19028,7 +19028,7 @@ sr_uring_cmd128_set_file(struct sr_uring_cmd128_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -19058,7 +19058,7 @@ sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__uring_cmd128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd128_completed *c)
 {
 	(void)r;
@@ -19078,7 +19078,7 @@ sr__uring_cmd128_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_uring_cmd128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct sr_uring_cmd128_submitted *sub)
 {
 	return sr__uring_cmd128_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_uring_cmd128_submit");
@@ -19098,7 +19098,7 @@ sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_u
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
 	uint32_t idx = 0;

@@ -62,6 +62,9 @@ extern "C" {
 #define sr__likely(x)	__builtin_expect(!!(x), 1)
 #define sr__unlikely(x)	__builtin_expect(!!(x), 0)
 #define sr__cold	__attribute__((cold, noinline))
+/* The hot paths of submit and wait: inline whatever the compiler's size
+ * heuristics say (a call costs the hot path more than the code it saves). */
+#define sr__always_inline	inline __attribute__((always_inline))
 
 struct sr_ring;
 struct sr_buf;
@@ -527,7 +530,7 @@ static inline void sr__slot_take(struct sr_ring *r, uint32_t idx)
  * The common case (a native op, a free slot, SQ room counted) is inline;
  * the rest (fallback, a full SQ to flush, a table to grow) is not.
  */
-static inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid)
+static sr__always_inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid)
 {
 	struct io_uring_sq *sq = &r->_uring.sq;
 	uint32_t idx = r->_free;
@@ -554,7 +557,7 @@ static inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, un
  * (with the ring's id).  Set flags, per-op personality and the fallback
  * path go through sr__commit_special.
  */
-static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, struct sr__begun b,
+static sr__always_inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, struct sr__begun b,
 			      struct io_uring_sqe *sqe, struct sr_handle *h, unsigned flags)
 {
 	struct sr_slot *s = b.slot;
@@ -711,7 +714,7 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
  * *e; the caller gives the buffers back and frees the slot), 0 for the
  * general path, or -EINTR when a signal cut the wait short.
  */
-static inline int
+static sr__always_inline int
 sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
 	      uint32_t *idxp, struct sr_cqe *e)
 {
@@ -741,7 +744,7 @@ sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const c
 }
 
 /* Free a slot whose final completion has been consumed. */
-static inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
+static sr__always_inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
 {
 	struct sr_slot *s = &r->_slots[idx];
 
@@ -909,7 +912,7 @@ static inline void sr__buf_unpoison(struct sr_buf *b)
 enum { SR__IN = 0, SR__OUT = 1 };
 
 /* Can this buffer be lent now?  Cheap test first, message on the cold path. */
-static inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, const char *fn,
+static sr__always_inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, const char *fn,
 				const char *arg)
 {
 	if (sr__unlikely(!b || b->_magic != SR__BUF_MAGIC ||
@@ -918,7 +921,7 @@ static inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, co
 	return 0;
 }
 
-static inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op)
+static sr__always_inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op)
 {
 	b->_flags |= SR__BUF_LENT;
 	b->_lent_op = (uint16_t)op;
@@ -929,7 +932,7 @@ static inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op
 }
 
 /* Give a buffer back.  out: the kernel wrote n bytes of data into it. */
-static inline void sr__buf_return(struct sr_buf *b, bool out, long n)
+static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 {
 	sr__buf_unpoison(b);
 	b->_flags &= ~SR__BUF_LENT;

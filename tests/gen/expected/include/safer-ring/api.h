@@ -72,7 +72,7 @@ sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -96,7 +96,7 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
 	(void)r;
@@ -116,7 +116,7 @@ sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_nop_submitted *sub)
 {
 	return sr__nop_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop_submit");
@@ -136,7 +136,7 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
 	uint32_t idx = 0;
@@ -286,7 +286,7 @@ sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -342,7 +342,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -351,7 +351,7 @@ sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], true, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -371,7 +371,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_read_submitted *sub)
 {
 	return sr__read_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_submit");
@@ -391,7 +391,7 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
 	uint32_t idx = 0;
@@ -519,7 +519,7 @@ sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -560,7 +560,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
 	(void)r;
@@ -580,7 +580,7 @@ sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_openat_submitted *sub)
 {
 	return sr__openat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_submit");
@@ -600,7 +600,7 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
 	uint32_t idx = 0;
@@ -719,7 +719,7 @@ sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -760,7 +760,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
 	(void)r;
@@ -780,7 +780,7 @@ sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_openat_direct_submitted *sub)
 {
 	return sr__openat_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_direct_submit");
@@ -800,7 +800,7 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
 	uint32_t idx = 0;
@@ -920,7 +920,7 @@ sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -962,7 +962,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -985,7 +985,7 @@ sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_statx_submitted *sub)
 {
 	return sr__statx_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_statx_submit");
@@ -1005,7 +1005,7 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
 	uint32_t idx = 0;
@@ -1133,7 +1133,7 @@ sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1170,7 +1170,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 }
 
 /* The op's final completion (res): its owned buffers are the caller's again. */
-static inline void
+static sr__always_inline void
 sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 {
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -1179,7 +1179,7 @@ sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
 	sr__buf_return(x->_lent[0], false, (long)res);
 }
 
-static inline void
+static sr__always_inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1199,7 +1199,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub)
 {
 	return sr__send_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_submit");
@@ -1219,7 +1219,7 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
 	uint32_t idx = 0;
@@ -1360,7 +1360,7 @@ sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1399,7 +1399,7 @@ sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1420,7 +1420,7 @@ sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
 {
 	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
