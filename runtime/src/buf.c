@@ -116,7 +116,7 @@ int sr_buf_free(struct sr_buf *b)
 	return 0;
 }
 
-void *sr_buf_data(struct sr_buf *b)
+void *(sr_buf_data)(struct sr_buf *b)
 {
 	if (buf_usable(b, "sr_buf_data"))
 		return NULL;
