@@ -204,6 +204,18 @@ void sr__kernel_wrote(const void *p, size_t n)
 		VALGRIND_MAKE_MEM_DEFINED(p, n);
 }
 
+/* Is memcheck watching?  Only it answers the request (-1; other tools 0). */
+bool sr__memcheck(void)
+{
+#if __has_include(<valgrind/memcheck.h>)
+	char probe = 0;
+
+	return RUNNING_ON_VALGRIND && (long)VALGRIND_MAKE_MEM_DEFINED(&probe, 1) == -1;
+#else
+	return false;
+#endif
+}
+
 /* A buffer that belongs to a pool or a group goes home when it is returned. */
 void sr__buf_returned(struct sr_buf *b)
 {

@@ -301,6 +301,10 @@ enum {
 	SR__RING_CLOSING,
 };
 
+/* In _flags, beside the SR_RING_* asked for: the ring was made under
+ * valgrind's memcheck, which is told what the kernel wrote. */
+#define SR__RING_MEMCHECK	(1U << 31)
+
 /* The owner of a ring inherited across fork(): no thread of the child. */
 #define SR__OWNER_FORKED	((uintptr_t)1)
 
@@ -876,7 +880,8 @@ int sr__msg_take(struct sr_ring *r, struct sr__msg_store *st, const struct sr_ms
 
 int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, const char *arg) sr__cold;
 void sr__buf_returned(struct sr_buf *b);
-/* The kernel filled these bytes: tell memory checkers (valgrind) they are defined. */
+/* The kernel filled these bytes: tell memory checkers (valgrind) they are
+ * defined.  Inline code asks only on rings with SR__RING_MEMCHECK. */
 void sr__kernel_wrote(const void *p, size_t n);
 
 /* ASan builds: a lent buffer's bytes are poisoned, so a stray access is reported. */
@@ -934,6 +939,8 @@ static sr__always_inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, 
 /* Give a buffer back.  out: the kernel wrote n bytes of data into it. */
 static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 {
+	const struct sr_ring *r = b->_lent_ring;
+
 	sr__buf_unpoison(b);
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
@@ -942,7 +949,8 @@ static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 
 		/* Data now runs from the start to the end of what was read. */
 		b->_len = b->_off + got < b->_cap ? b->_off + got : b->_cap;
-		sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
+		if (sr__unlikely(!r || (r->_flags & SR__RING_MEMCHECK)))
+			sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
 	}
 	b->_off = 0;
 	b->_win = 0;
