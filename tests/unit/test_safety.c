@@ -1011,7 +1011,7 @@ static void test_many_jobs(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
-/* --- callbacks and signals while waiting ------------------------------------------ */
+/* --- waiting on a callback's op ----------------------------------------------------- */
 
 static void count_read_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
 {
@@ -1063,53 +1063,6 @@ static void test_wait_on_callback_op_refused(void)
 	close(fds[1]);
 }
 
-static void on_alarm(int sig)
-{
-	(void)sig;
-}
-
-/* A signal while a wait sleeps for its op: -EINTR, the op still in flight
- * (waited again, it completes). */
-static void test_wait_interrupted(void)
-{
-	struct sigaction sa = { .sa_handler = on_alarm }, old;
-	struct itimerspec its = { .it_value = { .tv_nsec = 50 * 1000000 } };
-	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM };
-	struct sr_buf *b = sr_buf_alloc(16);
-	struct sr_read_submitted sub;
-	struct sr_read_completed c;
-	struct sr_ring *r;
-	timer_t t;
-	int fds[2];
-
-	CU_ASSERT_FATAL(b != NULL);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0);
-	if (unit_needs_uring(r, "a wait that sleeps in io_uring_enter")) {
-		sr_buf_free(b);
-		close(fds[0]);
-		close(fds[1]);
-		return;
-	}
-	CU_ASSERT_FATAL(sigaction(SIGALRM, &sa, &old) == 0);	/* no SA_RESTART */
-	CU_ASSERT_FATAL(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0);
-	read_start(r, fds[0], b, &sub);
-	CU_ASSERT_FATAL(timer_settime(t, 0, &its, NULL) == 0);
-	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -EINTR);
-	CU_ASSERT_PTR_NOT_NULL(strstr(sr_last_error(), "sr_read_wait"));
-	CU_ASSERT(sr_buf_is_lent(b));
-	CU_ASSERT_FATAL(write(fds[1], "hello", 5) == 5);
-	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
-	CU_ASSERT_EQUAL(c.res, 5);
-	CU_ASSERT(c.buf == b && buf_says(b, "hello"));
-	timer_delete(t);
-	sigaction(SIGALRM, &old, NULL);
-	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
-	sr_buf_free(b);
-	close(fds[0]);
-	close(fds[1]);
-}
-
 void safety_tests(CU_pSuite s)
 {
 	static const struct {
@@ -1127,7 +1080,6 @@ void safety_tests(CU_pSuite s)
 		{ "callbacks: every call from a callback", test_callback_reentry },
 		{ "callbacks: stop, then destroy", test_callback_stop_then_destroy },
 		{ "callbacks: waiting on a callback's op is refused", test_wait_on_callback_op_refused },
-		{ "signals: a wait interrupted by a signal", test_wait_interrupted },
 		{ "threads: calls from a thread that is not the owner", test_foreign_thread },
 		{ "threads: handing a movable ring over", test_handover },
 		{ "threads: a single-issuer ring stays", test_single_issuer_stays },
