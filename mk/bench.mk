@@ -6,8 +6,10 @@
 #   make bench-profile where each path's instructions go, by function (bench/results/profile.md)
 #
 # GATES_ENFORCE: which gates fail the build (bench/gates.py).  "today": the
-# ones the library meets (NOP +24, _raw +2, enters, allocations); the new
-# per-path instruction limits are printed as OVER with their excess.
+# ones the library meets (NOP +24, _raw +2, enters, allocations) and each
+# checked path's ceiling (CEILINGS_TODAY: what it measured + 5, so a
+# regression fails); the per-path instruction limits are printed as OVER
+# with their excess.
 # "all": every gate.  Flip the default once the hot paths meet them.
 GATES_ENFORCE ?= today
 

@@ -845,7 +845,7 @@ sr__read_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags,
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__read_fixed_return_buffers(r, idx, res);
 }
 
 static void
@@ -857,7 +857,7 @@ sr__write_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__write_fixed_return_buffers(r, idx, res);
 }
 
 static void
@@ -1009,7 +1009,7 @@ sr__read_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__read_return_buffers(r, idx, res);
 }
 
 static void
@@ -1021,7 +1021,7 @@ sr__write_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__write_return_buffers(r, idx, res);
 }
 
 static void
@@ -1033,7 +1033,7 @@ sr__send_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__send_return_buffers(r, idx, res);
 }
 
 static void
@@ -1045,7 +1045,7 @@ sr__sendto_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, boo
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__sendto_return_buffers(r, idx, res);
 }
 
 static void
@@ -1057,7 +1057,7 @@ sr__recv_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__recv_return_buffers(r, idx, res);
 }
 
 static void
@@ -1084,7 +1084,7 @@ sr__fgetxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__fgetxattr_return_buffers(r, idx, res);
 }
 
 static void
@@ -1096,7 +1096,7 @@ sr__getxattr_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, b
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__getxattr_return_buffers(r, idx, res);
 }
 
 static void
@@ -1154,7 +1154,7 @@ sr__send_zc_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bo
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__send_zc_return_buffers(r, idx, res);
 }
 
 static void
@@ -1166,7 +1166,7 @@ sr__send_zc_fixed_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cfla
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__send_zc_fixed_return_buffers(r, idx, res);
 }
 
 static void
@@ -1218,7 +1218,7 @@ sr__epoll_wait_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags,
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
+	sr__epoll_wait_return_buffers(r, idx, res);
 }
 
 static void

@@ -308,6 +308,19 @@ class OpC(View):
         return " | ".join(self.slot_flags + ["(deliver ? SR__SF_CB : 0)"])
 
     @property
+    def return_buffers_fn(self):
+        """Gives back the op's owned buffers at its final completion (api.h), or None."""
+        return f"sr__{self.m.name}_return_buffers" if self.m.buffers else None
+
+    @property
+    def take_head(self):
+        """Waiting may take the op's CQE at the CQ head and finish it inline: a
+        single CQE whose only completion-time work is giving owned buffers back."""
+        o = self.m
+        return (o.shape == "single" and bool(o.buffers) and not
+                (o.bufvecs or o.msghdrs or o.results or o.direct))
+
+    @property
     def c_plain(self):
         """The slot needs no completion-time work (sr__wait_done frees it itself)."""
         return c_bool(not self.slot_flags)

@@ -116,7 +116,7 @@ int sr_buf_free(struct sr_buf *b)
 	return 0;
 }
 
-void *sr_buf_data(struct sr_buf *b)
+void *(sr_buf_data)(struct sr_buf *b)
 {
 	if (buf_usable(b, "sr_buf_data"))
 		return NULL;
@@ -202,6 +202,18 @@ void sr__kernel_wrote(const void *p, size_t n)
 {
 	if (p && n)
 		VALGRIND_MAKE_MEM_DEFINED(p, n);
+}
+
+/* Is memcheck watching?  Only it answers the request (-1; other tools 0). */
+bool sr__memcheck(void)
+{
+#if __has_include(<valgrind/memcheck.h>)
+	char probe = 0;
+
+	return RUNNING_ON_VALGRIND && (long)VALGRIND_MAKE_MEM_DEFINED(&probe, 1) == -1;
+#else
+	return false;
+#endif
 }
 
 /* A buffer that belongs to a pool or a group goes home when it is returned. */

@@ -173,15 +173,20 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 	 * The usual way here: an op submitted just now (a batch of one), no
 	 * CQE yet.  Enter once, and take its CQE from the CQ head.
 	 */
-	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r) && sr__enter_one(r, want) &&
-	    sr__cq_head(r)->user_data == want) {
-		const struct io_uring_cqe *cqe = sr__cq_head(r);
+	if (block && r->_uring_up && !(want & SR__UD_SLOW) && !sr__cq_has(r)) {
+		int ready = sr__enter_for(r, want, fn);
 
-		r->_slots[idx]._res = cqe->res;
-		r->_slots[idx]._cflags = cqe->flags;
-		r->_slots[idx]._state = SR__SLOT_DONE;
-		r->_cqh++;
-		return 0;
+		if (ready < 0)
+			return ready;
+		if (ready && sr__cq_head(r)->user_data == want) {
+			const struct io_uring_cqe *cqe = sr__cq_head(r);
+
+			r->_slots[idx]._res = cqe->res;
+			r->_slots[idx]._cflags = cqe->flags;
+			r->_slots[idx]._state = SR__SLOT_DONE;
+			r->_cqh++;
+			return 0;
+		}
 	}
 
 	for (;;) {
@@ -219,6 +224,43 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 	}
 }
 
+/*
+ * The common case of a stream's next completion: nothing queued for it,
+ * and its own CQE, one that is not the last (F_MORE) nor an error, at the
+ * CQ head (after one enter, when blocking and the CQ is empty).  It is
+ * taken from there instead of being queued as an item and popped again.
+ * True: taken into the slot; false: the general way.
+ */
+static bool next_at_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+			 uint32_t idx, int *err)
+{
+	uint64_t want = sr__want(h, op);
+	struct sr_slot *s = &r->_slots[idx];
+	const struct io_uring_cqe *cqe;
+	uint32_t cf;
+
+	if (!r->_uring_up || (s->_flags & ~SR__SF_FINISH) != SR__SF_MULTI || r->_slotx[idx]._fb)
+		return false;
+	if (!sr__cq_has(r)) {
+		int ret = block ? sr__enter_for(r, want, fn) : 0;
+
+		if (ret <= 0) {
+			*err = ret;
+			return false;
+		}
+	}
+	cqe = sr__cq_head(r);
+	cf = cqe->flags;
+	if (cqe->user_data != want || cqe->res < 0 || !(cf & IORING_CQE_F_MORE))
+		return false;
+	s->_res = cqe->res;
+	s->_cflags = cf;
+	r->_cqh++;
+	if (s->_flags & SR__SF_FINISH)
+		sr_op_table[op].finish(r, idx, s->_res, cf, false);
+	return true;
+}
+
 int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
 	     uint32_t *idxp)
 {
@@ -228,6 +270,16 @@ int sr__next(struct sr_ring *r, const struct sr_handle *h, unsigned op, const ch
 
 	if (!sr__owned(r))
 		return sr__not_owner(r, fn);
+	idx = sr__slot_of(r, h, op);
+	if (idx != SR__NONE && r->_slotx[idx]._qhead == SR__NONE) {
+		ret = 0;
+		if (next_at_head(r, h, op, fn, block, idx, &ret)) {
+			*idxp = idx;
+			return 0;
+		}
+		if (ret < 0)
+			return ret;
+	}
 	for (;;) {
 		idx = sr__slot_of(r, h, op);
 		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))

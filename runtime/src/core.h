@@ -99,6 +99,8 @@ static inline uint32_t sr__slot_next(struct sr_ring *r)
 	return sr__likely(r->_free != SR__NONE) ? r->_free : sr__slot_grow(r);
 }
 bool sr__items_grow(struct sr_ring *r);
+/* Under valgrind's memcheck (buf.c): rings get SR__RING_MEMCHECK. */
+bool sr__memcheck(void);
 
 /* A free item (its next is SR__NONE), or SR__NONE without memory. */
 static inline uint32_t sr__item_alloc(struct sr_ring *r)

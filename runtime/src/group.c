@@ -637,7 +637,8 @@ struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflag
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
 	b->_len = res > 0 ? (size_t)res : 0;
-	sr__kernel_wrote(b->_data, b->_len);
+	if (!g->_ring || (g->_ring->_flags & SR__RING_MEMCHECK))
+		sr__kernel_wrote(b->_data, b->_len);
 	g->_out++;
 	return b;
 }

@@ -327,21 +327,33 @@ struct io_uring_sqe *sr__sqe_refill(struct sr_ring *r)
  * from sr__not_done so the common case pays for no more than it uses.
  * Returns whether a CQE is ready; the caller checks it is the op's.
  */
-bool sr__enter_one(struct sr_ring *r, uint64_t ud)
+int sr__enter_for(struct sr_ring *r, uint64_t ud, const char *fn)
 {
 	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+	int ret;
 
 	/* Only a live handle whose CQE is still to come may block: the
-	 * kernel has its op (one reaped earlier is in its slot already). */
+	 * kernel has its op (one reaped earlier is in its slot already).  A
+	 * callback's completion is its callback's: waiting is refused. */
 	if (r->_fb || (r->_flags & SR_RING_CAPTURE) || !r->_uring_up || idx >= r->_nslots ||
-	    r->_slots[idx]._ud != ud || r->_slots[idx]._state == SR__SLOT_DONE)
-		return false;
+	    r->_slots[idx]._ud != ud || r->_slots[idx]._state == SR__SLOT_DONE ||
+	    (r->_slots[idx]._flags & SR__SF_CB))
+		return 0;
 	/* Callers found the CQ empty just now, which published its head. */
 	if (enter_published(r, ENTER_SUBMIT, 0) < 0)
-		return false;
+		return 0;
 	if (sr__cq_has(r))
-		return true;
-	return enter_published(r, ENTER_WAIT, -1) >= 0 && sr__cq_has(r);
+		return 1;
+	ret = enter_published(r, ENTER_WAIT, -1);
+	if (sr__unlikely(ret == -EINTR))
+		return sr__interrupted(ret, fn);
+	return ret >= 0 && sr__cq_has(r);
+}
+
+/* Programs built with the headers of before sr__enter_for call this one. */
+bool sr__enter_one(struct sr_ring *r, uint64_t ud)
+{
+	return sr__enter_for(r, ud, "sr_wait") > 0;
 }
 
 /*

@@ -181,6 +181,55 @@ static void test_pool_threads(void)
 	close(sh.fd);
 }
 
+struct contend {
+	struct sr_pool *pool;
+	int held[4];		/* per buffer: 1 while a thread has it */
+	unsigned bad, takes;
+};
+
+static void *contend_thread(void *arg)
+{
+	struct contend *k = arg;
+	unsigned takes = 0;
+
+	for (int i = 0; i < 50000; i++) {
+		struct sr_buf *b = sr_pool_take(k->pool);
+		int *held;
+
+		if (!b)
+			continue;
+		/* The pool's buffers are consecutive pages: one flag each. */
+		held = &k->held[((uintptr_t)sr_buf_data(b) >> 12) % 4];
+		if (__atomic_exchange_n(held, 1, __ATOMIC_ACQ_REL))
+			__atomic_add_fetch(&k->bad, 1, __ATOMIC_RELAXED);
+		((volatile char *)sr_buf_data(b))[0]++;
+		__atomic_store_n(held, 0, __ATOMIC_RELEASE);
+		if (sr_pool_put(b))
+			__atomic_add_fetch(&k->bad, 1, __ATOMIC_RELAXED);
+		takes++;
+	}
+	__atomic_add_fetch(&k->takes, takes, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Four threads taking and putting back the four buffers of one pool as fast
+ * as they can: a buffer is never out twice, and all are back at the end. */
+static void test_pool_contended(void)
+{
+	struct contend k = { .pool = sr_pool_create(4, 4096, 0) };
+	pthread_t t[4];
+
+	CU_ASSERT_FATAL(k.pool != NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, contend_thread, &k);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CU_ASSERT_EQUAL(k.bad, 0);
+	CU_ASSERT(k.takes > 0);
+	CU_ASSERT_EQUAL(sr_pool_available(k.pool), 4);
+	CU_ASSERT_EQUAL(sr_pool_destroy(k.pool), 0);
+}
+
 /* A registered pool: fixed ops take its buffers, two of them in one vectored op. */
 static void test_registered_pool(void)
 {
@@ -662,6 +711,7 @@ void buffer_tests(CU_pSuite s)
 	CU_add_test(s, "pool: take, exhaustion, put", test_pool_basics);
 	CU_add_test(s, "pool: auto return on success, failure, cancel", test_pool_auto_return);
 	CU_add_test(s, "pool: shared by four rings on four threads", test_pool_threads);
+	CU_add_test(s, "pool: four threads contending for four buffers", test_pool_contended);
 	CU_add_test(s, "pool: registered, fixed vectored op over two buffers", test_registered_pool);
 	CU_add_test(s, "buffer windows", test_windows);
 	CU_add_test(s, "registered-file handles and generations", test_file_handles);

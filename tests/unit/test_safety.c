@@ -1011,6 +1011,58 @@ static void test_many_jobs(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/* --- waiting on a callback's op ----------------------------------------------------- */
+
+static void count_read_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	(void)r;
+	if (c->res == 5 && buf_says(c->buf, "hello"))
+		++*(int *)arg;
+}
+
+/*
+ * Waiting on an op submitted with a callback is refused with an error that
+ * names the op, whether its CQE is still to come or already at the CQ head
+ * (the inline fast path of waiting must not take it), and the callback
+ * still runs once.
+ */
+static void test_wait_on_callback_op_refused(void)
+{
+	struct sr_ring *r;
+	int fds[2], hits = 0;
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_read_submitted sub;
+	struct sr_read_completed c;
+
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0);
+	for (int head = 0; head < 2; head++) {
+		struct sr_read_op op = sr_read(fds[0], b, 0);
+
+		CU_ASSERT_FATAL(sr_submit_cb(r, &op, count_read_cb, &hits, &sub) == 0);
+		if (head) {
+			/* Its CQE first in the CQ before the wait. */
+			CU_ASSERT_FATAL(write(fds[1], "hello", 5) == 5);
+			CU_ASSERT(sr_ring_submit(r) >= 0);
+			usleep(10000);
+		}
+		CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(sr_last_error(), "sr_read_wait"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(sr_last_error(), "callback"));
+		CU_ASSERT_EQUAL(c.res, 0);
+		if (!head)
+			CU_ASSERT_FATAL(write(fds[1], "hello", 5) == 5);
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		CU_ASSERT_EQUAL(hits, head + 1);
+		CU_ASSERT_FALSE(sr_buf_is_lent(b));
+	}
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 void safety_tests(CU_pSuite s)
 {
 	static const struct {
@@ -1027,6 +1079,7 @@ void safety_tests(CU_pSuite s)
 		{ "ownership: group recycle rules", test_group_recycle_rules },
 		{ "callbacks: every call from a callback", test_callback_reentry },
 		{ "callbacks: stop, then destroy", test_callback_stop_then_destroy },
+		{ "callbacks: waiting on a callback's op is refused", test_wait_on_callback_op_refused },
 		{ "threads: calls from a thread that is not the owner", test_foreign_thread },
 		{ "threads: handing a movable ring over", test_handover },
 		{ "threads: a single-issuer ring stays", test_single_issuer_stays },

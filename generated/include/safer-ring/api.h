@@ -78,7 +78,7 @@ sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -102,7 +102,7 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
 	(void)r;
@@ -122,7 +122,7 @@ sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_nop_submitted *sub)
 {
 	return sr__nop_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop_submit");
@@ -142,13 +142,14 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -280,7 +281,7 @@ sr_readv_set_file(struct sr_readv_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -332,7 +333,7 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__readv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_completed *c)
 {
 	(void)r;
@@ -352,7 +353,7 @@ sr__readv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_readv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_readv_submitted *sub)
 {
 	return sr__readv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_readv_submit");
@@ -372,13 +373,14 @@ sr_readv_submit_cb(struct sr_ring *r, struct sr_readv_op *op, sr_readv_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_wait(struct sr_ring *r, struct sr_readv_submitted *sub, struct sr_readv_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_READV, "sr_readv_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -510,7 +512,7 @@ sr_writev_set_file(struct sr_writev_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -562,7 +564,7 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__writev_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_completed *c)
 {
 	(void)r;
@@ -582,7 +584,7 @@ sr__writev_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_writev_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_writev_submitted *sub)
 {
 	return sr__writev_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_writev_submit");
@@ -602,13 +604,14 @@ sr_writev_submit_cb(struct sr_ring *r, struct sr_writev_op *op, sr_writev_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_wait(struct sr_ring *r, struct sr_writev_submitted *sub, struct sr_writev_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV, "sr_writev_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -725,7 +728,7 @@ sr_fsync_set_file(struct sr_fsync_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -755,7 +758,7 @@ sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fsync_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsync_completed *c)
 {
 	(void)r;
@@ -775,7 +778,7 @@ sr__fsync_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fsync_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_fsync_submitted *sub)
 {
 	return sr__fsync_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fsync_submit");
@@ -795,13 +798,14 @@ sr_fsync_submit_cb(struct sr_ring *r, struct sr_fsync_op *op, sr_fsync_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fsync_wait(struct sr_ring *r, struct sr_fsync_submitted *sub, struct sr_fsync_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FSYNC, "sr_fsync_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -920,7 +924,7 @@ sr_read_fixed_set_file(struct sr_read_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -959,7 +963,17 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__read_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__read_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -979,7 +993,7 @@ sr__read_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_read_fixed_submitted *sub)
 {
 	return sr__read_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_fixed_submit");
@@ -999,13 +1013,25 @@ sr_read_fixed_submit_cb(struct sr_ring *r, struct sr_read_fixed_op *op, sr_read_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struct sr_read_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_fixed_return_buffers(r, idx, e.res);
+		sr__read_fixed_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1119,7 +1145,7 @@ sr_write_fixed_set_file(struct sr_write_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1158,7 +1184,17 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__write_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__write_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1178,7 +1214,7 @@ sr__write_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_write_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct sr_write_fixed_submitted *sub)
 {
 	return sr__write_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_write_fixed_submit");
@@ -1198,13 +1234,25 @@ sr_write_fixed_submit_cb(struct sr_ring *r, struct sr_write_fixed_op *op, sr_wri
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, struct sr_write_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__write_fixed_return_buffers(r, idx, e.res);
+		sr__write_fixed_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1314,7 +1362,7 @@ sr_poll_add_set_file(struct sr_poll_add_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1344,7 +1392,7 @@ sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_add_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_add_completed *c)
 {
 	(void)r;
@@ -1364,7 +1412,7 @@ sr__poll_add_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_add_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_poll_add_submitted *sub)
 {
 	return sr__poll_add_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_add_submit");
@@ -1384,13 +1432,14 @@ sr_poll_add_submit_cb(struct sr_ring *r, struct sr_poll_add_op *op, sr_poll_add_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_add_wait(struct sr_ring *r, struct sr_poll_add_submitted *sub, struct sr_poll_add_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_ADD, "sr_poll_add_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1501,7 +1550,7 @@ sr_poll_multishot_set_file(struct sr_poll_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1531,7 +1580,7 @@ sr__poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_multishot_completed *c)
 {
 	(void)r;
@@ -1552,7 +1601,7 @@ sr__poll_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_multishot_submit(struct sr_ring *r, struct sr_poll_multishot_op *op, struct sr_poll_multishot_submitted *sub)
 {
 	return sr__poll_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_multishot_submit");
@@ -1682,7 +1731,7 @@ sr_poll_remove_set_personality(struct sr_poll_remove_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1711,7 +1760,7 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_remove_completed *c)
 {
 	(void)r;
@@ -1731,7 +1780,7 @@ sr__poll_remove_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct sr_poll_remove_submitted *sub)
 {
 	return sr__poll_remove_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_remove_submit");
@@ -1751,13 +1800,14 @@ sr_poll_remove_submit_cb(struct sr_ring *r, struct sr_poll_remove_op *op, sr_pol
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_remove_wait(struct sr_ring *r, struct sr_poll_remove_submitted *sub, struct sr_poll_remove_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_REMOVE, "sr_poll_remove_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1858,7 +1908,7 @@ sr_poll_update_set_personality(struct sr_poll_update_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1887,7 +1937,7 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__poll_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_poll_update_completed *c)
 {
 	(void)r;
@@ -1907,7 +1957,7 @@ sr__poll_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_poll_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct sr_poll_update_submitted *sub)
 {
 	return sr__poll_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_poll_update_submit");
@@ -1927,13 +1977,14 @@ sr_poll_update_submit_cb(struct sr_ring *r, struct sr_poll_update_op *op, sr_pol
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_poll_update_wait(struct sr_ring *r, struct sr_poll_update_submitted *sub, struct sr_poll_update_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_POLL_UPDATE, "sr_poll_update_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2054,7 +2105,7 @@ sr_sync_file_range_set_file(struct sr_sync_file_range_op *sr_op, struct sr_file 
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2084,7 +2135,7 @@ sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sync_file_range_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sync_file_range_completed *c)
 {
 	(void)r;
@@ -2104,7 +2155,7 @@ sr__sync_file_range_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sync_file_range_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, struct sr_sync_file_range_submitted *sub)
 {
 	return sr__sync_file_range_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sync_file_range_submit");
@@ -2124,13 +2175,14 @@ sr_sync_file_range_submit_cb(struct sr_ring *r, struct sr_sync_file_range_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sync_file_range_wait(struct sr_ring *r, struct sr_sync_file_range_submitted *sub, struct sr_sync_file_range_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SYNC_FILE_RANGE, "sr_sync_file_range_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2256,7 +2308,7 @@ sr_sendmsg_set_file(struct sr_sendmsg_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2301,7 +2353,7 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_completed *c)
 {
 	(void)r;
@@ -2321,7 +2373,7 @@ sr__sendmsg_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_sendmsg_submitted *sub)
 {
 	return sr__sendmsg_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_submit");
@@ -2341,13 +2393,14 @@ sr_sendmsg_submit_cb(struct sr_ring *r, struct sr_sendmsg_op *op, sr_sendmsg_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_wait(struct sr_ring *r, struct sr_sendmsg_submitted *sub, struct sr_sendmsg_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG, "sr_sendmsg_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2474,7 +2527,7 @@ sr_recvmsg_set_file(struct sr_recvmsg_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2519,7 +2572,7 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recvmsg_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -2542,7 +2595,7 @@ sr__recvmsg_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recvmsg_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_recvmsg_submitted *sub)
 {
 	return sr__recvmsg_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recvmsg_submit");
@@ -2562,13 +2615,14 @@ sr_recvmsg_submit_cb(struct sr_ring *r, struct sr_recvmsg_op *op, sr_recvmsg_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_wait(struct sr_ring *r, struct sr_recvmsg_submitted *sub, struct sr_recvmsg_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_RECVMSG, "sr_recvmsg_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2712,7 +2766,7 @@ sr_recvmsg_multishot_set_file(struct sr_recvmsg_multishot_op *sr_op, struct sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2764,7 +2818,7 @@ sr__recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recvmsg_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recvmsg_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -2785,7 +2839,7 @@ sr__recvmsg_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recvmsg_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recvmsg_multishot_submit(struct sr_ring *r, struct sr_recvmsg_multishot_op *op, struct sr_recvmsg_multishot_submitted *sub)
 {
 	return sr__recvmsg_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recvmsg_multishot_submit");
@@ -2938,7 +2992,7 @@ sr_timeout_set_personality(struct sr_timeout_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -2979,7 +3033,7 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_completed *c)
 {
 	(void)r;
@@ -2999,7 +3053,7 @@ sr__timeout_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_timeout_submitted *sub)
 {
 	return sr__timeout_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_submit");
@@ -3019,13 +3073,14 @@ sr_timeout_submit_cb(struct sr_ring *r, struct sr_timeout_op *op, sr_timeout_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_wait(struct sr_ring *r, struct sr_timeout_submitted *sub, struct sr_timeout_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT, "sr_timeout_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3148,7 +3203,7 @@ sr_timeout_multishot_set_personality(struct sr_timeout_multishot_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3187,7 +3242,7 @@ sr__timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_multishot_completed *c)
 {
 	(void)r;
@@ -3208,7 +3263,7 @@ sr__timeout_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_multishot_submit(struct sr_ring *r, struct sr_timeout_multishot_op *op, struct sr_timeout_multishot_submitted *sub)
 {
 	return sr__timeout_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_multishot_submit");
@@ -3347,7 +3402,7 @@ sr_timeout_remove_set_personality(struct sr_timeout_remove_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3376,7 +3431,7 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_remove_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_remove_completed *c)
 {
 	(void)r;
@@ -3396,7 +3451,7 @@ sr__timeout_remove_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_remove_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, struct sr_timeout_remove_submitted *sub)
 {
 	return sr__timeout_remove_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_remove_submit");
@@ -3416,13 +3471,14 @@ sr_timeout_remove_submit_cb(struct sr_ring *r, struct sr_timeout_remove_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_remove_wait(struct sr_ring *r, struct sr_timeout_remove_submitted *sub, struct sr_timeout_remove_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_REMOVE, "sr_timeout_remove_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3538,7 +3594,7 @@ sr_timeout_update_set_personality(struct sr_timeout_update_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3582,7 +3638,7 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__timeout_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_timeout_update_completed *c)
 {
 	(void)r;
@@ -3602,7 +3658,7 @@ sr__timeout_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_timeout_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, struct sr_timeout_update_submitted *sub)
 {
 	return sr__timeout_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_timeout_update_submit");
@@ -3622,13 +3678,14 @@ sr_timeout_update_submit_cb(struct sr_ring *r, struct sr_timeout_update_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_timeout_update_wait(struct sr_ring *r, struct sr_timeout_update_submitted *sub, struct sr_timeout_update_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TIMEOUT_UPDATE, "sr_timeout_update_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3756,7 +3813,7 @@ sr_accept_set_file(struct sr_accept_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -3797,7 +3854,7 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -3821,7 +3878,7 @@ sr__accept_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_accept_submitted *sub)
 {
 	return sr__accept_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_accept_submit");
@@ -3841,13 +3898,14 @@ sr_accept_submit_cb(struct sr_ring *r, struct sr_accept_op *op, sr_accept_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_wait(struct sr_ring *r, struct sr_accept_submitted *sub, struct sr_accept_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT, "sr_accept_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3978,7 +4036,7 @@ sr_accept_direct_set_file(struct sr_accept_direct_op *sr_op, struct sr_file sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4020,7 +4078,7 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_accept_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -4046,7 +4104,7 @@ sr__accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, struct sr_accept_direct_submitted *sub)
 {
 	return sr__accept_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_accept_direct_submit");
@@ -4066,13 +4124,14 @@ sr_accept_direct_submit_cb(struct sr_ring *r, struct sr_accept_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_accept_direct_wait(struct sr_ring *r, struct sr_accept_direct_submitted *sub, struct sr_accept_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ACCEPT_DIRECT, "sr_accept_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4190,7 +4249,7 @@ sr_multishot_accept_set_file(struct sr_multishot_accept_op *sr_op, struct sr_fil
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4220,7 +4279,7 @@ sr__multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__multishot_accept_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_completed *c)
 {
 	(void)r;
@@ -4241,7 +4300,7 @@ sr__multishot_accept_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_multishot_accept_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_multishot_accept_submit(struct sr_ring *r, struct sr_multishot_accept_op *op, struct sr_multishot_accept_submitted *sub)
 {
 	return sr__multishot_accept_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_multishot_accept_submit");
@@ -4391,7 +4450,7 @@ sr_multishot_accept_direct_set_file(struct sr_multishot_accept_direct_op *sr_op,
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4421,7 +4480,7 @@ sr__multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__multishot_accept_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_multishot_accept_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -4442,7 +4501,7 @@ sr__multishot_accept_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_multishot_accept_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_multishot_accept_direct_submit(struct sr_ring *r, struct sr_multishot_accept_direct_op *op, struct sr_multishot_accept_direct_submitted *sub)
 {
 	return sr__multishot_accept_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_multishot_accept_direct_submit");
@@ -4581,7 +4640,7 @@ sr_async_cancel_set_personality(struct sr_async_cancel_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4610,7 +4669,7 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__async_cancel_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_completed *c)
 {
 	(void)r;
@@ -4630,7 +4689,7 @@ sr__async_cancel_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_async_cancel_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct sr_async_cancel_submitted *sub)
 {
 	return sr__async_cancel_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_submit");
@@ -4650,13 +4709,14 @@ sr_async_cancel_submit_cb(struct sr_ring *r, struct sr_async_cancel_op *op, sr_a
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_wait(struct sr_ring *r, struct sr_async_cancel_submitted *sub, struct sr_async_cancel_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL, "sr_async_cancel_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4763,7 +4823,7 @@ sr_async_cancel_fd_set_personality(struct sr_async_cancel_fd_op *sr_op, uint16_t
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4787,7 +4847,7 @@ sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__async_cancel_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_async_cancel_fd_completed *c)
 {
 	(void)r;
@@ -4807,7 +4867,7 @@ sr__async_cancel_fd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_async_cancel_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, struct sr_async_cancel_fd_submitted *sub)
 {
 	return sr__async_cancel_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_async_cancel_fd_submit");
@@ -4827,13 +4887,14 @@ sr_async_cancel_fd_submit_cb(struct sr_ring *r, struct sr_async_cancel_fd_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_async_cancel_fd_wait(struct sr_ring *r, struct sr_async_cancel_fd_submitted *sub, struct sr_async_cancel_fd_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_ASYNC_CANCEL_FD, "sr_async_cancel_fd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4946,7 +5007,7 @@ sr_link_timeout_set_personality(struct sr_link_timeout_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -4985,7 +5046,7 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__link_timeout_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_link_timeout_completed *c)
 {
 	(void)r;
@@ -5005,7 +5066,7 @@ sr__link_timeout_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_link_timeout_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct sr_link_timeout_submitted *sub)
 {
 	return sr__link_timeout_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_link_timeout_submit");
@@ -5025,13 +5086,14 @@ sr_link_timeout_submit_cb(struct sr_ring *r, struct sr_link_timeout_op *op, sr_l
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_link_timeout_wait(struct sr_ring *r, struct sr_link_timeout_submitted *sub, struct sr_link_timeout_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LINK_TIMEOUT, "sr_link_timeout_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5149,7 +5211,7 @@ sr_connect_set_file(struct sr_connect_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5194,7 +5256,7 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__connect_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_connect_completed *c)
 {
 	(void)r;
@@ -5214,7 +5276,7 @@ sr__connect_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_connect_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_connect_submitted *sub)
 {
 	return sr__connect_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_connect_submit");
@@ -5234,13 +5296,14 @@ sr_connect_submit_cb(struct sr_ring *r, struct sr_connect_op *op, sr_connect_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_connect_wait(struct sr_ring *r, struct sr_connect_submitted *sub, struct sr_connect_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CONNECT, "sr_connect_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5354,7 +5417,7 @@ sr_fallocate_set_file(struct sr_fallocate_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5384,7 +5447,7 @@ sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fallocate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fallocate_completed *c)
 {
 	(void)r;
@@ -5404,7 +5467,7 @@ sr__fallocate_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fallocate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_fallocate_submitted *sub)
 {
 	return sr__fallocate_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fallocate_submit");
@@ -5424,13 +5487,14 @@ sr_fallocate_submit_cb(struct sr_ring *r, struct sr_fallocate_op *op, sr_falloca
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fallocate_wait(struct sr_ring *r, struct sr_fallocate_submitted *sub, struct sr_fallocate_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FALLOCATE, "sr_fallocate_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5540,7 +5604,7 @@ sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5581,7 +5645,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
 	(void)r;
@@ -5601,7 +5665,7 @@ sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_openat_submitted *sub)
 {
 	return sr__openat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_submit");
@@ -5621,13 +5685,14 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5740,7 +5805,7 @@ sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5782,7 +5847,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -5803,7 +5868,7 @@ sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_openat_direct_submitted *sub)
 {
 	return sr__openat_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_direct_submit");
@@ -5823,13 +5888,14 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -5927,7 +5993,7 @@ sr_close_set_personality(struct sr_close_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -5951,7 +6017,7 @@ sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__close_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_completed *c)
 {
 	(void)r;
@@ -5971,7 +6037,7 @@ sr__close_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_close_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_close_submitted *sub)
 {
 	return sr__close_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_close_submit");
@@ -5991,13 +6057,14 @@ sr_close_submit_cb(struct sr_ring *r, struct sr_close_op *op, sr_close_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_close_wait(struct sr_ring *r, struct sr_close_submitted *sub, struct sr_close_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE, "sr_close_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6095,7 +6162,7 @@ sr_close_direct_set_personality(struct sr_close_direct_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6120,7 +6187,7 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__close_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_close_direct_completed *c)
 {
 	(void)r;
@@ -6140,7 +6207,7 @@ sr__close_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_close_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct sr_close_direct_submitted *sub)
 {
 	return sr__close_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_close_direct_submit");
@@ -6160,13 +6227,14 @@ sr_close_direct_submit_cb(struct sr_ring *r, struct sr_close_direct_op *op, sr_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_close_direct_wait(struct sr_ring *r, struct sr_close_direct_submitted *sub, struct sr_close_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CLOSE_DIRECT, "sr_close_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6274,7 +6342,7 @@ sr_files_update_set_personality(struct sr_files_update_op *sr_op, uint16_t sr_pe
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6314,7 +6382,7 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__files_update_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_files_update_completed *c)
 {
 	(void)r;
@@ -6334,7 +6402,7 @@ sr__files_update_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_files_update_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct sr_files_update_submitted *sub)
 {
 	return sr__files_update_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_files_update_submit");
@@ -6354,13 +6422,14 @@ sr_files_update_submit_cb(struct sr_ring *r, struct sr_files_update_op *op, sr_f
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_files_update_wait(struct sr_ring *r, struct sr_files_update_submitted *sub, struct sr_files_update_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FILES_UPDATE, "sr_files_update_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6473,7 +6542,7 @@ sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6515,7 +6584,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -6538,7 +6607,7 @@ sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_statx_submitted *sub)
 {
 	return sr__statx_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_statx_submit");
@@ -6558,13 +6627,14 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6692,7 +6762,7 @@ sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6729,7 +6799,17 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -6749,7 +6829,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_read_submitted *sub)
 {
 	return sr__read_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_submit");
@@ -6769,13 +6849,25 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_return_buffers(r, idx, e.res);
+		sr__read_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -6898,7 +6990,7 @@ sr_write_set_file(struct sr_write_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -6935,7 +7027,17 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__write_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__write_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_write_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -6955,7 +7057,7 @@ sr__write_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_write_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_write_submitted *sub)
 {
 	return sr__write_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_write_submit");
@@ -6975,13 +7077,25 @@ sr_write_submit_cb(struct sr_ring *r, struct sr_write_op *op, sr_write_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__write_return_buffers(r, idx, e.res);
+		sr__write_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7095,7 +7209,7 @@ sr_fadvise_set_file(struct sr_fadvise_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7125,7 +7239,7 @@ sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fadvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise_completed *c)
 {
 	(void)r;
@@ -7145,7 +7259,7 @@ sr__fadvise_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fadvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_fadvise_submitted *sub)
 {
 	return sr__fadvise_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fadvise_submit");
@@ -7165,13 +7279,14 @@ sr_fadvise_submit_cb(struct sr_ring *r, struct sr_fadvise_op *op, sr_fadvise_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise_wait(struct sr_ring *r, struct sr_fadvise_submitted *sub, struct sr_fadvise_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE, "sr_fadvise_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7285,7 +7400,7 @@ sr_fadvise64_set_file(struct sr_fadvise64_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7315,7 +7430,7 @@ sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fadvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fadvise64_completed *c)
 {
 	(void)r;
@@ -7335,7 +7450,7 @@ sr__fadvise64_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fadvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_fadvise64_submitted *sub)
 {
 	return sr__fadvise64_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fadvise64_submit");
@@ -7355,13 +7470,14 @@ sr_fadvise64_submit_cb(struct sr_ring *r, struct sr_fadvise64_op *op, sr_fadvise
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fadvise64_wait(struct sr_ring *r, struct sr_fadvise64_submitted *sub, struct sr_fadvise64_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FADVISE64, "sr_fadvise64_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7464,7 +7580,7 @@ sr_madvise_set_personality(struct sr_madvise_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7488,7 +7604,7 @@ sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__madvise_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise_completed *c)
 {
 	(void)r;
@@ -7508,7 +7624,7 @@ sr__madvise_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_madvise_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_madvise_submitted *sub)
 {
 	return sr__madvise_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_madvise_submit");
@@ -7528,13 +7644,14 @@ sr_madvise_submit_cb(struct sr_ring *r, struct sr_madvise_op *op, sr_madvise_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise_wait(struct sr_ring *r, struct sr_madvise_submitted *sub, struct sr_madvise_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE, "sr_madvise_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7637,7 +7754,7 @@ sr_madvise64_set_personality(struct sr_madvise64_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7661,7 +7778,7 @@ sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__madvise64_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_madvise64_completed *c)
 {
 	(void)r;
@@ -7681,7 +7798,7 @@ sr__madvise64_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_madvise64_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_madvise64_submitted *sub)
 {
 	return sr__madvise64_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_madvise64_submit");
@@ -7701,13 +7818,14 @@ sr_madvise64_submit_cb(struct sr_ring *r, struct sr_madvise64_op *op, sr_madvise
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_madvise64_wait(struct sr_ring *r, struct sr_madvise64_submitted *sub, struct sr_madvise64_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MADVISE64, "sr_madvise64_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -7828,7 +7946,7 @@ sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -7864,7 +7982,17 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -7884,7 +8012,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub)
 {
 	return sr__send_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_submit");
@@ -7904,13 +8032,25 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__send_return_buffers(r, idx, e.res);
+		sr__send_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8041,7 +8181,7 @@ sr_sendto_set_file(struct sr_sendto_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8092,7 +8232,17 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__sendto_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__sendto_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendto_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8112,7 +8262,7 @@ sr__sendto_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendto_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_sendto_submitted *sub)
 {
 	return sr__sendto_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendto_submit");
@@ -8132,13 +8282,25 @@ sr_sendto_submit_cb(struct sr_ring *r, struct sr_sendto_op *op, sr_sendto_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sendto_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__sendto_return_buffers(r, idx, e.res);
+		sr__sendto_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8261,7 +8423,7 @@ sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8300,7 +8462,7 @@ sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8321,7 +8483,7 @@ sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
 {
 	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
@@ -8478,7 +8640,7 @@ sr_recv_set_file(struct sr_recv_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8514,7 +8676,17 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__recv_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__recv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8534,7 +8706,7 @@ sr__recv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_recv_submitted *sub)
 {
 	return sr__recv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_submit");
@@ -8554,13 +8726,25 @@ sr_recv_submit_cb(struct sr_ring *r, struct sr_recv_op *op, sr_recv_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__recv_return_buffers(r, idx, e.res);
+		sr__recv_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8696,7 +8880,7 @@ sr_recv_multishot_set_file(struct sr_recv_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8733,7 +8917,7 @@ sr__recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recv_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -8754,7 +8938,7 @@ sr__recv_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_multishot_submit(struct sr_ring *r, struct sr_recv_multishot_op *op, struct sr_recv_multishot_submitted *sub)
 {
 	return sr__recv_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_multishot_submit");
@@ -8894,7 +9078,7 @@ sr_openat2_set_personality(struct sr_openat2_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -8942,7 +9126,7 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat2_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_completed *c)
 {
 	(void)r;
@@ -8962,7 +9146,7 @@ sr__openat2_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat2_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_openat2_submitted *sub)
 {
 	return sr__openat2_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat2_submit");
@@ -8982,13 +9166,14 @@ sr_openat2_submit_cb(struct sr_ring *r, struct sr_openat2_op *op, sr_openat2_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_wait(struct sr_ring *r, struct sr_openat2_submitted *sub, struct sr_openat2_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2, "sr_openat2_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9100,7 +9285,7 @@ sr_openat2_direct_set_personality(struct sr_openat2_direct_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9149,7 +9334,7 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat2_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat2_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -9170,7 +9355,7 @@ sr__openat2_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat2_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, struct sr_openat2_direct_submitted *sub)
 {
 	return sr__openat2_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat2_direct_submit");
@@ -9190,13 +9375,14 @@ sr_openat2_direct_submit_cb(struct sr_ring *r, struct sr_openat2_direct_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat2_direct_wait(struct sr_ring *r, struct sr_openat2_direct_submitted *sub, struct sr_openat2_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT2_DIRECT, "sr_openat2_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9306,7 +9492,7 @@ sr_epoll_ctl_set_personality(struct sr_epoll_ctl_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9345,7 +9531,7 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__epoll_ctl_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_ctl_completed *c)
 {
 	(void)r;
@@ -9365,7 +9551,7 @@ sr__epoll_ctl_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_epoll_ctl_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_epoll_ctl_submitted *sub)
 {
 	return sr__epoll_ctl_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_epoll_ctl_submit");
@@ -9385,13 +9571,14 @@ sr_epoll_ctl_submit_cb(struct sr_ring *r, struct sr_epoll_ctl_op *op, sr_epoll_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_ctl_wait(struct sr_ring *r, struct sr_epoll_ctl_submitted *sub, struct sr_epoll_ctl_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_CTL, "sr_epoll_ctl_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9516,7 +9703,7 @@ sr_splice_set_file(struct sr_splice_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9546,7 +9733,7 @@ sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__splice_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_splice_completed *c)
 {
 	(void)r;
@@ -9566,7 +9753,7 @@ sr__splice_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_splice_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_splice_submitted *sub)
 {
 	return sr__splice_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_splice_submit");
@@ -9586,13 +9773,14 @@ sr_splice_submit_cb(struct sr_ring *r, struct sr_splice_op *op, sr_splice_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_splice_wait(struct sr_ring *r, struct sr_splice_submitted *sub, struct sr_splice_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SPLICE, "sr_splice_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9700,7 +9888,7 @@ sr_provide_buffers_set_personality(struct sr_provide_buffers_op *sr_op, uint16_t
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9724,7 +9912,7 @@ sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__provide_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_provide_buffers_completed *c)
 {
 	(void)r;
@@ -9744,7 +9932,7 @@ sr__provide_buffers_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_provide_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, struct sr_provide_buffers_submitted *sub)
 {
 	return sr__provide_buffers_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_provide_buffers_submit");
@@ -9764,13 +9952,14 @@ sr_provide_buffers_submit_cb(struct sr_ring *r, struct sr_provide_buffers_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_provide_buffers_wait(struct sr_ring *r, struct sr_provide_buffers_submitted *sub, struct sr_provide_buffers_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PROVIDE_BUFFERS, "sr_provide_buffers_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -9870,7 +10059,7 @@ sr_remove_buffers_set_personality(struct sr_remove_buffers_op *sr_op, uint16_t s
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -9894,7 +10083,7 @@ sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__remove_buffers_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_remove_buffers_completed *c)
 {
 	(void)r;
@@ -9914,7 +10103,7 @@ sr__remove_buffers_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_remove_buffers_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, struct sr_remove_buffers_submitted *sub)
 {
 	return sr__remove_buffers_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_remove_buffers_submit");
@@ -9934,13 +10123,14 @@ sr_remove_buffers_submit_cb(struct sr_ring *r, struct sr_remove_buffers_op *op, 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_remove_buffers_wait(struct sr_ring *r, struct sr_remove_buffers_submitted *sub, struct sr_remove_buffers_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_REMOVE_BUFFERS, "sr_remove_buffers_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10061,7 +10251,7 @@ sr_tee_set_file(struct sr_tee_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10091,7 +10281,7 @@ sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__tee_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_tee_completed *c)
 {
 	(void)r;
@@ -10111,7 +10301,7 @@ sr__tee_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_tee_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_tee_submitted *sub)
 {
 	return sr__tee_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_tee_submit");
@@ -10131,13 +10321,14 @@ sr_tee_submit_cb(struct sr_ring *r, struct sr_tee_op *op, sr_tee_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_tee_wait(struct sr_ring *r, struct sr_tee_submitted *sub, struct sr_tee_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_TEE, "sr_tee_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10247,7 +10438,7 @@ sr_shutdown_set_file(struct sr_shutdown_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10277,7 +10468,7 @@ sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__shutdown_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_shutdown_completed *c)
 {
 	(void)r;
@@ -10297,7 +10488,7 @@ sr__shutdown_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_shutdown_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_shutdown_submitted *sub)
 {
 	return sr__shutdown_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_shutdown_submit");
@@ -10317,13 +10508,14 @@ sr_shutdown_submit_cb(struct sr_ring *r, struct sr_shutdown_op *op, sr_shutdown_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_shutdown_wait(struct sr_ring *r, struct sr_shutdown_submitted *sub, struct sr_shutdown_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SHUTDOWN, "sr_shutdown_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10443,7 +10635,7 @@ sr_renameat_set_personality(struct sr_renameat_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10493,7 +10685,7 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__renameat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_renameat_completed *c)
 {
 	(void)r;
@@ -10513,7 +10705,7 @@ sr__renameat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_renameat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_renameat_submitted *sub)
 {
 	return sr__renameat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_renameat_submit");
@@ -10533,13 +10725,14 @@ sr_renameat_submit_cb(struct sr_ring *r, struct sr_renameat_op *op, sr_renameat_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_renameat_wait(struct sr_ring *r, struct sr_renameat_submitted *sub, struct sr_renameat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_RENAMEAT, "sr_renameat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10654,7 +10847,7 @@ sr_unlinkat_set_personality(struct sr_unlinkat_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10695,7 +10888,7 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__unlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_unlinkat_completed *c)
 {
 	(void)r;
@@ -10715,7 +10908,7 @@ sr__unlinkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_unlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_unlinkat_submitted *sub)
 {
 	return sr__unlinkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_unlinkat_submit");
@@ -10735,13 +10928,14 @@ sr_unlinkat_submit_cb(struct sr_ring *r, struct sr_unlinkat_op *op, sr_unlinkat_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_unlinkat_wait(struct sr_ring *r, struct sr_unlinkat_submitted *sub, struct sr_unlinkat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_UNLINKAT, "sr_unlinkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -10849,7 +11043,7 @@ sr_mkdirat_set_personality(struct sr_mkdirat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -10890,7 +11084,7 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__mkdirat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_mkdirat_completed *c)
 {
 	(void)r;
@@ -10910,7 +11104,7 @@ sr__mkdirat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_mkdirat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_mkdirat_submitted *sub)
 {
 	return sr__mkdirat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_mkdirat_submit");
@@ -10930,13 +11124,14 @@ sr_mkdirat_submit_cb(struct sr_ring *r, struct sr_mkdirat_op *op, sr_mkdirat_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_mkdirat_wait(struct sr_ring *r, struct sr_mkdirat_submitted *sub, struct sr_mkdirat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MKDIRAT, "sr_mkdirat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11045,7 +11240,7 @@ sr_symlinkat_set_personality(struct sr_symlinkat_op *sr_op, uint16_t sr_personal
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11095,7 +11290,7 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__symlinkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_symlinkat_completed *c)
 {
 	(void)r;
@@ -11115,7 +11310,7 @@ sr__symlinkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_symlinkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_symlinkat_submitted *sub)
 {
 	return sr__symlinkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_symlinkat_submit");
@@ -11135,13 +11330,14 @@ sr_symlinkat_submit_cb(struct sr_ring *r, struct sr_symlinkat_op *op, sr_symlink
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_symlinkat_wait(struct sr_ring *r, struct sr_symlinkat_submitted *sub, struct sr_symlinkat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SYMLINKAT, "sr_symlinkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11261,7 +11457,7 @@ sr_linkat_set_personality(struct sr_linkat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11311,7 +11507,7 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__linkat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_linkat_completed *c)
 {
 	(void)r;
@@ -11331,7 +11527,7 @@ sr__linkat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_linkat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_linkat_submitted *sub)
 {
 	return sr__linkat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_linkat_submit");
@@ -11351,13 +11547,14 @@ sr_linkat_submit_cb(struct sr_ring *r, struct sr_linkat_op *op, sr_linkat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_linkat_wait(struct sr_ring *r, struct sr_linkat_submitted *sub, struct sr_linkat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LINKAT, "sr_linkat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11468,7 +11665,7 @@ sr_msg_ring_set_personality(struct sr_msg_ring_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11494,7 +11691,7 @@ sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_completed *c)
 {
 	(void)r;
@@ -11514,7 +11711,7 @@ sr__msg_ring_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_msg_ring_submitted *sub)
 {
 	return sr__msg_ring_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_submit");
@@ -11534,13 +11731,14 @@ sr_msg_ring_submit_cb(struct sr_ring *r, struct sr_msg_ring_op *op, sr_msg_ring_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_wait(struct sr_ring *r, struct sr_msg_ring_submitted *sub, struct sr_msg_ring_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING, "sr_msg_ring_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11653,7 +11851,7 @@ sr_msg_ring_cqe_flags_set_personality(struct sr_msg_ring_cqe_flags_op *sr_op, ui
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11679,7 +11877,7 @@ sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_cqe_flags_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_cqe_flags_completed *c)
 {
 	(void)r;
@@ -11699,7 +11897,7 @@ sr__msg_ring_cqe_flags_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_cqe_flags_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op *op, struct sr_msg_ring_cqe_flags_submitted *sub)
 {
 	return sr__msg_ring_cqe_flags_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_cqe_flags_submit");
@@ -11719,13 +11917,14 @@ sr_msg_ring_cqe_flags_submit_cb(struct sr_ring *r, struct sr_msg_ring_cqe_flags_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_cqe_flags_wait(struct sr_ring *r, struct sr_msg_ring_cqe_flags_submitted *sub, struct sr_msg_ring_cqe_flags_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_CQE_FLAGS, "sr_msg_ring_cqe_flags_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -11838,7 +12037,7 @@ sr_msg_ring_fd_set_personality(struct sr_msg_ring_fd_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -11864,7 +12063,7 @@ sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_completed *c)
 {
 	(void)r;
@@ -11884,7 +12083,7 @@ sr__msg_ring_fd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_fd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct sr_msg_ring_fd_submitted *sub)
 {
 	return sr__msg_ring_fd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_fd_submit");
@@ -11904,13 +12103,14 @@ sr_msg_ring_fd_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_op *op, sr_msg
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_wait(struct sr_ring *r, struct sr_msg_ring_fd_submitted *sub, struct sr_msg_ring_fd_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD, "sr_msg_ring_fd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12021,7 +12221,7 @@ sr_msg_ring_fd_alloc_set_personality(struct sr_msg_ring_fd_alloc_op *sr_op, uint
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12047,7 +12247,7 @@ sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__msg_ring_fd_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_msg_ring_fd_alloc_completed *c)
 {
 	(void)r;
@@ -12067,7 +12267,7 @@ sr__msg_ring_fd_alloc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_msg_ring_fd_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *op, struct sr_msg_ring_fd_alloc_submitted *sub)
 {
 	return sr__msg_ring_fd_alloc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_msg_ring_fd_alloc_submit");
@@ -12087,13 +12287,14 @@ sr_msg_ring_fd_alloc_submit_cb(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_msg_ring_fd_alloc_wait(struct sr_ring *r, struct sr_msg_ring_fd_alloc_submitted *sub, struct sr_msg_ring_fd_alloc_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_MSG_RING_FD_ALLOC, "sr_msg_ring_fd_alloc_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12216,7 +12417,7 @@ sr_fsetxattr_set_file(struct sr_fsetxattr_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12270,7 +12471,7 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fsetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fsetxattr_completed *c)
 {
 	(void)r;
@@ -12290,7 +12491,7 @@ sr__fsetxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fsetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_fsetxattr_submitted *sub)
 {
 	return sr__fsetxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fsetxattr_submit");
@@ -12310,13 +12511,14 @@ sr_fsetxattr_submit_cb(struct sr_ring *r, struct sr_fsetxattr_op *op, sr_fsetxat
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fsetxattr_wait(struct sr_ring *r, struct sr_fsetxattr_submitted *sub, struct sr_fsetxattr_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FSETXATTR, "sr_fsetxattr_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12430,7 +12632,7 @@ sr_setxattr_set_personality(struct sr_setxattr_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12487,7 +12689,7 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__setxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_setxattr_completed *c)
 {
 	(void)r;
@@ -12507,7 +12709,7 @@ sr__setxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_setxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_setxattr_submitted *sub)
 {
 	return sr__setxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_setxattr_submit");
@@ -12527,13 +12729,14 @@ sr_setxattr_submit_cb(struct sr_ring *r, struct sr_setxattr_op *op, sr_setxattr_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_setxattr_wait(struct sr_ring *r, struct sr_setxattr_submitted *sub, struct sr_setxattr_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SETXATTR, "sr_setxattr_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12658,7 +12861,7 @@ sr_fgetxattr_set_file(struct sr_fgetxattr_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12711,7 +12914,17 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__fgetxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__fgetxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fgetxattr_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -12731,7 +12944,7 @@ sr__fgetxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fgetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_fgetxattr_submitted *sub)
 {
 	return sr__fgetxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fgetxattr_submit");
@@ -12751,13 +12964,25 @@ sr_fgetxattr_submit_cb(struct sr_ring *r, struct sr_fgetxattr_op *op, sr_fgetxat
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct sr_fgetxattr_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__fgetxattr_return_buffers(r, idx, e.res);
+		sr__fgetxattr_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -12873,7 +13098,7 @@ sr_getxattr_set_personality(struct sr_getxattr_op *sr_op, uint16_t sr_personalit
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -12929,7 +13154,17 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__getxattr_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__getxattr_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_getxattr_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -12949,7 +13184,7 @@ sr__getxattr_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_getxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_getxattr_submitted *sub)
 {
 	return sr__getxattr_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_getxattr_submit");
@@ -12969,13 +13204,25 @@ sr_getxattr_submit_cb(struct sr_ring *r, struct sr_getxattr_op *op, sr_getxattr_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr_getxattr_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__getxattr_return_buffers(r, idx, e.res);
+		sr__getxattr_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13086,7 +13333,7 @@ sr_socket_set_personality(struct sr_socket_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13110,7 +13357,7 @@ sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_completed *c)
 {
 	(void)r;
@@ -13130,7 +13377,7 @@ sr__socket_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_socket_submitted *sub)
 {
 	return sr__socket_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_submit");
@@ -13150,13 +13397,14 @@ sr_socket_submit_cb(struct sr_ring *r, struct sr_socket_op *op, sr_socket_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_wait(struct sr_ring *r, struct sr_socket_submitted *sub, struct sr_socket_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET, "sr_socket_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13270,7 +13518,7 @@ sr_socket_direct_set_personality(struct sr_socket_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13295,7 +13543,7 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -13316,7 +13564,7 @@ sr__socket_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, struct sr_socket_direct_submitted *sub)
 {
 	return sr__socket_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_direct_submit");
@@ -13336,13 +13584,14 @@ sr_socket_direct_submit_cb(struct sr_ring *r, struct sr_socket_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_wait(struct sr_ring *r, struct sr_socket_direct_submitted *sub, struct sr_socket_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT, "sr_socket_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13454,7 +13703,7 @@ sr_socket_direct_alloc_set_personality(struct sr_socket_direct_alloc_op *sr_op, 
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13478,7 +13727,7 @@ sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__socket_direct_alloc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_socket_direct_alloc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -13498,7 +13747,7 @@ sr__socket_direct_alloc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_socket_direct_alloc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_op *op, struct sr_socket_direct_alloc_submitted *sub)
 {
 	return sr__socket_direct_alloc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_socket_direct_alloc_submit");
@@ -13518,13 +13767,14 @@ sr_socket_direct_alloc_submit_cb(struct sr_ring *r, struct sr_socket_direct_allo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_socket_direct_alloc_wait(struct sr_ring *r, struct sr_socket_direct_alloc_submitted *sub, struct sr_socket_direct_alloc_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SOCKET_DIRECT_ALLOC, "sr_socket_direct_alloc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13635,7 +13885,7 @@ sr_uring_cmd_set_file(struct sr_uring_cmd_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13665,7 +13915,7 @@ sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__uring_cmd_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd_completed *c)
 {
 	(void)r;
@@ -13685,7 +13935,7 @@ sr__uring_cmd_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_uring_cmd_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_uring_cmd_submitted *sub)
 {
 	return sr__uring_cmd_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_uring_cmd_submit");
@@ -13705,13 +13955,14 @@ sr_uring_cmd_submit_cb(struct sr_ring *r, struct sr_uring_cmd_op *op, sr_uring_c
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd_wait(struct sr_ring *r, struct sr_uring_cmd_submitted *sub, struct sr_uring_cmd_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD, "sr_uring_cmd_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -13831,7 +14082,7 @@ sr_cmd_sock_set_file(struct sr_cmd_sock_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -13861,7 +14112,7 @@ sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_hand
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_sock_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_sock_completed *c)
 {
 	(void)r;
@@ -13881,7 +14132,7 @@ sr__cmd_sock_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_sock_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_cmd_sock_submitted *sub)
 {
 	return sr__cmd_sock_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_sock_submit");
@@ -13901,13 +14152,14 @@ sr_cmd_sock_submit_cb(struct sr_ring *r, struct sr_cmd_sock_op *op, sr_cmd_sock_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_sock_wait(struct sr_ring *r, struct sr_cmd_sock_submitted *sub, struct sr_cmd_sock_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_SOCK, "sr_cmd_sock_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14028,7 +14280,7 @@ sr_cmd_getsockname_set_file(struct sr_cmd_getsockname_op *sr_op, struct sr_file 
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14069,7 +14321,7 @@ sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, 
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_getsockname_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_getsockname_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -14093,7 +14345,7 @@ sr__cmd_getsockname_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_getsockname_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, struct sr_cmd_getsockname_submitted *sub)
 {
 	return sr__cmd_getsockname_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_getsockname_submit");
@@ -14113,13 +14365,14 @@ sr_cmd_getsockname_submit_cb(struct sr_ring *r, struct sr_cmd_getsockname_op *op
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_getsockname_wait(struct sr_ring *r, struct sr_cmd_getsockname_submitted *sub, struct sr_cmd_getsockname_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_GETSOCKNAME, "sr_cmd_getsockname_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14231,7 +14484,7 @@ sr_cmd_discard_set_file(struct sr_cmd_discard_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14261,7 +14514,7 @@ sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_discard_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_discard_completed *c)
 {
 	(void)r;
@@ -14281,7 +14534,7 @@ sr__cmd_discard_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_discard_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct sr_cmd_discard_submitted *sub)
 {
 	return sr__cmd_discard_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_discard_submit");
@@ -14301,13 +14554,14 @@ sr_cmd_discard_submit_cb(struct sr_ring *r, struct sr_cmd_discard_op *op, sr_cmd
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_discard_wait(struct sr_ring *r, struct sr_cmd_discard_submitted *sub, struct sr_cmd_discard_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_DISCARD, "sr_cmd_discard_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14415,7 +14669,7 @@ sr_cmd_zone_reset_all_set_file(struct sr_cmd_zone_reset_all_op *sr_op, struct sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14445,7 +14699,7 @@ sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__cmd_zone_reset_all_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_cmd_zone_reset_all_completed *c)
 {
 	(void)r;
@@ -14465,7 +14719,7 @@ sr__cmd_zone_reset_all_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_cmd_zone_reset_all_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op *op, struct sr_cmd_zone_reset_all_submitted *sub)
 {
 	return sr__cmd_zone_reset_all_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_cmd_zone_reset_all_submit");
@@ -14485,13 +14739,14 @@ sr_cmd_zone_reset_all_submit_cb(struct sr_ring *r, struct sr_cmd_zone_reset_all_
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_cmd_zone_reset_all_wait(struct sr_ring *r, struct sr_cmd_zone_reset_all_submitted *sub, struct sr_cmd_zone_reset_all_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_CMD_ZONE_RESET_ALL, "sr_cmd_zone_reset_all_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14641,7 +14896,7 @@ sr_send_zc_set_file(struct sr_send_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14694,7 +14949,17 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__send_zc_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__send_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -14716,7 +14981,7 @@ sr__send_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_send_zc_submitted *sub)
 {
 	return sr__send_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_zc_submit");
@@ -14736,13 +15001,14 @@ sr_send_zc_submit_cb(struct sr_ring *r, struct sr_send_zc_op *op, sr_send_zc_cb 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_wait(struct sr_ring *r, struct sr_send_zc_submitted *sub, struct sr_send_zc_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC, "sr_send_zc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -14892,7 +15158,7 @@ sr_send_zc_fixed_set_file(struct sr_send_zc_fixed_op *sr_op, struct sr_file sr_f
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -14948,7 +15214,17 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__send_zc_fixed_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__send_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_zc_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -14970,7 +15246,7 @@ sr__send_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, struct sr_send_zc_fixed_submitted *sub)
 {
 	return sr__send_zc_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_zc_fixed_submit");
@@ -14990,13 +15266,14 @@ sr_send_zc_fixed_submit_cb(struct sr_ring *r, struct sr_send_zc_fixed_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_zc_fixed_wait(struct sr_ring *r, struct sr_send_zc_fixed_submitted *sub, struct sr_send_zc_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND_ZC_FIXED, "sr_send_zc_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15124,7 +15401,7 @@ sr_sendmsg_zc_set_file(struct sr_sendmsg_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15169,7 +15446,7 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15190,7 +15467,7 @@ sr__sendmsg_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_sendmsg_zc_submitted *sub)
 {
 	return sr__sendmsg_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_zc_submit");
@@ -15210,13 +15487,14 @@ sr_sendmsg_zc_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_op *op, sr_sendm
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_wait(struct sr_ring *r, struct sr_sendmsg_zc_submitted *sub, struct sr_sendmsg_zc_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC, "sr_sendmsg_zc_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15344,7 +15622,7 @@ sr_sendmsg_zc_fixed_set_file(struct sr_sendmsg_zc_fixed_op *sr_op, struct sr_fil
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15389,7 +15667,7 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__sendmsg_zc_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_sendmsg_zc_fixed_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15410,7 +15688,7 @@ sr__sendmsg_zc_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_sendmsg_zc_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op, struct sr_sendmsg_zc_fixed_submitted *sub)
 {
 	return sr__sendmsg_zc_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_sendmsg_zc_fixed_submit");
@@ -15430,13 +15708,14 @@ sr_sendmsg_zc_fixed_submit_cb(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_sendmsg_zc_fixed_wait(struct sr_ring *r, struct sr_sendmsg_zc_fixed_submitted *sub, struct sr_sendmsg_zc_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_SENDMSG_ZC_FIXED, "sr_sendmsg_zc_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15581,7 +15860,7 @@ sr_read_multishot_set_file(struct sr_read_multishot_op *sr_op, struct sr_file sr
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15617,7 +15896,7 @@ sr__read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, st
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__read_multishot_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_multishot_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15638,7 +15917,7 @@ sr__read_multishot_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_multishot_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_multishot_submit(struct sr_ring *r, struct sr_read_multishot_op *op, struct sr_read_multishot_submitted *sub)
 {
 	return sr__read_multishot_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_multishot_submit");
@@ -15788,7 +16067,7 @@ sr_waitid_set_personality(struct sr_waitid_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -15821,7 +16100,7 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__waitid_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_waitid_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -15844,7 +16123,7 @@ sr__waitid_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_waitid_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_waitid_submitted *sub)
 {
 	return sr__waitid_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_waitid_submit");
@@ -15864,13 +16143,14 @@ sr_waitid_submit_cb(struct sr_ring *r, struct sr_waitid_op *op, sr_waitid_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_waitid_wait(struct sr_ring *r, struct sr_waitid_submitted *sub, struct sr_waitid_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WAITID, "sr_waitid_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15984,7 +16264,7 @@ sr_futex_wait_set_personality(struct sr_futex_wait_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16008,7 +16288,7 @@ sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wait_completed *c)
 {
 	(void)r;
@@ -16028,7 +16308,7 @@ sr__futex_wait_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_futex_wait_submitted *sub)
 {
 	return sr__futex_wait_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_wait_submit");
@@ -16048,13 +16328,14 @@ sr_futex_wait_submit_cb(struct sr_ring *r, struct sr_futex_wait_op *op, sr_futex
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wait_wait(struct sr_ring *r, struct sr_futex_wait_submitted *sub, struct sr_futex_wait_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAIT, "sr_futex_wait_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16168,7 +16449,7 @@ sr_futex_wake_set_personality(struct sr_futex_wake_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16192,7 +16473,7 @@ sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_wake_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_wake_completed *c)
 {
 	(void)r;
@@ -16212,7 +16493,7 @@ sr__futex_wake_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_wake_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_futex_wake_submitted *sub)
 {
 	return sr__futex_wake_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_wake_submit");
@@ -16232,13 +16513,14 @@ sr_futex_wake_submit_cb(struct sr_ring *r, struct sr_futex_wake_op *op, sr_futex
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_wake_wait(struct sr_ring *r, struct sr_futex_wake_submitted *sub, struct sr_futex_wake_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAKE, "sr_futex_wake_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16353,7 +16635,7 @@ sr_futex_waitv_set_personality(struct sr_futex_waitv_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16392,7 +16674,7 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__futex_waitv_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_futex_waitv_completed *c)
 {
 	(void)r;
@@ -16412,7 +16694,7 @@ sr__futex_waitv_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_futex_waitv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct sr_futex_waitv_submitted *sub)
 {
 	return sr__futex_waitv_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_futex_waitv_submit");
@@ -16432,13 +16714,14 @@ sr_futex_waitv_submit_cb(struct sr_ring *r, struct sr_futex_waitv_op *op, sr_fut
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_futex_waitv_wait(struct sr_ring *r, struct sr_futex_waitv_submitted *sub, struct sr_futex_waitv_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FUTEX_WAITV, "sr_futex_waitv_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16545,7 +16828,7 @@ sr_fixed_fd_install_set_personality(struct sr_fixed_fd_install_op *sr_op, uint16
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16569,7 +16852,7 @@ sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__fixed_fd_install_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_fixed_fd_install_completed *c)
 {
 	(void)r;
@@ -16589,7 +16872,7 @@ sr__fixed_fd_install_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_fixed_fd_install_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op, struct sr_fixed_fd_install_submitted *sub)
 {
 	return sr__fixed_fd_install_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_fixed_fd_install_submit");
@@ -16609,13 +16892,14 @@ sr_fixed_fd_install_submit_cb(struct sr_ring *r, struct sr_fixed_fd_install_op *
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_fixed_fd_install_wait(struct sr_ring *r, struct sr_fixed_fd_install_submitted *sub, struct sr_fixed_fd_install_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FIXED_FD_INSTALL, "sr_fixed_fd_install_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16725,7 +17009,7 @@ sr_ftruncate_set_file(struct sr_ftruncate_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16755,7 +17039,7 @@ sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ha
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__ftruncate_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_ftruncate_completed *c)
 {
 	(void)r;
@@ -16775,7 +17059,7 @@ sr__ftruncate_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_ftruncate_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ftruncate_submitted *sub)
 {
 	return sr__ftruncate_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_ftruncate_submit");
@@ -16795,13 +17079,14 @@ sr_ftruncate_submit_cb(struct sr_ring *r, struct sr_ftruncate_op *op, sr_ftrunca
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_ftruncate_wait(struct sr_ring *r, struct sr_ftruncate_submitted *sub, struct sr_ftruncate_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_FTRUNCATE, "sr_ftruncate_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -16919,7 +17204,7 @@ sr_bind_set_file(struct sr_bind_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -16964,7 +17249,7 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__bind_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_bind_completed *c)
 {
 	(void)r;
@@ -16984,7 +17269,7 @@ sr__bind_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_bind_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_bind_submitted *sub)
 {
 	return sr__bind_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_bind_submit");
@@ -17004,13 +17289,14 @@ sr_bind_submit_cb(struct sr_ring *r, struct sr_bind_op *op, sr_bind_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_bind_wait(struct sr_ring *r, struct sr_bind_submitted *sub, struct sr_bind_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_BIND, "sr_bind_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17120,7 +17406,7 @@ sr_listen_set_file(struct sr_listen_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17150,7 +17436,7 @@ sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__listen_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_listen_completed *c)
 {
 	(void)r;
@@ -17170,7 +17456,7 @@ sr__listen_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_listen_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_listen_submitted *sub)
 {
 	return sr__listen_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_listen_submit");
@@ -17190,13 +17476,14 @@ sr_listen_submit_cb(struct sr_ring *r, struct sr_listen_op *op, sr_listen_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_listen_wait(struct sr_ring *r, struct sr_listen_submitted *sub, struct sr_listen_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_LISTEN, "sr_listen_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17310,7 +17597,7 @@ sr_recv_zc_set_file(struct sr_recv_zc_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17340,7 +17627,7 @@ sr__recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_handle
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__recv_zc_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_recv_zc_completed *c)
 {
 	(void)r;
@@ -17361,7 +17648,7 @@ sr__recv_zc_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_recv_zc_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_recv_zc_submit(struct sr_ring *r, struct sr_recv_zc_op *op, struct sr_recv_zc_submitted *sub)
 {
 	return sr__recv_zc_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_recv_zc_submit");
@@ -17508,7 +17795,7 @@ sr_epoll_wait_set_personality(struct sr_epoll_wait_op *sr_op, uint16_t sr_person
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17538,7 +17825,17 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__epoll_wait_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res * (long)sizeof(struct epoll_event));
+}
+
+static sr__always_inline void
 sr__epoll_wait_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_epoll_wait_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -17558,7 +17855,7 @@ sr__epoll_wait_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_epoll_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_epoll_wait_submitted *sub)
 {
 	return sr__epoll_wait_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_epoll_wait_submit");
@@ -17578,13 +17875,25 @@ sr_epoll_wait_submit_cb(struct sr_ring *r, struct sr_epoll_wait_op *op, sr_epoll
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struct sr_epoll_wait_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__epoll_wait_return_buffers(r, idx, e.res);
+		sr__epoll_wait_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17716,7 +18025,7 @@ sr_readv_fixed_set_file(struct sr_readv_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17767,7 +18076,7 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__readv_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_readv_fixed_completed *c)
 {
 	(void)r;
@@ -17787,7 +18096,7 @@ sr__readv_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_readv_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct sr_readv_fixed_submitted *sub)
 {
 	return sr__readv_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_readv_fixed_submit");
@@ -17807,13 +18116,14 @@ sr_readv_fixed_submit_cb(struct sr_ring *r, struct sr_readv_fixed_op *op, sr_rea
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_readv_fixed_wait(struct sr_ring *r, struct sr_readv_fixed_submitted *sub, struct sr_readv_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_READV_FIXED, "sr_readv_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17945,7 +18255,7 @@ sr_writev_fixed_set_file(struct sr_writev_fixed_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -17996,7 +18306,7 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__writev_fixed_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_writev_fixed_completed *c)
 {
 	(void)r;
@@ -18016,7 +18326,7 @@ sr__writev_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_writev_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct sr_writev_fixed_submitted *sub)
 {
 	return sr__writev_fixed_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_writev_fixed_submit");
@@ -18036,13 +18346,14 @@ sr_writev_fixed_submit_cb(struct sr_ring *r, struct sr_writev_fixed_op *op, sr_w
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_writev_fixed_wait(struct sr_ring *r, struct sr_writev_fixed_submitted *sub, struct sr_writev_fixed_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_WRITEV_FIXED, "sr_writev_fixed_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18155,7 +18466,7 @@ sr_pipe_set_personality(struct sr_pipe_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18188,7 +18499,7 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__pipe_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -18211,7 +18522,7 @@ sr__pipe_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_pipe_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_pipe_submitted *sub)
 {
 	return sr__pipe_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_pipe_submit");
@@ -18231,13 +18542,14 @@ sr_pipe_submit_cb(struct sr_ring *r, struct sr_pipe_op *op, sr_pipe_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_wait(struct sr_ring *r, struct sr_pipe_submitted *sub, struct sr_pipe_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PIPE, "sr_pipe_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18353,7 +18665,7 @@ sr_pipe_direct_set_personality(struct sr_pipe_direct_op *sr_op, uint16_t sr_pers
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18386,7 +18698,7 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__pipe_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_pipe_direct_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -18411,7 +18723,7 @@ sr__pipe_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_pipe_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct sr_pipe_direct_submitted *sub)
 {
 	return sr__pipe_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_pipe_direct_submit");
@@ -18431,13 +18743,14 @@ sr_pipe_direct_submit_cb(struct sr_ring *r, struct sr_pipe_direct_op *op, sr_pip
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_pipe_direct_wait(struct sr_ring *r, struct sr_pipe_direct_submitted *sub, struct sr_pipe_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_PIPE_DIRECT, "sr_pipe_direct_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18533,7 +18846,7 @@ sr_nop128_set_personality(struct sr_nop128_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18557,7 +18870,7 @@ sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop128_completed *c)
 {
 	(void)r;
@@ -18577,7 +18890,7 @@ sr__nop128_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_nop128_submitted *sub)
 {
 	return sr__nop128_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop128_submit");
@@ -18597,13 +18910,14 @@ sr_nop128_submit_cb(struct sr_ring *r, struct sr_nop128_op *op, sr_nop128_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop128_wait(struct sr_ring *r, struct sr_nop128_submitted *sub, struct sr_nop128_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP128, "sr_nop128_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -18714,7 +19028,7 @@ sr_uring_cmd128_set_file(struct sr_uring_cmd128_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -18744,7 +19058,7 @@ sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__uring_cmd128_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_uring_cmd128_completed *c)
 {
 	(void)r;
@@ -18764,7 +19078,7 @@ sr__uring_cmd128_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_uring_cmd128_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct sr_uring_cmd128_submitted *sub)
 {
 	return sr__uring_cmd128_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_uring_cmd128_submit");
@@ -18784,13 +19098,14 @@ sr_uring_cmd128_submit_cb(struct sr_ring *r, struct sr_uring_cmd128_op *op, sr_u
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_uring_cmd128_wait(struct sr_ring *r, struct sr_uring_cmd128_submitted *sub, struct sr_uring_cmd128_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_URING_CMD128, "sr_uring_cmd128_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;

@@ -27,6 +27,16 @@ int sr_buf_free(struct sr_buf *b);
 /* The bytes, or NULL while the kernel holds them. */
 void *sr_buf_data(struct sr_buf *b);
 const void *sr_buf_cdata(const struct sr_buf *b);
+/* The checks inline; a buffer that fails one gets its message from the
+ * library's sr_buf_data. */
+static inline void *sr__buf_data(struct sr_buf *b)
+{
+	if (sr__likely(b && b->_magic == SR__BUF_MAGIC &&
+		       !(b->_flags & (SR__BUF_LENT | SR__BUF_HOME | SR__BUF_RDONLY))))
+		return b->_data;
+	return (sr_buf_data)(b);
+}
+#define sr_buf_data(b) sr__buf_data(b)
 size_t sr_buf_cap(const struct sr_buf *b);
 size_t sr_buf_len(const struct sr_buf *b);
 /* Set the valid length (the bytes a write sends); -EBUSY while lent. */

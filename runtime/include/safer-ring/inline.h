@@ -62,6 +62,9 @@ extern "C" {
 #define sr__likely(x)	__builtin_expect(!!(x), 1)
 #define sr__unlikely(x)	__builtin_expect(!!(x), 0)
 #define sr__cold	__attribute__((cold, noinline))
+/* The hot paths of submit and wait: inline whatever the compiler's size
+ * heuristics say (a call costs the hot path more than the code it saves). */
+#define sr__always_inline	inline __attribute__((always_inline))
 
 struct sr_ring;
 struct sr_buf;
@@ -298,6 +301,10 @@ enum {
 	SR__RING_CLOSING,
 };
 
+/* In _flags, beside the SR_RING_* asked for: the ring was made under
+ * valgrind's memcheck, which is told what the kernel wrote. */
+#define SR__RING_MEMCHECK	(1U << 31)
+
 /* The owner of a ring inherited across fork(): no thread of the child. */
 #define SR__OWNER_FORKED	((uintptr_t)1)
 
@@ -364,6 +371,9 @@ int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb
 int sr__not_owner(const struct sr_ring *r, const char *fn) sr__cold;
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
 bool sr__enter_one(struct sr_ring *r, uint64_t ud);
+/* The same, telling a signal apart: 1 a CQE is ready, 0 none (the caller
+ * takes the general path), -EINTR (with a message naming fn). */
+int sr__enter_for(struct sr_ring *r, uint64_t ud, const char *fn);
 
 static inline size_t sr__align16(size_t n)
 {
@@ -524,7 +534,7 @@ static inline void sr__slot_take(struct sr_ring *r, uint32_t idx)
  * The common case (a native op, a free slot, SQ room counted) is inline;
  * the rest (fallback, a full SQ to flush, a table to grow) is not.
  */
-static inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid)
+static sr__always_inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, unsigned opid)
 {
 	struct io_uring_sq *sq = &r->_uring.sq;
 	uint32_t idx = r->_free;
@@ -551,7 +561,7 @@ static inline struct sr__begun sr__begin(struct sr_ring *r, struct sr_op *op, un
  * (with the ring's id).  Set flags, per-op personality and the fallback
  * path go through sr__commit_special.
  */
-static inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, struct sr__begun b,
+static sr__always_inline void sr__commit(struct sr_ring *r, struct sr_op *op, unsigned opid, struct sr__begun b,
 			      struct io_uring_sqe *sqe, struct sr_handle *h, unsigned flags)
 {
 	struct sr_slot *s = b.slot;
@@ -663,10 +673,20 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	 * more (a callback) never matches and goes the long way.  Waiting on
 	 * the op just submitted enters the kernel for it first.
 	 */
-	if (plain && (sr__cq_has(r) || (block && sr__enter_one(r, want & ~SR__UD_SLOW)))) {
-		const struct io_uring_cqe *cqe = sr__cq_head(r);
+	if (plain) {
+		int ready = sr__cq_has(r);
+		const struct io_uring_cqe *cqe;
 
-		if (sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
+		if (!ready && block) {
+			ready = sr__enter_for(r, want & ~SR__UD_SLOW, fn);
+			if (sr__unlikely(ready < 0)) {
+				e->res = 0;
+				e->flags = 0;
+				return ready;
+			}
+		}
+		cqe = sr__cq_head(r);
+		if (ready && sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
 			e->res = cqe->res;
 			e->flags = cqe->flags;
 			r->_cqh++;
@@ -688,8 +708,47 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	return 0;
 }
 
+/*
+ * Waiting for a single-shot op whose completion gives owned buffers back
+ * (its slot flags exactly SR__SF_FINISH): the common case is its own CQE
+ * at the CQ head, entering the kernel once for it when nothing is ready.
+ * The exact user_data proves the handle live, as in sr__wait_done; the
+ * slot's flags keep callback, fallback and cancelled ops (and errors,
+ * which are counted) on the general path.  Returns 1 when taken (*idxp,
+ * *e; the caller gives the buffers back and frees the slot), 0 for the
+ * general path, or -EINTR when a signal cut the wait short.
+ */
+static sr__always_inline int
+sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+	      uint32_t *idxp, struct sr_cqe *e)
+{
+	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+	const struct io_uring_cqe *cqe;
+
+	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r)))
+		return 0;
+	if (!sr__cq_has(r)) {
+		int ret;
+
+		if (!block)
+			return 0;
+		ret = sr__enter_for(r, want, fn);
+		if (ret <= 0)
+			return ret;
+	}
+	cqe = sr__cq_head(r);
+	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || r->_slots[idx]._flags != SR__SF_FINISH))
+		return 0;
+	e->res = cqe->res;
+	e->flags = cqe->flags;
+	r->_cqh++;
+	*idxp = idx;
+	return 1;
+}
+
 /* Free a slot whose final completion has been consumed. */
-static inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
+static sr__always_inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
 {
 	struct sr_slot *s = &r->_slots[idx];
 
@@ -821,7 +880,8 @@ int sr__msg_take(struct sr_ring *r, struct sr__msg_store *st, const struct sr_ms
 
 int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, const char *arg) sr__cold;
 void sr__buf_returned(struct sr_buf *b);
-/* The kernel filled these bytes: tell memory checkers (valgrind) they are defined. */
+/* The kernel filled these bytes: tell memory checkers (valgrind) they are
+ * defined.  Inline code asks only on rings with SR__RING_MEMCHECK. */
 void sr__kernel_wrote(const void *p, size_t n);
 
 /* ASan builds: a lent buffer's bytes are poisoned, so a stray access is reported. */
@@ -857,7 +917,7 @@ static inline void sr__buf_unpoison(struct sr_buf *b)
 enum { SR__IN = 0, SR__OUT = 1 };
 
 /* Can this buffer be lent now?  Cheap test first, message on the cold path. */
-static inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, const char *fn,
+static sr__always_inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, const char *fn,
 				const char *arg)
 {
 	if (sr__unlikely(!b || b->_magic != SR__BUF_MAGIC ||
@@ -866,7 +926,7 @@ static inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, co
 	return 0;
 }
 
-static inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op)
+static sr__always_inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op)
 {
 	b->_flags |= SR__BUF_LENT;
 	b->_lent_op = (uint16_t)op;
@@ -877,8 +937,10 @@ static inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, unsigned op
 }
 
 /* Give a buffer back.  out: the kernel wrote n bytes of data into it. */
-static inline void sr__buf_return(struct sr_buf *b, bool out, long n)
+static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 {
+	const struct sr_ring *r = b->_lent_ring;
+
 	sr__buf_unpoison(b);
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
@@ -887,7 +949,8 @@ static inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 
 		/* Data now runs from the start to the end of what was read. */
 		b->_len = b->_off + got < b->_cap ? b->_off + got : b->_cap;
-		sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
+		if (sr__unlikely(!r || (r->_flags & SR__RING_MEMCHECK)))
+			sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
 	}
 	b->_off = 0;
 	b->_win = 0;

@@ -157,7 +157,7 @@ sr__read_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], true, (long)res);
+	sr__read_return_buffers(r, idx, res);
 }
 
 static void
@@ -183,7 +183,7 @@ sr__send_finish(struct sr_ring *r, uint32_t idx, int res, uint32_t cflags, bool 
 	(void)x;
 	if (!final)
 		return;
-	sr__buf_return(x->_lent[0], false, (long)res);
+	sr__send_return_buffers(r, idx, res);
 }
 
 /* --- fallback: SQE conversions between an op and its alternate ----------------- */

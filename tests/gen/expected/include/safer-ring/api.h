@@ -72,7 +72,7 @@ sr_nop_set_personality(struct sr_nop_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -96,7 +96,7 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__nop_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_nop_completed *c)
 {
 	(void)r;
@@ -116,7 +116,7 @@ sr__nop_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_nop_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_nop_submitted *sub)
 {
 	return sr__nop_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_nop_submit");
@@ -136,13 +136,14 @@ sr_nop_submit_cb(struct sr_ring *r, struct sr_nop_op *op, sr_nop_cb cb, void *ar
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_nop_wait(struct sr_ring *r, struct sr_nop_submitted *sub, struct sr_nop_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_NOP, "sr_nop_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -285,7 +286,7 @@ sr_read_set_file(struct sr_read_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -340,7 +341,17 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__read_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], true, (long)res);
+}
+
+static sr__always_inline void
 sr__read_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_read_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -360,7 +371,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_read_submitted *sub)
 {
 	return sr__read_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_read_submit");
@@ -380,13 +391,25 @@ sr_read_submit_cb(struct sr_ring *r, struct sr_read_op *op, sr_read_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__read_return_buffers(r, idx, e.res);
+		sr__read_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -496,7 +519,7 @@ sr_openat_set_personality(struct sr_openat_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -537,7 +560,7 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_completed *c)
 {
 	(void)r;
@@ -557,7 +580,7 @@ sr__openat_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_openat_submitted *sub)
 {
 	return sr__openat_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_submit");
@@ -577,13 +600,14 @@ sr_openat_submit_cb(struct sr_ring *r, struct sr_openat_op *op, sr_openat_cb cb,
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_wait(struct sr_ring *r, struct sr_openat_submitted *sub, struct sr_openat_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT, "sr_openat_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -695,7 +719,7 @@ sr_openat_direct_set_personality(struct sr_openat_direct_op *sr_op, uint16_t sr_
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -736,7 +760,7 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__openat_direct_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_openat_direct_completed *c)
 {
 	(void)r;
@@ -756,7 +780,7 @@ sr__openat_direct_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_openat_direct_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, struct sr_openat_direct_submitted *sub)
 {
 	return sr__openat_direct_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_openat_direct_submit");
@@ -776,13 +800,14 @@ sr_openat_direct_submit_cb(struct sr_ring *r, struct sr_openat_direct_op *op, sr
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_openat_direct_wait(struct sr_ring *r, struct sr_openat_direct_submitted *sub, struct sr_openat_direct_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_OPENAT_DIRECT, "sr_openat_direct_wait", true, true, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -895,7 +920,7 @@ sr_statx_set_personality(struct sr_statx_op *sr_op, uint16_t sr_personality)
 	sr_op->base._special |= SR__SPECIAL_SET;
 }
 
-static inline int
+static sr__always_inline int
 sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -937,7 +962,7 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__statx_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_statx_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -960,7 +985,7 @@ sr__statx_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_statx_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_statx_submitted *sub)
 {
 	return sr__statx_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_statx_submit");
@@ -980,13 +1005,14 @@ sr_statx_submit_cb(struct sr_ring *r, struct sr_statx_op *op, sr_statx_cb cb, vo
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_statx_wait(struct sr_ring *r, struct sr_statx_submitted *sub, struct sr_statx_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__wait_done(r, &sub->h, SR_OP_STATX, "sr_statx_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1107,7 +1133,7 @@ sr_send_set_file(struct sr_send_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1143,7 +1169,17 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	return 0;
 }
 
-static inline void
+/* The op's final completion (res): its owned buffers are the caller's again. */
+static sr__always_inline void
+sr__send_return_buffers(struct sr_ring *r, uint32_t idx, int res)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	(void)res;
+	sr__buf_return(x->_lent[0], false, (long)res);
+}
+
+static sr__always_inline void
 sr__send_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1163,7 +1199,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_send_submitted *sub)
 {
 	return sr__send_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_submit");
@@ -1183,13 +1219,25 @@ sr_send_submit_cb(struct sr_ring *r, struct sr_send_op *op, sr_send_cb cb, void 
 	return ret;
 }
 
-static inline int
+static sr__always_inline int
 sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_completed *c)
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
+	int ret;
 
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	if (sr__likely(ret > 0)) {
+		sr__send_return_buffers(r, idx, e.res);
+		sr__send_fill(r, idx, &e, c);
+		sr__free_slot(r, idx);
+		return 0;
+	}
+	if (sr__unlikely(ret < 0)) {
+		memset(c, 0, sizeof(*c));
+		return ret;
+	}
+	ret = sr__wait_done(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1312,7 +1360,7 @@ sr_send_bundle_set_file(struct sr_send_bundle_op *sr_op, struct sr_file sr_f)
 	sr_op->base._slow |= SR__SLOW_FIXED_FILE;
 }
 
-static inline int
+static sr__always_inline int
 sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_handle *h,
 		sr__deliver_fn deliver, void (*cb)(void), void *arg, const char *fn)
 {
@@ -1351,7 +1399,7 @@ sr__send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct s
 	return 0;
 }
 
-static inline void
+static sr__always_inline void
 sr__send_bundle_fill(struct sr_ring *r, uint32_t idx, const struct sr_cqe *e, struct sr_send_bundle_completed *c)
 {
 	const struct sr_slotx *x = &r->_slotx[idx];
@@ -1372,7 +1420,7 @@ sr__send_bundle_deliver(struct sr_ring *r, uint32_t idx)
 	((sr_send_bundle_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
 
-static inline int
+static sr__always_inline int
 sr_send_bundle_submit(struct sr_ring *r, struct sr_send_bundle_op *op, struct sr_send_bundle_submitted *sub)
 {
 	return sr__send_bundle_submit(r, op, &sub->h, NULL, NULL, NULL, "sr_send_bundle_submit");
