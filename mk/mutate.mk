@@ -21,7 +21,7 @@ MUTATE_STAGES ?=
 MUTATE_ARGS ?=
 
 MUTATE_CMD = $(PYTHON) tools/mutate/mutate.py --build $(BUILD)/mutate --cc "$(CC)" \
-	--cflags "$(CPPFLAGS) $(CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
+	--cflags "$(CPPFLAGS) -DSR__BUILDING_LIBRARY $(CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
 	--test-cflags "$(TEST_CPPFLAGS) $(TEST_CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
 	--ldlibs "$(LDLIBS)" --runtime-src "$(RUNTIME_SRC)" --unit-src "$(UNIT_SRC)" --conf-src "$(CONF_SRC)" \
 	--gen-cmd "$(GEN_CMD)" --python "$(PYTHON)" --only "$(MUTATE_ONLY)" --ops "$(MUTATE_OPS)" \
