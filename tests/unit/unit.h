@@ -40,5 +40,6 @@ void buffer_tests(CU_pSuite s);
 void safety_tests(CU_pSuite s);
 void bounds_tests(CU_pSuite s);
 void observe_tests(CU_pSuite s);
+void guard_tests(CU_pSuite s);
 
 #endif
