@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,95 @@ static void test_holder_send_queue(void)
 	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
 }
 
+/* --- descriptors ------------------------------------------------------------------- */
+
+/* A program that closed stdin gets descriptor 0 for the next file it
+ * opens: a ring's eventfd can be 0, and sr_ring_destroy closes it all the
+ * same.  (teardown.c: `if (r->_eventfd >= 0)`.) */
+static void test_eventfd_zero(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	int keep = dup(0), efd;
+
+	CU_ASSERT_FATAL(keep >= 0);
+	close(0);
+	efd = sr_ring_eventfd(r);
+	CU_ASSERT_EQUAL(efd, 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT(fcntl(0, F_GETFD) < 0 && errno == EBADF);
+	CU_ASSERT_EQUAL(dup2(keep, 0), 0);
+	close(keep);
+}
+
+/* A ring acquired by one thread: another's sr_ring_acquire is refused with
+ * EBUSY (not taken from under the owner), also on a ring that could move;
+ * once released, it may.  (ring.c: sr_ring_acquire's owner checks.) */
+struct acq {
+	struct sr_ring *r;
+	int first, second, asked;
+	pthread_mutex_t *m;
+};
+
+static void *acquire_twice(void *arg)
+{
+	struct acq *a = arg;
+
+	a->first = sr_ring_acquire(a->r);	/* the owner has it */
+	__atomic_store_n(&a->asked, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(a->m);		/* until the owner let go */
+	a->second = sr_ring_acquire(a->r);
+	pthread_mutex_unlock(a->m);
+	if (!a->second)
+		a->second = sr_ring_release(a->r);
+	return NULL;
+}
+
+static void test_acquire_owned(void)
+{
+	struct sr_ring *r = gring(8, SR_RING_MOVABLE);
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct acq a = { .r = r, .m = &m };
+	pthread_t t;
+
+	pthread_mutex_lock(&m);
+	CU_ASSERT_EQUAL(sr_ring_acquire(r), 0);	/* its own: nothing to do */
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, acquire_twice, &a) == 0);
+	while (!__atomic_load_n(&a.asked, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
+	pthread_mutex_unlock(&m);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(a.first, -EBUSY);
+	CU_ASSERT_EQUAL(a.second, 0);
+	CU_ASSERT_EQUAL(sr_ring_acquire(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+/* sr_bufgroup_destroy of no group, or from a thread that does not own the
+ * group's ring: refused, and the group stays usable.  (group.c.) */
+static void *destroy_group(void *arg)
+{
+	return (void *)(intptr_t)sr_bufgroup_destroy(arg);
+}
+
+static void test_group_destroy_refused(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 4, 64);
+	pthread_t t;
+	void *ret;
+
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(NULL), -EINVAL);
+	CU_ASSERT(told("not a live buffer group"));
+	CU_ASSERT_FATAL(g != NULL);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, destroy_group, g) == 0);
+	pthread_join(t, &ret);
+	CU_ASSERT_EQUAL((int)(intptr_t)ret, -EPERM);
+	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 4);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 void guard_tests(CU_pSuite s)
 {
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
@@ -246,4 +336,7 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "callbacks found by a poll in a callback run after it", test_callbacks_do_not_nest);
 	CU_add_test(s, "fixed ops check every buffer", test_fixed_every_buffer);
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
+	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
+	CU_add_test(s, "sr_ring_acquire of a ring another thread owns: EBUSY", test_acquire_owned);
+	CU_add_test(s, "sr_bufgroup_destroy refused: no group, not the owner", test_group_destroy_refused);
 }
