@@ -8,16 +8,25 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
 #include <safer-ring.h>
 
 #include "unit.h"
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 static struct sr_ring *gring(unsigned entries, unsigned flags)
 {
@@ -156,6 +165,86 @@ static void test_callbacks_do_not_nest(void)
 	for (int i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(o.seq[i], i);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+/* --- streams ------------------------------------------------------------------------- */
+
+/* Waiting for a stream's next item through a handle that names none: a
+ * zeroed handle, the handle of a stream that delivers to a callback, a
+ * stream that has ended and been consumed.  Refused, never a read of a
+ * slot that is not the stream's.  (complete.c: sr__next's handle check.) */
+static void test_stream_bad_handles(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct __kernel_timespec ts = { .tv_nsec = 1000000 };
+	struct sr_timeout_multishot_op op;
+	struct sr_timeout_multishot_submitted zero = { 0 }, cbsub, sub;
+	struct sr_timeout_multishot_completed c;
+	struct ticks t = { 0 };
+
+	CU_ASSERT_EQUAL(sr_wait(r, &zero, &c), -EINVAL);
+	op = sr_timeout_multishot(&ts);
+	sr_timeout_multishot_set_count(&op, 2);
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &op, on_tick, &t, &cbsub), 0);
+	CU_ASSERT(sr_wait(r, &cbsub, &c) < 0);	/* its completions go to the callback */
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT_EQUAL(t.n, 2);
+	op = sr_timeout_multishot(&ts);
+	sr_timeout_multishot_set_count(&op, 2);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(c.more);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(!c.more);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -ESTALE);	/* ended, and consumed */
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal interrupts a wait for a stream's next item as it does any
+ * wait: -EINTR, said so; the stream goes on.  (complete.c: sr__next's
+ * error check.) */
+static void test_stream_wait_interrupted(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct sr_poll_multishot_op op;
+	struct sr_poll_multishot_submitted sub;
+	struct sr_poll_multishot_completed c;
+	struct itimerval it = { { 0, 0 }, { 0, 20000 } };
+	struct sigaction sa, old;
+	int p[2];
+
+	if (RUNNING_ON_VALGRIND) {
+		printf("\n    skip: under valgrind a timer signal does not interrupt a blocked wait\n");
+		sr_ring_destroy(r);
+		return;
+	}
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	op = sr_poll_multishot(p[0], POLLIN);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	/* Submitted first: an enter that submits returns the count even when
+	 * its wait is interrupted (as in test_interrupted_waits_say_so). */
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART */
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -EINTR);
+	CU_ASSERT(told("interrupted by a signal"));
+	sigaction(SIGALRM, &old, NULL);
+	/* The stream goes on. */
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(c.res > 0 && (c.res & POLLIN) && c.more);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 1);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);	/* cancels it */
+	close(p[0]);
+	close(p[1]);
 }
 
 /* --- fixed buffers ------------------------------------------------------------------ */
@@ -334,6 +423,8 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
 	CU_add_test(s, "multishot callbacks: one per completion, the last ends it", test_multishot_callbacks);
 	CU_add_test(s, "callbacks found by a poll in a callback run after it", test_callbacks_do_not_nest);
+	CU_add_test(s, "a stream's next item through a bad handle", test_stream_bad_handles);
+	CU_add_test(s, "a wait for a stream's next item interrupted", test_stream_wait_interrupted);
 	CU_add_test(s, "fixed ops check every buffer", test_fixed_every_buffer);
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
 	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
