@@ -418,6 +418,50 @@ static void test_group_destroy_refused(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* The file table: a slot set again and again holds one descriptor (the
+ * one it had is let go), a descriptor that is not open is refused, and a
+ * thread that does not own the ring cannot unregister the table.
+ * (files.c: sr_ring_files_set, sr_ring_unregister_files.) */
+static void *unregister_files(void *arg)
+{
+	return (void *)(intptr_t)sr_ring_unregister_files(arg);
+}
+
+static void test_file_table_slots(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct sr_file f;
+	pthread_t t;
+	void *ret;
+	int p[2], before;
+
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
+	CU_ASSERT_EQUAL_FATAL(sr_ring_register_files(r, 4), 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, p[0], &f), 0);
+	before = open_fds();
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, i % 2 ? p[0] : p[1], &f), 0);
+	CU_ASSERT_EQUAL(open_fds(), before);
+	CU_ASSERT(sr_ring_files_set(r, 2, 1000, &f) < 0);	/* not open */
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, unregister_files, r) == 0);
+	pthread_join(t, &ret);
+	CU_ASSERT_EQUAL((int)(intptr_t)ret, -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_files_count(r), 4);
+	CU_ASSERT_EQUAL(sr_ring_unregister_files(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 void guard_tests(CU_pSuite s)
 {
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
@@ -428,6 +472,7 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "fixed ops check every buffer", test_fixed_every_buffer);
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
 	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
+	CU_add_test(s, "file table: a slot set again, a closed fd, not the owner", test_file_table_slots);
 	CU_add_test(s, "sr_ring_acquire of a ring another thread owns: EBUSY", test_acquire_owned);
 	CU_add_test(s, "sr_bufgroup_destroy refused: no group, not the owner", test_group_destroy_refused);
 }
