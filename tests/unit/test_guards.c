@@ -462,6 +462,44 @@ static void test_file_table_slots(void)
 	close(p[1]);
 }
 
+/* sr_bufgroup_create_send: the queue's size is a power of two from 1 to
+ * 32768, both ends included; a thread that does not own the ring cannot
+ * make one.  (group.c: sr_bufgroup_create_send's checks.) */
+static void *create_send(void *arg)
+{
+	return sr_bufgroup_create_send(arg, 4);
+}
+
+static void test_send_group_sizes(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct sr_bufgroup *g;
+	pthread_t t;
+	void *ret;
+
+	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 0));
+	CU_ASSERT(told("power of two"));
+	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 3));
+	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 65536));
+	CU_ASSERT(told("power of two"));
+	g = sr_bufgroup_create_send(r, 1);
+	if (!g) {
+		printf("\n    skip: no send group here (%s)\n", sr_last_error());
+		sr_ring_destroy(r);
+		return;
+	}
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	g = sr_bufgroup_create_send(r, 32768);
+	CU_ASSERT_PTR_NOT_NULL(g);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, create_send, r) == 0);
+	pthread_join(t, &ret);
+	CU_ASSERT_PTR_NULL(ret);
+	if (ret)
+		sr_bufgroup_destroy(ret);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 void guard_tests(CU_pSuite s)
 {
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
@@ -471,6 +509,7 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "a wait for a stream's next item interrupted", test_stream_wait_interrupted);
 	CU_add_test(s, "fixed ops check every buffer", test_fixed_every_buffer);
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
+	CU_add_test(s, "send group sizes: 1 to 32768, powers of two; the owner only", test_send_group_sizes);
 	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
 	CU_add_test(s, "file table: a slot set again, a closed fd, not the owner", test_file_table_slots);
 	CU_add_test(s, "sr_ring_acquire of a ring another thread owns: EBUSY", test_acquire_owned);
