@@ -19,11 +19,14 @@ MUTATE_SAN ?= 1
 MUTATE_TIMEOUT ?= 10
 MUTATE_STAGES ?=
 MUTATE_ARGS ?=
+MUTATE_FUZZ_SEEDS ?= 1000
 
 MUTATE_CMD = $(PYTHON) tools/mutate/mutate.py --build $(BUILD)/mutate --cc "$(CC)" \
-	--cflags "$(CPPFLAGS) $(CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
+	--cflags "$(CPPFLAGS) -DSR__BUILDING_LIBRARY $(CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
 	--test-cflags "$(TEST_CPPFLAGS) $(TEST_CFLAGS) $(if $(filter 1,$(MUTATE_SAN)),$(SANITIZE))" \
 	--ldlibs "$(LDLIBS)" --runtime-src "$(RUNTIME_SRC)" --unit-src "$(UNIT_SRC)" --conf-src "$(CONF_SRC)" \
+	--oom-src tests/unit/oom.c --fuzz-src "$(FUZZ_SRC)" --fuzz-flags "$(FUZZ_HAVE) $(FUZZ_WRAP)" \
+	--fuzz-seeds $(MUTATE_FUZZ_SEEDS) \
 	--gen-cmd "$(GEN_CMD)" --python "$(PYTHON)" --only "$(MUTATE_ONLY)" --ops "$(MUTATE_OPS)" \
 	--match "$(MUTATE_MATCH)" --limit "$(MUTATE_LIMIT)" --seed "$(MUTATE_SEED)" --jobs "$(MUTATE_JOBS)" \
 	--timeout "$(MUTATE_TIMEOUT)" --stages "$(MUTATE_STAGES)" $(MUTATE_ARGS)

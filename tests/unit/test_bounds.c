@@ -16,6 +16,7 @@
  * wrong); they are fixed and run with the rest.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -2456,6 +2457,59 @@ static void test_fallback_descriptors(void)
 	close(p[1]);
 }
 
+/* Descriptors open in this process, as /proc/self/fd lists them (the
+ * directory's own descriptor counts each time, so counts compare). */
+static int proc_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static bool fd_closed(int fd)
+{
+	return fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+}
+
+/* sr_ring_destroy closes what the ring opened: its eventfd, the ring's own
+ * descriptor (io_uring, or the fallback backend's), the registered file
+ * table's: no descriptor is left, whichever backend runs.  (Kills the
+ * deleted close() in ring_free and the backends' destroy.) */
+static void test_destroy_closes_fds(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	int before, efd, rfd, pfd[2];
+	struct sr_file f;
+
+	sr_ring_destroy(r);	/* the first ring of a process may open what stays (caps) */
+	CU_ASSERT_FATAL(pipe2(pfd, O_CLOEXEC) == 0);
+	before = proc_fds();
+	CU_ASSERT_FATAL(before > 0);
+	r = bring(8, 0, NULL);
+	rfd = sr_ring_fd(r);
+	efd = sr_ring_eventfd(r);
+	CU_ASSERT_FATAL(rfd >= 0 && efd >= 0 && rfd != efd);
+	CU_ASSERT_EQUAL(sr_ring_eventfd(r), efd);	/* one eventfd, asked twice */
+	CU_ASSERT_EQUAL(sr_ring_register_files(r, 4), 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 3, pfd[0], &f), 0);
+	CU_ASSERT(proc_fds() >= before + 2);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(proc_fds(), before);
+	CU_ASSERT(fd_closed(efd));
+	CU_ASSERT(fd_closed(rfd));
+	/* The caller's descriptor stays the caller's. */
+	CU_ASSERT(fcntl(pfd[0], F_GETFD) >= 0);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 /* --- known bugs: not run by default ------------------------------------------------------- */
 
 /*
@@ -2570,6 +2624,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
 	CU_add_test(s, "fallback jobs leave no descriptor behind", test_fallback_descriptors);
+	CU_add_test(s, "sr_ring_destroy closes the eventfd and the ring fd", test_destroy_closes_fds);
 	/* Once known bugs, fixed: they stay as tests. */
 	for (unsigned i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
 		CU_add_test(s, known_bugs[i].name, known_bugs[i].fn);

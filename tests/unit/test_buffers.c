@@ -706,6 +706,25 @@ static void test_sq_noflush(void)
 	sr_ring_destroy(r);
 }
 
+/* A NULL pool (a failed sr_pool_create not checked): every pool call
+ * refuses it and says so; none dereferences it. */
+static void test_pool_null(void)
+{
+	struct sr_ring *r = new_ring(8, 0);
+
+	CU_ASSERT_PTR_NULL(sr_pool_take(NULL));
+	CU_ASSERT(says("not a live pool"));
+	CU_ASSERT_EQUAL(sr_pool_available(NULL), 0);
+	CU_ASSERT_EQUAL(sr_pool_count(NULL), 0);
+	CU_ASSERT_EQUAL(sr_pool_buf_size(NULL), 0);
+	CU_ASSERT_EQUAL(sr_ring_register_pool(r, NULL), -EINVAL);
+	CU_ASSERT(says("not a live pool"));
+	CU_ASSERT_EQUAL(sr_pool_put(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sr_buf_set_auto_return(NULL, true), -EINVAL);
+	CU_ASSERT_EQUAL(sr_pool_destroy(NULL), 0);	/* like free(NULL) */
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 void buffer_tests(CU_pSuite s)
 {
 	CU_add_test(s, "pool: take, exhaustion, put", test_pool_basics);
@@ -722,4 +741,5 @@ void buffer_tests(CU_pSuite s)
 	CU_add_test(s, "cancellation racing completion", test_cancel_race);
 	CU_add_test(s, "chain longer than the SQ", test_chain_too_long);
 	CU_add_test(s, "SQ full without flushing", test_sq_noflush);
+	CU_add_test(s, "pool: a NULL pool is refused", test_pool_null);
 }

@@ -694,6 +694,7 @@ int main(void)
 	bounds_tests(CU_add_suite("bounds", NULL, NULL));
 	observe_tests(CU_add_suite("observe", NULL, NULL));
 	dump_tests(CU_add_suite("dump", NULL, NULL));
+	guard_tests(CU_add_suite("guards", NULL, NULL));
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

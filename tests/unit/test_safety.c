@@ -623,6 +623,58 @@ static void test_handover(void)
 	pipe_close(pp);
 }
 
+/* A released ring belongs to nobody until sr_ring_acquire: every call that
+ * uses it fails with EPERM, even from the thread that released it, and
+ * changes nothing (the op in flight is still there, no buffer is lent, no
+ * SQE queued); acquired again, it goes on. */
+static void test_released_refuses(void)
+{
+	struct sr_ring *r = ring_new(SR_RING_MOVABLE);
+	struct sr_buf *b = sr_buf_alloc(16), *other = sr_buf_alloc(16);
+	struct sr_read_submitted sub, sub2;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct io_uring_cqe cqe;
+	int pp[2];
+
+	pipe_new(pp);
+	read_start(r, pp[0], b, &sub);
+	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
+	op = sr_read(pp[0], other, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub2), -EPERM);
+	CU_ASSERT(said("sr_read_submit") && said("released"));
+	CU_ASSERT(!sr_buf_is_lent(other));
+	CU_ASSERT_EQUAL(sr_ring_submit(r), -EPERM);
+	CU_ASSERT(said("sr_ring_submit") && said("released"));
+	CU_ASSERT_EQUAL(sr_ring_poll(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_run_once(r, 0), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_run(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_discard(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_eventfd(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_register_files(r, 2), -EPERM);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -EPERM);
+	CU_ASSERT_EQUAL(sr_cancel(r, &sub), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_cancel_all(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_nop_raw(r, 1), -EPERM);
+	CU_ASSERT_EQUAL(sr_raw_reap(r, &cqe, 1), -EPERM);
+	CU_ASSERT_PTR_NULL(sr_ring_uring(r));
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);	/* nothing to say to a non-owner */
+	CU_ASSERT_EQUAL(sr_ring_release(r), -EPERM);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), -EPERM);
+	CU_ASSERT(said("sr_ring_destroy") && said("released"));
+	/* Taken back: the read is still in flight and completes. */
+	CU_ASSERT_EQUAL_FATAL(sr_ring_acquire(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 1);
+	CU_ASSERT(sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(write(pp[1], "again", 5), 5);
+	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+	CU_ASSERT(c.res == 5 && buf_says(b, "again"));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	sr_buf_free(other);
+	pipe_close(pp);
+}
+
 static void *try_acquire(void *arg)
 {
 	struct sr_ring *r = arg;
@@ -1082,6 +1134,7 @@ void safety_tests(CU_pSuite s)
 		{ "callbacks: waiting on a callback's op is refused", test_wait_on_callback_op_refused },
 		{ "threads: calls from a thread that is not the owner", test_foreign_thread },
 		{ "threads: handing a movable ring over", test_handover },
+		{ "threads: a released ring refuses every call", test_released_refuses },
 		{ "threads: a single-issuer ring stays", test_single_issuer_stays },
 		{ "threads: rings of their own, one pool", test_threads_share_pool },
 		{ "threads: sr_ring_stop from another thread", test_stop_from_thread },

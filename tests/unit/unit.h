@@ -41,5 +41,6 @@ void safety_tests(CU_pSuite s);
 void bounds_tests(CU_pSuite s);
 void observe_tests(CU_pSuite s);
 void dump_tests(CU_pSuite s);
+void guard_tests(CU_pSuite s);
 
 #endif

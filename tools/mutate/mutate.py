@@ -207,8 +207,13 @@ class Build:
         self.tflags = shlex.split(args.test_cflags) + MUTANT_CFLAGS
         self.ldlibs = shlex.split(args.ldlibs)
         self.rt_src = args.runtime_src.split()
-        self.unit_src = args.unit_src.split()
-        self.conf_src = args.conf_src.split()
+        # The test programs: what a stage `needs`, its sources, extra flags, the binary.
+        self.programs = {
+            "unit": (args.unit_src.split(), [], "test_runtime"),
+            "conf": (args.conf_src.split(), [], "conformance"),
+            "oom": (args.oom_src.split(), [], "test_oom"),
+            "fuzz": (args.fuzz_src.split(), shlex.split(args.fuzz_flags), "api_fuzz"),
+        }
 
     @staticmethod
     def obj(d, src):
@@ -232,11 +237,20 @@ class Build:
         if rc != 0:
             raise CompileError("ar", log)
 
-    def link(self, tree, objs, lib, out):
-        rc, log, _ = self.runner.run([self.a.cc] + self.tflags + ["-o", out] + objs + [lib, "-lcunit"] +
-                                     self.ldlibs, tree, timeout=self.a.timeout * 4)
+    def link(self, tree, objs, lib, out, extra=()):
+        rc, log, _ = self.runner.run([self.a.cc] + self.tflags + list(extra) + ["-o", out] + objs +
+                                     [lib, "-lcunit"] + self.ldlibs, tree, timeout=self.a.timeout * 4)
         if rc != 0:
             raise CompileError("link " + os.path.basename(out), log)
+
+    def program(self, tree, what, objdir, lib, outdir, compile_it=True):
+        """Build test program `what` (a key of self.programs) against lib into outdir."""
+        srcs, extra, name = self.programs[what]
+        if not srcs:
+            raise CompileError(what, f"no sources for the {what} stage (run through `make mutate`)")
+        if compile_it:
+            self.compile(tree, srcs, objdir, self.tflags + extra)
+        self.link(tree, [Build.obj(objdir, s) for s in srcs], lib, os.path.join(outdir, name), extra)
 
 
 class CompileError(Exception):
@@ -279,8 +293,14 @@ def c_stages(args):
     st = [
         Stage("unit", "c", ["{d}/test_runtime"], needs="unit"),
         Stage("unit-fallback", "c", ["{d}/test_runtime"], {"SR_BACKEND": "fallback"}, needs="unit"),
+        # The API fuzzer's fixed seeds: ownership rules the unit tests do not walk, and
+        # allocation failures injected at random points.
+        Stage("api-fuzz", "c", ["{d}/api_fuzz", "--seeds", str(args.fuzz_seeds), "--first", "1",
+                                "--workers", "1"], needs="fuzz"),
         Stage("conformance", "c", ["{d}/conformance"], needs="conf"),
         Stage("matrix", "c", ["{d}/conformance", "--matrix"], needs="conf"),
+        # Every allocation of a scenario failing in turn, on both backends: the ENOMEM paths.
+        Stage("oom", "c", ["{d}/test_oom"], needs="oom"),
         Stage("compile-fail", "h", ["sh", "tests/compile-fail/run.sh", args.cc]),
     ]
     want = args.stages.split(",") if args.stages else None
@@ -356,16 +376,12 @@ class Worker:
                     b.compile(self.tree, b.rt_src, os.path.join(d, "obj"), b.cflags)
                     objs = [Build.obj(os.path.join(d, "obj"), s) for s in b.rt_src]
                 b.archive(self.tree, objs, os.path.join(d, "lib.a"))
-            elif what in ("unit", "conf"):
+            elif what in b.programs:
                 need("lib")
-                srcs = b.unit_src if what == "unit" else b.conf_src
                 if kind == "h":
-                    b.compile(self.tree, srcs, os.path.join(d, "obj"), b.tflags)
-                    objs = [Build.obj(os.path.join(d, "obj"), s) for s in srcs]
+                    b.program(self.tree, what, os.path.join(d, "obj"), os.path.join(d, "lib.a"), d)
                 else:
-                    objs = [Build.obj(self.base.obj, s) for s in srcs]
-                b.link(self.tree, objs, os.path.join(d, "lib.a"),
-                       os.path.join(d, "test_runtime" if what == "unit" else "conformance"))
+                    b.program(self.tree, what, self.base.obj, os.path.join(d, "lib.a"), d, compile_it=False)
             built.add(what)
 
         for st in self.stages:
@@ -418,14 +434,9 @@ class Base:
             if "c" in kinds or "h" in kinds:
                 b.compile(self.tree, b.rt_src, self.obj, b.cflags)
                 b.archive(self.tree, [Build.obj(self.obj, s) for s in b.rt_src], os.path.join(self.dir, "lib.a"))
-                if "unit" in needs:
-                    b.compile(self.tree, b.unit_src, self.obj, b.tflags)
-                    b.link(self.tree, [Build.obj(self.obj, s) for s in b.unit_src],
-                           os.path.join(self.dir, "lib.a"), os.path.join(self.dir, "test_runtime"))
-                if "conf" in needs:	# only the stages asked for are built
-                    b.compile(self.tree, b.conf_src, self.obj, b.tflags)
-                    b.link(self.tree, [Build.obj(self.obj, s) for s in b.conf_src],
-                           os.path.join(self.dir, "lib.a"), os.path.join(self.dir, "conformance"))
+                for what in b.programs:	# only the stages asked for are built
+                    if what in needs:
+                        b.program(self.tree, what, self.obj, os.path.join(self.dir, "lib.a"), self.dir)
         except CompileError as e:
             die(f"the unmutated tree does not build: {e}")
         print(f"mutate: built the unmutated tree in {time.monotonic() - t0:.0f} s; checking it passes")
@@ -581,6 +592,10 @@ def main(argv):
     ap.add_argument("--runtime-src", default="", help="RUNTIME_SRC")
     ap.add_argument("--unit-src", default="", help="UNIT_SRC")
     ap.add_argument("--conf-src", default="", help="CONF_SRC")
+    ap.add_argument("--oom-src", default="", help="the oom test's sources (tests/unit/oom.c)")
+    ap.add_argument("--fuzz-src", default="", help="FUZZ_SRC (the API fuzzer)")
+    ap.add_argument("--fuzz-flags", default="", help="FUZZ_HAVE FUZZ_WRAP: the fuzzer's compile and link flags")
+    ap.add_argument("--fuzz-seeds", type=int, default=1000, help="seeds the api-fuzz stage runs (from 1)")
     ap.add_argument("--gen-cmd", default="", help="GEN_CMD (without --out)")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--only", default="", help="comma-separated files or directories (prefixes) to mutate")
