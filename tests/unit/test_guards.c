@@ -500,8 +500,78 @@ static void test_send_group_sizes(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/* Registered buffers and send-group queues belong to the ring's owner:
+ * another thread's register, unregister and queue are refused with EPERM
+ * and change nothing; a queue refuses no group, an empty buffer and a
+ * full queue.  (files.c: sr_ring_register_buffers and _unregister_buffers;
+ * group.c: sr_bufgroup_queue's checks.) */
+struct foreign {
+	struct sr_ring *r;
+	struct sr_bufgroup *g;
+	struct sr_buf *b;
+	int reg, unreg, queue;
+};
+
+static void *foreign_calls(void *arg)
+{
+	struct foreign *f = arg;
+
+	f->reg = sr_ring_register_buffers(f->r, &f->b, 1);
+	f->unreg = sr_ring_unregister_buffers(f->r);
+	f->queue = f->g ? sr_bufgroup_queue(f->g, f->b) : -EPERM;
+	return NULL;
+}
+
+static void test_foreign_register_queue(void)
+{
+	struct sr_ring *r = gring(8, 0);
+	struct sr_buf *fixed = sr_buf_alloc(64), *b = sr_buf_alloc(16), *empty = sr_buf_alloc(16);
+	struct sr_buf *third = sr_buf_alloc(16);
+	struct foreign f = { .r = r, .b = b };
+	pthread_t t;
+
+	CU_ASSERT_FATAL(fixed && b && empty && third);
+	CU_ASSERT_EQUAL_FATAL(sr_ring_register_buffers(r, &fixed, 1), 0);
+	f.g = sr_bufgroup_create_send(r, 2);
+	sr_buf_set_len(b, 4);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, foreign_calls, &f) == 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(f.reg, -EPERM);
+	CU_ASSERT_EQUAL(f.unreg, -EPERM);
+	CU_ASSERT_EQUAL(f.queue, -EPERM);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	/* Still registered: registering again is refused until unregistered. */
+	CU_ASSERT_EQUAL(sr_ring_register_buffers(r, &b, 1), -EBUSY);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(sr_bufgroup_queue(NULL, b), -EINVAL);
+	if (f.g) {
+		CU_ASSERT_EQUAL(sr_bufgroup_queued(f.g), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, empty), -EINVAL);
+		CU_ASSERT(told("nothing to send"));
+		CU_ASSERT(!sr_buf_is_lent(empty));
+		sr_buf_set_len(empty, 1);
+		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, b), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, empty), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_queued(f.g), 2);
+		sr_buf_set_len(third, 1);
+		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, third), -ENOBUFS);
+		CU_ASSERT(told("queue is full"));
+		CU_ASSERT(!sr_buf_is_lent(third));
+		CU_ASSERT_EQUAL(sr_bufgroup_destroy(f.g), 0);
+	} else {
+		printf("\n    skip: the send-group part: no send group here (%s)\n", sr_last_error());
+	}
+	CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(fixed), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(empty), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(third), 0);
+}
+
 void guard_tests(CU_pSuite s)
 {
+	CU_add_test(s, "another thread registers, unregisters, queues: EPERM; queue checks", test_foreign_register_queue);
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
 	CU_add_test(s, "multishot callbacks: one per completion, the last ends it", test_multishot_callbacks);
 	CU_add_test(s, "callbacks found by a poll in a callback run after it", test_callbacks_do_not_nest);
