@@ -238,16 +238,14 @@ static bool next_at_head(struct sr_ring *r, const struct sr_handle *h, unsigned 
 	struct sr_slot *s = &r->_slots[idx];
 	const struct io_uring_cqe *cqe;
 	uint32_t cf;
+	int ready;
 
 	if (!r->_uring_up || (s->_flags & ~SR__SF_FINISH) != SR__SF_MULTI || r->_slotx[idx]._fb)
 		return false;
-	if (!sr__cq_has(r)) {
-		int ret = block ? sr__enter_for(r, want, fn) : 0;
-
-		if (ret <= 0) {
-			*err = ret;
-			return false;
-		}
+	ready = sr__head_ready(r, want, fn, block);
+	if (ready <= 0) {
+		*err = ready;
+		return false;
 	}
 	cqe = sr__cq_head(r);
 	cf = cqe->flags;

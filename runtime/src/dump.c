@@ -266,6 +266,9 @@ static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx, const struct
 		str(o, "delivery", "callback");
 	if (s->_flags & SR__SF_CANCEL)
 		str(o, "cancel", "requested");
+	/* The group an op picks its buffers from: a key of the op, not of its list. */
+	if (x->_aux)
+		num(o, "buffer_group", ((const struct sr_bufgroup *)x->_aux)->_bgid);
 	open_list(o, "buffers");
 	for (unsigned i = 0; i < 2; i++) {
 		const struct sr_buf *b = x->_lent[i];
@@ -284,8 +287,6 @@ static void dump_op(struct out *o, struct sr_ring *r, uint32_t idx, const struct
 		if (o->json)
 			close_obj(o);
 	}
-	if (x->_aux)
-		num(o, "buffer_group", ((const struct sr_bufgroup *)x->_aux)->_bgid);
 	close_list(o);
 	close_obj(o);
 }

@@ -637,8 +637,7 @@ struct sr_buf *sr__group_take(struct sr_bufgroup *g, int32_t res, uint32_t cflag
 	b->_flags &= ~SR__BUF_LENT;
 	b->_lent_ring = NULL;
 	b->_len = res > 0 ? (size_t)res : 0;
-	if (!g->_ring || (g->_ring->_flags & SR__RING_MEMCHECK))
-		sr__kernel_wrote(b->_data, b->_len);
+	sr__kernel_wrote_for(g->_ring, b->_data, b->_len);
 	g->_out++;
 	return b;
 }

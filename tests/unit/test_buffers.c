@@ -26,23 +26,6 @@
 
 #include "unit.h"
 
-static struct sr_ring *new_ring(unsigned entries, unsigned flags)
-{
-	struct sr_ring_params p = { .entries = entries, .flags = flags };
-	struct sr_ring *r = NULL;
-
-	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
-	return r;
-}
-
-static bool says(const char *needle)
-{
-	if (strstr(sr_last_error(), needle))
-		return true;
-	printf("\n    last error: %s (expected '%s')\n", sr_last_error(), needle);
-	return false;
-}
-
 /* Taking never allocates; an empty pool says so; puts are checked. */
 static void test_pool_basics(void)
 {
@@ -60,7 +43,7 @@ static void test_pool_basics(void)
 	CU_ASSERT_EQUAL(m0.uordblks, m1.uordblks);	/* not a byte allocated */
 	b[4] = sr_pool_take(p);
 	CU_ASSERT(b[4] == NULL);
-	CU_ASSERT(says("all 4 buffers are taken"));
+	CU_ASSERT(unit_said("all 4 buffers are taken"));
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
 	CU_ASSERT_EQUAL(sr_buf_free(b[0]), -EINVAL);	/* it belongs to the pool */
 	CU_ASSERT_EQUAL(sr_pool_put(b[0]), 0);
@@ -82,7 +65,7 @@ static void test_pool_basics(void)
 /* Auto return: back in the pool when the op ends, however it ends. */
 static void test_pool_auto_return(void)
 {
-	struct sr_ring *r = new_ring(16, 0);
+	struct sr_ring *r = unit_ring(16, 0);
 	struct sr_pool *p = sr_pool_create(4, 4096, 0);
 	struct sr_buf *b;
 	struct sr_write_submitted ws;
@@ -233,7 +216,7 @@ static void test_pool_contended(void)
 /* A registered pool: fixed ops take its buffers, two of them in one vectored op. */
 static void test_registered_pool(void)
 {
-	struct sr_ring *r = new_ring(16, 0);
+	struct sr_ring *r = unit_ring(16, 0);
 	struct sr_pool *p = sr_pool_create(4, 4096, 0);
 	struct sr_buf *a, *b, *vec[2];
 	struct sr_write_fixed_submitted ws;
@@ -247,7 +230,7 @@ static void test_registered_pool(void)
 	CU_ASSERT_FATAL(p && fd >= 0);
 	CU_ASSERT_EQUAL(sr_ring_register_pool(r, p), 0);
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
-	CU_ASSERT(says("registered"));
+	CU_ASSERT(unit_said("registered"));
 	a = sr_pool_take(p);
 	b = sr_pool_take(p);
 	memset(sr_buf_data(a), 'x', 4096);
@@ -255,7 +238,7 @@ static void test_registered_pool(void)
 	w = sr_write_fixed(fd, a, 0);
 	CU_ASSERT_EQUAL(sr_submit(r, &w, &ws), 0);
 	CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), -EBUSY);	/* a is lent */
-	CU_ASSERT(says("is lent to write_fixed"));
+	CU_ASSERT(unit_said("is lent to write_fixed"));
 	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
 	CU_ASSERT_EQUAL(wc.res, 4096);
 	if (sr_ring_native(r, SR_OP_READV_FIXED)) {
@@ -282,7 +265,7 @@ static void test_registered_pool(void)
 /* A window: read into the middle, write a part. */
 static void test_windows(void)
 {
-	struct sr_ring *r = new_ring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *b = sr_buf_alloc(16);
 	struct sr_read_submitted rs;
 	struct sr_read_completed rc;
@@ -320,7 +303,7 @@ static void test_windows(void)
 /* Registered-file handles: replaced, cleared or unregistered slots refuse old handles. */
 static void test_file_handles(void)
 {
-	struct sr_ring *r = new_ring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *b = sr_buf_alloc(16);
 	struct sr_file h1, h2, h3;
 	struct sr_read_submitted s;
@@ -344,7 +327,7 @@ static void test_file_handles(void)
 	rd = sr_read(0, b, 0);
 	sr_read_set_file(&rd, h1);
 	CU_ASSERT_EQUAL(sr_submit(r, &rd, &s), -EBADF);
-	CU_ASSERT(says("slot 1 has changed"));
+	CU_ASSERT(unit_said("slot 1 has changed"));
 	rd = sr_read(0, b, 0);
 	sr_read_set_file(&rd, h2);
 	CU_ASSERT_EQUAL(sr_submit(r, &rd, &s), 0);
@@ -355,7 +338,7 @@ static void test_file_handles(void)
 	rd = sr_read(0, b, 0);
 	sr_read_set_file(&rd, h2);
 	CU_ASSERT_EQUAL(sr_submit(r, &rd, &s), -EBADF);
-	CU_ASSERT(says("no file table"));
+	CU_ASSERT(unit_said("no file table"));
 	CU_ASSERT_EQUAL(sr_ring_register_files(r, 4), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, fa, &h3), 0);
 	rd = sr_read(0, b, 0);
@@ -372,7 +355,7 @@ static void test_file_handles(void)
 static void test_enobufs(void)
 {
 	for (int rearm = 0; rearm < 2; rearm++) {
-		struct sr_ring *r = new_ring(16, 0);
+		struct sr_ring *r = unit_ring(16, 0);
 		struct sr_bufgroup *g = sr_bufgroup_create(r, 2, 64);
 		struct sr_recv_multishot_submitted s;
 		struct sr_recv_multishot_completed c;
@@ -445,7 +428,7 @@ static int tcp_pair(int sv[2])
  * the kernel's copy reported (loopback copies). */
 static void test_send_zc_usage(void)
 {
-	struct sr_ring *r = new_ring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *b = sr_buf_alloc(4096);
 	struct sr_send_zc_submitted s;
 	struct sr_send_zc_completed c;
@@ -476,7 +459,7 @@ static void test_send_zc_usage(void)
  * back), a link timeout bounds the op before it. */
 static void test_chains(void)
 {
-	struct sr_ring *r = new_ring(32, 0);
+	struct sr_ring *r = unit_ring(32, 0);
 	struct __kernel_timespec ts = { .tv_nsec = 20 * 1000000 };
 	struct sr_buf *src = sr_buf_alloc(16), *dst = sr_buf_alloc(16);
 	struct sr_write_submitted ws;
@@ -552,7 +535,7 @@ static void test_chains(void)
 /* Cancel by fd and everything; each op still completes, then its buffer is back. */
 static void test_cancel_many(void)
 {
-	struct sr_ring *r = new_ring(16, 0);
+	struct sr_ring *r = unit_ring(16, 0);
 	struct sr_buf *b[4];
 	struct sr_read_submitted s[4];
 	struct sr_read_completed c;
@@ -589,7 +572,7 @@ static void test_cancel_many(void)
  * buffer comes back either way, and nothing is lost. */
 static void test_cancel_race(void)
 {
-	struct sr_ring *r = new_ring(16, 0);
+	struct sr_ring *r = unit_ring(16, 0);
 	struct sr_buf *b = sr_buf_alloc(8);
 	unsigned won = 0, cancelled = 0;
 	int p[2];
@@ -626,7 +609,7 @@ static void test_cancel_race(void)
  * split by a flush into two unordered halves. */
 static void test_chain_too_long(void)
 {
-	struct sr_ring *r = new_ring(4, SR_RING_NO_LADDER);
+	struct sr_ring *r = unit_ring(4, SR_RING_NO_LADDER);
 	struct sr_nop_submitted s[6];
 	struct sr_nop_completed c;
 	struct sr_nop_op op;
@@ -659,7 +642,7 @@ static void test_chain_too_long(void)
 	}
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[4]), -EBUSY);
-	CU_ASSERT(says("sr_chain_add: the SQ is full after 4 ops of the chain"));
+	CU_ASSERT(unit_said("sr_chain_add: the SQ is full after 4 ops of the chain"));
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &s[5]), -EBUSY);
 	CU_ASSERT_EQUAL(sr_chain_end(&ch), -EBUSY);
@@ -681,7 +664,7 @@ static void test_chain_too_long(void)
 /* SR_RING_SQ_NOFLUSH: a full SQ fails the submit instead of being flushed. */
 static void test_sq_noflush(void)
 {
-	struct sr_ring *r = new_ring(4, SR_RING_SQ_NOFLUSH | SR_RING_NO_LADDER);
+	struct sr_ring *r = unit_ring(4, SR_RING_SQ_NOFLUSH | SR_RING_NO_LADDER);
 	struct sr_nop_submitted s[5];
 	struct sr_nop_completed c;
 	struct sr_nop_op op;
@@ -695,7 +678,7 @@ static void test_sq_noflush(void)
 	}
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s[4]), -EBUSY);
-	CU_ASSERT(says("the SQ is full"));
+	CU_ASSERT(unit_said("the SQ is full"));
 	CU_ASSERT_EQUAL(sr_ring_submit(r), 4);
 	op = sr_nop();
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s[4]), 0);
@@ -710,15 +693,15 @@ static void test_sq_noflush(void)
  * refuses it and says so; none dereferences it. */
 static void test_pool_null(void)
 {
-	struct sr_ring *r = new_ring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 
 	CU_ASSERT_PTR_NULL(sr_pool_take(NULL));
-	CU_ASSERT(says("not a live pool"));
+	CU_ASSERT(unit_said("not a live pool"));
 	CU_ASSERT_EQUAL(sr_pool_available(NULL), 0);
 	CU_ASSERT_EQUAL(sr_pool_count(NULL), 0);
 	CU_ASSERT_EQUAL(sr_pool_buf_size(NULL), 0);
 	CU_ASSERT_EQUAL(sr_ring_register_pool(r, NULL), -EINVAL);
-	CU_ASSERT(says("not a live pool"));
+	CU_ASSERT(unit_said("not a live pool"));
 	CU_ASSERT_EQUAL(sr_pool_put(NULL), -EINVAL);
 	CU_ASSERT_EQUAL(sr_buf_set_auto_return(NULL, true), -EINVAL);
 	CU_ASSERT_EQUAL(sr_pool_destroy(NULL), 0);	/* like free(NULL) */

@@ -123,7 +123,7 @@ static const char *json_value(const char *p, int depth)
 static bool json_quiet;	/* the checker's own tests */
 
 /* One JSON object and a newline, nothing else. */
-static bool json_valid(const char *text)
+bool unit_json_valid(const char *text)
 {
 	const char *end = text && *json_ws(text) == '{' ? json_value(text, 0) : NULL;
 
@@ -138,39 +138,17 @@ static bool json_valid(const char *text)
 static void test_json_checker(void)
 {
 	json_quiet = true;
-	CU_ASSERT(json_valid("{\"a\":[1,-2.5e3,{\"b\":\"x\\u00e9\\n\"}],\"c\":true,\"d\":null}\n"));
-	CU_ASSERT(!json_valid("{\"a\":[1,]}\n"));
-	CU_ASSERT(!json_valid("{\"a\":1,}\n"));
-	CU_ASSERT(!json_valid("{\"a\":01}\n"));
-	CU_ASSERT(!json_valid("{\"a\":\"x\ty\"}\n"));
-	CU_ASSERT(!json_valid("{\"a\":1}{}\n"));
-	CU_ASSERT(!json_valid("{\"a\" 1}\n"));
+	CU_ASSERT(unit_json_valid("{\"a\":[1,-2.5e3,{\"b\":\"x\\u00e9\\n\"}],\"c\":true,\"d\":null}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\":[1,]}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\":1,}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\":01}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\":\"x\ty\"}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\":1}{}\n"));
+	CU_ASSERT(!unit_json_valid("{\"a\" 1}\n"));
 	json_quiet = false;
 }
 
 /* --- dumps ------------------------------------------------------------------ */
-
-static char *dump_of(struct sr_ring *r, bool json)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_EQUAL(json ? sr_ring_dump_json(r, f) : sr_ring_dump(r, f), 0);
-	fclose(f);
-	if (json)
-		CU_ASSERT(json_valid(text));
-	return text;
-}
-
-static bool has(const char *text, const char *needle)
-{
-	if (text && strstr(text, needle))
-		return true;
-	printf("\n    dump lacks '%s':\n%s\n", needle, text ? text : "(null)");
-	return false;
-}
 
 /* The value of "key": (a number) in the JSON object of the op in slot. */
 static long long op_field(const char *json, uint32_t slot, const char *key)
@@ -226,52 +204,52 @@ static void test_dump_ages_chains_pools(void)
 	sr_chain_add(&ch, &o2, &s2);
 	CU_ASSERT_EQUAL_FATAL(sr_chain_end(&ch), 0);
 
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	if (!fb) {	/* still in the SQ: no age yet */
 		snprintf(want, sizeof(want), "\"slot\":%u,\"handle\":%llu,\"state\":\"queued\",\"chain\":{\"first\":%u,"
 			 "\"position\":0,\"link\":\"hard\"}", slot_of(&s1), (unsigned long long)s1.h._ud, slot_of(&s1));
-		CU_ASSERT(has(t, want));
+		CU_ASSERT(unit_has(t, want));
 		CU_ASSERT_EQUAL(op_field(t, slot_of(&s1), "age_us"), -1);
 	}
 	snprintf(want, sizeof(want), "\"chain\":{\"first\":%u,\"position\":1,\"link\":\"last\"}", slot_of(&s1));
-	CU_ASSERT(has(t, want));
+	CU_ASSERT(unit_has(t, want));
 	free(t);
 
 	CU_ASSERT(sr_ring_submit(r) >= 0);
 	usleep(20000);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	snprintf(want, sizeof(want), "\"slot\":%u,\"handle\":%llu,\"state\":\"inflight\",\"age_us\":", slot_of(&s1),
 		 (unsigned long long)s1.h._ud);
-	CU_ASSERT(has(t, want));
+	CU_ASSERT(unit_has(t, want));
 	CU_ASSERT(op_field(t, slot_of(&s1), "age_us") >= 15000);
 	CU_ASSERT(op_field(t, slot_of(&s1), "age_us") < 60 * 1000000LL);
 	CU_ASSERT(op_field(t, slot_of(&s2), "position") == 1);
-	CU_ASSERT(has(t, "\"pools\":[{\"buf_size\":4096,\"count\":3,\"free\":1,\"taken\":2,\"lent_here\":2,"
+	CU_ASSERT(unit_has(t, "\"pools\":[{\"buf_size\":4096,\"count\":3,\"free\":1,\"taken\":2,\"lent_here\":2,"
 			 "\"node\":-1,\"registered\":\"no\"}]"));
 	free(t);
-	t = dump_of(r, false);
-	CU_ASSERT(has(t, " age_us="));
+	t = unit_dump(r, false);
+	CU_ASSERT(unit_has(t, " age_us="));
 	snprintf(want, sizeof(want), " chain first=%u position=0 link=hard", slot_of(&s1));
-	CU_ASSERT(has(t, want));
-	CU_ASSERT(has(t, "pool buf_size=4096 count=3 free=1 taken=2 lent_here=2 node=-1 registered=no"));
+	CU_ASSERT(unit_has(t, want));
+	CU_ASSERT(unit_has(t, "pool buf_size=4096 count=3 free=1 taken=2 lent_here=2 node=-1 registered=no"));
 	free(t);
 
 	CU_ASSERT_EQUAL(write(p[1], "one", 3), 3);
 	CU_ASSERT_EQUAL(sr_wait(r, &s1, &c), 0);
 	CU_ASSERT_EQUAL(c.res, 3);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	CU_ASSERT_EQUAL(op_field(t, slot_of(&s1), "position"), -1);
 	/* io_uring: the place it went in at; fallback: what is left of the chain. */
 	CU_ASSERT_EQUAL(op_field(t, slot_of(&s2), "position"), fb ? -1 : 1);
-	CU_ASSERT(has(t, "\"lent_here\":1,"));
+	CU_ASSERT(unit_has(t, "\"lent_here\":1,"));
 	free(t);
 	CU_ASSERT_EQUAL(write(p[1], "two", 3), 3);
 	CU_ASSERT_EQUAL(sr_wait(r, &s2, &c), 0);
 	if (c.res != 3)
 		printf("second read: %d (%s)\n", c.res, strerror(-c.res));
 	CU_ASSERT_EQUAL(c.res, 3);
-	t = dump_of(r, true);
-	CU_ASSERT(has(t, "\"ops\":[],\"pools\":[],"));
+	t = unit_dump(r, true);
+	CU_ASSERT(unit_has(t, "\"ops\":[],\"pools\":[],"));
 	free(t);
 
 	/* Off: a new op has no age. */
@@ -279,7 +257,7 @@ static void test_dump_ages_chains_pools(void)
 	o1 = sr_read(p[0], b1, (__u64)-1);
 	CU_ASSERT_EQUAL(sr_submit(r, &o1, &s1), 0);
 	CU_ASSERT(sr_ring_submit(r) >= 0);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	CU_ASSERT_EQUAL(op_field(t, slot_of(&s1), "age_us"), -1);
 	CU_ASSERT(t && !strstr(t, "\"chain\""));
 	free(t);
@@ -318,7 +296,7 @@ static void test_dump_ages_by_trace(void)
 	o = sr_read(p[0], b, (__u64)-1);
 	CU_ASSERT_EQUAL(sr_submit(r, &o, &s), 0);
 	CU_ASSERT(sr_ring_submit(r) >= 0);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	CU_ASSERT(op_field(t, slot_of(&s), "age_us") >= 0);
 	CU_ASSERT(t && !strstr(t, "\"chain\""));	/* alone */
 	free(t);
@@ -358,12 +336,12 @@ static void test_cq_overflow(void)
 			CU_ASSERT(sr_ring_submit(r) >= 0);
 	}
 	CU_ASSERT_EQUAL(sr_ring_stats(r, &st, sizeof(st)), 0);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	snprintf(want, sizeof(want), "\"cq\":{\"entries\":2,\"ready\":2,\"overflow\":%llu,",
 		 (unsigned long long)st.cq_overflows);
-	CU_ASSERT(has(t, want));
+	CU_ASSERT(unit_has(t, want));
 	if (sr_caps_get()->features & IORING_FEAT_NODROP) {
-		CU_ASSERT(has(t, "\"overflow_held\":\"yes\"}"));
+		CU_ASSERT(unit_has(t, "\"overflow_held\":\"yes\"}"));
 	} else {
 		CU_ASSERT(st.cq_overflows >= 1);
 	}
@@ -372,8 +350,8 @@ static void test_cq_overflow(void)
 		CU_ASSERT_EQUAL(sr_wait(r, &s[i], &c), 0);
 		CU_ASSERT_EQUAL(c.res, 0);
 	}
-	t = dump_of(r, false);
-	CU_ASSERT(has(t, " overflow_held=no"));
+	t = unit_dump(r, false);
+	CU_ASSERT(unit_has(t, " overflow_held=no"));
 	free(t);
 	sr_ring_destroy(r);
 }
@@ -391,9 +369,9 @@ static void test_dump_json_valid(void)
 	g = sr_bufgroup_create(r, 4, 128);
 	CU_ASSERT(g != NULL);
 	CU_ASSERT_EQUAL(sr_ring_register_pool(r, pool), 0);
-	t = dump_of(r, true);
-	CU_ASSERT(has(t, "\"registered\":{\"buffer_slots\":"));
-	CU_ASSERT(has(t, "\"pool_free\":2"));
+	t = unit_dump(r, true);
+	CU_ASSERT(unit_has(t, "\"registered\":{\"buffer_slots\":"));
+	CU_ASSERT(unit_has(t, "\"pool_free\":2"));
 	free(t);
 	sr_ring_destroy(r);
 	CU_ASSERT_EQUAL(sr_pool_destroy(pool), 0);
@@ -450,7 +428,7 @@ static void test_dump_ages_env(void)
 	o = sr_read(p[0], b, (__u64)-1);
 	CU_ASSERT_EQUAL(sr_submit(r, &o, &s), 0);
 	CU_ASSERT(sr_ring_submit(r) >= 0);
-	t = dump_of(r, true);
+	t = unit_dump(r, true);
 	CU_ASSERT(op_field(t, slot_of(&s), "age_us") >= 0);
 	free(t);
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);

@@ -28,23 +28,6 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-static struct sr_ring *gring(unsigned entries, unsigned flags)
-{
-	struct sr_ring_params p = { .entries = entries, .flags = flags };
-	struct sr_ring *r = NULL;
-
-	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
-	return r;
-}
-
-static bool told(const char *needle)
-{
-	if (strstr(sr_last_error(), needle))
-		return true;
-	printf("\n    last error: %s (expected '%s')\n", sr_last_error(), needle);
-	return false;
-}
-
 /* --- completions ----------------------------------------------------------------- */
 
 /* A zero-copy send that fails at once gets no notification: its result is
@@ -53,7 +36,7 @@ static bool told(const char *needle)
  * result without a notification.) */
 static void test_send_zc_fails_at_once(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *b = sr_buf_alloc(64);
 	struct sr_send_zc_submitted s;
 	struct sr_send_zc_completed c;
@@ -100,7 +83,7 @@ static void on_tick(struct sr_ring *r, struct sr_timeout_multishot_completed *c,
  * sr__deliver_pending.) */
 static void test_multishot_callbacks(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct __kernel_timespec ts = { .tv_nsec = 1000000 };
 	struct sr_timeout_multishot_op op = sr_timeout_multishot(&ts);
 	struct ticks t = { 0 };
@@ -148,7 +131,7 @@ static void on_nop(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
  * (complete.c: the `delivering` guard of sr__deliver_pending.) */
 static void test_callbacks_do_not_nest(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct order o = { .r = r };
 	struct order_arg a[4];
 
@@ -175,7 +158,7 @@ static void test_callbacks_do_not_nest(void)
  * slot that is not the stream's.  (complete.c: sr__next's handle check.) */
 static void test_stream_bad_handles(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct __kernel_timespec ts = { .tv_nsec = 1000000 };
 	struct sr_timeout_multishot_op op;
 	struct sr_timeout_multishot_submitted zero = { 0 }, cbsub, sub;
@@ -211,7 +194,7 @@ static void on_alarm(int sig)
  * error check.) */
 static void test_stream_wait_interrupted(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_poll_multishot_op op;
 	struct sr_poll_multishot_submitted sub;
 	struct sr_poll_multishot_completed c;
@@ -235,7 +218,7 @@ static void test_stream_wait_interrupted(void)
 	sigaction(SIGALRM, &sa, &old);
 	setitimer(ITIMER_REAL, &it, NULL);
 	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), -EINTR);
-	CU_ASSERT(told("interrupted by a signal"));
+	CU_ASSERT(unit_said("interrupted by a signal"));
 	sigaction(SIGALRM, &old, NULL);
 	/* The stream goes on. */
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
@@ -255,7 +238,7 @@ static void test_stream_wait_interrupted(void)
  * lent.  (buf.c: the fixed checks of sr__bufvec_check and sr__msg_check.) */
 static void test_fixed_every_buffer(void)
 {
-	struct sr_ring *r = gring(8, 0), *r2 = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0), *r2 = unit_ring(8, 0);
 	struct sr_buf *reg = sr_buf_alloc(64), *plain = sr_buf_alloc(64), *other = sr_buf_alloc(64);
 	struct sr_buf *v[2];
 	struct sr_readv_fixed_submitted vs;
@@ -273,7 +256,7 @@ static void test_fixed_every_buffer(void)
 	v[1] = plain;
 	vop = sr_readv_fixed(fd, v, 2, 0);
 	CU_ASSERT_EQUAL(sr_submit(r, &vop, &vs), -EINVAL);
-	CU_ASSERT(told("not registered with this ring"));
+	CU_ASSERT(unit_said("not registered with this ring"));
 	CU_ASSERT(!sr_buf_is_lent(reg) && !sr_buf_is_lent(plain));
 	/* The second registered with another ring. */
 	v[1] = other;
@@ -283,13 +266,13 @@ static void test_fixed_every_buffer(void)
 	/* Messages: no data buffer; then the second not registered. */
 	mop = sr_sendmsg_zc_fixed(fd, &m);
 	CU_ASSERT_EQUAL(sr_submit(r, &mop, &ms), -EINVAL);
-	CU_ASSERT(told("at least one data buffer"));
+	CU_ASSERT(unit_said("at least one data buffer"));
 	m.iov[0] = reg;
 	m.iov[1] = plain;
 	m.iovlen = 2;
 	mop = sr_sendmsg_zc_fixed(fd, &m);
 	CU_ASSERT_EQUAL(sr_submit(r, &mop, &ms), -EINVAL);
-	CU_ASSERT(told("not registered with this ring"));
+	CU_ASSERT(unit_said("not registered with this ring"));
 	CU_ASSERT(!sr_buf_is_lent(reg) && !sr_buf_is_lent(plain));
 	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
@@ -306,7 +289,7 @@ static void test_fixed_every_buffer(void)
  * to free it say to what (the queue, not an op).  (buf.c: op_name.) */
 static void test_holder_send_queue(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_bufgroup *g = sr_bufgroup_create_send(r, 2);
 	struct sr_buf *b = sr_buf_alloc(16);
 
@@ -322,7 +305,7 @@ static void test_holder_send_queue(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sr_buf_holder(b));
 	CU_ASSERT(strstr(sr_buf_holder(b), "send group") != NULL);
 	CU_ASSERT_EQUAL(sr_buf_free(b), -EBUSY);
-	CU_ASSERT(told("send group"));
+	CU_ASSERT(unit_said("send group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);	/* gives the queue back */
 	CU_ASSERT(!sr_buf_is_lent(b));
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
@@ -336,7 +319,7 @@ static void test_holder_send_queue(void)
  * same.  (teardown.c: `if (r->_eventfd >= 0)`.) */
 static void test_eventfd_zero(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	int keep = dup(0), efd;
 
 	CU_ASSERT_FATAL(keep >= 0);
@@ -374,7 +357,7 @@ static void *acquire_twice(void *arg)
 
 static void test_acquire_owned(void)
 {
-	struct sr_ring *r = gring(8, SR_RING_MOVABLE);
+	struct sr_ring *r = unit_ring(8, SR_RING_MOVABLE);
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	struct acq a = { .r = r, .m = &m };
 	pthread_t t;
@@ -402,13 +385,13 @@ static void *destroy_group(void *arg)
 
 static void test_group_destroy_refused(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_bufgroup *g = sr_bufgroup_create(r, 4, 64);
 	pthread_t t;
 	void *ret;
 
 	CU_ASSERT_EQUAL(sr_bufgroup_destroy(NULL), -EINVAL);
-	CU_ASSERT(told("not a live buffer group"));
+	CU_ASSERT(unit_said("not a live buffer group"));
 	CU_ASSERT_FATAL(g != NULL);
 	CU_ASSERT_FATAL(pthread_create(&t, NULL, destroy_group, g) == 0);
 	pthread_join(t, &ret);
@@ -438,7 +421,7 @@ static void *unregister_files(void *arg)
 
 static void test_file_table_slots(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_file f;
 	pthread_t t;
 	void *ret;
@@ -472,16 +455,16 @@ static void *create_send(void *arg)
 
 static void test_send_group_sizes(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_bufgroup *g;
 	pthread_t t;
 	void *ret;
 
 	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 0));
-	CU_ASSERT(told("power of two"));
+	CU_ASSERT(unit_said("power of two"));
 	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 3));
 	CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 65536));
-	CU_ASSERT(told("power of two"));
+	CU_ASSERT(unit_said("power of two"));
 	g = sr_bufgroup_create_send(r, 1);
 	if (!g) {
 		printf("\n    skip: no send group here (%s)\n", sr_last_error());
@@ -524,7 +507,7 @@ static void *foreign_calls(void *arg)
 
 static void test_foreign_register_queue(void)
 {
-	struct sr_ring *r = gring(8, 0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *fixed = sr_buf_alloc(64), *b = sr_buf_alloc(16), *empty = sr_buf_alloc(16);
 	struct sr_buf *third = sr_buf_alloc(16);
 	struct foreign f = { .r = r, .b = b };
@@ -547,7 +530,7 @@ static void test_foreign_register_queue(void)
 	if (f.g) {
 		CU_ASSERT_EQUAL(sr_bufgroup_queued(f.g), 0);
 		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, empty), -EINVAL);
-		CU_ASSERT(told("nothing to send"));
+		CU_ASSERT(unit_said("nothing to send"));
 		CU_ASSERT(!sr_buf_is_lent(empty));
 		sr_buf_set_len(empty, 1);
 		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, b), 0);
@@ -555,7 +538,7 @@ static void test_foreign_register_queue(void)
 		CU_ASSERT_EQUAL(sr_bufgroup_queued(f.g), 2);
 		sr_buf_set_len(third, 1);
 		CU_ASSERT_EQUAL(sr_bufgroup_queue(f.g, third), -ENOBUFS);
-		CU_ASSERT(told("queue is full"));
+		CU_ASSERT(unit_said("queue is full"));
 		CU_ASSERT(!sr_buf_is_lent(third));
 		CU_ASSERT_EQUAL(sr_bufgroup_destroy(f.g), 0);
 	} else {

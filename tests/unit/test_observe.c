@@ -8,26 +8,6 @@
 #include <sys/socket.h>
 #include "unit.h"
 
-static char *dump_of(struct sr_ring *r, bool json)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_EQUAL(json ? sr_ring_dump_json(r, f) : sr_ring_dump(r, f), 0);
-	fclose(f);
-	return text;
-}
-
-static bool has(const char *text, const char *needle)
-{
-	if (text && strstr(text, needle))
-		return true;
-	printf("\n    dump lacks '%s':\n%s\n", needle, text ? text : "(null)");
-	return false;
-}
-
 static struct sr_ring_stats stats(struct sr_ring *r)
 {
 	struct sr_ring_stats st;
@@ -63,27 +43,27 @@ static void test_dump_inflight(void)
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), 0);
 	CU_ASSERT_EQUAL(sr_ring_submit(r), 1);
 
-	t = dump_of(r, false);
-	CU_ASSERT(has(t, fb ? "backend=fallback" : "backend=io_uring"));
-	CU_ASSERT(has(t, "inflight=1"));
-	CU_ASSERT(has(t, "op op=read"));
-	CU_ASSERT(has(t, fb ? "route=fallback: " : "route=native"));
-	CU_ASSERT(has(t, "capacity=4096 length=0"));
+	t = unit_dump(r, false);
+	CU_ASSERT(unit_has(t, fb ? "backend=fallback" : "backend=io_uring"));
+	CU_ASSERT(unit_has(t, "inflight=1"));
+	CU_ASSERT(unit_has(t, "op op=read"));
+	CU_ASSERT(unit_has(t, fb ? "route=fallback: " : "route=native"));
+	CU_ASSERT(unit_has(t, "capacity=4096 length=0"));
 	if (fb) {
 		char fd[32];
 
 		snprintf(fd, sizeof(fd), " fd=%d", p[0]);
-		CU_ASSERT(has(t, fd));
-		CU_ASSERT(has(t, "fallback active=yes"));
+		CU_ASSERT(unit_has(t, fd));
+		CU_ASSERT(unit_has(t, "fallback active=yes"));
 	} else {
-		CU_ASSERT(has(t, "fallback active=no"));
+		CU_ASSERT(unit_has(t, "fallback active=no"));
 	}
 	free(t);
-	t = dump_of(r, true);
-	CU_ASSERT(has(t, fb ? "{\"backend\":\"fallback\"" : "{\"backend\":\"io_uring\""));
-	CU_ASSERT(has(t, "\"ops\":[{\"op\":\"read\",\"slot\":"));
-	CU_ASSERT(has(t, "\"buffers\":[{\"capacity\":4096,\"length\":0}]"));
-	CU_ASSERT(has(t, "\"groups\":[]"));
+	t = unit_dump(r, true);
+	CU_ASSERT(unit_has(t, fb ? "{\"backend\":\"fallback\"" : "{\"backend\":\"io_uring\""));
+	CU_ASSERT(unit_has(t, "\"ops\":[{\"op\":\"read\",\"slot\":"));
+	CU_ASSERT(unit_has(t, "\"buffers\":[{\"capacity\":4096,\"length\":0}]"));
+	CU_ASSERT(unit_has(t, "\"groups\":[]"));
 	CU_ASSERT(t && t[strlen(t) - 2] == '}' && t[strlen(t) - 1] == '\n');
 	free(t);
 	st = stats(r);
@@ -104,8 +84,8 @@ static void test_dump_inflight(void)
 		CU_ASSERT_EQUAL(st.sqes_submitted - st0.sqes_submitted, 1);
 		CU_ASSERT_EQUAL(st.cqes_reaped - st0.cqes_reaped, 1);
 	}
-	t = dump_of(r, false);
-	CU_ASSERT(has(t, "inflight=0"));
+	t = unit_dump(r, false);
+	CU_ASSERT(unit_has(t, "inflight=0"));
 	CU_ASSERT(t && !strstr(t, "op op="));
 	free(t);
 
@@ -151,14 +131,14 @@ static void test_dump_group_enobufs(void)
 	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
 	CU_ASSERT(c.res == 5 && c.buf);
 	held = c.buf;
-	t = dump_of(r, false);
-	CU_ASSERT(has(t, "op op=recv_multishot"));
-	CU_ASSERT(has(t, "shape=multishot"));
-	CU_ASSERT(has(t, "buffers=1 size=64 out=1 available=0"));
+	t = unit_dump(r, false);
+	CU_ASSERT(unit_has(t, "op op=recv_multishot"));
+	CU_ASSERT(unit_has(t, "shape=multishot"));
+	CU_ASSERT(unit_has(t, "buffers=1 size=64 out=1 available=0"));
 	free(t);
-	t = dump_of(r, true);
-	CU_ASSERT(has(t, "\"groups\":[{\"bgid\":"));
-	CU_ASSERT(has(t, "\"out\":1,\"available\":0}]"));
+	t = unit_dump(r, true);
+	CU_ASSERT(unit_has(t, "\"groups\":[{\"bgid\":"));
+	CU_ASSERT(unit_has(t, "\"out\":1,\"available\":0}]"));
 	free(t);
 	CU_ASSERT_EQUAL(write(sv[1], "again", 5), 5);
 	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
@@ -299,9 +279,9 @@ static void test_trace_env(void)
 	n = pread(fd, text, sizeof(text) - 1, 0);
 	CU_ASSERT(n > 0);
 	close(fd);
-	CU_ASSERT(has(text, "submit nop slot="));
-	CU_ASSERT(has(text, "complete nop slot="));
-	CU_ASSERT(has(text, " res=0 "));
+	CU_ASSERT(unit_has(text, "submit nop slot="));
+	CU_ASSERT(unit_has(text, "complete nop slot="));
+	CU_ASSERT(unit_has(text, " res=0 "));
 }
 
 void observe_tests(CU_pSuite s)

@@ -29,23 +29,6 @@
 
 #include "unit.h"
 
-static struct sr_ring *ring_new(unsigned flags)
-{
-	struct sr_ring_params p = { .entries = 8, .flags = flags };
-	struct sr_ring *r = NULL;
-
-	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
-	return r;
-}
-
-static bool said(const char *needle)
-{
-	if (strstr(sr_last_error(), needle))
-		return true;
-	printf("\n    last error: %s (expected '%s')\n", sr_last_error(), needle);
-	return false;
-}
-
 static void pipe_new(int p[2])
 {
 	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
@@ -79,7 +62,7 @@ static bool buf_says(struct sr_buf *b, const char *text)
  * from a destroyed ring: refused on the ring created after it. */
 static void test_foreign_op_handles(void)
 {
-	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_ring *a = unit_ring(8, 0), *b = unit_ring(8, 0);
 	struct sr_buf *ba = sr_buf_alloc(16), *bb = sr_buf_alloc(16);
 	struct sr_read_submitted sa, sb, sa2, old;
 	struct sr_read_completed c;
@@ -92,7 +75,7 @@ static void test_foreign_op_handles(void)
 	CU_ASSERT_EQUAL(write(pa[1], "AAAA", 4), 4);
 	CU_ASSERT_EQUAL(write(pb[1], "BBBB", 4), 4);
 	CU_ASSERT_EQUAL(sr_wait(b, &sa, &c), -EXDEV);
-	CU_ASSERT(said("sr_read_wait") && said("another ring"));
+	CU_ASSERT(unit_said("sr_read_wait") && unit_said("another ring"));
 	CU_ASSERT_EQUAL(sr_poll(b, &sa, &c), -EXDEV);
 	CU_ASSERT_EQUAL(sr_cancel(b, &sa), -EXDEV);
 	CU_ASSERT(sr_buf_is_lent(ba) && sr_buf_is_lent(bb));
@@ -107,7 +90,7 @@ static void test_foreign_op_handles(void)
 	read_start(a, pa[0], ba, &old);
 	CU_ASSERT_EQUAL(sr_ring_destroy(a), 0);
 	CU_ASSERT(!sr_buf_is_lent(ba));
-	a = ring_new(0);
+	a = unit_ring(8, 0);
 	read_start(a, pa[0], ba, &sa2);
 	CU_ASSERT_EQUAL(sr_wait(a, &old, &c), -EXDEV);
 	CU_ASSERT_EQUAL(sr_cancel(a, &old), -EXDEV);
@@ -130,7 +113,7 @@ static void test_foreign_op_handles(void)
  * take targets of their own ring only. */
 static void test_foreign_targets(void)
 {
-	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_ring *a = unit_ring(8, 0), *b = unit_ring(8, 0);
 	struct __kernel_timespec ts = { .tv_sec = 10 };
 	struct sr_timeout_op t = sr_timeout(&ts);
 	struct sr_timeout_submitted ts_sub;
@@ -145,7 +128,7 @@ static void test_foreign_targets(void)
 	CU_ASSERT_FATAL(sr_submit(a, &t, &ts_sub) == 0);
 	rm = sr_timeout_remove(ts_sub.h);
 	CU_ASSERT_EQUAL(sr_submit(b, &rm, &rm_sub), -EXDEV);
-	CU_ASSERT(said("sr_timeout_remove_submit") && said("another ring"));
+	CU_ASSERT(unit_said("sr_timeout_remove_submit") && unit_said("another ring"));
 	ac = sr_async_cancel(ts_sub.h);
 	CU_ASSERT_EQUAL(sr_submit(b, &ac, &ac_sub), -EXDEV);
 	pu = sr_poll_update(ts_sub.h, POLLIN);
@@ -163,7 +146,7 @@ static void test_foreign_targets(void)
  * where B has a file in the same slot with the same generation count. */
 static void test_foreign_files(void)
 {
-	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_ring *a = unit_ring(8, 0), *b = unit_ring(8, 0);
 	struct sr_buf *buf = sr_buf_alloc(16);
 	struct sr_file fa, fb;
 	struct sr_read_op op;
@@ -180,7 +163,7 @@ static void test_foreign_files(void)
 	op = sr_read(0, buf, 0);
 	sr_read_set_file(&op, fa);
 	CU_ASSERT_EQUAL(sr_submit(b, &op, &sub), -EXDEV);
-	CU_ASSERT(said("sr_read_submit") && said("another ring"));
+	CU_ASSERT(unit_said("sr_read_submit") && unit_said("another ring"));
 	CU_ASSERT(!sr_buf_is_lent(buf) && sr_ring_inflight(b) == 0);
 	/* Destroyed: its handles die with it. */
 	CU_ASSERT_EQUAL(sr_ring_destroy(a), 0);
@@ -202,7 +185,7 @@ static void test_foreign_files(void)
 /* A buffer group and registered buffers belong to their ring. */
 static void test_foreign_groups_and_fixed(void)
 {
-	struct sr_ring *a = ring_new(0), *b = ring_new(0);
+	struct sr_ring *a = unit_ring(8, 0), *b = unit_ring(8, 0);
 	struct sr_bufgroup *g = sr_bufgroup_create(a, 2, 64);
 	struct sr_buf *fixed = sr_buf_alloc(64);
 	struct sr_recv_multishot_op rm;
@@ -214,11 +197,11 @@ static void test_foreign_groups_and_fixed(void)
 	CU_ASSERT_FATAL(g && fixed && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	rm = sr_recv_multishot(sv[0], g);
 	CU_ASSERT_EQUAL(sr_submit(b, &rm, &rm_sub), -EXDEV);
-	CU_ASSERT(said("another ring"));
+	CU_ASSERT(unit_said("another ring"));
 	CU_ASSERT_FATAL(sr_ring_register_buffers(a, &fixed, 1) == 0);
 	rf = sr_read_fixed(sv[0], fixed, 0);
 	CU_ASSERT_EQUAL(sr_submit(b, &rf, &rf_sub), -EXDEV);
-	CU_ASSERT(said("registered with another ring"));
+	CU_ASSERT(unit_said("registered with another ring"));
 	CU_ASSERT(!sr_buf_is_lent(fixed) && sr_ring_inflight(b) == 0);
 	/* Registered with A, it cannot be registered with B as well. */
 	CU_ASSERT_EQUAL(sr_ring_register_buffers(b, &fixed, 1), -EBUSY);
@@ -237,7 +220,7 @@ static void test_foreign_groups_and_fixed(void)
 /* A pool buffer put back is the pool's: no op, no access, no second put. */
 static void test_pool_put_back(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_pool *p = sr_pool_create(2, 4096, 0);
 	struct sr_buf *b = sr_pool_take(p);
 	struct sr_read_op op;
@@ -248,9 +231,9 @@ static void test_pool_put_back(void)
 	CU_ASSERT_EQUAL(sr_pool_put(b), 0);
 	op = sr_read(fd, b, 0);
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub), -EINVAL);
-	CU_ASSERT(said("back in its pool"));
+	CU_ASSERT(unit_said("back in its pool"));
 	CU_ASSERT(!sr_buf_is_lent(b) && sr_ring_inflight(r) == 0);
-	CU_ASSERT(sr_buf_data(b) == NULL && said("back in its pool"));
+	CU_ASSERT(sr_buf_data(b) == NULL && unit_said("back in its pool"));
 	CU_ASSERT(sr_buf_cdata(b) == NULL);
 	CU_ASSERT_EQUAL(sr_buf_set_len(b, 1), -EINVAL);
 	CU_ASSERT_EQUAL(sr_buf_set_window(b, 0, 1), -EINVAL);
@@ -266,7 +249,7 @@ static void test_pool_put_back(void)
  * the ops that hold them. */
 static void test_pool_destroy_busy(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_pool *p = sr_pool_create(3, 4096, 0);
 	struct sr_buf *lent = sr_pool_take(p), *held = sr_pool_take(p);
 	struct sr_read_submitted sub;
@@ -278,7 +261,7 @@ static void test_pool_destroy_busy(void)
 	CU_ASSERT_EQUAL(sr_buf_set_auto_return(lent, true), 0);
 	read_start(r, pp[0], lent, &sub);
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
-	CU_ASSERT(said("1 lent (to read)") && said("1 taken"));
+	CU_ASSERT(unit_said("1 lent (to read)") && unit_said("1 taken"));
 	CU_ASSERT_EQUAL(sr_pool_put(held), 0);
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);	/* the read still has one */
 	CU_ASSERT_EQUAL(write(pp[1], "x", 1), 1);
@@ -293,7 +276,7 @@ static void test_pool_destroy_busy(void)
  * caller's, valid until given back; the last one back frees the group. */
 static void test_group_outlives_ring(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_bufgroup *g = sr_bufgroup_create(r, 4, 64);
 	struct sr_recv_multishot_op op;
 	struct sr_recv_multishot_submitted sub;
@@ -318,7 +301,7 @@ static void test_group_outlives_ring(void)
 	memset(sr_buf_data(held[0]), 'z', 64);
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
 	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), -EBUSY);
-	CU_ASSERT(said("the group goes away when the last comes back"));
+	CU_ASSERT(unit_said("the group goes away when the last comes back"));
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, held[0]), 0);
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, held[0]), -EALREADY);
 	CU_ASSERT(buf_says(held[1], "second"));
@@ -330,7 +313,7 @@ static void test_group_outlives_ring(void)
 /* A group buffer is recycled once; a plain buffer cannot pose as one. */
 static void test_group_recycle_rules(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_bufgroup *g = sr_bufgroup_create(r, 2, 64), *g2 = sr_bufgroup_create(r, 2, 64);
 	struct sr_recv_multishot_op op;
 	struct sr_recv_multishot_submitted sub;
@@ -436,8 +419,8 @@ static void test_callback_reentry(void)
 	struct cb_env e = { 0 };
 	struct sr_nop_op nop = sr_nop();
 
-	e.a = ring_new(0);
-	e.b = ring_new(0);
+	e.a = unit_ring(8, 0);
+	e.b = unit_ring(8, 0);
 	e.pool = sr_pool_create(1, 4096, 0);
 	CU_ASSERT_FATAL(sr_submit_cb(e.a, &nop, cb_everything, &e, NULL) == 0);
 	CU_ASSERT_EQUAL(sr_ring_run(e.a), 0);
@@ -471,7 +454,7 @@ static void cb_stop(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
 
 static void test_callback_stop_then_destroy(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	int n = 0;
 
 	for (int i = 0; i < 3; i++) {
@@ -525,7 +508,7 @@ static void *foreign_calls(void *arg)
  * once, nothing is queued or lent; the owner goes on as if nothing happened. */
 static void test_foreign_thread(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *mine = sr_buf_alloc(16), *theirs = sr_buf_alloc(16);
 	struct sr_read_submitted sub;
 	struct sr_read_completed c;
@@ -593,7 +576,7 @@ static void *take_over(void *arg)
  * owner completes it and destroys the ring. */
 static void test_handover(void)
 {
-	struct sr_ring *r = ring_new(SR_RING_MOVABLE);
+	struct sr_ring *r = unit_ring(8, SR_RING_MOVABLE);
 	struct sr_buf *b = sr_buf_alloc(16);
 	struct sr_read_submitted sub;
 	struct handover h = { 0 };
@@ -607,7 +590,7 @@ static void test_handover(void)
 	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
 	/* Released: not even the former owner may use it now. */
 	CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), -EPERM);
-	CU_ASSERT(said("released"));
+	CU_ASSERT(unit_said("released"));
 	h.r = r;
 	h.sub = &sub;
 	h.fd_w = pp[1];
@@ -629,7 +612,7 @@ static void test_handover(void)
  * SQE queued); acquired again, it goes on. */
 static void test_released_refuses(void)
 {
-	struct sr_ring *r = ring_new(SR_RING_MOVABLE);
+	struct sr_ring *r = unit_ring(8, SR_RING_MOVABLE);
 	struct sr_buf *b = sr_buf_alloc(16), *other = sr_buf_alloc(16);
 	struct sr_read_submitted sub, sub2;
 	struct sr_read_completed c;
@@ -642,10 +625,10 @@ static void test_released_refuses(void)
 	CU_ASSERT_EQUAL(sr_ring_release(r), 0);
 	op = sr_read(pp[0], other, 0);
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &sub2), -EPERM);
-	CU_ASSERT(said("sr_read_submit") && said("released"));
+	CU_ASSERT(unit_said("sr_read_submit") && unit_said("released"));
 	CU_ASSERT(!sr_buf_is_lent(other));
 	CU_ASSERT_EQUAL(sr_ring_submit(r), -EPERM);
-	CU_ASSERT(said("sr_ring_submit") && said("released"));
+	CU_ASSERT(unit_said("sr_ring_submit") && unit_said("released"));
 	CU_ASSERT_EQUAL(sr_ring_poll(r), -EPERM);
 	CU_ASSERT_EQUAL(sr_ring_run_once(r, 0), -EPERM);
 	CU_ASSERT_EQUAL(sr_ring_run(r), -EPERM);
@@ -661,7 +644,7 @@ static void test_released_refuses(void)
 	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);	/* nothing to say to a non-owner */
 	CU_ASSERT_EQUAL(sr_ring_release(r), -EPERM);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), -EPERM);
-	CU_ASSERT(said("sr_ring_destroy") && said("released"));
+	CU_ASSERT(unit_said("sr_ring_destroy") && unit_said("released"));
 	/* Taken back: the read is still in flight and completes. */
 	CU_ASSERT_EQUAL_FATAL(sr_ring_acquire(r), 0);
 	CU_ASSERT_EQUAL(sr_ring_inflight(r), 1);
@@ -685,7 +668,7 @@ static void *try_acquire(void *arg)
 /* The kernel ties a single-issuer ring to its creator: refused, and said so. */
 static void test_single_issuer_stays(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct io_uring *u = sr_ring_uring(r);
 	pthread_t t;
 	void *ret;
@@ -780,7 +763,7 @@ static void *stopper(void *arg)
 
 static void test_stop_from_thread(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct __kernel_timespec ts = { .tv_nsec = 5000000 };
 	struct sr_timeout_multishot_op t = sr_timeout_multishot(&ts);
 	struct sr_timeout_multishot_submitted sub;
@@ -802,7 +785,7 @@ static void test_stop_from_thread(void)
  * completes as if nothing happened. */
 static void test_fork(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct sr_buf *b = sr_buf_alloc(16);
 	struct sr_read_submitted sub;
 	struct sr_read_completed c;
@@ -897,7 +880,7 @@ static void test_fork_pool(void)
  * later destroy finishes once the peer has the data. */
 static void test_destroy_deadline(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	size_t size = 4 << 20;
 	struct sr_buf *b = sr_buf_alloc(size);
 	struct sr_send_zc_op op;
@@ -918,7 +901,7 @@ static void test_destroy_deadline(void)
 		CU_ASSERT(ret == 0 || ret == -ETIMEDOUT);
 		if (ret == -ETIMEDOUT) {
 			CU_ASSERT(sr_buf_is_lent(b));
-			CU_ASSERT(said("gave up") && said("read"));
+			CU_ASSERT(unit_said("gave up") && unit_said("read"));
 			CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 		}
 		CU_ASSERT(!sr_buf_is_lent(b));
@@ -946,7 +929,7 @@ static void test_destroy_deadline(void)
 		goto out;
 	}
 	CU_ASSERT_EQUAL(ret, -ETIMEDOUT);
-	CU_ASSERT(said("gave up after 100 ms") && said("send_zc") && said("nothing was freed"));
+	CU_ASSERT(unit_said("gave up after 100 ms") && unit_said("send_zc") && unit_said("nothing was freed"));
 	CU_ASSERT(sr_buf_is_lent(b));	/* the kernel may still read it */
 	CU_ASSERT_EQUAL(sr_buf_free(b), -EBUSY);
 	/* Closing: no new ops. */
@@ -976,7 +959,7 @@ out:
  * its freed job later ran on a worker: api-fuzz seed 493). */
 static void test_cancelled_chain_member(void)
 {
-	struct sr_ring *r = ring_new(SR_RING_FALLBACK);
+	struct sr_ring *r = unit_ring(8, SR_RING_FALLBACK);
 	struct sr_buf *b1 = sr_buf_alloc(16), *b2 = sr_buf_alloc(16);
 	struct sr_read_submitted s1, s2;
 	struct sr_read_completed c;
@@ -1026,14 +1009,14 @@ static void test_cancelled_chain_member(void)
  * as one completion. */
 static void test_shape_flags_refused(void)
 {
-	struct sr_ring *r = ring_new(0);
+	struct sr_ring *r = unit_ring(8, 0);
 	struct __kernel_timespec ts = { .tv_nsec = 1000 };
 	struct sr_timeout_op t = sr_timeout(&ts);
 	struct sr_timeout_submitted sub;
 
 	sr_timeout_set_flags(&t, SR_IORING_TIMEOUT_MULTISHOT);
 	CU_ASSERT_EQUAL(sr_submit(r, &t, &sub), -EINVAL);
-	CU_ASSERT(said("use sr_timeout_multishot()"));
+	CU_ASSERT(unit_said("use sr_timeout_multishot()"));
 	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }

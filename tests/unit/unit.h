@@ -3,7 +3,9 @@
 #ifndef SR_TEST_UNIT_H
 #define SR_TEST_UNIT_H
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <CUnit/CUnit.h>
@@ -33,6 +35,52 @@ static inline bool unit_needs_uring(struct sr_ring *r, const char *what)
 	       sr_ring_backend(r));
 	sr_ring_destroy(r);
 	return true;
+}
+
+/* A ring with these entries and SR_RING_* flags; the test stops without one. */
+static inline struct sr_ring *unit_ring(unsigned entries, unsigned flags)
+{
+	struct sr_ring_params p = { .entries = entries, .flags = flags };
+	struct sr_ring *r = NULL;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	return r;
+}
+
+/* Does the last error mention needle?  If not, both are printed. */
+static inline bool unit_said(const char *needle)
+{
+	if (strstr(sr_last_error(), needle))
+		return true;
+	printf("\n    last error: %s (expected '%s')\n", sr_last_error(), needle);
+	return false;
+}
+
+/* A strict JSON checker (RFC 8259) for one dump line (test_dump.c). */
+bool unit_json_valid(const char *text);
+
+/* r's dump, text or JSON (checked to parse), in a string to free(). */
+static inline char *unit_dump(struct sr_ring *r, bool json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_EQUAL(json ? sr_ring_dump_json(r, f) : sr_ring_dump(r, f), 0);
+	fclose(f);
+	if (json)
+		CU_ASSERT(unit_json_valid(text));
+	return text;
+}
+
+/* Does the dump text hold needle?  If not, the dump is printed. */
+static inline bool unit_has(const char *text, const char *needle)
+{
+	if (text && strstr(text, needle))
+		return true;
+	printf("\n    dump lacks '%s':\n%s\n", needle, text ? text : "(null)");
+	return false;
 }
 
 void fallback_tests(CU_pSuite s);

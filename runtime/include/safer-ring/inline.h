@@ -515,6 +515,18 @@ static inline const struct io_uring_cqe *sr__cq_head(const struct sr_ring *r)
 					     ((size_t)(r->_cqh & r->_cq_mask) << r->_cqe_shift));
 }
 
+/*
+ * Is a CQE at the CQ head?  When the CQ is empty and the caller blocks,
+ * enter the kernel once for the op of user_data want.  1 ready, 0 not
+ * (the caller takes the general path), -EINTR (sr__enter_for).
+ */
+static sr__always_inline int sr__head_ready(struct sr_ring *r, uint64_t want, const char *fn, bool block)
+{
+	if (sr__cq_has(r))
+		return 1;
+	return block ? sr__enter_for(r, want, fn) : 0;
+}
+
 /* The op a slot holds, from its user_data. */
 static inline unsigned sr__slot_op(const struct sr_slot *s)
 {
@@ -674,16 +686,13 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 	 * the op just submitted enters the kernel for it first.
 	 */
 	if (plain) {
-		int ready = sr__cq_has(r);
+		int ready = sr__head_ready(r, want & ~SR__UD_SLOW, fn, block);
 		const struct io_uring_cqe *cqe;
 
-		if (!ready && block) {
-			ready = sr__enter_for(r, want & ~SR__UD_SLOW, fn);
-			if (sr__unlikely(ready < 0)) {
-				e->res = 0;
-				e->flags = 0;
-				return ready;
-			}
+		if (sr__unlikely(ready < 0)) {
+			e->res = 0;
+			e->flags = 0;
+			return ready;
 		}
 		cqe = sr__cq_head(r);
 		if (ready && sr__likely(cqe->user_data == (want & ~SR__UD_SLOW))) {
@@ -725,18 +734,13 @@ sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const c
 	uint64_t want = sr__want(h, op);
 	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
 	const struct io_uring_cqe *cqe;
+	int ready;
 
 	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r)))
 		return 0;
-	if (!sr__cq_has(r)) {
-		int ret;
-
-		if (!block)
-			return 0;
-		ret = sr__enter_for(r, want, fn);
-		if (ret <= 0)
-			return ret;
-	}
+	ready = sr__head_ready(r, want, fn, block);
+	if (ready <= 0)
+		return ready;
 	cqe = sr__cq_head(r);
 	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || r->_slots[idx]._flags != SR__SF_FINISH))
 		return 0;
@@ -936,6 +940,14 @@ static sr__always_inline void sr__buf_lend(struct sr_ring *r, struct sr_buf *b, 
 		sr__buf_poison(b);
 }
 
+/* The kernel wrote [p, p+n) for ring r: memcheck is told only on rings
+ * made under it (and when the ring is unknown). */
+static sr__always_inline void sr__kernel_wrote_for(const struct sr_ring *r, const void *p, size_t n)
+{
+	if (sr__unlikely(!r || (r->_flags & SR__RING_MEMCHECK)))
+		sr__kernel_wrote(p, n);
+}
+
 /* Give a buffer back.  out: the kernel wrote n bytes of data into it. */
 static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 {
@@ -949,8 +961,7 @@ static sr__always_inline void sr__buf_return(struct sr_buf *b, bool out, long n)
 
 		/* Data now runs from the start to the end of what was read. */
 		b->_len = b->_off + got < b->_cap ? b->_off + got : b->_cap;
-		if (sr__unlikely(!r || (r->_flags & SR__RING_MEMCHECK)))
-			sr__kernel_wrote((char *)b->_data + b->_off, b->_len - b->_off);
+		sr__kernel_wrote_for(r, (char *)b->_data + b->_off, b->_len - b->_off);
 	}
 	b->_off = 0;
 	b->_win = 0;
