@@ -16,7 +16,7 @@ uring-sync: $(US_BIN)
 US_RUN := tests/uring-sync/run.sh
 US_SAN_TESTS := help,usage,odd,update,checksum,dryrun,drysum,drydelete,methods,stats,errors,inside,verify,fallback,limits,interrupt,dump,nospace
 US_VG_TESTS := odd,update,checksum,drysum,drydelete,errors
-US_VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+US_VALGRIND := $(VALGRIND)
 
 check-uring-sync: $(US_BIN)
 	$(Q)CC="$(CC)" $(US_RUN) $(US_BIN)

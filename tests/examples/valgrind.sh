@@ -8,7 +8,7 @@ T_NAME=valgrind
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || skip "valgrind is missing (make deps)"
 
-VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+VG=${VALGRIND:-"valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"}
 D=$T_DIR
 EX_BIN_REAL=$EX_BIN
 # start_server runs "$EX_BIN/PROG": point it at a wrapper that adds valgrind.

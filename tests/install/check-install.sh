@@ -196,7 +196,7 @@ done
 note "an op that fails, crashes or hangs (--timeout) fails alone: exit 1, $(tail -1 "$T/inj" | cut -d' ' -f2-)"
 
 # The runner is clean under memcheck (forked, its children run under it too).
-run "$T/vg" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+run "$T/vg" ${VALGRIND:-valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite} \
 	"$C" --json --only=nop,read,send_zc,recv_multishot,waitid
 [ $rc = 0 ] || { cat "$T/vg"; fail "sr-conformance under valgrind: exit $rc"; }
 note "sr-conformance is clean under valgrind"

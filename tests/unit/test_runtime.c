@@ -647,7 +647,23 @@ static void test_interrupted_waits_say_so(void)
 	sr_buf_free(b2);
 }
 
-int main(void)
+/* test_runtime [words]: only the tests whose suite/name holds one of the words. */
+static void only_named(int argc, char **argv)
+{
+	CU_set_fail_on_inactive(CU_FALSE);
+	for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext)
+		for (CU_pTest t = s->pTest; t; t = t->pNext) {
+			char full[512];
+			bool on = false;
+
+			snprintf(full, sizeof(full), "%s/%s", s->pName, t->pName);
+			for (int i = 1; i < argc; i++)
+				on |= strstr(full, argv[i]) != NULL;
+			CU_set_test_active(t, on ? CU_TRUE : CU_FALSE);
+		}
+}
+
+int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
 		{ "lent buffer is out of reach", test_lent_buffer },
@@ -674,6 +690,8 @@ int main(void)
 	CU_pSuite s;
 	unsigned failed;
 
+	/* Line by line, so that a run killed by a timeout shows the test it hung in. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
@@ -687,6 +705,8 @@ int main(void)
 	observe_tests(CU_add_suite("observe", NULL, NULL));
 	dump_tests(CU_add_suite("dump", NULL, NULL));
 	guard_tests(CU_add_suite("guards", NULL, NULL));
+	if (argc > 1)
+		only_named(argc, argv);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
