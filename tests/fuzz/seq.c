@@ -3384,7 +3384,7 @@ static void st_fork(void)
 
 		if (w == pid)
 			break;
-		if (waited > 8000) {	/* 8 s */
+		if (waited > 35000) {	/* 35 s: past the child's own 30 s guard */
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			close(pfd[0]);
