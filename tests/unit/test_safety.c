@@ -938,6 +938,11 @@ static void test_destroy_deadline(void)
 		struct sr_nop_submitted ns;
 
 		CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), -ESHUTDOWN);
+		/* nor groups to feed them */
+		CU_ASSERT_PTR_NULL(sr_bufgroup_create(r, 4, 4096));
+		CU_ASSERT(unit_said("sr_bufgroup_create") && unit_said("being destroyed"));
+		CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 4));
+		CU_ASSERT(unit_said("sr_bufgroup_create_send") && unit_said("being destroyed"));
 	}
 	/* The peer reads some and goes away: the kernel lets go of the
 	 * pages, and the destroy goes through. */
