@@ -32,6 +32,9 @@
 const char *sr__op_name(unsigned op);
 /* 0 when the calling thread may use r (its owner), else -EPERM with a message. */
 int sr__ring_use(const struct sr_ring *r, const char *fn);
+/* sr__ring_use, and -ESHUTDOWN once a destroy has begun: for calls that
+ * give the ring something new to hold (groups, registrations). */
+int sr__ring_adds(const struct sr_ring *r, const char *fn);
 /* A wait's error as a public call returns it: the layers below leave an
  * interrupted wait (-EINTR) without a message; this says it for fn. */
 int sr__interrupted(int ret, const char *fn);

@@ -62,6 +62,15 @@ int sr__ring_use(const struct sr_ring *r, const char *fn)
 	return sr__owned(r) ? 0 : sr__not_owner(r, fn);
 }
 
+int sr__ring_adds(const struct sr_ring *r, const char *fn)
+{
+	int ret = sr__ring_use(r, fn);
+
+	if (!ret && r->_state != SR__RING_LIVE)
+		ret = sr__fail(-ESHUTDOWN, "%s: the ring is being destroyed", fn);
+	return ret;
+}
+
 int sr__in_callback(const struct sr_ring *r, const char *fn)
 {
 	(void)r;

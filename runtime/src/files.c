@@ -17,7 +17,7 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 	struct iovec *iov;
 	int ret;
 
-	ret = sr__ring_use(r, __func__);
+	ret = sr__ring_adds(r, __func__);
 	if (ret)
 		return ret;
 	if (x->nregbufs || x->reg_pool)
@@ -139,7 +139,7 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 	struct sr__ring_ext *x = r->_ext;
 	int ret;
 
-	ret = sr__ring_use(r, __func__);
+	ret = sr__ring_adds(r, __func__);
 	if (ret)
 		return ret;
 	if (x->nfiles)

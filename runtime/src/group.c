@@ -48,13 +48,9 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	size_t ring_bytes;
 	int ret;
 
-	ret = sr__ring_use(r, __func__);
+	ret = sr__ring_adds(r, __func__);
 	if (ret)
 		return NULL;
-	if (r->_state != SR__RING_LIVE) {
-		sr__err(-ESHUTDOWN, "the ring is being destroyed");
-		return NULL;
-	}
 	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768 || !size || size > INT32_MAX) {
 		sr__err(-EINVAL, "%u buffers of %zu bytes: the count must be a power of two "
 			"up to 32768 and the size 1..2 GiB", nbufs, size);
@@ -409,13 +405,9 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 	struct sr_bufgroup *g;
 	int ret;
 
-	ret = sr__ring_use(r, __func__);
+	ret = sr__ring_adds(r, __func__);
 	if (ret)
 		return NULL;
-	if (r->_state != SR__RING_LIVE) {
-		sr__err(-ESHUTDOWN, "the ring is being destroyed");
-		return NULL;
-	}
 	if (!nbufs || (nbufs & (nbufs - 1)) || nbufs > 32768) {
 		sr__err(-EINVAL, "a queue of %u buffers: the count must be a power of two up to 32768", nbufs);
 		return NULL;
@@ -471,7 +463,7 @@ int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b)
 		return sr__err(-EINVAL, "not a live send group (sr_bufgroup_create_send)");
 	if (!g->_ring)
 		return sr__err(-ESHUTDOWN, "the send group's ring was destroyed");
-	ret = sr__ring_use(g->_ring, __func__);
+	ret = sr__ring_adds(g->_ring, __func__);
 	if (ret)
 		return ret;
 	ret = sr__buf_check(b, SR__IN, SR__OP_SENDQ, __func__, "b");

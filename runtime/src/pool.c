@@ -349,7 +349,7 @@ int sr_ring_register_pool(struct sr_ring *r, struct sr_pool *p)
 	struct iovec *iov;
 	int ret;
 
-	ret = sr__ring_use(r, __func__);
+	ret = sr__ring_adds(r, __func__);
 	if (ret)
 		return ret;
 	if (!pool_ok(p))

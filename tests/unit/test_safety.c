@@ -888,6 +888,7 @@ static void test_destroy_deadline(void)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s, peer, ret;
+	struct sr_bufgroup *sg;
 	char sink[65536];
 
 	if (!sr_ring_uring(r)) {
@@ -919,6 +920,7 @@ static void test_destroy_deadline(void)
 	CU_ASSERT_FATAL(peer >= 0);
 	memset(sr_buf_data(b), 'z', size);
 	sr_buf_set_len(b, size);
+	sg = sr_bufgroup_create_send(r, 2);	/* NULL where send groups cannot be had */
 	op = sr_send_zc(s, b);
 	CU_ASSERT_FATAL(sr_submit(r, &op, &sub) == 0);
 	sr_ring_submit(r);
@@ -936,6 +938,8 @@ static void test_destroy_deadline(void)
 	{
 		struct sr_nop_op nop = sr_nop();
 		struct sr_nop_submitted ns;
+		struct sr_buf *fixed = sr_buf_alloc(4096);
+		struct sr_pool *pool = sr_pool_create(2, 4096, 0);
 
 		CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), -ESHUTDOWN);
 		/* nor groups to feed them */
@@ -943,6 +947,23 @@ static void test_destroy_deadline(void)
 		CU_ASSERT(unit_said("sr_bufgroup_create") && unit_said("being destroyed"));
 		CU_ASSERT_PTR_NULL(sr_bufgroup_create_send(r, 4));
 		CU_ASSERT(unit_said("sr_bufgroup_create_send") && unit_said("being destroyed"));
+		/* nor registrations: the destroy would only undo them */
+		CU_ASSERT_EQUAL(sr_ring_register_buffers(r, &fixed, 1), -ESHUTDOWN);
+		CU_ASSERT(unit_said("sr_ring_register_buffers") && unit_said("being destroyed"));
+		CU_ASSERT_EQUAL(sr_ring_register_pool(r, pool), -ESHUTDOWN);
+		CU_ASSERT(unit_said("sr_ring_register_pool"));
+		CU_ASSERT_EQUAL(sr_ring_register_files(r, 4), -ESHUTDOWN);
+		CU_ASSERT(unit_said("sr_ring_register_files"));
+		/* nor buffers queued to send */
+		if (sg) {
+			sr_buf_set_len(fixed, 16);
+			CU_ASSERT_EQUAL(sr_bufgroup_queue(sg, fixed), -ESHUTDOWN);
+			CU_ASSERT(unit_said("sr_bufgroup_queue") && unit_said("being destroyed"));
+		}
+		/* None of them is held by the ring. */
+		CU_ASSERT(!sr_buf_is_lent(fixed));
+		CU_ASSERT_EQUAL(sr_buf_free(fixed), 0);
+		CU_ASSERT_EQUAL(sr_pool_destroy(pool), 0);
 	}
 	/* The peer reads some and goes away: the kernel lets go of the
 	 * pages, and the destroy goes through. */
