@@ -873,6 +873,64 @@ static void test_fork_pool(void)
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
 }
 
+/*
+ * fork() while a fallback worker holds a send group's lock (set by hand
+ * here, as a worker picking the queue at that moment would): the child's
+ * release of its copy takes no group lock (its holder is not in the
+ * child: it would spin for ever), and the parent's bundle goes on.
+ */
+static void test_fork_group_lock(void)
+{
+	struct sr_ring *r = unit_ring(8, SR_RING_FALLBACK);
+	struct sr_bufgroup *g = sr_bufgroup_create_send(r, 2);
+	struct sr_buf *b = sr_buf_alloc(4096);
+	struct sr_send_bundle_submitted sub;
+	struct sr_send_bundle_completed c;
+	struct sr_send_bundle_op op;
+	int sv[2], small = 4096, status = -1;
+	char fill[4096] = { 0 };
+	long sent = 0;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(g && b);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0);
+	while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT) > 0)
+		;	/* full: the bundle waits for room */
+	sr_buf_set_len(b, sizeof(fill));
+	CU_ASSERT_EQUAL_FATAL(sr_bufgroup_queue(g, b), 0);
+	op = sr_send_bundle(sv[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	usleep(20000);
+	g->_lock = 1;
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		alarm(10);
+		_exit(sr_ring_destroy(r) != 0);
+	}
+	g->_lock = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (WIFSIGNALED(status))
+		printf("\n    the child died of signal %d (SIGALRM: it hung)\n", WTERMSIG(status));
+	/* The parent's bundle goes once the peer reads. */
+	do {
+		while (recv(sv[1], fill, sizeof(fill), MSG_DONTWAIT) > 0)
+			;
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+		if (c.res > 0)
+			sent += c.res;
+	} while (c.more);
+	CU_ASSERT_EQUAL(sent, (long)sizeof(fill));
+	CU_ASSERT(!sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* --- 7. teardown ---------------------------------------------------------------- */
 
 /* A destroy with a deadline: a zero-copy send the peer does not read
@@ -1149,6 +1207,7 @@ void safety_tests(CU_pSuite s)
 		{ "threads: sr_ring_stop from another thread", test_stop_from_thread },
 		{ "fork: the child cannot touch the parent's ring", test_fork },
 		{ "fork: pools across fork", test_fork_pool },
+		{ "fork: a send group's lock held at fork()", test_fork_group_lock },
 		{ "teardown: destroy with a deadline", test_destroy_deadline },
 		{ "shape: a flag that makes another op is refused", test_shape_flags_refused },
 		{ "fallback: a cancelled chain member never starts", test_cancelled_chain_member },
