@@ -910,13 +910,21 @@ static void test_fork_group_lock(void)
 	if (pid == 0) {
 		alarm(10);
 		/* the queued buffer is the child's again */
-		_exit((sr_ring_destroy(r) != 0) | (sr_buf_free(b) != 0) << 1);
+		int bad = sr_ring_destroy(r) != 0;
+
+		if (sr_buf_free(b)) {
+			printf("\n    child: %s\n", sr_last_error());
+			bad |= 2;
+		}
+		_exit(bad);
 	}
 	g->_lock = 0;
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	if (WIFSIGNALED(status))
 		printf("\n    the child died of signal %d (SIGALRM: it hung)\n", WTERMSIG(status));
+	else if (WEXITSTATUS(status))
+		printf("\n    the child's checks failed: 0x%x\n", WEXITSTATUS(status));
 	/* The parent's bundle goes once the peer reads. */
 	do {
 		while (recv(sv[1], fill, sizeof(fill), MSG_DONTWAIT) > 0)
