@@ -53,7 +53,7 @@ DEMO_EXTRA :=		# run by `make demo`, after the capability report
 VALGRIND := valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 export VALGRIND
 # A run under memcheck that hangs fails here, naming itself, rather than
-# running into CI's limit (each takes about 2 minutes).
+# running into CI's limit (each takes 10-40 s).
 VALGRIND_TIMEOUT := 900
 
 Q = @
