@@ -158,9 +158,12 @@ static void sr__fb_consumed(struct sr_ring *r, uint32_t idx)
 
 	if (!fb || !j)
 		return;
-	/* starved is the workers' to set: read it under the lock (rearm does). */
+	/* starved is the workers' to set: read it under the lock (rearm does).
+	 * An item the worker posted that the owner has not taken yet is not
+	 * consumed: asking again now would report the same readiness twice. */
 	pthread_mutex_lock(&fb->lock);
-	rearm(r, j);
+	if (!j->nrec)
+		rearm(r, j);
 	pthread_mutex_unlock(&fb->lock);
 }
 
