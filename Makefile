@@ -193,7 +193,7 @@ $(BUILD)/conformance: $(CONF_SRC) tests/conformance/conf.h $(wildcard tests/live
 
 UNIT_SRC := tests/unit/test_runtime.c tests/unit/test_fallback.c tests/unit/test_buffers.c \
 	tests/unit/test_safety.c tests/unit/test_bounds.c tests/unit/test_observe.c tests/unit/test_dump.c \
-	tests/unit/test_guards.c
+	tests/unit/test_guards.c tests/unit/test_refusals.c
 $(BUILD)/test_runtime: $(UNIT_SRC) tests/unit/unit.h $(LIB_A)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRC) $(LIB_A) -lcunit $(LDLIBS)

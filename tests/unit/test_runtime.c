@@ -690,6 +690,9 @@ int main(int argc, char **argv)
 	CU_pSuite s;
 	unsigned failed;
 
+	if (argc == 3 && !strcmp(argv[1], "--refuse"))
+		return !strcmp(argv[2], "create-eventfd") ? refusal_child_create() : refusal_child(argv[2]);
+	refusal_self(argv[0]);
 	/* Line by line, so that a run killed by a timeout shows the test it hung in. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -705,6 +708,7 @@ int main(int argc, char **argv)
 	observe_tests(CU_add_suite("observe", NULL, NULL));
 	dump_tests(CU_add_suite("dump", NULL, NULL));
 	guard_tests(CU_add_suite("guards", NULL, NULL));
+	refusal_tests(CU_add_suite("refusals", NULL, NULL));
 	if (argc > 1)
 		only_named(argc, argv);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -90,5 +90,10 @@ void bounds_tests(CU_pSuite s);
 void observe_tests(CU_pSuite s);
 void dump_tests(CU_pSuite s);
 void guard_tests(CU_pSuite s);
+void refusal_tests(CU_pSuite s);
+/* test_runtime --refuse CASE: a refusal case in a fresh process (test_refusals.c). */
+int refusal_child(const char *name);
+int refusal_child_create(void);
+void refusal_self(const char *argv0);
 
 #endif

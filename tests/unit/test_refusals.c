@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel saying no.  Each case runs in a fresh copy of this program
+ * (fork, then exec: nothing of the parent's threads or sanitizer state
+ * comes along) that installs a seccomp filter failing one io_uring_register
+ * opcode, or eventfd2, with a chosen errno, and then uses the API: the call
+ * that needed the kernel returns that error with a message naming what was
+ * refused, nothing is marked registered that is not, no descriptor or
+ * memory is lost, and the ring goes on working.  These paths are reached
+ * otherwise only on kernels that lack a feature (Debian's 5.10 refuses a
+ * sparse file table) or are out of a resource.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <CUnit/Basic.h>
+#include <safer-ring.h>
+#include "unit.h"
+
+/* io_uring_register(2) opcodes (the uapi's IORING_REGISTER_*). */
+enum {
+	REG_BUFFERS = 0,
+	REG_FILES = 2,
+	UNREG_FILES = 3,
+	REG_EVENTFD = 4,
+	REG_FILES_UPDATE = 6,
+	REG_FILES2 = 13,
+	REG_PBUF_RING = 22,
+	NO_CODE = 0xffff,
+};
+
+/* The flag newer liburings set on the opcode when the ring fd is registered. */
+#define USE_REGISTERED_RING 0x80000000u
+
+static int fails;
+
+#define RCHECK(cond)								\
+	do {									\
+		if (!(cond)) {							\
+			fprintf(stderr, "    %s:%d: %s (last error: %s)\n",	\
+				__FILE__, __LINE__, #cond, sr_last_error());	\
+			fails++;						\
+		}								\
+	} while (0)
+
+static bool said(const char *needle)
+{
+	return strstr(sr_last_error(), needle) != NULL;
+}
+
+/* Fail io_uring_register with each of codes (up to 3), and eventfd2 when asked, with err. */
+static int refuse(const unsigned codes[3], bool eventfd2, int err)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, eventfd2 ? SECCOMP_RET_ERRNO | (unsigned)err : SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~USE_REGISTERED_RING),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, codes[0], 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, codes[1], 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, codes[2], 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		return -errno;
+	return 0;
+}
+
+static unsigned open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A NOP round trip: the ring still works. */
+static void ring_works(struct sr_ring *r)
+{
+	struct sr_nop_submitted s;
+	struct sr_nop_completed c;
+	struct sr_nop_op op = sr_nop();
+
+	RCHECK(sr_submit(r, &op, &s) == 0);
+	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == 0);
+}
+
+/* Fixed buffers and a pool's memory refused (EPERM), or not pinned (ENOMEM). */
+static void case_buffers(struct sr_ring *r, int err)
+{
+	struct sr_buf *b = sr_buf_alloc(64);
+	struct sr_pool *p = sr_pool_create(4, 4096, 0);
+	struct sr_read_fixed_submitted s;
+	struct sr_read_fixed_op op;
+	const char *why = err == -ENOMEM ? "RLIMIT_MEMLOCK" : "refused";
+
+	RCHECK(b && p);
+	RCHECK(sr_ring_register_buffers(r, &b, 1) == err && said("buffers") && said(why));
+	/* Not registered: a fixed op refuses it, and it is free to go. */
+	op = sr_read_fixed(0, b, 0);
+	RCHECK(sr_submit(r, &op, &s) == -EINVAL && said("not registered"));
+	RCHECK(sr_ring_unregister_buffers(r) < 0);
+	RCHECK(sr_ring_register_pool(r, p) == err && said("pool") && said(why));
+	RCHECK(sr_pool_destroy(p) == 0);
+	RCHECK(sr_buf_free(b) == 0);
+}
+
+/* A kernel without sparse tables (IORING_REGISTER_FILES2 refused with
+ * EINVAL, as Debian's 5.10 does): a table of -1 entries instead. */
+static void case_files_sparse(struct sr_ring *r, int err)
+{
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_file f;
+	int fd = unit_tmp_fd();
+
+	(void)err;
+	RCHECK(b && fd >= 0 && pwrite(fd, "slot", 4, 0) == 4);
+	RCHECK(sr_ring_register_files(r, 4) == 0);
+	RCHECK(sr_ring_files_count(r) == 4);
+	RCHECK(sr_ring_files_set(r, 3, fd, &f) == 0 && sr_file_valid(f));
+	op = sr_read(0, b, 0);
+	sr_read_set_file(&op, f);
+	RCHECK(sr_submit(r, &op, &s) == 0);
+	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == 4 && !memcmp(sr_buf_data(b), "slot", 4));
+	RCHECK(sr_ring_unregister_files(r) == 0);
+	sr_buf_free(b);
+	close(fd);
+}
+
+/* No table at all: the ring has none, and says so when one is used. */
+static void case_files(struct sr_ring *r, int err)
+{
+	struct sr_file f;
+	int fd = unit_tmp_fd();
+
+	RCHECK(sr_ring_register_files(r, 4) == err && said("refused a table of 4 slots"));
+	RCHECK(sr_ring_files_count(r) == 0);
+	RCHECK(sr_ring_files_set(r, 0, fd, &f) == -EINVAL && !sr_file_valid(f) && said("outside the table"));
+	RCHECK(sr_ring_unregister_files(r) == -ENXIO);
+	/* Refused again, the same way (nothing half made the first time). */
+	RCHECK(sr_ring_register_files(r, 2) == err);
+	close(fd);
+}
+
+/* A slot the kernel would not fill: no handle, and the slot stays empty. */
+static void case_files_update(struct sr_ring *r, int err)
+{
+	struct sr_file f;
+	int fd = unit_tmp_fd();
+
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct sr_buf *b = sr_buf_alloc(8);
+
+	RCHECK(sr_ring_register_files(r, 4) == 0);
+	RCHECK(sr_ring_files_set(r, 1, fd, &f) == err && said("updating slot 1") && !sr_file_valid(f));
+	/* Asked for by slot, its handle reaches an empty slot. */
+	RCHECK(sr_ring_file_handle(r, 1, &f) == 0);
+	op = sr_read(0, b, 0);
+	sr_read_set_file(&op, f);
+	RCHECK(sr_submit(r, &op, &s) == 0);
+	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == -EBADF);
+	sr_buf_free(b);
+	close(fd);
+}
+
+/* A table the kernel would not take back stays registered and usable. */
+static void case_files_unregister(struct sr_ring *r, int err)
+{
+	struct sr_file f;
+	int fd = unit_tmp_fd();
+
+	RCHECK(sr_ring_register_files(r, 4) == 0);
+	RCHECK(sr_ring_unregister_files(r) == err && said("refused"));
+	RCHECK(sr_ring_files_count(r) == 4);
+	RCHECK(sr_ring_files_set(r, 2, fd, &f) == 0 && sr_file_valid(f));
+	close(fd);
+}
+
+/* A buffer ring refused: no group of either kind, ids not used up. */
+static void case_pbuf_ring(struct sr_ring *r, int err)
+{
+	RCHECK(sr_bufgroup_create(r, 4, 64) == NULL && said("registering buffer ring") && said(strerrorname_np(-err)));
+	RCHECK(sr_bufgroup_create_send(r, 4) == NULL && said("registering buffer ring") &&
+	       said(strerrorname_np(-err)));
+}
+
+/* An eventfd refused by the kernel (registering it) or by the system (making it). */
+static void case_eventfd(struct sr_ring *r, int err)
+{
+	unsigned fds = open_fds();
+
+	RCHECK(sr_ring_eventfd(r) == err && said("registering the eventfd failed"));
+	RCHECK(open_fds() == fds);	/* the eventfd made for it is closed */
+	RCHECK(sr_ring_eventfd(r) == err);
+}
+
+static void case_eventfd2(struct sr_ring *r, int err)
+{
+	RCHECK(sr_ring_eventfd(r) == err && said("eventfd failed"));
+}
+
+static const struct refusal {
+	const char *name;
+	unsigned codes[3];
+	bool eventfd2;
+	int err;
+	void (*run)(struct sr_ring *r, int err);
+} refusals[] = {
+	{ "buffers", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers },
+	{ "buffers-memlock", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -ENOMEM, case_buffers },
+	{ "files-sparse", { REG_FILES2, NO_CODE, NO_CODE }, false, -EINVAL, case_files_sparse },
+	{ "files", { REG_FILES2, REG_FILES, NO_CODE }, false, -EINVAL, case_files },
+	{ "files-enomem", { REG_FILES2, NO_CODE, NO_CODE }, false, -ENOMEM, case_files },
+	{ "files-update", { REG_FILES_UPDATE, NO_CODE, NO_CODE }, false, -EBADF, case_files_update },
+	{ "files-unregister", { UNREG_FILES, NO_CODE, NO_CODE }, false, -EPERM, case_files_unregister },
+	{ "pbuf-ring", { REG_PBUF_RING, NO_CODE, NO_CODE }, false, -ENOMEM, case_pbuf_ring },
+	{ "eventfd", { REG_EVENTFD, NO_CODE, NO_CODE }, false, -EBUSY, case_eventfd },
+	{ "eventfd2", { NO_CODE, NO_CODE, NO_CODE }, true, -EMFILE, case_eventfd2 },
+};
+
+#define SKIP_EXIT 77
+
+/* test_runtime --refuse NAME: one case, in this process; 0 when it held. */
+int refusal_child(const char *name)
+{
+	const struct refusal *c = NULL;
+	struct sr_ring *r = NULL;
+	int ret;
+
+	for (unsigned i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (!strcmp(refusals[i].name, name))
+			c = &refusals[i];
+	if (!c) {
+		fprintf(stderr, "no refusal case '%s'\n", name);
+		return 2;
+	}
+	if (sr_ring_create(&r, NULL)) {
+		fprintf(stderr, "    %s: no ring: %s\n", name, sr_last_error());
+		return 1;
+	}
+	if (!sr_ring_uring(r)) {
+		printf("\n    skip: the kernel's refusals need a ring on io_uring (this one: %s)\n", sr_ring_backend(r));
+		sr_ring_destroy(r);
+		return SKIP_EXIT;
+	}
+	ret = refuse(c->codes, c->eventfd2, -c->err);
+	if (ret) {
+		printf("\n    skip: no seccomp filter here (%s)\n", strerror(-ret));
+		sr_ring_destroy(r);
+		return SKIP_EXIT;
+	}
+	c->run(r, c->err);
+	ring_works(r);
+	RCHECK(sr_ring_destroy(r) == 0);
+	return fails ? 1 : 0;
+}
+
+/* An eventfd asked for at create, refused: no ring, nothing left open. */
+int refusal_child_create(void)
+{
+	static const unsigned codes[3] = { REG_EVENTFD, NO_CODE, NO_CODE };
+	struct sr_ring_params p = { .flags = SR_RING_EVENTFD };
+	struct sr_ring *r = NULL;
+	unsigned fds;
+
+	if (sr_ring_create(&r, NULL) || !sr_ring_uring(r)) {
+		printf("\n    skip: the kernel's refusals need a ring on io_uring\n");
+		sr_ring_destroy(r);
+		return SKIP_EXIT;
+	}
+	sr_ring_destroy(r);
+	if (refuse(codes, false, EBUSY)) {
+		printf("\n    skip: no seccomp filter here\n");
+		return SKIP_EXIT;
+	}
+	fds = open_fds();
+	r = NULL;
+	RCHECK(sr_ring_create(&r, &p) == -EBUSY && said("eventfd") && r == NULL);
+	RCHECK(open_fds() == fds);
+	return fails ? 1 : 0;
+}
+
+static const char *self;
+
+void refusal_self(const char *argv0)
+{
+	self = argv0;
+}
+
+/* Run one case; false when it skipped (the others would, for the same reason). */
+static bool run_child(const char *name)
+{
+	pid_t pid;
+	int st = 0;
+
+	fflush(stdout);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	/* Between fork and exec the child calls nothing but execl: a
+	 * sanitizer's locks held by the parent's other threads stay untouched. */
+	if (pid == 0) {
+		execl(self, self, "--refuse", name, (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == SKIP_EXIT)
+		return false;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		printf("\n    refusal case %s: %s %d\n", name, WIFEXITED(st) ? "exit" : "signal",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return true;
+}
+
+static void test_refusals(void)
+{
+	for (unsigned i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (!run_child(refusals[i].name))
+			return;
+	run_child("create-eventfd");
+}
+
+void refusal_tests(CU_pSuite s)
+{
+	CU_add_test(s, "the kernel refusing registrations and eventfds", test_refusals);
+}
