@@ -376,6 +376,29 @@ static void test_acquire_owned(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/* An op given no group, or a group struct that is not one: refused at
+ * submit, naming the op, nothing in flight.  (group.c: sr__group_check.) */
+static void test_op_without_group(void)
+{
+	struct sr_ring *r = unit_ring(8, 0);
+	struct sr_bufgroup fake;
+	struct sr_recv_multishot_submitted rs;
+	struct sr_recv_multishot_op rop = sr_recv_multishot(0, NULL);
+	struct sr_send_bundle_submitted ss;
+	struct sr_send_bundle_op sop = sr_send_bundle(1, NULL);
+
+	CU_ASSERT_EQUAL(sr_submit(r, &rop, &rs), -EINVAL);
+	CU_ASSERT(unit_said("recv_multishot") && unit_said("not a live buffer group"));
+	CU_ASSERT_EQUAL(sr_submit(r, &sop, &ss), -EINVAL);
+	CU_ASSERT(unit_said("send_bundle") && unit_said("not a live buffer group"));
+	memset(&fake, 0, sizeof(fake));
+	rop = sr_recv_multishot(0, &fake);
+	CU_ASSERT_EQUAL(sr_submit(r, &rop, &rs), -EINVAL);
+	CU_ASSERT(unit_said("not a live buffer group"));
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 /* sr_bufgroup_destroy of no group, or from a thread that does not own the
  * group's ring: refused, and the group stays usable.  (group.c.) */
 static void *destroy_group(void *arg)
@@ -554,6 +577,7 @@ static void test_foreign_register_queue(void)
 
 void guard_tests(CU_pSuite s)
 {
+	CU_add_test(s, "groups: an op without a live group is refused", test_op_without_group);
 	CU_add_test(s, "another thread registers, unregisters, queues: EPERM; queue checks", test_foreign_register_queue);
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
 	CU_add_test(s, "multishot callbacks: one per completion, the last ends it", test_multishot_callbacks);

@@ -15,7 +15,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/audit.h>
@@ -34,6 +37,7 @@ enum {
 	REG_FILES_UPDATE = 6,
 	REG_FILES2 = 13,
 	REG_PBUF_RING = 22,
+	REG_PBUF_STATUS = 26,
 	NO_CODE = 0xffff,
 };
 
@@ -213,6 +217,62 @@ static void case_pbuf_ring(struct sr_ring *r, int err)
 	       said(strerrorname_np(-err)));
 }
 
+/*
+ * Where the kernel's head of a send group cannot be asked (PBUF_STATUS is
+ * 6.8; refused here), a bundle's last completion gives back the buffers
+ * its bytes cover, oldest first.  (group.c: cover.)
+ */
+static void case_pbuf_status(struct sr_ring *r, int err)
+{
+	static const char *const part[3] = { "alpha:", "beta:", "gamma!" };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct sr_bufgroup *g = sr_bufgroup_create_send(r, 4);
+	struct sr_send_bundle_submitted sub;
+	struct sr_send_bundle_completed c;
+	struct sr_send_bundle_op op;
+	struct sr_buf *b[3], *first = NULL;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cl, s;
+	unsigned n = 0;
+	long sent = 0;
+	char back[32];
+
+	(void)err;
+	RCHECK(g && l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0);
+	RCHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+	cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	RCHECK(connect(cl, (struct sockaddr *)&a, sizeof(a)) == 0);
+	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	RCHECK(s >= 0 && g);
+	if (s < 0 || !g)
+		return;
+	for (int i = 0; i < 3; i++) {
+		b[i] = sr_buf_alloc(16);
+		memcpy(sr_buf_data(b[i]), part[i], strlen(part[i]));
+		sr_buf_set_len(b[i], strlen(part[i]));
+		RCHECK(sr_bufgroup_queue(g, b[i]) == 0);
+	}
+	op = sr_send_bundle(cl, g);
+	RCHECK(sr_submit(r, &op, &sub) == 0);
+	do {
+		RCHECK(sr_wait(r, &sub, &c) == 0);
+		sent += c.res > 0 ? c.res : 0;
+		if (!first)
+			first = c.buf;
+		n += c.nbufs;
+	} while (c.more);
+	RCHECK(sent == 17 && n == 3 && first == b[0] && sr_bufgroup_queued(g) == 0);
+	RCHECK(recv(s, back, sizeof(back), MSG_WAITALL) == 17 && !memcmp(back, "alpha:beta:gamma!", 17));
+	for (int i = 0; i < 3; i++) {
+		RCHECK(!sr_buf_is_lent(b[i]));
+		sr_buf_free(b[i]);
+	}
+	RCHECK(sr_bufgroup_destroy(g) == 0);
+	close(cl);
+	close(s);
+	close(l);
+}
+
 /* An eventfd refused by the kernel (registering it) or by the system (making it). */
 static void case_eventfd(struct sr_ring *r, int err)
 {
@@ -243,6 +303,7 @@ static const struct refusal {
 	{ "files-update", { REG_FILES_UPDATE, NO_CODE, NO_CODE }, false, -EBADF, case_files_update },
 	{ "files-unregister", { UNREG_FILES, NO_CODE, NO_CODE }, false, -EPERM, case_files_unregister },
 	{ "pbuf-ring", { REG_PBUF_RING, NO_CODE, NO_CODE }, false, -ENOMEM, case_pbuf_ring },
+	{ "pbuf-status", { REG_PBUF_STATUS, NO_CODE, NO_CODE }, false, -EINVAL, case_pbuf_status },
 	{ "eventfd", { REG_EVENTFD, NO_CODE, NO_CODE }, false, -EBUSY, case_eventfd },
 	{ "eventfd2", { NO_CODE, NO_CODE, NO_CODE }, true, -EMFILE, case_eventfd2 },
 };
