@@ -790,6 +790,7 @@ static void test_group_misuse(void)
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
 	CU_ASSERT_PTR_NULL(sr_buf_data(item));	/* the group's again */
 	CU_ASSERT(unit_said("lent to its provided-buffer group"));
+	CU_ASSERT_EQUAL(sr_buf_len(item), 0);	/* nothing in it is the caller's */
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, item), -EALREADY);
 	CU_ASSERT(unit_said("already back in group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
