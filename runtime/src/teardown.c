@@ -29,30 +29,56 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "3 ops: send_zc (waits for its notification), read" */
+static const char *busy_why(const struct sr_slot *s)
+{
+	if ((s->_flags & SR__SF_NOTIF) && (s->_flags & SR__SF_GOTRES))
+		return " (sent; the kernel holds its buffer until the peer has the data: its notification)";
+	if (s->_flags & SR__SF_FALLBACK)
+		return " (on the fallback backend)";
+	return "";
+}
+
+/*
+ * "12 ops in flight: 10 send_zc (sent; ...), 2 read": alike ops counted
+ * together, so that a thousand of them still make one line.
+ */
 static void describe_busy(struct sr_ring *r, char *buf, size_t len)
 {
+	struct { unsigned op, n; const char *why; } kind[8];
+	unsigned n = count_busy(r), nk = 0;
+	bool more = false;
 	size_t at;
-	unsigned n = count_busy(r), shown = 0;
 
-	at = (size_t)snprintf(buf, len, "%u op%s in flight:", n, n == 1 ? "" : "s");
-	for (unsigned i = 0; i < r->_nslots && at < len; i++) {
+	for (unsigned i = 0; i < r->_nslots; i++) {
 		const struct sr_slot *s = &r->_slots[i];
-		const char *why = "";
+		const char *why = busy_why(s);
+		unsigned op = sr__slot_op(s), k = 0;
 
 		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT)
 			continue;
-		if (shown++ == 8) {
-			at += (size_t)snprintf(buf + at, len - at, " ...");
-			break;
+		while (k < nk && (kind[k].op != op || kind[k].why != why))
+			k++;
+		if (k < nk) {
+			kind[k].n++;
+		} else if (nk < 8) {
+			kind[nk].op = op;
+			kind[nk].n = 1;
+			kind[nk++].why = why;
+		} else {
+			more = true;
 		}
-		if ((s->_flags & SR__SF_NOTIF) && (s->_flags & SR__SF_GOTRES))
-			why = " (sent; the kernel holds its buffer until the peer has the data: its notification)";
-		else if (s->_flags & SR__SF_FALLBACK)
-			why = " (on the fallback backend)";
-		at += (size_t)snprintf(buf + at, len - at, "%s %s%s", shown > 1 ? "," : "",
-				       sr__op_name(sr__slot_op(s)), why);
 	}
+	at = (size_t)snprintf(buf, len, "%u op%s in flight:", n, n == 1 ? "" : "s");
+	for (unsigned k = 0; k < nk && at < len; k++) {
+		char count[16] = "";
+
+		if (kind[k].n > 1)
+			snprintf(count, sizeof(count), "%u ", kind[k].n);
+		at += (size_t)snprintf(buf + at, len - at, "%s %s%s%s", k ? "," : "", count,
+				       sr__op_name(kind[k].op), kind[k].why);
+	}
+	if (more && at < len)
+		snprintf(buf + at, len - at, ", ...");
 }
 
 /*
