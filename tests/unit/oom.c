@@ -3,7 +3,7 @@
  * Out of memory, at every allocation (docs/safety.md, "Out of memory").
  *
  * One scenario (a pool, a ring, a read, callbacks, a buffer group with a
- * multishot stream, a chain, teardown) runs once per allocation the
+ * multishot stream, a send group, a chain, teardown) runs once per allocation the
  * library makes in it, with that allocation failing (SR_FAIL_ALLOC=N), in
  * a process of its own, on io_uring and on the fallback backend.  Every
  * call must succeed or return -ENOMEM with a message; nothing may crash
@@ -239,6 +239,53 @@ static void scenario(void)
 		}
 		if (bg && sr_bufgroup_destroy(bg))
 			bad("sr_bufgroup_destroy(512): %s", sr_last_error());
+	}
+	/* A send group: two buffers queued, a bundle sends them, the group
+	 * goes (what is still queued comes back to the caller). */
+	{
+		struct sr_bufgroup *sg = sr_bufgroup_create_send(r, 4);
+		struct sr_buf *q[2] = { sr_buf_alloc(8), sr_buf_alloc(8) };
+		int ss[2], queued = 0;
+		long sent = 0;
+
+		if (!sg)
+			ok_or_nomem(-ENOMEM, "sr_bufgroup_create_send");
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ss))
+			abort();
+		for (int i = 0; sg && i < 2; i++) {
+			if (!q[i])
+				continue;
+			memcpy(sr_buf_data(q[i]), "ab", 2);
+			sr_buf_set_len(q[i], 2);
+			queued += ok_or_nomem(sr_bufgroup_queue(sg, q[i]), "sr_bufgroup_queue");
+		}
+		if (queued) {
+			struct sr_send_bundle_op op = sr_send_bundle(ss[0], sg);
+			struct sr_send_bundle_submitted sub;
+			struct sr_send_bundle_completed c;
+
+			if (ok_or_nomem(sr_submit(r, &op, &sub), "sr_submit(send_bundle)")) {
+				do {
+					if (RETRY(sr_wait(r, &sub, &c), "sr_wait(send_bundle)"))
+						break;
+					sent += c.res > 0 ? c.res : 0;
+				} while (c.more);
+				if (sent != 2 * queued)
+					bad("the bundle sent %ld of %d bytes", sent, 2 * queued);
+			}
+		}
+		if (sg && sr_bufgroup_destroy(sg))
+			bad("sr_bufgroup_destroy(send): %s", sr_last_error());
+		for (int i = 0; i < 2; i++) {
+			if (q[i] && sr_buf_is_lent(q[i]))
+				bad("a queued buffer did not come back");
+			if (q[i])
+				sr_buf_free(q[i]);
+			else
+				ok_or_nomem(-ENOMEM, "sr_buf_alloc(send)");
+		}
+		close(ss[0]);
+		close(ss[1]);
 	}
 	/* Raw ops, whose completions the runtime keeps while it reaps for
 	 * tracked ones (io_uring only). */
