@@ -167,7 +167,7 @@ int sr_ring_register_files(struct sr_ring *r, unsigned nslots)
 		 * IORING_REGISTER_FILES2 without it (Debian's 5.10.y refuses
 		 * it with EINVAL); a table of -1 entries is sparse since 5.5.
 		 */
-		int *fds = malloc(nslots * sizeof(int));
+		int *fds = sr__malloc(nslots * sizeof(int));
 
 		if (!fds) {
 			files_forget(r);

@@ -439,9 +439,46 @@ static void test_dump_ages_env(void)
 	sr_ring_destroy(r);
 }
 
+/* A buffer shows its fixed index while registered, and not once it was
+ * unregistered.  (files.c: sr_ring_unregister_buffers.) */
+static void test_dump_fixed_index(void)
+{
+	struct sr_ring *r = unit_ring(8, 0);
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	char *text;
+	int p[2];
+
+	CU_ASSERT_FATAL(b && pipe2(p, O_CLOEXEC) == 0);
+	CU_ASSERT_EQUAL(sr_ring_register_buffers(r, &b, 1), 0);
+	op = sr_read(p[0], b, 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	text = unit_dump(r, true);
+	CU_ASSERT(unit_has(text, "\"fixed_index\":0"));
+	free(text);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), 0);
+	op = sr_read(p[0], b, 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	text = unit_dump(r, true);
+	CU_ASSERT(unit_has(text, "\"capacity\":16"));
+	CU_ASSERT(text && !strstr(text, "fixed_index"));
+	free(text);
+	CU_ASSERT_EQUAL(write(p[1], "y", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	close(p[0]);
+	close(p[1]);
+}
+
 void dump_tests(CU_pSuite s)
 {
 	CU_add_test(s, "JSON checker", test_json_checker);
+	CU_add_test(s, "dump: a fixed index only while registered", test_dump_fixed_index);
 	CU_add_test(s, "dump: ages, chains, pools", test_dump_ages_chains_pools);
 	CU_add_test(s, "dump: a trace notes ages", test_dump_ages_by_trace);
 	CU_add_test(s, "dump: SR_AGES=1 notes ages", test_dump_ages_env);

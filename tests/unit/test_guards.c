@@ -332,6 +332,38 @@ static void test_eventfd_zero(void)
 	close(keep);
 }
 
+/* Descriptor 0 is a file like any other in a registered slot: the op
+ * through the slot reads it.  (files.c: sr_ring_files_set's `fd >= 0`.) */
+static void test_file_slot_zero(void)
+{
+	struct sr_ring *r = unit_ring(8, 0);
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op;
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_file f;
+	int keep = dup(0), fd;
+
+	CU_ASSERT_FATAL(keep >= 0 && b);
+	close(0);
+	fd = unit_tmp_fd();
+	CU_ASSERT_EQUAL(fd, 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "zero", 4, 0), 4);
+	CU_ASSERT_EQUAL(sr_ring_register_files(r, 2), 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, fd, &f), 0);
+	CU_ASSERT(sr_file_valid(f));
+	op = sr_read(0, b, 0);
+	sr_read_set_file(&op, f);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT_EQUAL(c.res, 4);
+	CU_ASSERT(c.res == 4 && !memcmp(sr_buf_data(b), "zero", 4));
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	CU_ASSERT_EQUAL(dup2(keep, 0), 0);
+	close(keep);
+}
+
 /* A ring acquired by one thread: another's sr_ring_acquire is refused with
  * EBUSY (not taken from under the owner), also on a ring that could move;
  * once released, it may.  (ring.c: sr_ring_acquire's owner checks.) */
@@ -588,6 +620,7 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
 	CU_add_test(s, "send group sizes: 1 to 32768, powers of two; the owner only", test_send_group_sizes);
 	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
+	CU_add_test(s, "descriptor 0 in a registered file slot", test_file_slot_zero);
 	CU_add_test(s, "file table: a slot set again, a closed fd, not the owner", test_file_table_slots);
 	CU_add_test(s, "sr_ring_acquire of a ring another thread owns: EBUSY", test_acquire_owned);
 	CU_add_test(s, "sr_bufgroup_destroy refused: no group, not the owner", test_group_destroy_refused);
