@@ -440,7 +440,7 @@ static void test_dump_ages_env(void)
 }
 
 /* A buffer shows its fixed index while registered, and not once it was
- * unregistered.  (files.c: sr_ring_unregister_buffers.) */
+ * unregistered or its ring destroyed.  (files.c: sr_ring_unregister_buffers.) */
 static void test_dump_fixed_index(void)
 {
 	struct sr_ring *r = unit_ring(8, 0);
@@ -468,6 +468,17 @@ static void test_dump_fixed_index(void)
 	CU_ASSERT(text && !strstr(text, "fixed_index"));
 	free(text);
 	CU_ASSERT_EQUAL(write(p[1], "y", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	/* Nor once the ring it was registered with is gone (files.c: sr__files_destroy). */
+	CU_ASSERT_EQUAL(sr_ring_register_buffers(r, &b, 1), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	r = unit_ring(8, 0);
+	op = sr_read(p[0], b, 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	text = unit_dump(r, true);
+	CU_ASSERT(text && !strstr(text, "fixed_index"));
+	free(text);
+	CU_ASSERT_EQUAL(write(p[1], "z", 1), 1);
 	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 	sr_buf_free(b);
