@@ -530,6 +530,14 @@ static void test_send_group_sizes(void)
 	g = sr_bufgroup_create_send(r, 32768);
 	CU_ASSERT_PTR_NOT_NULL(g);
 	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	/* A group to fill has the same bounds (the kernel's buffer ring holds 32768). */
+	CU_ASSERT_PTR_NULL(sr_bufgroup_create(r, 65536, 16));
+	CU_ASSERT(unit_said("power of two"));
+	g = sr_bufgroup_create(r, 32768, 16);
+	CU_ASSERT_PTR_NOT_NULL(g);
+	if (g)
+		CU_ASSERT_EQUAL(sr_bufgroup_available(g), 32768);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
 	CU_ASSERT_FATAL(pthread_create(&t, NULL, create_send, r) == 0);
 	pthread_join(t, &ret);
 	CU_ASSERT_PTR_NULL(ret);
@@ -618,7 +626,7 @@ void guard_tests(CU_pSuite s)
 	CU_add_test(s, "a wait for a stream's next item interrupted", test_stream_wait_interrupted);
 	CU_add_test(s, "fixed ops check every buffer", test_fixed_every_buffer);
 	CU_add_test(s, "a buffer queued in a send group: its holder", test_holder_send_queue);
-	CU_add_test(s, "send group sizes: 1 to 32768, powers of two; the owner only", test_send_group_sizes);
+	CU_add_test(s, "group sizes: 1 to 32768, powers of two; the owner only", test_send_group_sizes);
 	CU_add_test(s, "an eventfd that is descriptor 0 is closed too", test_eventfd_zero);
 	CU_add_test(s, "descriptor 0 in a registered file slot", test_file_slot_zero);
 	CU_add_test(s, "file table: a slot set again, a closed fd, not the owner", test_file_table_slots);
