@@ -783,15 +783,17 @@ static void test_stop_from_thread(void)
 /* The child can neither use nor disturb the parent's ring; it may release
  * its copy, and the lent buffer becomes its own again.  The parent's read
  * completes as if nothing happened. */
-static void test_fork(void)
+static void fork_case(unsigned flags)
 {
-	struct sr_ring *r = unit_ring(8, 0);
+	struct sr_ring *r = unit_ring(8, flags);
 	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 2, 16);
 	struct sr_read_submitted sub;
 	struct sr_read_completed c;
-	int pp[2], status = -1;
+	int pp[2], sv[2], status = -1;
 	pid_t pid;
 
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pipe_new(pp);
 	read_start(r, pp[0], b, &sub);
 	pid = fork();
@@ -823,9 +825,38 @@ static void test_fork(void)
 	CU_ASSERT_EQUAL(write(pp[1], "after", 5), 5);
 	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
 	CU_ASSERT(c.res == 5 && buf_says(b, "after"));
+	/* The child's release left the parent's buffer group in its kernel
+	 * (group.c: group_unregister is not for a fork child). */
+	{
+		struct sr_recv_multishot_op op = sr_recv_multishot(sv[0], g);
+		struct sr_recv_multishot_submitted ms;
+		struct sr_recv_multishot_completed mc;
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &ms), 0);
+		CU_ASSERT_EQUAL(write(sv[1], "grp", 3), 3);
+		CU_ASSERT_EQUAL(sr_wait(r, &ms, &mc), 0);
+		CU_ASSERT(mc.res == 3 && mc.buf && !memcmp(sr_buf_data(mc.buf), "grp", 3));
+		if (mc.buf)
+			sr_bufgroup_recycle(g, mc.buf);
+		CU_ASSERT_EQUAL(sr_cancel(r, &ms), 0);
+		while (mc.more && sr_wait(r, &ms, &mc) == 0)
+			if (mc.buf)
+				sr_bufgroup_recycle(g, mc.buf);
+	}
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 	sr_buf_free(b);
 	pipe_close(pp);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* On a ring of one task (the default) and on a movable one, whose kernel
+ * ring another task could change: the child changes nothing either way. */
+static void test_fork(void)
+{
+	fork_case(0);
+	fork_case(SR_RING_MOVABLE);
 }
 
 static volatile bool churn_stop;
