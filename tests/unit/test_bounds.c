@@ -665,6 +665,48 @@ static int read_file_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b,
 	return ret;
 }
 
+/*
+ * files_update into slots the kernel picks (IORING_FILE_INDEX_ALLOC): which
+ * ones is not kept, so every handle to the table is retired (one might
+ * otherwise reach a file that took its slot's place); a handle asked for
+ * again works.  (files.c: sr__files_all_changed.)
+ */
+static void test_file_alloc_retires(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_files_update_submitted us;
+	struct sr_files_update_completed uc;
+	struct sr_files_update_op op;
+	struct sr_file h, h2;
+	int fa = unit_tmp_fd(), fb = unit_tmp_fd(), res = 0, ret;
+
+	CU_ASSERT_FATAL(b && fa >= 0 && fb >= 0);
+	CU_ASSERT_EQUAL(pwrite(fa, "AAAA", 4, 0), 4);
+	CU_ASSERT_EQUAL_FATAL(sr_ring_register_files(r, 4), 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, fa, &h), 0);
+	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), 0);
+	CU_ASSERT_EQUAL(res, 4);
+	op = sr_files_update(&fb, 1, (int)SR_IORING_FILE_INDEX_ALLOC);
+	ret = sr_submit(r, &op, &us);
+	if (ret) {
+		printf("\n    skip: files_update into picked slots: %s\n", sr_last_error());
+		goto out;
+	}
+	CU_ASSERT_EQUAL(sr_wait(r, &us, &uc), 0);
+	CU_ASSERT_EQUAL(uc.res, 1);
+	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), -EBADF);
+	CU_ASSERT(unit_said("has changed"));
+	CU_ASSERT_EQUAL(sr_ring_file_handle(r, 0, &h2), 0);
+	CU_ASSERT_EQUAL(read_file_slot(r, h2, b, &res), 0);
+	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "AAAA", 4));
+out:
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b);
+	close(fa);
+	close(fb);
+}
+
 /* The table's last slot and one past it, clearing a slot, replacing it,
  * handles asked for by slot (bound / call_del / incdec mutants of files.c). */
 static void test_file_slots(void)
@@ -2586,6 +2628,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "pool: registered with one ring at a time", test_pool_two_rings);
 	CU_add_test(s, "fixed buffers: twice, bounds, another ring's", test_register_buffers);
 	CU_add_test(s, "file slots: the last, one past, cleared, replaced", test_file_slots);
+	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
 	CU_add_test(s, "stale targets: cancel, poll update/remove, timeout remove/update", test_stale_targets);
 	CU_add_test(s, "slot table at max_inflight", test_max_inflight);
