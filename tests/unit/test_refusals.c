@@ -32,6 +32,7 @@
 /* io_uring_register(2) opcodes (the uapi's IORING_REGISTER_*). */
 enum {
 	REG_BUFFERS = 0,
+	UNREG_BUFFERS = 1,
 	REG_FILES = 2,
 	UNREG_FILES = 3,
 	REG_EVENTFD = 4,
@@ -46,6 +47,7 @@ enum {
 #define USE_REGISTERED_RING 0x80000000u
 
 static int fails;
+static struct sr_buf *after_destroy;	/* freed once the ring is gone */
 
 #define RCHECK(cond)								\
 	do {									\
@@ -132,6 +134,27 @@ static void case_buffers(struct sr_ring *r, int err)
 	RCHECK(sr_ring_register_pool(r, p) == err && said("pool") && said(why));
 	RCHECK(sr_pool_destroy(p) == 0);
 	RCHECK(sr_buf_free(b) == 0);
+}
+
+/* Fixed buffers the kernel would not let go stay registered: still fixed
+ * buffers of the ring, and not free to go. */
+static void case_buffers_unregister(struct sr_ring *r, int err)
+{
+	struct sr_buf *b = sr_buf_alloc(64);
+	struct sr_read_fixed_submitted s;
+	struct sr_read_fixed_completed c;
+	struct sr_read_fixed_op op;
+	int fd = unit_tmp_fd();
+
+	RCHECK(b && fd >= 0 && pwrite(fd, "fixed", 5, 0) == 5);
+	RCHECK(sr_ring_register_buffers(r, &b, 1) == 0);
+	RCHECK(sr_ring_unregister_buffers(r) == err && said("refused"));
+	op = sr_read_fixed(fd, b, 0);
+	RCHECK(sr_submit(r, &op, &s) == 0);
+	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == 5 && !memcmp(sr_buf_data(b), "fixed", 5));
+	RCHECK(sr_buf_free(b) < 0);
+	after_destroy = b;
+	close(fd);
 }
 
 /* A kernel without sparse tables (IORING_REGISTER_FILES2 refused with
@@ -298,6 +321,7 @@ static const struct refusal {
 } refusals[] = {
 	{ "buffers", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers },
 	{ "buffers-memlock", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -ENOMEM, case_buffers },
+	{ "buffers-unregister", { UNREG_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers_unregister },
 	{ "files-sparse", { REG_FILES2, NO_CODE, NO_CODE }, false, -EINVAL, case_files_sparse },
 	{ "files", { REG_FILES2, REG_FILES, NO_CODE }, false, -EINVAL, case_files },
 	{ "files-enomem", { REG_FILES2, NO_CODE, NO_CODE }, false, -ENOMEM, case_files },
@@ -343,6 +367,8 @@ int refusal_child(const char *name)
 	c->run(r, c->err);
 	ring_works(r);
 	RCHECK(sr_ring_destroy(r) == 0);
+	if (after_destroy)
+		RCHECK(sr_buf_free(after_destroy) == 0);
 	return fails ? 1 : 0;
 }
 
