@@ -649,22 +649,6 @@ static void test_register_buffers(void)
 
 /* --- registered files --------------------------------------------------------------------- */
 
-static int read_file_slot(struct sr_ring *r, struct sr_file f, struct sr_buf *b, int *res)
-{
-	struct sr_read_submitted s;
-	struct sr_read_completed c;
-	struct sr_read_op op = sr_read(0, b, 0);
-	int ret;
-
-	sr_read_set_file(&op, f);
-	ret = sr_submit(r, &op, &s);
-	if (ret)
-		return ret;
-	ret = sr_wait(r, &s, &c);
-	*res = c.res;
-	return ret;
-}
-
 /*
  * files_update into slots the kernel picks (IORING_FILE_INDEX_ALLOC): which
  * ones is not kept, so every handle to the table is retired (one might
@@ -685,7 +669,7 @@ static void test_file_alloc_retires(void)
 	CU_ASSERT_EQUAL(pwrite(fa, "AAAA", 4, 0), 4);
 	CU_ASSERT_EQUAL_FATAL(sr_ring_register_files(r, 4), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, fa, &h), 0);
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), 0);
 	CU_ASSERT_EQUAL(res, 4);
 	op = sr_files_update(&fb, 1, (int)SR_IORING_FILE_INDEX_ALLOC);
 	ret = sr_submit(r, &op, &us);
@@ -695,10 +679,10 @@ static void test_file_alloc_retires(void)
 	}
 	CU_ASSERT_EQUAL(sr_wait(r, &us, &uc), 0);
 	CU_ASSERT_EQUAL(uc.res, 1);
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), -EBADF);
 	CU_ASSERT(unit_said("has changed"));
 	CU_ASSERT_EQUAL(sr_ring_file_handle(r, 0, &h2), 0);
-	CU_ASSERT_EQUAL(read_file_slot(r, h2, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, h2, b, &res), 0);
 	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "AAAA", 4));
 out:
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
@@ -746,33 +730,33 @@ static void test_file_slots(void)
 	CU_ASSERT(sr_file_valid(h) && sr_file_slot(h) == 3);
 	CU_ASSERT_EQUAL(sr_ring_file_handle(r, 3, &hq), 0);
 	CU_ASSERT(hq._slot == h._slot && hq._gen == h._gen);
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), 0);
 	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "AAAA", 4));
 	/* Cleared: the old handle is refused before the kernel sees it. */
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 3, -1, &h2), 0);
 	CU_ASSERT(!sr_file_valid(h2));
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), -EBADF);
 	CU_ASSERT(unit_said("slot 3 has changed"));
 	CU_ASSERT(usable(b));
 	/* Asked for by slot, the empty slot gets a new generation: the old handle stays dead. */
 	CU_ASSERT_EQUAL(sr_ring_file_handle(r, 3, &hq), 0);
 	CU_ASSERT(sr_file_valid(hq) && hq._gen != h._gen);
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), -EBADF);
 	/* Filled again, and twice in a row: every handle differs, only the newest works. */
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 3, fb, &h2), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 3, fb, &h3), 0);
 	CU_ASSERT(h2._gen != h._gen && h3._gen != h2._gen && h3._gen != hq._gen);
-	CU_ASSERT_EQUAL(read_file_slot(r, h2, b, &res), -EBADF);
-	CU_ASSERT_EQUAL(read_file_slot(r, h3, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, h2, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, h3, b, &res), 0);
 	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "BBBB", 4));
 	/* Another slot is not disturbed by these. */
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, fa, &h), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, -1, NULL), 0);
-	CU_ASSERT_EQUAL(read_file_slot(r, h, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, h, b, &res), 0);
 	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "AAAA", 4));
 	/* An empty handle. */
 	memset(&hq, 0, sizeof(hq));
-	CU_ASSERT_EQUAL(read_file_slot(r, hq, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, hq, b, &res), -EBADF);
 	CU_ASSERT(unit_said("handle is empty"));
 	CU_ASSERT_EQUAL(sr_ring_unregister_files(r), 0);
 	CU_ASSERT_EQUAL(sr_ring_unregister_files(r), -ENXIO);
@@ -2157,13 +2141,13 @@ static void test_close_direct(void)
 	CU_ASSERT_EQUAL(sr_wait(r, &os, &oc), 0);
 	CU_ASSERT_EQUAL(oc.res, 0);
 	CU_ASSERT(sr_file_valid(oc.file) && sr_file_slot(oc.file) == 2);
-	CU_ASSERT_EQUAL(read_file_slot(r, oc.file, b, &res), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, oc.file, b, &res), 0);
 	CU_ASSERT(res > 0);
 	co = sr_close_direct(2);
 	CU_ASSERT_EQUAL(sr_submit(r, &co, &cs), 0);
 	CU_ASSERT_EQUAL(sr_wait(r, &cs, &cc), 0);
 	CU_ASSERT_EQUAL(cc.res, 0);
-	CU_ASSERT_EQUAL(read_file_slot(r, oc.file, b, &res), -EBADF);
+	CU_ASSERT_EQUAL(unit_read_file(r, oc.file, b, &res), -EBADF);
 	CU_ASSERT(unit_said("slot 2 has changed"));
 	sr_ring_destroy(r);
 	sr_buf_free(b);

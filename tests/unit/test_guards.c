@@ -337,12 +337,9 @@ static void test_eventfd_zero(void)
 static void test_file_slot_zero(void)
 {
 	struct sr_ring *r = unit_ring(8, 0);
-	struct sr_read_submitted s;
-	struct sr_read_completed c;
-	struct sr_read_op op;
 	struct sr_buf *b = sr_buf_alloc(8);
 	struct sr_file f;
-	int keep = dup(0), fd;
+	int keep = dup(0), fd, res = 0;
 
 	CU_ASSERT_FATAL(keep >= 0 && b);
 	close(0);
@@ -352,12 +349,9 @@ static void test_file_slot_zero(void)
 	CU_ASSERT_EQUAL(sr_ring_register_files(r, 2), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, fd, &f), 0);
 	CU_ASSERT(sr_file_valid(f));
-	op = sr_read(0, b, 0);
-	sr_read_set_file(&op, f);
-	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
-	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
-	CU_ASSERT_EQUAL(c.res, 4);
-	CU_ASSERT(c.res == 4 && !memcmp(sr_buf_data(b), "zero", 4));
+	CU_ASSERT_EQUAL(unit_read_file(r, f, b, &res), 0);
+	CU_ASSERT_EQUAL(res, 4);
+	CU_ASSERT(res == 4 && !memcmp(sr_buf_data(b), "zero", 4));
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 	sr_buf_free(b);
 	CU_ASSERT_EQUAL(dup2(keep, 0), 0);
@@ -456,15 +450,6 @@ static void test_group_destroy_refused(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
-static int open_fds(void)
-{
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
-	return n;
-}
-
 /* The file table: a slot set again and again holds one descriptor (the
  * one it had is let go), a descriptor that is not open is refused, and a
  * thread that does not own the ring cannot unregister the table.
@@ -485,10 +470,10 @@ static void test_file_table_slots(void)
 	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
 	CU_ASSERT_EQUAL_FATAL(sr_ring_register_files(r, 4), 0);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, p[0], &f), 0);
-	before = open_fds();
+	before = unit_open_fds();
 	for (int i = 0; i < 10; i++)
 		CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, i % 2 ? p[0] : p[1], &f), 0);
-	CU_ASSERT_EQUAL(open_fds(), before);
+	CU_ASSERT_EQUAL(unit_open_fds(), before);
 	CU_ASSERT(sr_ring_files_set(r, 2, 1000, &f) < 0);	/* not open */
 	CU_ASSERT_FATAL(pthread_create(&t, NULL, unregister_files, r) == 0);
 	pthread_join(t, &ret);

@@ -11,7 +11,6 @@
  * sparse file table) or are out of a resource.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -92,19 +91,6 @@ static int refuse(const unsigned codes[3], bool eventfd2, int err)
 	return 0;
 }
 
-static unsigned open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* A NOP round trip: the ring still works. */
 static void ring_works(struct sr_ring *r)
 {
@@ -161,22 +147,16 @@ static void case_buffers_unregister(struct sr_ring *r, int err)
  * EINVAL, as Debian's 5.10 does): a table of -1 entries instead. */
 static void case_files_sparse(struct sr_ring *r, int err)
 {
-	struct sr_read_submitted s;
-	struct sr_read_completed c;
-	struct sr_read_op op;
 	struct sr_buf *b = sr_buf_alloc(8);
 	struct sr_file f;
-	int fd = unit_tmp_fd();
+	int fd = unit_tmp_fd(), res = 0;
 
 	(void)err;
 	RCHECK(b && fd >= 0 && pwrite(fd, "slot", 4, 0) == 4);
 	RCHECK(sr_ring_register_files(r, 4) == 0);
 	RCHECK(sr_ring_files_count(r) == 4);
 	RCHECK(sr_ring_files_set(r, 3, fd, &f) == 0 && sr_file_valid(f));
-	op = sr_read(0, b, 0);
-	sr_read_set_file(&op, f);
-	RCHECK(sr_submit(r, &op, &s) == 0);
-	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == 4 && !memcmp(sr_buf_data(b), "slot", 4));
+	RCHECK(unit_read_file(r, f, b, &res) == 0 && res == 4 && !memcmp(sr_buf_data(b), "slot", 4));
 	RCHECK(sr_ring_unregister_files(r) == 0);
 	sr_buf_free(b);
 	close(fd);
@@ -203,19 +183,14 @@ static void case_files_update(struct sr_ring *r, int err)
 	struct sr_file f;
 	int fd = unit_tmp_fd();
 
-	struct sr_read_submitted s;
-	struct sr_read_completed c;
-	struct sr_read_op op;
 	struct sr_buf *b = sr_buf_alloc(8);
+	int res = 0;
 
 	RCHECK(sr_ring_register_files(r, 4) == 0);
 	RCHECK(sr_ring_files_set(r, 1, fd, &f) == err && said("updating slot 1") && !sr_file_valid(f));
 	/* Asked for by slot, its handle reaches an empty slot. */
 	RCHECK(sr_ring_file_handle(r, 1, &f) == 0);
-	op = sr_read(0, b, 0);
-	sr_read_set_file(&op, f);
-	RCHECK(sr_submit(r, &op, &s) == 0);
-	RCHECK(sr_wait(r, &s, &c) == 0 && c.res == -EBADF);
+	RCHECK(unit_read_file(r, f, b, &res) == 0 && res == -EBADF);
 	sr_buf_free(b);
 	close(fd);
 }
@@ -300,10 +275,10 @@ static void case_pbuf_status(struct sr_ring *r, int err)
 /* An eventfd refused by the kernel (registering it) or by the system (making it). */
 static void case_eventfd(struct sr_ring *r, int err)
 {
-	unsigned fds = open_fds();
+	int fds = unit_open_fds();
 
 	RCHECK(sr_ring_eventfd(r) == err && said("registering the eventfd failed"));
-	RCHECK(open_fds() == fds);	/* the eventfd made for it is closed */
+	RCHECK(unit_open_fds() == fds);	/* the eventfd made for it is closed */
 	RCHECK(sr_ring_eventfd(r) == err);
 }
 
@@ -378,7 +353,7 @@ int refusal_child_create(void)
 	static const unsigned codes[3] = { REG_EVENTFD, NO_CODE, NO_CODE };
 	struct sr_ring_params p = { .flags = SR_RING_EVENTFD };
 	struct sr_ring *r = NULL;
-	unsigned fds;
+	int fds;
 
 	if (sr_ring_create(&r, NULL) || !sr_ring_uring(r)) {
 		printf("\n    skip: the kernel's refusals need a ring on io_uring\n");
@@ -390,10 +365,10 @@ int refusal_child_create(void)
 		printf("\n    skip: no seccomp filter here\n");
 		return SKIP_EXIT;
 	}
-	fds = open_fds();
+	fds = unit_open_fds();
 	r = NULL;
 	RCHECK(sr_ring_create(&r, &p) == -EBUSY && said("eventfd") && r == NULL);
-	RCHECK(open_fds() == fds);
+	RCHECK(unit_open_fds() == fds);
 	return fails ? 1 : 0;
 }
 

@@ -3,6 +3,7 @@
 #ifndef SR_TEST_UNIT_H
 #define SR_TEST_UNIT_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,33 @@ static inline struct sr_ring *unit_ring(unsigned entries, unsigned flags)
 
 	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
 	return r;
+}
+
+/* How many descriptors below 1024 are open (a leak check around a call). */
+static inline int unit_open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* A read of b through a registered file handle; 0 with *res its result. */
+static inline int unit_read_file(struct sr_ring *r, struct sr_file f, struct sr_buf *b, int *res)
+{
+	struct sr_read_submitted s;
+	struct sr_read_completed c;
+	struct sr_read_op op = sr_read(0, b, 0);
+	int ret;
+
+	sr_read_set_file(&op, f);
+	ret = sr_submit(r, &op, &s);
+	if (ret)
+		return ret;
+	ret = sr_wait(r, &s, &c);
+	*res = c.res;
+	return ret;
 }
 
 /* Does the last error mention needle?  If not, both are printed. */
