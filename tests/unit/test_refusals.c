@@ -28,19 +28,8 @@
 #include <safer-ring.h>
 #include "unit.h"
 
-/* io_uring_register(2) opcodes (the uapi's IORING_REGISTER_*). */
-enum {
-	REG_BUFFERS = 0,
-	UNREG_BUFFERS = 1,
-	REG_FILES = 2,
-	UNREG_FILES = 3,
-	REG_EVENTFD = 4,
-	REG_FILES_UPDATE = 6,
-	REG_FILES2 = 13,
-	REG_PBUF_RING = 22,
-	REG_PBUF_STATUS = 26,
-	NO_CODE = 0xffff,
-};
+/* Not an io_uring_register opcode: an unused place in a case's list. */
+#define NO_CODE 0xffffu
 
 /* The flag newer liburings set on the opcode when the ring fd is registered. */
 #define USE_REGISTERED_RING 0x80000000u
@@ -294,17 +283,17 @@ static const struct refusal {
 	int err;
 	void (*run)(struct sr_ring *r, int err);
 } refusals[] = {
-	{ "buffers", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers },
-	{ "buffers-memlock", { REG_BUFFERS, NO_CODE, NO_CODE }, false, -ENOMEM, case_buffers },
-	{ "buffers-unregister", { UNREG_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers_unregister },
-	{ "files-sparse", { REG_FILES2, NO_CODE, NO_CODE }, false, -EINVAL, case_files_sparse },
-	{ "files", { REG_FILES2, REG_FILES, NO_CODE }, false, -EINVAL, case_files },
-	{ "files-enomem", { REG_FILES2, NO_CODE, NO_CODE }, false, -ENOMEM, case_files },
-	{ "files-update", { REG_FILES_UPDATE, NO_CODE, NO_CODE }, false, -EBADF, case_files_update },
-	{ "files-unregister", { UNREG_FILES, NO_CODE, NO_CODE }, false, -EPERM, case_files_unregister },
-	{ "pbuf-ring", { REG_PBUF_RING, NO_CODE, NO_CODE }, false, -ENOMEM, case_pbuf_ring },
-	{ "pbuf-status", { REG_PBUF_STATUS, NO_CODE, NO_CODE }, false, -EINVAL, case_pbuf_status },
-	{ "eventfd", { REG_EVENTFD, NO_CODE, NO_CODE }, false, -EBUSY, case_eventfd },
+	{ "buffers", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers },
+	{ "buffers-memlock", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -ENOMEM, case_buffers },
+	{ "buffers-unregister", { SR_IORING_UNREGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers_unregister },
+	{ "files-sparse", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, false, -EINVAL, case_files_sparse },
+	{ "files", { SR_IORING_REGISTER_FILES2, SR_IORING_REGISTER_FILES, NO_CODE }, false, -EINVAL, case_files },
+	{ "files-enomem", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, false, -ENOMEM, case_files },
+	{ "files-update", { SR_IORING_REGISTER_FILES_UPDATE, NO_CODE, NO_CODE }, false, -EBADF, case_files_update },
+	{ "files-unregister", { SR_IORING_UNREGISTER_FILES, NO_CODE, NO_CODE }, false, -EPERM, case_files_unregister },
+	{ "pbuf-ring", { SR_IORING_REGISTER_PBUF_RING, NO_CODE, NO_CODE }, false, -ENOMEM, case_pbuf_ring },
+	{ "pbuf-status", { SR_IORING_REGISTER_PBUF_STATUS, NO_CODE, NO_CODE }, false, -EINVAL, case_pbuf_status },
+	{ "eventfd", { SR_IORING_REGISTER_EVENTFD, NO_CODE, NO_CODE }, false, -EBUSY, case_eventfd },
 	{ "eventfd2", { NO_CODE, NO_CODE, NO_CODE }, true, -EMFILE, case_eventfd2 },
 };
 
@@ -350,7 +339,7 @@ int refusal_child(const char *name)
 /* An eventfd asked for at create, refused: no ring, nothing left open. */
 int refusal_child_create(void)
 {
-	static const unsigned codes[3] = { REG_EVENTFD, NO_CODE, NO_CODE };
+	static const unsigned codes[3] = { SR_IORING_REGISTER_EVENTFD, NO_CODE, NO_CODE };
 	struct sr_ring_params p = { .flags = SR_RING_EVENTFD };
 	struct sr_ring *r = NULL;
 	int fds;
