@@ -51,6 +51,8 @@ void *sr__calloc(size_t n, size_t size);
 void *sr__realloc(void *p, size_t n);
 void *sr__memalign(size_t align, size_t n);
 void *sr__mmap(size_t n);
+void sr__munmap(void *p, size_t n);
+long sr__mappings(void);
 long sr__alloc_count(void);
 
 /* --- the ring's private state ------------------------------------------------ */

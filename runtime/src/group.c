@@ -123,7 +123,7 @@ done:
 	return g;
 fail:
 	if (g->_br)
-		munmap(g->_br, ring_bytes);
+		sr__munmap(g->_br, ring_bytes);
 	for (unsigned i = 0; g->_bufs && i < nbufs; i++)
 		sr__buf_unpoison(&g->_bufs[i]);
 	free(g->_free);
@@ -159,7 +159,7 @@ static void group_free(struct sr_bufgroup *g)
 		g->_bufs[i]._magic = 0;
 	}
 	if (g->_br)
-		munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));
+		sr__munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));
 	free(g->_free);
 	free(g->_mem);
 	free(g->_bufs);
@@ -447,7 +447,7 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 	return g;
 fail:
 	if (g->_br)
-		munmap(g->_br, nbufs * sizeof(struct io_uring_buf));
+		sr__munmap(g->_br, nbufs * sizeof(struct io_uring_buf));
 	free(g->_q);
 	free(g);
 	return NULL;

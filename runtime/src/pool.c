@@ -131,7 +131,7 @@ struct sr_pool *sr__pool_create(unsigned nbufs, size_t size, unsigned flags, int
 	return p;
 fail:
 	if (p->mem)
-		munmap(p->mem, p->map_len);
+		sr__munmap(p->mem, p->map_len);
 	free(p->free);
 	free(p->bufs);
 	free(p);
@@ -250,7 +250,7 @@ int sr_pool_destroy(struct sr_pool *p)
 	for (unsigned i = 0; i < p->nbufs; i++)
 		p->bufs[i]._magic = 0;
 	p->magic = 0;
-	munmap(p->mem, p->map_len);
+	sr__munmap(p->mem, p->map_len);
 	free(p->free);
 	free(p->bufs);
 	free(p);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -427,17 +428,21 @@ static void test_pool_retake(void)
 	b2 = sr_pool_take(p);
 	CU_ASSERT_FATAL(b2 == b);
 	CU_ASSERT_EQUAL(sr_buf_len(b2), 0);
-	/* No window: a write sends the (empty) valid length, a read fills the capacity. */
-	w = sr_write(fd, b2, 0);
-	CU_ASSERT_EQUAL(sr_submit(r, &w, &ws), 0);
-	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
-	CU_ASSERT_EQUAL(wc.res, 0);
-	CU_ASSERT_EQUAL(sr_pool_available(p), 0);	/* the old auto return is gone */
+	/* No window, not even its offset: the first op after the take (no op
+	 * in between gave the buffer back, which resets windows too) reads
+	 * into the whole capacity from byte 0. */
 	rd = sr_read(fd, b2, 0);
 	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
 	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
 	CU_ASSERT_EQUAL(rc.res, 4096);
 	CU_ASSERT_EQUAL(sr_buf_len(b2), 4096);
+	CU_ASSERT_EQUAL(((char *)sr_buf_data(b2))[0], 'p');
+	CU_ASSERT_EQUAL(sr_pool_available(p), 0);	/* the old auto return is gone */
+	CU_ASSERT_EQUAL(sr_buf_set_len(b2, 0), 0);
+	w = sr_write(fd, b2, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &w, &ws), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+	CU_ASSERT_EQUAL(wc.res, 0);
 	CU_ASSERT_EQUAL(sr_pool_available(p), 0);
 	CU_ASSERT_EQUAL(sr_pool_put(b2), 0);
 	CU_ASSERT_EQUAL(sr_pool_put(b2), -EALREADY);
@@ -821,6 +826,9 @@ static void test_group_misuse(void)
 	CU_ASSERT(unit_said("already back in group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_available(g), 2);
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, plain), -EINVAL);
+	CU_ASSERT(unit_said("not from group"));
+	/* Just past the group's buffers (their array is in the public struct). */
+	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, g->_bufs + g->_nbufs), -EINVAL);
 	CU_ASSERT(unit_said("not from group"));
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(sr_bufgroup_recycle(NULL, item), -EINVAL);
@@ -2596,6 +2604,214 @@ static void bug_fb_abort_poison(void)
 #endif
 }
 
+/* --- boundaries of messages, targets and mapped memory ---------------------------------- */
+
+/* A message of exactly SR_MSG_MAX_IOV data buffers goes out whole; one of
+ * them lent to another op refuses the message with that op's EBUSY, and
+ * lends none of the others (buf.c: sr__msg_check's bound and its check of
+ * each data buffer). */
+static void test_message_full_iov(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_buf *d[SR_MSG_MAX_IOV];
+	struct sr_sendmsg_submitted ss;
+	struct sr_sendmsg_completed sc;
+	struct sr_sendmsg_op so;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_read_op rd;
+	struct sr_msg m;
+	char back[16];
+	int sv[2], p[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0 && pipe2(p, O_CLOEXEC) == 0);
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < SR_MSG_MAX_IOV; i++) {
+		d[i] = sr_buf_alloc(1);
+		CU_ASSERT_FATAL(d[i] != NULL);
+		*(char *)sr_buf_data(d[i]) = (char)('0' + i);
+		sr_buf_set_len(d[i], 1);
+		m.iov[i] = d[i];
+	}
+	m.iovlen = SR_MSG_MAX_IOV;
+	so = sr_sendmsg(sv[0], &m);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &so, &ss), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ss, &sc), 0);
+	CU_ASSERT_EQUAL(sc.res, SR_MSG_MAX_IOV);
+	CU_ASSERT_EQUAL(recv(sv[1], back, sizeof(back), 0), SR_MSG_MAX_IOV);
+	CU_ASSERT(!memcmp(back, "01234567", SR_MSG_MAX_IOV));
+	rd = sr_read(p[0], d[3], 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &rd, &rs), 0);
+	so = sr_sendmsg(sv[0], &m);
+	CU_ASSERT_EQUAL(sr_submit(r, &so, &ss), -EBUSY);
+	CU_ASSERT(unit_said("lent to read"));
+	for (int i = 0; i < SR_MSG_MAX_IOV; i++)
+		CU_ASSERT_EQUAL(sr_buf_is_lent(d[i]), i == 3);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 1);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < SR_MSG_MAX_IOV; i++)
+		CU_ASSERT_EQUAL(sr_buf_free(d[i]), 0);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A target that is no op's handle: zeroed, untracked (the kind a raw op's
+ * user_data is), or past the op table.  Refused as no handle of this ring,
+ * never taken for another op's (submit.c: sr__target's first check). */
+static void test_target_not_a_handle(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct sr_timeout_op t = sr_timeout(&ts);
+	struct sr_timeout_submitted tsub;
+	struct sr_timeout_completed tc;
+	struct sr_async_cancel_submitted as;
+	struct sr_async_cancel_op ac;
+	struct sr_handle h[3];
+
+	CU_ASSERT_FATAL(sr_submit(r, &t, &tsub) == 0);
+	memset(&h[0], 0, sizeof(h[0]));
+	h[1] = tsub.h;
+	h[1]._ud &= ~SR__UD_TRACKED;
+	h[2] = tsub.h;
+	h[2]._ud |= SR__UD_SLOT_MASK;
+	for (int i = 0; i < 3; i++) {
+		ac = sr_async_cancel(h[i]);
+		CU_ASSERT_EQUAL(sr_submit(r, &ac, &as), -EINVAL);
+		CU_ASSERT(unit_said("not a handle from a submit on this ring"));
+	}
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 1);
+	CU_ASSERT_EQUAL(sr_cancel(r, &tsub), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &tsub, &tc), 0);
+	CU_ASSERT_EQUAL(tc.res, -ECANCELED);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
+/* Pools and buffer rings are mapped memory, which LSan does not track:
+ * the library counts its mappings (mem.c), and every destroy, of a pool, a
+ * group, or a ring with its groups, unmaps what it mapped.  A destroyed
+ * pool's memory is gone from the address space. */
+static void test_mappings_released(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	long base = sr__mappings();
+	struct sr_pool *p = sr_pool_create(2, 4096, 0);
+	struct sr_bufgroup *g, *sg;
+	unsigned char vec;
+	struct sr_buf *b;
+	void *mem;
+
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(sr__mappings(), base + 1);
+	b = sr_pool_take(p);
+	CU_ASSERT_FATAL(b != NULL);
+	mem = sr_buf_data(b);
+	CU_ASSERT_EQUAL(sr_pool_put(b), 0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	CU_ASSERT_EQUAL(sr__mappings(), base);
+	CU_ASSERT(mincore(mem, 4096, &vec) == -1 && errno == ENOMEM);
+	g = sr_bufgroup_create(r, 4, 64);
+	sg = sr_bufgroup_create_send(r, 4);
+	CU_ASSERT_FATAL(g && sg);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(sg), 0);
+	CU_ASSERT_EQUAL(sr__mappings(), base);
+	g = sr_bufgroup_create(r, 4, 64);
+	sg = sr_bufgroup_create_send(r, 4);
+	CU_ASSERT_FATAL(g && sg);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr__mappings(), base);
+}
+
+/* Kilobytes of memory this process has locked (VmLck), or -1. */
+static long locked_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* SR_POOL_LOCKED locks the pool's memory where this process may lock
+ * memory at all (the test's own mlock says so), and only that flag does
+ * (pool.c: the mlock condition). */
+static void test_pool_locked(void)
+{
+	void *probe = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool can = probe != MAP_FAILED && mlock(probe, 8192) == 0;
+	long kb0 = locked_kb();
+	struct sr_pool *p;
+
+	if (probe != MAP_FAILED)
+		munmap(probe, 8192);
+	kb0 = locked_kb();
+	p = sr_pool_create(2, 4096, 0);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(locked_kb(), kb0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	p = sr_pool_create(2, 4096, SR_POOL_LOCKED);
+	if (!can) {
+		printf("\n    skip: this process may not lock memory (%s); the pool says why\n", strerror(errno));
+		CU_ASSERT(p == NULL && unit_said("RLIMIT_MEMLOCK"));
+		return;
+	}
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT(locked_kb() >= kb0 + 8);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	CU_ASSERT_EQUAL(locked_kb(), kb0);
+}
+
+/* A pool's buffers are fixed buffers only while the pool is registered: after
+ * sr_ring_unregister_buffers a fixed op refuses them (pool.c:
+ * sr__pool_unregistered), and a plain op takes them. */
+static void test_pool_unregistered_not_fixed(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_pool *p = sr_pool_create(2, 4096, 0);
+	struct sr_read_fixed_submitted fs;
+	struct sr_read_fixed_completed fc;
+	struct sr_read_fixed_op fop;
+	struct sr_read_submitted rs;
+	struct sr_read_completed rc;
+	struct sr_read_op rd;
+	struct sr_buf *b;
+	int fd = unit_tmp_fd();
+
+	CU_ASSERT_FATAL(p && fd >= 0 && pwrite(fd, "fixed", 5, 0) == 5);
+	CU_ASSERT_EQUAL_FATAL(sr_ring_register_pool(r, p), 0);
+	b = sr_pool_take(p);
+	CU_ASSERT_FATAL(b != NULL);
+	fop = sr_read_fixed(fd, b, 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &fop, &fs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &fs, &fc), 0);
+	CU_ASSERT_EQUAL(fc.res, 5);
+	CU_ASSERT_EQUAL(sr_ring_unregister_buffers(r), 0);
+	fop = sr_read_fixed(fd, b, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &fop, &fs), -EINVAL);
+	CU_ASSERT(unit_said("not registered"));
+	CU_ASSERT(!sr_buf_is_lent(b));
+	rd = sr_read(fd, b, 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+	CU_ASSERT_EQUAL(rc.res, 5);
+	CU_ASSERT_EQUAL(sr_pool_put(b), 0);
+	CU_ASSERT_EQUAL(sr_pool_put(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	close(fd);
+}
+
 static const struct { const char *name; void (*fn)(void); } known_bugs[] = {
 	{ "max_inflight below the initial slot table is enforced", bug_max_inflight_small },
 	{ "a failed fallback submit leaves later native buffers poisoned", bug_fb_abort_poison },
@@ -2645,6 +2861,11 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
 	CU_add_test(s, "fallback jobs leave no descriptor behind", test_fallback_descriptors);
 	CU_add_test(s, "sr_ring_destroy closes the eventfd and the ring fd", test_destroy_closes_fds);
+	CU_add_test(s, "a message of SR_MSG_MAX_IOV buffers; one of them lent", test_message_full_iov);
+	CU_add_test(s, "targets that are no handle: zeroed, untracked, past the table", test_target_not_a_handle);
+	CU_add_test(s, "pools and buffer rings unmap what they mapped", test_mappings_released);
+	CU_add_test(s, "SR_POOL_LOCKED locks, and only it", test_pool_locked);
+	CU_add_test(s, "an unregistered pool's buffers are not fixed buffers", test_pool_unregistered_not_fixed);
 	/* Once known bugs, fixed: they stay as tests. */
 	for (unsigned i = 0; i < sizeof(known_bugs) / sizeof(known_bugs[0]); i++)
 		CU_add_test(s, known_bugs[i].name, known_bugs[i].fn);

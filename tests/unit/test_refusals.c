@@ -3,7 +3,7 @@
  * The kernel saying no.  Each case runs in a fresh copy of this program
  * (fork, then exec: nothing of the parent's threads or sanitizer state
  * comes along) that installs a seccomp filter failing one io_uring_register
- * opcode, or eventfd2, with a chosen errno, and then uses the API: the call
+ * opcode, or another system call (eventfd2, mlock), with a chosen errno, and then uses the API: the call
  * that needed the kernel returns that error with a message naming what was
  * refused, nothing is marked registered that is not, no descriptor or
  * memory is lost, and the ring goes on working.  These paths are reached
@@ -51,16 +51,19 @@ static bool said(const char *needle)
 	return strstr(sr_last_error(), needle) != NULL;
 }
 
-/* Fail io_uring_register with each of codes (up to 3), and eventfd2 when asked, with err. */
-static int refuse(const unsigned codes[3], bool eventfd2, int err)
+/* Not a system call: no other call than io_uring_register fails. */
+#define NO_SYSCALL 0xffffffffu
+
+/* Fail io_uring_register with each of codes (up to 3), and the system call sysno, with err. */
+static int refuse(const unsigned codes[3], unsigned sysno, int err)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, eventfd2 ? SECCOMP_RET_ERRNO | (unsigned)err : SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sysno, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
@@ -200,9 +203,24 @@ static void case_files_unregister(struct sr_ring *r, int err)
 /* A buffer ring refused: no group of either kind, ids not used up. */
 static void case_pbuf_ring(struct sr_ring *r, int err)
 {
+	long maps = sr__mappings();
+
 	RCHECK(sr_bufgroup_create(r, 4, 64) == NULL && said("registering buffer ring") && said(strerrorname_np(-err)));
 	RCHECK(sr_bufgroup_create_send(r, 4) == NULL && said("registering buffer ring") &&
 	       said(strerrorname_np(-err)));
+	RCHECK(sr__mappings() == maps);	/* the buffer rings mapped for them are gone */
+}
+
+/* Memory that may not be locked: no pool, a message naming the limit, and
+ * nothing of it left mapped. */
+static void case_pool_mlock(struct sr_ring *r, int err)
+{
+	long maps = sr__mappings();
+
+	(void)r;
+	RCHECK(sr_pool_create(4, 4096, SR_POOL_LOCKED) == NULL && said("cannot lock") && said(strerrorname_np(-err)) &&
+	       said("RLIMIT_MEMLOCK"));
+	RCHECK(sr__mappings() == maps);
 }
 
 /*
@@ -279,22 +297,23 @@ static void case_eventfd2(struct sr_ring *r, int err)
 static const struct refusal {
 	const char *name;
 	unsigned codes[3];
-	bool eventfd2;
+	unsigned sysno;		/* another system call to fail, or NO_SYSCALL */
 	int err;
 	void (*run)(struct sr_ring *r, int err);
 } refusals[] = {
-	{ "buffers", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers },
-	{ "buffers-memlock", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -ENOMEM, case_buffers },
-	{ "buffers-unregister", { SR_IORING_UNREGISTER_BUFFERS, NO_CODE, NO_CODE }, false, -EPERM, case_buffers_unregister },
-	{ "files-sparse", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, false, -EINVAL, case_files_sparse },
-	{ "files", { SR_IORING_REGISTER_FILES2, SR_IORING_REGISTER_FILES, NO_CODE }, false, -EINVAL, case_files },
-	{ "files-enomem", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, false, -ENOMEM, case_files },
-	{ "files-update", { SR_IORING_REGISTER_FILES_UPDATE, NO_CODE, NO_CODE }, false, -EBADF, case_files_update },
-	{ "files-unregister", { SR_IORING_UNREGISTER_FILES, NO_CODE, NO_CODE }, false, -EPERM, case_files_unregister },
-	{ "pbuf-ring", { SR_IORING_REGISTER_PBUF_RING, NO_CODE, NO_CODE }, false, -ENOMEM, case_pbuf_ring },
-	{ "pbuf-status", { SR_IORING_REGISTER_PBUF_STATUS, NO_CODE, NO_CODE }, false, -EINVAL, case_pbuf_status },
-	{ "eventfd", { SR_IORING_REGISTER_EVENTFD, NO_CODE, NO_CODE }, false, -EBUSY, case_eventfd },
-	{ "eventfd2", { NO_CODE, NO_CODE, NO_CODE }, true, -EMFILE, case_eventfd2 },
+	{ "buffers", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, NO_SYSCALL, -EPERM, case_buffers },
+	{ "buffers-memlock", { SR_IORING_REGISTER_BUFFERS, NO_CODE, NO_CODE }, NO_SYSCALL, -ENOMEM, case_buffers },
+	{ "buffers-unregister", { SR_IORING_UNREGISTER_BUFFERS, NO_CODE, NO_CODE }, NO_SYSCALL, -EPERM, case_buffers_unregister },
+	{ "files-sparse", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, NO_SYSCALL, -EINVAL, case_files_sparse },
+	{ "files", { SR_IORING_REGISTER_FILES2, SR_IORING_REGISTER_FILES, NO_CODE }, NO_SYSCALL, -EINVAL, case_files },
+	{ "files-enomem", { SR_IORING_REGISTER_FILES2, NO_CODE, NO_CODE }, NO_SYSCALL, -ENOMEM, case_files },
+	{ "files-update", { SR_IORING_REGISTER_FILES_UPDATE, NO_CODE, NO_CODE }, NO_SYSCALL, -EBADF, case_files_update },
+	{ "files-unregister", { SR_IORING_UNREGISTER_FILES, NO_CODE, NO_CODE }, NO_SYSCALL, -EPERM, case_files_unregister },
+	{ "pbuf-ring", { SR_IORING_REGISTER_PBUF_RING, NO_CODE, NO_CODE }, NO_SYSCALL, -ENOMEM, case_pbuf_ring },
+	{ "pbuf-status", { SR_IORING_REGISTER_PBUF_STATUS, NO_CODE, NO_CODE }, NO_SYSCALL, -EINVAL, case_pbuf_status },
+	{ "eventfd", { SR_IORING_REGISTER_EVENTFD, NO_CODE, NO_CODE }, NO_SYSCALL, -EBUSY, case_eventfd },
+	{ "eventfd2", { NO_CODE, NO_CODE, NO_CODE }, __NR_eventfd2, -EMFILE, case_eventfd2 },
+	{ "pool-mlock", { NO_CODE, NO_CODE, NO_CODE }, __NR_mlock, -ENOMEM, case_pool_mlock },
 };
 
 #define SKIP_EXIT 77
@@ -322,7 +341,7 @@ int refusal_child(const char *name)
 		sr_ring_destroy(r);
 		return SKIP_EXIT;
 	}
-	ret = refuse(c->codes, c->eventfd2, -c->err);
+	ret = refuse(c->codes, c->sysno, -c->err);
 	if (ret) {
 		printf("\n    skip: no seccomp filter here (%s)\n", strerror(-ret));
 		sr_ring_destroy(r);
@@ -350,7 +369,7 @@ int refusal_child_create(void)
 		return SKIP_EXIT;
 	}
 	sr_ring_destroy(r);
-	if (refuse(codes, false, EBUSY)) {
+	if (refuse(codes, NO_SYSCALL, EBUSY)) {
 		printf("\n    skip: no seccomp filter here\n");
 		return SKIP_EXIT;
 	}

@@ -12,6 +12,8 @@
 #include <CUnit/CUnit.h>
 #include <safer-ring.h>
 
+long sr__mappings(void);	/* runtime/src/mem.c: the library's live mappings (pools, buffer rings) */
+
 /* A scratch file, already unlinked: closing it is all the cleanup. */
 static inline int unit_tmp_fd(void)
 {
