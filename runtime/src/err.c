@@ -50,6 +50,9 @@ int sr__not_owner(const struct sr_ring *r, const char *fn)
 	if (r->_owner == SR__OWNER_FORKED)
 		return sr__fail(-EPERM, "%s: the ring was inherited across fork(): it is the parent's; the "
 				"child may only release its copy with sr_ring_destroy", fn);
+	if (r->_owner == SR__OWNER_TRACING)
+		return sr__fail(-EDEADLK, "%s: called while the ring runs its trace callback, which only "
+				"observes: no call on the ring until it returns", fn);
 	if (!r->_owner)
 		return sr__fail(-EPERM, "%s: the ring is released (sr_ring_release); the thread taking it "
 				"over calls sr_ring_acquire first", fn);

@@ -149,7 +149,7 @@ int sr_ring_acquire(struct sr_ring *r)
 
 	if (r->_owner == me)
 		return 0;
-	if (r->_owner == SR__OWNER_FORKED)
+	if (r->_owner == SR__OWNER_FORKED || r->_owner == SR__OWNER_TRACING)
 		return sr__not_owner(r, __func__);
 	if (__atomic_load_n(&r->_owner, __ATOMIC_RELAXED))
 		return sr__err(-EBUSY, "the ring belongs to another thread; its owner "

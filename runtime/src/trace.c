@@ -28,6 +28,23 @@ static void trace_stderr(struct sr_ring *r, const struct sr_trace_event *ev, voi
 			ev->route);
 }
 
+/*
+ * The caller's trace function runs inside the ring's own calls (an enter;
+ * a fallback job starting or completing, the backend's lock held), so
+ * the ring takes no call while it runs: every one is refused as from a
+ * non-owner, with EDEADLK (err.c).  A destroy from there would free the
+ * ring under the call that is tracing.
+ */
+static void trace_call(struct sr_ring *r, const struct sr_trace_event *ev)
+{
+	uintptr_t owner = r->_owner;
+
+	r->_owner = SR__OWNER_TRACING;
+	r->_ext->trace(r, ev, r->_ext->trace_arg);
+	if (r->_owner == SR__OWNER_TRACING)	/* not a child's copy, forked in there */
+		r->_owner = owner;
+}
+
 void sr__trace_init(struct sr_ring *r)
 {
 	const char *v = getenv("SR_DEBUG");
@@ -204,7 +221,7 @@ void sr__trace_sq(struct sr_ring *r)
 		if (!decode(sqe->user_data, &ev))
 			continue;
 		ev.fd = sqe->fd;
-		e->trace(r, &ev, e->trace_arg);
+		trace_call(r, &ev);
 	}
 }
 
@@ -228,7 +245,7 @@ void sr__trace_cq(struct sr_ring *r)
 			continue;
 		ev.res = cqe->res;
 		ev.flags = cqe->flags;
-		e->trace(r, &ev, e->trace_arg);
+		trace_call(r, &ev);
 	}
 }
 
@@ -245,5 +262,5 @@ void sr__trace_fb(struct sr_ring *r, enum sr_trace_kind kind, uint32_t idx, int 
 		.flags = cflags,
 	};
 
-	r->_ext->trace(r, &ev, r->_ext->trace_arg);
+	trace_call(r, &ev);
 }

@@ -250,6 +250,77 @@ static void test_trace_callback(void)
 	sr_ring_destroy(r);
 }
 
+/* What a trace callback's calls on its ring returned, by event. */
+struct meddle {
+	int destroy, submit, wait, set_trace, run_once, release, acquire, events;
+	struct sr_nop_submitted *ns;
+};
+
+static void meddle(struct sr_ring *r, const struct sr_trace_event *ev, void *arg)
+{
+	struct meddle *m = arg;
+	struct sr_nop_op nop = sr_nop();
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+
+	(void)ev;
+	m->events++;
+	m->submit = sr_submit(r, &nop, &ns);
+	m->wait = sr_wait(r, m->ns, &nc);
+	m->set_trace = sr_ring_set_trace(r, NULL, NULL);
+	m->run_once = sr_ring_run_once(r, 0);
+	m->release = sr_ring_release(r);
+	m->acquire = sr_ring_acquire(r);
+	m->destroy = sr_ring_destroy(r);	/* would free the ring under the enter tracing it */
+}
+
+/* The trace callback runs inside the ring's own calls (an enter, a
+ * fallback job starting or ending): every call it makes on its ring is
+ * refused with EDEADLK, destroy included, and the ring goes on as if none
+ * had been made.  Also during a destroy's own wait.  (trace.c: trace_call.) */
+static void test_trace_calls_refused(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+	struct sr_nop_op nop = sr_nop();
+	struct sr_read_submitted rs;
+	struct sr_read_op rd;
+	struct meddle m = { .ns = &ns };
+	struct sr_buf *b = sr_buf_alloc(8);
+	int p[2];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0 && b && pipe2(p, O_CLOEXEC) == 0);
+	CU_ASSERT_EQUAL(sr_ring_set_trace(r, meddle, &m), 0);
+	CU_ASSERT_EQUAL(sr_submit(r, &nop, &ns), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL(nc.res, 0);
+	CU_ASSERT(m.events >= 2);
+	CU_ASSERT_EQUAL(m.destroy, -EDEADLK);
+	CU_ASSERT_EQUAL(m.submit, -EDEADLK);
+	CU_ASSERT_EQUAL(m.wait, -EDEADLK);
+	CU_ASSERT_EQUAL(m.set_trace, -EDEADLK);
+	CU_ASSERT_EQUAL(m.run_once, -EDEADLK);
+	CU_ASSERT_EQUAL(m.release, -EDEADLK);
+	CU_ASSERT_EQUAL(m.acquire, -EDEADLK);
+	CU_ASSERT(unit_said("sr_ring_destroy") && unit_said("trace callback"));
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	/* The ring is its owner's again: a read, and a destroy that cancels
+	 * it (the callback, traced at the cancel, tries to destroy too). */
+	rd = sr_read(p[0], b, (__u64)-1);
+	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
+	CU_ASSERT_EQUAL(sr_ring_submit(r) >= 0, true);
+	m.destroy = 0;
+	m.events = 0;
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT(m.events >= 1);
+	CU_ASSERT_EQUAL(m.destroy, -EDEADLK);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* SR_DEBUG=1: a ring created then traces to stderr. */
 static void test_trace_env(void)
 {
@@ -287,6 +358,7 @@ static void test_trace_env(void)
 void observe_tests(CU_pSuite s)
 {
 	CU_add_test(s, "trace callback", test_trace_callback);
+	CU_add_test(s, "calls from a trace callback are refused", test_trace_calls_refused);
 	CU_add_test(s, "SR_DEBUG=1 traces to stderr", test_trace_env);
 	CU_add_test(s, "dump and counters of an op in flight", test_dump_inflight);
 	CU_add_test(s, "dump of a buffer group, ENOBUFS counted", test_dump_group_enobufs);

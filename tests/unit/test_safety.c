@@ -267,6 +267,45 @@ static void test_pool_destroy_busy(void)
 	CU_ASSERT_EQUAL(write(pp[1], "x", 1), 1);
 	CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
 	CU_ASSERT_EQUAL(sr_pool_available(p), 3);	/* auto-returned */
+	/* Only taken: the message has no list of holders. */
+	held = sr_pool_take(p);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
+	CU_ASSERT(unit_said("1 buffer(s) are not back: 0 lent, 1 taken;"));
+	CU_ASSERT_EQUAL(sr_pool_put(held), 0);
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
+	sr_ring_destroy(r);
+	pipe_close(pp);
+}
+
+/* Eight buffers lent at once: the destroy's message names six holders and
+ * says there are more (pool.c: describe_out). */
+static void test_pool_destroy_busy_many(void)
+{
+	struct sr_ring *r = unit_ring(16, 0);
+	struct sr_pool *p = sr_pool_create(8, 4096, 0);
+	struct sr_read_submitted sub[8];
+	struct sr_read_completed c;
+	int pp[2];
+
+	pipe_new(pp);
+	CU_ASSERT_FATAL(p != NULL);
+	for (int i = 0; i < 8; i++) {
+		struct sr_buf *b = sr_pool_take(p);
+
+		CU_ASSERT_FATAL(b != NULL);
+		CU_ASSERT_EQUAL(sr_buf_set_auto_return(b, true), 0);
+		CU_ASSERT_EQUAL(sr_buf_set_window(b, 0, 1), 0);	/* a byte each */
+		read_start(r, pp[0], b, &sub[i]);
+	}
+	CU_ASSERT_EQUAL(sr_pool_destroy(p), -EBUSY);
+	CU_ASSERT(unit_said("8 buffer(s) are not back: 8 lent (to read, read, read, read, read, read, ...), "
+			    "0 taken;"));
+	CU_ASSERT_EQUAL(write(pp[1], "abcdefgh", 8), 8);
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &sub[i], &c), 0);
+		CU_ASSERT_EQUAL(c.res, 1);
+	}
+	CU_ASSERT_EQUAL(sr_pool_available(p), 8);
 	CU_ASSERT_EQUAL(sr_pool_destroy(p), 0);
 	sr_ring_destroy(r);
 	pipe_close(pp);
@@ -1296,6 +1335,7 @@ void safety_tests(CU_pSuite s)
 		{ "identity: groups and fixed buffers of another ring", test_foreign_groups_and_fixed },
 		{ "ownership: a pool buffer put back", test_pool_put_back },
 		{ "ownership: pool destroy with buffers out", test_pool_destroy_busy },
+		{ "ownership: pool destroy with eight buffers lent names six", test_pool_destroy_busy_many },
 		{ "ownership: group buffers outlive their ring", test_group_outlives_ring },
 		{ "ownership: group recycle rules", test_group_recycle_rules },
 		{ "callbacks: every call from a callback", test_callback_reentry },

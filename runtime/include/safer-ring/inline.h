@@ -307,6 +307,8 @@ enum {
 
 /* The owner of a ring inherited across fork(): no thread of the child. */
 #define SR__OWNER_FORKED	((uintptr_t)1)
+/* The owner while the ring's trace callback runs: no thread may call in. */
+#define SR__OWNER_TRACING	((uintptr_t)2)
 
 /*
  * This thread, as ring owners are recorded: the thread pointer, read in

@@ -145,7 +145,8 @@ struct sr_trace_event {
 	uint32_t flags;		/* complete: the CQE flags */
 };
 typedef void (*sr_trace_fn)(struct sr_ring *r, const struct sr_trace_event *ev, void *arg);
-/* Trace r to fn (NULL: tracing off, SR_DEBUG's stderr included). */
+/* Trace r to fn (NULL: tracing off, SR_DEBUG's stderr included).  fn runs
+ * inside the ring's own calls: every call it makes on r fails (-EDEADLK). */
 int sr_ring_set_trace(struct sr_ring *r, sr_trace_fn fn, void *arg);
 
 /* The last error message of this thread: op, argument, and what to do. */
