@@ -698,6 +698,51 @@ out:
 
 /* The table's last slot and one past it, clearing a slot, replacing it,
  * handles asked for by slot (bound / call_del / incdec mutants of files.c). */
+/* The fallback backend's file table holds a duplicate of each descriptor
+ * set.  With no descriptor left to duplicate into, setting a slot fails
+ * (descriptor 0 too) and the slot stays empty; a duplicate that is
+ * descriptor 0 (stdin was closed) is closed when its slot is cleared
+ * (files.c: sr_ring_files_set). */
+static void test_fallback_file_dups(void)
+{
+	struct sr_ring_params fp = { .flags = SR_RING_FALLBACK };
+	struct sr_ring *r = NULL;
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_file f;
+	struct rlimit rl, low;
+	int fd = unit_tmp_fd(), in = fcntl(0, F_DUPFD_CLOEXEC, 3), lowest, res = 0;
+
+	CU_ASSERT_FATAL(b && fd >= 0 && in >= 0 && pwrite(fd, "dup", 3, 0) == 3);
+	CU_ASSERT_FATAL(sr_ring_create(&r, &fp) == 0 && sr_ring_register_files(r, 2) == 0);
+	/* No descriptor free below the limit. */
+	lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	CU_ASSERT_FATAL(lowest > 0 && close(lowest) == 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)lowest;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, 0, &f), -EMFILE);
+	CU_ASSERT(unit_said("cannot hold fd 0 for slot 0"));
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, fd, &f), -EMFILE);
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CU_ASSERT(!sr_file_valid(f));
+	CU_ASSERT_EQUAL(sr_ring_file_handle(r, 1, &f), 0);
+	CU_ASSERT_EQUAL(unit_read_file(r, f, b, &res), 0);	/* the slot stayed empty */
+	CU_ASSERT_EQUAL(res, -EBADF);
+	/* Its duplicate is descriptor 0: cleared, the slot closes it. */
+	CU_ASSERT_FATAL(close(0) == 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, fd, &f), 0);
+	CU_ASSERT_EQUAL(fcntl(0, F_GETFD), FD_CLOEXEC);	/* the table's copy */
+	CU_ASSERT_EQUAL(unit_read_file(r, f, b, &res), 0);
+	CU_ASSERT_EQUAL(res, 3);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, -1, NULL), 0);
+	CU_ASSERT(fcntl(0, F_GETFD) == -1 && errno == EBADF);
+	CU_ASSERT_FATAL(dup2(in, 0) == 0);
+	close(in);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(fd);
+}
+
 static void test_file_slots(void)
 {
 	struct sr_ring *r = bring(8, 0, NULL);
@@ -2856,6 +2901,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "fixed buffers: twice, bounds, another ring's", test_register_buffers);
 	CU_add_test(s, "file slots: the last, one past, cleared, replaced", test_file_slots);
 	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
+	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
 	CU_add_test(s, "stale targets: cancel, poll update/remove, timeout remove/update", test_stale_targets);
 	CU_add_test(s, "slot table at max_inflight", test_max_inflight);
