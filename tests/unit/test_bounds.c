@@ -776,6 +776,69 @@ static void test_group_unpick_poisoned(void)
 	close(sv[0]);
 }
 
+/* Wait for stream s's next item: n bytes saying what, given back to g. */
+static void stream_item(struct sr_ring *r, struct sr_bufgroup *g, struct sr_recv_multishot_submitted *s,
+			const char *what)
+{
+	struct sr_recv_multishot_completed c;
+
+	CU_ASSERT_EQUAL_FATAL(sr_wait(r, s, &c), 0);
+	CU_ASSERT(c.res == (int)strlen(what) && c.more && c.buf && !memcmp(sr_buf_data(c.buf), what, strlen(what)));
+	if (c.buf)
+		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, c.buf), 0);
+}
+
+/* A stream's next item is its own CQE, never the one at the CQ's head when
+ * that belongs to another op (complete.c: next_at_head's check): a NOP's,
+ * waiting in the CQ; another stream's, posted in the same enter (both
+ * orders of waiting, so one of them meets the other's first). */
+static void test_stream_not_head(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 8, 64);
+	struct sr_recv_multishot_submitted s[2];
+	struct sr_recv_multishot_completed c;
+	struct sr_recv_multishot_op op;
+	struct sr_nop_submitted ns;
+	struct sr_nop_completed nc;
+	struct sr_nop_op nop = sr_nop();
+	int sv[2][2];
+
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[0]) == 0 &&
+			socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[1]) == 0);
+	for (int i = 0; i < 2; i++) {
+		op = sr_recv_multishot(sv[i][0], g);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s[i]), 0);
+	}
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &nop, &ns), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);	/* the NOP's CQE is first */
+	CU_ASSERT_EQUAL(write(sv[0][1], "abc", 3), 3);
+	stream_item(r, g, &s[0], "abc");
+	CU_ASSERT_EQUAL(sr_wait(r, &ns, &nc), 0);
+	CU_ASSERT_EQUAL(nc.res, 0);
+	for (int first = 0; first < 2; first++) {
+		CU_ASSERT_EQUAL(write(sv[1][1], "xyz12", 5), 5);
+		CU_ASSERT_EQUAL(write(sv[0][1], "abc", 3), 3);
+		stream_item(r, g, &s[first], first ? "xyz12" : "abc");
+		stream_item(r, g, &s[!first], first ? "abc" : "xyz12");
+	}
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(sr_cancel(r, &s[i]), 0);
+		do {
+			CU_ASSERT_EQUAL_FATAL(sr_wait(r, &s[i], &c), 0);
+			if (c.buf)
+				sr_bufgroup_recycle(g, c.buf);
+		} while (c.more);
+	}
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < 2; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+}
+
 static void test_file_slots(void)
 {
 	struct sr_ring *r = bring(8, 0, NULL);
@@ -2936,6 +2999,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
+	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);
 	CU_add_test(s, "groups: a fallback pick that got nothing goes back poisoned", test_group_unpick_poisoned);
 	CU_add_test(s, "stale targets: cancel, poll update/remove, timeout remove/update", test_stale_targets);
 	CU_add_test(s, "slot table at max_inflight", test_max_inflight);
