@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -837,6 +838,69 @@ static void test_stream_not_head(void)
 		close(sv[i][0]);
 		close(sv[i][1]);
 	}
+}
+
+/* A buffer queued to a send group while a bundle is out (after the kernel,
+ * or the fallback's worker, took the two before it) is not that bundle's:
+ * its completion gives back two, and the third stays queued for the next
+ * bundle (group.c: sr__group_take_sent's end). */
+static void test_send_group_queued_during(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_bufgroup *g = sr_bufgroup_create_send(r, 4);
+	static const char *const part[3] = { "ab", "cd", "ef" };
+	struct sr_send_bundle_submitted sub;
+	struct sr_send_bundle_completed c;
+	struct sr_send_bundle_op op;
+	struct sr_buf *b[3];
+	unsigned n = 0;
+	long sent = 0;
+	char back[8] = "";
+	int sv[2], ready = 0;
+
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	for (int i = 0; i < 3; i++) {
+		b[i] = sr_buf_alloc(8);
+		CU_ASSERT_FATAL(b[i] != NULL);
+		memcpy(sr_buf_data(b[i]), part[i], 2);
+		sr_buf_set_len(b[i], 2);
+	}
+	CU_ASSERT_EQUAL(sr_bufgroup_queue(g, b[0]), 0);
+	CU_ASSERT_EQUAL(sr_bufgroup_queue(g, b[1]), 0);
+	op = sr_send_bundle(sv[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	/* The four bytes have gone out: the two buffers were taken. */
+	for (int i = 0; i < 2000 && ready < 4; i++) {
+		CU_ASSERT_FATAL(ioctl(sv[1], FIONREAD, &ready) == 0);
+		if (ready < 4)
+			usleep(1000);
+	}
+	CU_ASSERT_FATAL(ready == 4);
+	CU_ASSERT_EQUAL(sr_bufgroup_queue(g, b[2]), 0);
+	do {
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+		sent += c.res > 0 ? c.res : 0;
+		n += c.nbufs;
+	} while (c.more);
+	CU_ASSERT(sent == 4 && n == 2);
+	CU_ASSERT_EQUAL(sr_bufgroup_queued(g), 1);
+	CU_ASSERT(!sr_buf_is_lent(b[0]) && !sr_buf_is_lent(b[1]) && sr_buf_is_lent(b[2]));
+	op = sr_send_bundle(sv[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	do {
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+	} while (c.more);
+	CU_ASSERT_EQUAL(sr_bufgroup_queued(g), 0);
+	CU_ASSERT(!sr_buf_is_lent(b[2]));
+	CU_ASSERT_EQUAL(recv(sv[1], back, sizeof(back), MSG_DONTWAIT), 6);
+	CU_ASSERT(!memcmp(back, "abcdef", 6));
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(sr_buf_free(b[i]), 0);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void test_file_slots(void)
@@ -2999,6 +3063,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
+	CU_add_test(s, "send groups: a buffer queued while a bundle is out stays queued", test_send_group_queued_during);
 	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);
 	CU_add_test(s, "groups: a fallback pick that got nothing goes back poisoned", test_group_unpick_poisoned);
 	CU_add_test(s, "stale targets: cancel, poll update/remove, timeout remove/update", test_stale_targets);
