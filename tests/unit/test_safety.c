@@ -725,6 +725,55 @@ static void test_single_issuer_stays(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+struct race {
+	struct sr_ring *r;
+	int owners, max_owners, stop;
+	long wins;
+};
+
+/* Acquire, hold for a moment, release, as fast as possible. */
+static void *acquire_race(void *arg)
+{
+	struct race *a = arg;
+	long wins = 0;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED)) {
+		int n;
+
+		if (sr_ring_acquire(a->r))
+			continue;
+		n = __atomic_add_fetch(&a->owners, 1, __ATOMIC_ACQ_REL);
+		if (n > __atomic_load_n(&a->max_owners, __ATOMIC_RELAXED))
+			__atomic_store_n(&a->max_owners, n, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&a->owners, 1, __ATOMIC_ACQ_REL);
+		wins++;
+		if (sr_ring_release(a->r))
+			__atomic_store_n(&a->max_owners, 99, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&a->wins, wins, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Two threads racing to acquire a released ring: never both at once
+ * (ring.c: sr_ring_acquire's compare-and-swap). */
+static void test_acquire_race(void)
+{
+	struct race a = { .r = unit_ring(8, SR_RING_MOVABLE) };
+	pthread_t t[2];
+
+	CU_ASSERT_EQUAL(sr_ring_release(a.r), 0);
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_FATAL(pthread_create(&t[i], NULL, acquire_race, &a) == 0);
+	usleep(500000);	/* the race's window is a few instructions: many rounds */
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CU_ASSERT_EQUAL(a.max_owners, 1);
+	CU_ASSERT(a.wins > 0);
+	CU_ASSERT_EQUAL(sr_ring_acquire(a.r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(a.r), 0);
+}
+
 struct loop_arg {
 	struct sr_ring *r;
 	int ops;
@@ -1345,6 +1394,7 @@ void safety_tests(CU_pSuite s)
 		{ "threads: handing a movable ring over", test_handover },
 		{ "threads: a released ring refuses every call", test_released_refuses },
 		{ "threads: a single-issuer ring stays", test_single_issuer_stays },
+		{ "threads: two racing to acquire a released ring", test_acquire_race },
 		{ "threads: rings of their own, one pool", test_threads_share_pool },
 		{ "threads: sr_ring_stop from another thread", test_stop_from_thread },
 		{ "fork: the child cannot touch the parent's ring", test_fork },
