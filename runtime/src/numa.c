@@ -58,7 +58,8 @@ int sr__numa_bind(void *mem, size_t len, int *nodep)
 			return sr__fail(-errno, "sr_pool_create_on_node: cannot tell the calling CPU's node (getcpu)");
 		node = *nodep = (int)n;
 	}
-	if (node < 0 || node >= NODES_MAX || !node_exists(node, have, sizeof(have)))
+	/* node_exists first: it also fills in the nodes the message lists. */
+	if (!node_exists(node, have, sizeof(have)) || node < 0 || node >= NODES_MAX)
 		return sr__fail(-EINVAL, "sr_pool_create_on_node: NUMA node %d does not exist on this machine (its nodes: %s)",
 				node, have);
 	mask[node / (8 * sizeof(unsigned long))] = 1UL << (node % (8 * sizeof(unsigned long)));
