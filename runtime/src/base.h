@@ -54,6 +54,7 @@ void *sr__mmap(size_t n);
 void sr__munmap(void *p, size_t n);
 long sr__mappings(void);
 long sr__alloc_count(void);
+void sr__fail_alloc_in(long n);
 
 /* --- the ring's private state ------------------------------------------------ */
 

@@ -50,6 +50,14 @@ static bool injected(void)
 	return false;
 }
 
+/* Tests: fail the n-th allocation from now, as SR_FAIL_ALLOC would (once). */
+void sr__fail_alloc_in(long n)
+{
+	pthread_once(&fail_once, fail_init);
+	fail_after = false;
+	__atomic_store_n(&fail_at, __atomic_load_n(&allocs, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
 /* How many allocations were made (while SR_FAIL_ALLOC is set). */
 long sr__alloc_count(void)
 {

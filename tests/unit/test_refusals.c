@@ -34,6 +34,8 @@
 /* The flag newer liburings set on the opcode when the ring fd is registered. */
 #define USE_REGISTERED_RING 0x80000000u
 
+void sr__fail_alloc_in(long n);	/* runtime/src/mem.c: fail the n-th allocation from now */
+
 static int fails;
 static struct sr_buf *after_destroy;	/* freed once the ring is gone */
 
@@ -145,6 +147,10 @@ static void case_files_sparse(struct sr_ring *r, int err)
 
 	(void)err;
 	RCHECK(b && fd >= 0 && pwrite(fd, "slot", 4, 0) == 4);
+	/* Out of memory for that table (its second allocation): none, said so. */
+	sr__fail_alloc_in(2);
+	RCHECK(sr_ring_register_files(r, 4) == -ENOMEM && said("out of memory"));
+	RCHECK(sr_ring_files_count(r) == 0);
 	RCHECK(sr_ring_register_files(r, 4) == 0);
 	RCHECK(sr_ring_files_count(r) == 4);
 	RCHECK(sr_ring_files_set(r, 3, fd, &f) == 0 && sr_file_valid(f));
