@@ -1298,6 +1298,9 @@ static void group_child(void)
 	struct sr_bufgroup *g;
 	struct sr_ring *r = NULL;
 	int sv[2], items = 0, dbl = 0;
+	struct io_uring_buf_reg reg;
+	unsigned id;
+	void *br;
 
 	if (sr_ring_create(&r, NULL) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		printf("error %s\n", sr_last_error());
@@ -1337,8 +1340,25 @@ static void group_child(void)
 		if (c.buf)
 			sr_bufgroup_recycle(g, c.buf);
 	} while (c.more);
+	id = sr_bufgroup_id(g);
 	printf("destroy %d\n", sr_bufgroup_destroy(g));
+	/* The next group's id already taken by a kernel buffer ring (set up
+	 * through liburing by hand): the kernel refuses the group, either way
+	 * it is made, and no group is handed out. */
+	br = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)br;
+	reg.ring_entries = 1;
+	reg.bgid = (uint16_t)(id + 1);
+	if (br == MAP_FAILED || io_uring_register_buf_ring(sr_ring_uring(r), &reg, 0)) {
+		printf("refused cannot-set-up\n");
+	} else {
+		g = sr_bufgroup_create(r, 2, 16);
+		printf("refused %s\n", g ? "no" : sr_last_error());
+	}
 	sr_ring_destroy(r);
+	if (br != MAP_FAILED)
+		munmap(br, 4096);
 }
 
 /* Descriptors open in this process. */
@@ -2455,6 +2475,11 @@ static void test_legacy_group(void)
 		snprintf(want, sizeof(want), "%d", -EALREADY);
 		CU_ASSERT_STRING_EQUAL(child_get(ch, "double", got, sizeof(got)) ?: ch->out, want);
 		CU_ASSERT_STRING_EQUAL(child_get(ch, "destroy", got, sizeof(got)) ?: ch->out, "0");
+		got[0] = 0;
+		child_get(ch, "refused", got, sizeof(got));
+		CU_ASSERT(strstr(got, k ? "registering buffer ring" : "refused buffer group") != NULL);
+		if (!strstr(got, k ? "registering buffer ring" : "refused buffer group"))
+			printf("\n    refused: %s\n", got);
 	}
 	free(ch);
 }
