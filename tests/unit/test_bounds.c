@@ -903,6 +903,62 @@ static void test_send_group_queued_during(void)
 	close(sv[1]);
 }
 
+/* Where a send group lives follows its ops: on a ring whose send_bundle runs
+ * on the fallback (disabled here), the group is the backend's and the
+ * bundle goes out; a capture ring (which never submits) registers nothing
+ * with the kernel, so the group's id is still free there
+ * (group.c: sr__send_groups_native). */
+static void test_send_group_routes(void)
+{
+	struct sr_ring_params cp = { .entries = 4, .flags = SR_RING_CAPTURE };
+	struct sr_ring *r = bring(8, 0, "send_bundle");
+	struct sr_bufgroup *g = sr_bufgroup_create_send(r, 2);
+	struct sr_send_bundle_submitted sub;
+	struct sr_send_bundle_completed c;
+	struct sr_send_bundle_op op;
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct io_uring_buf_reg reg;
+	char back[8] = "";
+	void *br;
+	int sv[2];
+
+	CU_ASSERT_FATAL(g && b && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	memcpy(sr_buf_data(b), "route", 5);
+	sr_buf_set_len(b, 5);
+	CU_ASSERT_EQUAL(sr_bufgroup_queue(g, b), 0);
+	op = sr_send_bundle(sv[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	do {
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+	} while (c.more);
+	CU_ASSERT_EQUAL(c.res, 5);
+	CU_ASSERT_EQUAL(recv(sv[1], back, sizeof(back), MSG_DONTWAIT), 5);
+	CU_ASSERT(!sr_buf_is_lent(b));
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	r = NULL;
+	if (sr_caps_get()->setup_errno) {
+		printf("\n    skip: a capture ring needs io_uring (%s)\n", sr_caps_get()->setup_why);
+	} else {
+		CU_ASSERT_FATAL(sr_ring_create(&r, &cp) == 0);
+		g = sr_bufgroup_create_send(r, 2);
+		CU_ASSERT_FATAL(g != NULL);
+		br = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CU_ASSERT_FATAL(br != MAP_FAILED);
+		memset(&reg, 0, sizeof(reg));
+		reg.ring_addr = (unsigned long)br;
+		reg.ring_entries = 1;
+		reg.bgid = (uint16_t)sr_bufgroup_id(g);
+		CU_ASSERT_EQUAL(io_uring_register_buf_ring(sr_ring_uring(r), &reg, 0), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+		sr_ring_destroy(r);
+		munmap(br, 4096);
+	}
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_file_slots(void)
 {
 	struct sr_ring *r = bring(8, 0, NULL);
@@ -3089,6 +3145,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
+	CU_add_test(s, "send groups follow their ops: fallback bundle, capture ring", test_send_group_routes);
 	CU_add_test(s, "send groups: a buffer queued while a bundle is out stays queued", test_send_group_queued_during);
 	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);
 	CU_add_test(s, "groups: a fallback pick that got nothing goes back poisoned", test_group_unpick_poisoned);
