@@ -282,12 +282,20 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
 	return b;
 }
 
+/* The pool's own struct for this buffer: a copy of it is not the buffer
+ * (putting one back would free the original while the caller still holds it). */
+static bool pool_buf_ok(const struct sr_buf *b)
+{
+	return b && b->_magic == SR__BUF_MAGIC && (b->_flags & SR__BUF_POOLED) && pool_ok(b->_pool) &&
+	       b->_pool_index < b->_pool->nbufs && &b->_pool->bufs[b->_pool_index] == b;
+}
+
 int sr_pool_put(struct sr_buf *b)
 {
 	struct sr_pool *p;
 
-	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED) || !pool_ok(b->_pool))
-		return sr__err(-EINVAL, "not a buffer of a live pool");
+	if (!pool_buf_ok(b))
+		return sr__err(-EINVAL, "not a buffer of a live pool (a copy of a pool buffer's struct is not one)");
 	if (b->_flags & SR__BUF_LENT)
 		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it can go back once that "
 				"op completes (sr_buf_set_auto_return does that by itself)", sr_buf_holder(b));
@@ -305,8 +313,8 @@ int sr_pool_put(struct sr_buf *b)
 
 int sr_buf_set_auto_return(struct sr_buf *b, bool on)
 {
-	if (!b || b->_magic != SR__BUF_MAGIC || !(b->_flags & SR__BUF_POOLED))
-		return sr__err(-EINVAL, "not a buffer of a pool");
+	if (!pool_buf_ok(b))
+		return sr__err(-EINVAL, "not a buffer of a live pool");
 	if (b->_flags & SR__BUF_HOME)
 		return sr__err(-EINVAL, "the buffer is in its pool, not taken");
 	if (b->_flags & SR__BUF_LENT)

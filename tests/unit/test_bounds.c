@@ -487,6 +487,23 @@ static void test_pool_bounds(void)
 	CU_ASSERT_EQUAL(sr_pool_put(NULL), -EINVAL);
 	CU_ASSERT_EQUAL(sr_buf_set_auto_return(plain, true), -EINVAL);
 	b = sr_pool_take(p);
+	CU_ASSERT_FATAL(b != NULL);
+	{
+		/* A copy of a taken buffer's struct is not the buffer: putting it
+		 * back would hand the original out again while it is held. */
+		struct sr_buf copy = *b;
+
+		CU_ASSERT_EQUAL(sr_pool_put(&copy), -EINVAL);
+		CU_ASSERT(unit_said("a copy of a pool buffer"));
+		CU_ASSERT_EQUAL(sr_buf_set_auto_return(&copy, true), -EINVAL);
+		CU_ASSERT_EQUAL(sr_pool_available(p), 2);
+		/* The pool's own struct, its magic spoilt (memory overwritten). */
+		b->_magic = 0;
+		CU_ASSERT_EQUAL(sr_pool_put(b), -EINVAL);
+		CU_ASSERT_EQUAL(sr_buf_set_auto_return(b, true), -EINVAL);
+		b->_magic = SR__BUF_MAGIC;
+		CU_ASSERT_EQUAL(sr_pool_available(p), 2);
+	}
 	rd = sr_read(pfd[0], b, (__u64)-1);
 	CU_ASSERT_EQUAL(sr_submit(r, &rd, &rs), 0);
 	CU_ASSERT_EQUAL(sr_pool_put(b), -EBUSY);
