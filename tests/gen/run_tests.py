@@ -7,7 +7,8 @@ golden   tests/gen/small (a small spec) generates exactly tests/gen/expected/,
 bad      every tests/gen/bad/*.yaml (an ops.yaml, or a ring.yaml when named
          ring-*.yaml, with one mistake) makes the generator fail with
          FILE:LINE:COL: error: MESSAGE, at the line marked `# <- here` and the
-         column and message its `# expect:` line gives, and write nothing.
+         column and message its `# expect:` line gives (and the text of a
+         `# note:` line, if any, somewhere in what it prints), and write nothing.
 op ids   adding a variant to opcode 0 and a new opcode to a copy of spec/
          leaves every existing SR_OP_* value as it was; the new ops take the
          next ids, and SR_OPS() lists the ops in id order.
@@ -116,6 +117,9 @@ def bad_case(path):
             problems.append("the generator accepted it")
         if not first.startswith(want) or msg not in first:
             problems.append(f"reported\n    {first}\n  expected\n    {want}...{msg}...")
+        note = re.search(r"^# note: (.*)$", text, re.M)
+        if note and note.group(1) not in r.stderr:
+            problems.append(f"no note '{note.group(1)}' in\n    {r.stderr.strip()}")
         if sorted(os.listdir(out)) != ["untouched"]:
             problems.append(f"it wrote output: {sorted(os.listdir(out))}")
         return [f"{name}: {p}" for p in problems]
