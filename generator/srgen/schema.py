@@ -113,7 +113,7 @@ class Schema:
             # Report the alternative that got furthest (the deepest location).
             raise max(errors, key=lambda e: (e.loc.line, e.loc.col))
         if node.kind != "map":
-            raise SpecError(node.loc, f"{where or name}: expected a {name} mapping, got {_show(node)}")
+            raise SpecError(node.loc, f"{where or name}: expected a mapping ({name}), got {_show(node)}")
         req = d["required"].value if "required" in d else {}
         opt = d["optional"].value if "optional" in d else {}
         for key in req:

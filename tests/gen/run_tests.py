@@ -255,6 +255,41 @@ def header_added():
     return []
 
 
+def limits():
+    """The loader's nesting limit, exactly at its bound, and a schema that
+    has no root for a spec file: refused, nothing written."""
+    from srgen import loader
+    from srgen.errors import SpecError
+    failures = []
+    with tempfile.TemporaryDirectory() as t:
+        for depth in (loader._MAX_DEPTH, loader._MAX_DEPTH + 1):
+            p = os.path.join(t, "deep.yaml")
+            with open(p, "w") as f:
+                # the scalar sits `depth` levels below the top mapping
+                f.write("# SPDX-License-Identifier: MIT\na: " + "[" * (depth - 1) + "x" + "]" * (depth - 1) + "\n")
+            try:
+                loader.load(p, "deep.yaml")
+                err = None
+            except SpecError as e:
+                err = str(e)
+            deep = err is not None and "nested more than" in err
+            if deep != (depth > loader._MAX_DEPTH):
+                failures.append(f"limits: nesting {depth} deep: {err or 'accepted'}")
+        spec, out = os.path.join(t, "spec"), os.path.join(t, "out")
+        os.mkdir(spec)
+        os.mkdir(out)
+        for f in ("ops.yaml", "ring.yaml"):
+            shutil.copy(os.path.join(TOP, SMALL, f), spec)
+        with open(os.path.join(TOP, "spec", "schema.yaml"), encoding="utf-8") as f:
+            schema = f.read()
+        with open(os.path.join(t, "schema.yaml"), "w", encoding="utf-8") as f:
+            f.write(re.sub(r"^  ops.yaml: .*\n", "", schema, count=1, flags=re.M))
+        r = run(spec, out, ["--oracle", "none", "--schema", os.path.join(t, "schema.yaml")])
+        if r.returncode == 0 or "no schema root for a file named ops.yaml" not in r.stderr or os.listdir(out):
+            failures.append(f"limits: a schema without a root for ops.yaml: rc {r.returncode}, {r.stderr.strip()}")
+    return failures
+
+
 def main():
     update = "--update-golden" in sys.argv
     failures = golden(update)
@@ -263,7 +298,7 @@ def main():
     for c in cases:
         bad += bad_case(c)
     ids = op_ids()
-    hdrs = header_names() + header_added()
+    hdrs = header_names() + header_added() + limits()
     for f in failures + bad + ids + hdrs:
         print("FAIL:", f)
     print(f"generator: golden {'ok' if not failures else 'FAILED'}, "
