@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "unit.h"
@@ -355,8 +356,81 @@ static void test_trace_env(void)
 	CU_ASSERT(unit_has(text, " res=0 "));
 }
 
+/*
+ * The inline waits enter the kernel no more than liburing's would: NOPs
+ * waited in submission order cost one enter for the batch (the CQEs of
+ * the others are found at the CQ head), whatever the CQ holds.  (A wait
+ * that entered although a CQE was at the head would count 8.)
+ */
+static void test_enters_per_batch(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_nop_submitted sub[8];
+	struct sr_nop_completed c;
+	struct sr_ring_stats st0, st;
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0);
+	if (!sr_ring_uring(r)) {
+		printf("\n    skip: counts the io_uring_enter calls of the io_uring backend\n");
+		sr_ring_destroy(r);
+		return;
+	}
+	for (int round = 0; round < 3; round++) {
+		st0 = stats(r);
+		for (int i = 0; i < 8; i++) {
+			struct sr_nop_op op = sr_nop();
+
+			CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub[i]), 0);
+		}
+		for (int i = 0; i < 8; i++)
+			CU_ASSERT_EQUAL(sr_wait(r, &sub[i], &c), 0);
+		st = stats(r);
+		CU_ASSERT_EQUAL(st.enters - st0.enters, 1);
+		CU_ASSERT_EQUAL(st.cqes_reaped - st0.cqes_reaped, 8);
+	}
+	sr_ring_destroy(r);
+}
+
+/*
+ * A stream's item is taken at the CQ head only when a CQE is there: with
+ * the CQ empty, the entry at the head is a CQE of a lap ago, in a small CQ
+ * often the same stream's.  A look that does not block finds nothing then;
+ * every item comes once.  (Both backends: the fallback has no CQ.)
+ */
+static void test_stream_head_lap(void)
+{
+	struct sr_ring_params prm = { .entries = 2, .cq_entries = 4 };
+	struct sr_ring *r = NULL;
+	struct sr_poll_multishot_submitted sub;
+	struct sr_poll_multishot_completed c;
+	struct sr_poll_multishot_op op;
+	int p[2], items = 0;
+	char drain[8];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &prm) == 0);
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+	op = sr_poll_multishot(p[0], POLLIN);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+	CU_ASSERT_EQUAL(sr_poll(r, &sub, &c), -EAGAIN);
+	for (int i = 0; i < 20; i++) {
+		CU_ASSERT_EQUAL_FATAL(write(p[1], "x", 1), 1);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &sub, &c), 0);
+		CU_ASSERT(c.res > 0 && (c.res & POLLIN) && c.more);
+		items++;
+		CU_ASSERT_EQUAL(read(p[0], drain, sizeof(drain)), 1);
+		/* nothing new happened: no item */
+		CU_ASSERT_EQUAL(sr_poll(r, &sub, &c), -EAGAIN);
+	}
+	CU_ASSERT_EQUAL(items, 20);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 void observe_tests(CU_pSuite s)
 {
+	CU_add_test(s, "waits in submission order: one enter per batch", test_enters_per_batch);
+	CU_add_test(s, "a stream's look at an empty CQ takes no CQE of a lap ago", test_stream_head_lap);
 	CU_add_test(s, "trace callback", test_trace_callback);
 	CU_add_test(s, "calls from a trace callback are refused", test_trace_calls_refused);
 	CU_add_test(s, "SR_DEBUG=1 traces to stderr", test_trace_env);
