@@ -691,7 +691,8 @@ int main(int argc, char **argv)
 	unsigned failed;
 
 	if (argc == 3 && !strcmp(argv[1], "--refuse"))
-		return !strcmp(argv[2], "create-eventfd") ? refusal_child_create() : refusal_child(argv[2]);
+		return !strcmp(argv[2], "create-eventfd") ? refusal_child_create() :
+		       !strcmp(argv[2], "no-proc") ? refusal_child_no_proc() : refusal_child(argv[2]);
 	refusal_self(argv[0]);
 	/* Line by line, so that a run killed by a timeout shows the test it hung in. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
