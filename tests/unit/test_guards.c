@@ -600,8 +600,73 @@ static void test_foreign_register_queue(void)
 	CU_ASSERT_EQUAL(sr_buf_free(third), 0);
 }
 
+static void on_reuse_nop(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
+{
+	(void)r;
+	CU_ASSERT_EQUAL(c->res, 0);
+	(*(int *)arg)++;
+}
+
+/*
+ * A slot's reserved completion item goes with its op: a callback op that
+ * completed, or one refused half-way (the same buffer twice in a vector),
+ * leaves none on the slot, so a later op refused on the same slot gives
+ * back nothing twice.  A completion item given back twice would be handed
+ * to two ops at once: callbacks lost or run for the wrong op.
+ * (complete.c sr__complete and slots.c sr__abort clear _resv.)
+ */
+static void on_reuse_readv(struct sr_ring *r, struct sr_readv_completed *c, void *arg)
+{
+	(void)r;
+	(void)c;
+	(void)arg;
+	CU_FAIL("a refused op's callback ran");
+}
+
+static void test_slot_item_not_reused(void)
+{
+	struct sr_ring *r = NULL;
+	struct sr_buf *b = sr_buf_alloc(8);
+	struct sr_buf *v[2] = { b, b };
+	int fd = unit_tmp_fd(), n[4] = { 0, 0, 0, 0 };
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, NULL) == 0 && b && fd >= 0);
+	for (int round = 0; round < 3; round++) {
+		struct sr_nop_op nop = sr_nop();
+		struct sr_readv_op rv = sr_readv(fd, v, 2, 0);
+		struct sr_readv_submitted rs;
+
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &nop, on_reuse_nop, &n[0], NULL), 0);
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		/* the slot the callback op had, refused on its way */
+		CU_ASSERT_EQUAL(sr_submit(r, &rv, &rs), -EINVAL);
+		CU_ASSERT(unit_said("appears twice"));
+		/* the same, as a callback op (it reserves an item), then again plain */
+		rv = sr_readv(fd, v, 2, 0);
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &rv, on_reuse_readv, NULL, NULL), -EINVAL);
+		rv = sr_readv(fd, v, 2, 0);
+		CU_ASSERT_EQUAL(sr_submit(r, &rv, &rs), -EINVAL);
+		CU_ASSERT(!sr_buf_is_lent(b));
+	}
+	CU_ASSERT_EQUAL(n[0], 3);
+	n[0] = 0;
+	for (int i = 0; i < 4; i++) {
+		struct sr_nop_op nop = sr_nop();
+
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &nop, on_reuse_nop, &n[i], NULL), 0);
+	}
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(n[i], 1);
+	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(fd);
+}
+
 void guard_tests(CU_pSuite s)
 {
+	CU_add_test(s, "a refused op on a reused slot gives back no item twice", test_slot_item_not_reused);
 	CU_add_test(s, "groups: an op without a live group is refused", test_op_without_group);
 	CU_add_test(s, "another thread registers, unregisters, queues: EPERM; queue checks", test_foreign_register_queue);
 	CU_add_test(s, "send_zc failing at once: no notification word", test_send_zc_fails_at_once);
