@@ -639,8 +639,101 @@ static void test_rearm_poll_once(void)
 	}
 }
 
+/*
+ * Cancelling a fallback op whose system call is done but whose completion
+ * was not taken yet: nothing to stop, the result stands (not -ECANCELED),
+ * the buffer comes back with the data.  On the fallback backend and for a
+ * native ring's op the spec routes to a worker (read disabled).
+ */
+static void test_cancel_after_done(void)
+{
+	struct sr_ring *rings[2] = { ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL),
+				     ring_with("read", 0, SR_POLICY_GRACEFUL) };
+
+	for (int k = 0; k < 2; k++) {
+		struct sr_ring *r = rings[k];
+		struct sr_buf *b = sr_buf_alloc(16);
+		struct sr_read_submitted sub;
+		struct sr_read_completed c;
+		struct sr_read_op op;
+		int fd = unit_tmp_fd();
+
+		CU_ASSERT_FATAL(b && fd >= 0);
+		CU_ASSERT_EQUAL(pwrite(fd, "done", 4, 0), 4);
+		op = sr_read(fd, b, 0);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+		CU_ASSERT(sr_ring_submit(r) >= 0);
+		usleep(50000);	/* the worker's pread is done, its completion posted */
+		CU_ASSERT_EQUAL(sr_cancel(r, &sub), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+		CU_ASSERT_EQUAL(c.res, 4);
+		CU_ASSERT(c.buf == b && !memcmp(sr_buf_data(b), "done", 4));
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+		close(fd);
+	}
+}
+
+struct cancel_other {
+	struct sr_read_submitted sub[2];
+	int ran[2], res[2], cancels;
+};
+
+struct cancel_arg {
+	struct cancel_other *co;
+	int i;
+};
+
+static void on_read_cancel_other(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	struct cancel_arg *a = arg;
+	struct cancel_other *co = a->co;
+
+	co->ran[a->i] = 1;
+	co->res[a->i] = c->res;
+	if (!co->ran[1 - a->i]) {
+		CU_ASSERT_EQUAL(sr_cancel(r, &co->sub[1 - a->i]), 0);
+		co->cancels++;
+	}
+}
+
+/*
+ * The same for a callback op whose completion was taken and waits for its
+ * callback: cancelled from the callback run before it (its worker's job
+ * is gone by then), it changes nothing.
+ */
+static void test_cancel_queued_callback(void)
+{
+	struct sr_ring *r = ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL);
+	struct sr_buf *b[2] = { sr_buf_alloc(16), sr_buf_alloc(16) };
+	struct cancel_other co;
+	struct cancel_arg a[2] = { { &co, 0 }, { &co, 1 } };
+	int fd = unit_tmp_fd();
+
+	CU_ASSERT_FATAL(b[0] && b[1] && fd >= 0);
+	memset(&co, 0, sizeof(co));
+	CU_ASSERT_EQUAL(pwrite(fd, "done", 4, 0), 4);
+	for (int i = 0; i < 2; i++) {
+		struct sr_read_op op = sr_read(fd, b[i], 0);
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &op, on_read_cancel_other, &a[i], &co.sub[i]), 0);
+	}
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	usleep(50000);	/* both system calls done */
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT(co.ran[0] && co.ran[1]);
+	CU_ASSERT(co.res[0] == 4 && co.res[1] == 4);
+	CU_ASSERT_EQUAL(co.cancels, 1);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b[0]), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b[1]), 0);
+	close(fd);
+}
+
 void fallback_tests(CU_pSuite s)
 {
+	CU_add_test(s, "fallback: a taken callback op cancelled from another's callback", test_cancel_queued_callback);
+	CU_add_test(s, "fallback: cancel after the system call is done", test_cancel_after_done);
 	CU_add_test(s, "fallback: chain, fallback op first", test_chain_fallback_first);
 	CU_add_test(s, "fallback: a re-armed poll reports a readiness once", test_rearm_poll_once);
 	CU_add_test(s, "fallback: chain, native ops queued first", test_chain_native_first);
