@@ -338,6 +338,21 @@ static void test_policies(void)
 	CU_ASSERT(!strncmp(sr_op_status(r, SR_OP_NOP, status, sizeof(status)), want, strlen(want)));
 	sr_ring_destroy(r);
 
+	/* A fallback ring asked for (SR_RING_FALLBACK) is no news: WARN says
+	 * nothing at create. */
+	CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+	saved = dup(2);
+	dup2(p[1], 2);
+	r = ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_WARN);
+	dup2(saved, 2);
+	close(saved);
+	n = read(p[0], log, sizeof(log) - 1);
+	log[n > 0 ? n : 0] = 0;
+	CU_ASSERT(!strstr(log, "runs on the fallback backend"));
+	sr_ring_destroy(r);
+	close(p[0]);
+	close(p[1]);
+
 	/* An op with no route says why. */
 	r = ring_with("msg_ring", 0, SR_POLICY_GRACEFUL);
 	sr_op_status(r, SR_OP_MSG_RING, status, sizeof(status));
@@ -730,8 +745,38 @@ static void test_cancel_queued_callback(void)
 	close(fd);
 }
 
+/*
+ * A timeout with a count, emulated by the fallback backend (a timerfd):
+ * ended by the count, not the clock, it leaves no descriptor open.
+ */
+static void test_counted_timeout_closes(void)
+{
+	struct sr_ring *r = ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL);
+	int fds = unit_open_fds();
+
+	for (int round = 0; round < 3; round++) {
+		struct __kernel_timespec ts = { .tv_sec = 10 };
+		struct sr_timeout_op op = sr_timeout(&ts);
+		struct sr_timeout_submitted sub;
+		struct sr_timeout_completed c;
+		struct sr_nop_op nop = sr_nop();
+		struct sr_nop_submitted nsub;
+		struct sr_nop_completed nc;
+
+		sr_timeout_set_count(&op, 1);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &nop, &nsub), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &nsub, &nc), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
+		CU_ASSERT_EQUAL(c.res, 0);
+		CU_ASSERT_EQUAL(unit_open_fds(), fds);
+	}
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 void fallback_tests(CU_pSuite s)
 {
+	CU_add_test(s, "fallback: a timeout ended by its count closes its timer", test_counted_timeout_closes);
 	CU_add_test(s, "fallback: a taken callback op cancelled from another's callback", test_cancel_queued_callback);
 	CU_add_test(s, "fallback: cancel after the system call is done", test_cancel_after_done);
 	CU_add_test(s, "fallback: chain, fallback op first", test_chain_fallback_first);
