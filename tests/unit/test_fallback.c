@@ -774,8 +774,46 @@ static void test_counted_timeout_closes(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/*
+ * A timeout's timespec as the kernel takes it, on either backend: negative
+ * seconds or nanoseconds complete with -EINVAL (no timer armed, nothing
+ * left open); 10^9 ns and more are not refused but added up (1 s here).
+ */
+static void test_timeout_timespec(void)
+{
+	static const struct __kernel_timespec cases[] = {
+		{ .tv_sec = -1 }, { .tv_nsec = -1 }, { .tv_nsec = 1000000000 },
+	};
+	struct sr_ring *rings[2] = { ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL),
+				     ring_with(NULL, 0, SR_POLICY_GRACEFUL) };
+
+	for (int k = 0; k < 2; k++) {
+		int fds = unit_open_fds();
+
+		for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct __kernel_timespec ts = cases[i];
+			struct sr_timeout_op op = sr_timeout(&ts);
+			struct sr_timeout_submitted sub;
+			struct sr_timeout_completed c;
+			double t0 = now();
+
+			CU_ASSERT_EQUAL_FATAL(sr_submit(rings[k], &op, &sub), 0);
+			CU_ASSERT_EQUAL(sr_wait(rings[k], &sub, &c), 0);
+			if (i < 2) {
+				CU_ASSERT_EQUAL(c.res, -EINVAL);
+			} else {
+				CU_ASSERT_EQUAL(c.res, -ETIME);
+				CU_ASSERT(now() - t0 >= 0.99);
+			}
+		}
+		CU_ASSERT_EQUAL(unit_open_fds(), fds);
+		CU_ASSERT_EQUAL(sr_ring_destroy(rings[k]), 0);
+	}
+}
+
 void fallback_tests(CU_pSuite s)
 {
+	CU_add_test(s, "fallback: a timeout's timespec taken as the kernel takes it", test_timeout_timespec);
 	CU_add_test(s, "fallback: a timeout ended by its count closes its timer", test_counted_timeout_closes);
 	CU_add_test(s, "fallback: a taken callback op cancelled from another's callback", test_cancel_queued_callback);
 	CU_add_test(s, "fallback: cancel after the system call is done", test_cancel_after_done);

@@ -15,7 +15,9 @@ static int timer_arm(struct job *j, const struct __kernel_timespec *ts, uint32_t
 	int clock = (tflags & SR_IORING_TIMEOUT_BOOTTIME) ? CLOCK_BOOTTIME :
 		    (tflags & SR_IORING_TIMEOUT_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC;
 
-	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+	/* The kernel's test: 10^9 ns and more are taken as they are (a
+	 * ktime adds them up), so they are carried into seconds here. */
+	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0)
 		return -EINVAL;
 	if (j->tfd < 0) {
 		j->tfd = timerfd_create(clock, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -23,8 +25,8 @@ static int timer_arm(struct job *j, const struct __kernel_timespec *ts, uint32_t
 			return -errno;
 	}
 	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = ts->tv_sec;
-	its.it_value.tv_nsec = ts->tv_nsec;
+	its.it_value.tv_sec = ts->tv_sec + ts->tv_nsec / 1000000000;
+	its.it_value.tv_nsec = ts->tv_nsec % 1000000000;
 	/* A zero relative time means now; timerfd would read it as "disarm". */
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
