@@ -727,7 +727,7 @@ static void test_fallback_file_dups(void)
 	struct sr_ring *r = NULL;
 	struct sr_buf *b = sr_buf_alloc(8);
 	struct sr_file f;
-	struct rlimit rl, low;
+	struct rlimit rl = { 0, 0 }, low;
 	int fd = unit_tmp_fd(), in = fcntl(0, F_DUPFD_CLOEXEC, 3), lowest, res = 0;
 
 	CU_ASSERT_FATAL(b && fd >= 0 && in >= 0 && pwrite(fd, "dup", 3, 0) == 3);
