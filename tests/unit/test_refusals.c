@@ -418,6 +418,42 @@ int refusal_child_no_proc(void)
 	return fails ? 1 : 0;
 }
 
+/*
+ * io_uring_enter failing (seccomp, errno err) with a NOP queued: a full CQ
+ * or a busy kernel (EBUSY, EAGAIN) is no error for a submit or a look
+ * that does not block, a signal (EINTR) is no error for a submit and is
+ * -EINTR for a look; anything else fails naming the call and the enter.
+ * _exit: the ring cannot be torn down without the kernel.
+ */
+int refusal_child_enter(int err)
+{
+	static const unsigned codes[3] = { NO_CODE, NO_CODE, NO_CODE };
+	struct sr_ring *r = NULL;
+	struct sr_nop_submitted sub;
+	struct sr_nop_completed c;
+	struct sr_nop_op op = sr_nop();
+	bool fatal = err != EBUSY && err != EAGAIN && err != EINTR;
+	int ret;
+
+	if (sr_ring_create(&r, NULL) || !sr_ring_uring(r)) {
+		printf("\n    skip: the kernel's refusals need a ring on io_uring\n");
+		return SKIP_EXIT;
+	}
+	RCHECK(sr_submit(r, &op, &sub) == 0);
+	if (refuse(codes, __NR_io_uring_enter, err)) {
+		printf("\n    skip: no seccomp filter here\n");
+		return SKIP_EXIT;
+	}
+	ret = sr_ring_submit(r);
+	RCHECK(fatal ? ret == -err && said("sr_ring_submit: io_uring_enter failed") : ret >= 0);
+	ret = sr_ring_run_once(r, 0);
+	RCHECK(fatal ? ret == -err && said("ring: io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret >= 0);
+	ret = sr_poll(r, &sub, &c);
+	RCHECK(fatal ? ret == -err && said("io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret == -EAGAIN);
+	fflush(stdout);
+	_exit(fails ? 1 : 0);
+}
+
 static const char *self;
 
 void refusal_self(const char *argv0)
@@ -471,9 +507,13 @@ static void test_refusals(void)
 			return;
 	run_child("create-eventfd");
 	run_child("no-proc");
+	run_child("enter-EBUSY");
+	run_child("enter-EAGAIN");
+	run_child("enter-EINTR");
+	run_child("enter-ENXIO");
 }
 
 void refusal_tests(CU_pSuite s)
 {
-	CU_add_test(s, "the kernel refusing registrations and eventfds; no /proc", test_refusals);
+	CU_add_test(s, "the kernel refusing registrations, eventfds, enters; no /proc", test_refusals);
 }

@@ -125,6 +125,7 @@ void refusal_tests(CU_pSuite s);
 int refusal_child(const char *name);
 int refusal_child_create(void);
 int refusal_child_no_proc(void);
+int refusal_child_enter(int err);
 void refusal_self(const char *argv0);
 
 #endif
