@@ -354,6 +354,9 @@ static void test_trace_env(void)
 	CU_ASSERT(unit_has(text, "submit nop slot="));
 	CU_ASSERT(unit_has(text, "complete nop slot="));
 	CU_ASSERT(unit_has(text, " res=0 "));
+	/* each event in its own words, in order: the submit first */
+	CU_ASSERT(strstr(text, "submit nop slot=") && strstr(text, "complete nop slot=") &&
+		  strstr(text, "submit nop slot=") < strstr(text, "complete nop slot="));
 }
 
 /*
