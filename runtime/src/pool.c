@@ -49,13 +49,9 @@ static void futex(int *addr, int op, int val)
 	syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
 }
 
-static inline void pool_lock(struct sr_pool *p)
+/* Contended halves out of line: take and put then save no registers. */
+static sr__cold void pool_lock_wait(struct sr_pool *p, int c)
 {
-	int c = 0;
-
-	if (sr__likely(__atomic_compare_exchange_n(&p->lock, &c, 1, false, __ATOMIC_ACQUIRE,
-						   __ATOMIC_RELAXED)))
-		return;
 	if (c != 2)
 		c = __atomic_exchange_n(&p->lock, 2, __ATOMIC_ACQUIRE);
 	while (c != 0) {
@@ -64,10 +60,24 @@ static inline void pool_lock(struct sr_pool *p)
 	}
 }
 
+static sr__cold void pool_wake(struct sr_pool *p)
+{
+	futex(&p->lock, FUTEX_WAKE, 1);
+}
+
+static inline void pool_lock(struct sr_pool *p)
+{
+	int c = 0;
+
+	if (sr__unlikely(!__atomic_compare_exchange_n(&p->lock, &c, 1, false, __ATOMIC_ACQUIRE,
+						      __ATOMIC_RELAXED)))
+		pool_lock_wait(p, c);
+}
+
 static inline void pool_unlock(struct sr_pool *p)
 {
 	if (sr__unlikely(__atomic_exchange_n(&p->lock, 0, __ATOMIC_RELEASE) == 2))
-		futex(&p->lock, FUTEX_WAKE, 1);
+		pool_wake(p);
 }
 
 struct sr_pool *sr_pool_create(unsigned nbufs, size_t size, unsigned flags)
@@ -286,8 +296,9 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
  * (putting one back would free the original while the caller still holds it). */
 static bool pool_buf_ok(const struct sr_buf *b)
 {
-	return b && b->_magic == SR__BUF_MAGIC && (b->_flags & SR__BUF_POOLED) && pool_ok(b->_pool) &&
-	       b->_pool_index < b->_pool->nbufs && &b->_pool->bufs[b->_pool_index] == b;
+	/* Only a pool's own struct is at bufs + its index: no flag or bound test needed. */
+	return b && b->_magic == SR__BUF_MAGIC && pool_ok(b->_pool) &&
+	       (uintptr_t)b - (uintptr_t)b->_pool->bufs == (uintptr_t)b->_pool_index * sizeof(*b);
 }
 
 int sr_pool_put(struct sr_buf *b)
