@@ -55,6 +55,9 @@ export VALGRIND
 # A run under memcheck that hangs fails here, naming itself, rather than
 # running into CI's limit (each takes 10-40 s).
 VALGRIND_TIMEOUT := 900
+# The same for the unit suite's plain and ASan runs (each takes 5-60 s): a
+# regression that loops fails naming the run instead of hanging CI.
+UNIT_TIMEOUT := 600
 
 Q = @
 ifeq ($(V),1)
@@ -212,9 +215,10 @@ conformance: $(BUILD)/conformance
 
 # Twice: on io_uring, and on the fallback backend (the misuse rules are the same).
 unit: $(BUILD)/test_runtime
-	$(Q)$(BUILD)/test_runtime
-	$(Q)SR_BACKEND=fallback $(BUILD)/test_runtime >$(BUILD)/unit-fallback.log 2>&1 || \
-		{ cat $(BUILD)/unit-fallback.log; echo "unit: fails with SR_BACKEND=fallback"; exit 1; }
+	$(Q)timeout -k 10 $(UNIT_TIMEOUT) $(BUILD)/test_runtime || \
+		{ echo "unit: failed, or ran past $(UNIT_TIMEOUT) s (exit $$?)"; exit 1; }
+	$(Q)SR_BACKEND=fallback timeout -k 10 $(UNIT_TIMEOUT) $(BUILD)/test_runtime >$(BUILD)/unit-fallback.log 2>&1 || \
+		{ cat $(BUILD)/unit-fallback.log; echo "unit: fails with SR_BACKEND=fallback (or ran past $(UNIT_TIMEOUT) s)"; exit 1; }
 	@echo "unit: with SR_BACKEND=fallback: $$(grep -E '^ +tests ' $(BUILD)/unit-fallback.log | \
 		awk '{print $$4 " of " $$2 " pass"}'), $$(grep -c 'skip:' $(BUILD)/unit-fallback.log) skip (io_uring only)"
 
@@ -274,12 +278,13 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 check-sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN="$(SANITIZE)" CFLAGS="-O1 -g" \
 		$(BUILD)/san/test_runtime $(BUILD)/san/conformance $(BUILD)/san/test_oom >/dev/null
-	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_runtime >$(BUILD)/san/unit.log 2>&1 || \
-		{ tail -40 $(BUILD)/san/unit.log; exit 1; }
+	$(Q)ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $(UNIT_TIMEOUT) $(BUILD)/san/test_runtime >$(BUILD)/san/unit.log 2>&1 || \
+		{ tail -40 $(BUILD)/san/unit.log; echo "sanitize: unit failed, or ran past $(UNIT_TIMEOUT) s"; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/test_oom >$(BUILD)/san/oom.log 2>&1 || \
 		{ tail -40 $(BUILD)/san/oom.log; exit 1; }
-	$(Q)ASAN_OPTIONS=detect_leaks=1 SR_BACKEND=fallback $(BUILD)/san/test_runtime >$(BUILD)/san/unit-fallback.log 2>&1 || \
-		{ tail -40 $(BUILD)/san/unit-fallback.log; exit 1; }
+	$(Q)ASAN_OPTIONS=detect_leaks=1 SR_BACKEND=fallback timeout -k 10 $(UNIT_TIMEOUT) $(BUILD)/san/test_runtime \
+		>$(BUILD)/san/unit-fallback.log 2>&1 || \
+		{ tail -40 $(BUILD)/san/unit-fallback.log; echo "sanitize: unit (fallback) failed, or ran past $(UNIT_TIMEOUT) s"; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance >$(BUILD)/san/conformance.log 2>&1 || \
 		{ grep -E "ERROR|FAIL|conformance:" $(BUILD)/san/conformance.log | head -40; exit 1; }
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(BUILD)/san/conformance --matrix >$(BUILD)/san/matrix.log 2>&1 || \
