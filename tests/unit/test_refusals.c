@@ -331,8 +331,8 @@ static const struct refusal {
 
 #define SKIP_EXIT 77
 
-/* test_runtime --refuse NAME: one case, in this process; 0 when it held. */
-int refusal_child(const char *name)
+/* A case of the table above, in this process; 0 when it held. */
+static int registered_child(const char *name)
 {
 	const struct refusal *c = NULL;
 	struct sr_ring *r = NULL;
@@ -369,7 +369,7 @@ int refusal_child(const char *name)
 }
 
 /* An eventfd asked for at create, refused: no ring, nothing left open. */
-int refusal_child_create(void)
+static int child_create(int err)
 {
 	static const unsigned codes[3] = { SR_IORING_REGISTER_EVENTFD, NO_CODE, NO_CODE };
 	struct sr_ring_params p = { .flags = SR_RING_EVENTFD };
@@ -382,13 +382,13 @@ int refusal_child_create(void)
 		return SKIP_EXIT;
 	}
 	sr_ring_destroy(r);
-	if (refuse(codes, NO_SYSCALL, EBUSY)) {
+	if (refuse(codes, NO_SYSCALL, err)) {
 		printf("\n    skip: no seccomp filter here\n");
 		return SKIP_EXIT;
 	}
 	fds = unit_open_fds();
 	r = NULL;
-	RCHECK(sr_ring_create(&r, &p) == -EBUSY && said("eventfd") && r == NULL);
+	RCHECK(sr_ring_create(&r, &p) == -err && said("eventfd") && r == NULL);
 	RCHECK(unit_open_fds() == fds);
 	return fails ? 1 : 0;
 }
@@ -398,13 +398,13 @@ int refusal_child_create(void)
  * capability probe runs without what it reads there (Seccomp: unknown),
  * and a ring works.
  */
-int refusal_child_no_proc(void)
+static int child_no_proc(int err)
 {
 	static const unsigned codes[3] = { NO_CODE, NO_CODE, NO_CODE };
 	const struct sr_caps *c;
 	struct sr_ring *r = NULL;
 
-	if (refuse(codes, __NR_openat, ENOENT)) {
+	if (refuse(codes, __NR_openat, err)) {
 		printf("\n    skip: no seccomp filter here\n");
 		return SKIP_EXIT;
 	}
@@ -425,7 +425,7 @@ int refusal_child_no_proc(void)
  * -EINTR for a look; anything else fails naming the call and the enter.
  * _exit: the ring cannot be torn down without the kernel.
  */
-int refusal_child_enter(int err)
+static int child_enter(int err)
 {
 	static const unsigned codes[3] = { NO_CODE, NO_CODE, NO_CODE };
 	struct sr_ring *r = NULL;
@@ -452,6 +452,29 @@ int refusal_child_enter(int err)
 	RCHECK(fatal ? ret == -err && said("io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret == -EAGAIN);
 	fflush(stdout);
 	_exit(fails ? 1 : 0);
+}
+
+/* Cases that make their own ring (or none) around the filter. */
+static const struct own_case {
+	const char *name;
+	int (*run)(int err);
+	int err;
+} own_cases[] = {
+	{ "create-eventfd", child_create, EBUSY },
+	{ "no-proc", child_no_proc, ENOENT },
+	{ "enter-EBUSY", child_enter, EBUSY },
+	{ "enter-EAGAIN", child_enter, EAGAIN },
+	{ "enter-EINTR", child_enter, EINTR },
+	{ "enter-ENXIO", child_enter, ENXIO },
+};
+
+/* test_runtime --refuse NAME: one case, in this process; 0 when it held. */
+int refusal_child(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++)
+		if (!strcmp(own_cases[i].name, name))
+			return own_cases[i].run(own_cases[i].err);
+	return registered_child(name);
 }
 
 static const char *self;
@@ -505,12 +528,8 @@ static void test_refusals(void)
 	for (unsigned i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
 		if (!run_child(refusals[i].name))
 			return;
-	run_child("create-eventfd");
-	run_child("no-proc");
-	run_child("enter-EBUSY");
-	run_child("enter-EAGAIN");
-	run_child("enter-EINTR");
-	run_child("enter-ENXIO");
+	for (unsigned i = 0; i < sizeof(own_cases) / sizeof(own_cases[0]); i++)
+		run_child(own_cases[i].name);
 }
 
 void refusal_tests(CU_pSuite s)

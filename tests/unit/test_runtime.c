@@ -691,12 +691,7 @@ int main(int argc, char **argv)
 	unsigned failed;
 
 	if (argc == 3 && !strcmp(argv[1], "--refuse"))
-		return !strcmp(argv[2], "create-eventfd") ? refusal_child_create() :
-		       !strcmp(argv[2], "no-proc") ? refusal_child_no_proc() :
-		       !strcmp(argv[2], "enter-EBUSY") ? refusal_child_enter(EBUSY) :
-		       !strcmp(argv[2], "enter-EAGAIN") ? refusal_child_enter(EAGAIN) :
-		       !strcmp(argv[2], "enter-EINTR") ? refusal_child_enter(EINTR) :
-		       !strcmp(argv[2], "enter-ENXIO") ? refusal_child_enter(ENXIO) : refusal_child(argv[2]);
+		return refusal_child(argv[2]);
 	refusal_self(argv[0]);
 	/* Line by line, so that a run killed by a timeout shows the test it hung in. */
 	setvbuf(stdout, NULL, _IOLBF, 0);

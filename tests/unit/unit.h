@@ -123,9 +123,6 @@ void guard_tests(CU_pSuite s);
 void refusal_tests(CU_pSuite s);
 /* test_runtime --refuse CASE: a refusal case in a fresh process (test_refusals.c). */
 int refusal_child(const char *name);
-int refusal_child_create(void);
-int refusal_child_no_proc(void);
-int refusal_child_enter(int err);
 void refusal_self(const char *argv0);
 
 #endif
