@@ -292,11 +292,11 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
 	return b;
 }
 
-/* The pool's own struct for this buffer: a copy of it is not the buffer
- * (putting one back would free the original while the caller still holds it). */
+/* The pool's own struct for this buffer, the only one at bufs + its index
+ * (so no flag or bound test): a copy is not the buffer, and putting one back
+ * would free the original while the caller still holds it. */
 static bool pool_buf_ok(const struct sr_buf *b)
 {
-	/* Only a pool's own struct is at bufs + its index: no flag or bound test needed. */
 	return b && b->_magic == SR__BUF_MAGIC && pool_ok(b->_pool) &&
 	       (uintptr_t)b - (uintptr_t)b->_pool->bufs == (uintptr_t)b->_pool_index * sizeof(*b);
 }

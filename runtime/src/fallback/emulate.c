@@ -4,6 +4,7 @@
  * here (timers, polls, and requests that act on other requests).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 
 #include "fallback.h"
 
@@ -25,7 +26,9 @@ static int timer_arm(struct job *j, const struct __kernel_timespec *ts, uint32_t
 			return -errno;
 	}
 	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = ts->tv_sec + ts->tv_nsec / 1000000000;
+	/* Saturating, as the kernel's ktime does. */
+	its.it_value.tv_sec = ts->tv_sec > LLONG_MAX - ts->tv_nsec / 1000000000 ? LLONG_MAX :
+			      ts->tv_sec + ts->tv_nsec / 1000000000;
 	its.it_value.tv_nsec = ts->tv_nsec % 1000000000;
 	/* A zero relative time means now; timerfd would read it as "disarm". */
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
