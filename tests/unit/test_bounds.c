@@ -2659,7 +2659,7 @@ static void test_ring_waits(void)
 /* A handle whose slot is one past the table, and a stale handle whose slot
  * now holds another op that has completed (reaped into its slot, not yet
  * consumed): neither reaches that op (bound / eqneq mutants of
- * sr__slot_of and sr__wait_done). */
+ * sr__slot_of and sr__wait_done); a chain's last handle spoilt so. */
 static void test_handle_edges(void)
 {
 	struct sr_ring *r = bring(8, 0, NULL);
@@ -2687,6 +2687,18 @@ static void test_handle_edges(void)
 	CU_ASSERT_EQUAL(sr_wait(r, &b, &c), 0);
 	CU_ASSERT_EQUAL(c.res, 0);
 	CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	/* A chain whose last handle is spoilt to one past the table: ending
+	 * it unlinks nothing and reads nothing past the table (ASan). */
+	{
+		struct sr_chain ch;
+
+		sr_chain_begin(r, &ch, 0);
+		op = sr_nop();
+		CU_ASSERT_EQUAL(sr_chain_add(&ch, &op, &a), 0);
+		ch._last = (ch._last & ~SR__UD_SLOT_MASK) | r->_nslots;
+		CU_ASSERT_EQUAL(sr_chain_end(&ch), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &a, &c), 0);
+	}
 	sr_ring_destroy(r);
 }
 

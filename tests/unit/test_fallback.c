@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,6 +268,88 @@ static void test_cancel_blocked_syscall(void)
 	sr_ring_destroy(r);
 }
 
+/* The backend's worker counters from the dump's fallback line. */
+static bool fb_counts(struct sr_ring *r, unsigned *threads, unsigned *idle, unsigned *cancelling)
+{
+	char text[16384] = "";
+	FILE *f = fmemopen(text, sizeof(text) - 1, "w");
+	const char *at;
+
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_EQUAL(sr_ring_dump(r, f), 0);
+	fclose(f);
+	at = strstr(text, "\nfallback ");
+	if (at && sscanf(at, "\nfallback active=yes jobs=%*u threads=%u idle=%u cancelling=%u",
+			 threads, idle, cancelling) == 3)
+		return true;
+	printf("\n    no fallback counters in:\n%s\n", text);
+	return false;
+}
+
+/*
+ * Two system calls blocked at once get a worker each, also when a worker
+ * is idle from a job before: the second waiter is woken while the first
+ * still sleeps.  Once both are done (one woken, one
+ * cancelled) every worker is idle again and no cancel is left counted (a
+ * count left over keeps the poller repeating signals for ever).
+ */
+static void test_two_blocked_workers(void)
+{
+	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
+	static uint32_t w[2];
+	struct sr_futex_wait_submitted s[2];
+	struct sr_futex_wait_completed c;
+	unsigned threads = 0, idle = 0, cancelling = 0;
+	double t0;
+	int ret;
+
+	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
+		printf("\n    skip: futex_wait has no fallback here\n");
+		sr_ring_destroy(r);
+		return;
+	}
+	/* a worker that has run a job (the word is not 0: -EAGAIN at once) and idles */
+	w[0] = 1;
+	{
+		struct sr_futex_wait_op op = sr_futex_wait(&w[0], 0, FUTEX_BITSET_MATCH_ANY, 2 | 128);
+
+		CU_ASSERT_FATAL(sr_submit(r, &op, &s[0]) == 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &s[0], &c), 0);
+		CU_ASSERT_EQUAL(c.res, -EAGAIN);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct sr_futex_wait_op op = sr_futex_wait(&w[i], 0, FUTEX_BITSET_MATCH_ANY, 2 | 128);
+
+		w[i] = 0;
+		CU_ASSERT_FATAL(sr_submit(r, &op, &s[i]) == 0);
+		CU_ASSERT_EQUAL(sr_poll(r, &s[i], &c), -EAGAIN);	/* hands it over */
+	}
+	CU_ASSERT(fb_counts(r, &threads, &idle, &cancelling));
+	CU_ASSERT(threads >= 2);
+	CU_ASSERT_EQUAL(idle, threads - 2);
+	CU_ASSERT_EQUAL(cancelling, 0);
+	/* the hand-over returns once the waiter sleeps, so one wake finds it */
+	CU_ASSERT_EQUAL(syscall(SYS_futex, &w[1], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), 1);
+	t0 = now();
+	while ((ret = sr_poll(r, &s[1], &c)) == -EAGAIN && now() - t0 < 2.0)
+		usleep(1000);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_EQUAL(c.res, 0);
+	CU_ASSERT_EQUAL(sr_cancel(r, &s[0]), 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &s[0], &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	t0 = now();
+	while (fb_counts(r, &threads, &idle, &cancelling) && (idle != threads || cancelling) && now() - t0 < 2.0)
+		usleep(1000);
+	CU_ASSERT_EQUAL(idle, threads);
+	CU_ASSERT_EQUAL(cancelling, 0);
+	if (ret == -EAGAIN) {	/* the waiter never woke: cancel it so destroy returns */
+		sr_cancel(r, &s[1]);
+		sr_wait(r, &s[1], &c);
+	}
+	sr_ring_destroy(r);
+}
+
 /* Destroying a ring with fallback jobs waiting (recv on a quiet socket)
  * cancels them; their buffers come back. */
 static void test_teardown_jobs(void)
@@ -357,6 +440,16 @@ static void test_policies(void)
 	r = ring_with("msg_ring", 0, SR_POLICY_GRACEFUL);
 	sr_op_status(r, SR_OP_MSG_RING, status, sizeof(status));
 	CU_ASSERT(strstr(status, "unavailable:") && strstr(status, "no fallback: posting into another ring"));
+	sr_ring_destroy(r);
+
+	/* One whose routes all fail here: a multishot recv re-arms a native
+	 * recv (disabled too), and picks from the kernel's buffer groups on a
+	 * ring with io_uring, which the backend's recv(2) cannot. */
+	r = ring_with("recv_multishot,recv", 0, SR_POLICY_GRACEFUL);
+	if (sr_ring_uring(r))
+		CU_ASSERT_STRING_EQUAL(sr_op_status(r, SR_OP_RECV_MULTISHOT, status, sizeof(status)),
+				       "unavailable: recv_multishot is disabled (SR_DISABLE or the ring's disable list); "
+				       "no fallback: none of its routes works on this ring");
 	sr_ring_destroy(r);
 }
 
@@ -824,6 +917,7 @@ void fallback_tests(CU_pSuite s)
 	CU_add_test(s, "fallback: emulated link timeout", test_link_timeout);
 	CU_add_test(s, "fallback: emulated link timeout on a native op", test_link_timeout_native_op);
 	CU_add_test(s, "fallback: cancel a blocked system call", test_cancel_blocked_syscall);
+	CU_add_test(s, "fallback: two blocked system calls, a worker each", test_two_blocked_workers);
 	CU_add_test(s, "fallback: teardown with jobs in flight", test_teardown_jobs);
 	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
 	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);

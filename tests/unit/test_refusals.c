@@ -454,6 +454,35 @@ static int child_enter(int err)
 	_exit(fails ? 1 : 0);
 }
 
+static void own_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The program handles the real-time signal the fallback backend would
+ * take to interrupt a worker's blocked call (SIGRTMIN + 7): the backend
+ * leaves the handler alone (it cancels without interrupting), and works.
+ */
+static int child_signal_taken(int err)
+{
+	struct sigaction sa = { .sa_handler = own_handler }, now;
+	struct sr_ring_params p = { .flags = SR_RING_FALLBACK };
+	struct sr_ring *r = NULL;
+
+	(void)err;
+	sigemptyset(&sa.sa_mask);
+	RCHECK(sigaction(SIGRTMIN + 7, &sa, NULL) == 0);
+	RCHECK(sr_ring_create(&r, &p) == 0);
+	if (r) {
+		RCHECK(!strcmp(sr_ring_backend(r), "fallback"));
+		ring_works(r);
+		RCHECK(sr_ring_destroy(r) == 0);
+	}
+	RCHECK(sigaction(SIGRTMIN + 7, NULL, &now) == 0 && now.sa_handler == own_handler);
+	return fails ? 1 : 0;
+}
+
 /* Cases that make their own ring (or none) around the filter. */
 static const struct own_case {
 	const char *name;
@@ -466,6 +495,7 @@ static const struct own_case {
 	{ "enter-EAGAIN", child_enter, EAGAIN },
 	{ "enter-EINTR", child_enter, EINTR },
 	{ "enter-ENXIO", child_enter, ENXIO },
+	{ "signal-taken", child_signal_taken, 0 },
 };
 
 /* test_runtime --refuse NAME: one case, in this process; 0 when it held. */
@@ -534,5 +564,5 @@ static void test_refusals(void)
 
 void refusal_tests(CU_pSuite s)
 {
-	CU_add_test(s, "the kernel refusing registrations, eventfds, enters; no /proc", test_refusals);
+	CU_add_test(s, "the kernel refusing registrations, eventfds, enters; no /proc; a taken signal", test_refusals);
 }
