@@ -840,7 +840,8 @@ static void test_cancel_queued_callback(void)
 
 /*
  * A timeout with a count, emulated by the fallback backend (a timerfd):
- * ended by the count, not the clock, it leaves no descriptor open.
+ * ended by the count, not the clock, it closes its timer at once and
+ * leaves no descriptor open.
  */
 static void test_counted_timeout_closes(void)
 {
@@ -860,6 +861,9 @@ static void test_counted_timeout_closes(void)
 		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &sub), 0);
 		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &nop, &nsub), 0);
 		CU_ASSERT_EQUAL(sr_wait(r, &nsub, &nc), 0);
+		/* ended when the NOP was seen: its timer is gone before its
+		 * completion is taken */
+		CU_ASSERT_EQUAL(unit_open_fds(), fds);
 		CU_ASSERT_EQUAL(sr_wait(r, &sub, &c), 0);
 		CU_ASSERT_EQUAL(c.res, 0);
 		CU_ASSERT_EQUAL(unit_open_fds(), fds);
