@@ -78,7 +78,7 @@ struct sr__ring_ext {
 	uintptr_t creator;		/* the thread that set the ring up */
 	struct sr__item *items;		/* pool of queued completions */
 	uint32_t nitems, free_item;
-	uint32_t dq_head, dq_tail;	/* callback deliveries (item indexes) */
+	uint32_t dq_head, dq_tail;	/* callback deliveries: item indexes, or SR__DQ_SLOT | slot */
 	unsigned max_inflight;
 	unsigned cbs;			/* slots delivering to callbacks */
 	unsigned delivering;		/* nesting depth of the delivery loop: callbacks run */

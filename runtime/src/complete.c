@@ -11,33 +11,60 @@
 
 #include "core.h"
 
+/* Queue entry e (an item, or SR__DQ_SLOT | slot) for delivery. */
+static void dq_push(struct sr_ring *r, uint32_t e)
+{
+	struct sr__ring_ext *x = r->_ext;
+	uint32_t t = x->dq_tail;
+
+	if (t == SR__NONE)
+		x->dq_head = e;
+	else if (t & SR__DQ_SLOT)
+		r->_slotx[t & ~SR__DQ_SLOT]._resv = e;
+	else
+		x->items[t].next = e;
+	x->dq_tail = e;
+}
+
 void sr__deliver_pending(struct sr_ring *r)
 {
 	struct sr__ring_ext *x = r->_ext;
-	struct sr__item it;
+	uint32_t e;
 
 	if (x->delivering)
 		return;		/* the outer loop delivers; keep the order */
 	x->delivering++;
-	while (sr__fifo_pop(r, &x->dq_head, &x->dq_tail, &it)) {
-		struct sr_slot *s = &r->_slots[it.slot];
+	while ((e = x->dq_head) != SR__NONE) {
+		uint32_t slot = e & ~SR__DQ_SLOT;
 		bool final = true;
 
-		if (s->_flags & SR__SF_MULTI) {
-			s->_res = it.res;
-			s->_cflags = it.cflags;
-			final = !(it.cflags & IORING_CQE_F_MORE);
+		if (e & SR__DQ_SLOT) {
+			x->dq_head = r->_slotx[slot]._resv;
+			r->_slotx[slot]._resv = SR__NONE;
+		} else {
+			struct sr__item it = x->items[e];
+
+			x->dq_head = it.next;
+			sr__item_free(r, e);
+			slot = it.slot;
+			if (r->_slots[slot]._flags & SR__SF_MULTI) {
+				r->_slots[slot]._res = it.res;
+				r->_slots[slot]._cflags = it.cflags;
+				final = !(it.cflags & IORING_CQE_F_MORE);
+			}
+			r->_slotx[slot]._fgen[0] = it.fgen;
 		}
-		r->_slotx[it.slot]._fgen[0] = it.fgen;
-		r->_slotx[it.slot]._deliver(r, it.slot);
+		if (x->dq_head == SR__NONE)
+			x->dq_tail = SR__NONE;
+		r->_slotx[slot]._deliver(r, slot);
 		/* The callback may have grown the table: index again. */
 		if (final) {
 			x->cbs--;
-			r->_slotx[it.slot]._deliver = NULL;
-			r->_slots[it.slot]._state = SR__SLOT_INFLIGHT;
-			sr__free_slot(r, it.slot);
-		} else if (r->_slotx[it.slot]._fb) {
-			sr__be(r)->consumed(r, it.slot);
+			r->_slotx[slot]._deliver = NULL;
+			r->_slots[slot]._state = SR__SLOT_INFLIGHT;
+			sr__free_slot(r, slot);
+		} else if (r->_slotx[slot]._fb) {
+			sr__be(r)->consumed(r, slot);
 		}
 	}
 	x->delivering--;
@@ -90,7 +117,8 @@ bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 		if (item == SR__NONE)
 			return true;	/* a closing ring's stream item: dropped */
 		if (flags & SR__SF_CB) {
-			sr__fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
+			sr__item_fill(r, item, idx, res, cf);
+			dq_push(r, item);
 		} else {
 			sr__fifo_push(r, &x->_qhead, &x->_qtail, item, idx, res, cf);
 			if (final)
@@ -104,10 +132,14 @@ bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 	s->_cflags = cf;
 	/* A callback slot stays in flight until its callback ran: it is never
 	 * DONE for a waiter to consume. */
-	if (flags & SR__SF_CB)
-		sr__fifo_push(r, &r->_ext->dq_head, &r->_ext->dq_tail, item, idx, res, cf);
-	else
+	if (!(flags & SR__SF_CB)) {
 		s->_state = SR__SLOT_DONE;
+	} else if (item == SR__NONE) {
+		dq_push(r, SR__DQ_SLOT | idx);
+	} else {	/* an item from sr__track (a program built before sr__track_cb) */
+		sr__item_fill(r, item, idx, res, cf);
+		dq_push(r, item);
+	}
 	return true;
 }
 

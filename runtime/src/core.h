@@ -102,6 +102,10 @@ bool sr__items_grow(struct sr_ring *r);
 /* Under valgrind's memcheck (buf.c): rings get SR__RING_MEMCHECK. */
 bool sr__memcheck(void);
 
+/* In the delivery queue, an entry that is a single-shot callback op's slot
+ * (its result in the slot, its link in _resv), not an item. */
+#define SR__DQ_SLOT	0x80000000u
+
 /* A free item (its next is SR__NONE), or SR__NONE without memory. */
 static inline uint32_t sr__item_alloc(struct sr_ring *r)
 {
@@ -124,9 +128,8 @@ static inline void sr__item_free(struct sr_ring *r, uint32_t i)
 	x->free_item = i;
 }
 
-/* Append a completion, in item i, to a FIFO of items (head/tail indexes). */
-static inline void sr__fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_t i,
-				 uint32_t slot, int32_t res, uint32_t cflags)
+/* Record a completion in item i. */
+static inline void sr__item_fill(struct sr_ring *r, uint32_t i, uint32_t slot, int32_t res, uint32_t cflags)
 {
 	struct sr__item *it = &r->_ext->items[i];
 
@@ -134,6 +137,13 @@ static inline void sr__fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *ta
 	it->cflags = cflags;
 	it->slot = slot;
 	it->fgen = r->_slotx[slot]._fgen[0];
+}
+
+/* Append a completion, in item i, to a FIFO of items (head/tail indexes). */
+static inline void sr__fifo_push(struct sr_ring *r, uint32_t *head, uint32_t *tail, uint32_t i,
+				 uint32_t slot, int32_t res, uint32_t cflags)
+{
+	sr__item_fill(r, i, slot, res, cflags);
 	if (*tail == SR__NONE)
 		*head = i;
 	else

@@ -133,12 +133,23 @@ int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb
 	return 0;
 }
 
-/* The item pool is empty: double it.  False without memory. */
+void sr__track_cb(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb)(void), void *arg)
+{
+	struct sr_slotx *x = &r->_slotx[idx];
+
+	x->_deliver = deliver;
+	x->_cb = cb;
+	x->_cb_arg = arg;
+	r->_ext->cbs++;
+}
+
+/* The item pool is empty: double it.  False without memory (or past the
+ * indexes the delivery queue can tell from slots). */
 bool sr__items_grow(struct sr_ring *r)
 {
 	struct sr__ring_ext *x = r->_ext;
 	uint32_t old = x->nitems, n = old ? old * 2 : 32;
-	struct sr__item *it = sr__realloc(x->items, n * sizeof(*it));
+	struct sr__item *it = n <= SR__DQ_SLOT ? sr__realloc(x->items, n * sizeof(*it)) : NULL;
 
 	if (!it)
 		return false;

@@ -2702,6 +2702,62 @@ static void test_handle_edges(void)
 	sr_ring_destroy(r);
 }
 
+/*
+ * The inline submit of a program built before sr__track_cb: a single-shot
+ * callback op whose final completion goes through an item from sr__track.
+ */
+static int old_nop_submit_cb(struct sr_ring *r, sr_nop_cb cb, void *arg)
+{
+	struct sr_nop_op op = sr_nop();
+	struct sr_handle h;
+	struct sr__begun b = sr__begin(r, &op.base, SR_OP_NOP);
+
+	if (!b.sqe)
+		return sr__begin_error();
+	if (sr__track(r, b.idx, sr__nop_deliver, (void (*)(void))cb, arg))
+		return sr__abort(r, b.idx, b.sqe, -ENOMEM, "old_nop_submit_cb");
+	sr_prep_nop(b.sqe);
+	sr__commit(r, &op.base, SR_OP_NOP, b, b.sqe, &h, SR__SF_CB);
+	return 0;
+}
+
+static unsigned cb_seen[1 + 48];
+
+static void order_cb(struct sr_ring *r, struct sr_nop_completed *c, void *arg)
+{
+	(void)r;
+	CU_ASSERT_EQUAL(c->res, 0);
+	cb_seen[cb_seen[0]++ + 1] = (unsigned)(uintptr_t)arg;
+}
+
+/* Single-shot callbacks queue through their slots, an old program's
+ * through items, in one queue: delivered in completion order, every item
+ * back (ASan, valgrind), in rounds that reuse the slots. */
+static void test_callback_queue_mixed(void)
+{
+	struct sr_ring *r = bring(64, 0, NULL);
+
+	for (int round = 0; round < 3; round++) {
+		memset(cb_seen, 0, sizeof(cb_seen));
+		for (unsigned i = 0; i < 48; i++) {
+			struct sr_nop_op op = sr_nop();
+			int ret;
+
+			if (i % 3 == 1)
+				ret = old_nop_submit_cb(r, order_cb, (void *)(uintptr_t)i);
+			else
+				ret = sr_submit_cb(r, &op, order_cb, (void *)(uintptr_t)i, NULL);
+			CU_ASSERT_EQUAL(ret, 0);
+		}
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		CU_ASSERT_EQUAL_FATAL(cb_seen[0], 48);
+		for (unsigned i = 0; i < 48; i++)
+			CU_ASSERT_EQUAL(cb_seen[i + 1], i);
+		CU_ASSERT_EQUAL(sr_ring_inflight(r), 0);
+	}
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+}
+
 /* sr_raw_reap straight from the CQ: at most max, in order. */
 static void test_raw_reap_max(void)
 {
@@ -3205,6 +3261,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "discard counts the caller's ops only", test_discard_counts);
 	CU_add_test(s, "eventfd from the start; run_once waits as told", test_ring_waits);
 	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
+	CU_add_test(s, "callbacks queued through slots and through items, in order", test_callback_queue_mixed);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
 	CU_add_test(s, "fallback jobs leave no descriptor behind", test_fallback_descriptors);

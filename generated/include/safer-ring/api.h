@@ -95,8 +95,8 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_nop(sqe);
 	sr__commit(r, &op->base, SR_OP_NOP, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -312,8 +312,8 @@ sr__readv_submit(struct sr_ring *r, struct sr_readv_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__readv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -543,8 +543,8 @@ sr__writev_submit(struct sr_ring *r, struct sr_writev_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__writev_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -751,8 +751,8 @@ sr__fsync_submit(struct sr_ring *r, struct sr_fsync_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_fsync(sqe, op->fd, op->fsync_flags);
 	sr__commit(r, &op->base, SR_OP_FSYNC, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -954,8 +954,8 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ_FIXED);
 	sr_prep_read_fixed(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
@@ -1175,8 +1175,8 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE_FIXED);
 	sr_prep_write_fixed(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
@@ -1385,8 +1385,8 @@ sr__poll_add_submit(struct sr_ring *r, struct sr_poll_add_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_poll_add(sqe, op->fd, op->poll_mask);
 	sr__commit(r, &op->base, SR_OP_POLL_ADD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -1753,8 +1753,8 @@ sr__poll_remove_submit(struct sr_ring *r, struct sr_poll_remove_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_poll_remove(sqe, (__u64)ud_user_data);
 	sr__commit(r, &op->base, SR_OP_POLL_REMOVE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -1930,8 +1930,8 @@ sr__poll_update_submit(struct sr_ring *r, struct sr_poll_update_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_poll_update(sqe, (__u64)ud_old_user_data, (__u64)(0), op->poll_mask, (unsigned)(SR_IORING_POLL_UPDATE_EVENTS));
 	sr__commit(r, &op->base, SR_OP_POLL_UPDATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -2128,8 +2128,8 @@ sr__sync_file_range_submit(struct sr_ring *r, struct sr_sync_file_range_op *op, 
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_sync_file_range(sqe, op->fd, op->len, op->offset, op->flags);
 	sr__commit(r, &op->base, SR_OP_SYNC_FILE_RANGE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -2338,8 +2338,8 @@ sr__sendmsg_submit(struct sr_ring *r, struct sr_sendmsg_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__sendmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -2557,8 +2557,8 @@ sr__recvmsg_submit(struct sr_ring *r, struct sr_recvmsg_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__recvmsg_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3016,8 +3016,8 @@ sr__timeout_submit(struct sr_ring *r, struct sr_timeout_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3424,8 +3424,8 @@ sr__timeout_remove_submit(struct sr_ring *r, struct sr_timeout_remove_op *op, st
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_timeout_remove(sqe, (__u64)ud_user_data, op->flags);
 	sr__commit(r, &op->base, SR_OP_TIMEOUT_REMOVE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -3621,8 +3621,8 @@ sr__timeout_update_submit(struct sr_ring *r, struct sr_timeout_update_op *op, st
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__timeout_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -3839,8 +3839,8 @@ sr__accept_submit(struct sr_ring *r, struct sr_accept_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__accept_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -4062,8 +4062,8 @@ sr__accept_direct_submit(struct sr_ring *r, struct sr_accept_direct_op *op, stru
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__accept_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -4662,8 +4662,8 @@ sr__async_cancel_submit(struct sr_ring *r, struct sr_async_cancel_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_async_cancel(sqe, (__u64)ud_user_data, op->flags);
 	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -4840,8 +4840,8 @@ sr__async_cancel_fd_submit(struct sr_ring *r, struct sr_async_cancel_fd_op *op, 
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_async_cancel_fd(sqe, op->fd, op->flags);
 	sr__commit(r, &op->base, SR_OP_ASYNC_CANCEL_FD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -5029,8 +5029,8 @@ sr__link_timeout_submit(struct sr_ring *r, struct sr_link_timeout_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__link_timeout_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5239,8 +5239,8 @@ sr__connect_submit(struct sr_ring *r, struct sr_connect_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__connect_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5440,8 +5440,8 @@ sr__fallocate_submit(struct sr_ring *r, struct sr_fallocate_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_fallocate(sqe, op->fd, op->mode, op->offset, op->len);
 	sr__commit(r, &op->base, SR_OP_FALLOCATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -5628,8 +5628,8 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -5829,8 +5829,8 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -6010,8 +6010,8 @@ sr__close_submit(struct sr_ring *r, struct sr_close_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_close(sqe, op->fd);
 	sr__commit(r, &op->base, SR_OP_CLOSE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -6179,8 +6179,8 @@ sr__close_direct_submit(struct sr_ring *r, struct sr_close_direct_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_close_direct(sqe, op->file_index);
 	sr__commit(r, &op->base, SR_OP_CLOSE_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
@@ -6364,8 +6364,8 @@ sr__files_update_submit(struct sr_ring *r, struct sr_files_update_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__files_update_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -6566,8 +6566,8 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -6789,8 +6789,8 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ);
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
@@ -7017,8 +7017,8 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE);
 	sr_prep_write(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
@@ -7232,8 +7232,8 @@ sr__fadvise_submit(struct sr_ring *r, struct sr_fadvise_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_fadvise(sqe, op->fd, op->offset, op->len, op->advice);
 	sr__commit(r, &op->base, SR_OP_FADVISE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -7423,8 +7423,8 @@ sr__fadvise64_submit(struct sr_ring *r, struct sr_fadvise64_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_fadvise64(sqe, op->fd, op->offset, op->len, op->advice);
 	sr__commit(r, &op->base, SR_OP_FADVISE64, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -7597,8 +7597,8 @@ sr__madvise_submit(struct sr_ring *r, struct sr_madvise_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_madvise(sqe, op->addr, op->length, op->advice);
 	sr__commit(r, &op->base, SR_OP_MADVISE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -7771,8 +7771,8 @@ sr__madvise64_submit(struct sr_ring *r, struct sr_madvise64_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_madvise64(sqe, op->addr, op->length, op->advice);
 	sr__commit(r, &op->base, SR_OP_MADVISE64, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -7973,8 +7973,8 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
 	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
@@ -8213,8 +8213,8 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__sendto_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -8667,8 +8667,8 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_RECV);
 	sr_prep_recv(sqe, op->sockfd, (void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
@@ -9104,8 +9104,8 @@ sr__openat2_submit(struct sr_ring *r, struct sr_openat2_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat2_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -9311,8 +9311,8 @@ sr__openat2_direct_submit(struct sr_ring *r, struct sr_openat2_direct_op *op, st
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat2_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -9514,8 +9514,8 @@ sr__epoll_ctl_submit(struct sr_ring *r, struct sr_epoll_ctl_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__epoll_ctl_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -9726,8 +9726,8 @@ sr__splice_submit(struct sr_ring *r, struct sr_splice_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_splice(sqe, op->fd_in, op->off_in, op->fd_out, op->off_out, op->nbytes, op->flags);
 	sr__commit(r, &op->base, SR_OP_SPLICE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -9905,8 +9905,8 @@ sr__provide_buffers_submit(struct sr_ring *r, struct sr_provide_buffers_op *op, 
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_provide_buffers(sqe, op->addr, op->len, op->nr, op->bgid, op->bid);
 	sr__commit(r, &op->base, SR_OP_PROVIDE_BUFFERS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -10076,8 +10076,8 @@ sr__remove_buffers_submit(struct sr_ring *r, struct sr_remove_buffers_op *op, st
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_remove_buffers(sqe, op->nr, op->bgid);
 	sr__commit(r, &op->base, SR_OP_REMOVE_BUFFERS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -10274,8 +10274,8 @@ sr__tee_submit(struct sr_ring *r, struct sr_tee_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_tee(sqe, op->fd_in, op->fd_out, op->nbytes, op->flags);
 	sr__commit(r, &op->base, SR_OP_TEE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -10461,8 +10461,8 @@ sr__shutdown_submit(struct sr_ring *r, struct sr_shutdown_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_shutdown(sqe, op->fd, op->how);
 	sr__commit(r, &op->base, SR_OP_SHUTDOWN, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -10663,8 +10663,8 @@ sr__renameat_submit(struct sr_ring *r, struct sr_renameat_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__renameat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -10871,8 +10871,8 @@ sr__unlinkat_submit(struct sr_ring *r, struct sr_unlinkat_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__unlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11067,8 +11067,8 @@ sr__mkdirat_submit(struct sr_ring *r, struct sr_mkdirat_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__mkdirat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11268,8 +11268,8 @@ sr__symlinkat_submit(struct sr_ring *r, struct sr_symlinkat_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__symlinkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11485,8 +11485,8 @@ sr__linkat_submit(struct sr_ring *r, struct sr_linkat_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__linkat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -11684,8 +11684,8 @@ sr__msg_ring_submit(struct sr_ring *r, struct sr_msg_ring_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_msg_ring(sqe, op->ring_fd, op->len, op->data, op->flags);
 	sr__commit(r, &op->base, SR_OP_MSG_RING, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -11870,8 +11870,8 @@ sr__msg_ring_cqe_flags_submit(struct sr_ring *r, struct sr_msg_ring_cqe_flags_op
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_msg_ring_cqe_flags(sqe, op->ring_fd, op->len, op->data, op->flags, op->cqe_flags);
 	sr__commit(r, &op->base, SR_OP_MSG_RING_CQE_FLAGS, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -12056,8 +12056,8 @@ sr__msg_ring_fd_submit(struct sr_ring *r, struct sr_msg_ring_fd_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_msg_ring_fd(sqe, op->ring_fd, op->source_fd, op->target_fd, op->data, op->flags);
 	sr__commit(r, &op->base, SR_OP_MSG_RING_FD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -12240,8 +12240,8 @@ sr__msg_ring_fd_alloc_submit(struct sr_ring *r, struct sr_msg_ring_fd_alloc_op *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_msg_ring_fd_alloc(sqe, op->ring_fd, op->source_fd, op->data, op->flags);
 	sr__commit(r, &op->base, SR_OP_MSG_RING_FD_ALLOC, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -12449,8 +12449,8 @@ sr__fsetxattr_submit(struct sr_ring *r, struct sr_fsetxattr_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__fsetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -12662,8 +12662,8 @@ sr__setxattr_submit(struct sr_ring *r, struct sr_setxattr_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__setxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -12895,8 +12895,8 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__fgetxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -13130,8 +13130,8 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__getxattr_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -13350,8 +13350,8 @@ sr__socket_submit(struct sr_ring *r, struct sr_socket_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_socket(sqe, op->domain, op->type, op->protocol, op->flags);
 	sr__commit(r, &op->base, SR_OP_SOCKET, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -13535,8 +13535,8 @@ sr__socket_direct_submit(struct sr_ring *r, struct sr_socket_direct_op *op, stru
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._fslot = (uint32_t)op->file_index;
 	sr_prep_socket_direct(sqe, op->domain, op->type, op->protocol, op->file_index, op->flags);
 	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
@@ -13720,8 +13720,8 @@ sr__socket_direct_alloc_submit(struct sr_ring *r, struct sr_socket_direct_alloc_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_socket_direct_alloc(sqe, op->domain, op->type, op->protocol, op->flags);
 	sr__commit(r, &op->base, SR_OP_SOCKET_DIRECT_ALLOC, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -13908,8 +13908,8 @@ sr__uring_cmd_submit(struct sr_ring *r, struct sr_uring_cmd_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_uring_cmd(sqe, op->cmd_op, op->fd);
 	sr__commit(r, &op->base, SR_OP_URING_CMD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -14105,8 +14105,8 @@ sr__cmd_sock_submit(struct sr_ring *r, struct sr_cmd_sock_op *op, struct sr_hand
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_cmd_sock(sqe, op->cmd_op, op->fd, op->level, op->optname, op->optval, op->optlen);
 	sr__commit(r, &op->base, SR_OP_CMD_SOCK, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -14306,8 +14306,8 @@ sr__cmd_getsockname_submit(struct sr_ring *r, struct sr_cmd_getsockname_op *op, 
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__cmd_getsockname_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -14507,8 +14507,8 @@ sr__cmd_discard_submit(struct sr_ring *r, struct sr_cmd_discard_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_cmd_discard(sqe, op->fd, op->offset, op->nbytes);
 	sr__commit(r, &op->base, SR_OP_CMD_DISCARD, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -14692,8 +14692,8 @@ sr__cmd_zone_reset_all_submit(struct sr_ring *r, struct sr_cmd_zone_reset_all_op
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_cmd_zone_reset_all(sqe, op->fd);
 	sr__commit(r, &op->base, SR_OP_CMD_ZONE_RESET_ALL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -14928,8 +14928,8 @@ sr__send_zc_submit(struct sr_ring *r, struct sr_send_zc_op *op, struct sr_handle
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__send_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -15193,8 +15193,8 @@ sr__send_zc_fixed_submit(struct sr_ring *r, struct sr_send_zc_fixed_op *op, stru
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__send_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -15431,8 +15431,8 @@ sr__sendmsg_zc_submit(struct sr_ring *r, struct sr_sendmsg_zc_op *op, struct sr_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__sendmsg_zc_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -15652,8 +15652,8 @@ sr__sendmsg_zc_fixed_submit(struct sr_ring *r, struct sr_sendmsg_zc_fixed_op *op
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__sendmsg_zc_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16087,8 +16087,8 @@ sr__waitid_submit(struct sr_ring *r, struct sr_waitid_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__waitid_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16281,8 +16281,8 @@ sr__futex_wait_submit(struct sr_ring *r, struct sr_futex_wait_op *op, struct sr_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_futex_wait(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
 	sr__commit(r, &op->base, SR_OP_FUTEX_WAIT, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -16466,8 +16466,8 @@ sr__futex_wake_submit(struct sr_ring *r, struct sr_futex_wake_op *op, struct sr_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_futex_wake(sqe, op->futex, op->val, op->mask, op->futex_flags, op->flags);
 	sr__commit(r, &op->base, SR_OP_FUTEX_WAKE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -16657,8 +16657,8 @@ sr__futex_waitv_submit(struct sr_ring *r, struct sr_futex_waitv_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__futex_waitv_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -16845,8 +16845,8 @@ sr__fixed_fd_install_submit(struct sr_ring *r, struct sr_fixed_fd_install_op *op
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_fixed_fd_install(sqe, op->fixed_index, op->flags);
 	sr__commit(r, &op->base, SR_OP_FIXED_FD_INSTALL, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -17032,8 +17032,8 @@ sr__ftruncate_submit(struct sr_ring *r, struct sr_ftruncate_op *op, struct sr_ha
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_ftruncate(sqe, op->fd, op->len);
 	sr__commit(r, &op->base, SR_OP_FTRUNCATE, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -17232,8 +17232,8 @@ sr__bind_submit(struct sr_ring *r, struct sr_bind_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__bind_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -17429,8 +17429,8 @@ sr__listen_submit(struct sr_ring *r, struct sr_listen_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_listen(sqe, op->fd, op->backlog);
 	sr__commit(r, &op->base, SR_OP_LISTEN, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -17816,8 +17816,8 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->events;
 	sr__buf_lend(r, op->events, SR_OP_EPOLL_WAIT);
 	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)sr__buf_io_ptr(op->events), (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
@@ -18056,8 +18056,8 @@ sr__readv_fixed_submit(struct sr_ring *r, struct sr_readv_fixed_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__readv_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -18286,8 +18286,8 @@ sr__writev_fixed_submit(struct sr_ring *r, struct sr_writev_fixed_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__writev_fixed_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -18486,8 +18486,8 @@ sr__pipe_submit(struct sr_ring *r, struct sr_pipe_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__pipe_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -18685,8 +18685,8 @@ sr__pipe_direct_submit(struct sr_ring *r, struct sr_pipe_direct_op *op, struct s
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__pipe_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -18863,8 +18863,8 @@ sr__nop128_submit(struct sr_ring *r, struct sr_nop128_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_nop128(sqe);
 	sr__commit(r, &op->base, SR_OP_NOP128, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -19051,8 +19051,8 @@ sr__uring_cmd128_submit(struct sr_ring *r, struct sr_uring_cmd128_op *op, struct
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_uring_cmd128(sqe, op->cmd_op, op->fd);
 	sr__commit(r, &op->base, SR_OP_URING_CMD128, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;

@@ -194,7 +194,8 @@ struct sr_slotx {
 	uint32_t _store_cap;
 	uint32_t _qhead;	/* multishot: queued completions (item pool indexes) */
 	uint32_t _qtail;
-	uint32_t _resv;		/* the item reserved for the final completion, or SR__NONE */
+	uint32_t _resv;		/* the item reserved for the final completion, or SR__NONE;
+				 * a single-shot callback's link in the delivery queue */
 	int32_t _res0;		/* two-phase ops: the result CQE's res */
 	uint32_t _cflags0;
 	sr__deliver_fn _deliver;	/* callback trampoline */
@@ -369,6 +370,8 @@ void sr__next_done(struct sr_ring *r, uint32_t idx);
 /* A callback op, or a multishot one: reserve what its completions need
  * (-ENOMEM: the submit must abort). */
 int sr__track(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb)(void), void *arg);
+/* A single-shot callback op: its completion queues through its own slot (cannot fail). */
+void sr__track_cb(struct sr_ring *r, uint32_t idx, sr__deliver_fn deliver, void (*cb)(void), void *arg);
 /* Not called from the ring's owner thread: -EPERM with a message. */
 int sr__not_owner(const struct sr_ring *r, const char *fn) sr__cold;
 int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block);
