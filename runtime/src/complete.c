@@ -79,7 +79,7 @@ void sr__deliver_pending(struct sr_ring *r)
  * keeps the completion for a later try (a ring being destroyed drops a
  * stream's non-final items instead: nobody will take them).
  */
-bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
+static sr__always_inline bool complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 {
 	struct sr_slot *s = &r->_slots[idx];
 	struct sr_slotx *x = &r->_slotx[idx];
@@ -143,6 +143,11 @@ bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
 	return true;
 }
 
+bool sr__complete(struct sr_ring *r, uint32_t idx, int32_t res, uint32_t cf)
+{
+	return complete(r, idx, res, cf);
+}
+
 /* Keep a raw op's CQE met while reaping for tracked ones; false: no memory. */
 static bool raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
@@ -185,7 +190,7 @@ bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
 		r->_ext->stale_cqes++;
 		return true;
 	}
-	return sr__complete(r, idx, cqe->res, cqe->flags);
+	return complete(r, idx, cqe->res, cqe->flags);
 }
 
 /* --- waiting for an op, or a stream's next item ------------------------------------ */
