@@ -719,8 +719,8 @@ out:
 /* The fallback backend's file table holds a duplicate of each descriptor
  * set.  With no descriptor left to duplicate into, setting a slot fails
  * (descriptor 0 too) and the slot stays empty; a duplicate that is
- * descriptor 0 (stdin was closed) is closed when its slot is cleared
- * (files.c: sr_ring_files_set). */
+ * descriptor 0 (stdin was closed) is closed when its slot is cleared;
+ * descriptor 0 itself can be set (files.c: sr_ring_files_set). */
 static void test_fallback_file_dups(void)
 {
 	struct sr_ring_params fp = { .flags = SR_RING_FALLBACK };
@@ -754,6 +754,12 @@ static void test_fallback_file_dups(void)
 	CU_ASSERT_EQUAL(res, 3);
 	CU_ASSERT_EQUAL(sr_ring_files_set(r, 0, -1, NULL), 0);
 	CU_ASSERT(fcntl(0, F_GETFD) == -1 && errno == EBADF);
+	/* Descriptor 0 set into a slot is a file like any other. */
+	CU_ASSERT_FATAL(dup2(fd, 0) == 0);
+	CU_ASSERT_EQUAL(sr_ring_files_set(r, 1, 0, &f), 0);
+	CU_ASSERT(sr_file_valid(f));
+	CU_ASSERT_EQUAL(unit_read_file(r, f, b, &res), 0);
+	CU_ASSERT_EQUAL(res, 3);
 	CU_ASSERT_FATAL(dup2(in, 0) == 0);
 	close(in);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
@@ -2758,6 +2764,25 @@ static void test_callback_queue_mixed(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/* A wait with a timeout hands the queued SQEs over before it sleeps: the
+ * NOP completes at once, not when the 2 s are up. */
+static void test_timed_wait_submits(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_nop_op op = sr_nop();
+	struct sr_nop_submitted s;
+	struct sr_nop_completed c;
+	struct timespec t0, t1;
+
+	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT(sr_ring_run_once(r, 2000) >= 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CU_ASSERT((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 < 1.0);
+	CU_ASSERT_EQUAL(sr_poll(r, &s, &c), 0);
+	sr_ring_destroy(r);
+}
+
 /* sr_raw_reap straight from the CQ: at most max, in order. */
 static void test_raw_reap_max(void)
 {
@@ -3262,6 +3287,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "eventfd from the start; run_once waits as told", test_ring_waits);
 	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
 	CU_add_test(s, "callbacks queued through slots and through items, in order", test_callback_queue_mixed);
+	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
 	CU_add_test(s, "fallback jobs leave no descriptor behind", test_fallback_descriptors);

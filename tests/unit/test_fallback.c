@@ -268,17 +268,25 @@ static void test_cancel_blocked_syscall(void)
 	sr_ring_destroy(r);
 }
 
+/* r's dump into text; its fallback line, or NULL. */
+static const char *fb_line(struct sr_ring *r, char *text, size_t len)
+{
+	FILE *f = fmemopen(text, len - 1, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	text[0] = 0;
+	CU_ASSERT_EQUAL(sr_ring_dump(r, f), 0);
+	fclose(f);
+	text[len - 1] = 0;
+	return strstr(text, "\nfallback ");
+}
+
 /* The backend's worker counters from the dump's fallback line. */
 static bool fb_counts(struct sr_ring *r, unsigned *threads, unsigned *idle, unsigned *cancelling)
 {
-	char text[16384] = "";
-	FILE *f = fmemopen(text, sizeof(text) - 1, "w");
-	const char *at;
+	char text[16384];
+	const char *at = fb_line(r, text, sizeof(text));
 
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_EQUAL(sr_ring_dump(r, f), 0);
-	fclose(f);
-	at = strstr(text, "\nfallback ");
 	if (at && sscanf(at, "\nfallback active=yes jobs=%*u threads=%u idle=%u cancelling=%u",
 			 threads, idle, cancelling) == 3)
 		return true;
@@ -348,6 +356,87 @@ static void test_two_blocked_workers(void)
 		sr_wait(r, &s[1], &c);
 	}
 	sr_ring_destroy(r);
+}
+
+/*
+ * A poll on a regular file: always ready, as poll(2) and the kernel say.
+ * epoll cannot watch one (EPERM); the emulated poll answers at once.
+ */
+static void test_poll_regular_file(void)
+{
+	struct sr_ring *rings[2] = { ring_with(NULL, SR_RING_FALLBACK, SR_POLICY_GRACEFUL),
+				     ring_with(NULL, 0, SR_POLICY_GRACEFUL) };
+	char path[] = "/tmp/sr-poll-XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	unlink(path);
+	for (int i = 0; i < 2; i++) {
+		struct sr_poll_add_op op = sr_poll_add(fd, POLLIN);
+		struct sr_poll_add_submitted s;
+		struct sr_poll_add_completed c = { 0 };
+		double t0 = now();
+		int ret;
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(rings[i], &op, &s), 0);
+		while ((ret = sr_poll(rings[i], &s, &c)) == -EAGAIN && now() - t0 < 2.0)
+			usleep(1000);
+		CU_ASSERT_EQUAL(ret, 0);
+		CU_ASSERT_EQUAL(c.res, POLLIN);
+		if (ret == -EAGAIN) {	/* never answered: cancel it so destroy returns */
+			sr_cancel(rings[i], &s);
+			sr_wait(rings[i], &s, &c);
+		}
+		sr_ring_destroy(rings[i]);
+	}
+	close(fd);
+}
+
+/* The dump's count of the backend's live jobs. */
+static unsigned fb_jobs(struct sr_ring *r)
+{
+	char text[16384];
+	const char *at = fb_line(r, text, sizeof(text));
+	unsigned n = ~0u;
+
+	CU_ASSERT(at && sscanf(at, "\nfallback active=yes jobs=%u", &n) == 1);
+	return n;
+}
+
+/* A submit refused at max_inflight gives back the job it had taken: the
+ * backend holds one job per op in flight, and none once they are done. */
+static void test_refused_submit_job(void)
+{
+	struct sr_ring_params p = { .flags = SR_RING_FALLBACK, .max_inflight = 2 };
+	struct sr_read_submitted s[3];
+	struct sr_read_completed c;
+	struct sr_buf *b[3];
+	struct sr_ring *r = NULL;
+	int fds[2];
+
+	CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+	CU_ASSERT_FATAL(pipe2(fds, O_CLOEXEC) == 0);
+	for (int i = 0; i < 3; i++) {
+		struct sr_read_op op;
+
+		b[i] = sr_buf_alloc(8);
+		CU_ASSERT_FATAL(b[i] != NULL);
+		op = sr_read(fds[0], b[i], (__u64)-1);
+		CU_ASSERT_EQUAL(sr_submit(r, &op, &s[i]), i < 2 ? 0 : -EBUSY);
+	}
+	CU_ASSERT(!sr_buf_is_lent(b[2]));
+	CU_ASSERT_EQUAL(fb_jobs(r), 2);
+	CU_ASSERT_EQUAL(write(fds[1], "abcdefgh12345678", 16), 16);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &s[i], &c), 0);
+		CU_ASSERT_EQUAL(c.res, 8);
+	}
+	CU_ASSERT_EQUAL(fb_jobs(r), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < 3; i++)
+		sr_buf_free(b[i]);
+	close(fds[0]);
+	close(fds[1]);
 }
 
 /* Destroying a ring with fallback jobs waiting (recv on a quiet socket)
@@ -922,6 +1011,8 @@ void fallback_tests(CU_pSuite s)
 	CU_add_test(s, "fallback: emulated link timeout on a native op", test_link_timeout_native_op);
 	CU_add_test(s, "fallback: cancel a blocked system call", test_cancel_blocked_syscall);
 	CU_add_test(s, "fallback: two blocked system calls, a worker each", test_two_blocked_workers);
+	CU_add_test(s, "fallback: a poll on a regular file answers at once", test_poll_regular_file);
+	CU_add_test(s, "fallback: a submit refused at max_inflight holds no job", test_refused_submit_job);
 	CU_add_test(s, "fallback: teardown with jobs in flight", test_teardown_jobs);
 	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
 	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);

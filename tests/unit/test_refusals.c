@@ -423,6 +423,7 @@ static int child_no_proc(int err)
  * or a busy kernel (EBUSY, EAGAIN) is no error for a submit or a look
  * that does not block, a signal (EINTR) is no error for a submit and is
  * -EINTR for a look; anything else fails naming the call and the enter.
+ * A wait that may sleep fails with the enter's error.
  * _exit: the ring cannot be torn down without the kernel.
  */
 static int child_enter(int err)
@@ -450,6 +451,10 @@ static int child_enter(int err)
 	RCHECK(fatal ? ret == -err && said("ring: io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret >= 0);
 	ret = sr_poll(r, &sub, &c);
 	RCHECK(fatal ? ret == -err && said("io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret == -EAGAIN);
+	/* A wait that may sleep fails with what the enter said. */
+	ret = sr_ring_run_once(r, 10);
+	RCHECK(ret == -err && said(fatal ? "ring: io_uring_enter failed" : err == EINTR ?
+				   "sr_ring_run_once: interrupted by a signal" : "sr_ring_run_once: waiting failed"));
 	fflush(stdout);
 	_exit(fails ? 1 : 0);
 }
