@@ -112,7 +112,11 @@ def select(muts, args):
         muts = [m for m in muts if m.op in ops]
     if args.match:
         muts = [m for m in muts if args.match in m.key]
-    if args.limit and len(muts) > args.limit:
+    if args.sample_from:
+        keys = {d["key"] for d in load_report(args.sample_from).get("mutants", [])}
+        muts = [m for m in muts if m.key in keys]
+        print(f"mutate: {len(muts)} of the {len(keys)} mutants of {args.sample_from} are still in the source")
+    elif args.limit and len(muts) > args.limit:
         pick = random.Random(args.seed).sample(sorted(muts, key=lambda m: m.key), args.limit)
         muts = pick
     return sorted(muts, key=lambda m: (m.path, m.start, m.key))
@@ -457,13 +461,17 @@ class Base:
 STATUSES = ("killed", "timeout", "survived", "equivalent", "stillborn")
 
 
-def resume(path, muts, shas):
-    """Take killed / timeout / stillborn results of unchanged files from an earlier report."""
+def load_report(path):
     try:
         with open(path, encoding="utf-8") as fh:
-            old = json.load(fh)
+            return json.load(fh)
     except (OSError, ValueError) as e:
-        die(f"--resume-from {path}: {e}")
+        die(f"{path}: {e}")
+
+
+def resume(path, muts, shas):
+    """Take killed / timeout / stillborn results of unchanged files from an earlier report."""
+    old = load_report(path)
     same = {f for f, h in old.get("sha1", {}).items() if shas.get(f) == h}
     prev = {d["key"]: d for d in old.get("mutants", []) if d["file"] in same and
             d["status"] in ("killed", "timeout", "stillborn")}
@@ -603,6 +611,8 @@ def main(argv):
     ap.add_argument("--match", default="", help="only mutants whose key contains this")
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants, chosen by --seed")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sample-from", default="", help="a JSON report: run the mutants it ran (those whose "
+                    "key still matches the source) instead of drawing a sample")
     ap.add_argument("--jobs", type=int, default=2, help="parallel mutants (at most 2)")
     ap.add_argument("--timeout", type=float, default=10, help="minimum seconds per stage (else 10x its time)")
     ap.add_argument("--stages", default="", help="comma-separated stages to run (default: all)")
