@@ -89,8 +89,8 @@ sr__nop_submit(struct sr_ring *r, struct sr_nop_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	sr_prep_nop(sqe);
 	sr__commit(r, &op->base, SR_OP_NOP, b, sqe, h, (deliver ? SR__SF_CB : 0));
 	return 0;
@@ -320,8 +320,8 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__read_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -543,8 +543,8 @@ sr__openat_submit(struct sr_ring *r, struct sr_openat_op *op, struct sr_handle *
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -743,8 +743,8 @@ sr__openat_direct_submit(struct sr_ring *r, struct sr_openat_direct_op *op, stru
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__openat_direct_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -944,8 +944,8 @@ sr__statx_submit(struct sr_ring *r, struct sr_statx_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	st = (struct sr__statx_store *)sr__store(r, idx, need);
 	if (sr__unlikely(!st))
 		return sr__abort(r, idx, sqe, -ENOMEM, fn);
@@ -1160,8 +1160,8 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 		return sr__begin_error();
 	sqe = b.sqe;
 	idx = b.idx;
-	if (deliver && sr__unlikely(sr__track(r, idx, deliver, cb, arg)))
-		return sr__abort(r, idx, sqe, -ENOMEM, fn);
+	if (deliver)
+		sr__track_cb(r, idx, deliver, cb, arg);
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
 	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
