@@ -109,7 +109,20 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 		return ret;
 	if (c.res < 0 && c.res != -ENOENT)
 		return sr__err(c.res, "the cancel request for fd %d failed", fd);
-	return c.res == -ENOENT ? 0 : c.res;
+	ret = c.res == -ENOENT ? 0 : c.res;
+	/* On io_uring the kernel's cancel cannot see the ops that run on the
+	 * fallback backend's threads: ask for each of those on fd. */
+	for (uint32_t i = 0; fd >= 0 && r->_uring_up && r->_fb && i < r->_nslots; i++) {
+		struct sr_slot *s = &r->_slots[i];
+		struct sr_handle h = { s->_ud, r->_id };
+
+		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT || (s->_flags & SR__SF_CANCEL) ||
+		    !r->_slotx[i]._fb || sr__fb_job_fd(r->_slotx[i]._fb) != fd)
+			continue;
+		if (sr__cancel(r, &h, sr__slot_op(s), "sr_ring_cancel_fd") == 0)
+			ret++;
+	}
+	return ret;
 }
 
 int sr_ring_cancel_all(struct sr_ring *r)

@@ -241,7 +241,8 @@ static void test_link_timeout_native_op(void)
 	sr_buf_free(b);
 }
 
-/* A worker blocked in futex(2) is interrupted when the op is cancelled. */
+/* A worker blocked in futex(2) is interrupted when the op is cancelled
+ * (by its handle; not by a descriptor it does not have). */
 static void test_cancel_blocked_syscall(void)
 {
 	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
@@ -250,6 +251,7 @@ static void test_cancel_blocked_syscall(void)
 	struct sr_futex_wait_completed c;
 	struct sr_futex_wait_op op;
 	double t0;
+	int ret;
 
 	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
 		printf("\n    skip: futex_wait has no fallback here\n");
@@ -259,6 +261,14 @@ static void test_cancel_blocked_syscall(void)
 	word = 0;
 	op = sr_futex_wait(&word, 0, FUTEX_BITSET_MATCH_ANY, 2 | 128);
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT_EQUAL(sr_poll(r, &s, &c), -EAGAIN);
+	/* The futex flags in its SQE's fd field (130) are no descriptor: a
+	 * cancel by descriptor 130 (open, so the kernel looks) finds nothing. */
+	ret = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(ret >= 0 && dup3(ret, 2 | 128, O_CLOEXEC) == (2 | 128));
+	close(ret);
+	CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, 2 | 128), 0);
+	close(2 | 128);
 	CU_ASSERT_EQUAL(sr_poll(r, &s, &c), -EAGAIN);
 	t0 = now();
 	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
@@ -437,6 +447,54 @@ static void test_refused_submit_job(void)
 		sr_buf_free(b[i]);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/*
+ * sr_ring_cancel_fd on a ring with io_uring cancels the ops on fd that took
+ * their fallback too (the kernel's cancel cannot see them), and only
+ * those: a recv on another socket goes on.  The same on a ring without
+ * io_uring, whose cancel is emulated.
+ */
+static void test_cancel_fd_fallback_jobs(void)
+{
+	struct sr_ring *r = ring_with("recv", 0, SR_POLICY_GRACEFUL);
+	struct sr_recv_submitted s[2];
+	struct sr_recv_completed c;
+	struct sr_buf *b[2];
+	int sv[2][2], ret;
+	double t0;
+
+	for (int i = 0; i < 2; i++) {
+		struct sr_recv_op op;
+
+		CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0);
+		b[i] = sr_buf_alloc(16);
+		CU_ASSERT_FATAL(b[i] != NULL);
+		op = sr_recv(sv[i][0], b[i]);
+		CU_ASSERT_EQUAL(sr_submit(r, &op, &s[i]), 0);
+		CU_ASSERT_EQUAL(sr_poll(r, &s[i], &c), -EAGAIN);
+	}
+	CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, sv[0][0]), 1);
+	t0 = now();
+	while ((ret = sr_poll(r, &s[0], &c)) == -EAGAIN && now() - t0 < 2.0)
+		sr_ring_run_once(r, 10);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	if (ret == -EAGAIN) {	/* never cancelled: end it so destroy returns */
+		shutdown(sv[0][1], SHUT_WR);
+		sr_wait(r, &s[0], &c);
+	}
+	CU_ASSERT_EQUAL(sr_poll(r, &s[1], &c), -EAGAIN);
+	CU_ASSERT_EQUAL(write(sv[1][1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s[1], &c), 0);
+	CU_ASSERT_EQUAL(c.res, 1);
+	CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, -1), -EBADF);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(sr_buf_free(b[i]), 0);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
 }
 
 /* Destroying a ring with fallback jobs waiting (recv on a quiet socket)
@@ -1013,6 +1071,7 @@ void fallback_tests(CU_pSuite s)
 	CU_add_test(s, "fallback: two blocked system calls, a worker each", test_two_blocked_workers);
 	CU_add_test(s, "fallback: a poll on a regular file answers at once", test_poll_regular_file);
 	CU_add_test(s, "fallback: a submit refused at max_inflight holds no job", test_refused_submit_job);
+	CU_add_test(s, "fallback: sr_ring_cancel_fd reaches fallback ops on io_uring", test_cancel_fd_fallback_jobs);
 	CU_add_test(s, "fallback: teardown with jobs in flight", test_teardown_jobs);
 	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
 	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);

@@ -56,10 +56,11 @@ int sr_chain_timeout(struct sr_chain *ch, const struct __kernel_timespec *ts,
 int sr_chain_end(struct sr_chain *ch);
 
 /*
- * Cancel every op on fd (IORING_ASYNC_CANCEL_FD | _ALL, or its fallback),
- * or every op in flight on the ring; each still completes (-ECANCELED, or
- * its result if it won the race) and gives its buffers back only then.
- * Returns how many were found, or a negative error.
+ * Cancel every op on fd (IORING_ASYNC_CANCEL_FD | _ALL, or its fallback;
+ * ops that took their fallback on a ring with io_uring too), or every op
+ * in flight on the ring; each still completes (-ECANCELED, or its result
+ * if it won the race) and gives its buffers back only then.  Returns how
+ * many were found, or a negative error (-EBADF: fd is not open).
  */
 int sr_ring_cancel_fd(struct sr_ring *r, int fd);
 int sr_ring_cancel_all(struct sr_ring *r);

@@ -131,6 +131,11 @@ static void emulate_now(struct sr_ring *r, struct job *j)
 		int fd = (int)sr__sqe_get32(sqe, SR_SQE_FD);
 		int n = 0;
 
+		/* As the kernel: a descriptor that is not open is -EBADF. */
+		if (by_fd && !(cf & SR_IORING_ASYNC_CANCEL_FD_FIXED) && fcntl(fd, F_GETFD) < 0) {
+			sr__fb_post(fb, j, -EBADF, 0, true);
+			return;
+		}
 		for (uint32_t k = 0; k < fb->njobs && (all || !n); k++) {
 			x = fb->jobs[k];
 			if (x == j || x->state == J_FREE || x->state == J_ENDED || x->cancel)

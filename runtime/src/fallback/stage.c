@@ -145,7 +145,11 @@ static int job_prepare(struct sr_ring *r, struct job *j, const struct io_uring_s
 	j->kind = rt->engine == SR_FB_SYSCALL ? K_SYSCALL : K_EMULATE;
 	j->emu = rt->emulate;
 	fd = (int)sr__sqe_get32(sqe, SR_SQE_FD);
-	j->ufd = fd;
+	/* The op's descriptor, for a cancel by descriptor and the dump: its fd
+	 * argument, or the one its fallback waits on (epoll_wait's).  Other
+	 * ops carry something else there (futex flags, a socket's domain). */
+	if (sr_op_table[sr__slot_op(&r->_slots[j->slot])].fd_kind != SR_FD_NONE || rt->wait)
+		j->ufd = fd;
 	if ((sqe->flags & SR_IOSQE_FIXED_FILE) && r->_uring_up) {
 		/* A system call needs a descriptor: the kernel installs one
 		 * for the registered file first.  Emulations hand their own
