@@ -94,6 +94,30 @@ int sr_chain_end(struct sr_chain *ch)
 	return ch->_err;
 }
 
+/*
+ * Ask for the cancel of each op in flight (fd < 0), or of each that runs
+ * on a fallback job on fd; how many were asked for.  The runtime knows
+ * every op in flight; a callback may grow the table meanwhile, so the
+ * count is read each time.
+ */
+static int cancel_slots(struct sr_ring *r, int fd, const char *fn)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < r->_nslots; i++) {
+		struct sr_slot *s = &r->_slots[i];
+		struct sr_handle h = { s->_ud, r->_id };
+
+		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT || (s->_flags & SR__SF_CANCEL))
+			continue;
+		if (fd >= 0 && (!r->_slotx[i]._fb || sr__fb_job_fd(r->_slotx[i]._fb) != fd))
+			continue;
+		if (sr__cancel(r, &h, sr__slot_op(s), fn) == 0)
+			n++;
+	}
+	return n;
+}
+
 int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 {
 	struct sr_async_cancel_fd_op op = sr_async_cancel_fd(fd);
@@ -112,36 +136,18 @@ int sr_ring_cancel_fd(struct sr_ring *r, int fd)
 	ret = c.res == -ENOENT ? 0 : c.res;
 	/* On io_uring the kernel's cancel cannot see the ops that run on the
 	 * fallback backend's threads: ask for each of those on fd. */
-	for (uint32_t i = 0; fd >= 0 && r->_uring_up && r->_fb && i < r->_nslots; i++) {
-		struct sr_slot *s = &r->_slots[i];
-		struct sr_handle h = { s->_ud, r->_id };
-
-		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT || (s->_flags & SR__SF_CANCEL) ||
-		    !r->_slotx[i]._fb || sr__fb_job_fd(r->_slotx[i]._fb) != fd)
-			continue;
-		if (sr__cancel(r, &h, sr__slot_op(s), "sr_ring_cancel_fd") == 0)
-			ret++;
-	}
+	if (fd >= 0 && r->_uring_up && r->_fb)
+		ret += cancel_slots(r, fd, "sr_ring_cancel_fd");
 	return ret;
 }
 
 int sr_ring_cancel_all(struct sr_ring *r)
 {
-	int n = 0, ret = sr__ring_use(r, __func__);
+	int n, ret = sr__ring_use(r, __func__);
 
 	if (ret)
 		return ret;
-	/* The runtime knows every op in flight: ask for each (a callback may
-	 * grow the table meanwhile, so the count is read each time). */
-	for (uint32_t i = 0; i < r->_nslots; i++) {
-		struct sr_slot *s = &r->_slots[i];
-		struct sr_handle h = { s->_ud, r->_id };
-
-		if (!s->_ud || s->_state != SR__SLOT_INFLIGHT || (s->_flags & SR__SF_CANCEL))
-			continue;
-		if (sr__cancel(r, &h, sr__slot_op(s), "sr_ring_cancel_all") == 0)
-			n++;
-	}
+	n = cancel_slots(r, -1, __func__);
 	sr_ring_submit(r);
 	return n;
 }

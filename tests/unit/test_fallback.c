@@ -241,11 +241,25 @@ static void test_link_timeout_native_op(void)
 	sr_buf_free(b);
 }
 
+/* A ring whose futex_wait takes its fallback (futex(2) on a worker), or
+ * NULL (skipped, saying why) where it has none. */
+static struct sr_ring *futex_ring(void)
+{
+	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
+
+	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
+		printf("\n    skip: futex_wait has no fallback here\n");
+		sr_ring_destroy(r);
+		return NULL;
+	}
+	return r;
+}
+
 /* A worker blocked in futex(2) is interrupted when the op is cancelled
  * (by its handle; not by a descriptor it does not have). */
 static void test_cancel_blocked_syscall(void)
 {
-	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
+	struct sr_ring *r = futex_ring();
 	static uint32_t word;
 	struct sr_futex_wait_submitted s;
 	struct sr_futex_wait_completed c;
@@ -253,11 +267,8 @@ static void test_cancel_blocked_syscall(void)
 	double t0;
 	int ret;
 
-	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
-		printf("\n    skip: futex_wait has no fallback here\n");
-		sr_ring_destroy(r);
+	if (!r)
 		return;
-	}
 	word = 0;
 	op = sr_futex_wait(&word, 0, FUTEX_BITSET_MATCH_ANY, 2 | 128);
 	CU_ASSERT_EQUAL(sr_submit(r, &op, &s), 0);
@@ -313,7 +324,7 @@ static bool fb_counts(struct sr_ring *r, unsigned *threads, unsigned *idle, unsi
  */
 static void test_two_blocked_workers(void)
 {
-	struct sr_ring *r = ring_with("futex_wait", 0, SR_POLICY_GRACEFUL);
+	struct sr_ring *r = futex_ring();
 	static uint32_t w[2];
 	struct sr_futex_wait_submitted s[2];
 	struct sr_futex_wait_completed c;
@@ -321,11 +332,8 @@ static void test_two_blocked_workers(void)
 	double t0;
 	int ret;
 
-	if (!strncmp(sr_op_status(r, SR_OP_FUTEX_WAIT, (char[128]){ 0 }, 128), "unavailable", 11)) {
-		printf("\n    skip: futex_wait has no fallback here\n");
-		sr_ring_destroy(r);
+	if (!r)
 		return;
-	}
 	/* a worker that has run a job (the word is not 0: -EAGAIN at once) and idles */
 	w[0] = 1;
 	{
@@ -452,15 +460,18 @@ static void test_refused_submit_job(void)
 /*
  * sr_ring_cancel_fd on a ring with io_uring cancels the ops on fd that took
  * their fallback too (the kernel's cancel cannot see them), and only
- * those: a recv on another socket goes on.  The same on a ring without
- * io_uring, whose cancel is emulated.
+ * those: a recv on another socket goes on, and another ring's recv on the
+ * same socket too.  The same on a ring without io_uring, whose cancel is
+ * emulated.
  */
 static void test_cancel_fd_fallback_jobs(void)
 {
 	struct sr_ring *r = ring_with("recv", 0, SR_POLICY_GRACEFUL);
-	struct sr_recv_submitted s[2];
+	struct sr_recv_submitted s[2], os;
 	struct sr_recv_completed c;
-	struct sr_buf *b[2];
+	struct sr_buf *b[2], *ob;
+	struct sr_ring *other;
+	struct sr_recv_op oop;
 	int sv[2][2], ret;
 	double t0;
 
@@ -474,6 +485,13 @@ static void test_cancel_fd_fallback_jobs(void)
 		CU_ASSERT_EQUAL(sr_submit(r, &op, &s[i]), 0);
 		CU_ASSERT_EQUAL(sr_poll(r, &s[i], &c), -EAGAIN);
 	}
+	/* Another ring's op on the same socket is that ring's to cancel. */
+	other = ring_with("recv", 0, SR_POLICY_GRACEFUL);
+	ob = sr_buf_alloc(16);
+	CU_ASSERT_FATAL(ob != NULL);
+	oop = sr_recv(sv[0][0], ob);
+	CU_ASSERT_EQUAL(sr_submit(other, &oop, &os), 0);
+	CU_ASSERT_EQUAL(sr_poll(other, &os, &c), -EAGAIN);
 	CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, sv[0][0]), 1);
 	t0 = now();
 	while ((ret = sr_poll(r, &s[0], &c)) == -EAGAIN && now() - t0 < 2.0)
@@ -489,6 +507,12 @@ static void test_cancel_fd_fallback_jobs(void)
 	CU_ASSERT_EQUAL(sr_wait(r, &s[1], &c), 0);
 	CU_ASSERT_EQUAL(c.res, 1);
 	CU_ASSERT_EQUAL(sr_ring_cancel_fd(r, -1), -EBADF);
+	CU_ASSERT_EQUAL(sr_poll(other, &os, &c), -EAGAIN);
+	CU_ASSERT_EQUAL(sr_ring_cancel_fd(other, sv[0][0]), 1);
+	CU_ASSERT_EQUAL(sr_wait(other, &os, &c), 0);
+	CU_ASSERT_EQUAL(c.res, -ECANCELED);
+	CU_ASSERT_EQUAL(sr_ring_destroy(other), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(ob), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 	for (int i = 0; i < 2; i++) {
 		CU_ASSERT_EQUAL(sr_buf_free(b[i]), 0);
