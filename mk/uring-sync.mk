@@ -44,7 +44,8 @@ $(BUILD)/inst/uring-sync: $(US_SRC) $(US_HDR) $(HEADERS) $(LIB_SO) $(INSTALL_STA
 	$(Q)$(LINK_INSTALLED) $(US_SRC) $(INSTALLED_LIBS)
 
 # Long workloads, not in make check: the real-tree copy against cp -a and
-# rsync -aHAX, and the 1,000,000-entry memory run (bench/results/tree_copy.*).
+# rsync -aHAX (onto a fresh ext4 a copy when run as root, and under
+# US_BENCH_DATA), and the 1,000,000-entry memory run (bench/results/tree_copy.*).
 US_BENCH_DATA ?= /tmp/uring-sync-bench
 bench-uring-sync: $(US_BIN)
 	$(PYTHON) bench/tree_copy.py --bin $(US_BIN) --data $(US_BENCH_DATA) --out bench/results
