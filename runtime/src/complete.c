@@ -63,9 +63,13 @@ void sr__deliver_pending(struct sr_ring *r)
 			r->_slotx[slot]._deliver = NULL;
 			r->_slots[slot]._state = SR__SLOT_INFLIGHT;
 			sr__free_slot(r, slot);
-		} else if (r->_slotx[slot]._fb) {
+		} else if (r->_slotx[slot]._fb && r->_owner != SR__OWNER_FORKED) {
 			sr__be(r)->consumed(r, slot);
 		}
+		/* A callback that called fork() returns in the child too, where
+		 * the ring is the parent's: the rest is not the child's to run. */
+		if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
+			break;
 	}
 	x->delivering--;
 }
@@ -230,6 +234,10 @@ int sr__not_done(struct sr_ring *r, const struct sr_handle *h, unsigned op, cons
 		struct sr_slot *s;
 		int ret;
 
+		/* A callback run on the way called fork(): in the child the ring
+		 * is the parent's, and its CQ too. */
+		if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
+			return sr__not_owner(r, fn);
 		idx = sr__slot_of(r, h, op);
 		if (idx == SR__NONE || (r->_slots[idx]._flags & SR__SF_CB))
 			return sr__handle_error(r, h, op, fn);

@@ -194,6 +194,9 @@ int sr__wait_some(struct sr_ring *r, bool block)
 
 	if (sr__unlikely(r->_ext->capture))
 		return capture_wait();
+	/* A wait whose callback called fork() goes on in the child too. */
+	if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
+		return sr__not_owner(r, "ring");
 	sr__be_submit(r);
 	n = reap_all(r, block && !r->_uring_up);
 	if (n) {

@@ -48,6 +48,9 @@ int sr_ring_run(struct sr_ring *r)
 		ret = sr__wait_some(r, true);
 		if (ret < 0)
 			return sr__interrupted(ret, __func__);
+		/* A callback called fork(): in the child the ring is the parent's. */
+		if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
+			return sr__not_owner(r, __func__);
 	}
 	return 0;
 }

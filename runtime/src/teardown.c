@@ -163,6 +163,8 @@ static void ring_free(struct sr_ring *r)
  */
 static int destroy_forked(struct sr_ring *r)
 {
+	/* A completion waiting for its callback may have had its finish
+	 * already: giving the same buffers back twice changes nothing. */
 	for (unsigned i = 0; i < r->_nslots; i++) {
 		struct sr_slot *s = &r->_slots[i];
 
@@ -182,6 +184,9 @@ static int ring_destroy(struct sr_ring *r, int timeout_ms, const char *fn)
 	if (!r)
 		return 0;
 	x = r->_ext;
+	if (r->_owner == SR__OWNER_FORKED && x->delivering)
+		return sr__fail(-EDEADLK, "%s: called in a child of fork() from a completion callback of "
+				"the ring: return from the callback first, then release the copy", fn);
 	if (r->_owner == SR__OWNER_FORKED)
 		return destroy_forked(r);
 	ret = sr__ring_use(r, fn);

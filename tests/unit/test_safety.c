@@ -993,6 +993,180 @@ static void test_fork_pool(void)
 }
 
 /*
+ * fork() from a completion callback: the callback returns in the child
+ * too, into the runtime's delivery loop.  There the ring is the parent's:
+ * no other callback runs in the child, the wait it was in (sr_ring_run or
+ * sr_wait) ends with EPERM (on a movable ring it would otherwise go on
+ * reaping the parent's completions),
+ * releasing the copy from inside the callback is refused (it would free
+ * the loop's ring under it), and after it every buffer is the child's:
+ * the delivered read's, the completed ones' waiting for their callbacks
+ * (a readv whose pool buffer went home at its completion: not twice; a
+ * read whose buffer comes back with its callback) and the in-flight
+ * recv's.  The parent's callbacks all run, each with its data.
+ */
+static struct {
+	struct sr_pool *pool;
+	struct sr_buf *rd[2], *rv, *rc;
+	unsigned seen, child_bad;
+	bool child;
+	int sv[2];
+} fcb;
+
+static void fcb_read(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	fcb.seen++;
+	CU_ASSERT(c->res == 4 && buf_says(c->buf, "file"));
+	if (!arg)
+		return;
+	if (fork() == 0) {
+		alarm(10);
+		fcb.child = true;
+		fcb.child_bad = sr_ring_destroy(r) != -EDEADLK;
+		fcb.child_bad |= !strstr(sr_last_error(), "from a completion callback") << 1;
+		return;
+	}
+	/* The parent: the wait it is in ends (run) or its op completes (wait). */
+	sr_ring_stop(r);
+	CU_ASSERT_EQUAL(send(fcb.sv[1], "net", 3, 0), 3);
+}
+
+static void fcb_readv(struct sr_ring *r, struct sr_readv_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	fcb.seen++;
+	CU_ASSERT_EQUAL(c->res, 4);
+}
+
+static void fcb_recv(struct sr_ring *r, struct sr_recv_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	fcb.seen++;
+	CU_ASSERT(c->res == 3 && buf_says(c->buf, "net"));
+}
+
+/* What the parent is in when the callback forks: sr_ring_run (the recv has
+ * a callback), sr_wait for the recv, or sr_wait for a multishot recv's
+ * next completion. */
+enum { FCB_RUN, FCB_WAIT, FCB_STREAM };
+
+static void fork_in_callback_case(unsigned flags, int mode)
+{
+	static const char *const why[] = {
+		[FCB_RUN] = "sr_ring_run: the ring was inherited across fork",
+		[FCB_WAIT] = "sr_recv_wait: the ring was inherited across fork",
+		[FCB_STREAM] = "ring: the ring was inherited across fork",
+	};
+	struct sr_ring *r = unit_ring(16, flags);
+	struct sr_bufgroup *g = sr_bufgroup_create(r, 2, 64);
+	int fd = unit_tmp_fd(), pp[2], status = -1, ret;
+	bool wait = mode != FCB_RUN;
+	struct sr_recv_multishot_op ms;
+	struct sr_recv_multishot_submitted mss;
+	struct sr_recv_multishot_completed msc;
+	struct sr_recv_submitted rs;
+	struct sr_recv_completed rcd;
+	struct sr_read_op rd0, rd1;
+	struct sr_readv_op rv;
+	struct sr_recv_op rc;
+
+	memset(&fcb, 0, sizeof(fcb));
+	CU_ASSERT_FATAL(fd >= 0 && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fcb.sv) == 0);
+	CU_ASSERT_FATAL(pwrite(fd, "file", 4, 0) == 4);
+	pipe_new(pp);
+	CU_ASSERT_FATAL(write(pp[1], "pipe", 4) == 4);
+	fcb.pool = sr_pool_create(1, 4096, 0);
+	fcb.rv = sr_pool_take(fcb.pool);
+	CU_ASSERT_FATAL(fcb.rv && sr_buf_set_auto_return(fcb.rv, true) == 0);
+	for (int i = 0; i < 2; i++)
+		fcb.rd[i] = sr_buf_alloc(16);
+	fcb.rc = sr_buf_alloc(16);
+	rd0 = sr_read(fd, fcb.rd[0], 0);
+	rv = sr_readv(pp[0], &fcb.rv, 1, (__u64)-1);
+	rd1 = sr_read(fd, fcb.rd[1], 0);
+	rc = sr_recv(fcb.sv[0], fcb.rc);
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &rd0, fcb_read, (void *)1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &rv, fcb_readv, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &rd1, fcb_read, NULL, NULL), 0);
+	CU_ASSERT_FATAL(g != NULL);
+	ms = sr_recv_multishot(fcb.sv[0], g);
+	if (mode == FCB_STREAM)
+		ret = sr_submit(r, &ms, &mss);
+	else
+		ret = wait ? sr_submit(r, &rc, &rs) : sr_submit_cb(r, &rc, fcb_recv, NULL, NULL);
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	/* The first three completions wait together, so the callback that
+	 * forks has two more queued behind it. */
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	for (int t = 0; t < 2000 && io_uring_cq_ready(sr_ring_uring(r)) < 3; t++)
+		usleep(500);
+	CU_ASSERT_EQUAL(io_uring_cq_ready(sr_ring_uring(r)), 3);
+	if (mode == FCB_STREAM)
+		ret = sr_wait(r, &mss, &msc);
+	else
+		ret = wait ? sr_wait(r, &rs, &rcd) : sr_ring_run(r);
+	if (fcb.child) {
+		unsigned bad = fcb.child_bad;
+
+		bad |= (fcb.seen != 1) << 2;	/* the queued callbacks did not run here */
+		bad |= (ret != -EPERM) << 3;
+		bad |= !strstr(sr_last_error(), why[mode]) << 4;
+		bad |= (sr_ring_destroy(r) != 0) << 5;
+		bad |= (sr_pool_available(fcb.pool) != 1) << 6;	/* home once */
+		for (int i = 0; i < 2; i++)
+			bad |= (sr_buf_free(fcb.rd[i]) != 0) << 7;
+		bad |= (sr_buf_free(fcb.rc) != 0) << 8;
+		if (bad)
+			fprintf(stderr, "child: mode %d: ret=%d seen=%u err=%s\n", mode, ret, fcb.seen, sr_last_error());
+		_exit((int)bad);
+	}
+	CU_ASSERT_EQUAL(ret, 0);
+	if (mode == FCB_WAIT)
+		CU_ASSERT(rcd.res == 3 && buf_says(rcd.buf, "net"));
+	if (mode == FCB_STREAM) {
+		CU_ASSERT(msc.res == 3 && msc.buf && buf_says(msc.buf, "net"));
+		if (msc.buf)
+			sr_bufgroup_recycle(g, msc.buf);
+		CU_ASSERT_EQUAL(sr_cancel(r, &mss), 0);
+		while (msc.more && sr_wait(r, &mss, &msc) == 0)
+			if (msc.buf)
+				sr_bufgroup_recycle(g, msc.buf);
+	}
+	CU_ASSERT(waitpid(-1, &status, 0) > 0 && WIFEXITED(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		printf("\n    child failed checks 0x%x\n", WEXITSTATUS(status));
+	CU_ASSERT_EQUAL(status, 0);
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT_EQUAL(fcb.seen, wait ? 3 : 4);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_pool_available(fcb.pool), 1);
+	CU_ASSERT_EQUAL(sr_pool_destroy(fcb.pool), 0);
+	for (int i = 0; i < 2; i++)
+		sr_buf_free(fcb.rd[i]);
+	sr_buf_free(fcb.rc);
+	pipe_close(pp);
+	close(fcb.sv[0]);
+	close(fcb.sv[1]);
+	close(fd);
+}
+
+static void test_fork_in_callback(void)
+{
+	struct sr_ring *r = unit_ring(4, 0);
+
+	if (unit_needs_uring(r, "completions reaped together"))
+		return;
+	sr_ring_destroy(r);
+	for (int mode = FCB_RUN; mode <= FCB_STREAM; mode++) {
+		fork_in_callback_case(0, mode);
+		fork_in_callback_case(SR_RING_MOVABLE, mode);
+	}
+}
+
+/*
  * fork() while a fallback worker holds a send group's lock (set by hand
  * here, as a worker picking the queue at that moment would): the child's
  * release of its copy takes no group lock (its holder is not in the
@@ -1399,6 +1573,7 @@ void safety_tests(CU_pSuite s)
 		{ "threads: sr_ring_stop from another thread", test_stop_from_thread },
 		{ "fork: the child cannot touch the parent's ring", test_fork },
 		{ "fork: pools across fork", test_fork_pool },
+		{ "fork: from a completion callback", test_fork_in_callback },
 		{ "fork: a send group's lock held at fork()", test_fork_group_lock },
 		{ "teardown: destroy with a deadline", test_destroy_deadline },
 		{ "teardown: alike ops waited for are counted", test_destroy_names_alike },
