@@ -305,7 +305,8 @@ class OpC(View):
     @property
     def commit_flags(self):
         """SR__SF_* for sr__commit: the op's own, then the callback's."""
-        return " | ".join(self.slot_flags + ["(deliver ? SR__SF_CB : 0)"])
+        cb = "SR__SF_CB | SR__SF_DFIN" if self.deliver_finishes else "SR__SF_CB"
+        return " | ".join(self.slot_flags + ["(deliver ? %s : 0)" % cb])
 
     @property
     def return_buffers_fn(self):
@@ -319,6 +320,13 @@ class OpC(View):
         o = self.m
         return (o.shape == "single" and bool(o.buffers) and not
                 (o.bufvecs or o.msghdrs or o.results or o.direct))
+
+    @property
+    def deliver_finishes(self):
+        """A callback's deliver gives the op's buffers back itself, when it
+        runs (SR__SF_DFIN): the same ops as take_head, whose only
+        completion-time work that is; the runtime then calls no finish."""
+        return self.take_head
 
     @property
     def c_plain(self):

@@ -12,7 +12,7 @@
 #include "core.h"
 
 /* Queue entry e (an item, or SR__DQ_SLOT | slot) for delivery. */
-static void dq_push(struct sr_ring *r, uint32_t e)
+static sr__always_inline void dq_push(struct sr_ring *r, uint32_t e)
 {
 	struct sr__ring_ext *x = r->_ext;
 	uint32_t t = x->dq_tail;
@@ -24,6 +24,23 @@ static void dq_push(struct sr_ring *r, uint32_t e)
 	else
 		x->items[t].next = e;
 	x->dq_tail = e;
+}
+
+/*
+ * A single-shot callback op whose deliver gives its buffers back
+ * (SR__SF_DFIN): its completion only waits in the delivery queue.
+ */
+static sr__always_inline bool dfin(uint8_t flags)
+{
+	return (flags & (SR__SF_DFIN | SR__SF_MULTI | SR__SF_NOTIF)) == SR__SF_DFIN;
+}
+
+static sr__always_inline void dfin_queue(struct sr_ring *r, struct sr_slot *s, uint32_t idx, int32_t res, uint32_t cf)
+{
+	sr__count_done(r, res);
+	s->_res = res;
+	s->_cflags = cf;
+	dq_push(r, SR__DQ_SLOT | idx);
 }
 
 void sr__deliver_pending(struct sr_ring *r)
@@ -91,6 +108,10 @@ static sr__always_inline bool complete(struct sr_ring *r, uint32_t idx, int32_t 
 	uint32_t item = SR__NONE;
 	bool final;
 
+	if (sr__likely(dfin(flags))) {
+		dfin_queue(r, s, idx, res, cf);
+		return true;
+	}
 	if (flags & SR__SF_NOTIF)
 		final = (cf & IORING_CQE_F_NOTIF) || !(cf & IORING_CQE_F_MORE);
 	else if (flags & SR__SF_MULTI)
@@ -115,7 +136,7 @@ static sr__always_inline bool complete(struct sr_ring *r, uint32_t idx, int32_t 
 			cf = 0;
 		}
 	}
-	if (flags & SR__SF_FINISH)
+	if ((flags & (SR__SF_FINISH | SR__SF_DFIN)) == SR__SF_FINISH)
 		sr_op_table[sr__slot_op(s)].finish(r, idx, res, cf, final);
 	if (flags & SR__SF_MULTI) {
 		if (item == SR__NONE)
@@ -173,9 +194,8 @@ static bool raw_keep(struct sr_ring *r, const struct io_uring_cqe *cqe)
 	return true;
 }
 
-/* CQEs off the inline path: ops with more than a plain completion, the
- * runtime's own requests, and raw ops. */
-bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
+/* Never inlined: sr__reap_special's common case then saves no registers. */
+static __attribute__((noinline)) bool reap_other(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
 	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
@@ -195,6 +215,28 @@ bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
 		return true;
 	}
 	return complete(r, idx, cqe->res, cqe->flags);
+}
+
+/*
+ * CQEs off the inline path: ops with more than a plain completion, the
+ * runtime's own requests, and raw ops.  A live single-shot callback op
+ * whose deliver finishes it (the callback path's common case) is queued
+ * here, without the registers the general case needs.
+ */
+bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
+
+	if (sr__likely((ud & SR__UD_TRACKED) && (ud & SR__UD_OP_MASK) != SR__UD_OP_MASK && idx < r->_nslots)) {
+		struct sr_slot *s = &r->_slots[idx];
+
+		if (sr__likely(s->_ud == ud && s->_state == SR__SLOT_INFLIGHT && dfin(s->_flags))) {
+			dfin_queue(r, s, idx, cqe->res, cqe->flags);
+			return true;
+		}
+	}
+	return reap_other(r, cqe);
 }
 
 /* --- waiting for an op, or a stream's next item ------------------------------------ */

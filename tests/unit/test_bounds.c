@@ -2764,6 +2764,132 @@ static void test_callback_queue_mixed(void)
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 }
 
+/*
+ * The inline submit and deliver of a read_cb in a program built before
+ * SR__SF_DFIN: the runtime gives its buffer back at completion, through
+ * the op's finish, and its deliver does not.
+ */
+static void old_read_deliver(struct sr_ring *r, uint32_t idx)
+{
+	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
+	struct sr_read_completed c;
+
+	sr__read_fill(r, idx, &e, &c);
+	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
+}
+
+static int old_read_submit_cb(struct sr_ring *r, int fd, struct sr_buf *buf, sr_read_cb cb, void *arg)
+{
+	struct sr_read_op op = sr_read(fd, buf, 0);
+	struct sr_handle h;
+	struct sr__begun b = sr__begin(r, &op.base, SR_OP_READ);
+
+	if (!b.sqe)
+		return sr__begin_error();
+	sr__track_cb(r, b.idx, old_read_deliver, (void (*)(void))cb, arg);
+	r->_slotx[b.idx]._lent[0] = buf;
+	sr__buf_lend(r, buf, SR_OP_READ);
+	sr_prep_read(b.sqe, fd, sr__buf_io_ptr(buf), (unsigned)sr__buf_io_len(buf, SR__OUT), 0);
+	sr__commit(r, &op.base, SR_OP_READ, b, b.sqe, &h, SR__SF_FINISH | SR__SF_CB);
+	return 0;
+}
+
+static struct sr_buf *dfin_bufs[6];
+static bool dfin_done[6], dfin_all_reaped;
+static unsigned dfin_seen;
+
+/* Callback i: its own buffer is the caller's, with the data; an op of this
+ * program not delivered yet still holds its buffer (it comes back with its
+ * own callback), an old program's is back once completed. */
+static void dfin_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	unsigned i = (unsigned)(uintptr_t)arg;
+
+	(void)r;
+	CU_ASSERT_FATAL(i < 6 && !dfin_done[i]);
+	dfin_done[i] = true;
+	dfin_seen++;
+	CU_ASSERT_EQUAL(c->res, 5);
+	CU_ASSERT_PTR_EQUAL(c->buf, dfin_bufs[i]);
+	CU_ASSERT_EQUAL(sr_buf_len(c->buf), 5);
+	CU_ASSERT(!memcmp(sr_buf_data(c->buf), "hello", 5));
+	CU_ASSERT(usable(c->buf));
+	for (unsigned j = 0; j < 6; j++) {
+		if (dfin_done[j])
+			continue;
+		if (j % 2 == 0 || dfin_all_reaped)
+			CU_ASSERT_EQUAL(sr_buf_is_lent(dfin_bufs[j]), j % 2 == 0);
+	}
+}
+
+static void dfin_any_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	dfin_seen++;
+	CU_ASSERT(c->res == 5 || c->res == -ECANCELED);
+	CU_ASSERT(usable(c->buf));
+}
+
+/* A read with a callback gives its buffer back when its callback runs;
+ * one submitted by a program built before that, at its completion. */
+static void test_callback_buffer_back(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+	int fd = unit_tmp_fd();
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "hello", 5, 0), 5);
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring_params p = { .entries = 16, .flags = kinds[k] };
+		struct sr_ring *r = NULL;
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+		for (unsigned i = 0; i < 6; i++)
+			dfin_bufs[i] = sr_buf_alloc(64);
+		for (int round = 0; round < 2; round++) {
+			memset(dfin_done, 0, sizeof(dfin_done));
+			dfin_seen = 0;
+			for (unsigned i = 0; i < 6; i++) {
+				struct sr_read_op op = sr_read(fd, dfin_bufs[i], 0);
+				int ret = i % 2 ? old_read_submit_cb(r, fd, dfin_bufs[i], dfin_cb, (void *)(uintptr_t)i)
+						: sr_submit_cb(r, &op, dfin_cb, (void *)(uintptr_t)i, NULL);
+
+				CU_ASSERT_EQUAL(ret, 0);
+			}
+			/* On io_uring, all six completions wait in the CQ before
+			 * the first callback: the old program's buffers are back
+			 * before their callbacks. */
+			dfin_all_reaped = false;
+			if (sr_ring_uring(r)) {
+				CU_ASSERT(sr_ring_submit(r) >= 0);
+				for (int t = 0; t < 2000 && io_uring_cq_ready(sr_ring_uring(r)) < 6; t++)
+					usleep(500);
+				dfin_all_reaped = io_uring_cq_ready(sr_ring_uring(r)) == 6;
+				CU_ASSERT(dfin_all_reaped);
+			}
+			while (dfin_seen < 6 && sr_ring_run_once(r, -1) >= 0)
+				;
+			CU_ASSERT_EQUAL(dfin_seen, 6);
+		}
+		/* Undelivered at destroy: the callbacks run (cancelled or done)
+		 * and every buffer is back. */
+		dfin_seen = 0;
+		for (unsigned i = 0; i < 6; i++) {
+			struct sr_read_op op = sr_read(fd, dfin_bufs[i], 0);
+
+			CU_ASSERT_EQUAL(sr_submit_cb(r, &op, dfin_any_cb, NULL, NULL), 0);
+		}
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		CU_ASSERT_EQUAL(dfin_seen, 6);
+		for (unsigned i = 0; i < 6; i++) {
+			CU_ASSERT(usable(dfin_bufs[i]));
+			CU_ASSERT_EQUAL(sr_buf_free(dfin_bufs[i]), 0);
+		}
+	}
+	close(fd);
+}
+
 /* A wait with a timeout hands the queued SQEs over before it sleeps: the
  * NOP completes at once, not when the 2 s are up. */
 static void test_timed_wait_submits(void)
@@ -3287,6 +3413,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "eventfd from the start; run_once waits as told", test_ring_waits);
 	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
 	CU_add_test(s, "callbacks queued through slots and through items, in order", test_callback_queue_mixed);
+	CU_add_test(s, "a callback read's buffer is back when its callback runs", test_callback_buffer_back);
 	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);

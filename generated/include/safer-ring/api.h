@@ -959,7 +959,7 @@ sr__read_fixed_submit(struct sr_ring *r, struct sr_read_fixed_op *op, struct sr_
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_READ_FIXED);
 	sr_prep_read_fixed(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset, (int)op->buf->_reg_index);
-	sr__commit(r, &op->base, SR_OP_READ_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -989,6 +989,7 @@ sr__read_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_fixed_completed c;
 
+	sr__read_fixed_return_buffers(r, idx, e.res);
 	sr__read_fixed_fill(r, idx, &e, &c);
 	((sr_read_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -1180,7 +1181,7 @@ sr__write_fixed_submit(struct sr_ring *r, struct sr_write_fixed_op *op, struct s
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_WRITE_FIXED);
 	sr_prep_write_fixed(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset, (int)op->buf->_reg_index);
-	sr__commit(r, &op->base, SR_OP_WRITE_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITE_FIXED, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -1210,6 +1211,7 @@ sr__write_fixed_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_write_fixed_completed c;
 
+	sr__write_fixed_return_buffers(r, idx, e.res);
 	sr__write_fixed_fill(r, idx, &e, &c);
 	((sr_write_fixed_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -6795,7 +6797,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	sr__buf_lend(r, op->buf, SR_OP_READ);
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -6825,6 +6827,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_completed c;
 
+	sr__read_return_buffers(r, idx, e.res);
 	sr__read_fill(r, idx, &e, &c);
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -7023,7 +7026,7 @@ sr__write_submit(struct sr_ring *r, struct sr_write_op *op, struct sr_handle *h,
 	sr__buf_lend(r, op->buf, SR_OP_WRITE);
 	sr_prep_write(sqe, op->fd, (const void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__IN)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
-	sr__commit(r, &op->base, SR_OP_WRITE, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_WRITE, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -7053,6 +7056,7 @@ sr__write_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_write_completed c;
 
+	sr__write_return_buffers(r, idx, e.res);
 	sr__write_fill(r, idx, &e, &c);
 	((sr_write_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -7978,7 +7982,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
 	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
-	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -8008,6 +8012,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_send_completed c;
 
+	sr__send_return_buffers(r, idx, e.res);
 	sr__send_fill(r, idx, &e, &c);
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -8228,7 +8233,7 @@ sr__sendto_submit(struct sr_ring *r, struct sr_sendto_op *op, struct sr_handle *
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SENDTO);
 	sr_prep_sendto(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags, (const struct sockaddr *)cp_addr, op->addrlen);
-	sr__commit(r, &op->base, SR_OP_SENDTO, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SENDTO, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -8258,6 +8263,7 @@ sr__sendto_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_sendto_completed c;
 
+	sr__sendto_return_buffers(r, idx, e.res);
 	sr__sendto_fill(r, idx, &e, &c);
 	((sr_sendto_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -8672,7 +8678,7 @@ sr__recv_submit(struct sr_ring *r, struct sr_recv_op *op, struct sr_handle *h,
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_RECV);
 	sr_prep_recv(sqe, op->sockfd, (void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__OUT)), op->flags);
-	sr__commit(r, &op->base, SR_OP_RECV, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_RECV, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -8702,6 +8708,7 @@ sr__recv_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_recv_completed c;
 
+	sr__recv_return_buffers(r, idx, e.res);
 	sr__recv_fill(r, idx, &e, &c);
 	((sr_recv_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -12910,7 +12917,7 @@ sr__fgetxattr_submit(struct sr_ring *r, struct sr_fgetxattr_op *op, struct sr_ha
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_FGETXATTR);
 	sr_prep_fgetxattr(sqe, op->fd, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
-	sr__commit(r, &op->base, SR_OP_FGETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_FGETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -12940,6 +12947,7 @@ sr__fgetxattr_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_fgetxattr_completed c;
 
+	sr__fgetxattr_return_buffers(r, idx, e.res);
 	sr__fgetxattr_fill(r, idx, &e, &c);
 	((sr_fgetxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -13150,7 +13158,7 @@ sr__getxattr_submit(struct sr_ring *r, struct sr_getxattr_op *op, struct sr_hand
 	r->_slotx[idx]._lent[0] = op->value;
 	sr__buf_lend(r, op->value, SR_OP_GETXATTR);
 	sr_prep_getxattr(sqe, (const char *)cp_name, (char *)sr__buf_io_ptr(op->value), (const char *)cp_path, (unsigned)(sr__buf_io_len(op->value, SR__OUT)));
-	sr__commit(r, &op->base, SR_OP_GETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_GETXATTR, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -13180,6 +13188,7 @@ sr__getxattr_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_getxattr_completed c;
 
+	sr__getxattr_return_buffers(r, idx, e.res);
 	sr__getxattr_fill(r, idx, &e, &c);
 	((sr_getxattr_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -17821,7 +17830,7 @@ sr__epoll_wait_submit(struct sr_ring *r, struct sr_epoll_wait_op *op, struct sr_
 	r->_slotx[idx]._lent[0] = op->events;
 	sr__buf_lend(r, op->events, SR_OP_EPOLL_WAIT);
 	sr_prep_epoll_wait(sqe, op->epfd, (struct epoll_event *)sr__buf_io_ptr(op->events), (int)(sr__buf_io_len(op->events, SR__OUT) / sizeof(struct epoll_event)), op->flags);
-	sr__commit(r, &op->base, SR_OP_EPOLL_WAIT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_EPOLL_WAIT, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -17851,6 +17860,7 @@ sr__epoll_wait_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_epoll_wait_completed c;
 
+	sr__epoll_wait_return_buffers(r, idx, e.res);
 	sr__epoll_wait_fill(r, idx, &e, &c);
 	((sr_epoll_wait_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }

@@ -222,6 +222,8 @@ enum {
 	SR__SF_GOTRES	= 1 << 4,	/* two-phase: result CQE seen */
 	SR__SF_FALLBACK	= 1 << 5,	/* running on the fallback path */
 	SR__SF_CANCEL	= 1 << 6,	/* cancel requested */
+	SR__SF_DFIN	= 1 << 7,	/* a callback op whose deliver gives its buffers back:
+					 * its finish is not called at completion */
 };
 
 /*

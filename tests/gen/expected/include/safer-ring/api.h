@@ -337,7 +337,7 @@ sr__read_submit(struct sr_ring *r, struct sr_read_op *op, struct sr_handle *h,
 	sr_prep_read(sqe, op->fd, (void *)sr__buf_io_ptr(op->buf), (unsigned)(sr__buf_io_len(op->buf, SR__OUT)), op->offset);
 	sr__sqe_put32(sqe, SR_SQE_RW_FLAGS, (__u32)(op->rw_flags));
 	sr__sqe_put64(sqe, SR_SQE_ADDR3, (__u64)(uintptr_t)cp_tag);
-	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_READ, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -367,6 +367,7 @@ sr__read_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_read_completed c;
 
+	sr__read_return_buffers(r, idx, e.res);
 	sr__read_fill(r, idx, &e, &c);
 	((sr_read_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
@@ -1165,7 +1166,7 @@ sr__send_submit(struct sr_ring *r, struct sr_send_op *op, struct sr_handle *h,
 	r->_slotx[idx]._lent[0] = op->buf;
 	sr__buf_lend(r, op->buf, SR_OP_SEND);
 	sr_prep_send(sqe, op->sockfd, (const void *)sr__buf_io_ptr(op->buf), (size_t)(sr__buf_io_len(op->buf, SR__IN)), op->flags);
-	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB : 0));
+	sr__commit(r, &op->base, SR_OP_SEND, b, sqe, h, SR__SF_FINISH | (deliver ? SR__SF_CB | SR__SF_DFIN : 0));
 	return 0;
 }
 
@@ -1195,6 +1196,7 @@ sr__send_deliver(struct sr_ring *r, uint32_t idx)
 	struct sr_cqe e = { r->_slots[idx]._res, r->_slots[idx]._cflags };
 	struct sr_send_completed c;
 
+	sr__send_return_buffers(r, idx, e.res);
 	sr__send_fill(r, idx, &e, &c);
 	((sr_send_cb)r->_slotx[idx]._cb)(r, &c, r->_slotx[idx]._cb_arg);
 }
