@@ -11,7 +11,12 @@
 
 #include "core.h"
 
-/* Queue entry e (an item, or SR__DQ_SLOT | slot) for delivery. */
+/*
+ * Queue entry e (an item, or SR__DQ_SLOT | slot) for delivery.  A slot in
+ * the queue links to the next entry through its free-list link, unused
+ * while the slot is (it is freed only once delivered); the tail's link is
+ * not kept: an entry is in the queue once, so the tail is known by name.
+ */
 static sr__always_inline void dq_push(struct sr_ring *r, uint32_t e)
 {
 	struct sr__ring_ext *x = r->_ext;
@@ -20,7 +25,7 @@ static sr__always_inline void dq_push(struct sr_ring *r, uint32_t e)
 	if (t == SR__NONE)
 		x->dq_head = e;
 	else if (t & SR__DQ_SLOT)
-		r->_slotx[t & ~SR__DQ_SLOT]._resv = e;
+		r->_slots[t & ~SR__DQ_SLOT]._next = e;
 	else
 		x->items[t].next = e;
 	x->dq_tail = e;
@@ -55,13 +60,13 @@ void sr__deliver_pending(struct sr_ring *r)
 		uint32_t slot = e & ~SR__DQ_SLOT;
 		bool final = true;
 
-		if (e & SR__DQ_SLOT) {
-			x->dq_head = r->_slotx[slot]._resv;
-			r->_slotx[slot]._resv = SR__NONE;
-		} else {
+		if (e == x->dq_tail)
+			x->dq_head = x->dq_tail = SR__NONE;
+		else
+			x->dq_head = e & SR__DQ_SLOT ? r->_slots[slot]._next : x->items[e].next;
+		if (!(e & SR__DQ_SLOT)) {
 			struct sr__item it = x->items[e];
 
-			x->dq_head = it.next;
 			sr__item_free(r, e);
 			slot = it.slot;
 			if (r->_slots[slot]._flags & SR__SF_MULTI) {
@@ -71,8 +76,6 @@ void sr__deliver_pending(struct sr_ring *r)
 			}
 			r->_slotx[slot]._fgen[0] = it.fgen;
 		}
-		if (x->dq_head == SR__NONE)
-			x->dq_tail = SR__NONE;
 		r->_slotx[slot]._deliver(r, slot);
 		/* The callback may have grown the table: index again. */
 		if (final) {

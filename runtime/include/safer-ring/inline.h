@@ -185,7 +185,7 @@ struct sr_slot {
 	uint8_t _state;		/* SR__SLOT_*: INFLIGHT unless a completion waits in _res */
 	uint8_t _flags;		/* SR__SF_*: anything beyond a plain single CQE */
 	uint16_t _pad;
-	uint32_t _next;		/* free list link */
+	uint32_t _next;		/* free list link; the delivery queue's for a callback op */
 };
 
 /* The rest of a slot (a parallel array): only ops that need it touch it. */
@@ -194,8 +194,7 @@ struct sr_slotx {
 	uint32_t _store_cap;
 	uint32_t _qhead;	/* multishot: queued completions (item pool indexes) */
 	uint32_t _qtail;
-	uint32_t _resv;		/* the item reserved for the final completion, or SR__NONE;
-				 * a single-shot callback's link in the delivery queue */
+	uint32_t _resv;		/* the item reserved for the final completion, or SR__NONE */
 	int32_t _res0;		/* two-phase ops: the result CQE's res */
 	uint32_t _cflags0;
 	sr__deliver_fn _deliver;	/* callback trampoline */
