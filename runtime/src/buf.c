@@ -35,7 +35,8 @@ static int buf_usable(const struct sr_buf *b, const char *fn)
 				"sr_pool_take", fn);
 	if (b->_flags & SR__BUF_LENT)
 		return sr__fail(-EBUSY, "%s: the buffer is lent to %s (in flight); its bytes are the kernel's "
-				"until that op completes", fn, op_name(b->_lent_op));
+				"until that op completes (with a callback: until its callback runs)", fn,
+				op_name(b->_lent_op));
 	return 0;
 }
 
@@ -101,7 +102,8 @@ int sr_buf_free(struct sr_buf *b)
 		return sr__err(-EINVAL, "not a live buffer (already freed, or not from sr_buf_alloc/_wrap)");
 	if (b->_flags & SR__BUF_LENT)
 		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it comes back when "
-				"that op completes: wait for it or cancel it, then free", op_name(b->_lent_op));
+				"that op completes (with a callback: when its callback runs): wait for it or "
+				"cancel it, then free", op_name(b->_lent_op));
 	if (b->_flags & SR__BUF_REGISTERED)
 		return sr__err(-EBUSY, "the buffer is registered with a ring; "
 				"sr_ring_unregister_buffers first");

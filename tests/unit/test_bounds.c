@@ -2819,6 +2819,8 @@ static void dfin_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
 			continue;
 		if (j % 2 == 0 || dfin_all_reaped)
 			CU_ASSERT_EQUAL(sr_buf_is_lent(dfin_bufs[j]), j % 2 == 0);
+		if (j % 2 == 0)
+			CU_ASSERT(!sr_buf_data(dfin_bufs[j]) && strstr(sr_last_error(), "until its callback runs"));
 	}
 }
 
