@@ -96,6 +96,10 @@ static int drain(struct sr_ring *r, int timeout_ms, const char *fn)
 	for (;;) {
 		double t = now_s(), left = 1e9;
 
+		/* A callback run here called fork(): in the child the ring is
+		 * the parent's (its copy is released by destroying it again). */
+		if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
+			return sr__not_owner(r, fn);
 		if (!count_busy(r))
 			return 0;
 		if (timeout_ms >= 0) {
