@@ -2892,6 +2892,63 @@ static void test_callback_buffer_back(void)
 	close(fd);
 }
 
+static unsigned raw0_cbs;
+
+static void raw0_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	raw0_cbs++;
+	CU_ASSERT_EQUAL(c->res, 5);
+}
+
+/*
+ * A raw op's user_data is the caller's: 0 looks like a free slot's (its
+ * _ud is 0, its state INFLIGHT, its flags the last op's).  Slot 0 free
+ * after a callback read, another callback read in slot 1, a raw NOP with
+ * user_data 0 reaped by sr_ring_run: the NOP's CQE is the caller's to
+ * reap, and no callback runs for it.
+ */
+static void test_raw_user_data_zero(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_buf *b[2] = { sr_buf_alloc(16), sr_buf_alloc(16) };
+	struct io_uring_cqe cqe;
+	int fd = unit_tmp_fd();
+
+	if (unit_needs_uring(r, "raw ops")) {
+		sr_buf_free(b[0]);
+		sr_buf_free(b[1]);
+		close(fd);
+		return;
+	}
+	CU_ASSERT_FATAL(fd >= 0 && pwrite(fd, "hello", 5, 0) == 5);
+	for (int i = 0; i < 2; i++) {
+		struct sr_read_op op = sr_read(fd, b[i], 0);
+
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &op, raw0_cb, NULL, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT_EQUAL(raw0_cbs, 2);
+	{
+		struct sr_read_op op = sr_read(fd, b[0], 0);
+
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &op, raw0_cb, NULL, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(sr_nop_raw(r, 0), 0);
+	CU_ASSERT_EQUAL(sr_ring_submit(r), 2);
+	for (int t = 0; t < 2000 && io_uring_cq_ready(sr_ring_uring(r)) < 2; t++)
+		usleep(500);
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	CU_ASSERT_EQUAL(raw0_cbs, 3);
+	CU_ASSERT_EQUAL(sr_raw_reap(r, &cqe, 1), 1);
+	CU_ASSERT(cqe.user_data == 0 && cqe.res == 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	sr_buf_free(b[0]);
+	sr_buf_free(b[1]);
+	close(fd);
+}
+
 /* A wait with a timeout hands the queued SQEs over before it sleeps: the
  * NOP completes at once, not when the 2 s are up. */
 static void test_timed_wait_submits(void)
@@ -3416,6 +3473,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "handles one past the table, stale over a completed op", test_handle_edges);
 	CU_add_test(s, "callbacks queued through slots and through items, in order", test_callback_queue_mixed);
 	CU_add_test(s, "a callback read's buffer is back when its callback runs", test_callback_buffer_back);
+	CU_add_test(s, "a raw op's user_data 0 is not a free slot's", test_raw_user_data_zero);
 	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
