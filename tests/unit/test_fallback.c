@@ -866,6 +866,59 @@ static void test_rearm_stream(void)
 	sr_ring_destroy(r);
 }
 
+static unsigned rearm_seen;
+static int rearm_final = 1;
+
+static void rearm_cb(struct sr_ring *r, struct sr_multishot_accept_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	rearm_seen++;
+	if (c->res >= 0)
+		close(c->res);
+	if (!c->more)
+		rearm_final = c->res;
+}
+
+/* The same stream delivered to a callback: after each item the backend
+ * asks again, so the next connection, made only then, is delivered too. */
+static void test_rearm_stream_cb(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring *r = ring_with("multishot_accept", kinds[k], SR_POLICY_GRACEFUL);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sr_multishot_accept_submitted s;
+		struct sr_multishot_accept_op op;
+		socklen_t len = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cl[3];
+
+		CU_ASSERT_FATAL(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 8) == 0);
+		getsockname(l, (struct sockaddr *)&a, &len);
+		rearm_seen = 0;
+		rearm_final = 1;
+		op = sr_multishot_accept(l);
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &op, rearm_cb, NULL, &s), 0);
+		for (unsigned i = 0; i < 3; i++) {
+			double t0 = now();
+
+			cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			CU_ASSERT(connect(cl[i], (struct sockaddr *)&a, sizeof(a)) == 0);
+			while (rearm_seen < i + 1 && now() - t0 < 5)
+				CU_ASSERT(sr_ring_run_once(r, 100) >= 0);
+			CU_ASSERT_EQUAL(rearm_seen, i + 1);
+		}
+		CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		CU_ASSERT_EQUAL(rearm_final, -ECANCELED);
+		for (int i = 0; i < 3; i++)
+			close(cl[i]);
+		close(l);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	}
+}
+
 /*
  * A re-armed readiness stream reports each readiness once: its item is
  * taken, the fd drained, and only then does it ask again.  The worker
@@ -1100,5 +1153,6 @@ void fallback_tests(CU_pSuite s)
 	CU_add_test(s, "fallback: WARN, STRICT and sr_op_status", test_policies);
 	CU_add_test(s, "fallback: ring fd and eventfd without io_uring", test_outer_loop);
 	CU_add_test(s, "fallback: multishot re-armed", test_rearm_stream);
+	CU_add_test(s, "fallback: multishot re-armed, to a callback", test_rearm_stream_cb);
 	CU_add_test(s, "fallback: SR_RING_FB_INLINE", test_fb_inline);
 }
