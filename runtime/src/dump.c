@@ -328,6 +328,18 @@ static void dump_pools(struct out *o, struct sr_ring *r)
 	close_list(o);
 }
 
+/* Items in use: streams' queued completions, callbacks waiting for
+ * delivery, reservations for final completions. */
+static unsigned items_used(const struct sr_ring *r)
+{
+	const struct sr__ring_ext *x = r->_ext;
+	unsigned n = x->nitems;
+
+	for (uint32_t i = x->free_item; i != SR__NONE && n; i = x->items[i].next)
+		n--;
+	return n;
+}
+
 static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 {
 	struct out o = { .f = f, .json = json, .first = true };
@@ -356,6 +368,7 @@ static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 	num(&o, "ring_flags", r->_flags & ~SR__RING_MEMCHECK);
 	num(&o, "slots", r->_nslots);
 	num(&o, "inflight", st.inflight);
+	num(&o, "items", items_used(r));
 	if (!json)
 		fputc('\n', f);
 	open_obj(&o, "sq", "sq");

@@ -2949,6 +2949,87 @@ static void test_raw_user_data_zero(void)
 	close(fd);
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The items in use, from the dump's ring line. */
+static unsigned dump_items(struct sr_ring *r)
+{
+	char text[16384], *at;
+	FILE *f = fmemopen(text, sizeof(text) - 1, "w");
+	unsigned n = ~0u;
+
+	CU_ASSERT_FATAL(f != NULL);
+	text[0] = 0;
+	CU_ASSERT_EQUAL(sr_ring_dump(r, f), 0);
+	fclose(f);
+	text[sizeof(text) - 1] = 0;
+	at = strstr(text, " items=");
+	CU_ASSERT(at && sscanf(at, " items=%u", &n) == 1);
+	return n;
+}
+
+static unsigned item_cbs;
+static bool item_more = true;
+
+static void item_cb(struct sr_ring *r, struct sr_recv_multishot_completed *c, void *arg)
+{
+	item_cbs++;
+	item_more = c->more;
+	if (c->buf)
+		sr_bufgroup_recycle((struct sr_bufgroup *)arg, c->buf);
+	(void)r;
+}
+
+/* A stream delivered to a callback holds one item (for its last
+ * completion) while it runs, each delivered completion's item is given
+ * back, and none is left when it ends. */
+static void test_stream_items_back(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring_params p = { .entries = 16, .flags = kinds[k] };
+		struct sr_ring *r = NULL;
+		struct sr_bufgroup *g;
+		struct sr_recv_multishot_submitted s;
+		struct sr_recv_multishot_op op;
+		int sv[2];
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+		g = sr_bufgroup_create(r, 16, 64);
+		CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+		CU_ASSERT_EQUAL(dump_items(r), 0);
+		op = sr_recv_multishot(sv[0], g);
+		item_cbs = 0;
+		item_more = true;
+		CU_ASSERT_EQUAL(sr_submit_cb(r, &op, item_cb, g, &s), 0);
+		for (unsigned round = 1; round <= 3; round++) {
+			double t0 = mono_now();
+
+			for (int i = 0; i < 4; i++)
+				CU_ASSERT_EQUAL(send(sv[1], "item", 4, 0), 4);
+			while (item_cbs < 4 * round && mono_now() - t0 < 5)
+				CU_ASSERT(sr_ring_run_once(r, 100) >= 0);
+			CU_ASSERT_EQUAL(item_cbs, 4 * round);
+			CU_ASSERT_EQUAL(dump_items(r), 1);
+		}
+		CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		CU_ASSERT(!item_more);
+		CU_ASSERT_EQUAL(dump_items(r), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 /* A wait with a timeout hands the queued SQEs over before it sleeps: the
  * NOP completes at once, not when the 2 s are up. */
 static void test_timed_wait_submits(void)
@@ -3474,6 +3555,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "callbacks queued through slots and through items, in order", test_callback_queue_mixed);
 	CU_add_test(s, "a callback read's buffer is back when its callback runs", test_callback_buffer_back);
 	CU_add_test(s, "a raw op's user_data 0 is not a free slot's", test_raw_user_data_zero);
+	CU_add_test(s, "a stream's callback items are given back", test_stream_items_back);
 	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);
