@@ -31,23 +31,6 @@ static sr__always_inline void dq_push(struct sr_ring *r, uint32_t e)
 	x->dq_tail = e;
 }
 
-/*
- * A single-shot callback op whose deliver gives its buffers back
- * (SR__SF_DFIN): its completion only waits in the delivery queue.
- */
-static sr__always_inline bool dfin(uint8_t flags)
-{
-	return (flags & (SR__SF_DFIN | SR__SF_MULTI | SR__SF_NOTIF)) == SR__SF_DFIN;
-}
-
-static sr__always_inline void dfin_queue(struct sr_ring *r, struct sr_slot *s, uint32_t idx, int32_t res, uint32_t cf)
-{
-	sr__count_done(r, res);
-	s->_res = res;
-	s->_cflags = cf;
-	dq_push(r, SR__DQ_SLOT | idx);
-}
-
 void sr__deliver_pending(struct sr_ring *r)
 {
 	struct sr__ring_ext *x = r->_ext;
@@ -111,10 +94,6 @@ static sr__always_inline bool complete(struct sr_ring *r, uint32_t idx, int32_t 
 	uint32_t item = SR__NONE;
 	bool final;
 
-	if (sr__likely(dfin(flags))) {
-		dfin_queue(r, s, idx, res, cf);
-		return true;
-	}
 	if (flags & SR__SF_NOTIF)
 		final = (cf & IORING_CQE_F_NOTIF) || !(cf & IORING_CQE_F_MORE);
 	else if (flags & SR__SF_MULTI)
@@ -222,20 +201,26 @@ static __attribute__((noinline)) bool reap_other(struct sr_ring *r, const struct
 
 /*
  * CQEs off the inline path: ops with more than a plain completion, the
- * runtime's own requests, and raw ops.  A live single-shot callback op
- * whose deliver finishes it (the callback path's common case) is queued
- * here, without the registers the general case needs.
+ * runtime's own requests, and raw ops.  The callback path's common case,
+ * a live single-shot op whose deliver gives its buffers back
+ * (SR__SF_DFIN), is queued here as complete() would, without the
+ * registers the general case needs.  (A runtime request's user_data,
+ * its op bits all ones, matches no slot's.)
  */
 bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
 	uint32_t idx = (uint32_t)(ud & SR__UD_SLOT_MASK);
 
-	if (sr__likely((ud & SR__UD_TRACKED) && (ud & SR__UD_OP_MASK) != SR__UD_OP_MASK && idx < r->_nslots)) {
+	if (sr__likely((ud & SR__UD_TRACKED) && idx < r->_nslots)) {
 		struct sr_slot *s = &r->_slots[idx];
 
-		if (sr__likely(s->_ud == ud && s->_state == SR__SLOT_INFLIGHT && dfin(s->_flags))) {
-			dfin_queue(r, s, idx, cqe->res, cqe->flags);
+		if (sr__likely(s->_ud == ud && s->_state == SR__SLOT_INFLIGHT &&
+			       (s->_flags & (SR__SF_DFIN | SR__SF_MULTI | SR__SF_NOTIF)) == SR__SF_DFIN)) {
+			sr__count_done(r, cqe->res);
+			s->_res = cqe->res;
+			s->_cflags = cqe->flags;
+			dq_push(r, SR__DQ_SLOT | idx);
 			return true;
 		}
 	}
