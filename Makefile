@@ -296,8 +296,12 @@ check-valgrind: $(BUILD)/test_runtime
 	$(Q)for be in uring fallback; do \
 		log=$(BUILD)/valgrind-$$be.log; \
 		SR_BACKEND=$$be timeout -k 10 $(VALGRIND_TIMEOUT) $(VALGRIND) $(BUILD)/test_runtime >$$log 2>&1; rc=$$?; \
-		[ $$rc = 0 ] && continue; tail -40 $$log; \
-		[ $$rc = 124 ] && echo "check-valgrind: the unit suite ($$be backend) did not finish in $(VALGRIND_TIMEOUT) s under valgrind; the last test it started is above"; \
+		[ $$rc = 0 ] && continue; \
+		if grep -q "test_runtime: the test" $$log; then \
+			awk 'st && !/ (at|by) 0x/ { exit } /test_runtime: the test/ { on = 1 } on { print } \
+				/main thread is here/ { st = 1 }' $$log | head -60; \
+		else tail -40 $$log; fi; \
+		echo "check-valgrind: the unit suite ($$be backend) failed (exit $$rc) under valgrind; the last test it started: $$(grep -o 'Test: .*' $$log | tail -1 | sed 's/ \.\.\..*//')"; \
 		exit 1; \
 	done
 	@echo "valgrind: unit suite clean (io_uring and fallback backend)"

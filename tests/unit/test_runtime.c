@@ -7,7 +7,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <execinfo.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,6 +650,156 @@ static void test_interrupted_waits_say_so(void)
 	sr_buf_free(b2);
 }
 
+/*
+ * A test that hangs is named, with what each thread waits in, and the main
+ * thread prints its stack and aborts, instead of
+ * the whole run being killed by a timeout that says nothing.  Every test
+ * runs through watched(), which finds its own function by the test
+ * CUnit is running (on the main thread).  SR_UNIT_TEST_LIMIT: seconds
+ * one test may take (default 300).
+ */
+#define WATCH_SIGNAL (SIGRTMAX - 1)
+
+static struct { CU_pTest t; CU_TestFunc fn; } *watch_fns;
+static unsigned watch_nfns;
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
+static const char *watch_name;
+static unsigned long watch_seq;
+static pthread_t watch_main;
+
+/* The test now running (NULL: none). */
+static void watch_set(const char *name)
+{
+	pthread_mutex_lock(&watch_lock);
+	watch_name = name;
+	watch_seq++;
+	pthread_cond_signal(&watch_cond);
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static void watched(void)
+{
+	CU_pTest t = CU_get_current_test();
+
+	watch_set(t->pName);
+	for (unsigned i = 0; i < watch_nfns; i++)
+		if (watch_fns[i].t == t)
+			watch_fns[i].fn();
+	watch_set(NULL);	/* (a failed CU_ASSERT_FATAL skips this: the next test sets its own) */
+}
+
+/* Each thread of this process and the system call it is in. */
+static void watch_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[300], line[256] = "", comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(line, sizeof(line), f))
+				line[strcspn(line, "\n")] = 0;
+			fclose(f);
+		}
+		fprintf(stderr, "  thread %s (%s): syscall %s\n", e->d_name, comm, line);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* On the main thread: where it waits, then abort. */
+static void watch_stack(int sig)
+{
+	void *at[64];
+	int n;
+
+	(void)sig;
+	if (RUNNING_ON_VALGRIND) {
+		VALGRIND_PRINTF_BACKTRACE("test_runtime: the main thread is here:\n");
+	} else {
+		fprintf(stderr, "test_runtime: the main thread is here (addr2line -f -e test_runtime):\n");
+		n = backtrace(at, 64);
+		backtrace_symbols_fd(at, n, 2);
+	}
+	abort();
+}
+
+static void *watchdog(void *arg)
+{
+	long limit = (long)(intptr_t)arg;
+
+	pthread_mutex_lock(&watch_lock);
+	for (;;) {
+		unsigned long seq;
+		struct timespec until;
+		int ret = 0;
+
+		while (!watch_name)
+			pthread_cond_wait(&watch_cond, &watch_lock);
+		seq = watch_seq;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += limit;
+		while (seq == watch_seq && ret != ETIMEDOUT)
+			ret = pthread_cond_timedwait(&watch_cond, &watch_lock, &until);
+		if (seq != watch_seq)
+			continue;
+		fprintf(stderr, "test_runtime: the test \"%s\" is still running after %ld s; its threads:\n",
+			watch_name, limit);
+		watch_threads();
+		pthread_kill(watch_main, WATCH_SIGNAL);
+		sleep(10);
+		fprintf(stderr, "test_runtime: the main thread did not take the signal\n");
+		abort();
+	}
+	return NULL;
+}
+
+static void watch_tests(void)
+{
+	const char *env = getenv("SR_UNIT_TEST_LIMIT");
+	long limit = env ? atol(env) : 300;
+	pthread_t dog;
+	void *first[1];
+	sigset_t all, old;
+	unsigned n = 0;
+
+	if (limit <= 0)
+		return;
+	for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext)
+		for (CU_pTest t = s->pTest; t; t = t->pNext)
+			n++;
+	watch_fns = calloc(n, sizeof(*watch_fns));
+	if (!watch_fns)
+		return;
+	for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext)
+		for (CU_pTest t = s->pTest; t; t = t->pNext) {
+			watch_fns[watch_nfns].t = t;
+			watch_fns[watch_nfns++].fn = t->pTestFunc;
+			t->pTestFunc = watched;
+		}
+	watch_main = pthread_self();
+	backtrace(first, 1);	/* loads the unwinder now, not in the signal handler */
+	signal(WATCH_SIGNAL, watch_stack);
+	/* The tests' signals (timers, the fallback's) are not the watchdog's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (!pthread_create(&dog, NULL, watchdog, (void *)(intptr_t)limit))
+		pthread_detach(dog);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* test_runtime [words]: only the tests whose suite/name holds one of the words. */
 static void only_named(int argc, char **argv)
 {
@@ -693,6 +846,11 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--refuse"))
 		return refusal_child(argv[2]);
 	refusal_self(argv[0]);
+	/* Tests of descriptor 0 close and reuse it: it must be open to start with
+	 * (CI may start the suite with stdin closed). */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return 2;
 	/* Line by line, so that a run killed by a timeout shows the test it hung in. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -711,9 +869,12 @@ int main(int argc, char **argv)
 	refusal_tests(CU_add_suite("refusals", NULL, NULL));
 	if (argc > 1)
 		only_named(argc, argv);
+	watch_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
+	watch_set(NULL);
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
+	free(watch_fns);
 	return failed ? 1 : 0;
 }
