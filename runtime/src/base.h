@@ -36,7 +36,8 @@ int sr__ring_use(const struct sr_ring *r, const char *fn);
  * give the ring something new to hold (groups, registrations). */
 int sr__ring_adds(const struct sr_ring *r, const char *fn);
 /* A wait's error as a public call returns it: the layers below leave an
- * interrupted wait (-EINTR) without a message; this says it for fn. */
+ * interrupted wait (-EINTR) without a message, and name no call in theirs
+ * ("ring: ..."); this says it for fn and puts fn's name in. */
 int sr__interrupted(int ret, const char *fn);
 /* fn was called from a completion callback of r: -EDEADLK with a message. */
 int sr__in_callback(const struct sr_ring *r, const char *fn) sr__cold;

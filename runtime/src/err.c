@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base.h"
 
@@ -81,10 +82,25 @@ int sr__in_callback(const struct sr_ring *r, const char *fn)
 			"wait for; return from the callback first (sr_ring_stop ends sr_ring_run)", fn);
 }
 
+/*
+ * The waits under every call (sr__enter, sr__wait_some) do not know which
+ * call they serve: their messages say "ring: ...", and the call's error
+ * exit puts its own name there.
+ */
 int sr__interrupted(int ret, const char *fn)
 {
+	static const char ring[] = "ring: ";
+	size_t n = strlen(fn), len;
+
 	if (ret == -EINTR)
 		return sr__fail(ret, "%s: interrupted by a signal", fn);
+	if (ret >= 0 || ret != errcode || strncmp(errbuf, ring, sizeof(ring) - 1))
+		return ret;
+	len = strlen(errbuf) - 4;	/* the message from ": " on */
+	if (n + len >= sizeof(errbuf))
+		return ret;
+	memmove(errbuf + n, errbuf + 4, len + 1);
+	memcpy(errbuf, fn, n);
 	return ret;
 }
 

@@ -448,12 +448,12 @@ static int child_enter(int err)
 	ret = sr_ring_submit(r);
 	RCHECK(fatal ? ret == -err && said("sr_ring_submit: io_uring_enter failed") : ret >= 0);
 	ret = sr_ring_run_once(r, 0);
-	RCHECK(fatal ? ret == -err && said("ring: io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret >= 0);
+	RCHECK(fatal ? ret == -err && said("sr_ring_run_once: io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret >= 0);
 	ret = sr_poll(r, &sub, &c);
-	RCHECK(fatal ? ret == -err && said("io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret == -EAGAIN);
+	RCHECK(fatal ? ret == -err && said("sr_nop_poll: io_uring_enter failed") : err == EINTR ? ret == -EINTR : ret == -EAGAIN);
 	/* A wait that may sleep fails with what the enter said. */
 	ret = sr_ring_run_once(r, 10);
-	RCHECK(ret == -err && said(fatal ? "ring: io_uring_enter failed" : err == EINTR ?
+	RCHECK(ret == -err && said(fatal ? "sr_ring_run_once: io_uring_enter failed" : err == EINTR ?
 				   "sr_ring_run_once: interrupted by a signal" : "sr_ring_run_once: waiting failed"));
 	fflush(stdout);
 	_exit(fails ? 1 : 0);

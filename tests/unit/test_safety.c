@@ -1058,7 +1058,7 @@ static void fork_in_callback_case(unsigned flags, int mode)
 	static const char *const why[] = {
 		[FCB_RUN] = "sr_ring_run: the ring was inherited across fork",
 		[FCB_WAIT] = "sr_recv_wait: the ring was inherited across fork",
-		[FCB_STREAM] = "ring: the ring was inherited across fork",
+		[FCB_STREAM] = "sr_recv_multishot_wait: the ring was inherited across fork",
 		[FCB_DESTROY] = "sr_ring_destroy: the ring was inherited across fork",
 	};
 	struct sr_ring *r = unit_ring(16, flags);
