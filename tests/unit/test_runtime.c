@@ -23,7 +23,7 @@
 #include <valgrind/valgrind.h>
 #else
 #define RUNNING_ON_VALGRIND 0
-#define VALGRIND_PRINTF_BACKTRACE(...) 0
+#define VALGRIND_PRINTF_BACKTRACE(...) ((void)0)
 #endif
 #include <CUnit/Basic.h>
 #include <safer-ring.h>
