@@ -264,30 +264,42 @@ static int detached_return(struct sr_bufgroup *g, struct sr_buf *b)
 	return 0;
 }
 
+/* The index of b in g, or -1: b must be one of g's buffers exactly (not
+ * a pointer into one, whose fields would be others' bytes, nor a copy). */
+static long group_index(const struct sr_bufgroup *g, const struct sr_buf *b)
+{
+	uintptr_t off = (uintptr_t)b - (uintptr_t)g->_bufs;
+
+	if (off >= (uintptr_t)g->_nbufs * sizeof(*b) || off % sizeof(*b))
+		return -1;
+	return (long)(off / sizeof(*b));
+}
+
 int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 {
-	unsigned bid;
+	struct sr_ring *r;
+	long bid;
 
-	int ret;
-
-	if (!g || g->_magic != SR__GROUP_MAGIC)
+	if (sr__unlikely(!g || g->_magic != SR__GROUP_MAGIC))
 		return sr__err(-EINVAL, "not a live buffer group");
-	if (!b || b < g->_bufs || b >= g->_bufs + g->_nbufs)
+	bid = group_index(g, b);
+	if (sr__unlikely(bid < 0))
 		return sr__err(-EINVAL, "the buffer is not from group %u", g->_bgid);
-	if (g->_ring && (ret = sr__ring_use(g->_ring, __func__)))
-		return ret;
-	if ((b->_flags & SR__BUF_LENT) && b->_lent_op == SR__OP_GROUP)
-		return sr__err(-EALREADY, "the buffer is already back in group %u", g->_bgid);
-	if (b->_flags & SR__BUF_LENT)
+	r = g->_ring;
+	if (sr__unlikely(r && !sr__owned(r)))
+		return sr__not_owner(r, __func__);
+	if (sr__unlikely(b->_flags & SR__BUF_LENT)) {
+		if (b->_lent_op == SR__OP_GROUP)
+			return sr__err(-EALREADY, "the buffer is already back in group %u", g->_bgid);
 		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); recycle it once "
 				"that op completes", sr__op_name(b->_lent_op));
-	if (!g->_ring)
+	}
+	if (sr__unlikely(!r))
 		return detached_return(g, b);
-	bid = (unsigned)(b - g->_bufs);
 	if (g->_mode == SR__GROUP_LEGACY) {
 		/* Handed back without waiting for the CQE, which only says it
 		 * went in (groups are sized, so the kernel has room for it). */
-		struct io_uring_sqe *sqe = sr__sqe_internal(g->_ring);
+		struct io_uring_sqe *sqe = sr__sqe_internal(r);
 
 		if (!sqe)
 			return sr__err(-EBUSY, "no room in the SQ to hand the buffer back");
@@ -295,21 +307,18 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 		sqe->user_data = SR__UD_INTERNAL;
 	}
 	b->_len = 0;
-	sr__buf_lend(g->_ring, b, SR__OP_GROUP);
+	sr__buf_lend(r, b, SR__OP_GROUP);
 	g->_out--;
-	if (g->_mode == SR__GROUP_USER) {
-		sr__group_unpick(g, bid);
-		goto refilled;
+	if (g->_mode == SR__GROUP_RING) {
+		io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
+				      io_uring_buf_ring_mask(g->_nbufs), 0);
+		io_uring_buf_ring_advance(g->_br, 1);
+	} else if (g->_mode == SR__GROUP_USER) {
+		sr__group_unpick(g, (unsigned)bid);
 	}
-	if (g->_mode == SR__GROUP_LEGACY)
-		goto refilled;
-	io_uring_buf_ring_add(g->_br, b->_data, (unsigned)g->_size, (unsigned short)bid,
-			      io_uring_buf_ring_mask(g->_nbufs), 0);
-	io_uring_buf_ring_advance(g->_br, 1);
-refilled:
 	/* A stream that stopped for want of a buffer can go on now. */
-	if (g->_ring->_fb)
-		sr__be(g->_ring)->group_refilled(g->_ring, g);
+	if (r->_fb)
+		sr__be(r)->group_refilled(r, g);
 	return 0;
 }
 
@@ -608,7 +617,7 @@ int sr__group_buf_free(struct sr_buf *b)
 {
 	struct sr_bufgroup *g = b->_group;
 
-	if (g && g->_magic == SR__GROUP_MAGIC && !g->_ring)
+	if (g && g->_magic == SR__GROUP_MAGIC && !g->_ring && group_index(g, b) >= 0)
 		return detached_return(g, b);
 	return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a buffer group; give it back with "
 			"sr_bufgroup_recycle");

@@ -2900,6 +2900,70 @@ static void test_callback_buffer_back(void)
 	close(fd);
 }
 
+/*
+ * A pointer into one of a group's buffers passes a range check: its fields
+ * are other fields' bytes (at +80, "_data" is the group itself, where the
+ * kernel would write the next datagram).  Neither it nor a copy of a
+ * buffer's struct is one of the group's buffers: recycling or freeing one
+ * is refused and changes nothing.  Both backends; then a detached group
+ * (its ring destroyed with the buffer out) frees only for the real one.
+ */
+static void test_group_pointer_into(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+	static const size_t offs[] = { 1, 8, 16, 40, 80, sizeof(struct sr_buf) - 1 };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring_params p = { .entries = 8, .flags = kinds[k] };
+		struct sr_recv_multishot_submitted s;
+		struct sr_recv_multishot_completed c;
+		struct sr_recv_multishot_op op;
+		struct sr_ring *r = NULL;
+		struct sr_bufgroup *g;
+		struct sr_buf copy, *held;
+		int sv[2];
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+		g = sr_bufgroup_create(r, 4, 64);
+		CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+		op = sr_recv_multishot(sv[0], g);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+		CU_ASSERT_EQUAL(send(sv[1], "hello", 5, 0), 5);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &s, &c), 0);
+		CU_ASSERT_FATAL(c.res == 5 && c.buf);
+		for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			struct sr_buf *bad = (struct sr_buf *)((char *)c.buf + offs[i]);
+
+			CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, bad), -EINVAL);
+			CU_ASSERT(unit_said("not from group"));
+		}
+		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, (struct sr_buf *)((char *)c.buf - 8)), -EINVAL);
+		memcpy(&copy, c.buf, sizeof(copy));
+		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, &copy), -EINVAL);
+		CU_ASSERT_EQUAL(sr_buf_free(&copy), -EINVAL);
+		/* Nothing moved: the buffer is still the caller's, with its bytes. */
+		CU_ASSERT(sr_buf_len(c.buf) == 5 && !memcmp(sr_buf_data(c.buf), "hello", 5) && usable(c.buf));
+		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, c.buf), 0);
+		CU_ASSERT_EQUAL(send(sv[1], "again", 5, 0), 5);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &s, &c), 0);
+		CU_ASSERT_FATAL(c.res == 5 && c.buf && !memcmp(sr_buf_data(c.buf), "again", 5));
+		held = c.buf;
+		/* Detached: the ring goes with the buffer out. */
+		CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+		while (c.more && sr_wait(r, &s, &c) == 0)
+			if (c.buf)
+				sr_bufgroup_recycle(g, c.buf);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		memcpy(&copy, held, sizeof(copy));
+		CU_ASSERT_EQUAL(sr_buf_free(&copy), -EINVAL);
+		CU_ASSERT_EQUAL(sr_buf_free((struct sr_buf *)((char *)held + 8)), -EINVAL);
+		CU_ASSERT(!memcmp(sr_buf_data(held), "again", 5));
+		CU_ASSERT_EQUAL(sr_buf_free(held), 0);	/* the group goes with it */
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 static unsigned raw0_cbs;
 
 static void raw0_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
@@ -3521,6 +3585,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots: files_update into picked slots retires handles", test_file_alloc_retires);
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
+	CU_add_test(s, "groups: a pointer into a buffer, or a copy, is not one of the group's", test_group_pointer_into);
 	CU_add_test(s, "send groups follow their ops: fallback bundle, capture ring", test_send_group_routes);
 	CU_add_test(s, "send groups: a buffer queued while a bundle is out stays queued", test_send_group_queued_during);
 	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);
