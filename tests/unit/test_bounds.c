@@ -3094,6 +3094,99 @@ static void test_stream_items_back(void)
 	}
 }
 
+static unsigned head_cbs;
+
+static void head_cb(struct sr_ring *r, struct sr_recv_multishot_completed *c, void *arg)
+{
+	(void)r;
+	head_cbs++;
+	if (c->buf)
+		sr_bufgroup_recycle((struct sr_bufgroup *)arg, c->buf);
+}
+
+/*
+ * A stream's wait takes its next completion straight from the CQ head only
+ * when nothing else is owed: not for a stream delivered to a callback
+ * (refused, and the callback still gets it), and not past items queued
+ * before it (they come first, in order).
+ */
+/* Until n CQEs wait in r's CQ, not reaped (a ring with DEFER_TASKRUN
+ * posts them only when asked). */
+static void cq_wait(struct sr_ring *r, unsigned n)
+{
+	for (int t = 0; t < 2000 && io_uring_cq_ready(sr_ring_uring(r)) < n; t++) {
+		io_uring_get_events(sr_ring_uring(r));
+		usleep(500);
+	}
+	CU_ASSERT(io_uring_cq_ready(sr_ring_uring(r)) >= n);
+}
+
+static void test_stream_head_take(void)
+{
+	struct sr_ring *r = bring(16, 0, NULL);
+	struct sr_recv_multishot_submitted s, s2;
+	struct sr_recv_multishot_completed c;
+	struct sr_recv_multishot_op op;
+	struct sr_bufgroup *g;
+	char want[2] = "a";
+	int sv[2], sv2[2];
+
+	if (unit_needs_uring(r, "the CQ head"))
+		return;
+	g = sr_bufgroup_create(r, 8, 64);
+	CU_ASSERT_FATAL(g && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv2) == 0);
+	/* A callback stream: its CQE at the head is not the wait's. */
+	op = sr_recv_multishot(sv[0], g);
+	head_cbs = 0;
+	CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &op, head_cb, g, &s), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	CU_ASSERT_EQUAL(send(sv[1], "x", 1, 0), 1);
+	cq_wait(r, 1);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), -EINVAL);
+	CU_ASSERT(!c.buf && head_cbs == 0);
+	CU_ASSERT_EQUAL(sr_ring_run_once(r, 0), 1);
+	CU_ASSERT_EQUAL(head_cbs, 1);
+	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+	CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+	/* Items queued (reaped by another stream's wait), then one at the head:
+	 * the queued ones come first. */
+	op = sr_recv_multishot(sv[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	op = sr_recv_multishot(sv2[0], g);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s2), 0);
+	CU_ASSERT(sr_ring_submit(r) >= 0);
+	CU_ASSERT_EQUAL(send(sv[1], "a", 1, 0), 1);
+	CU_ASSERT_EQUAL(send(sv[1], "b", 1, 0), 1);
+	CU_ASSERT_EQUAL(send(sv2[1], "z", 1, 0), 1);
+	cq_wait(r, 3);
+	CU_ASSERT_EQUAL(sr_wait(r, &s2, &c), 0);	/* reaps "a" and "b" on the way */
+	CU_ASSERT(c.res == 1 && c.buf && *(char *)sr_buf_data(c.buf) == 'z');
+	sr_bufgroup_recycle(g, c.buf);
+	CU_ASSERT_EQUAL(send(sv[1], "c", 1, 0), 1);
+	cq_wait(r, 1);
+	for (; want[0] <= 'c'; want[0]++) {
+		CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+		CU_ASSERT(c.res == 1 && c.more && c.buf && *(char *)sr_buf_data(c.buf) == want[0]);
+		if (c.buf)
+			sr_bufgroup_recycle(g, c.buf);
+	}
+	CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
+	CU_ASSERT_EQUAL(sr_cancel(r, &s2), 0);
+	while (sr_wait(r, &s, &c) == 0 && c.more)
+		if (c.buf)
+			sr_bufgroup_recycle(g, c.buf);
+	while (sr_wait(r, &s2, &c) == 0 && c.more)
+		if (c.buf)
+			sr_bufgroup_recycle(g, c.buf);
+	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(sv2[0]);
+	close(sv2[1]);
+}
+
 /* A wait with a timeout hands the queued SQEs over before it sleeps: the
  * NOP completes at once, not when the 2 s are up. */
 static void test_timed_wait_submits(void)
@@ -3621,6 +3714,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "a callback read's buffer is back when its callback runs", test_callback_buffer_back);
 	CU_add_test(s, "a raw op's user_data 0 is not a free slot's", test_raw_user_data_zero);
 	CU_add_test(s, "a stream's callback items are given back", test_stream_items_back);
+	CU_add_test(s, "a stream's wait takes the CQ head only when nothing else is owed", test_stream_head_take);
 	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);

@@ -1629,8 +1629,14 @@ sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__poll_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1648,8 +1654,14 @@ sr_poll_multishot_poll(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__poll_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2867,8 +2879,14 @@ sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recvmsg_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -2886,8 +2904,14 @@ sr_recvmsg_multishot_poll(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recvmsg_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3291,8 +3315,14 @@ sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__timeout_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -3310,8 +3340,14 @@ sr_timeout_multishot_poll(struct sr_ring *r, struct sr_timeout_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__timeout_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4328,8 +4364,14 @@ sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__multishot_accept_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4347,8 +4389,14 @@ sr_multishot_accept_poll(struct sr_ring *r, struct sr_multishot_accept_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__multishot_accept_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4529,8 +4577,14 @@ sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_di
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__multishot_accept_direct_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -4548,8 +4602,14 @@ sr_multishot_accept_direct_poll(struct sr_ring *r, struct sr_multishot_accept_di
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__multishot_accept_direct_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8515,8 +8575,14 @@ sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__send_bundle_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8534,8 +8600,14 @@ sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__send_bundle_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8971,8 +9043,14 @@ sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recv_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -8990,8 +9068,14 @@ sr_recv_multishot_poll(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recv_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15952,8 +16036,14 @@ sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__read_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -15971,8 +16061,14 @@ sr_read_multishot_poll(struct sr_ring *r, struct sr_read_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__read_multishot_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17683,8 +17779,14 @@ sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recv_zc_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -17702,8 +17804,14 @@ sr_recv_zc_poll(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__recv_zc_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;

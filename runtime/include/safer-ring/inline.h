@@ -757,6 +757,41 @@ sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const c
 	return 1;
 }
 
+/*
+ * The next completion of a stream, from the CQ head: its own CQE, neither
+ * the last (F_MORE) nor an error, with nothing queued before it and
+ * nothing to do at completion (slot flags exactly SR__SF_MULTI: no
+ * callback, finish, cancel or fallback, which a slot with a fallback job
+ * always has).  The slot is checked live first:
+ * a stream with items queued must not wait in the kernel.  1 taken (*idxp,
+ * *e), 0 the general way (sr__next), or -EINTR.
+ */
+static sr__always_inline int
+sr__next_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+	      uint32_t *idxp, struct sr_cqe *e)
+{
+	uint64_t want = sr__want(h, op);
+	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
+	const struct io_uring_cqe *cqe;
+	int ready;
+
+	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r) || idx >= r->_nslots ||
+			 r->_slots[idx]._ud != want || r->_slots[idx]._flags != SR__SF_MULTI ||
+			 r->_slotx[idx]._qhead != SR__NONE))
+		return 0;
+	ready = sr__head_ready(r, want, fn, block);
+	if (ready <= 0)
+		return ready;
+	cqe = sr__cq_head(r);
+	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || !(cqe->flags & IORING_CQE_F_MORE)))
+		return 0;
+	e->res = cqe->res;
+	e->flags = cqe->flags;
+	r->_cqh++;
+	*idxp = idx;
+	return 1;
+}
+
 /* Free a slot whose final completion has been consumed. */
 static sr__always_inline void sr__free_slot(struct sr_ring *r, uint32_t idx)
 {

@@ -1448,8 +1448,14 @@ sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__send_bundle_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx);
 	if (sr__unlikely(ret)) {
 		memset(c, 0, sizeof(*c));
 		return ret;
@@ -1467,8 +1473,14 @@ sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
+	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx, &e);
 
+	if (sr__likely(ret > 0)) {
+		sr__send_bundle_fill(r, idx, &e, c);
+		return 0;
+	}
+	if (!ret)
+		ret = sr__next(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx);
 	if (ret) {
 		memset(c, 0, sizeof(*c));
 		return ret;
