@@ -180,6 +180,8 @@ int sr__submit(struct sr_ring *r, const char *fn);
 /* Hand queued SQEs to the kernel; with block, wait for a completion
  * (the backend's are accounted): how many of those, or an error. */
 int sr__enter(struct sr_ring *r, bool block);
+/* Under any valgrind tool (its waits then go in slices: SR__RING_SLICED). */
+bool sr__under_valgrind(void);
 
 /* --- trace.c: SR_DEBUG and sr_ring_set_trace -------------------------------- */
 

@@ -365,7 +365,7 @@ static int dump(struct sr_ring *r, FILE *f, bool json, const char *fn)
 		if (*c == ' ')
 			*c = '|';	/* one word: key=value */
 	str(&o, "setup_flags", flags);
-	num(&o, "ring_flags", r->_flags & ~SR__RING_MEMCHECK);
+	num(&o, "ring_flags", r->_flags & ~(SR__RING_MEMCHECK | SR__RING_SLICED));
 	num(&o, "slots", r->_nslots);
 	num(&o, "inflight", st.inflight);
 	num(&o, "items", items_used(r));

@@ -24,8 +24,11 @@ enum enter_mode {
 
 /*
  * valgrind runs one thread at a time and keeps this one running while it
- * sleeps in io_uring_enter, so the fallback backend's threads could never
- * post: under valgrind, wait in slices, polling their eventfd.
+ * sleeps in io_uring_enter, so no other thread of the process runs until
+ * a CQE comes: not the fallback backend's, and not the program's own (a
+ * thread that writes what a recv waits for, a watchdog).  Under memcheck
+ * every ring, and under any other tool a ring with the fallback backend,
+ * waits in slices, polling the backend's eventfd (SR__RING_SLICED).
  */
 static sr__cold int enter_sliced(struct sr_ring *r, int timeout_ms)
 {
@@ -42,6 +45,11 @@ static sr__cold int enter_sliced(struct sr_ring *r, int timeout_ms)
 		if (timeout_ms >= 0 && waited >= timeout_ms)
 			return -ETIME;
 	}
+}
+
+bool sr__under_valgrind(void)
+{
+	return RUNNING_ON_VALGRIND;
 }
 
 /*
@@ -65,7 +73,7 @@ static inline __attribute__((always_inline)) int enter_kernel(struct sr_ring *r,
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
-	if (mode == ENTER_WAIT && sr__unlikely(r->_fb && RUNNING_ON_VALGRIND))
+	if (mode == ENTER_WAIT && sr__unlikely(r->_flags & SR__RING_SLICED))
 		return enter_sliced(r, timeout_ms);
 	if (mode == ENTER_SUBMIT || (mode == ENTER_POLL && io_uring_sq_ready(&r->_uring)))
 		return io_uring_submit(&r->_uring);

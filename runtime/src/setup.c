@@ -125,7 +125,7 @@ int sr_ring_create(struct sr_ring **ringp, const struct sr_ring_params *p)
 	r->_ext->creator = sr__self();
 	r->_owner = sr__self();
 	r->_policy = sr_caps_get()->policy >= 0 ? sr_caps_get()->policy : (int)p->policy;
-	r->_flags = p->flags | (sr__memcheck() ? SR__RING_MEMCHECK : 0);
+	r->_flags = p->flags | (sr__memcheck() ? SR__RING_MEMCHECK | SR__RING_SLICED : 0);
 	r->_eventfd = -1;
 	ret = setup(r, entries, p);
 	if (ret < 0)

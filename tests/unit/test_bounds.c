@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3187,6 +3188,43 @@ static void test_stream_head_take(void)
 	close(sv2[1]);
 }
 
+static void *send_later(void *arg)
+{
+	usleep(50000);
+	return (void *)(intptr_t)send(*(int *)arg, "late", 4, 0);
+}
+
+/*
+ * A wait whose completion another thread of the program makes: the sender
+ * runs while the owner waits.  (Under valgrind, which runs one thread at a
+ * time and keeps a thread blocked in io_uring_enter running, the wait goes
+ * in slices: without them this test never ends there.)
+ */
+static void test_wait_for_other_thread(void)
+{
+	struct sr_ring *r = bring(8, 0, NULL);
+	struct sr_buf *b = sr_buf_alloc(16);
+	struct sr_recv_submitted s;
+	struct sr_recv_completed c;
+	struct sr_recv_op op;
+	pthread_t t;
+	void *sent;
+	int sv[2];
+
+	CU_ASSERT_FATAL(b && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	op = sr_recv(sv[0], b);
+	CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &s), 0);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, send_later, &sv[1]) == 0);
+	CU_ASSERT_EQUAL(sr_wait(r, &s, &c), 0);
+	CU_ASSERT(c.res == 4 && !memcmp(sr_buf_data(b), "late", 4));
+	pthread_join(t, &sent);
+	CU_ASSERT_EQUAL((intptr_t)sent, 4);
+	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+	CU_ASSERT_EQUAL(sr_buf_free(b), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* A wait with a timeout hands the queued SQEs over before it sleeps: the
  * NOP completes at once, not when the 2 s are up. */
 static void test_timed_wait_submits(void)
@@ -3715,6 +3753,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "a raw op's user_data 0 is not a free slot's", test_raw_user_data_zero);
 	CU_add_test(s, "a stream's callback items are given back", test_stream_items_back);
 	CU_add_test(s, "a stream's wait takes the CQ head only when nothing else is owed", test_stream_head_take);
+	CU_add_test(s, "a wait for what another thread sends", test_wait_for_other_thread);
 	CU_add_test(s, "a timed wait hands queued SQEs over first", test_timed_wait_submits);
 	CU_add_test(s, "raw reap: at most max, in order", test_raw_reap_max);
 	CU_add_test(s, "native ops match the kernel's probe", test_native_matches_probe);

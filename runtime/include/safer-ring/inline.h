@@ -306,6 +306,9 @@ enum {
 /* In _flags, beside the SR_RING_* asked for: the ring was made under
  * valgrind's memcheck, which is told what the kernel wrote. */
 #define SR__RING_MEMCHECK	(1U << 31)
+/* ... and its waits go in slices (made under memcheck, or a fallback
+ * backend under any valgrind tool: queue.c, enter_sliced). */
+#define SR__RING_SLICED		(1U << 30)
 
 /* The owner of a ring inherited across fork(): no thread of the child. */
 #define SR__OWNER_FORKED	((uintptr_t)1)

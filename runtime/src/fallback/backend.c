@@ -23,6 +23,8 @@ static struct sr__fallback *fb_new(struct sr_ring *r)
 	pthread_mutexattr_destroy(&ma);
 	pthread_cond_init(&fb->work, NULL);
 	fb->r = r;
+	if (sr__under_valgrind())
+		r->_flags |= SR__RING_SLICED;
 	fb->epfd = epoll_create1(EPOLL_CLOEXEC);
 	fb->notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fb->pwake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
