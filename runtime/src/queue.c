@@ -206,7 +206,11 @@ int sr__wait_some(struct sr_ring *r, bool block)
 	if (sr__unlikely(r->_owner == SR__OWNER_FORKED))
 		return sr__not_owner(r, "ring");
 	sr__be_submit(r);
-	n = reap_all(r, block && !r->_uring_up);
+	/* An empty CQ and no backend: nothing to reap before the enter. */
+	if (r->_uring_up && !r->_fb && !sr__cq_has(r))
+		n = 0;
+	else
+		n = reap_all(r, block && !r->_uring_up);
 	if (n) {
 		if (n > 0 && r->_uring_up && io_uring_sq_ready(&r->_uring))
 			enter(r, ENTER_SUBMIT, 0);
@@ -214,7 +218,8 @@ int sr__wait_some(struct sr_ring *r, bool block)
 		return n;
 	}
 	if (r->_uring_up) {
-		ret = enter_error(enter(r, block ? ENTER_WAIT : ENTER_POLL, -1), "ring");
+		/* The reap found the CQ empty: it published the head. */
+		ret = enter_error(enter_published(r, block ? ENTER_WAIT : ENTER_POLL, -1), "ring");
 		if (ret)
 			return ret;
 		n = reap_all(r, false);
