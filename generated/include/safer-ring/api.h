@@ -1021,7 +1021,7 @@ sr_read_fixed_wait(struct sr_ring *r, struct sr_read_fixed_submitted *sub, struc
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_READ_FIXED, "sr_read_fixed_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__read_fixed_return_buffers(r, idx, e.res);
 		sr__read_fixed_fill(r, idx, &e, c);
@@ -1243,7 +1243,7 @@ sr_write_fixed_wait(struct sr_ring *r, struct sr_write_fixed_submitted *sub, str
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE_FIXED, "sr_write_fixed_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__write_fixed_return_buffers(r, idx, e.res);
 		sr__write_fixed_fill(r, idx, &e, c);
@@ -1629,7 +1629,7 @@ sr_poll_multishot_wait(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__poll_multishot_fill(r, idx, &e, c);
@@ -1654,7 +1654,7 @@ sr_poll_multishot_poll(struct sr_ring *r, struct sr_poll_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_POLL_MULTISHOT, "sr_poll_multishot_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__poll_multishot_fill(r, idx, &e, c);
@@ -2879,7 +2879,7 @@ sr_recvmsg_multishot_wait(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recvmsg_multishot_fill(r, idx, &e, c);
@@ -2904,7 +2904,7 @@ sr_recvmsg_multishot_poll(struct sr_ring *r, struct sr_recvmsg_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECVMSG_MULTISHOT, "sr_recvmsg_multishot_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recvmsg_multishot_fill(r, idx, &e, c);
@@ -3315,7 +3315,7 @@ sr_timeout_multishot_wait(struct sr_ring *r, struct sr_timeout_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__timeout_multishot_fill(r, idx, &e, c);
@@ -3340,7 +3340,7 @@ sr_timeout_multishot_poll(struct sr_ring *r, struct sr_timeout_multishot_submitt
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_TIMEOUT_MULTISHOT, "sr_timeout_multishot_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__timeout_multishot_fill(r, idx, &e, c);
@@ -4364,7 +4364,7 @@ sr_multishot_accept_wait(struct sr_ring *r, struct sr_multishot_accept_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__multishot_accept_fill(r, idx, &e, c);
@@ -4389,7 +4389,7 @@ sr_multishot_accept_poll(struct sr_ring *r, struct sr_multishot_accept_submitted
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT, "sr_multishot_accept_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__multishot_accept_fill(r, idx, &e, c);
@@ -4577,7 +4577,7 @@ sr_multishot_accept_direct_wait(struct sr_ring *r, struct sr_multishot_accept_di
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__multishot_accept_direct_fill(r, idx, &e, c);
@@ -4602,7 +4602,7 @@ sr_multishot_accept_direct_poll(struct sr_ring *r, struct sr_multishot_accept_di
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_MULTISHOT_ACCEPT_DIRECT, "sr_multishot_accept_direct_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__multishot_accept_direct_fill(r, idx, &e, c);
@@ -6919,7 +6919,7 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__read_return_buffers(r, idx, e.res);
 		sr__read_fill(r, idx, &e, c);
@@ -7148,7 +7148,7 @@ sr_write_wait(struct sr_ring *r, struct sr_write_submitted *sub, struct sr_write
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_WRITE, "sr_write_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__write_return_buffers(r, idx, e.res);
 		sr__write_fill(r, idx, &e, c);
@@ -8104,7 +8104,7 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__send_return_buffers(r, idx, e.res);
 		sr__send_fill(r, idx, &e, c);
@@ -8355,7 +8355,7 @@ sr_sendto_wait(struct sr_ring *r, struct sr_sendto_submitted *sub, struct sr_sen
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_SENDTO, "sr_sendto_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__sendto_return_buffers(r, idx, e.res);
 		sr__sendto_fill(r, idx, &e, c);
@@ -8575,7 +8575,7 @@ sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__send_bundle_fill(r, idx, &e, c);
@@ -8600,7 +8600,7 @@ sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__send_bundle_fill(r, idx, &e, c);
@@ -8812,7 +8812,7 @@ sr_recv_wait(struct sr_ring *r, struct sr_recv_submitted *sub, struct sr_recv_co
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_RECV, "sr_recv_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__recv_return_buffers(r, idx, e.res);
 		sr__recv_fill(r, idx, &e, c);
@@ -9043,7 +9043,7 @@ sr_recv_multishot_wait(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recv_multishot_fill(r, idx, &e, c);
@@ -9068,7 +9068,7 @@ sr_recv_multishot_poll(struct sr_ring *r, struct sr_recv_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECV_MULTISHOT, "sr_recv_multishot_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recv_multishot_fill(r, idx, &e, c);
@@ -13063,7 +13063,7 @@ sr_fgetxattr_wait(struct sr_ring *r, struct sr_fgetxattr_submitted *sub, struct 
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_FGETXATTR, "sr_fgetxattr_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__fgetxattr_return_buffers(r, idx, e.res);
 		sr__fgetxattr_fill(r, idx, &e, c);
@@ -13304,7 +13304,7 @@ sr_getxattr_wait(struct sr_ring *r, struct sr_getxattr_submitted *sub, struct sr
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_GETXATTR, "sr_getxattr_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__getxattr_return_buffers(r, idx, e.res);
 		sr__getxattr_fill(r, idx, &e, c);
@@ -16036,7 +16036,7 @@ sr_read_multishot_wait(struct sr_ring *r, struct sr_read_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__read_multishot_fill(r, idx, &e, c);
@@ -16061,7 +16061,7 @@ sr_read_multishot_poll(struct sr_ring *r, struct sr_read_multishot_submitted *su
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_READ_MULTISHOT, "sr_read_multishot_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__read_multishot_fill(r, idx, &e, c);
@@ -17779,7 +17779,7 @@ sr_recv_zc_wait(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recv_zc_fill(r, idx, &e, c);
@@ -17804,7 +17804,7 @@ sr_recv_zc_poll(struct sr_ring *r, struct sr_recv_zc_submitted *sub, struct sr_r
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_RECV_ZC, "sr_recv_zc_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__recv_zc_fill(r, idx, &e, c);
@@ -18000,7 +18000,7 @@ sr_epoll_wait_wait(struct sr_ring *r, struct sr_epoll_wait_submitted *sub, struc
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_EPOLL_WAIT, "sr_epoll_wait_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__epoll_wait_return_buffers(r, idx, e.res);
 		sr__epoll_wait_fill(r, idx, &e, c);

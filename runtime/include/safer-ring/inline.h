@@ -727,17 +727,22 @@ static inline int sr__wait_done(struct sr_ring *r, const struct sr_handle *h, un
 }
 
 /*
- * Waiting for a single-shot op whose completion gives owned buffers back
- * (its slot flags exactly SR__SF_FINISH): the common case is its own CQE
- * at the CQ head, entering the kernel once for it when nothing is ready.
- * The exact user_data proves the handle live, as in sr__wait_done; the
- * slot's flags keep callback, fallback and cancelled ops (and errors,
- * which are counted) on the general path.  Returns 1 when taken (*idxp,
- * *e; the caller gives the buffers back and frees the slot), 0 for the
+ * An op's completion straight from the CQ head, entering the kernel once
+ * for it when nothing is ready; the exact user_data proves the handle
+ * live, as in sr__wait_done.
+ * - !multi: a single-shot op whose completion gives owned buffers back
+ *   (slot flags exactly SR__SF_FINISH); the flags keep callback, fallback
+ *   and cancelled ops (and errors, which are counted) on the general path.
+ * - multi: a stream's next completion, not its last (F_MORE) nor an error,
+ *   with nothing to do at completion (slot flags exactly SR__SF_MULTI: no
+ *   callback, finish, cancel or fallback, which a slot with a fallback job
+ *   always has) and nothing queued before it; the slot is checked first,
+ *   as a stream with items queued must not wait in the kernel.
+ * Returns 1 when taken (*idxp, *e; the caller finishes the op), 0 for the
  * general path, or -EINTR when a signal cut the wait short.
  */
 static sr__always_inline int
-sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
+sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block, bool multi,
 	      uint32_t *idxp, struct sr_cqe *e)
 {
 	uint64_t want = sr__want(h, op);
@@ -747,46 +752,15 @@ sr__take_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const c
 
 	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r)))
 		return 0;
-	ready = sr__head_ready(r, want, fn, block);
-	if (ready <= 0)
-		return ready;
-	cqe = sr__cq_head(r);
-	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || r->_slots[idx]._flags != SR__SF_FINISH))
-		return 0;
-	e->res = cqe->res;
-	e->flags = cqe->flags;
-	r->_cqh++;
-	*idxp = idx;
-	return 1;
-}
-
-/*
- * The next completion of a stream, from the CQ head: its own CQE, neither
- * the last (F_MORE) nor an error, with nothing queued before it and
- * nothing to do at completion (slot flags exactly SR__SF_MULTI: no
- * callback, finish, cancel or fallback, which a slot with a fallback job
- * always has).  The slot is checked live first:
- * a stream with items queued must not wait in the kernel.  1 taken (*idxp,
- * *e), 0 the general way (sr__next), or -EINTR.
- */
-static sr__always_inline int
-sr__next_head(struct sr_ring *r, const struct sr_handle *h, unsigned op, const char *fn, bool block,
-	      uint32_t *idxp, struct sr_cqe *e)
-{
-	uint64_t want = sr__want(h, op);
-	uint32_t idx = (uint32_t)(want & SR__UD_SLOT_MASK);
-	const struct io_uring_cqe *cqe;
-	int ready;
-
-	if (sr__unlikely(h->_ring != r->_id || !sr__owned(r) || idx >= r->_nslots ||
-			 r->_slots[idx]._ud != want || r->_slots[idx]._flags != SR__SF_MULTI ||
-			 r->_slotx[idx]._qhead != SR__NONE))
+	if (multi && sr__unlikely(idx >= r->_nslots || r->_slots[idx]._ud != want ||
+				 r->_slots[idx]._flags != SR__SF_MULTI || r->_slotx[idx]._qhead != SR__NONE))
 		return 0;
 	ready = sr__head_ready(r, want, fn, block);
 	if (ready <= 0)
 		return ready;
 	cqe = sr__cq_head(r);
-	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 || !(cqe->flags & IORING_CQE_F_MORE)))
+	if (sr__unlikely(cqe->user_data != want || cqe->res < 0 ||
+			 (multi ? !(cqe->flags & IORING_CQE_F_MORE) : r->_slots[idx]._flags != SR__SF_FINISH)))
 		return 0;
 	e->res = cqe->res;
 	e->flags = cqe->flags;

@@ -399,7 +399,7 @@ sr_read_wait(struct sr_ring *r, struct sr_read_submitted *sub, struct sr_read_co
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_READ, "sr_read_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__read_return_buffers(r, idx, e.res);
 		sr__read_fill(r, idx, &e, c);
@@ -1228,7 +1228,7 @@ sr_send_wait(struct sr_ring *r, struct sr_send_submitted *sub, struct sr_send_co
 	struct sr_cqe e;
 	int ret;
 
-	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, &idx, &e);
+	ret = sr__take_head(r, &sub->h, SR_OP_SEND, "sr_send_wait", true, false, &idx, &e);
 	if (sr__likely(ret > 0)) {
 		sr__send_return_buffers(r, idx, e.res);
 		sr__send_fill(r, idx, &e, c);
@@ -1448,7 +1448,7 @@ sr_send_bundle_wait(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_wait", true, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__send_bundle_fill(r, idx, &e, c);
@@ -1473,7 +1473,7 @@ sr_send_bundle_poll(struct sr_ring *r, struct sr_send_bundle_submitted *sub, str
 {
 	uint32_t idx = 0;
 	struct sr_cqe e;
-	int ret = sr__next_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, &idx, &e);
+	int ret = sr__take_head(r, &sub->h, SR_OP_SEND_BUNDLE, "sr_send_bundle_poll", false, true, &idx, &e);
 
 	if (sr__likely(ret > 0)) {
 		sr__send_bundle_fill(r, idx, &e, c);
