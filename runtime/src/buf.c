@@ -28,8 +28,9 @@ static const char *op_name(unsigned op)
  */
 static int buf_usable(const struct sr_buf *b, const char *fn)
 {
-	if (!b || b->_magic != SR__BUF_MAGIC)
-		return sr__fail(-EINVAL, "%s: not a live buffer (freed, or not from sr_buf_alloc/_wrap)", fn);
+	if (!sr__buf_live(b))
+		return sr__fail(-EINVAL, "%s: not a live buffer (freed, a copy of one, or not from "
+				"sr_buf_alloc/_wrap)", fn);
 	if (b->_flags & SR__BUF_HOME)
 		return sr__fail(-EINVAL, "%s: the buffer is back in its pool (sr_pool_put); take one with "
 				"sr_pool_take", fn);
@@ -53,6 +54,7 @@ static struct sr_buf *buf_new(void *data, size_t cap, size_t len, uint32_t flags
 	b->_len = len;
 	b->_flags = flags;
 	b->_magic = SR__BUF_MAGIC;
+	b->_self = b;
 	return b;
 }
 
@@ -98,8 +100,9 @@ int sr_buf_free(struct sr_buf *b)
 {
 	if (!b)
 		return 0;
-	if (b->_magic != SR__BUF_MAGIC)
-		return sr__err(-EINVAL, "not a live buffer (already freed, or not from sr_buf_alloc/_wrap)");
+	if (!sr__buf_live(b))
+		return sr__err(-EINVAL, "not a live buffer (already freed, a copy of one, or not from "
+				"sr_buf_alloc/_wrap)");
 	if (b->_flags & SR__BUF_LENT)
 		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it comes back when "
 				"that op completes (with a callback: when its callback runs): wait for it or "
@@ -112,6 +115,7 @@ int sr_buf_free(struct sr_buf *b)
 	if (b->_flags & SR__BUF_POOLED)
 		return sr__err(-EINVAL, "the buffer belongs to a pool; give it back with sr_pool_put");
 	b->_magic = 0;
+	b->_self = NULL;
 	if (b->_flags & SR__BUF_OWNS)
 		free(b->_data);
 	free(b);
@@ -186,8 +190,9 @@ int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, co
 {
 	if (!b)
 		return sr__fail(-EINVAL, "%s: %s: NULL buffer; make one with sr_buf_alloc or sr_buf_wrap", fn, arg);
-	if (b->_magic != SR__BUF_MAGIC)
-		return sr__fail(-EINVAL, "%s: %s: not a live buffer (freed, or not from sr_buf_alloc/_wrap)", fn, arg);
+	if (!sr__buf_live(b))
+		return sr__fail(-EINVAL, "%s: %s: not a live buffer (freed, a copy of one, or not from "
+				"sr_buf_alloc/_wrap)", fn, arg);
 	if (b->_flags & SR__BUF_HOME)
 		return sr__fail(-EINVAL, "%s: %s: the buffer is back in its pool (sr_pool_put); take one with "
 				"sr_pool_take", fn, arg);

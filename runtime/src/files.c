@@ -28,7 +28,7 @@ int sr_ring_register_buffers(struct sr_ring *r, struct sr_buf *const *bufs, unsi
 	for (unsigned i = 0; i < n; i++) {
 		struct sr_buf *b = bufs[i];
 
-		if (!b || b->_magic != SR__BUF_MAGIC)
+		if (!sr__buf_live(b))
 			return sr__err(-EINVAL, "bufs[%u] is not a live buffer", i);
 		if (b->_flags & SR__BUF_REGISTERED)
 			return sr__err(b->_reg_ring == r ? -EINVAL : -EBUSY, "bufs[%u] "

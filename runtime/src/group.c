@@ -84,6 +84,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 		b->_data = (char *)g->_mem + (size_t)i * size;
 		b->_cap = size;
 		b->_magic = SR__BUF_MAGIC;
+		b->_self = b;
 		b->_flags = SR__BUF_GROUP;
 		b->_group = g;
 		sr__buf_lend(r, b, SR__OP_GROUP);
@@ -157,6 +158,7 @@ static void group_free(struct sr_bufgroup *g)
 	for (unsigned i = 0; g->_bufs && i < g->_nbufs; i++) {
 		sr__buf_unpoison(&g->_bufs[i]);
 		g->_bufs[i]._magic = 0;
+		g->_bufs[i]._self = NULL;
 	}
 	if (g->_br)
 		sr__munmap(g->_br, g->_nbufs * sizeof(struct io_uring_buf));

@@ -133,6 +133,7 @@ struct sr_pool *sr__pool_create(unsigned nbufs, size_t size, unsigned flags, int
 		b->_pool = p;
 		b->_pool_index = i;
 		b->_magic = SR__BUF_MAGIC;
+		b->_self = b;
 		p->free[i] = nbufs - 1 - i;	/* taken lowest first */
 	}
 	p->nfree = nbufs;
@@ -257,8 +258,10 @@ int sr_pool_destroy(struct sr_pool *p)
 		return sr__err(-EBUSY, "the pool is registered with a ring; "
 				"sr_ring_unregister_buffers first");
 	pool_unregister(p);
-	for (unsigned i = 0; i < p->nbufs; i++)
+	for (unsigned i = 0; i < p->nbufs; i++) {
 		p->bufs[i]._magic = 0;
+		p->bufs[i]._self = NULL;
+	}
 	p->magic = 0;
 	sr__munmap(p->mem, p->map_len);
 	free(p->free);
@@ -297,7 +300,7 @@ struct sr_buf *sr_pool_take(struct sr_pool *p)
  * would free the original while the caller still holds it. */
 static bool pool_buf_ok(const struct sr_buf *b)
 {
-	return b && b->_magic == SR__BUF_MAGIC && pool_ok(b->_pool) &&
+	return sr__buf_live(b) && pool_ok(b->_pool) &&
 	       (uintptr_t)b - (uintptr_t)b->_pool->bufs == (uintptr_t)b->_pool_index * sizeof(*b);
 }
 

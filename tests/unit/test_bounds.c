@@ -498,11 +498,11 @@ static void test_pool_bounds(void)
 		CU_ASSERT(unit_said("a copy of a pool buffer"));
 		CU_ASSERT_EQUAL(sr_buf_set_auto_return(&copy, true), -EINVAL);
 		CU_ASSERT_EQUAL(sr_pool_available(p), 2);
-		/* The pool's own struct, its magic spoilt (memory overwritten). */
-		b->_magic = 0;
+		/* The pool's own struct, spoilt (memory overwritten). */
+		b->_self = NULL;
 		CU_ASSERT_EQUAL(sr_pool_put(b), -EINVAL);
 		CU_ASSERT_EQUAL(sr_buf_set_auto_return(b, true), -EINVAL);
-		b->_magic = SR__BUF_MAGIC;
+		b->_self = b;
 		CU_ASSERT_EQUAL(sr_pool_available(p), 2);
 	}
 	rd = sr_read(pfd[0], b, (__u64)-1);
@@ -2965,6 +2965,110 @@ static void test_group_pointer_into(void)
 	}
 }
 
+/*
+ * A copy of a buffer's struct (memcpy, assignment) is not the buffer.
+ * Lent in its place, it would leave the original free to be freed, put
+ * back or recycled while the kernel writes into the bytes both point at.
+ * Every way in refuses it: a plain buffer, a pool's taken buffer, a
+ * group's buffer; submit (inline check), vectored and message ops, the
+ * accessors, free, put, registration; both backends.
+ */
+static void test_buffer_copies(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring_params p = { .entries = 8, .flags = kinds[k] };
+		struct sr_recv_multishot_submitted ms;
+		struct sr_recv_multishot_completed mc;
+		struct sr_read_submitted rs;
+		struct sr_read_completed rc;
+		struct sr_readv_submitted vs;
+		struct sr_readv_completed vc;
+		struct sr_recvmsg_submitted gs;
+		struct sr_recvmsg_completed gc;
+		struct sr_ring *r = NULL;
+		struct sr_buf *own[3], copy[3], *v[1];
+		struct sr_bufgroup *g;
+		struct sr_pool *pool;
+		struct sr_msg m = { .iovlen = 1 };
+		int pfd[2], sv[2], sm[2], ret;
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0);
+		pool = sr_pool_create(2, 64, 0);
+		g = sr_bufgroup_create(r, 2, 64);
+		CU_ASSERT_FATAL(pool && g && pipe(pfd) == 0 &&
+				socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0 &&
+				socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sm) == 0);
+		struct sr_recv_multishot_op mop = sr_recv_multishot(sv[0], g);
+
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &mop, &ms), 0);
+		CU_ASSERT_EQUAL(send(sv[1], "hello", 5, 0), 5);
+		CU_ASSERT_EQUAL_FATAL(sr_wait(r, &ms, &mc), 0);
+		own[0] = sr_buf_alloc(64);
+		own[1] = sr_pool_take(pool);
+		own[2] = mc.buf;
+		CU_ASSERT_FATAL(own[0] && own[1] && own[2]);
+		for (unsigned i = 0; i < 3; i++) {
+			struct sr_read_op rd;
+			struct sr_readv_op rv;
+			struct sr_recvmsg_op rm;
+
+			memcpy(&copy[i], own[i], sizeof(copy[i]));
+			/* Each refused; were one taken, it is completed (no hang). */
+			rd = sr_read(pfd[0], &copy[i], 0);
+			ret = sr_submit(r, &rd, &rs);
+			CU_ASSERT_EQUAL(ret, -EINVAL);
+			CU_ASSERT(unit_said("sr_read_submit: buf: not a live buffer (freed, a copy of one"));
+			if (!ret && write(pfd[1], "x", 1) == 1)
+				sr_wait(r, &rs, &rc);
+			v[0] = &copy[i];
+			rv = sr_readv(pfd[0], v, 1, 0);
+			ret = sr_submit(r, &rv, &vs);
+			CU_ASSERT_EQUAL(ret, -EINVAL);
+			if (!ret && write(pfd[1], "x", 1) == 1)
+				sr_wait(r, &vs, &vc);
+			m.iov[0] = &copy[i];
+			rm = sr_recvmsg(sm[0], &m);
+			ret = sr_submit(r, &rm, &gs);
+			CU_ASSERT_EQUAL(ret, -EINVAL);
+			if (!ret && send(sm[1], "x", 1, 0) == 1)
+				sr_wait(r, &gs, &gc);
+			CU_ASSERT(sr_buf_data(&copy[i]) == NULL && sr_buf_cdata(&copy[i]) == NULL);
+			CU_ASSERT_EQUAL(sr_buf_set_len(&copy[i], 1), -EINVAL);
+			CU_ASSERT_EQUAL(sr_buf_set_window(&copy[i], 0, 1), -EINVAL);
+			CU_ASSERT_EQUAL(sr_buf_free(&copy[i]), -EINVAL);
+			CU_ASSERT_EQUAL(sr_pool_put(&copy[i]), -EINVAL);
+			CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, &copy[i]), -EINVAL);
+			v[0] = &copy[i];
+			CU_ASSERT(sr_ring_register_buffers(r, v, 1) < 0);
+			/* Nothing was lent: the originals still read and go home. */
+			CU_ASSERT(!sr_buf_is_lent(own[i]) && sr_buf_data(own[i]) != NULL);
+			rd = sr_read(pfd[0], own[i], 0);
+			CU_ASSERT_EQUAL_FATAL(sr_submit(r, &rd, &rs), 0);
+			CU_ASSERT_EQUAL(write(pfd[1], "ab", 2), 2);
+			CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
+			CU_ASSERT(rc.res == 2 && !memcmp(sr_buf_data(own[i]), "ab", 2));
+		}
+		CU_ASSERT_EQUAL(sr_buf_free(own[0]), 0);
+		CU_ASSERT_EQUAL(sr_pool_put(own[1]), 0);
+		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, own[2]), 0);
+		CU_ASSERT_EQUAL(sr_pool_destroy(pool), 0);
+		CU_ASSERT_EQUAL(sr_cancel(r, &ms), 0);
+		while (mc.more && sr_wait(r, &ms, &mc) == 0)
+			if (mc.buf)
+				sr_bufgroup_recycle(g, mc.buf);
+		CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		close(sv[0]);
+		close(sv[1]);
+		close(sm[0]);
+		close(sm[1]);
+	}
+}
+
 static unsigned raw0_cbs;
 
 static void raw0_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
@@ -3717,6 +3821,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
 	CU_add_test(s, "groups: a pointer into a buffer, or a copy, is not one of the group's", test_group_pointer_into);
+	CU_add_test(s, "a copy of a buffer's struct is not the buffer", test_buffer_copies);
 	CU_add_test(s, "send groups follow their ops: fallback bundle, capture ring", test_send_group_routes);
 	CU_add_test(s, "send groups: a buffer queued while a bundle is out stays queued", test_send_group_queued_during);
 	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);

@@ -31,7 +31,7 @@ const void *sr_buf_cdata(const struct sr_buf *b);
  * library's sr_buf_data. */
 static inline void *sr__buf_data(struct sr_buf *b)
 {
-	if (sr__likely(b && b->_magic == SR__BUF_MAGIC &&
+	if (sr__likely(sr__buf_live(b) &&
 		       !(b->_flags & (SR__BUF_LENT | SR__BUF_HOME | SR__BUF_RDONLY))))
 		return b->_data;
 	return (sr_buf_data)(b);

@@ -856,7 +856,11 @@ struct sr_buf {
 	struct sr_pool *_pool;	/* pool it belongs to, or NULL */
 	struct sr_bufgroup *_group;	/* group it belongs to, or NULL */
 	uint32_t _pool_index;
-	uint32_t _magic;
+	uint32_t _magic;	/* SR__BUF_MAGIC: what headers before _self check */
+	/* Its own address, set where the library makes it: a copy of the
+	 * struct (memcpy, assignment) is not a buffer, or the copy could be
+	 * lent while the original is freed under the kernel. */
+	const struct sr_buf *_self;
 };
 
 enum {
@@ -871,6 +875,12 @@ enum {
 };
 
 #define SR__BUF_MAGIC 0x5262756fu
+
+/* Made by the library at this address, and not freed. */
+static sr__always_inline bool sr__buf_live(const struct sr_buf *b)
+{
+	return b && b->_self == b;
+}
 /* _lent_op of a group's buffer waiting in the group for the kernel to pick. */
 #define SR__OP_GROUP 0xffffu
 /* _lent_op of a caller's buffer queued in a send group. */
@@ -942,7 +952,7 @@ enum { SR__IN = 0, SR__OUT = 1 };
 static sr__always_inline int sr__buf_check(const struct sr_buf *b, int dir, unsigned op, const char *fn,
 				const char *arg)
 {
-	if (sr__unlikely(!b || b->_magic != SR__BUF_MAGIC ||
+	if (sr__unlikely(!sr__buf_live(b) ||
 			 (b->_flags & (SR__BUF_LENT | SR__BUF_HOME | (dir == SR__OUT ? SR__BUF_RDONLY : 0)))))
 		return sr__buf_bad(b, dir, op, fn, arg);
 	return 0;
