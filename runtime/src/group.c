@@ -119,6 +119,7 @@ struct sr_bufgroup *sr_bufgroup_create(struct sr_ring *r, unsigned nbufs, size_t
 	io_uring_buf_ring_advance(g->_br, (int)nbufs);
 done:
 	g->_magic = SR__GROUP_MAGIC;
+	g->_self = g;
 	g->_next = x->groups;
 	x->groups = g;
 	return g;
@@ -132,6 +133,12 @@ fail:
 	free(g->_bufs);
 	free(g);
 	return NULL;
+}
+
+/* Made by sr_bufgroup_create(_send) at this address, and not freed. */
+static bool group_live(const struct sr_bufgroup *g)
+{
+	return g && g->_magic == SR__GROUP_MAGIC && g->_self == g;
 }
 
 static bool group_in_use(struct sr_ring *r, struct sr_bufgroup *g)
@@ -167,6 +174,7 @@ static void group_free(struct sr_bufgroup *g)
 	free(g->_bufs);
 	free(g->_q);
 	g->_magic = 0;
+	g->_self = NULL;
 	free(g);
 }
 
@@ -189,7 +197,7 @@ int sr_bufgroup_destroy(struct sr_bufgroup *g)
 	struct sr_bufgroup **pp;
 	int ret;
 
-	if (!g || g->_magic != SR__GROUP_MAGIC)
+	if (!group_live(g))
 		return sr__err(-EINVAL, "not a live buffer group");
 	r = g->_ring;
 	if (!r)
@@ -282,7 +290,7 @@ int sr_bufgroup_recycle(struct sr_bufgroup *g, struct sr_buf *b)
 	struct sr_ring *r;
 	long bid;
 
-	if (sr__unlikely(!g || g->_magic != SR__GROUP_MAGIC))
+	if (sr__unlikely(!group_live(g)))
 		return sr__err(-EINVAL, "not a live buffer group");
 	bid = group_index(g, b);
 	if (sr__unlikely(bid < 0))
@@ -370,7 +378,7 @@ unsigned sr_bufgroup_available(const struct sr_bufgroup *g)
 
 int sr__group_check(struct sr_ring *r, const struct sr_bufgroup *g, const char *fn, const char *arg)
 {
-	if (!g || g->_magic != SR__GROUP_MAGIC)
+	if (!group_live(g))
 		return sr__fail(-EINVAL, "%s: %s: not a live buffer group (sr_bufgroup_create)", fn, arg);
 	if (g->_ring != r)
 		return sr__fail(-EXDEV, "%s: %s: the buffer group belongs to another ring (or to one destroyed "
@@ -453,6 +461,7 @@ struct sr_bufgroup *sr_bufgroup_create_send(struct sr_ring *r, unsigned nbufs)
 		io_uring_buf_ring_init(g->_br);
 	}
 	g->_magic = SR__GROUP_MAGIC;
+	g->_self = g;
 	g->_next = x->groups;
 	x->groups = g;
 	return g;
@@ -470,7 +479,7 @@ int sr_bufgroup_queue(struct sr_bufgroup *g, struct sr_buf *b)
 	uint32_t len;
 	int ret;
 
-	if (!g || g->_magic != SR__GROUP_MAGIC || !g->_send)
+	if (!group_live(g) || !g->_send)
 		return sr__err(-EINVAL, "not a live send group (sr_bufgroup_create_send)");
 	if (!g->_ring)
 		return sr__err(-ESHUTDOWN, "the send group's ring was destroyed");
@@ -619,7 +628,7 @@ int sr__group_buf_free(struct sr_buf *b)
 {
 	struct sr_bufgroup *g = b->_group;
 
-	if (g && g->_magic == SR__GROUP_MAGIC && !g->_ring && group_index(g, b) >= 0)
+	if (group_live(g) && !g->_ring && group_index(g, b) >= 0)
 		return detached_return(g, b);
 	return sr__fail(-EINVAL, "sr_buf_free: the buffer belongs to a buffer group; give it back with "
 			"sr_bufgroup_recycle");

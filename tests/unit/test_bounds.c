@@ -2971,7 +2971,8 @@ static void test_group_pointer_into(void)
  * back or recycled while the kernel writes into the bytes both point at.
  * Every way in refuses it: a plain buffer, a pool's taken buffer, a
  * group's buffer; submit (inline check), vectored and message ops, the
- * accessors, free, put, registration; both backends.
+ * accessors, free, put, registration; both backends.  The same for a
+ * copy of a group's struct.
  */
 static void test_buffer_copies(void)
 {
@@ -3049,6 +3050,29 @@ static void test_buffer_copies(void)
 			CU_ASSERT_EQUAL(write(pfd[1], "ab", 2), 2);
 			CU_ASSERT_EQUAL(sr_wait(r, &rs, &rc), 0);
 			CU_ASSERT(rc.res == 2 && !memcmp(sr_buf_data(own[i]), "ab", 2));
+		}
+		{
+			/* A group's struct copied: its counts would go stale (a
+			 * buffer out, recycled through the copy, and the original
+			 * destroyed under it). */
+			struct sr_bufgroup gcopy, *send = sr_bufgroup_create_send(r, 2), scopy;
+			struct sr_recv_multishot_op mop2;
+			struct sr_recv_multishot_submitted ms2;
+
+			CU_ASSERT_FATAL(send != NULL);
+			memcpy(&gcopy, g, sizeof(gcopy));
+			memcpy(&scopy, send, sizeof(scopy));
+			mop2 = sr_recv_multishot(sm[0], &gcopy);
+			CU_ASSERT_EQUAL(sr_submit(r, &mop2, &ms2), -EINVAL);
+			CU_ASSERT(unit_said("not a live buffer group"));
+			CU_ASSERT_EQUAL(sr_bufgroup_recycle(&gcopy, own[2]), -EINVAL);
+			CU_ASSERT_EQUAL(sr_bufgroup_destroy(&gcopy), -EINVAL);
+			CU_ASSERT_EQUAL(sr_bufgroup_queue(&scopy, own[0]), -EINVAL);
+			CU_ASSERT_EQUAL(sr_bufgroup_destroy(&scopy), -EINVAL);
+			CU_ASSERT(!sr_buf_is_lent(own[0]) && sr_bufgroup_queued(send) == 0);
+			CU_ASSERT_EQUAL(sr_bufgroup_destroy(send), 0);
+			/* The original still counts its buffer out. */
+			CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), -EBUSY);
 		}
 		CU_ASSERT_EQUAL(sr_buf_free(own[0]), 0);
 		CU_ASSERT_EQUAL(sr_pool_put(own[1]), 0);
@@ -3821,7 +3845,7 @@ void bounds_tests(CU_pSuite s)
 	CU_add_test(s, "file slots on the fallback: no descriptor left, descriptor 0", test_fallback_file_dups);
 	CU_add_test(s, "groups: recycled twice, destroyed too early, bounds", test_group_misuse);
 	CU_add_test(s, "groups: a pointer into a buffer, or a copy, is not one of the group's", test_group_pointer_into);
-	CU_add_test(s, "a copy of a buffer's struct is not the buffer", test_buffer_copies);
+	CU_add_test(s, "a copy of a buffer's or a group's struct is not it", test_buffer_copies);
 	CU_add_test(s, "send groups follow their ops: fallback bundle, capture ring", test_send_group_routes);
 	CU_add_test(s, "send groups: a buffer queued while a bundle is out stays queued", test_send_group_queued_during);
 	CU_add_test(s, "a stream's next item is its own CQE, not the head's", test_stream_not_head);

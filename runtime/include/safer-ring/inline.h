@@ -1038,6 +1038,9 @@ struct sr_bufgroup {
 	uint32_t _taken;		/* user-space mode: the backend took the positions before this */
 	uint8_t _send;			/* a send group */
 	uint8_t _busy;			/* a send_bundle is in flight on it */
+	/* Its own address: a copy of the struct is not the group (its
+	 * counts would go stale and let the original be destroyed early). */
+	const struct sr_bufgroup *_self;
 };
 
 #define SR__GROUP_MAGIC 0x47727570u
