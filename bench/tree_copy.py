@@ -19,12 +19,15 @@ shared machine hits every tool alike:
   rerun        after a hot copy, the same command again: nothing to do
                (uring-sync and rsync only; cp has no such mode).
 
-Destinations (--dest, default both, in this order):
+Destinations (--dest, default all three, in this order):
 
   fresh-ext4   a new ext4 file system for every copy (mkfs.ext4's defaults,
                with a journal, as users have it), on a loop device backed
                by a file in DIR: no copy meets what an earlier one left.
                Needs root; skipped with the reason otherwise.
+  one-ext4     the same, with the source copied onto that file system first
+               (not timed): source and copy on one file system, where
+               uring-sync and cp use copy_file_range.  Needs root.
   data         a directory of its own for every copy under DIR/runs, on
                DIR's file system, all removed at the end.  Its state is the
                machine's: on ext4 without a journal (this project's VM) the
@@ -156,8 +159,8 @@ class DataDirs:
         self.what = "the data directory's file system (%s)" % fs_type(self.runs)
 
     @contextlib.contextmanager
-    def place(self, label):
-        yield os.path.join(self.runs, label)
+    def place(self, label, src):
+        yield src, os.path.join(self.runs, label)
 
     def close(self):
         clear(self.runs)
@@ -172,11 +175,16 @@ class FreshExt4:
 
     name = "fresh-ext4"
 
-    def __init__(self, data, size):
-        self.img = os.path.join(data, "fresh-ext4.img")
-        self.mnt = os.path.join(data, "fresh-ext4.mnt")
-        self.size = max(2 * size + (512 << 20), 1 << 30)
+    def __init__(self, data, size, one=False):
+        self.one = one
+        if one:
+            self.name = "one-ext4"
+        self.img = os.path.join(data, self.name + ".img")
+        self.mnt = os.path.join(data, self.name + ".mnt")
+        self.size = max((3 if one else 2) * size + (512 << 20), 1 << 30)
         self.what = "a fresh ext4 (mkfs.ext4 defaults, with a journal) on a loop device, one a copy"
+        if one:
+            self.what += ", the source copied onto it first (copy_file_range within one file system)"
         os.makedirs(self.mnt, exist_ok=True)
         why = self._try()
         if why:
@@ -202,12 +210,16 @@ class FreshExt4:
             self._sh(["umount", self.mnt])
 
     @contextlib.contextmanager
-    def place(self, label):
+    def place(self, label, src):
         why = self._mkfs() or self._sh(["mount", "-o", "loop", self.img, self.mnt])
         if why:
             raise RuntimeError(why)
         try:
-            yield os.path.join(self.mnt, label)
+            if self.one:
+                here = os.path.join(self.mnt, "src")
+                subprocess.run(["cp", "-a", src, here], check=True)
+                src = here
+            yield src, os.path.join(self.mnt, label)
         finally:
             why = self._sh(["umount", self.mnt])
             if why:
@@ -238,16 +250,17 @@ def tree_bench(args):
     make_source(src)
     entries, size = tree_size(src)
     tools = {
-        "uring-sync": lambda d: [args.bin, src + "/", d],
-        "cp -a": lambda d: ["cp", "-a", src, d],
-        "rsync -aHAX": lambda d: ["rsync", "-aHAX", src + "/", d + "/"],
+        "uring-sync": lambda s, d: [args.bin, s + "/", d],
+        "cp -a": lambda s, d: ["cp", "-a", s, d],
+        "rsync -aHAX": lambda s, d: ["rsync", "-aHAX", s + "/", d + "/"],
     }
     names = list(tools)
     samples = []
     dests, skipped = [], {}
     for kind in args.dest.split(","):
         try:
-            dests.append(FreshExt4(args.data, size) if kind == "fresh-ext4" else DataDirs(args.data))
+            dests.append(FreshExt4(args.data, size, kind == "one-ext4") if kind in ("fresh-ext4", "one-ext4")
+                         else DataDirs(args.data))
         except OSError as e:
             skipped[kind] = str(e)
             print("tree_copy: skipping destination %s: %s" % (kind, e), flush=True)
@@ -259,15 +272,15 @@ def tree_bench(args):
                 for mode in ("hot", "cold"):
                     order = names[rep % 3:] + names[:rep % 3]
                     for name in order:
-                        with dest.place("%s-%s-%d" % (name.split()[0], mode, rep)) as dst:
+                        with dest.place("%s-%s-%d" % (name.split()[0], mode, rep), src) as (here, dst):
                             os.sync()
                             if mode == "hot":
-                                warm(src)
+                                warm(here)
                             else:
-                                evict(src)
-                            wall, cpu, rss = run(tools[name](dst))
+                                evict(here)
+                            wall, cpu, rss = run(tools[name](here, dst))
                             if name == "uring-sync":
-                                check(src, dst)
+                                check(here, dst)
                             samples.append(dict(dest=dest.name, workload="copy-" + mode, tool=name, rep=rep,
                                                 wall=wall, cpu=cpu, rss_kib=rss))
                             print("%-10s copy %-4s %-12s %6.2f s wall %6.2f s cpu %7d KiB" %
@@ -275,8 +288,8 @@ def tree_bench(args):
                             if mode == "cold" or name == "cp -a":
                                 continue
                             # A rerun with nothing to do, into the complete copy just made.
-                            warm(src)
-                            wall, cpu, rss = run(tools[name](dst))
+                            warm(here)
+                            wall, cpu, rss = run(tools[name](here, dst))
                             samples.append(dict(dest=dest.name, workload="rerun", tool=name, rep=rep,
                                                 wall=wall, cpu=cpu, rss_kib=rss))
                             print("%-10s rerun     %-12s %6.2f s wall %6.2f s cpu %7d KiB" %
@@ -338,9 +351,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--million", action="store_true")
-    ap.add_argument("--dest", default="fresh-ext4,data",
+    ap.add_argument("--dest", default="fresh-ext4,one-ext4,data",
                     help="where copies go, in order: fresh-ext4 (a new file system a copy, needs root), "
-                         "data (directories under DATA)")
+                         "one-ext4 (the same with the source on it), data (directories under DATA)")
     args = ap.parse_args()
     args.bin = os.path.realpath(args.bin)
     os.makedirs(args.data, exist_ok=True)

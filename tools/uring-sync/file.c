@@ -22,6 +22,7 @@
  *            entry is there, under a temporary name and renamed over it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,9 +299,15 @@ static void copy_opened(struct us_opc *o, int res)
 			open_src(j);
 			return;
 		}
-		if (res >= 0)
+		if (res >= 0) {
 			j->sfd = res;
-		else if (!j->err)
+			/* copy_file_range reads on this thread, a file at a
+			 * time: a source that is not cached would be read so.
+			 * Start its first piece's reads now, while other files
+			 * go on (about 1 us when it is cached). */
+			if (j->method == US_M_CFR)
+				posix_fadvise(res, 0, (off_t)US_CFR_STEP, POSIX_FADV_WILLNEED);
+		} else if (!j->err)
 			us_job_fail(j, "src", "open", res);
 	} else if (res >= 0) {
 		j->dfd = res;
