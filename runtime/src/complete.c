@@ -215,9 +215,11 @@ bool sr__reap_special(struct sr_ring *r, const struct io_uring_cqe *cqe)
 	if (sr__likely((ud & SR__UD_TRACKED) && idx < r->_nslots)) {
 		struct sr_slot *s = &r->_slots[idx];
 
+		/* A failed op goes the general way, which counts it: no call
+		 * here, so no registers to save. */
 		if (sr__likely(s->_ud == ud && s->_state == SR__SLOT_INFLIGHT &&
-			       (s->_flags & (SR__SF_DFIN | SR__SF_MULTI | SR__SF_NOTIF)) == SR__SF_DFIN)) {
-			sr__count_done(r, cqe->res);
+			       (s->_flags & (SR__SF_DFIN | SR__SF_MULTI | SR__SF_NOTIF)) == SR__SF_DFIN &&
+			       cqe->res >= 0)) {
 			s->_res = cqe->res;
 			s->_cflags = cqe->flags;
 			dq_push(r, SR__DQ_SLOT | idx);

@@ -110,6 +110,60 @@ static void test_dump_inflight(void)
 	sr_ring_destroy(r);
 }
 
+static int cancel_cb_res = 1;
+
+static void cancel_cb(struct sr_ring *r, struct sr_read_completed *c, void *arg)
+{
+	(void)r;
+	(void)arg;
+	cancel_cb_res = c->res;
+}
+
+/*
+ * Cancellations and failed results are counted whichever way the
+ * completion went: a waited read, a callback read (the callback path's
+ * own fast reap hands failures to the general one), both backends.
+ */
+static void test_cancellations_counted(void)
+{
+	static const unsigned kinds[] = { 0, SR_RING_FALLBACK };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct sr_ring_params p = { .entries = 8, .flags = kinds[k] };
+		struct sr_read_submitted ws, cs;
+		struct sr_read_completed wc;
+		struct sr_read_op op;
+		struct sr_ring *r = NULL;
+		struct sr_buf *b[2] = { sr_buf_alloc(16), sr_buf_alloc(16) };
+		struct sr_ring_stats st0, st;
+		int pfd[2];
+
+		CU_ASSERT_FATAL(sr_ring_create(&r, &p) == 0 && b[0] && b[1] && pipe(pfd) == 0);
+		st0 = stats(r);
+		op = sr_read(pfd[0], b[0], (__u64)-1);
+		CU_ASSERT_EQUAL_FATAL(sr_submit(r, &op, &ws), 0);
+		op = sr_read(pfd[0], b[1], (__u64)-1);
+		cancel_cb_res = 1;
+		CU_ASSERT_EQUAL_FATAL(sr_submit_cb(r, &op, cancel_cb, NULL, &cs), 0);
+		CU_ASSERT(sr_ring_submit(r) >= 0);
+		CU_ASSERT_EQUAL(sr_cancel(r, &cs), 0);
+		CU_ASSERT_EQUAL(sr_ring_run(r), 0);
+		CU_ASSERT_EQUAL(cancel_cb_res, -ECANCELED);
+		st = stats(r);
+		CU_ASSERT_EQUAL(st.cancellations - st0.cancellations, 1);
+		CU_ASSERT_EQUAL(sr_cancel(r, &ws), 0);
+		CU_ASSERT_EQUAL(sr_wait(r, &ws, &wc), 0);
+		CU_ASSERT_EQUAL(wc.res, -ECANCELED);
+		st = stats(r);
+		CU_ASSERT_EQUAL(st.cancellations - st0.cancellations, 2);
+		CU_ASSERT_EQUAL(sr_buf_free(b[0]), 0);
+		CU_ASSERT_EQUAL(sr_buf_free(b[1]), 0);
+		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+}
+
 /* A buffer group in the dump (available and out), and -ENOBUFS counted. */
 static void test_dump_group_enobufs(void)
 {
@@ -435,6 +489,7 @@ void observe_tests(CU_pSuite s)
 	CU_add_test(s, "waits in submission order: one enter per batch", test_enters_per_batch);
 	CU_add_test(s, "a stream's look at an empty CQ takes no CQE of a lap ago", test_stream_head_lap);
 	CU_add_test(s, "trace callback", test_trace_callback);
+	CU_add_test(s, "cancellations counted: waited and callback ops", test_cancellations_counted);
 	CU_add_test(s, "calls from a trace callback are refused", test_trace_calls_refused);
 	CU_add_test(s, "SR_DEBUG=1 traces to stderr", test_trace_env);
 	CU_add_test(s, "dump and counters of an op in flight", test_dump_inflight);
