@@ -2667,7 +2667,7 @@ static void st_identity(void)
 	/* Registered files of other rings are rarer than op handles: when there is one, often it. */
 	for (int i = 0; i < FZ_MAXFH; i++)
 		foreign_fh |= S.fh[i].used && !(S.fh[i].ring == ri && S.fh[i].inc == S.ring[ri].inc);
-	switch (foreign_fh && chance(40) ? 3 : rnd(6)) {
+	switch (foreign_fh && chance(40) ? 3 : rnd(7)) {
 	case 0:
 	case 1:	/* wait, poll or cancel with another ring's handle */
 		if ((oi = pick_foreign_op(ri, -1)) < 0)
@@ -2786,6 +2786,42 @@ static void st_identity(void)
 		a.expect = -EXDEV;
 		a.feat = FT_IDENTITY;
 		do_submit(&a);
+		break;
+	}
+	case 6: {	/* a copy of a buffer's struct (free, lent or a pool's): never the buffer */
+		struct sr_buf copy, *orig = NULL;
+		int b = chance(50) ? pick_free_buf() : pick_lent_buf(), pb;
+
+		if (b >= 0)
+			orig = S.buf[b].b;
+		else if ((pb = pick_taken_pbuf(false, ri)) >= 0)
+			orig = S.pool[pb / FZ_POOLN].e[pb % FZ_POOLN].b;
+		if (!orig)
+			return;
+		memcpy(&copy, orig, sizeof(copy));
+		switch (rnd(4)) {
+		case 0:
+			sub_init(&a, ri, chance(50) ? K_READF : K_WRITEF);
+			a.src = 0;
+			a.rawbuf = &copy;
+			a.expect = -EINVAL;
+			a.feat = FT_IDENTITY;
+			S.call = "submit(copy of a buffer)";
+			do_submit(&a);
+			break;
+		case 1:
+			snprintf(call, sizeof(call), "sr_buf_free(copy of %p)", (void *)orig);
+			expect(FT_IDENTITY, call, sr_buf_free(&copy), -EINVAL);
+			break;
+		case 2:
+			snprintf(call, sizeof(call), "sr_pool_put(copy of %p)", (void *)orig);
+			expect(FT_IDENTITY, call, sr_pool_put(&copy), -EINVAL);
+			break;
+		default:
+			snprintf(call, sizeof(call), "sr_buf_set_len(copy of %p, 1)", (void *)orig);
+			expect(FT_IDENTITY, call, sr_buf_set_len(&copy, 1), -EINVAL);
+			break;
+		}
 		break;
 	}
 	}
