@@ -2790,8 +2790,24 @@ static void st_identity(void)
 	}
 	case 6: {	/* a copy of a buffer's struct (free, lent or a pool's): never the buffer */
 		struct sr_buf copy, *orig = NULL;
-		int b = chance(50) ? pick_free_buf() : pick_lent_buf(), pb;
+		int b = chance(50) ? pick_free_buf() : pick_lent_buf(), pb, it;
 
+		/* ... or of a group's, with an item of the group out. */
+		if (chance(30) && (it = pick_item(false)) >= 0) {
+			struct mgroup *mg = &S.grp[S.item[it].group];
+			struct sr_bufgroup gcopy;
+
+			memcpy(&gcopy, mg->g, sizeof(gcopy));
+			if (chance(50)) {
+				snprintf(call, sizeof(call), "sr_bufgroup_recycle(copy of group %d, %p)", S.item[it].group,
+					 (void *)S.item[it].b);
+				expect(FT_IDENTITY, call, sr_bufgroup_recycle(&gcopy, S.item[it].b), -EINVAL);
+			} else {
+				snprintf(call, sizeof(call), "sr_bufgroup_destroy(copy of group %d)", S.item[it].group);
+				expect(FT_IDENTITY, call, sr_bufgroup_destroy(&gcopy), -EINVAL);
+			}
+			return;
+		}
 		if (b >= 0)
 			orig = S.buf[b].b;
 		else if ((pb = pick_taken_pbuf(false, ri)) >= 0)
