@@ -22,6 +22,9 @@ static const char *op_name(unsigned op)
 	return sr__op_name(op);
 }
 
+/* Why sr__buf_live() said no. */
+#define NOT_LIVE "not a live buffer (freed, a copy of one, or not from sr_buf_alloc/_wrap)"
+
 /*
  * Is b a buffer the caller may touch now?  0, or an error naming fn and
  * why not: not a buffer, lent to an op, or back in its pool.
@@ -29,8 +32,7 @@ static const char *op_name(unsigned op)
 static int buf_usable(const struct sr_buf *b, const char *fn)
 {
 	if (!sr__buf_live(b))
-		return sr__fail(-EINVAL, "%s: not a live buffer (freed, a copy of one, or not from "
-				"sr_buf_alloc/_wrap)", fn);
+		return sr__fail(-EINVAL, "%s: " NOT_LIVE, fn);
 	if (b->_flags & SR__BUF_HOME)
 		return sr__fail(-EINVAL, "%s: the buffer is back in its pool (sr_pool_put); take one with "
 				"sr_pool_take", fn);
@@ -101,8 +103,7 @@ int sr_buf_free(struct sr_buf *b)
 	if (!b)
 		return 0;
 	if (!sr__buf_live(b))
-		return sr__err(-EINVAL, "not a live buffer (already freed, a copy of one, or not from "
-				"sr_buf_alloc/_wrap)");
+		return sr__err(-EINVAL, NOT_LIVE);
 	if (b->_flags & SR__BUF_LENT)
 		return sr__err(-EBUSY, "the buffer is lent to %s (in flight); it comes back when "
 				"that op completes (with a callback: when its callback runs): wait for it or "
@@ -191,8 +192,7 @@ int sr__buf_bad(const struct sr_buf *b, int dir, unsigned op, const char *fn, co
 	if (!b)
 		return sr__fail(-EINVAL, "%s: %s: NULL buffer; make one with sr_buf_alloc or sr_buf_wrap", fn, arg);
 	if (!sr__buf_live(b))
-		return sr__fail(-EINVAL, "%s: %s: not a live buffer (freed, a copy of one, or not from "
-				"sr_buf_alloc/_wrap)", fn, arg);
+		return sr__fail(-EINVAL, "%s: %s: " NOT_LIVE, fn, arg);
 	if (b->_flags & SR__BUF_HOME)
 		return sr__fail(-EINVAL, "%s: %s: the buffer is back in its pool (sr_pool_put); take one with "
 				"sr_pool_take", fn, arg);

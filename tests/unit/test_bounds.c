@@ -2950,10 +2950,7 @@ static void test_group_pointer_into(void)
 		CU_ASSERT_FATAL(c.res == 5 && c.buf && !memcmp(sr_buf_data(c.buf), "again", 5));
 		held = c.buf;
 		/* Detached: the ring goes with the buffer out. */
-		CU_ASSERT_EQUAL(sr_cancel(r, &s), 0);
-		while (c.more && sr_wait(r, &s, &c) == 0)
-			if (c.buf)
-				sr_bufgroup_recycle(g, c.buf);
+		unit_stream_cancel(r, g, &s, &c);
 		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 		memcpy(&copy, held, sizeof(copy));
 		CU_ASSERT_EQUAL(sr_buf_free(&copy), -EINVAL);
@@ -3082,10 +3079,7 @@ static void test_buffer_copies(void)
 		CU_ASSERT_EQUAL(sr_pool_put(own[1]), 0);
 		CU_ASSERT_EQUAL(sr_bufgroup_recycle(g, own[2]), 0);
 		CU_ASSERT_EQUAL(sr_pool_destroy(pool), 0);
-		CU_ASSERT_EQUAL(sr_cancel(r, &ms), 0);
-		while (mc.more && sr_wait(r, &ms, &mc) == 0)
-			if (mc.buf)
-				sr_bufgroup_recycle(g, mc.buf);
+		unit_stream_cancel(r, g, &ms, &mc);
 		CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
 		CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);
 		close(pfd[0]);

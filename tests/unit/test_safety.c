@@ -926,10 +926,7 @@ static void fork_case(unsigned flags)
 		CU_ASSERT(mc.res == 3 && mc.buf && !memcmp(sr_buf_data(mc.buf), "grp", 3));
 		if (mc.buf)
 			sr_bufgroup_recycle(g, mc.buf);
-		CU_ASSERT_EQUAL(sr_cancel(r, &ms), 0);
-		while (mc.more && sr_wait(r, &ms, &mc) == 0)
-			if (mc.buf)
-				sr_bufgroup_recycle(g, mc.buf);
+		unit_stream_cancel(r, g, &ms, &mc);
 	}
 	CU_ASSERT_EQUAL(sr_bufgroup_destroy(g), 0);
 	CU_ASSERT_EQUAL(sr_ring_destroy(r), 0);

@@ -78,6 +78,16 @@ static inline int unit_read_file(struct sr_ring *r, struct sr_file f, struct sr_
 }
 
 /* Does the last error mention needle?  If not, both are printed. */
+/* Cancel a receive stream and recycle what it still hands out, up to its last item. */
+static inline void unit_stream_cancel(struct sr_ring *r, struct sr_bufgroup *g,
+				      struct sr_recv_multishot_submitted *s, struct sr_recv_multishot_completed *c)
+{
+	CU_ASSERT_EQUAL(sr_cancel(r, s), 0);
+	while (c->more && sr_wait(r, s, c) == 0)
+		if (c->buf)
+			sr_bufgroup_recycle(g, c->buf);
+}
+
 static inline bool unit_said(const char *needle)
 {
 	if (strstr(sr_last_error(), needle))

@@ -304,7 +304,9 @@ static void copy_opened(struct us_opc *o, int res)
 			/* copy_file_range reads on this thread, a file at a
 			 * time: a source that is not cached would be read so.
 			 * Start its first piece's reads now, while other files
-			 * go on (about 1 us when it is cached). */
+			 * go on (about 1 us when it is cached).  Not the ring's
+			 * fadvise (us_op_fadvise): io_uring hands WILLNEED to a
+			 * worker thread for a call that only starts reads. */
 			if (j->method == US_M_CFR)
 				posix_fadvise(res, 0, (off_t)US_CFR_STEP, POSIX_FADV_WILLNEED);
 		} else if (!j->err)
